@@ -1,0 +1,77 @@
+/**
+ * The one error class of Mirador. Every failure a user can see carries a stable `code` (documented,
+ * safe to match on in scripts) and a message that says what to do next.
+ */
+export const ERROR_CODES = {
+  CONFIG_NOT_FOUND: 'a config file or chain does not exist',
+  CONFIG_TOO_LARGE: 'a config file is over the size limit',
+  CONFIG_SYNTAX: 'a YAML file does not parse',
+  CONFIG_UNSAFE: 'a YAML file uses a feature Mirador refuses (tags, too many aliases, deep nesting, YAML 1.1)',
+  CONFIG_INVALID: 'a YAML file does not match its schema',
+  CHAIN_GRAPH: 'the stages of a chain do not form a valid graph',
+  TEMPLATE: 'a prompt template refers to something that does not exist',
+  MODEL_UNRESOLVED: 'no runtime could provide the model a stage names',
+  MODEL_MISSING: 'the model is not present and may not be pulled',
+  RUNTIME_UNREACHABLE: 'the model server cannot be reached',
+  RUNTIME_TIMEOUT: 'the model server did not answer in time',
+  RUNTIME_PROTOCOL: 'the model server answered with something Mirador cannot read',
+  RUNTIME_FAILED: 'the model runtime reported an error',
+  RUNTIME_LOAD: 'a local model file could not be loaded',
+  ABORTED: 'the run was cancelled',
+  PLUGIN_LOAD: 'a plugin could not be loaded',
+  PLUGIN_API: 'a plugin declares an apiVersion this Mirador does not support',
+  PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',
+  PLUGIN_FAILED: 'a plugin threw while it ran',
+  USAGE: 'the command was called wrongly',
+  INTERNAL: 'a bug in Mirador',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export interface MiradorErrorOptions {
+  cause?: unknown
+  /** file:line:column of the offending input, for config errors */
+  location?: { file: string; line: number; column: number }
+  /** extra machine-readable detail (schema path, host tried, …) */
+  details?: Record<string, unknown>
+}
+
+export class MiradorError extends Error {
+  readonly code: ErrorCode
+  readonly location?: MiradorErrorOptions['location']
+  readonly details?: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, options: MiradorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'MiradorError'
+    this.code = code
+    if (options.location) this.location = options.location
+    if (options.details) this.details = options.details
+  }
+
+  /** `file:line:col: message` when the error has a location, else the message. */
+  format(): string {
+    const l = this.location
+    return l ? `${l.file}:${l.line}:${l.column}: ${this.message}` : this.message
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.location ? { location: this.location } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    }
+  }
+
+  static is(err: unknown, code?: ErrorCode): err is MiradorError {
+    return err instanceof MiradorError && (code === undefined || err.code === code)
+  }
+
+  /** Wraps anything thrown into a MiradorError, keeping the original as `cause`. */
+  static from(err: unknown, code: ErrorCode = 'INTERNAL', prefix?: string): MiradorError {
+    if (err instanceof MiradorError) return err
+    const msg = err instanceof Error ? err.message : String(err)
+    return new MiradorError(code, prefix ? `${prefix}: ${msg}` : msg, { cause: err })
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The RunEvent union: what a run says, in order. `--json` prints one per line and the terminal
+ * renderer draws the same stream, so anything a user can see is in here. Every event carries the
+ * run's `runId` and `t`, milliseconds since the run began. Plugins add their own event types
+ * (`PluginEvent`); renderers ignore types they do not know.
+ */
+import type { ErrorCode } from './errors.js'
+
+interface Base {
+  runId: string
+  t: number
+}
+
+export interface AckEvent extends Base {
+  type: 'ack'
+  chain: string
+  /** the chain's acknowledgment text, when it declares one */
+  text?: string
+}
+export interface StageStartEvent extends Base {
+  type: 'stage-start'
+  stage: string
+  model: string
+}
+export interface TokenEvent extends Base {
+  type: 'token'
+  stage: string
+  text: string
+  /** probability of this token when the runtime reports log-probabilities, else the stage's declared confidence */
+  confidence: number
+}
+export interface StageEndEvent extends Base {
+  type: 'stage-end'
+  stage: string
+  model: string
+  tokens: number
+  promptTokens?: number
+  confidence: number
+  /** where `confidence` came from */
+  confidenceSource: 'logprobs' | 'declared'
+  ms: number
+}
+export interface StageSkipEvent extends Base {
+  type: 'stage-skip'
+  stage: string
+  reason: string
+}
+export interface ModelPullEvent extends Base {
+  type: 'model-pull'
+  model: string
+  status: string
+  completed?: number
+  total?: number
+}
+export interface DoneEvent extends Base {
+  type: 'done'
+  /** the best answer the run has ('' when every stage failed) */
+  answer: string
+  stage: string | null
+  confidence: number
+  models: string[]
+  tokens: number
+  ms: number
+  ok: boolean
+}
+export interface ErrorEvent extends Base {
+  type: 'error'
+  code: ErrorCode
+  message: string
+  stage?: string
+  plugin?: string
+}
+/** Events contributed by plugins: any `type` not above, with their own fields. */
+export interface PluginEvent extends Base {
+  type: `${string}`
+  [key: string]: unknown
+}
+
+export type CoreEvent =
+  | AckEvent
+  | StageStartEvent
+  | TokenEvent
+  | StageEndEvent
+  | StageSkipEvent
+  | ModelPullEvent
+  | DoneEvent
+  | ErrorEvent
+
+export type RunEvent = CoreEvent | PluginEvent
+
+/** An event before the engine stamps `runId` and `t` on it. */
+export type EventInput<E extends { runId: string; t: number } = CoreEvent> = E extends unknown
+  ? Omit<E, 'runId' | 't'>
+  : never
+
+export function isCoreEvent<T extends CoreEvent['type']>(
+  e: RunEvent,
+  type: T,
+): e is Extract<CoreEvent, { type: T }> {
+  return e.type === type
+}
