@@ -14,6 +14,13 @@ interface Base {
 export interface AckEvent extends Base {
   type: 'ack'
   chain: string
+}
+/** The plan a run will follow, after plugins have had their say (models swapped, stages dropped). */
+export interface PlanEvent extends Base {
+  type: 'plan'
+  chain: string
+  stages: { stage: string; model: string; after: string[] }[]
+  concurrency: number
   /** the chain's acknowledgment text, when it declares one */
   text?: string
 }
@@ -78,6 +85,7 @@ export interface PluginEvent extends Base {
 
 export type CoreEvent =
   | AckEvent
+  | PlanEvent
   | StageStartEvent
   | TokenEvent
   | StageEndEvent

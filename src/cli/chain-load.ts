@@ -1,0 +1,21 @@
+/** Loading chain files: schema, then the stage graph, each error with its position. */
+import path from 'node:path'
+import { graphProblems } from '../engine/chain.js'
+import { locate, loadConfigFile, type ChainFile, type Loaded } from '../engine/config/index.js'
+import type { ChainDef } from '../engine/engine.js'
+import { MiradorError } from '../engine/errors.js'
+import { CHAIN_FILE } from './chain-files.js'
+
+/** Every problem of a chain file beyond its schema: the stage graph, with positions. */
+export function chainProblems(loaded: Loaded<ChainFile>): MiradorError[] {
+  return graphProblems(loaded.value.stages, loaded.value.answer).map(
+    (p) => new MiradorError('CHAIN_GRAPH', p.message, { location: locate(loaded as Loaded<unknown>, p.path), details: { path: p.path } }),
+  )
+}
+
+export async function loadChain(file: string, stageKeys: Record<string, object> = {}): Promise<ChainDef> {
+  const loaded = await loadConfigFile<ChainFile>(file, 'chain', { extraStageProperties: stageKeys })
+  const problem = chainProblems(loaded)[0]
+  if (problem) throw problem
+  return { name: loaded.value.name ?? path.basename(file).replace(CHAIN_FILE, ''), file, value: loaded.value }
+}

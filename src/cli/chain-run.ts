@@ -1,0 +1,107 @@
+/**
+ * `mirador chain run`: shared by the oclif command and the fast path. The acknowledgment is
+ * printed after nothing more than finding the chain file, before YAML, the engine or any runtime
+ * is loaded, so the user sees an answer at once.
+ */
+import { MiradorError } from '../engine/errors.js'
+import type { RunEvent } from '../engine/events.js'
+import { newRunId } from '../engine/run-id.js'
+import { findChainFile } from './chain-files.js'
+import { chainDirs, miradorHome } from './paths.js'
+import { finalRenderer } from './render/final.js'
+import { jsonRenderer } from './render/json.js'
+import { liveRenderer } from './render/live.js'
+import { plainRenderer } from './render/plain.js'
+import type { Out, Renderer } from './render/renderer.js'
+
+export interface ChainRunInput {
+  chain: string
+  query?: string
+  json?: boolean
+  stream?: boolean
+  offline?: boolean
+  host?: string
+  config?: string
+  debug?: boolean
+}
+
+export interface ChainRunIO {
+  stdout: Out & { isTTY?: boolean }
+  stderr: Out
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  env: NodeJS.ProcessEnv
+  cwd: string
+  /** performance.now() when the process began to handle the command */
+  startedAt: number
+}
+
+function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
+  if (input.json) return jsonRenderer(io.stdout)
+  if (input.stream === false) return finalRenderer(io.stdout, io.stderr)
+  return io.stdout.isTTY ? liveRenderer(io.stdout, io.stderr) : plainRenderer(io.stdout, io.stderr)
+}
+
+async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const chunk of stdin) text += String(chunk)
+  return text.trim()
+}
+
+/** Reports an error that stopped the run before or outside the engine. */
+function reportFatal(err: unknown, input: ChainRunInput, io: ChainRunIO, renderer: Renderer | undefined, runId: string, startedAt: number): void {
+  const e = MiradorError.from(err)
+  if (input.json) {
+    // the stream always ends with `done`, so a consumer can wait for it
+    const t = Math.round(performance.now() - startedAt)
+    io.stdout.write(JSON.stringify({ type: 'error', runId, t, code: e.code, message: e.format() }) + '\n')
+    io.stdout.write(JSON.stringify({ type: 'done', runId, t, answer: '', stage: null, confidence: 0, models: [], tokens: 0, ms: t, ok: false }) + '\n')
+  } else {
+    renderer?.close()
+    io.stderr.write(`✗ ${e.code}: ${e.format()}\n`)
+  }
+  if (input.debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n')
+}
+
+export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Promise<number> {
+  const runId = newRunId()
+  const home = miradorHome(io.env)
+  let renderer: Renderer | undefined
+  try {
+    let query = input.query
+    if (query === undefined || query === '-') {
+      if (io.stdin.isTTY) throw new MiradorError('USAGE', 'no query given: pass it after the chain name (mirador chain run CHAIN "QUERY") or on standard input')
+      query = await readStdin(io.stdin)
+    }
+    if (!query.trim()) throw new MiradorError('USAGE', 'the query is empty: say what to ask')
+    const chainFile = findChainFile(input.chain, chainDirs(io.cwd, home), io.cwd)
+    renderer = pickRenderer(input, io)
+    const chainName = input.chain.replace(/^.*\//, '').replace(/\.ya?ml$/, '')
+    renderer.event({ type: 'ack', runId, chain: chainName, t: Math.round(performance.now() - io.startedAt) })
+
+    const [{ setup }, { loadChain }] = await Promise.all([import('./setup.js'), import('./chain-load.js')])
+    const { engine } = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}) })
+    const chain = await loadChain(chainFile, engine.stageKeys())
+    const r = renderer
+    engine.hooks.event.tap('Renderer', (e: RunEvent) => r.event(e))
+
+    const controller = new AbortController()
+    let interrupts = 0
+    const onSigint = () => {
+      interrupts++
+      if (interrupts > 1) process.exit(130)
+      controller.abort(new MiradorError('ABORTED', 'interrupted'))
+    }
+    process.on('SIGINT', onSigint)
+    try {
+      const result = await engine.run({ chain, query, runId, startedAt: io.startedAt, ack: false, signal: controller.signal })
+      renderer.close()
+      if (controller.signal.aborted) return 130
+      return result.ok ? 0 : 1
+    } finally {
+      process.off('SIGINT', onSigint)
+    }
+  } catch (err) {
+    reportFatal(err, input, io, renderer, runId, io.startedAt)
+    return 1
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Where Mirador looks for things. Project files (./chains, ./models/manifest.yaml,
+ * ./mirador.config.yaml) come first, then the user's own under $MIRADOR_HOME, then the defaults
+ * shipped with Mirador, so a user copies a shipped file into the project to change it.
+ */
+import { existsSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The installed package's root (dist/cli/paths.js → ../..). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export function miradorHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MIRADOR_HOME ? path.resolve(env.MIRADOR_HOME) : path.join(os.homedir(), '.mirador')
+}
+
+function unique(dirs: string[]): string[] {
+  return [...new Set(dirs.map((d) => path.resolve(d)))]
+}
+
+export function chainDirs(cwd: string, home: string): string[] {
+  return unique([path.join(cwd, 'chains'), path.join(home, 'chains'), path.join(PACKAGE_ROOT, 'chains')])
+}
+
+export function manifestFile(cwd: string, home: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.MIRADOR_MANIFEST) return path.resolve(cwd, env.MIRADOR_MANIFEST)
+  return [path.join(cwd, 'models', 'manifest.yaml'), path.join(home, 'models', 'manifest.yaml'), path.join(PACKAGE_ROOT, 'models', 'manifest.yaml')].find((f) => existsSync(f))
+}
+
+/** Config files, most important first: --config (or MIRADOR_CONFIG), the project's, the user's. */
+export function configFiles(cwd: string, home: string, explicit?: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const given = explicit ?? env.MIRADOR_CONFIG
+  const project = given ? path.resolve(cwd, given) : path.join(cwd, 'mirador.config.yaml')
+  const files = given ? [project] : [project].filter((f) => existsSync(f))
+  const user = path.join(home, 'config.yaml')
+  if (existsSync(user)) files.push(user)
+  return unique(files)
+}

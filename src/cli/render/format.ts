@@ -1,0 +1,41 @@
+/** Small formatting helpers shared by the renderers. */
+
+/**
+ * Model output is untrusted text: escape control and bidi characters (keeping newlines and tabs)
+ * so it cannot move the cursor, recolour the terminal or reorder what the user reads.
+ */
+export function safeText(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+export function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
+}
+
+export function pct(x: number): string {
+  return x.toFixed(2)
+}
+
+export interface Paint {
+  dim(s: string): string
+  bold(s: string): string
+  green(s: string): string
+  red(s: string): string
+  yellow(s: string): string
+  cyan(s: string): string
+}
+
+export function paint(enabled: boolean): Paint {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\x1b[${open}m${s}\x1b[${close}m` : s)
+  return { dim: wrap(2, 22), bold: wrap(1, 22), green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), cyan: wrap(36, 39) }
+}
+
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let i = 0
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000
+    i++
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
+}

@@ -1,0 +1,66 @@
+/**
+ * Plain lines for pipes and logs (stdout is not a TTY): no cursor movement, no colour; each stage's
+ * text is streamed a line at a time with its label, so concurrent stages stay readable.
+ */
+import type { CoreEvent, RunEvent } from '../../engine/events.js'
+import { paint, pct, safeText, seconds } from './format.js'
+import type { Out, Renderer } from './renderer.js'
+import { errorLine, pullLine, summaryLine } from './lines.js'
+
+export function plainRenderer(out: Out, err: Out): Renderer {
+  const pending = new Map<string, string>()
+  const p = paint(false)
+  let lastPull = ''
+  const flush = (stage: string, all: boolean) => {
+    const lines = (pending.get(stage) ?? '').split('\n')
+    const rest = all ? '' : lines.pop()!
+    if (all && lines[lines.length - 1] === '') lines.pop()
+    for (const line of lines) out.write(`[${stage}] ${safeText(line)}\n`)
+    pending.set(stage, rest)
+  }
+  return {
+    event(ev: RunEvent) {
+      const e = ev as CoreEvent
+      switch (e.type) {
+        case 'ack':
+          out.write(`▸ ${e.chain} (${e.runId})\n`)
+          break
+        case 'plan':
+          if (e.text) out.write(`${safeText(e.text)}\n`)
+          break
+        case 'stage-start':
+          out.write(`[${e.stage}] started on ${e.model}\n`)
+          break
+        case 'model-pull': {
+          // one line per status and per tenth of the download, not one per progress message
+          const key = `${e.model} ${e.status} ${e.total ? Math.floor((10 * (e.completed ?? 0)) / e.total) : ''}`
+          if (key !== lastPull) out.write(pullLine(e) + '\n')
+          lastPull = key
+          break
+        }
+        case 'token':
+          pending.set(e.stage, (pending.get(e.stage) ?? '') + e.text)
+          if (e.text.includes('\n')) flush(e.stage, false)
+          break
+        case 'stage-end':
+          flush(e.stage, true)
+          out.write(`[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource}) · ${seconds(e.ms)}\n`)
+          break
+        case 'stage-skip':
+          flush(e.stage, true)
+          out.write(`[${e.stage}] skipped: ${e.reason}\n`)
+          break
+        case 'error':
+          if (e.stage) flush(e.stage, true)
+          err.write(errorLine(e, p) + '\n')
+          break
+        case 'done':
+          out.write(summaryLine(e, p) + '\n')
+          break
+      }
+    },
+    close() {
+      for (const stage of pending.keys()) flush(stage, true)
+    },
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Wires Mirador together for a command: reads config (flags, environment, project, user,
+ * defaults, in that order), creates the engine, registers the built-in runtimes and applies the
+ * built-in plugins, then the third-party plugins listed in config.
+ */
+import path from 'node:path'
+import { loadConfigFile, type MiradorConfig } from '../engine/config/index.js'
+import { Engine } from '../engine/engine.js'
+import type { PluginEntry } from '../engine/plugins.js'
+import { ModelsPlugin } from '../plugins/models/index.js'
+import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
+import { createOllama } from '../runtimes/ollama/index.js'
+import { configFiles, manifestFile, miradorHome } from './paths.js'
+
+export interface SetupOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** --config */
+  config?: string
+  /** --offline */
+  offline?: boolean
+  /** --host: the Ollama host for models without their own */
+  host?: string
+}
+
+export interface Setup {
+  engine: Engine
+  config: MiradorConfig
+  configFiles: string[]
+  home: string
+  cwd: string
+  manifest?: string
+}
+
+/** Built-in plugins by the name `builtins:` in config uses to turn them off. */
+const BUILTINS: Record<string, (s: { manifest?: string }) => import('../engine/plugins.js').MiradorPlugin> = {
+  models: ({ manifest }) => new ModelsPlugin(manifest ? { manifest } : {}),
+}
+
+function truthyEnv(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v)
+}
+
+export async function loadMergedConfig(files: string[]): Promise<{ config: MiradorConfig; plugins: { entry: PluginEntry; baseDir: string }[] }> {
+  const loaded = await Promise.all(files.map((f) => loadConfigFile<MiradorConfig>(f, 'config')))
+  // lowest priority first, so later spreads win; plugins from every file are used
+  const config: MiradorConfig = {}
+  const plugins: { entry: PluginEntry; baseDir: string }[] = []
+  for (const l of [...loaded].reverse()) {
+    const v = l.value
+    Object.assign(config, v, {
+      ...(v.ollama ? { ollama: { ...config.ollama, ...v.ollama } } : {}),
+      ...(v.llamacpp ? { llamacpp: { ...config.llamacpp, ...v.llamacpp } } : {}),
+      ...(v.builtins ? { builtins: { ...config.builtins, ...v.builtins } } : {}),
+    })
+    for (const entry of v.plugins ?? []) plugins.push({ entry: entry as PluginEntry, baseDir: path.dirname(l.file) })
+  }
+  delete config.plugins
+  return { config, plugins }
+}
+
+export async function setup(options: SetupOptions = {}): Promise<Setup> {
+  const env = options.env ?? process.env
+  const cwd = path.resolve(options.cwd ?? process.cwd())
+  const home = miradorHome(env)
+  const files = configFiles(cwd, home, options.config, env)
+  const { config, plugins } = await loadMergedConfig(files)
+  const host = options.host ?? env.OLLAMA_HOST
+  if (host) config.ollama = { ...config.ollama, host }
+  const offline = options.offline === true || truthyEnv(env.MIRADOR_OFFLINE) || config.offline === true
+  const engine = new Engine({ cwd, home, offline, config })
+  engine.registerRuntime('ollama', (s) => createOllama(s))
+  engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
+  const manifest = manifestFile(cwd, home, env)
+  for (const [name, make] of Object.entries(BUILTINS)) {
+    if (config.builtins?.[name] === false) continue
+    engine.use(make(manifest ? { manifest } : {}))
+  }
+  for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
+  return { engine, config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+}

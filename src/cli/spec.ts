@@ -1,0 +1,61 @@
+/**
+ * Command specs as plain data: the oclif commands build their args and flags from these, and the
+ * fast path of `chain run` (src/cli/main.ts) parses argv with node:util from the same spec, so the
+ * two cannot drift apart and `chain run` can print its acknowledgment before @oclif/core loads.
+ */
+export interface FlagSpec {
+  type: 'boolean' | 'string'
+  description: string
+  char?: string
+  default?: boolean | string
+  /** boolean flags with a `--no-` form */
+  allowNo?: boolean
+  /** string flags that may be given more than once */
+  multiple?: boolean
+  helpValue?: string
+}
+
+export interface ArgSpec {
+  name: string
+  description: string
+  required: boolean
+}
+
+export interface CommandSpec {
+  summary: string
+  description: string
+  examples: string[]
+  args: ArgSpec[]
+  flags: Record<string, FlagSpec>
+}
+
+export const commonFlags = {
+  config: { type: 'string', description: 'Config file to use instead of ./mirador.config.yaml (also MIRADOR_CONFIG).', helpValue: 'FILE' },
+  debug: { type: 'boolean', description: 'Show stack traces and internal details of errors.' },
+} satisfies Record<string, FlagSpec>
+
+export const chainRunSpec: CommandSpec = {
+  summary: 'Run a chain on a query, streaming every stage as it answers.',
+  description: `Prints an acknowledgment at once, then streams each stage of the chain (labelled, with its confidence) and ends with a summary line: which stage answered, models used, tokens and time. Stages that do not depend on each other run at the same time.
+
+CHAIN is a name from \`mirador chain ls\` (./chains, then $MIRADOR_HOME/chains, then the shipped chains) or a path to a chain file. QUERY may also come on standard input.
+
+Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C).`,
+  examples: [
+    '<%= config.bin %> chain run quick-deep "What should I focus on this week?"',
+    '<%= config.bin %> chain run single "Summarise this" --no-stream < notes.txt',
+    '<%= config.bin %> chain run quick-deep "Plan my day" --json | jq -c \'select(.type=="stage-end")\'',
+    'OLLAMA_HOST=http://studio.local:11434 <%= config.bin %> chain run draft-refine "Write a haiku"',
+  ],
+  args: [
+    { name: 'chain', description: 'chain name or path to a chain file', required: true },
+    { name: 'query', description: 'what to ask (read from standard input when omitted)', required: false },
+  ],
+  flags: {
+    json: { type: 'boolean', description: 'Print the run as NDJSON events, one per line.' },
+    stream: { type: 'boolean', default: true, allowNo: true, description: 'Stream the stages; --no-stream prints only the final answer.' },
+    offline: { type: 'boolean', description: 'Never pull models: a missing model is an error (also MIRADOR_OFFLINE=1).' },
+    host: { type: 'string', description: 'Ollama host for models without their own (default OLLAMA_HOST, else http://127.0.0.1:11434).', helpValue: 'URL' },
+    ...commonFlags,
+  },
+}

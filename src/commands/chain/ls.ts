@@ -1,0 +1,52 @@
+import path from 'node:path'
+import { chainDirs, miradorHome, PACKAGE_ROOT } from '../../cli/paths.js'
+import { listChainFiles } from '../../cli/chain-files.js'
+import { loadChain } from '../../cli/chain-load.js'
+import { MiradorError } from '../../engine/errors.js'
+import { MiradorCommand } from '../base.js'
+
+export interface ChainSummary {
+  name: string
+  file: string
+  source: 'project' | 'user' | 'shipped'
+  shadowed: boolean
+  description?: string
+  stages?: { stage: string; model: string }[]
+  error?: { code: string; message: string }
+}
+
+export default class ChainLs extends MiradorCommand {
+  static summary = 'List the chains you can run.'
+  static description = 'Looks in ./chains, then $MIRADOR_HOME/chains, then the chains shipped with Mirador; a chain in an earlier place hides one of the same name in a later place (shown as shadowed). Invalid chains are listed with their first error.'
+  static examples = ['<%= config.bin %> chain ls', '<%= config.bin %> chain ls --json']
+
+  async run(): Promise<ChainSummary[]> {
+    await this.parse(ChainLs)
+    const cwd = process.cwd()
+    const home = miradorHome()
+    const source = (file: string): ChainSummary['source'] => (file.startsWith(path.join(cwd, 'chains')) ? 'project' : file.startsWith(path.join(PACKAGE_ROOT, 'chains')) ? 'shipped' : 'user')
+    const out: ChainSummary[] = []
+    for (const c of listChainFiles(chainDirs(cwd, home))) {
+      const item: ChainSummary = { name: c.name, file: path.relative(cwd, c.file) || c.file, source: source(c.file), shadowed: c.shadowed }
+      try {
+        const chain = await loadChain(c.file)
+        if (chain.value.description) item.description = chain.value.description
+        item.stages = Object.entries(chain.value.stages).map(([stage, s]) => ({ stage, model: s.model }))
+      } catch (err) {
+        const e = MiradorError.from(err)
+        item.error = { code: e.code, message: e.format() }
+      }
+      out.push(item)
+    }
+    if (!this.jsonEnabled()) {
+      if (out.length === 0) this.log('No chains found. Copy one from the shipped chains/ into ./chains to start.')
+      for (const c of out) {
+        const flags = [c.source, c.shadowed ? 'shadowed' : ''].filter(Boolean).join(', ')
+        const stages = c.stages ? c.stages.map((s) => `${s.stage}(${s.model})`).join(' ') : `INVALID ${c.error?.code}: ${c.error?.message}`
+        this.log(`${c.name.padEnd(16)} ${stages}  [${flags}]`)
+        if (c.description) this.log(`${''.padEnd(16)} ${c.description}`)
+      }
+    }
+    return out
+  }
+}

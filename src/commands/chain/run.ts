@@ -1,0 +1,23 @@
+import { runChainCommand } from '../../cli/chain-run.js'
+import { chainRunSpec } from '../../cli/spec.js'
+import { MiradorCommand } from '../base.js'
+import { toOclifArgs, toOclifFlags } from '../oclif-spec.js'
+
+export default class ChainRun extends MiradorCommand {
+  static summary = chainRunSpec.summary
+  static description = chainRunSpec.description
+  static examples = chainRunSpec.examples
+  static args = toOclifArgs(chainRunSpec.args)
+  // --json here means NDJSON events, not oclif's single JSON document
+  static enableJsonFlag = false
+  static flags = toOclifFlags(chainRunSpec.flags)
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ChainRun)
+    const code = await runChainCommand(
+      { ...(flags as Record<string, unknown>), chain: args.chain as string, ...(args.query !== undefined ? { query: args.query as string } : {}) },
+      { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), startedAt: performance.now() },
+    )
+    this.exit(code)
+  }
+}

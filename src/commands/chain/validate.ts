@@ -1,0 +1,65 @@
+import path from 'node:path'
+import { Args } from '@oclif/core'
+import { chainProblems } from '../../cli/chain-load.js'
+import { listChainFiles } from '../../cli/chain-files.js'
+import { chainDirs } from '../../cli/paths.js'
+import { setup } from '../../cli/setup.js'
+import { loadConfigFile, validateConfigFile, type ChainFile, type ConfigKind } from '../../engine/config/index.js'
+import { MiradorError } from '../../engine/errors.js'
+import { MiradorCommand } from '../base.js'
+
+/** The kind of a YAML file, from its name and folder. */
+export function kindOf(file: string): ConfigKind {
+  const base = path.basename(file)
+  const dir = path.basename(path.dirname(file))
+  if (base === 'manifest.yaml' || base === 'manifest.yml') return 'manifest'
+  if (base === 'mirador.config.yaml' || base === 'config.yaml') return 'config'
+  if (dir === 'profiles') return 'profile'
+  if (dir === 'tools') return 'tool'
+  return 'chain'
+}
+
+export interface FileReport {
+  file: string
+  kind: ConfigKind
+  ok: boolean
+  errors: { code: string; message: string; line?: number; column?: number }[]
+}
+
+export default class ChainValidate extends MiradorCommand {
+  static summary = 'Check chain files (and other Mirador YAML) against their schemas and the stage graph.'
+  static description = `Reports every problem with its file:line:column, the key at fault and what was expected, and exits with status 1 if any file has one. Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. Files named manifest.yaml, mirador.config.yaml or config.yaml, and files in profiles/ or tools/, are checked against their own schemas.`
+  static strict = false
+  static examples = ['<%= config.bin %> chain validate', '<%= config.bin %> chain validate chains/mine.yaml models/manifest.yaml', '<%= config.bin %> chain validate --json']
+  static args = { files: Args.string({ description: 'YAML files to check', required: false }) }
+
+  async run(): Promise<{ ok: boolean; files: FileReport[] }> {
+    const { argv } = await this.parse(ChainValidate)
+    const cwd = process.cwd()
+    const { engine, home } = await setup({ cwd })
+    const given = (argv as string[]).map((f) => path.resolve(cwd, f))
+    const files = given.length ? given : listChainFiles(chainDirs(cwd, home).slice(0, 2)).map((c) => c.file)
+    const reports: FileReport[] = []
+    for (const file of files) {
+      const kind = kindOf(file)
+      const shown = path.relative(cwd, file) || file
+      const opts = kind === 'chain' ? { extraStageProperties: engine.stageKeys() } : {}
+      const res = await validateConfigFile(shown, kind, opts)
+      let errors = res.errors
+      if (res.ok && kind === 'chain') errors = chainProblems(await loadConfigFile<ChainFile>(shown, 'chain', opts))
+      reports.push({ file: shown, kind, ok: errors.length === 0, errors: errors.map((e: MiradorError) => ({ code: e.code, message: e.message, ...(e.location ? { line: e.location.line, column: e.location.column } : {}) })) })
+    }
+    const ok = reports.every((r) => r.ok)
+    if (!this.jsonEnabled()) {
+      if (reports.length === 0) this.log('No chain files found in ./chains or $MIRADOR_HOME/chains. Name files to check: mirador chain validate FILE…')
+      for (const r of reports) {
+        if (r.ok) this.log(`✓ ${r.file}`)
+        for (const e of r.errors) this.logToStderr(`✗ ${r.file}${e.line ? `:${e.line}:${e.column}` : ''}: ${e.code}: ${e.message}`)
+      }
+      this.log(ok ? `${reports.length} file(s) valid.` : `${reports.filter((r) => !r.ok).length} of ${reports.length} file(s) have problems.`)
+    }
+    // oclif prints the returned value for --json; the status says whether all was well
+    if (!ok) process.exitCode = 1
+    return { ok, files: reports }
+  }
+}

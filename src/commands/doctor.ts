@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { setup } from '../cli/setup.js'
+import { expandEnv, loadConfigFile, type ManifestFile } from '../engine/config/index.js'
+import { MiradorError } from '../engine/errors.js'
+import type { RuntimeStatus } from '../engine/runtime.js'
+import { runtimeSettings } from '../plugins/models/settings.js'
+import { MiradorCommand } from './base.js'
+
+export interface DoctorReport {
+  ok: boolean
+  home: string
+  config: string[]
+  manifest: string | null
+  runtimes: RuntimeStatus[]
+  models: { name: string; runtime: string; model: string; where: string; present: boolean; detail: string }[]
+  plugins: { loaded: string[]; failed: { code: string; message: string }[] }
+}
+
+export default class Doctor extends MiradorCommand {
+  static summary = 'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied.'
+  static description = 'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded llama.cpp runtime, and the plugins in config. Exits with status 1 when something needs fixing, and says how.'
+  static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json', 'OLLAMA_HOST=http://studio.local:11434 <%= config.bin %> doctor']
+
+  async run(): Promise<DoctorReport> {
+    const { flags } = await this.parse(Doctor)
+    const s = await setup({ ...(flags.config ? { config: flags.config } : {}) })
+    const manifest = s.manifest ? (await loadConfigFile<ManifestFile>(s.manifest, 'manifest')).value : undefined
+    const entries = Object.entries(manifest?.models ?? {})
+    const statuses = new Map<string, Promise<RuntimeStatus>>()
+    const statusOf = (runtime: string, settings: Record<string, unknown>) => {
+      const key = `${runtime} ${JSON.stringify(settings)}`
+      if (!statuses.has(key)) {
+        const factory = s.engine.runtimeFactory(runtime)
+        statuses.set(key, factory ? factory(settings).status() : Promise.resolve({ runtime, ok: false, where: '-', detail: `no plugin provides runtime "${runtime}"` }))
+      }
+      return statuses.get(key)!
+    }
+    statusOf('ollama', runtimeSettings(s.engine.settings, 'ollama'))
+    const models: DoctorReport['models'] = []
+    for (const [name, entry] of entries) {
+      const settings = runtimeSettings(s.engine.settings, entry.runtime, entry)
+      const st = await statusOf(entry.runtime, settings)
+      if (entry.runtime === 'llamacpp') {
+        let file = ''
+        let detail = ''
+        try {
+          file = path.resolve(path.dirname(s.manifest!), expandEnv(entry.file ?? ''))
+          detail = existsSync(file) ? 'GGUF file found' : `file not found: ${file}`
+        } catch (err) {
+          detail = MiradorError.from(err).message
+        }
+        models.push({ name, runtime: 'llamacpp', model: file || String(entry.file), where: 'this machine', present: detail === 'GGUF file found', detail })
+      } else {
+        const tag = entry.base ?? name
+        const present = !!st.models?.some((m) => m === tag || m === `${tag}:latest`)
+        models.push({ name, runtime: entry.runtime, model: tag, where: st.where, present, detail: !st.ok ? `Ollama unreachable at ${st.where}` : present ? 'present' : `not pulled yet: \`ollama pull ${tag}\` (or run a chain and Mirador pulls it)` })
+      }
+    }
+    const runtimes = await Promise.all(statuses.values())
+    const report: DoctorReport = {
+      ok: runtimes.every((r) => r.ok) && models.every((m) => m.present) && s.engine.pluginErrors.length === 0,
+      home: s.home,
+      config: s.configFiles,
+      manifest: s.manifest ?? null,
+      runtimes,
+      models,
+      plugins: { loaded: s.engine.plugins, failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.message })) },
+    }
+    if (!this.jsonEnabled()) {
+      const mark = (ok: boolean) => (ok ? '✓' : '✗')
+      this.log(`home      ${report.home}`)
+      this.log(`config    ${report.config.join(', ') || '(none: built-in defaults)'}`)
+      this.log(`manifest  ${report.manifest ?? '(none: model names are Ollama tags)'}`)
+      this.log('runtimes')
+      for (const r of runtimes) this.log(`  ${mark(r.ok)} ${r.runtime.padEnd(9)} ${r.where}  ${r.detail}`)
+      this.log('models')
+      for (const m of models) this.log(`  ${mark(m.present)} ${m.name.padEnd(12)} ${m.runtime.padEnd(9)} ${m.model}  ${m.detail}`)
+      this.log('plugins')
+      this.log(`  ✓ ${report.plugins.loaded.join(', ') || '(none)'}`)
+      for (const f of report.plugins.failed) this.log(`  ✗ ${f.code}: ${f.message}`)
+    }
+    // oclif prints the returned value for --json; the status says whether all was well
+    if (!report.ok) process.exitCode = 1
+    return report
+  }
+}

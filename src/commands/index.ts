@@ -1,0 +1,14 @@
+// oclif's explicit command strategy: no directory scan at start-up.
+import ChainLs from './chain/ls.js'
+import ChainRun from './chain/run.js'
+import ChainShow from './chain/show.js'
+import ChainValidate from './chain/validate.js'
+import Doctor from './doctor.js'
+
+export const commands = {
+  'chain:ls': ChainLs,
+  'chain:run': ChainRun,
+  'chain:show': ChainShow,
+  'chain:validate': ChainValidate,
+  doctor: Doctor,
+}

@@ -1,0 +1,200 @@
+/**
+ * The engine: builds the hooks, applies plugins, runs chains. It knows no capability by name:
+ * models, memory, tools and the rest arrive as plugins through the hooks.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { ChainFile, MiradorConfig } from './config/index.js'
+import { MiradorError } from './errors.js'
+import type { EventInput, CoreEvent, PluginEvent, RunEvent } from './events.js'
+import { guardHooks, type Guard, type TapFailure } from './guard.js'
+import { createHooks, type Hooks } from './hooks.js'
+import { API_VERSION, checkPlugin, loadPlugin, type MiradorPlugin, type PluginEntry } from './plugins.js'
+import type { Runtime } from './runtime.js'
+import { newRunId } from './run-id.js'
+import { round, runStages } from './runner.js'
+import type { RunPlan, RunResult } from './types.js'
+
+export interface EngineSettings {
+  /** the project folder (where chains/ and mirador.config.yaml are looked for) */
+  cwd: string
+  /** $MIRADOR_HOME */
+  home: string
+  /** never reach the network to fetch models */
+  offline: boolean
+  /** mirador.config.yaml, merged with flags and environment */
+  config: MiradorConfig
+}
+
+export type RuntimeFactory = (settings: Record<string, unknown>) => Runtime
+
+/** What a plugin sees: the hooks and the registries it may add to. */
+export interface PluginHost {
+  readonly apiVersion: number
+  readonly hooks: Hooks
+  readonly settings: Readonly<EngineSettings>
+  /** adds keys a stage may carry in chain files (JSON Schema per key) */
+  registerStageKeys(properties: Record<string, object>): void
+  /** makes a model back end available by name (`runtime:` in the manifest) */
+  registerRuntime(name: string, factory: RuntimeFactory): void
+  runtimeFactory(name: string): RuntimeFactory | undefined
+}
+
+export interface ChainDef {
+  name: string
+  file?: string
+  value: ChainFile
+}
+
+export interface RunRequest {
+  chain: ChainDef
+  query: string
+  signal?: AbortSignal
+  runId?: string
+  /** `performance.now()` when the user asked; event times count from it */
+  startedAt?: number
+  /** false when the caller has already shown the acknowledgment */
+  ack?: boolean
+  /** extra template variables */
+  vars?: Record<string, unknown>
+}
+
+type Emit = (event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>) => void
+
+export class Engine implements PluginHost {
+  readonly apiVersion = API_VERSION
+  readonly hooks: Hooks
+  readonly settings: Readonly<EngineSettings>
+  /** names of the plugins applied, in order */
+  readonly plugins: string[] = []
+  /** plugins that could not be loaded or applied; each run reports them */
+  readonly pluginErrors: MiradorError[] = []
+
+  readonly #guard: Guard
+  readonly #stageKeys: Record<string, object> = {}
+  readonly #runtimes = new Map<string, RuntimeFactory>()
+  readonly #currentRun = new AsyncLocalStorage<{ emit: Emit; reported: Set<string> }>()
+
+  constructor(settings: EngineSettings) {
+    this.settings = Object.freeze({ ...settings })
+    this.hooks = createHooks()
+    this.#guard = guardHooks(this.hooks, (f) => this.#tapFailed(f))
+  }
+
+  registerStageKeys(properties: Record<string, object>): void {
+    for (const [key, schema] of Object.entries(properties)) {
+      if (key in this.#stageKeys) throw new MiradorError('PLUGIN_FAILED', `stage key "${key}" is registered twice`)
+      this.#stageKeys[key] = schema
+    }
+  }
+
+  /** the stage keys plugins added, for the chain schema */
+  stageKeys(): Record<string, object> {
+    return { ...this.#stageKeys }
+  }
+
+  registerRuntime(name: string, factory: RuntimeFactory): void {
+    this.#runtimes.set(name, factory)
+  }
+
+  runtimeFactory(name: string): RuntimeFactory | undefined {
+    return this.#runtimes.get(name)
+  }
+
+  /** Applies a plugin. On failure the plugin's taps are switched off and the error is kept. */
+  use(plugin: MiradorPlugin): boolean {
+    let name = 'plugin'
+    try {
+      const p = checkPlugin(plugin, (plugin as { name?: string })?.name ?? 'plugin')
+      name = p.name
+      this.#guard.current = name
+      p.apply(this)
+      this.plugins.push(name)
+      return true
+    } catch (err) {
+      this.#guard.disabled.add(name)
+      const e = MiradorError.is(err) ? err : new MiradorError('PLUGIN_FAILED', `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. Mirador goes on without it.`, { cause: err, details: { plugin: name } })
+      this.pluginErrors.push(e)
+      return false
+    } finally {
+      this.#guard.current = undefined
+    }
+  }
+
+  /** Loads and applies the plugins listed in config (paths relative to `baseDir`). */
+  async useConfigured(entries: PluginEntry[], baseDir: string): Promise<void> {
+    for (const entry of entries) {
+      try {
+        this.use(await loadPlugin(entry, baseDir))
+      } catch (err) {
+        this.pluginErrors.push(MiradorError.from(err, 'PLUGIN_LOAD'))
+      }
+    }
+  }
+
+  #tapFailed({ hook, plugin, error }: TapFailure): void {
+    const run = this.#currentRun.getStore()
+    const key = `${plugin}:${hook}`
+    // Once per plugin and hook per run: a failing `event` tap must not recurse through its own report.
+    if (!run || run.reported.has(key)) return
+    run.reported.add(key)
+    const message = `plugin ${plugin} failed in the ${hook} hook: ${error instanceof Error ? error.message : String(error)}. The run goes on without it.`
+    queueMicrotask(() => run.emit({ type: 'error', code: 'PLUGIN_FAILED', message, plugin }))
+  }
+
+  /** Runs a chain. Never throws for run-time failures: they are `error` events and `ok: false`. */
+  async run(req: RunRequest): Promise<RunResult> {
+    const runId = req.runId ?? newRunId()
+    const t0 = req.startedAt ?? performance.now()
+    const emit: Emit = (e) => this.hooks.event.call({ ...e, runId, t: Math.round(performance.now() - t0) } as RunEvent)
+    return this.#currentRun.run({ emit, reported: new Set() }, async () => {
+      if (req.ack !== false) emit({ type: 'ack', chain: req.chain.name })
+      for (const e of this.pluginErrors) emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
+      const chain = req.chain.value
+      const stages = structuredClone(chain.stages)
+      let plan: RunPlan = {
+        runId,
+        chain: req.chain.name,
+        ...(req.chain.file ? { file: req.chain.file } : {}),
+        query: req.query,
+        stages,
+        answer: chain.answer ?? Object.keys(stages).reverse(),
+        concurrency: Number.POSITIVE_INFINITY,
+        vars: { ...req.vars, query: req.query },
+        ...(chain.ack ? { ack: chain.ack } : {}),
+      }
+      const signal = req.signal ?? new AbortController().signal
+      try {
+        plan = await this.hooks.plan.promise(plan)
+      } catch (err) {
+        return this.#finish(plan, emit, t0, new Map(), MiradorError.from(err))
+      }
+      const results = await runStages(this.hooks, plan, emit, signal).catch((err: unknown) => MiradorError.from(err))
+      if (results instanceof MiradorError) return this.#finish(plan, emit, t0, new Map(), results)
+      return this.#finish(plan, emit, t0, results)
+    })
+  }
+
+  async #finish(plan: RunPlan, emit: Emit, t0: number, results: Map<string, import('./types.js').StageResult>, failure?: MiradorError): Promise<RunResult> {
+    if (failure) emit({ type: 'error', code: failure.code, message: failure.message })
+    const ok = [...results.values()].filter((r) => r.status === 'ok' && r.output.trim() !== '')
+    const best = plan.answer.map((n) => results.get(n)).find((r) => r && ok.includes(r)) ?? [...ok].sort((a, b) => b.confidence - a.confidence)[0]
+    const models = [...new Set([...results.values()].flatMap((r) => (r.model && r.status !== 'skipped' ? [r.model] : [])))]
+    const tokens = [...results.values()].reduce((n, r) => n + r.tokens, 0)
+    const result: RunResult = {
+      runId: plan.runId,
+      chain: plan.chain,
+      query: plan.query,
+      answer: best?.output ?? '',
+      answerStage: best?.stage ?? null,
+      confidence: best?.confidence ?? 0,
+      stages: [...results.values()],
+      models,
+      tokens,
+      ms: Math.round(performance.now() - t0),
+      ok: best !== undefined,
+    }
+    emit({ type: 'done', answer: result.answer, stage: result.answerStage, confidence: round(result.confidence), models, tokens, ms: result.ms, ok: result.ok })
+    await this.hooks.runDone.promise(result)
+    return result
+  }
+}

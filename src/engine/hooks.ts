@@ -1,0 +1,46 @@
+/**
+ * Every hook of Mirador, typed, in one frozen object: this is the public plugin API (see
+ * docs/plugins.md). Each hook's kind follows its meaning, as tapable's README advises: a waterfall
+ * transforms a value, a bail lets one tap answer, a parallel hook fans out side effects.
+ */
+import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook } from 'tapable'
+import type { RunEvent } from './events.js'
+import type {
+  LoadedModel,
+  ModelRef,
+  Prompt,
+  Rating,
+  RunPlan,
+  RunResult,
+  StageContext,
+  StageResult,
+  ToolCall,
+  ToolResult,
+  ToolSpec,
+} from './types.js'
+
+export function createHooks() {
+  return Object.freeze({
+    /** Transforms the plan of a run before any stage starts (pick a chain, swap or drop stages). */
+    plan: new AsyncSeriesWaterfallHook<[RunPlan]>(['plan']),
+    /** Transforms a stage's prompt before its template is filled (add variables such as memory). */
+    prompt: new AsyncSeriesWaterfallHook<[Prompt, StageContext]>(['prompt', 'context']),
+    /** The first tap to answer provides the model a stage runs on. */
+    model: new AsyncSeriesBailHook<[ModelRef, StageContext], LoadedModel | undefined>(['ref', 'context']),
+    /** Transforms the tools offered to a stage. */
+    tools: new AsyncSeriesWaterfallHook<[ToolSpec[], StageContext]>(['tools', 'context']),
+    /** The first tap to answer executes a tool call. */
+    toolCall: new AsyncSeriesBailHook<[ToolCall, StageContext], ToolResult | undefined>(['call', 'context']),
+    /** Every event of every run, in order (renderers, tracing). Taps must be quick. */
+    event: new SyncHook<[RunEvent]>(['event']),
+    /** After each stage, in series (confidence gates, bookkeeping). */
+    stageDone: new AsyncSeriesHook<[StageResult, StageContext]>(['result', 'context']),
+    /** After a run, all taps at once (remember, record). */
+    runDone: new AsyncParallelHook<[RunResult]>(['result']),
+    /** A user's rating of a run. */
+    feedback: new AsyncSeriesHook<[Rating]>(['rating']),
+  })
+}
+
+export type Hooks = ReturnType<typeof createHooks>
+export type HookName = keyof Hooks

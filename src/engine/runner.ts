@@ -1,0 +1,209 @@
+/**
+ * Runs the stages of a plan as a graph: each stage starts when the stages it reads have finished,
+ * independent stages run at once (up to the plan's concurrency), a failed stage becomes an `error`
+ * event and its dependents are skipped, and `skip_when` rules cancel or skip stages that a
+ * confident earlier answer makes unnecessary.
+ */
+import { buildGraph, type ChainGraph } from './chain.js'
+import { MiradorError } from './errors.js'
+import type { EventInput, CoreEvent, PluginEvent } from './events.js'
+import type { Hooks } from './hooks.js'
+import { renderTemplate } from './template.js'
+import type { Prompt, RunPlan, Stage, StageContext, StageResult } from './types.js'
+
+type Emit = (event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>) => void
+
+const DEFAULT_CONFIDENCE = 0.5
+
+export function round(x: number): number {
+  return Math.round(x * 1000) / 1000
+}
+
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const waiting: (() => void)[] = []
+  return async (task) => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve))
+    running++
+    try {
+      return await task()
+    } finally {
+      running--
+      waiting.shift()?.()
+    }
+  }
+}
+
+interface RunState {
+  hooks: Hooks
+  plan: RunPlan
+  graph: ChainGraph
+  emit: Emit
+  signal: AbortSignal
+  results: Map<string, StageResult>
+  /** stages cancelled by a skip rule, with the reason */
+  cancelled: Map<string, string>
+  controllers: Map<string, AbortController>
+}
+
+export async function runStages(hooks: Hooks, plan: RunPlan, emit: Emit, signal: AbortSignal): Promise<Map<string, StageResult>> {
+  const graph = buildGraph(plan.stages)
+  emit({
+    type: 'plan',
+    chain: plan.chain,
+    stages: graph.order.map((stage) => ({ stage, model: plan.stages[stage]!.model, after: [...graph.deps.get(stage)!] })),
+    concurrency: Number.isFinite(plan.concurrency) ? plan.concurrency : graph.order.length,
+    ...(plan.ack ? { text: plan.ack } : {}),
+  })
+  const state: RunState = { hooks, plan, graph, emit, signal, results: new Map(), cancelled: new Map(), controllers: new Map() }
+  const limit = limiter(Math.max(1, plan.concurrency))
+  const done = new Map<string, Promise<StageResult>>()
+  for (const name of graph.order) {
+    done.set(name, (async () => {
+      const deps = await Promise.all([...graph.deps.get(name)!].map((d) => done.get(d)!))
+      const blocked = deps.find((r) => r.status !== 'ok')
+      const reason = signal.aborted
+        ? 'the run was cancelled'
+        : blocked
+          ? `it needs stage "${blocked.stage}", which ${blocked.status === 'error' ? 'failed' : 'was skipped'}`
+          : skipBeforeStart(state, name)
+      const result = reason ? skip(state, name, reason) : await limit(() => (state.cancelled.has(name) ? Promise.resolve(skip(state, name, state.cancelled.get(name)!)) : runStage(state, name)))
+      state.results.set(name, result)
+      applySkipRules(state, result)
+      return result
+    })())
+  }
+  await Promise.all(done.values())
+  // keep declaration order for the result
+  return new Map(Object.keys(plan.stages).map((n) => [n, state.results.get(n)!]))
+}
+
+function skipReason(rule: { stage: string; above: number }, r: StageResult | undefined): string | undefined {
+  if (r?.status === 'ok' && r.confidence > rule.above) return `stage "${rule.stage}" answered with confidence ${round(r.confidence)} > ${rule.above}`
+  return undefined
+}
+
+function skipBeforeStart(state: RunState, name: string): string | undefined {
+  const rule = state.graph.skips.get(name)
+  return rule?.beforeStart ? skipReason(rule, state.results.get(rule.stage)) : undefined
+}
+
+/** A stage that just ended may make others unnecessary: cancel those running beside it. */
+function applySkipRules(state: RunState, ended: StageResult): void {
+  for (const [name, rule] of state.graph.skips) {
+    if (rule.beforeStart || rule.stage !== ended.stage || state.results.has(name)) continue
+    const reason = skipReason(rule, ended)
+    if (!reason) continue
+    state.cancelled.set(name, reason)
+    state.controllers.get(name)?.abort(new MiradorError('ABORTED', reason))
+  }
+}
+
+function skip(state: RunState, name: string, reason: string): StageResult {
+  state.emit({ type: 'stage-skip', stage: name, reason })
+  const spec = state.plan.stages[name]!
+  return { stage: name, status: 'skipped', model: spec.model, output: '', tokens: 0, confidence: 0, confidenceSource: 'declared', ms: 0, reason }
+}
+
+function stageVars(results: Map<string, StageResult>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, r] of results) out[name] = { output: r.output, confidence: r.confidence, model: r.model ?? '' }
+  return out
+}
+
+async function runStage(state: RunState, name: string): Promise<StageResult> {
+  const { hooks, plan, emit } = state
+  const spec: Stage = plan.stages[name]!
+  const controller = new AbortController()
+  state.controllers.set(name, controller)
+  const signals = [state.signal, controller.signal]
+  const timeout = spec.timeout_ms ? AbortSignal.timeout(spec.timeout_ms) : undefined
+  if (timeout) signals.push(timeout)
+  const signal = AbortSignal.any(signals)
+  const ctx: StageContext = { runId: plan.runId, chain: plan.chain, stage: name, spec, query: plan.query, signal, results: state.results, emit }
+  const declared = spec.confidence ?? DEFAULT_CONFIDENCE
+  const started = performance.now()
+  let output = ''
+  let tokens = 0
+  let logprobSum = 0
+  let logprobCount = 0
+  let promptTokens: number | undefined
+  let modelName = spec.model
+  const finish = (status: StageResult['status'], error?: MiradorError): StageResult => {
+    const confidence = logprobCount > 0 ? Math.exp(logprobSum / logprobCount) : declared
+    const result: StageResult = {
+      stage: name,
+      status,
+      model: modelName,
+      output,
+      tokens,
+      ...(promptTokens !== undefined ? { promptTokens } : {}),
+      confidence,
+      confidenceSource: logprobCount > 0 ? 'logprobs' : 'declared',
+      ms: Math.round(performance.now() - started),
+      ...(error ? { error } : {}),
+    }
+    return result
+  }
+  const failure = (err: unknown): MiradorError => {
+    if (state.cancelled.has(name)) return new MiradorError('ABORTED', state.cancelled.get(name)!)
+    if (timeout?.aborted) return new MiradorError('RUNTIME_TIMEOUT', `stage "${name}" took longer than its timeout_ms (${spec.timeout_ms} ms). Raise timeout_ms in the chain, or use a smaller model.`)
+    if (state.signal.aborted) return new MiradorError('ABORTED', 'the run was cancelled')
+    return MiradorError.from(err, 'RUNTIME_FAILED')
+  }
+  try {
+    let prompt: Prompt = {
+      template: spec.prompt,
+      ...(spec.system !== undefined ? { system: spec.system } : {}),
+      vars: { ...plan.vars, query: plan.query, stages: stageVars(state.results) },
+    }
+    prompt = await hooks.prompt.promise(prompt, ctx)
+    const text = renderTemplate(prompt.template, prompt.vars)
+    const system = prompt.system === undefined ? undefined : renderTemplate(prompt.system, prompt.vars)
+    const model = await hooks.model.promise({ name: spec.model, stage: name }, ctx)
+    if (!model) {
+      throw new MiradorError('MODEL_UNRESOLVED', `no runtime provides model "${spec.model}" for stage "${name}". Add it to models/manifest.yaml, or check that the models plugin is not turned off in mirador.config.yaml.`)
+    }
+    modelName = model.name
+    emit({ type: 'stage-start', stage: name, model: model.name })
+    try {
+      for await (const part of model.generate({ prompt: text, ...(system !== undefined ? { system } : {}), options: spec.options ?? {}, logprobs: true, signal })) {
+        if (part.type === 'text-delta') {
+          output += part.text
+          tokens++
+          if (part.logprob !== undefined && Number.isFinite(part.logprob)) {
+            logprobSum += part.logprob
+            logprobCount++
+          }
+          emit({ type: 'token', stage: name, text: part.text, confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared) })
+        } else if (part.type === 'progress') {
+          emit({ type: 'model-pull', model: model.name, status: part.status, ...(part.completed !== undefined ? { completed: part.completed } : {}), ...(part.total !== undefined ? { total: part.total } : {}) })
+        } else if (part.type === 'finish') {
+          promptTokens = part.usage.promptTokens
+          if (part.reason === 'abort') throw failure(new MiradorError('ABORTED', 'the run was cancelled'))
+        } else {
+          throw failure(part.error)
+        }
+      }
+    } finally {
+      model.release?.()
+    }
+    if (signal.aborted) throw failure(signal.reason)
+  } catch (err) {
+    const error = failure(err)
+    if (state.cancelled.has(name)) {
+      const r = finish('skipped')
+      r.reason = state.cancelled.get(name)!
+      emit({ type: 'stage-skip', stage: name, reason: r.reason })
+      return r
+    }
+    emit({ type: 'error', stage: name, code: error.code, message: error.message })
+    return finish('error', error)
+  } finally {
+    state.controllers.delete(name)
+  }
+  const result = finish('ok')
+  emit({ type: 'stage-end', stage: name, model: modelName, tokens, ...(promptTokens !== undefined ? { promptTokens } : {}), confidence: round(result.confidence), confidenceSource: result.confidenceSource, ms: result.ms })
+  await hooks.stageDone.promise(result, ctx)
+  return result
+}

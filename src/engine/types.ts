@@ -1,0 +1,115 @@
+/**
+ * The values that flow through the hooks. Chain and stage shapes come from the JSON Schemas
+ * (config/types.gen.ts); these are the run-time shapes built from them.
+ */
+import type { Stage } from './config/index.js'
+import type { EventInput, CoreEvent, PluginEvent } from './events.js'
+import type { GenerateRequest, StreamPart } from './runtime.js'
+import type { MiradorError } from './errors.js'
+
+export type { Stage }
+
+/** What a run will do. The `plan` waterfall may swap models, drop stages or limit concurrency. */
+export interface RunPlan {
+  runId: string
+  chain: string
+  /** the chain file, when the chain came from one */
+  file?: string
+  query: string
+  /** stages by name, in declaration order; a plugin that drops a stage deletes its key */
+  stages: Record<string, Stage>
+  /** preference order for the final answer */
+  answer: string[]
+  /** most stages running at once (1 = one after another) */
+  concurrency: number
+  /** template variables shared by every stage (`{{query}}`, plugin-added ones) */
+  vars: Record<string, unknown>
+  /** the chain's acknowledgment text, if it declares one */
+  ack?: string
+}
+
+/** A prompt before its template is filled: `prompt` taps add variables or rewrite the template. */
+export interface Prompt {
+  template: string
+  system?: string
+  vars: Record<string, unknown>
+}
+
+export interface StageContext {
+  readonly runId: string
+  readonly chain: string
+  readonly stage: string
+  readonly spec: Stage
+  readonly query: string
+  readonly signal: AbortSignal
+  /** results of the stages that finished so far */
+  readonly results: ReadonlyMap<string, StageResult>
+  /** emits an event into the run (stamped with runId and t) */
+  emit(event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>): void
+}
+
+export interface ModelRef {
+  /** the name the stage uses: a manifest entry or a runtime's own tag */
+  name: string
+  stage: string
+}
+
+/** What the `model` hook answers with: a model ready to generate. */
+export interface LoadedModel {
+  /** display name (manifest entry or tag) */
+  name: string
+  runtime: string
+  generate(request: Omit<GenerateRequest, 'model'>): AsyncIterable<StreamPart>
+  /** called when the stage is done with the model */
+  release?(): void
+}
+
+export interface ToolSpec {
+  name: string
+  description: string
+  parameters: Record<string, unknown>
+}
+export interface ToolCall {
+  id: string
+  name: string
+  arguments: Record<string, unknown>
+}
+export type ToolResult =
+  | { ok: true; value: unknown; ms: number }
+  | { ok: false; error: string; code: string; ms: number }
+
+export type StageStatus = 'ok' | 'error' | 'skipped'
+
+export interface StageResult {
+  stage: string
+  status: StageStatus
+  model?: string
+  output: string
+  tokens: number
+  promptTokens?: number
+  confidence: number
+  confidenceSource: 'logprobs' | 'declared'
+  ms: number
+  error?: MiradorError
+  reason?: string
+}
+
+export interface RunResult {
+  runId: string
+  chain: string
+  query: string
+  answer: string
+  answerStage: string | null
+  confidence: number
+  stages: StageResult[]
+  models: string[]
+  tokens: number
+  ms: number
+  ok: boolean
+}
+
+export interface Rating {
+  runId: string
+  rating: number
+  comment?: string
+}

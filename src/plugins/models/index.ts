@@ -1,0 +1,1 @@
+export { ModelsPlugin, type ModelsPluginOptions, type ResolvedModel } from './ModelsPlugin.js'

@@ -1,0 +1,73 @@
+/** Runs the real CLI (bin/run.js, built into dist/) as a child process, as a user would. */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { LooseEvent as RunEvent } from './events.js'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const BIN = path.join(ROOT, 'bin', 'run.js')
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  ms: number
+  /** stdout parsed as NDJSON (only lines that parse) */
+  events: RunEvent[]
+}
+
+export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH, HOME: opts.cwd, NO_COLOR: '1', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`CLI did not finish in ${opts.timeoutMs ?? 20000} ms: mirador ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, opts.timeoutMs ?? 20000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const events = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as RunEvent]
+          } catch {
+            return []
+          }
+        })
+      resolve({ code, stdout, stderr, ms: performance.now() - t0, events })
+    })
+    if (opts.input !== undefined) child.stdin.end(opts.input)
+    else child.stdin.end()
+  })
+}
+
+/** A throw-away project folder with chains, a manifest and a config, and an empty MIRADOR_HOME. */
+export function makeProject(files: Record<string, string>): { dir: string; home: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mirador-test-'))
+  for (const [rel, text] of Object.entries(files)) {
+    const file = path.join(dir, rel)
+    mkdirSync(path.dirname(file), { recursive: true })
+    writeFileSync(file, text)
+  }
+  const home = path.join(dir, '.mirador-home')
+  mkdirSync(home, { recursive: true })
+  return { dir, home }
+}
+
+export function gguf(): string {
+  const file = process.env.MIRADOR_TEST_GGUF
+  if (!file) throw new Error('MIRADOR_TEST_GGUF is not set: point it at stories260K.gguf (see ../shared/models/README.md); .ci/run sets it')
+  return path.resolve(ROOT, file)
+}

@@ -1,0 +1,77 @@
+/**
+ * A plugin that answers the `model` hook with scripted token streams, for engine tests that need
+ * exact control of timing and failures (graph order, concurrency, skips). Runtimes themselves are
+ * tested against real llama.cpp and the Ollama protocol server.
+ */
+import { MiradorError } from '../../src/engine/errors.js'
+import type { PluginHost } from '../../src/engine/engine.js'
+import type { StreamPart } from '../../src/engine/runtime.js'
+
+export interface Script {
+  tokens: string[]
+  delayMs?: number
+  /** natural-log probability for every token; omit for a runtime without logprobs */
+  logprob?: number
+  /** fail with this error after `failAfter` tokens */
+  fail?: MiradorError
+  failAfter?: number
+}
+
+export interface Call {
+  model: string
+  stage: string
+  prompt: string
+  system?: string
+  start: number
+  end?: number
+  aborted?: boolean
+}
+
+export function scriptedModels(scripts: Record<string, Script>) {
+  const calls: Call[] = []
+  const plugin = {
+    name: 'ScriptedModels',
+    apiVersion: 1,
+    apply(engine: PluginHost) {
+      engine.hooks.model.tapPromise('ScriptedModels', async (ref) => {
+        const script = scripts[ref.name]
+        if (!script) return undefined
+        return {
+          name: ref.name,
+          runtime: 'scripted',
+          async *generate(req): AsyncIterable<StreamPart> {
+            const call: Call = { model: ref.name, stage: ref.stage, prompt: req.prompt, ...(req.system !== undefined ? { system: req.system } : {}), start: performance.now() }
+            calls.push(call)
+            try {
+              for (let i = 0; i < script.tokens.length; i++) {
+                if (script.fail && i === (script.failAfter ?? 0)) {
+                  yield { type: 'error', error: script.fail }
+                  return
+                }
+                if (script.delayMs) await new Promise((r) => setTimeout(r, script.delayMs))
+                if (req.signal?.aborted) {
+                  call.aborted = true
+                  yield { type: 'finish', reason: 'abort', usage: { completionTokens: i } }
+                  return
+                }
+                yield { type: 'text-delta', text: script.tokens[i]!, ...(script.logprob !== undefined ? { logprob: script.logprob } : {}) }
+              }
+              if (script.fail && (script.failAfter ?? 0) >= script.tokens.length) {
+                yield { type: 'error', error: script.fail }
+                return
+              }
+              yield { type: 'finish', reason: 'stop', usage: { promptTokens: req.prompt.length, completionTokens: script.tokens.length } }
+            } finally {
+              call.end = performance.now()
+            }
+          },
+        }
+      })
+    },
+  }
+  return { plugin, calls }
+}
+
+export function runtimeError(message = 'boom'): MiradorError {
+  return new MiradorError('RUNTIME_FAILED', message)
+}
