@@ -1,0 +1,220 @@
+/**
+ * One generation on an embedded llama.cpp model, as a stream of parts.
+ *
+ * - Raw completion: the text evaluated is `system + "\n\n" + prompt` (or just the prompt), with the
+ *   model's BOS token prepended when the model asks for it. No chat template is applied yet.
+ * - Each generation gets its own LlamaContext (one sequence), disposed when the stream ends. That
+ *   makes concurrent generations on one model independent and trivially correct; the cost is a
+ *   KV cache per running generation and a context creation per request (about 2–5 ms for the test
+ *   model, more for large models).
+ * - Never throws: every failure becomes one `error` part; abort ends with `finish` reason 'abort'.
+ */
+import type { LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } from 'node-llama-cpp'
+import { MiradorError } from '../../engine/errors.js'
+import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
+import { acquireModel, getLlamaOnce } from './load.js'
+import { StopMatcher, TokenDecoder, type Piece } from './text.js'
+
+/** What a generation needs from the runtime's settings, already defaulted. */
+export interface GenerationConfig {
+  /** threads per generation; undefined = the runtime's default for this machine */
+  threads?: number
+  /** context window in tokens, before the request's num_ctx and the model's trained size */
+  contextSize: number
+  /** who holds the model (the runtime instance), for release on dispose */
+  owner: object
+  /** receives the context clean-up that an aborted stream leaves running after it ends */
+  onBackgroundCleanup?: (cleanup: Promise<void>) => void
+}
+
+export const DEFAULT_MAX_TOKENS = 256
+/** Sampling defaults when a request leaves them out: the same as Ollama's, so runtimes agree. */
+export const DEFAULT_SAMPLING = { temperature: 0.8, top_k: 40, top_p: 0.9 } as const
+
+/** Default threads: all math cores but one (left to Node and the rest of Mirador); 1 on 2 cores. */
+export function defaultThreads(cpuMathCores: number): number {
+  return Math.max(1, cpuMathCores - 1)
+}
+
+const ABORT = Symbol('abort')
+
+export async function* generate(req: GenerateRequest, config: GenerationConfig): AsyncGenerator<StreamPart> {
+  const signal = req.signal
+  let aborted: Promise<typeof ABORT> = new Promise(() => {})
+  let onAbort: (() => void) | undefined
+  if (signal) {
+    aborted = new Promise((resolve) => {
+      onAbort = () => resolve(ABORT)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+  const abortFinish = (promptTokens: number | undefined, completionTokens: number): StreamPart => ({
+    type: 'finish',
+    reason: 'abort',
+    usage: promptTokens === undefined ? { completionTokens } : { promptTokens, completionTokens },
+  })
+
+  let context: LlamaContext | undefined
+  let tokens: AsyncGenerator<{ token: Token; confidence?: number }, void, void> | undefined
+  let backgroundCleanup = false
+  try {
+    if (signal?.aborted) {
+      yield abortFinish(undefined, 0)
+      return
+    }
+
+    // Binding and model: shared, loaded once per process.
+    let model: LlamaModel
+    try {
+      const loaded = await Promise.race([
+        Promise.all([getLlamaOnce(), acquireModel(req.model, config.owner)]),
+        aborted,
+      ])
+      if (loaded === ABORT) {
+        yield abortFinish(undefined, 0)
+        return
+      }
+      const [llama, m] = loaded
+      model = m
+      config = { ...config, threads: config.threads ?? defaultThreads(llama.cpuMathCores) }
+      // A Llama instance caps the threads of all its contexts; let an explicit setting through.
+      if (llama.maxThreads !== 0 && config.threads! > llama.maxThreads) llama.maxThreads = config.threads!
+    } catch (err) {
+      yield { type: 'error', error: MiradorError.from(err, 'RUNTIME_LOAD', `cannot load model ${req.model}`) }
+      return
+    }
+
+    const text = req.system ? `${req.system}\n\n${req.prompt}` : req.prompt
+    const bos = model.tokens.bos
+    const promptTokens: Token[] = [
+      ...(model.tokens.shouldPrependBosToken && bos !== null ? [bos] : []),
+      ...model.tokenize(text, false),
+    ]
+    if (promptTokens.length === 0) {
+      yield {
+        type: 'error',
+        error: new MiradorError('RUNTIME_FAILED', `the prompt is empty and model ${req.model} has no BOS token to start from`),
+      }
+      return
+    }
+
+    const opts = req.options ?? {}
+    const wanted = opts.num_ctx ?? config.contextSize
+    const contextSize = Math.max(1, Math.min(wanted, model.trainContextSize || wanted))
+    try {
+      context = await model.createContext({ contextSize, threads: config.threads!, sequences: 1 })
+    } catch (err) {
+      yield {
+        type: 'error',
+        error: MiradorError.from(
+          err,
+          'RUNTIME_FAILED',
+          `cannot create a ${contextSize}-token context for ${req.model} (lower num_ctx / contextSize if memory is short)`,
+        ),
+      }
+      return
+    }
+    // llama.cpp rounds the allocation up (to a multiple of 256); honour the size asked for.
+    const ctxWindow = Math.min(contextSize, context.contextSize)
+    if (promptTokens.length >= ctxWindow) {
+      yield {
+        type: 'error',
+        error: new MiradorError(
+          'RUNTIME_FAILED',
+          `the prompt is ${promptTokens.length} tokens but the context window of ${req.model} is ${ctxWindow} tokens: ` +
+            `shorten the prompt or raise num_ctx (the model was trained on ${model.trainContextSize})`,
+          { details: { promptTokens: promptTokens.length, contextSize: ctxWindow } },
+        ),
+      }
+      return
+    }
+
+    const maxTokens = Math.max(0, Math.floor(opts.max_tokens ?? DEFAULT_MAX_TOKENS))
+    // Stay inside the context: no context shift for a raw completion; running out is 'length'.
+    const limit = Math.min(maxTokens, ctxWindow - promptTokens.length)
+    const temperature = Math.max(0, opts.temperature ?? DEFAULT_SAMPLING.temperature)
+    const evalOptions: SequenceEvaluateOptions = { temperature }
+    if (temperature > 0) {
+      evalOptions.topK = opts.top_k ?? DEFAULT_SAMPLING.top_k
+      evalOptions.topP = opts.top_p ?? DEFAULT_SAMPLING.top_p
+      if (opts.seed !== undefined) evalOptions.seed = opts.seed
+    }
+    const wantLogprobs = req.logprobs === true
+    tokens = context
+      .getSequence()
+      .evaluateWithMetadata(promptTokens, { confidence: wantLogprobs }, evalOptions) as AsyncGenerator<
+      { token: Token; confidence?: number },
+      void,
+      void
+    >
+
+    const decoder = new TokenDecoder((t, last) => model.detokenize(t, false, last), promptTokens)
+    const stopper = new StopMatcher(opts.stop)
+    const delta = (p: Piece): StreamPart =>
+      p.logprob === undefined ? { type: 'text-delta', text: p.text } : { type: 'text-delta', text: p.text, logprob: p.logprob }
+
+    let generated = 0
+    let reason: 'stop' | 'length' | 'abort' = 'length'
+    for (;;) {
+      if (generated >= limit) break
+      const next = await Promise.race([tokens.next(), aborted])
+      if (next === ABORT) {
+        reason = 'abort'
+        break
+      }
+      if (next.done) {
+        reason = 'stop' // end of generation token
+        break
+      }
+      generated++
+      const { token, confidence } = next.value
+      const logprob = wantLogprobs && confidence !== undefined ? Math.log(confidence) : undefined
+      const piece = decoder.push(token, logprob)
+      if (piece) for (const p of stopper.push(piece)) yield delta(p)
+      if (stopper.stopped) {
+        reason = 'stop'
+        break
+      }
+    }
+    if (reason !== 'abort' && !stopper.stopped) {
+      const rest = decoder.flush()
+      const out = rest ? stopper.push(rest) : []
+      if (stopper.stopped) reason = 'stop'
+      else out.push(...stopper.flush())
+      for (const p of out) yield delta(p)
+    }
+    if (reason === 'abort') backgroundCleanup = true
+    yield {
+      type: 'finish',
+      reason,
+      usage: { promptTokens: promptTokens.length, completionTokens: generated },
+    }
+  } catch (err) {
+    // Anything unexpected (a native evaluation failure, a bug): one error part, never a throw.
+    if (signal?.aborted) yield abortFinish(undefined, 0)
+    else yield { type: 'error', error: MiradorError.from(err, 'RUNTIME_FAILED', `llama.cpp generation on ${req.model} failed`) }
+  } finally {
+    if (signal && onAbort) signal.removeEventListener('abort', onAbort)
+    // The token generator may still be evaluating (abort raced it); return() waits for that step,
+    // then the context is freed. After an abort this runs in the background so the stream ends now.
+    const cleanup = release(tokens, context)
+    if (backgroundCleanup) config.onBackgroundCleanup?.(cleanup)
+    else await cleanup
+  }
+}
+
+async function release(
+  tokens: AsyncGenerator<unknown, void, void> | undefined,
+  context: LlamaContext | undefined,
+): Promise<void> {
+  try {
+    await tokens?.return()
+  } catch {
+    // the evaluation failed; the context is disposed below anyway
+  }
+  try {
+    await context?.dispose()
+  } catch {
+    // nothing more can be done about a context that does not dispose
+  }
+}

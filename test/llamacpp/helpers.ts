@@ -1,0 +1,41 @@
+/**
+ * Shared by the llama.cpp tests. The real model is reached only through MIRADOR_TEST_GGUF (CI sets
+ * it); when it is missing the suites fail with this message rather than skip.
+ */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import type { GenerateRequest, Runtime, StreamPart } from '../../src/engine/runtime.js'
+
+export function testGguf(): string {
+  const file = process.env.MIRADOR_TEST_GGUF
+  if (!file)
+    throw new Error(
+      'MIRADOR_TEST_GGUF is not set: the llama.cpp tests need the stories260K.gguf test model. ' +
+        'Run them with MIRADOR_TEST_GGUF=/work/shared/models/stories260K.gguf (or wherever that file is; CI always sets it).',
+    )
+  if (!existsSync(file)) throw new Error(`MIRADOR_TEST_GGUF=${file}: no such file (it should be stories260K.gguf)`)
+  return path.resolve(file)
+}
+
+/** Greedy continuation of "Once upon a time" by stories260K (from the model's README). */
+export const STORY_START = ', there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.'
+
+export async function collect(runtime: Runtime, req: GenerateRequest): Promise<StreamPart[]> {
+  const parts: StreamPart[] = []
+  for await (const part of runtime.generate(req)) parts.push(part)
+  return parts
+}
+
+export function textOf(parts: StreamPart[]): string {
+  return parts.map((p) => (p.type === 'text-delta' ? p.text : '')).join('')
+}
+
+export function deltas(parts: StreamPart[]): Extract<StreamPart, { type: 'text-delta' }>[] {
+  return parts.filter((p): p is Extract<StreamPart, { type: 'text-delta' }> => p.type === 'text-delta')
+}
+
+export function finishOf(parts: StreamPart[]): Extract<StreamPart, { type: 'finish' }> {
+  const last = parts.at(-1)
+  if (last?.type !== 'finish') throw new Error(`the stream did not end with a finish part: ${JSON.stringify(last)}`)
+  return last
+}
