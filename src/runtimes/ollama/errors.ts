@@ -1,0 +1,186 @@
+/**
+ * Maps what the `ollama` client, fetch and the network throw to MiradorError codes, with messages
+ * that say what to do. Checks go by `name`/`code`, not `instanceof`: the client, undici and test
+ * runners may each bring their own realm's Error classes.
+ */
+import { MiradorError } from '../../engine/errors.js'
+import type { StreamWatch } from './client.js'
+import { displayHost } from './host.js'
+
+/** what was going on when something failed */
+export interface FailureContext {
+  host: string
+  model: string
+  /** text deltas received so far */
+  tokens: number
+  watch: StreamWatch
+  /** 'run' for a generation, 'pull' for a pull, 'call' for a one-shot API call */
+  action?: 'run' | 'pull' | 'call'
+}
+
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  EPIPE: 'connection closed',
+  ECONNABORTED: 'connection aborted',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host',
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** the first `code` on the error or its causes (fetch wraps socket errors in `cause`) */
+export function networkCode(err: unknown): string | undefined {
+  let e: unknown = err
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && code) return code
+    const errors = (e as { errors?: unknown }).errors
+    if (Array.isArray(errors) && errors.length) {
+      const inner = networkCode(errors[0])
+      if (inner) return inner
+    }
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+function statusOf(err: unknown): number | undefined {
+  if (err && typeof err === 'object' && (err as { name?: unknown }).name === 'ResponseError') {
+    const s = (err as { status_code?: unknown }).status_code
+    return typeof s === 'number' ? s : undefined
+  }
+  return undefined
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+/** Ollama's 404 for a model it does not have: `model "x" not found, try pulling it first` */
+export function isModelNotFound(err: unknown): boolean {
+  return statusOf(err) === 404 && /\bmodel\b.*\bnot found\b/i.test(messageOf(err))
+}
+
+export function unreachableMessage(host: string, reason: string): string {
+  return (
+    `Cannot reach Ollama at ${displayHost(host)} (${reason}). Start it with \`ollama serve\`, or point ` +
+    "OLLAMA_HOST (or the model's `host` in models/manifest.yaml) at a running server."
+  )
+}
+
+export function timeoutError(
+  kind: 'first-token' | 'idle' | 'deadline',
+  ms: number,
+  ctx: Pick<FailureContext, 'host' | 'model' | 'tokens' | 'action'>,
+): MiradorError {
+  const h = displayHost(ctx.host)
+  const secs = ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`
+  const details = { host: ctx.host, model: ctx.model, timeoutMs: ms, tokens: ctx.tokens, kind }
+  let message: string
+  if (ctx.action === 'pull') {
+    message =
+      `Ollama at ${h} stopped reporting progress while pulling ${ctx.model}: nothing for ${secs}. ` +
+      `Check the server's network access and try again, or run \`ollama pull ${ctx.model}\` yourself.`
+  } else if (kind === 'first-token') {
+    message =
+      `Ollama at ${h} sent no token for ${ctx.model} within ${secs}. The model may still be loading or the ` +
+      "machine is overloaded: check `ollama ps`, try a smaller model, or raise the runtime's firstTokenTimeoutMs."
+  } else if (kind === 'idle') {
+    message =
+      `Ollama at ${h} stopped sending tokens for ${ctx.model}: nothing for ${secs} after ${plural(ctx.tokens, 'token')}. ` +
+      "Check that the server is not stuck (`ollama ps`) and try again, or raise the runtime's idleTimeoutMs."
+  } else {
+    message = `Ollama at ${h} did not answer within ${secs}. Check that the server is running and not overloaded.`
+  }
+  return new MiradorError('RUNTIME_TIMEOUT', message, { details })
+}
+
+/** Everything that is not a timeout, an abort or a missing model. */
+export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError {
+  if (MiradorError.is(err)) return err
+  const h = displayHost(ctx.host)
+  const m = ctx.model
+  const details = { host: ctx.host, model: m, tokens: ctx.tokens }
+  const doing =
+    ctx.action === 'pull' ? `pulling ${m}` : ctx.action === 'call' ? (m ? `answering for ${m}` : 'answering') : `running ${m}`
+  const after = ctx.action === 'call' ? '' : ` (after ${plural(ctx.tokens, 'token')})`
+  const name = err && typeof err === 'object' ? (err as { name?: unknown }).name : undefined
+
+  // a line that is not JSON (caught by the fetch wrapper) or a body that does not parse
+  if (name === 'NdjsonError' || name === 'SyntaxError') {
+    const what = name === 'NdjsonError' ? `a line that is not JSON` : `a body that is not JSON`
+    return new MiradorError(
+      'RUNTIME_PROTOCOL',
+      `Ollama at ${h} sent ${what} while ${doing}${after}: ${messageOf(err).replace(/^not a JSON line: /, '')}. ` +
+        "Check that OLLAMA_HOST (or the model's `host`) points at an Ollama server.",
+      { cause: err, details },
+    )
+  }
+
+  // Ollama said what went wrong, as an `{"error": …}` line in the stream
+  if (ctx.watch.errorLine !== undefined) {
+    return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} reported an error while ${doing}: ${ctx.watch.errorLine}`, {
+      cause: err,
+      details,
+    })
+  }
+
+  // an HTTP error status
+  const status = statusOf(err)
+  if (status !== undefined) {
+    const text = messageOf(err)
+    if (status === 404 || status === 405) {
+      return new MiradorError(
+        'RUNTIME_PROTOCOL',
+        `${h} answered HTTP ${status} (${text}) while ${doing}; it does not look like an Ollama server. ` +
+          "Check OLLAMA_HOST (or the model's `host` in models/manifest.yaml).",
+        { cause: err, details: { ...details, status } },
+      )
+    }
+    return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} failed while ${doing}: ${text} (HTTP ${status})`, {
+      cause: err,
+      details: { ...details, status },
+    })
+  }
+
+  const text = messageOf(err)
+  if (/did not receive done or success response in stream/i.test(text)) {
+    return new MiradorError(
+      'RUNTIME_PROTOCOL',
+      `The stream from Ollama at ${h} ended after ${plural(ctx.tokens, 'token')} of ${m} without a final "done" line. ` +
+        'The server may have been interrupted; try again.',
+      { cause: err, details },
+    )
+  }
+
+  // the network
+  const code = networkCode(err)
+  if (!ctx.watch.responded && code && UNREACHABLE[code]) {
+    return new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(ctx.host, UNREACHABLE[code]), {
+      cause: err,
+      details: { ...details, code },
+    })
+  }
+  if (ctx.watch.responded || code === 'UND_ERR_SOCKET' || /terminated|other side closed|socket/i.test(text)) {
+    const what = ctx.action === 'pull' ? `while pulling ${m}` : `after ${plural(ctx.tokens, 'token')} of ${m}`
+    return new MiradorError(
+      'RUNTIME_FAILED',
+      `The connection to Ollama at ${h} was lost ${what}. The server may have crashed or been stopped; check its log and try again.`,
+      { cause: err, details: { ...details, ...(code ? { code } : {}) } },
+    )
+  }
+  if (name === 'TypeError' && /fetch failed/i.test(text)) {
+    const reason = (code && UNREACHABLE[code]) ?? messageOf((err as { cause?: unknown }).cause ?? err)
+    return new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(ctx.host, reason), {
+      cause: err,
+      details: { ...details, ...(code ? { code } : {}) },
+    })
+  }
+  return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} failed while ${doing}: ${text}`, { cause: err, details })
+}

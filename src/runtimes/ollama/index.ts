@@ -1,0 +1,219 @@
+/**
+ * The Ollama runtime: streams chat completions from an Ollama server through the `ollama` npm
+ * client (imported on first use, so the CLI starts fast).
+ *
+ * `generate` never throws; every failure is one `error` part, then the stream ends:
+ * - RUNTIME_UNREACHABLE  no connection (refused, unknown host, reset before any data)
+ * - RUNTIME_TIMEOUT      no first token within `firstTokenTimeoutMs`, or silence for `idleTimeoutMs`
+ * - RUNTIME_FAILED       the connection dropped mid-stream, an HTTP 5xx/4xx, an error line
+ * - RUNTIME_PROTOCOL     a line that is not JSON, a stream without its final `done` line, a 404
+ *                        that is not Ollama's "model not found"
+ * - MODEL_MISSING        the model is absent and may not be pulled (`offline`, `pull: false`), or
+ *                        the registry does not have it
+ * A missing model (404 before any token) is pulled with streamed `progress` parts, then the
+ * generation is tried once more. Aborting through `request.signal` ends the stream with a `finish`
+ * part whose reason is 'abort' (and the request to Ollama is aborted, only that one).
+ */
+import { MiradorError } from '../../engine/errors.js'
+import type { GenerateRequest, Runtime, RuntimeStatus, StreamPart } from '../../engine/runtime.js'
+import { makeClient, newWatch } from './client.js'
+import { chatOnce, type ChatEnv } from './chat.js'
+import { isModelNotFound, timeoutError, toMiradorError, unreachableMessage } from './errors.js'
+import { RequestGuard } from './guard.js'
+import { displayHost, resolveHost } from './host.js'
+import { pullModel } from './pull.js'
+
+export { normalizeHost, resolveHost, DEFAULT_HOST } from './host.js'
+
+export interface OllamaSettings {
+  /** server URL; default OLLAMA_HOST (normalised like the client does), else http://127.0.0.1:11434 */
+  host?: string
+  /** no chunk this long after sending a generation → RUNTIME_TIMEOUT (default 120000) */
+  firstTokenTimeoutMs?: number
+  /** no chunk this long during a generation or pull → RUNTIME_TIMEOUT (default 60000) */
+  idleTimeoutMs?: number
+  /** bound on status(), listLoaded() and unload() (default 2000) */
+  statusTimeoutMs?: number
+  /** pull a model Ollama does not have (default true) */
+  pull?: boolean
+  /** never pull (the CLI's --offline) */
+  offline?: boolean
+  /** the fetch the client uses (tests, proxies); default the global fetch */
+  fetch?: typeof fetch
+}
+
+/** A model Ollama holds in memory (`/api/ps`). */
+export interface OllamaLoadedModel {
+  name: string
+  /** bytes */
+  size: number
+  /** bytes in GPU memory */
+  sizeVram: number
+  /** when Ollama will unload it, if it said */
+  expiresAt?: Date
+}
+
+export interface OllamaRuntime extends Runtime {
+  readonly name: 'ollama'
+  /** the normalised server URL */
+  readonly host: string
+  /** models loaded in memory now (`/api/ps`); throws MiradorError */
+  listLoaded(): Promise<OllamaLoadedModel[]>
+  /** asks Ollama to unload a model now (keep_alive 0); throws MiradorError */
+  unload(model: string): Promise<void>
+  /** pulls a model, as progress parts (never throws; ends with an error or abort part on failure) */
+  pull(model: string, options?: { signal?: AbortSignal }): AsyncIterable<StreamPart>
+}
+
+export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
+  let host: string
+  let hostError: string | undefined
+  try {
+    host = resolveHost(settings.host)
+  } catch {
+    host = String(settings.host ?? process.env.OLLAMA_HOST)
+    hostError = `"${host}" is not a valid URL`
+  }
+  const active = new Set<RequestGuard>()
+  const env: ChatEnv = {
+    host,
+    fetch: settings.fetch,
+    firstTokenTimeoutMs: settings.firstTokenTimeoutMs ?? 120_000,
+    idleTimeoutMs: settings.idleTimeoutMs ?? 60_000,
+    active,
+  }
+  const statusTimeoutMs = settings.statusTimeoutMs ?? 2_000
+  const badHost = (model: string): MiradorError =>
+    new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(host, hostError ?? 'invalid host'), {
+      details: { host, model },
+    })
+
+  /** a one-shot API call, bounded by statusTimeoutMs */
+  async function call<T>(model: string, run: (client: Awaited<ReturnType<typeof makeClient>>) => Promise<T>): Promise<T> {
+    if (hostError) throw badHost(model)
+    const guard = new RequestGuard()
+    active.add(guard)
+    const watch = newWatch()
+    guard.arm('deadline', statusTimeoutMs)
+    try {
+      const client = await guard.race(makeClient(host, { fetch: settings.fetch, signal: guard.signal, watch }))
+      return await guard.race(run(client))
+    } catch (err) {
+      if (guard.why === 'deadline') throw timeoutError('deadline', statusTimeoutMs, { host, model, tokens: 0 })
+      if (guard.why === 'dispose') throw new MiradorError('ABORTED', 'The Ollama runtime was disposed.', { cause: err })
+      if (model && isModelNotFound(err)) {
+        throw new MiradorError('MODEL_MISSING', `model ${model} is not on the Ollama server at ${displayHost(host)}`, {
+          cause: err,
+          details: { host, model },
+        })
+      }
+      throw toMiradorError(err, { host, model, tokens: 0, watch, action: 'call' })
+    } finally {
+      guard.dispose(true)
+      active.delete(guard)
+    }
+  }
+
+  async function* generate(req: GenerateRequest): AsyncGenerator<StreamPart> {
+    try {
+      if (req.signal?.aborted) {
+        yield { type: 'finish', reason: 'abort', usage: { completionTokens: 0 } }
+        return
+      }
+      if (hostError) {
+        yield { type: 'error', error: badHost(req.model) }
+        return
+      }
+      const first = yield* chatOnce(env, req)
+      if (first !== 'missing') return
+      const h = displayHost(host)
+      if (settings.offline || settings.pull === false) {
+        const why = settings.offline ? '--offline forbids pulling it' : 'pulling is turned off for this runtime'
+        yield {
+          type: 'error',
+          error: new MiradorError(
+            'MODEL_MISSING',
+            `model ${req.model} is not on the Ollama server at ${h} and ${why}; run \`ollama pull ${req.model}\``,
+            { details: { host, model: req.model } },
+          ),
+        }
+        return
+      }
+      const pulled = yield* pullModel(env, req.model, req.signal)
+      if (!pulled) return
+      const second = yield* chatOnce(env, req)
+      if (second === 'missing') {
+        yield {
+          type: 'error',
+          error: new MiradorError(
+            'MODEL_MISSING',
+            `Ollama at ${h} pulled ${req.model} but still reports it missing; check \`ollama list\` on that server.`,
+            { details: { host, model: req.model } },
+          ),
+        }
+      }
+    } catch (err) {
+      // a bug, not a server failure: still an error part, never a throw
+      yield { type: 'error', error: MiradorError.from(err, 'INTERNAL', 'Ollama runtime') }
+    }
+  }
+
+  return {
+    name: 'ollama',
+    host,
+
+    generate,
+
+    async status(): Promise<RuntimeStatus> {
+      const where = displayHost(host)
+      try {
+        const [version, tags] = await call('', (c) => Promise.all([c.version(), c.list()]))
+        const models = (tags.models ?? []).map((m) => m.name)
+        return {
+          runtime: 'ollama',
+          ok: true,
+          where,
+          detail: `Ollama ${version.version} with ${models.length} model${models.length === 1 ? '' : 's'}`,
+          models,
+        }
+      } catch (err) {
+        const e = MiradorError.from(err, 'RUNTIME_FAILED')
+        const detail =
+          e.code === 'RUNTIME_TIMEOUT'
+            ? `Ollama at ${where} did not answer within ${statusTimeoutMs / 1000} s. Check that it is running and not overloaded.`
+            : e.message
+        return { runtime: 'ollama', ok: false, where, detail }
+      }
+    },
+
+    async listLoaded(): Promise<OllamaLoadedModel[]> {
+      const res = await call('', (c) => c.ps())
+      return (res.models ?? []).map((m) => {
+        const out: OllamaLoadedModel = { name: m.name, size: m.size ?? 0, sizeVram: m.size_vram ?? 0 }
+        const exp = m.expires_at ? new Date(m.expires_at) : undefined
+        if (exp && !Number.isNaN(exp.getTime())) out.expiresAt = exp
+        return out
+      })
+    },
+
+    async unload(model: string): Promise<void> {
+      await call(model, (c) => c.generate({ model, prompt: '', keep_alive: 0, stream: false }))
+    },
+
+    pull(model: string, options: { signal?: AbortSignal } = {}): AsyncIterable<StreamPart> {
+      return (async function* () {
+        if (hostError) {
+          yield { type: 'error', error: badHost(model) } satisfies StreamPart
+          return
+        }
+        yield* pullModel(env, model, options.signal)
+      })()
+    },
+
+    async dispose(): Promise<void> {
+      for (const g of active) g.stop('dispose')
+      active.clear()
+    },
+  }
+}
+
