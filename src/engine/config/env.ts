@@ -1,0 +1,61 @@
+/**
+ * `${VAR}` references in config strings (e.g. a manifest's `file: "${MIRADOR_GGUF}"`).
+ *
+ * Syntax: `${NAME}` is replaced by the environment variable NAME (letters, digits and _, not
+ * starting with a digit); `${NAME:-fallback}` uses `fallback` when NAME is unset or empty; `$$`
+ * is a literal `$`. A `$` followed by anything else is kept as is. Values are not expanded again.
+ */
+import { isAbsolute, dirname, resolve } from 'node:path'
+import { MiradorError } from '../errors.js'
+import { locate } from './locate.js'
+import type { Loaded, SourceLocation } from './types.js'
+
+const REF = /\$\$|\$\{([^}]*)\}|\$\{/g
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Replaces `${VAR}` references with values from `env` (default `process.env`). A missing variable is a CONFIG_INVALID error naming it. */
+export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where?: SourceLocation): string {
+  return s.replace(REF, (match: string, body: string | undefined) => {
+    if (match === '$$') return '$'
+    const at = where ? { location: where } : {}
+    if (body === undefined) {
+      throw new MiradorError('CONFIG_INVALID', `unclosed \${ in ${JSON.stringify(s)}. Write \${NAME} (or $$ for a literal $).`, at)
+    }
+    const sep = body.indexOf(':-')
+    const name = sep >= 0 ? body.slice(0, sep) : body
+    if (!NAME.test(name)) {
+      throw new MiradorError(
+        'CONFIG_INVALID',
+        `\${${body}} is not a valid environment variable reference. Write \${NAME} with NAME made of letters, digits and _.`,
+        { ...at, details: { variable: name } },
+      )
+    }
+    const value = env[name]
+    if (sep >= 0) return value === undefined || value === '' ? body.slice(sep + 2) : value
+    if (value === undefined) {
+      throw new MiradorError(
+        'CONFIG_INVALID',
+        `environment variable ${name} is not set (used as \${${name}} in ${JSON.stringify(s)}). Set it (export ${name}=…) or write the value directly.`,
+        { ...at, details: { variable: name } },
+      )
+    }
+    return value
+  })
+}
+
+/**
+ * A path-valued key of a manifest entry (`file` or `lora`), with `${VAR}` expanded and made
+ * absolute relative to the manifest's folder. Returns undefined when the entry has no such key.
+ */
+export function resolveManifestPath(
+  loaded: Loaded<{ models?: Record<string, { file?: string; lora?: string } | undefined> }>,
+  model: string,
+  key: 'file' | 'lora' = 'file',
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const entry = loaded.value.models?.[model]
+  const raw = entry?.[key]
+  if (typeof raw !== 'string') return undefined
+  const expanded = expandEnv(raw, env, locate(loaded, ['models', model, key]))
+  return isAbsolute(expanded) ? expanded : resolve(dirname(loaded.file), expanded)
+}

@@ -1,0 +1,32 @@
+/**
+ * Mirador's YAML loading, validation and error formatting (chains, models manifest, config,
+ * profiles, tools). See load.ts for the entry points and yaml-safe.ts for what is refused.
+ */
+export type { ConfigKind, Loaded, LoadOptions, SourceLocation, ValidationResult } from './types.js'
+export { loadConfigFile, loadConfigText, validateConfigFile, readConfigText } from './load.js'
+export { locate, findNode, type PathSegment } from './locate.js'
+export { expandEnv, resolveManifestPath } from './env.js'
+export { LIMITS } from './limits.js'
+export { ALLOWED_TAGS } from './yaml-safe.js'
+export { formatPath, getSchema, getValidator, schemaFile } from './validate.js'
+export type {
+  ChainFile,
+  Stage,
+  StageOptions,
+  SkipWhen,
+  StageRef,
+  ManifestFile,
+  ManifestEntry,
+  ManifestBudget,
+  KeepAlive,
+  MiradorConfig,
+  PluginName,
+  PluginRef,
+  OllamaSettings,
+  LlamacppSettings,
+  ProfileFile,
+  ProfileWhen,
+  ToolFile,
+  ToolParameters,
+  ToolLimits,
+} from './types.gen.js'

@@ -1,0 +1,104 @@
+/**
+ * The JSON Schemas themselves: valid draft-07 (Mirador compiles them with `validateSchema: false`
+ * for start-up speed, so this is where they are checked), documented for editors, and in step
+ * with the generated types.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { promisify } from 'node:util'
+import { describe, expect, it } from '@jest/globals'
+import { getSchema, schemaFile, validateConfigFile, type ConfigKind } from '../../src/engine/config/index.js'
+
+const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool']
+const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')
+
+type Schema = Record<string, unknown>
+
+/** Every [pointer, schema] that describes a property value (under properties, additionalProperties, items). */
+function propertySchemas(node: unknown, pointer = ''): Array<[string, Schema]> {
+  const out: Array<[string, Schema]> = []
+  if (!node || typeof node !== 'object' || Array.isArray(node)) return out
+  const s = node as Schema
+  for (const [k, v] of Object.entries((s.properties as Record<string, unknown>) ?? {})) {
+    out.push([`${pointer}/properties/${k}`, v as Schema], ...propertySchemas(v, `${pointer}/properties/${k}`))
+  }
+  for (const key of ['additionalProperties', 'items']) {
+    const v = s[key]
+    if (v && typeof v === 'object') out.push([`${pointer}/${key}`, v as Schema], ...propertySchemas(v, `${pointer}/${key}`))
+  }
+  for (const key of ['anyOf', 'oneOf', 'allOf']) {
+    const list = s[key]
+    if (Array.isArray(list)) list.forEach((v, i) => out.push(...propertySchemas(v, `${pointer}/${key}/${i}`)))
+  }
+  for (const [k, v] of Object.entries((s.definitions as Record<string, unknown>) ?? {})) {
+    out.push(...propertySchemas(v, `${pointer}/definitions/${k}`))
+  }
+  return out
+}
+
+describe('schemas', () => {
+  it.each(KINDS)('%s: valid draft-07, strict, with $id, title and description', (kind) => {
+    const raw = JSON.parse(readFileSync(schemaFile(kind), 'utf8')) as Schema
+    expect(raw).toEqual(getSchema(kind))
+    expect(raw.$schema).toBe('http://json-schema.org/draft-07/schema#')
+    expect(raw.$id).toBe(`https://mirador.local/schemas/${kind}.schema.json`)
+    expect(typeof raw.title).toBe('string')
+    expect(typeof raw.description).toBe('string')
+    expect(raw.type).toBe('object')
+    expect(raw.additionalProperties).toBe(false)
+    const ajv = new Ajv({ strict: true, strictRequired: false, strictTypes: false, allowUnionTypes: true, validateSchema: true })
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
+    ajv.addFormat('uri', true)
+    expect(ajv.validateSchema(raw)).toBe(true)
+    expect(() => ajv.compile(raw)).not.toThrow()
+  })
+
+  it.each(KINDS)('%s: every property has a description (editors show it)', (kind) => {
+    const missing = propertySchemas(getSchema(kind))
+      .filter(([, s]) => typeof s.description !== 'string' && typeof s.$ref !== 'string')
+      .map(([p]) => p)
+    expect(missing).toEqual([])
+  })
+
+  it.each(KINDS)('%s: every object is closed, except where free-form content is intended', (kind) => {
+    const open = propertySchemas(getSchema(kind))
+      .filter(([, s]) => s.type === 'object' && s.additionalProperties === undefined)
+      .map(([p]) => p)
+    const intended: Record<ConfigKind, string[]> = {
+      chain: [],
+      manifest: [],
+      config: ['/properties/plugins/items/anyOf/1/properties/options'],
+      profile: [],
+      tool: ['/properties/parameters', '/properties/parameters/properties/properties/additionalProperties'],
+    }
+    expect(open).toEqual(intended[kind])
+  })
+})
+
+describe('generated types', () => {
+  it('src/engine/config/types.gen.ts is up to date with the schemas (npm run gen:types)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/gen-types.js', '--check'], { timeout: 60_000 })
+    expect(stdout).toContain('up to date')
+  }, 60_000)
+})
+
+describe('shipped defaults', () => {
+  const dirs: Array<[string, ConfigKind]> = [
+    ['chains', 'chain'],
+    ['profiles', 'profile'],
+    ['tools', 'tool'],
+  ]
+  const files: Array<[string, ConfigKind]> = []
+  for (const [dir, kind] of dirs) {
+    if (existsSync(dir)) for (const f of readdirSync(dir)) if (/\.ya?ml$/.test(f)) files.push([`${dir}/${f}`, kind])
+  }
+  if (existsSync('models/manifest.yaml')) files.push(['models/manifest.yaml', 'manifest'])
+  if (existsSync('mirador.config.yaml')) files.push(['mirador.config.yaml', 'config'])
+
+  it.each(files.length > 0 ? files : [['(none)', 'chain'] as [string, ConfigKind]])('%s validates', async (file, kind) => {
+    if (file === '(none)') return
+    const res = await validateConfigFile(file, kind)
+    expect(res.errors.map((e) => e.format())).toEqual([])
+  })
+})
