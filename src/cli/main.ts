@@ -6,6 +6,10 @@
 import { parseWithSpec } from './argv.js'
 import { chainRunSpec } from './spec.js'
 
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())))
+}
+
 const HELP = new Set(['--help', '-h', 'help'])
 
 export async function main(argv: string[], startedAt = performance.now()): Promise<void> {
@@ -19,7 +23,9 @@ export async function main(argv: string[], startedAt = performance.now()): Promi
       process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`)
       code = 2
     }
-    // Runtimes may hold sockets or native handles; the run is over, so leave now.
+    // Runtimes may hold sockets or native handles; the run is over, so leave now, but only once
+    // everything written has reached the pipe (a pipe's writes queue when its reader is slower).
+    await Promise.all([drained(process.stdout), drained(process.stderr)])
     process.exit(code)
   }
   const { execute } = await import('@oclif/core')

@@ -2,7 +2,6 @@
  * The engine: builds the hooks, applies plugins, runs chains. It knows no capability by name:
  * models, memory, tools and the rest arrive as plugins through the hooks.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ChainFile, MiradorConfig } from './config/index.js'
 import { MiradorError } from './errors.js'
 import type { EventInput, CoreEvent, PluginEvent, RunEvent } from './events.js'
@@ -12,7 +11,7 @@ import { API_VERSION, checkPlugin, loadPlugin, type MiradorPlugin, type PluginEn
 import type { Runtime } from './runtime.js'
 import { newRunId } from './run-id.js'
 import { round, runStages } from './runner.js'
-import type { RunPlan, RunResult } from './types.js'
+import type { RunPlan, RunResult, StageResult } from './types.js'
 
 export interface EngineSettings {
   /** the project folder (where chains/ and mirador.config.yaml are looked for) */
@@ -72,7 +71,8 @@ export class Engine implements PluginHost {
   readonly #guard: Guard
   readonly #stageKeys: Record<string, object> = {}
   readonly #runtimes = new Map<string, RuntimeFactory>()
-  readonly #currentRun = new AsyncLocalStorage<{ emit: Emit; reported: Set<string> }>()
+  /** runs in progress, so a failing tap can be reported in the run it failed in */
+  readonly #runs = new Map<string, { emit: Emit; reported: Set<string> }>()
 
   constructor(settings: EngineSettings) {
     this.settings = Object.freeze({ ...settings })
@@ -131,8 +131,10 @@ export class Engine implements PluginHost {
     }
   }
 
-  #tapFailed({ hook, plugin, error }: TapFailure): void {
-    const run = this.#currentRun.getStore()
+  #tapFailed({ hook, plugin, error, args }: TapFailure): void {
+    // every hook's arguments carry the run: a plan, a context, an event, a result or a rating
+    const carrier = args.find((a): a is { runId: string } => typeof (a as { runId?: unknown } | null)?.runId === 'string')
+    const run = carrier && this.#runs.get(carrier.runId)
     const key = `${plugin}:${hook}`
     // Once per plugin and hook per run: a failing `event` tap must not recurse through its own report.
     if (!run || run.reported.has(key)) return
@@ -145,36 +147,50 @@ export class Engine implements PluginHost {
   async run(req: RunRequest): Promise<RunResult> {
     const runId = req.runId ?? newRunId()
     const t0 = req.startedAt ?? performance.now()
-    const emit: Emit = (e) => this.hooks.event.call({ ...e, runId, t: Math.round(performance.now() - t0) } as RunEvent)
-    return this.#currentRun.run({ emit, reported: new Set() }, async () => {
-      if (req.ack !== false) emit({ type: 'ack', chain: req.chain.name })
-      for (const e of this.pluginErrors) emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
-      const chain = req.chain.value
-      const stages = structuredClone(chain.stages)
-      let plan: RunPlan = {
-        runId,
-        chain: req.chain.name,
-        ...(req.chain.file ? { file: req.chain.file } : {}),
-        query: req.query,
-        stages,
-        answer: chain.answer ?? Object.keys(stages).reverse(),
-        concurrency: Number.POSITIVE_INFINITY,
-        vars: { ...req.vars, query: req.query },
-        ...(chain.ack ? { ack: chain.ack } : {}),
-      }
-      const signal = req.signal ?? new AbortController().signal
-      try {
-        plan = await this.hooks.plan.promise(plan)
-      } catch (err) {
-        return this.#finish(plan, emit, t0, new Map(), MiradorError.from(err))
-      }
-      const results = await runStages(this.hooks, plan, emit, signal).catch((err: unknown) => MiradorError.from(err))
-      if (results instanceof MiradorError) return this.#finish(plan, emit, t0, new Map(), results)
-      return this.#finish(plan, emit, t0, results)
-    })
+    // stamps the event in place: events are built fresh for each emit, and a copy per token costs
+    const emit: Emit = (e) => {
+      const ev = e as RunEvent
+      ev.runId = runId
+      ev.t = Math.round(performance.now() - t0)
+      this.hooks.event.call(ev)
+    }
+    this.#runs.set(runId, { emit, reported: new Set() })
+    try {
+      return await this.#run(req, runId, t0, emit)
+    } finally {
+      this.#runs.delete(runId)
+    }
   }
 
-  async #finish(plan: RunPlan, emit: Emit, t0: number, results: Map<string, import('./types.js').StageResult>, failure?: MiradorError): Promise<RunResult> {
+  async #run(req: RunRequest, runId: string, t0: number, emit: Emit): Promise<RunResult> {
+    if (req.ack !== false) emit({ type: 'ack', chain: req.chain.name })
+    for (const e of this.pluginErrors) emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
+    const chain = req.chain.value
+    // plan taps may change the stages: they get a copy, never the loaded chain
+    const stages = structuredClone(chain.stages)
+    let plan: RunPlan = {
+      runId,
+      chain: req.chain.name,
+      ...(req.chain.file ? { file: req.chain.file } : {}),
+      query: req.query,
+      stages,
+      answer: chain.answer ?? Object.keys(stages).reverse(),
+      concurrency: Number.POSITIVE_INFINITY,
+      vars: { ...req.vars, query: req.query },
+      ...(chain.ack ? { ack: chain.ack } : {}),
+    }
+    let results = new Map<string, StageResult>()
+    let failure: MiradorError | undefined
+    try {
+      plan = await this.hooks.plan.promise(plan)
+      results = await runStages(this.hooks, plan, emit, req.signal ?? new AbortController().signal)
+    } catch (err) {
+      failure = MiradorError.from(err)
+    }
+    return this.#finish(plan, emit, t0, results, failure)
+  }
+
+  async #finish(plan: RunPlan, emit: Emit, t0: number, results: Map<string, StageResult>, failure?: MiradorError): Promise<RunResult> {
     if (failure) emit({ type: 'error', code: failure.code, message: failure.message })
     const ok = [...results.values()].filter((r) => r.status === 'ok' && r.output.trim() !== '')
     const best = plan.answer.map((n) => results.get(n)).find((r) => r && ok.includes(r)) ?? [...ok].sort((a, b) => b.confidence - a.confidence)[0]

@@ -10,6 +10,8 @@ export interface TapFailure {
   hook: string
   plugin: string
   error: unknown
+  /** the arguments the tap was called with (they tell which run it was) */
+  args: unknown[]
 }
 
 export interface Guard {
@@ -26,7 +28,7 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
       register(tap) {
         const plugin = guard.current ?? tap.name
         const fn = tap.fn as (...args: unknown[]) => unknown
-        const fail = (error: unknown) => onFailure({ hook: hookName, plugin, error })
+        const fail = (error: unknown, args: unknown[]) => onFailure({ hook: hookName, plugin, error, args })
         const off = () => guard.disabled.has(plugin)
         if (tap.type === 'promise') {
           tap.fn = async (...args: unknown[]) => {
@@ -34,7 +36,7 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
             try {
               return await fn(...args)
             } catch (error) {
-              fail(error)
+              fail(error, args)
               return undefined
             }
           }
@@ -45,13 +47,13 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
             try {
               fn(...args, (err: unknown, result: unknown) => {
                 if (err) {
-                  fail(err)
+                  fail(err, args)
                   return callback()
                 }
                 callback(null, result)
               })
             } catch (error) {
-              fail(error)
+              fail(error, args)
               callback()
             }
           }
@@ -61,7 +63,7 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
             try {
               return fn(...args)
             } catch (error) {
-              fail(error)
+              fail(error, args)
               return undefined
             }
           }
