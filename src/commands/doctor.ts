@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { setup } from '../cli/setup.js'
-import { expandEnv, loadConfigFile, type ManifestFile } from '../engine/config/index.js'
+import { loadConfigFile, resolveManifestPath, type ManifestFile } from '../engine/config/index.js'
 import { MiradorError } from '../engine/errors.js'
 import type { RuntimeStatus } from '../engine/runtime.js'
 import { runtimeSettings } from '../plugins/models/settings.js'
@@ -25,8 +25,8 @@ export default class Doctor extends MiradorCommand {
   async run(): Promise<DoctorReport> {
     const { flags } = await this.parse(Doctor)
     const s = await setup({ ...(flags.config ? { config: flags.config } : {}) })
-    const manifest = s.manifest ? (await loadConfigFile<ManifestFile>(s.manifest, 'manifest')).value : undefined
-    const entries = Object.entries(manifest?.models ?? {})
+    const manifest = s.manifest ? await loadConfigFile<ManifestFile>(s.manifest, 'manifest') : undefined
+    const entries = Object.entries(manifest?.value.models ?? {})
     const statuses = new Map<string, Promise<RuntimeStatus>>()
     const statusOf = (runtime: string, settings: Record<string, unknown>) => {
       const key = `${runtime} ${JSON.stringify(settings)}`
@@ -45,10 +45,10 @@ export default class Doctor extends MiradorCommand {
         let file = ''
         let detail = ''
         try {
-          file = path.resolve(path.dirname(s.manifest!), expandEnv(entry.file ?? ''))
+          file = resolveManifestPath(manifest!, name) ?? ''
           detail = existsSync(file) ? 'GGUF file found' : `file not found: ${file}`
         } catch (err) {
-          detail = MiradorError.from(err).message
+          detail = MiradorError.from(err).format()
         }
         models.push({ name, runtime: 'llamacpp', model: file || String(entry.file), where: 'this machine', present: detail === 'GGUF file found', detail })
       } else {

@@ -191,10 +191,11 @@ export class Engine implements PluginHost {
   }
 
   async #finish(plan: RunPlan, emit: Emit, t0: number, results: Map<string, StageResult>, failure?: MiradorError): Promise<RunResult> {
-    if (failure) emit({ type: 'error', code: failure.code, message: failure.message })
+    if (failure) emit({ type: 'error', code: failure.code, message: failure.format() })
     const ok = [...results.values()].filter((r) => r.status === 'ok' && r.output.trim() !== '')
     const best = plan.answer.map((n) => results.get(n)).find((r) => r && ok.includes(r)) ?? [...ok].sort((a, b) => b.confidence - a.confidence)[0]
-    const models = [...new Set([...results.values()].flatMap((r) => (r.model && r.status !== 'skipped' ? [r.model] : [])))]
+    // models that produced something: a stage that failed before its first token used none
+    const models = [...new Set([...results.values()].flatMap((r) => (r.model && (r.status === 'ok' || r.tokens > 0) ? [r.model] : [])))]
     const tokens = [...results.values()].reduce((n, r) => n + r.tokens, 0)
     const result: RunResult = {
       runId: plan.runId,

@@ -4,6 +4,7 @@
  * For every hook kind in hooks.ts that is the neutral answer: a waterfall keeps its value, a bail
  * asks the next tap, a series or parallel hook goes on.
  */
+import { MiradorError } from './errors.js'
 import type { Hooks } from './hooks.js'
 
 export interface TapFailure {
@@ -21,14 +22,27 @@ export interface Guard {
   readonly disabled: Set<string>
 }
 
+/**
+ * Hooks whose taps answer a request (which model, what a tool returned): a MiradorError thrown
+ * there is the answer, "no, because…" (a model file that is missing, a host that is down), so it
+ * fails the stage with its own code and message instead of being reported as a broken plugin.
+ */
+const ANSWERING_HOOKS = new Set(['model', 'toolCall'])
+
 export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Guard {
   const guard: Guard = { current: undefined, disabled: new Set() }
   for (const [hookName, hook] of Object.entries(hooks)) {
+    const answering = ANSWERING_HOOKS.has(hookName)
     hook.intercept({
       register(tap) {
         const plugin = guard.current ?? tap.name
         const fn = tap.fn as (...args: unknown[]) => unknown
-        const fail = (error: unknown, args: unknown[]) => onFailure({ hook: hookName, plugin, error, args })
+        /** reports the failure and says so, or says it must reach the caller */
+        const swallow = (error: unknown, args: unknown[]): boolean => {
+          if (answering && error instanceof MiradorError) return false
+          onFailure({ hook: hookName, plugin, error, args })
+          return true
+        }
         const off = () => guard.disabled.has(plugin)
         if (tap.type === 'promise') {
           tap.fn = async (...args: unknown[]) => {
@@ -36,7 +50,7 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
             try {
               return await fn(...args)
             } catch (error) {
-              fail(error, args)
+              if (!swallow(error, args)) throw error
               return undefined
             }
           }
@@ -46,15 +60,12 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
             if (off()) return callback()
             try {
               fn(...args, (err: unknown, result: unknown) => {
-                if (err) {
-                  fail(err, args)
-                  return callback()
-                }
+                if (err) return swallow(err, args) ? callback() : callback(err)
                 callback(null, result)
               })
             } catch (error) {
-              fail(error, args)
-              callback()
+              if (swallow(error, args)) callback()
+              else callback(error)
             }
           }
         } else {
@@ -63,7 +74,7 @@ export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Gu
             try {
               return fn(...args)
             } catch (error) {
-              fail(error, args)
+              if (!swallow(error, args)) throw error
               return undefined
             }
           }

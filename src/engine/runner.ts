@@ -197,7 +197,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
       emit({ type: 'stage-skip', stage: name, reason: r.reason })
       return r
     }
-    emit({ type: 'error', stage: name, code: error.code, message: error.message })
+    emit({ type: 'error', stage: name, code: error.code, message: error.format() })
     return finish('error', error)
   } finally {
     state.controllers.delete(name)

@@ -98,6 +98,20 @@ describe('mirador chain run', () => {
     expect(r.stdout).toBe(defaultReply('qwen2.5:7b', 'Deeply: Plan my day') + '\n')
   })
 
+  it('delivers every event of a long, fast stream through a pipe before exiting', async () => {
+    const s = await startOllamaTestServer({ tokens: 5000 })
+    try {
+      const p = project()
+      const r = await runCli(['chain', 'run', 'quick-deep', 'long', '--json'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: s.url }) })
+      expect(r.code).toBe(0)
+      expect(r.stdout.trim().split('\n')).toHaveLength(r.events.length)
+      expect(of(r.events, 'token')).toHaveLength(10000)
+      expect(r.events.at(-1)).toMatchObject({ type: 'done', ok: true, tokens: 10000 })
+    } finally {
+      await s.close()
+    }
+  })
+
   it('reads the query from standard input', async () => {
     const p = project()
     const r = await runCli(['chain', 'run', 'quick-deep', '--no-stream'], { cwd: p.dir, env: env(p), input: 'Piped question\n' })

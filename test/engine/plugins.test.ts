@@ -3,6 +3,7 @@ import { Engine } from '../../src/engine/engine.js'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import type { ChainFile } from '../../src/engine/config/index.js'
 import { instantiate } from '../../src/engine/plugins.js'
+import { MiradorError } from '../../src/engine/errors.js'
 import { scriptedModels } from '../support/scripted-model.js'
 
 const chain: ChainFile = { stages: { only: { model: 'm', prompt: 'Today is {{today}}. {{query}}' } } }
@@ -62,6 +63,16 @@ describe('plugins', () => {
     const errs = events.filter((e) => e.type === 'error')
     expect(errs).toHaveLength(1)
     expect(errs[0]).toMatchObject({ plugin: 'Flaky', code: 'PLUGIN_FAILED', message: expect.stringContaining('event hook') })
+  })
+
+  it('a MiradorError from a model tap fails the stage with its own code, not as a broken plugin', async () => {
+    const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, config: {} })
+    const events: RunEvent[] = []
+    engine.hooks.event.tap('Collect', (e) => void events.push(e as RunEvent))
+    engine.use({ name: 'Models', apiVersion: 1, apply: (e) => e.hooks.model.tapPromise('Models', async () => { throw new MiradorError('MODEL_MISSING', 'model m is not here; run `ollama pull m`') }) })
+    const r = await engine.run({ chain: { name: 'c', value: chain }, query: 'hi' })
+    expect(r.ok).toBe(false)
+    expect(events.filter((e) => e.type === 'error')).toEqual([expect.objectContaining({ stage: 'only', code: 'MODEL_MISSING', message: 'model m is not here; run `ollama pull m`' })])
   })
 
   it('instantiates classes, factories and plain objects, passing options', () => {

@@ -5,7 +5,7 @@
  * GGUF file is loaded once per process. Nothing loads before a stage needs it.
  */
 import path from 'node:path'
-import { expandEnv, loadConfigFile, type ManifestEntry, type ManifestFile } from '../../engine/config/index.js'
+import { loadConfigFile, resolveManifestPath, type Loaded, type ManifestEntry, type ManifestFile } from '../../engine/config/index.js'
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import { validatePluginOptions } from '../../engine/plugin-options.js'
@@ -39,7 +39,7 @@ export class ModelsPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
   readonly options: ModelsPluginOptions
-  #manifest?: Promise<ManifestFile | undefined>
+  #manifest?: Promise<Loaded<ManifestFile> | undefined>
   readonly #runtimes = new Map<string, Runtime>()
 
   constructor(options: ModelsPluginOptions = {}) {
@@ -69,22 +69,25 @@ export class ModelsPlugin {
     })
   }
 
-  manifest(): Promise<ManifestFile | undefined> {
+  /** the manifest, loaded on first use and once */
+  manifest(): Promise<Loaded<ManifestFile> | undefined> {
     const file = this.options.manifest
-    this.#manifest ??= file ? loadConfigFile<ManifestFile>(file, 'manifest').then((l) => l.value) : Promise.resolve(undefined)
+    this.#manifest ??= file ? loadConfigFile<ManifestFile>(file, 'manifest') : Promise.resolve(undefined)
     return this.#manifest
   }
 
   /** Which runtime, model id and settings a model name stands for. */
   async resolve(engine: PluginHost, name: string): Promise<ResolvedModel> {
     const manifest = await this.manifest()
-    const entry = manifest?.models && Object.prototype.hasOwnProperty.call(manifest.models, name) ? manifest.models[name] : undefined
+    const models = manifest?.value.models
+    const entry = models && Object.prototype.hasOwnProperty.call(models, name) ? models[name] : undefined
     if (!entry) {
       return { name, runtime: 'ollama', id: name, settings: runtimeSettings(engine.settings, 'ollama') }
     }
     const settings = runtimeSettings(engine.settings, entry.runtime, entry)
     if (entry.runtime === 'llamacpp') {
-      const file = path.resolve(path.dirname(this.options.manifest!), expandEnv(entry.file ?? ''))
+      // ${VAR} in `file` is expanded now, so a missing variable is named with its manifest line
+      const file = resolveManifestPath(manifest!, name) ?? ''
       return { name: path.basename(file), runtime: 'llamacpp', id: file, entry, settings }
     }
     return { name: entry.base ?? name, runtime: entry.runtime, id: entry.base ?? name, entry, settings }
