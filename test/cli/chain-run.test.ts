@@ -112,6 +112,22 @@ describe('mirador chain run', () => {
     }
   })
 
+  it('Ctrl-C (SIGINT) stops the run promptly, reports ABORTED and exits 130', async () => {
+    const s = await startOllamaTestServer({ tokenDelayMs: 50, tokens: 400 })
+    try {
+      const p = project()
+      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: s.url }), signalWhen: { stdout: /"type":"token"/, signal: 'SIGINT' } })
+      expect(r.code).toBe(130)
+      expect(r.ms).toBeLessThan(5000) // 400 tokens would take 20 s
+      expect(of(r.events, 'error').map((e) => e.code)).toEqual(['ABORTED', 'ABORTED'])
+      expect(r.events.at(-1)).toMatchObject({ type: 'done', ok: false })
+      await new Promise((res) => setTimeout(res, 100))
+      expect(s.requests.filter((q) => q.path === '/api/chat').every((q) => q.closed)).toBe(true)
+    } finally {
+      await s.close()
+    }
+  })
+
   it('reads the query from standard input', async () => {
     const p = project()
     const r = await runCli(['chain', 'run', 'quick-deep', '--no-stream'], { cwd: p.dir, env: env(p), input: 'Piped question\n' })

@@ -18,7 +18,7 @@ export interface CliResult {
   events: RunEvent[]
 }
 
-export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; signalWhen?: { stdout: RegExp; signal: NodeJS.Signals } }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -28,7 +28,14 @@ export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.Process
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    let signalled = false
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (opts.signalWhen && !signalled && opts.signalWhen.stdout.test(stdout)) {
+        signalled = true
+        child.kill(opts.signalWhen.signal)
+      }
+    })
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')

@@ -16,7 +16,8 @@ interface LiveStage {
   model: string
   text: string
   tokens: number
-  confidence?: number
+  /** sum of log token probabilities: the live confidence is their geometric mean, as at stage end */
+  logSum: number
 }
 
 export interface LiveOptions {
@@ -56,9 +57,9 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
     if (running.size === 0 && waiting) lines.push(`${spin} ${p.dim(waiting)}`)
     const tail = running.size > 1 ? 3 : 6
     for (const [name, s] of running) {
-      const conf = s.confidence === undefined ? '' : ` · confidence ${pct(s.confidence)}`
+      const conf = s.tokens ? ` · confidence ${pct(Math.exp(s.logSum / s.tokens))}` : ''
       lines.push(`${s.tokens === 0 ? spin : p.cyan('▸')} ${p.bold(name)} ${p.dim(`${s.model}${s.tokens ? ` · ${s.tokens} tokens${conf}` : ' · waiting for the first token'}`)}`)
-      for (const l of wrap(safeText(s.text), columns() - 2).slice(-tail)) lines.push(`  ${l}`)
+      if (s.text) for (const l of wrap(safeText(s.text), columns() - 2).slice(-tail)) lines.push(`  ${l}`)
     }
     return lines
   }
@@ -95,7 +96,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           if (e.text) commit(safeText(e.text))
           break
         case 'stage-start':
-          running.set(e.stage, { model: e.model, text: '', tokens: 0 })
+          running.set(e.stage, { model: e.model, text: '', tokens: 0, logSum: 0 })
           dirty = true
           break
         case 'model-pull':
@@ -108,7 +109,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           if (s) {
             s.text += e.text
             s.tokens++
-            s.confidence = s.confidence === undefined ? e.confidence : s.confidence + (e.confidence - s.confidence) / s.tokens
+            s.logSum += Math.log(Math.max(e.confidence, 1e-6))
           }
           dirty = true
           break
