@@ -36,7 +36,9 @@ export default class Doctor extends MiradorCommand {
       }
       return statuses.get(key)!
     }
+    // every built-in runtime is checked, used by the manifest or not
     statusOf('ollama', runtimeSettings(s.engine.settings, 'ollama'))
+    statusOf('llamacpp', runtimeSettings(s.engine.settings, 'llamacpp'))
     const models: DoctorReport['models'] = []
     for (const [name, entry] of entries) {
       const settings = runtimeSettings(s.engine.settings, entry.runtime, entry)
@@ -57,7 +59,8 @@ export default class Doctor extends MiradorCommand {
         models.push({ name, runtime: entry.runtime, model: tag, where: st.where, present, detail: !st.ok ? `Ollama unreachable at ${st.where}` : present ? 'present' : `not pulled yet: \`ollama pull ${tag}\` (or run a chain and Mirador pulls it)` })
       }
     }
-    const runtimes = await Promise.all(statuses.values())
+    // one line per runtime and place: llama.cpp with other threads is the same library
+    const runtimes = [...new Map((await Promise.all(statuses.values())).map((r) => [`${r.runtime} ${r.where}`, r])).values()]
     const report: DoctorReport = {
       ok: runtimes.every((r) => r.ok) && models.every((m) => m.present) && s.engine.pluginErrors.length === 0,
       home: s.home,

@@ -225,6 +225,26 @@ describe('third-party plugins from mirador.config.yaml', () => {
     expect(of(r.events, 'timestamp' )).toHaveLength(1)
   })
 
+  it('a plugin can add a stage key; without the plugin the key is refused with its position', async () => {
+    const plugin = `export default class Mood {
+  name = 'MoodPlugin'; apiVersion = 1
+  apply(engine) {
+    engine.registerStageKeys({ mood: { type: 'string', enum: ['cheerful', 'grim'], description: 'tone of the answer' } })
+    engine.hooks.prompt.tap('MoodPlugin', (prompt, ctx) => ctx.spec.mood ? { ...prompt, template: '(' + ctx.spec.mood + ') ' + prompt.template } : prompt)
+  }
+}
+`
+    const chainText = 'stages:\n  only:\n    model: quick\n    prompt: "{{query}}"\n    mood: cheerful\n'
+    const p = project({ 'chains/moody.yaml': chainText, 'plugins/mood.js': plugin, 'mirador.config.yaml': 'plugins: [./plugins/mood.js]\n' })
+    const r = await runCli(['chain', 'run', 'moody', 'how are you', '--json'], { cwd: p.dir, env: env(p) })
+    expect(r.code).toBe(0)
+    expect(server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)).toContain('(cheerful) how are you')
+    const bare = project({ 'chains/moody.yaml': chainText })
+    const refused = await runCli(['chain', 'run', 'moody', 'how are you'], { cwd: bare.dir, env: env(bare) })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/moody\.yaml:5:5: .*mood/)
+  })
+
   it('reports a broken plugin by name and runs without it', async () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,

@@ -79,7 +79,7 @@ describe('mirador chain ls / show / validate / doctor', () => {
     const p = project({ 'models/manifest.yaml': MANIFEST + '  big: { runtime: ollama, base: "llama3.1:70b" }\n' })
     const r = await runCli(['doctor', '--json'], { cwd: p.dir, env: p.env })
     const report = JSON.parse(r.stdout)
-    expect(report.runtimes).toEqual(expect.arrayContaining([expect.objectContaining({ runtime: 'ollama', ok: true })]))
+    expect(report.runtimes).toEqual([expect.objectContaining({ runtime: 'ollama', ok: true, where: expect.stringContaining('127.0.0.1') }), expect.objectContaining({ runtime: 'llamacpp', ok: true })])
     expect(report.models).toEqual([
       expect.objectContaining({ name: 'quick', present: true }),
       expect.objectContaining({ name: 'deep', present: true }),
