@@ -21,302 +21,23 @@
  * `defaultReply`), split by `tokenize` into word-ish tokens (" The", " answer", ","), each with the
  * logprob `tokenLogprob(model, index, token)` in [-2.5, -0.01]. Tests can compute exactly what a
  * generation will stream with `plannedTokens`.
+ *
+ * This file holds the routes; the parts are in ollama-server-types.ts (public types),
+ * ollama-generation.ts (deterministic generation), ollama-models.ts (models on disk and loaded)
+ * and ollama-http.ts (HTTP plumbing and stream faults). Everything is re-exported from here.
  */
 import http from 'node:http'
-import { createHash } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
+import { defaultReply, embedText, hash32, plannedTokens, tokenize, tokenLogprob } from './ollama-generation.js'
+import { HttpFailure, parseKeepAlive, sendJson, sleep, streamFault, writeFlushed, type Ctx } from './ollama-http.js'
+import { createModelStore, DEFAULT_MODELS, nowIso, sha256, type ModelState } from './ollama-models.js'
+import type { Fault, OllamaTestServer, OllamaTestServerOptions, RecordedRequest } from './ollama-server-types.js'
 
-// ---------------------------------------------------------------------------------------------
-// Public types
-
-export interface TestModel {
-  /** an Ollama tag; a name without a tag means `:latest` */
-  name: string
-  /** bytes on disk (and in memory once loaded); default derived from the name */
-  size?: number
-  /** false: listed in the registry only, so a pull can fetch it (default true) */
-  present?: boolean
-  /** the reply for a prompt, instead of `defaultReply` */
-  reply?: (prompt: string) => string
-  /** per-model token delay, overriding the server's `tokenDelayMs` */
-  tokenDelayMs?: number
-  family?: string
-  parameterSize?: string
-  quantization?: string
-  contextLength?: number
-  /** length of the vectors `/api/embed` returns (default 32) */
-  embeddingLength?: number
-}
-
-/** `only` limits a fault to these paths (e.g. ['/api/pull']); see `faultApplies` for defaults. */
-export type Fault =
-  | { kind: 'drop-mid-stream'; afterTokens: number; only?: string[] }
-  | { kind: 'malformed-line'; afterTokens: number; only?: string[] }
-  | { kind: 'slow-first-token'; delayMs: number; only?: string[] }
-  | { kind: 'http-error'; status: number; message: string; only?: string[] }
-  | { kind: 'hang'; only?: string[] }
-
-export interface OllamaTestServerOptions {
-  /** default 0: any free port */
-  port?: number
-  /** default 127.0.0.1 */
-  host?: string
-  /** default: llama3.2:1b and qwen2.5:7b, both present */
-  models?: TestModel[]
-  /** pause between tokens (0 = as fast as possible; default 0) */
-  tokenDelayMs?: number
-  /** pause before the first token, as if the model were loading (default 0) */
-  firstTokenDelayMs?: number
-  /** emit exactly this many tokens (cycling the reply), instead of the reply's natural length */
-  tokens?: number
-  /** pause between pull progress lines (default 0) */
-  pullDelayMs?: number
-  /** progress lines per layer during a pull (default 3) */
-  pullSteps?: number
-  /** what `/api/version` answers (default 0.12.6) */
-  version?: string
-  fault?: Fault | null
-}
-
-export interface RecordedRequest {
-  method: string
-  path: string
-  /** parsed JSON body (undefined when there was none; the raw text if it did not parse) */
-  body: any
-  /** Date.now() when the request arrived */
-  time: number
-  /** token (or progress) lines written so far */
-  tokensSent: number
-  /** the response was completely written */
-  finished: boolean
-  /** the connection of this request closed (normally or not) */
-  closed: boolean
-  /** closed before the response was finished: the client went away (abort) */
-  aborted: boolean
-  closedAt?: number
-}
-
-export interface LoadedModel {
-  name: string
-  size: number
-  expiresAt: Date
-}
-
-export interface OllamaTestServer {
-  readonly url: string
-  readonly port: number
-  /** every request, in arrival order */
-  readonly requests: RecordedRequest[]
-  setFault(fault: Fault | null): void
-  /** changes timing/model options at run time (models are not replaced) */
-  setOptions(options: Omit<OllamaTestServerOptions, 'port' | 'host' | 'models'>): void
-  addModel(model: TestModel): void
-  /** names of the models on disk (what /api/tags lists) */
-  present(): string[]
-  /** what /api/ps would list now */
-  loaded(): LoadedModel[]
-  /** connections open right now */
-  connections(): number
-  /** responses still being written (streams in flight, hung requests) */
-  inFlight(): number
-  /** stops the server and destroys open sockets, so nothing keeps the process alive */
-  close(): Promise<void>
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deterministic generation (exported so tests can compute expectations)
-
-/** FNV-1a, 32 bits */
-export function hash32(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
-}
-
-/** "llama3.2" → "llama3.2:latest" (Ollama's default tag) */
-export function normalizeModelName(name: string): string {
-  const n = name.trim()
-  const last = n.slice(n.lastIndexOf('/') + 1)
-  return last.includes(':') ? n : `${n}:latest`
-}
-
-/** Splits text into word-ish tokens that keep their leading whitespace: "The", " answer", "." */
-export function tokenize(text: string): string[] {
-  return text.match(/\s*[\p{L}\p{N}_']+|\s*[^\p{L}\p{N}_'\s]/gu) ?? []
-}
-
-const OPENERS = ['Here is a short answer.', 'Good question.', 'Let me think about that.', 'In brief:']
-
-/** The default reply: a few sentences that name the model and quote the prompt's last words. */
-export function defaultReply(model: string, prompt: string): string {
-  const words = prompt.trim().split(/\s+/).filter(Boolean)
-  const last = words.slice(-4).join(' ').replace(/[\s.?!,;:]+$/u, '') || 'nothing'
-  const opener = OPENERS[hash32(`${model}\n${prompt}`) % OPENERS.length]
-  return (
-    `${opener} You asked about "${last}". The answer depends on the details, ` +
-    `but ${model} would start with the basics and build from there. That is all for now.`
-  )
-}
-
-/** The logprob of the token at `index`, in [-2.5, -0.01], rounded to 6 decimals. */
-export function tokenLogprob(model: string, index: number, token: string): number {
-  const h = hash32(`${model}#${index}#${token}`)
-  return Math.round((-0.01 - (h / 0x100000000) * 2.49) * 1e6) / 1e6
-}
-
-export interface TokenPlan {
-  tokens: string[]
-  reason: 'stop' | 'length'
-}
-
-/**
- * What a generation streams: the reply's tokens, cycled or cut to `tokens` when given, then cut to
- * `numPredict` (done_reason 'length') when that is smaller. numPredict < 0 means no limit.
- */
-export function plannedTokens(
-  reply: string,
-  opts: { tokens?: number | undefined; numPredict?: number | undefined } = {},
-): TokenPlan {
-  let tokens = tokenize(reply)
-  if (opts.tokens !== undefined && tokens.length > 0) {
-    const want = Math.max(0, Math.floor(opts.tokens))
-    const out: string[] = []
-    for (let i = 0; i < want; i++) {
-      let t = tokens[i % tokens.length]!
-      // when the reply starts again, it starts as a new word
-      if (i >= tokens.length && i % tokens.length === 0 && !/^\s/.test(t)) t = ` ${t}`
-      out.push(t)
-    }
-    tokens = out
-  }
-  const np = opts.numPredict
-  if (np !== undefined && np >= 0 && np < tokens.length) return { tokens: tokens.slice(0, np), reason: 'length' }
-  return { tokens, reason: 'stop' }
-}
-
-/** A bag-of-words embedding: similar texts get similar unit vectors. */
-export function embedText(text: string, dims: number): number[] {
-  const v = new Array<number>(dims).fill(0)
-  for (const w of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    const h = hash32(w)
-    v[h % dims]! += (h >>> 16) & 1 ? 1 : -1
-    const h2 = hash32(`${w}~`)
-    v[h2 % dims]! += (h2 >>> 16) & 1 ? 0.5 : -0.5
-  }
-  const norm = Math.hypot(...v)
-  if (norm === 0) {
-    v[0] = 1
-    return v
-  }
-  return v.map((x) => Math.round((x / norm) * 1e7) / 1e7)
-}
-
-/** A TCP port on 127.0.0.1 with no listener (bound, read, and released). */
-export async function unusedPort(): Promise<number> {
-  const srv = http.createServer()
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => resolve())
-  })
-  const port = (srv.address() as AddressInfo).port
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
-
-// ---------------------------------------------------------------------------------------------
-// Server
-
-interface ModelState {
-  name: string
-  size: number
-  present: boolean
-  digest: string
-  modifiedAt: string
-  spec: TestModel
-}
-
-interface Ctx {
-  req: http.IncomingMessage
-  res: http.ServerResponse
-  rec: RecordedRequest
-  /** aborted when the connection closes or the server stops */
-  signal: AbortSignal
-}
-
-class HttpFailure extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-/** the models a server has when `models` is not given */
-export const DEFAULT_MODELS: readonly TestModel[] = [
-  { name: 'llama3.2:1b', size: 1_321_098_329, family: 'llama', parameterSize: '1.2B' },
-  { name: 'qwen2.5:7b', size: 4_683_087_332, family: 'qwen2', parameterSize: '7.6B' },
-]
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
-const nowIso = (): string => new Date().toISOString()
-
-/** Ollama durations: a number is seconds; strings like "5m", "10s", "1h30m", "-1"; default 5m. */
-export function parseKeepAlive(v: unknown): number {
-  if (v === undefined || v === null || v === '') return 5 * 60_000
-  if (typeof v === 'number') return v < 0 ? Infinity : v * 1000
-  const s = String(v).trim()
-  if (/^-?\d+(\.\d+)?$/.test(s)) {
-    const n = Number(s)
-    return n < 0 ? Infinity : n * 1000
-  }
-  if (s.startsWith('-')) return Infinity
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let total = 0
-  let matched = ''
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(m[1]) * units[m[2]!]!
-    matched += m[0]
-  }
-  if (matched !== s) throw new HttpFailure(400, `time: invalid duration "${s}"`)
-  return total
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (ms <= 0) return Promise.resolve(!signal.aborted)
-  if (signal.aborted) return Promise.resolve(false)
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve(true)
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(t)
-      resolve(false)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-/** writes and waits until the data is handed to the socket, so a drop after it loses nothing */
-function writeFlushed(res: http.ServerResponse, data: string): Promise<void> {
-  return new Promise((resolve) => {
-    res.write(data, () => resolve())
-  })
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.destroyed || res.writableEnded) return
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-  })
-  res.end(text)
-}
+// tests and benchmarks import everything from this file
+export type { Fault, LoadedModel, OllamaTestServer, OllamaTestServerOptions, RecordedRequest, TestModel } from './ollama-server-types.js'
+export { defaultReply, embedText, hash32, normalizeModelName, plannedTokens, tokenize, tokenLogprob, type TokenPlan } from './ollama-generation.js'
+export { parseKeepAlive, unusedPort } from './ollama-http.js'
+export { DEFAULT_MODELS } from './ollama-models.js'
 
 export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
   const options: Required<Omit<OllamaTestServerOptions, 'port' | 'host' | 'models' | 'tokens' | 'fault'>> & {
@@ -330,67 +51,15 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     version: opts.version ?? '0.12.6',
   }
   let fault: Fault | null = opts.fault ?? null
-  const models = new Map<string, ModelState>()
-  const loaded = new Map<string, { expiresAt: number }>()
+  const { addModel, find, presentModel, touch, release, unload: unloadModel, details, tagEntry, loadedList, presentModels, byName } =
+    createModelStore(opts.models ?? DEFAULT_MODELS)
   const requests: RecordedRequest[] = []
   const sockets = new Set<Socket>()
   const inFlight = new Set<Ctx>()
   const stopping = new AbortController()
 
-  const addModel = (m: TestModel): void => {
-    const name = normalizeModelName(m.name)
-    models.set(name, {
-      name,
-      size: m.size ?? 500_000_000 + (hash32(name) % 4_000_000_000),
-      present: m.present ?? true,
-      digest: sha256(`${name}/manifest`),
-      modifiedAt: nowIso(),
-      spec: m,
-    })
-  }
-  for (const m of opts.models ?? DEFAULT_MODELS) addModel(m)
-
-  const find = (name: unknown): ModelState | undefined =>
-    typeof name === 'string' && name.trim() ? models.get(normalizeModelName(name)) : undefined
-  const presentModel = (name: unknown): ModelState | undefined => {
-    const m = find(name)
-    return m?.present ? m : undefined
-  }
   const notFound = (name: unknown): HttpFailure =>
     new HttpFailure(404, `model ${JSON.stringify(String(name))} not found, try pulling it first`)
-
-  const isLoaded = (name: string): boolean => {
-    const e = loaded.get(name)
-    if (!e) return false
-    if (e.expiresAt <= Date.now()) {
-      loaded.delete(name)
-      return false
-    }
-    return true
-  }
-  const touch = (m: ModelState, keepAlive: unknown): { loadNs: number } => {
-    const ms = parseKeepAlive(keepAlive)
-    const was = isLoaded(m.name)
-    loaded.set(m.name, { expiresAt: Date.now() + ms })
-    return { loadNs: was ? 0 : 1_000_000 + (hash32(m.name) % 50_000_000) }
-  }
-  /** keep_alive 0: Ollama unloads when the request is done */
-  const release = (m: ModelState): void => {
-    const e = loaded.get(m.name)
-    if (e && e.expiresAt <= Date.now()) loaded.delete(m.name)
-  }
-
-  const details = (m: ModelState): Record<string, unknown> => {
-    const family = m.spec.family ?? 'llama'
-    return {
-      parent_model: '',
-      format: 'gguf',
-      family,
-      families: [family],
-      parameter_size: m.spec.parameterSize ?? '1B',
-      quantization_level: m.spec.quantization ?? 'Q4_K_M',
-    }
-  }
 
   const faultFor = (path: string): Fault | null => {
     if (!fault) return null
@@ -495,15 +164,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     ctx.res.writeHead(200, { 'Content-Type': 'application/x-ndjson' })
     if (!(await sleep(firstDelay, ctx.signal))) return
     for (let i = 0; i <= plan.tokens.length; i++) {
-      if (f && (f.kind === 'drop-mid-stream' || f.kind === 'malformed-line') && f.afterTokens === i) {
-        if (f.kind === 'drop-mid-stream') {
-          if (i === 0) ctx.res.flushHeaders()
-          await sleep(5, ctx.signal)
-          ctx.req.socket.destroy()
-          return
-        }
-        await writeFlushed(ctx.res, 'this is not JSON {"done":\n')
-      }
+      if (!(await streamFault(ctx, f, i, 'this is not JSON {"done":\n'))) return
       if (i === plan.tokens.length) break
       if (i > 0 && !(await sleep(tokenDelay, ctx.signal))) return
       if (ctx.signal.aborted) return
@@ -519,7 +180,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
 
   function loadOrUnload(ctx: Ctx, m: ModelState, kind: 'chat' | 'generate', body: Record<string, any>): void {
     const unload = body.keep_alive !== undefined && parseKeepAlive(body.keep_alive) === 0
-    if (unload) loaded.delete(m.name)
+    if (unload) unloadModel(m.name)
     else touch(m, body.keep_alive)
     const o: Record<string, unknown> = { model: body.model, created_at: nowIso() }
     if (kind === 'chat') o.message = { role: 'assistant', content: '' }
@@ -573,15 +234,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     }
     ctx.res.writeHead(200, { 'Content-Type': 'application/x-ndjson' })
     for (let i = 0; i < lines.length; i++) {
-      if (f && (f.kind === 'drop-mid-stream' || f.kind === 'malformed-line') && f.afterTokens === i) {
-        if (f.kind === 'drop-mid-stream') {
-          if (i === 0) ctx.res.flushHeaders()
-          await sleep(5, ctx.signal)
-          ctx.req.socket.destroy()
-          return
-        }
-        await writeFlushed(ctx.res, 'not json at all\n')
-      }
+      if (!(await streamFault(ctx, f, i, 'not json at all\n'))) return
       if (i > 0 && !(await sleep(options.pullDelayMs, ctx.signal))) return
       if (ctx.signal.aborted) return
       const line = lines[i]!
@@ -624,12 +277,18 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     release(m)
   }
 
-  function show(ctx: Ctx): void {
+  /** the present model a show or delete request names (`model`, or the older `name`) */
+  function requestedModel(ctx: Ctx): ModelState {
     const body = (ctx.rec.body ?? {}) as Record<string, any>
     const name = body.model ?? body.name
     if (!name) throw new HttpFailure(400, 'model is required')
     const m = presentModel(name)
     if (!m) throw new HttpFailure(404, `model '${name}' not found`)
+    return m
+  }
+
+  function show(ctx: Ctx): void {
+    const m = requestedModel(ctx)
     const family = m.spec.family ?? 'llama'
     sendJson(ctx.res, 200, {
       license: 'Test license',
@@ -649,30 +308,12 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
   }
 
   function del(ctx: Ctx): void {
-    const body = (ctx.rec.body ?? {}) as Record<string, any>
-    const name = body.model ?? body.name
-    if (!name) throw new HttpFailure(400, 'model is required')
-    const m = presentModel(name)
-    if (!m) throw new HttpFailure(404, `model '${name}' not found`)
+    const m = requestedModel(ctx)
     m.present = false
-    loaded.delete(m.name)
+    unloadModel(m.name)
     ctx.res.writeHead(200, { 'Content-Length': 0 })
     ctx.res.end()
   }
-
-  const tagEntry = (m: ModelState): Record<string, unknown> => ({
-    name: m.name,
-    model: m.name,
-    modified_at: m.modifiedAt,
-    size: m.size,
-    digest: m.digest,
-    details: details(m),
-  })
-
-  const loadedList = (): LoadedModel[] =>
-    [...models.values()]
-      .filter((m) => isLoaded(m.name))
-      .map((m) => ({ name: m.name, size: m.size, expiresAt: new Date(Math.min(loaded.get(m.name)!.expiresAt, 8.64e15)) }))
 
   async function route(ctx: Ctx): Promise<void> {
     const { method, path } = ctx.rec
@@ -689,11 +330,11 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       case 'GET /api/version':
         return sendJson(ctx.res, 200, { version: options.version })
       case 'GET /api/tags':
-        return sendJson(ctx.res, 200, { models: [...models.values()].filter((m) => m.present).map(tagEntry) })
+        return sendJson(ctx.res, 200, { models: presentModels().map(tagEntry) })
       case 'GET /api/ps':
         return sendJson(ctx.res, 200, {
           models: loadedList().map((l) => {
-            const m = models.get(l.name)!
+            const m = byName(l.name)!
             return {
               ...tagEntry(m),
               expires_at: l.expiresAt.toISOString(),
@@ -808,7 +449,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       if ('fault' in o) fault = o.fault ?? null
     },
     addModel,
-    present: () => [...models.values()].filter((m) => m.present).map((m) => m.name),
+    present: () => presentModels().map((m) => m.name),
     loaded: loadedList,
     connections: () => sockets.size,
     inFlight: () => inFlight.size,

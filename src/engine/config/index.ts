@@ -7,8 +7,9 @@ export { loadConfigFile, loadConfigText, validateConfigFile, readConfigText } fr
 export { locate, findNode, type PathSegment } from './locate.js'
 export { expandEnv, resolveManifestPath } from './env.js'
 export { LIMITS } from './limits.js'
-export { ALLOWED_TAGS } from './yaml-safe.js'
-export { formatPath, getSchema, getValidator, schemaFile } from './validate.js'
+export { ALLOWED_TAGS } from './yaml-cst-checks.js'
+export { getSchema, getValidator, schemaFile } from './validate.js'
+export { formatPath } from './message-words.js'
 export type {
   ChainFile,
   Stage,

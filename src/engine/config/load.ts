@@ -16,9 +16,12 @@ import { isMap, type Document, type LineCounter } from 'yaml'
 import { MiradorError } from '../errors.js'
 import { LIMITS } from './limits.js'
 import { offsetToLocation } from './locate.js'
+import { toMiradorErrors } from './schema-errors.js'
 import type { ConfigKind, Loaded, LoadOptions, ValidationResult } from './types.js'
-import { getSchema, getValidator, toMiradorErrors } from './validate.js'
-import { decodeUtf8, parseYamlSafe, tooLarge } from './yaml-safe.js'
+import { getSchema, getValidator } from './validate.js'
+import { tooLarge } from './yaml-errors.js'
+import { parseYamlSafe } from './yaml-safe.js'
+import { decodeUtf8 } from './yaml-text.js'
 
 const NAMED_KINDS: ReadonlySet<ConfigKind> = new Set(['chain', 'profile', 'tool'])
 

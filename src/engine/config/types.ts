@@ -1,5 +1,8 @@
 import type { Document, LineCounter } from 'yaml'
 
+/** A JSON Schema, or a part of one, as parsed from schemas/*.schema.json (plain JSON objects). */
+export type Schema = Record<string, unknown>
+
 /** Which schema a file is checked against. */
 export type ConfigKind = 'chain' | 'manifest' | 'config' | 'profile' | 'tool'
 

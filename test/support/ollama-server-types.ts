@@ -1,0 +1,99 @@
+/**
+ * The public types of the Ollama test double (models, faults, options, recorded requests, the
+ * server handle), in a file of their own so that the server's parts can share them without
+ * importing each other. Re-exported by ollama-server.ts, which tests and benchmarks import.
+ */
+
+export interface TestModel {
+  /** an Ollama tag; a name without a tag means `:latest` */
+  name: string
+  /** bytes on disk (and in memory once loaded); default derived from the name */
+  size?: number
+  /** false: listed in the registry only, so a pull can fetch it (default true) */
+  present?: boolean
+  /** the reply for a prompt, instead of `defaultReply` */
+  reply?: (prompt: string) => string
+  /** per-model token delay, overriding the server's `tokenDelayMs` */
+  tokenDelayMs?: number
+  family?: string
+  parameterSize?: string
+  quantization?: string
+  contextLength?: number
+  /** length of the vectors `/api/embed` returns (default 32) */
+  embeddingLength?: number
+}
+
+/** `only` limits a fault to these paths (e.g. ['/api/pull']); see `faultApplies` for defaults. */
+export type Fault =
+  | { kind: 'drop-mid-stream'; afterTokens: number; only?: string[] }
+  | { kind: 'malformed-line'; afterTokens: number; only?: string[] }
+  | { kind: 'slow-first-token'; delayMs: number; only?: string[] }
+  | { kind: 'http-error'; status: number; message: string; only?: string[] }
+  | { kind: 'hang'; only?: string[] }
+
+export interface OllamaTestServerOptions {
+  /** default 0: any free port */
+  port?: number
+  /** default 127.0.0.1 */
+  host?: string
+  /** default: llama3.2:1b and qwen2.5:7b, both present */
+  models?: TestModel[]
+  /** pause between tokens (0 = as fast as possible; default 0) */
+  tokenDelayMs?: number
+  /** pause before the first token, as if the model were loading (default 0) */
+  firstTokenDelayMs?: number
+  /** emit exactly this many tokens (cycling the reply), instead of the reply's natural length */
+  tokens?: number
+  /** pause between pull progress lines (default 0) */
+  pullDelayMs?: number
+  /** progress lines per layer during a pull (default 3) */
+  pullSteps?: number
+  /** what `/api/version` answers (default 0.12.6) */
+  version?: string
+  fault?: Fault | null
+}
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  /** parsed JSON body (undefined when there was none; the raw text if it did not parse) */
+  body: any
+  /** Date.now() when the request arrived */
+  time: number
+  /** token (or progress) lines written so far */
+  tokensSent: number
+  /** the response was completely written */
+  finished: boolean
+  /** the connection of this request closed (normally or not) */
+  closed: boolean
+  /** closed before the response was finished: the client went away (abort) */
+  aborted: boolean
+  closedAt?: number
+}
+
+export interface LoadedModel {
+  name: string
+  size: number
+  expiresAt: Date
+}
+
+export interface OllamaTestServer {
+  readonly url: string
+  readonly port: number
+  /** every request, in arrival order */
+  readonly requests: RecordedRequest[]
+  setFault(fault: Fault | null): void
+  /** changes timing/model options at run time (models are not replaced) */
+  setOptions(options: Omit<OllamaTestServerOptions, 'port' | 'host' | 'models'>): void
+  addModel(model: TestModel): void
+  /** names of the models on disk (what /api/tags lists) */
+  present(): string[]
+  /** what /api/ps would list now */
+  loaded(): LoadedModel[]
+  /** connections open right now */
+  connections(): number
+  /** responses still being written (streams in flight, hung requests) */
+  inFlight(): number
+  /** stops the server and destroys open sockets, so nothing keeps the process alive */
+  close(): Promise<void>
+}
