@@ -4,19 +4,11 @@
  * parts, a discriminated union with errors in-band, so a consumer never needs try/catch around
  * iteration to learn that a stream failed.
  */
+import type { StageOptions } from './config/index.js'
 import type { MiradorError } from './errors.js'
 
-export interface GenerationOptions {
-  temperature?: number
-  /** context window, tokens */
-  num_ctx?: number
-  /** most tokens to generate */
-  max_tokens?: number
-  top_p?: number
-  top_k?: number
-  seed?: number
-  stop?: string[]
-}
+/** A stage's `options:` from the chain file, exactly as its schema defines them. */
+export type GenerationOptions = StageOptions
 
 export interface GenerateRequest {
   /** the model as the runtime knows it (an Ollama tag, a GGUF path, …) */
