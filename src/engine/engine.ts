@@ -70,6 +70,7 @@ export class Engine implements PluginHost {
 
   readonly #guard: Guard
   readonly #stageKeys: Record<string, object> = {}
+  readonly #stageKeyOwners = new Map<string, string>()
   readonly #runtimes = new Map<string, RuntimeFactory>()
   /** runs in progress, so a failing tap can be reported in the run it failed in */
   readonly #runs = new Map<string, { emit: Emit; reported: Set<string> }>()
@@ -82,8 +83,10 @@ export class Engine implements PluginHost {
 
   registerStageKeys(properties: Record<string, object>): void {
     for (const [key, schema] of Object.entries(properties)) {
-      if (key in this.#stageKeys) throw new MiradorError('PLUGIN_FAILED', `stage key "${key}" is registered twice`)
+      const owner = this.#stageKeyOwners.get(key)
+      if (owner) throw new MiradorError('PLUGIN_FAILED', `stage key "${key}" is already registered by plugin ${owner}`)
       this.#stageKeys[key] = schema
+      this.#stageKeyOwners.set(key, this.#guard.current ?? 'unknown')
     }
   }
 
@@ -112,7 +115,11 @@ export class Engine implements PluginHost {
       return true
     } catch (err) {
       this.#guard.disabled.add(name)
-      const e = MiradorError.is(err) ? err : new MiradorError('PLUGIN_FAILED', `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. Mirador goes on without it.`, { cause: err, details: { plugin: name } })
+      // every report names the plugin, whatever it threw
+      const e =
+        MiradorError.is(err) && err.details?.plugin
+          ? err
+          : new MiradorError(MiradorError.is(err) ? err.code : 'PLUGIN_FAILED', `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. Mirador goes on without it.`, { cause: err, details: { plugin: name } })
       this.pluginErrors.push(e)
       return false
     } finally {

@@ -48,6 +48,14 @@ describe('plugins', () => {
     expect(events.find((e) => e.type === 'error')).toMatchObject({ code: 'PLUGIN_FAILED', plugin: 'Broken', message: expect.stringContaining('cannot start') })
   })
 
+  it('a plugin that registers a stage key another plugin owns is reported by name', () => {
+    const { engine } = engineWith()
+    expect(engine.use({ name: 'A', apiVersion: 1, apply: (e) => e.registerStageKeys({ mood: { type: 'string' } }) })).toBe(true)
+    expect(engine.use({ name: 'B', apiVersion: 1, apply: (e) => e.registerStageKeys({ mood: { type: 'number' } }) })).toBe(false)
+    expect(engine.pluginErrors[0]).toMatchObject({ details: { plugin: 'B' }, message: expect.stringMatching(/^plugin B failed .*"mood" is already registered by plugin A/) })
+    expect(engine.stageKeys()).toEqual({ mood: { type: 'string' } })
+  })
+
   it('an unsupported apiVersion is refused with PLUGIN_API', () => {
     const { engine } = engineWith()
     expect(engine.use({ name: 'Future', apiVersion: 2, apply() {} })).toBe(false)
