@@ -1,5 +1,6 @@
 import path from 'node:path'
-import { chainDirs, miradorHome, PACKAGE_ROOT } from '../../cli/paths.js'
+import { chainDirs, PACKAGE_ROOT } from '../../cli/paths.js'
+import { setup } from '../../cli/setup.js'
 import { listChainFiles } from '../../cli/chain-files.js'
 import { loadChain } from '../../cli/chain-load.js'
 import { MiradorError } from '../../engine/errors.js'
@@ -21,15 +22,16 @@ export default class ChainLs extends MiradorCommand {
   static examples = ['<%= config.bin %> chain ls', '<%= config.bin %> chain ls --json']
 
   async run(): Promise<ChainSummary[]> {
-    await this.parse(ChainLs)
+    const { flags } = await this.parse(ChainLs)
     const cwd = process.cwd()
-    const home = miradorHome()
+    // plugins may add stage keys, so chains are checked with them
+    const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
     const source = (file: string): ChainSummary['source'] => (file.startsWith(path.join(cwd, 'chains')) ? 'project' : file.startsWith(path.join(PACKAGE_ROOT, 'chains')) ? 'shipped' : 'user')
     const out: ChainSummary[] = []
     for (const c of listChainFiles(chainDirs(cwd, home))) {
       const item: ChainSummary = { name: c.name, file: path.relative(cwd, c.file) || c.file, source: source(c.file), shadowed: c.shadowed }
       try {
-        const chain = await loadChain(c.file)
+        const chain = await loadChain(c.file, engine.stageKeys())
         if (chain.value.description) item.description = chain.value.description
         item.stages = Object.entries(chain.value.stages).map(([stage, s]) => ({ stage, model: s.model }))
       } catch (err) {

@@ -1,7 +1,8 @@
 import path from 'node:path'
 import { findChainFile } from '../../cli/chain-files.js'
 import { loadChain } from '../../cli/chain-load.js'
-import { chainDirs, miradorHome } from '../../cli/paths.js'
+import { chainDirs } from '../../cli/paths.js'
+import { setup } from '../../cli/setup.js'
 import { buildGraph } from '../../engine/chain.js'
 import { MiradorCommand } from '../base.js'
 import { Args } from '@oclif/core'
@@ -12,10 +13,11 @@ export default class ChainShow extends MiradorCommand {
   static args = { chain: Args.string({ description: 'chain name or path to a chain file', required: true }) }
 
   async run(): Promise<unknown> {
-    const { args } = await this.parse(ChainShow)
+    const { args, flags } = await this.parse(ChainShow)
     const cwd = process.cwd()
-    const file = findChainFile(args.chain, chainDirs(cwd, miradorHome()), cwd)
-    const chain = await loadChain(file)
+    const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
+    const file = findChainFile(args.chain, chainDirs(cwd, home), cwd)
+    const chain = await loadChain(file, engine.stageKeys())
     const graph = buildGraph(chain.value.stages)
     const stages = graph.order.map((name) => {
       const s = chain.value.stages[name]!

@@ -34,9 +34,9 @@ export default class ChainValidate extends MiradorCommand {
   static args = { files: Args.string({ description: 'YAML files to check', required: false }) }
 
   async run(): Promise<{ ok: boolean; files: FileReport[] }> {
-    const { argv } = await this.parse(ChainValidate)
+    const { argv, flags } = await this.parse(ChainValidate)
     const cwd = process.cwd()
-    const { engine, home } = await setup({ cwd })
+    const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
     const given = (argv as string[]).map((f) => path.resolve(cwd, f))
     const files = given.length ? given : listChainFiles(chainDirs(cwd, home).slice(0, 2)).map((c) => c.file)
     const reports: FileReport[] = []
