@@ -196,7 +196,8 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
       }
     }
     case 'not':
-      return { ...base, key: lastKey(path), message: `${p}${describeValue(data)} is not allowed here.` }
+      // a schema may say why in its hint: "must be <hint>"
+      return { ...base, key: lastKey(path), message: hint ? `${p}must be ${hint}.` : `${p}${describeValue(data)} is not allowed here.` }
     default:
       return { ...base, key: lastKey(path), message: `${p}${e.message ?? 'is invalid'} (got ${describeValue(data)}).` }
   }

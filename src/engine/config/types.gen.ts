@@ -176,17 +176,21 @@ export interface ManifestEntry {
    */
   runtime: 'ollama' | 'llamacpp'
   /**
-   * For ollama: the Ollama model tag, e.g. llama3.2:1b.
+   * The base model: for ollama an Ollama model tag (e.g. llama3.2:1b); for llamacpp the path of a GGUF file, relative to this manifest's folder or absolute (${VAR} is replaced by the environment variable VAR). Entries with different adapters share one base.
    */
   base?: string
   /**
-   * For llamacpp: path to the GGUF file, relative to this manifest's folder or absolute. ${VAR} is replaced by the environment variable VAR.
+   * For llamacpp: the same as base (the path of the GGUF file); give one of base or file.
    */
   file?: string
   /**
-   * Optional LoRA adapter applied on top of the base model (a path for llamacpp, relative to this manifest's folder; an adapter name for ollama).
+   * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed). llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
    */
   lora?: string
+  /**
+   * How strongly the adapter applies, 0 (not at all) to 4; default 1. Ollama applies adapters at full strength only.
+   */
+  lora_scale?: number
   /**
    * Approximate memory the model needs when loaded, in GB (used by the eviction budget).
    */
