@@ -27,17 +27,17 @@ afterAll(async () => {
 
 describe('llama.cpp loading', () => {
   test('concurrent first requests share one binding load and one model load', async () => {
-    expect(llamaCppStats()).toEqual({ bindingLoads: 0, modelLoads: 0, loadedModels: [] })
+    expect(llamaCppStats()).toEqual({ bindingLoads: 0, modelLoads: 0, adapterLoads: 0, loadedModels: [] })
     const [a, b] = await Promise.all([collect(runtime, req(GGUF)), collect(runtime, req(GGUF))])
     expect(textOf(a).startsWith(', there was a little girl named Lily.')).toBe(true)
     expect(textOf(b)).toBe(textOf(a))
-    expect(llamaCppStats()).toEqual({ bindingLoads: 1, modelLoads: 1, loadedModels: [GGUF] })
+    expect(llamaCppStats()).toEqual({ bindingLoads: 1, modelLoads: 1, adapterLoads: 0, loadedModels: [GGUF] })
 
     // later requests, from another runtime instance and by a relative path, reuse the model
     const other = createLlamaCpp()
     const relative = path.relative(process.cwd(), GGUF)
     expect(textOf(await collect(other, req(relative)))).toBe(textOf(a))
-    expect(llamaCppStats()).toEqual({ bindingLoads: 1, modelLoads: 1, loadedModels: [GGUF] })
+    expect(llamaCppStats()).toEqual({ bindingLoads: 1, modelLoads: 1, adapterLoads: 0, loadedModels: [GGUF] })
     await other.dispose?.()
     // still held by `runtime`
     expect(llamaCppStats().loadedModels).toEqual([GGUF])

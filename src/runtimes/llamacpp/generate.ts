@@ -7,12 +7,18 @@
  *   makes concurrent generations on one model independent and trivially correct; the cost is a
  *   KV cache per running generation and a context creation per request (about 2–5 ms for the test
  *   model, more for large models).
+ * - LoRA adapters (`req.adapters`) are attached to that context, so one loaded base serves any mix
+ *   of adapters at once; each adapter file is checked first (adapters.ts) and loaded onto the
+ *   model once. A bad adapter is a RUNTIME_LOAD error part naming the file.
+ * - The generation holds a lease on its model until its context is freed (load.ts), so the model
+ *   cannot be unloaded under it.
  * - Never throws: every failure becomes one `error` part; abort ends with `finish` reason 'abort'.
  */
 import type { LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } from 'node-llama-cpp'
 import { MiradorError } from '../../engine/errors.js'
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
-import { acquireModel, getLlamaOnce } from './load.js'
+import { checkAdapters, type CheckedAdapter } from './adapters.js'
+import { acquireModel, getLlamaOnce, message, type ModelLease } from './load.js'
 import { StopMatcher, TokenDecoder, type Piece } from './text.js'
 
 /** What a generation needs from the runtime's settings, already defaulted. */
@@ -56,6 +62,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
 
   let context: LlamaContext | undefined
   let tokens: AsyncGenerator<{ token: Token; confidence?: number }, void, void> | undefined
+  let lease: ModelLease | undefined
   let backgroundCleanup = false
   try {
     if (signal?.aborted) {
@@ -66,10 +73,8 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     // Binding and model: shared, loaded once per process.
     let model: LlamaModel
     try {
-      const loaded = await Promise.race([
-        Promise.all([getLlamaOnce(), acquireModel(req.model, config.owner)]),
-        aborted,
-      ])
+      lease = acquireModel(req.model, config.owner)
+      const loaded = await Promise.race([Promise.all([getLlamaOnce(), lease.model]), aborted])
       if (loaded === ABORT) {
         yield abortFinish(undefined, 0)
         return
@@ -82,6 +87,22 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     } catch (err) {
       yield { type: 'error', error: MiradorError.from(err, 'RUNTIME_LOAD', `cannot load model ${req.model}`) }
       return
+    }
+
+    // LoRA adapters: checked against this base before llama.cpp loads them.
+    let adapters: CheckedAdapter[] = []
+    if (req.adapters && req.adapters.length > 0) {
+      try {
+        const checked = await Promise.race([checkAdapters(model, req.model, req.adapters), aborted])
+        if (checked === ABORT) {
+          yield abortFinish(undefined, 0)
+          return
+        }
+        adapters = checked
+      } catch (err) {
+        yield { type: 'error', error: MiradorError.from(err, 'RUNTIME_LOAD', `cannot load the LoRA adapters of ${req.model}`) }
+        return
+      }
     }
 
     const text = req.system ? `${req.system}\n\n${req.prompt}` : req.prompt
@@ -102,8 +123,18 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     const wanted = opts.num_ctx ?? config.contextSize
     const contextSize = Math.max(1, Math.min(wanted, model.trainContextSize || wanted))
     try {
-      context = await model.createContext({ contextSize, threads: config.threads!, sequences: 1 })
+      context = await model.createContext({
+        contextSize,
+        threads: config.threads!,
+        sequences: 1,
+        ...(adapters.length > 0 && { lora: { adapters: adapters.map(({ filePath, scale }) => ({ filePath, scale })) } }),
+      })
+      if (adapters.length > 0) lease.noteAdapters(new Map(adapters.map((a) => [a.filePath, a.bytes])))
     } catch (err) {
+      if (adapters.length > 0) {
+        yield { type: 'error', error: adapterAttachError(err, req.model, adapters, contextSize) }
+        return
+      }
       yield {
         type: 'error',
         error: MiradorError.from(
@@ -197,10 +228,24 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     if (signal && onAbort) signal.removeEventListener('abort', onAbort)
     // The token generator may still be evaluating (abort raced it); return() waits for that step,
     // then the context is freed. After an abort this runs in the background so the stream ends now.
-    const cleanup = release(tokens, context)
+    const held = lease
+    const cleanup = release(tokens, context).finally(() => held?.release())
     if (backgroundCleanup) config.onBackgroundCleanup?.(cleanup)
     else await cleanup
   }
+}
+
+/** createContext failed with adapters attached: llama.cpp rejected an adapter, or memory is short. */
+export function adapterAttachError(err: unknown, model: string, adapters: readonly CheckedAdapter[], contextSize: number): MiradorError {
+  const files = adapters.map((a) => a.filePath)
+  return new MiradorError(
+    'RUNTIME_LOAD',
+    `cannot attach LoRA adapter${files.length > 1 ? 's' : ''} ${files.join(', ')} to model ${model} ` +
+      `(${message(err)}): ` +
+      `check that each adapter was made for this base model and is complete (re-create it if in doubt), ` +
+      `or lower num_ctx / contextSize (${contextSize}) if memory is short`,
+    { cause: err, details: { model, adapters: files } },
+  )
 }
 
 async function release(

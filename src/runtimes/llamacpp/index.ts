@@ -14,13 +14,29 @@
  * - Each generation has its own context: concurrent generations on one model are independent, at
  *   the price of one KV cache per running generation (generate.ts).
  * - Abort (req.signal) ends the stream with `finish` reason 'abort'; failures are `error` parts.
+ * - LoRA: `req.adapters` (`[{ file, scale }]`, GGUF adapters) are attached to the generation's own
+ *   context; the base stays loaded once and is shared, so N adapters cost one base plus N small
+ *   adapter files, and generations with different adapters can run at once (adapters.ts).
+ * - prepare(spec) loads the base and loads and checks its adapters ahead of the first request;
+ *   unload(model) disposes a model (refused while a generation runs on it); listLoaded() lists
+ *   the models loaded in this process. All three act on the process-wide model cache (load.ts).
  * - node-llama-cpp's "bad special token" load warnings are dropped; other llama.cpp warnings and
  *   errors are still printed.
  */
 import { MiradorError } from '../../engine/errors.js'
-import type { GenerateRequest, Runtime, RuntimeStatus, StreamPart } from '../../engine/runtime.js'
-import { generate, defaultThreads } from './generate.js'
-import { getLlamaOnce, releaseModels, message } from './load.js'
+import type {
+  GenerateRequest,
+  LoadedModelInfo,
+  ModelSpec,
+  PreparedModel,
+  ProgressUpdate,
+  Runtime,
+  RuntimeStatus,
+  StreamPart,
+} from '../../engine/runtime.js'
+import { checkAdapters } from './adapters.js'
+import { adapterAttachError, generate, defaultThreads } from './generate.js'
+import { acquireModel, loadedModelSize, loadedModels, releaseModels, message, getLlamaOnce, unloadModel } from './load.js'
 
 export { llamaCppStats } from './load.js'
 export { DEFAULT_MAX_TOKENS, DEFAULT_SAMPLING } from './generate.js'
@@ -40,6 +56,8 @@ export interface LlamaCppSettings {
 
 export const DEFAULT_CONTEXT_SIZE = 2048
 export const RUNTIME_NAME = 'llamacpp'
+/** Context size of the short-lived context prepare() attaches adapters with (llama.cpp's minimum) */
+const PREPARE_CONTEXT_SIZE = 256
 
 export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
   const { threads, contextSize = DEFAULT_CONTEXT_SIZE, gpu = false } = settings
@@ -102,6 +120,85 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
     },
 
     /**
+     * Loads the base GGUF (once per process) and makes its adapters ready: each adapter file is
+     * checked (exists, is a LoRA GGUF for this base; else RUNTIME_LOAD naming it) and then loaded
+     * onto the model by attaching it to a small, short-lived context, so llama.cpp itself has
+     * accepted it and the first generation does not pay its load. `sizeBytes` is the model's size in
+     * memory (node-llama-cpp's figure, else the file size) plus its adapter files. `model` is the
+     * base path made absolute and normalized (as listLoaded reports it; unchanged for an absolute
+     * path), `adapters` are spec.adapters as given.
+     * Throws MiradorError: RUNTIME_LOAD, USAGE (bad scale), ABORTED.
+     */
+    async prepare(
+      spec: ModelSpec,
+      options: { signal?: AbortSignal; onProgress?: (p: ProgressUpdate) => void } = {},
+    ): Promise<PreparedModel> {
+      const { signal, onProgress } = options
+      const check = () => {
+        if (signal?.aborted) throw new MiradorError('ABORTED', `preparing model ${spec.name} was cancelled`)
+      }
+      const progress = (p: ProgressUpdate) => {
+        try {
+          onProgress?.(p)
+        } catch {
+          // a failing progress listener must not fail the load
+        }
+      }
+      check()
+      const adapters = spec.adapters ?? []
+      const lease = acquireModel(spec.base, owner)
+      try {
+        progress({ status: `loading ${spec.base}` })
+        const model = await untilAborted(lease.model, signal, spec.name)
+        if (adapters.length > 0) {
+          progress({ status: 'checking adapters', completed: 0, total: adapters.length })
+          const checked = await untilAborted(checkAdapters(model, spec.base, adapters), signal, spec.name)
+          check()
+          progress({ status: 'loading adapters', completed: 0, total: adapters.length })
+          const contextSize = Math.max(1, Math.min(PREPARE_CONTEXT_SIZE, model.trainContextSize || PREPARE_CONTEXT_SIZE))
+          let context
+          try {
+            context = await model.createContext({
+              contextSize,
+              threads: 1, // it evaluates nothing
+              sequences: 1,
+              lora: { adapters: checked.map(({ filePath, scale }) => ({ filePath, scale })) },
+            })
+          } catch (err) {
+            throw adapterAttachError(err, spec.base, checked, contextSize)
+          }
+          lease.noteAdapters(new Map(checked.map((a) => [a.filePath, a.bytes])))
+          await context.dispose()
+          progress({ status: 'loading adapters', completed: adapters.length, total: adapters.length })
+        }
+        progress({ status: 'ready' })
+        const sizeBytes = loadedModelSize(spec.base)
+        return {
+          model: lease.key, // spec.base as an absolute, normalized path: the form listLoaded reports
+          ...(spec.adapters && { adapters: spec.adapters }),
+          ...(sizeBytes !== undefined && { sizeBytes }),
+        }
+      } finally {
+        lease.release()
+      }
+    },
+
+    /**
+     * Disposes the model (a GGUF path, as in GenerateRequest.model) and its adapters, for every
+     * runtime instance of this process; a later generate or prepare loads it again. A model that is
+     * not loaded is left alone. Throws a USAGE MiradorError, unloading nothing, while a generation
+     * or a prepare is running on it.
+     */
+    async unload(model: string): Promise<void> {
+      await unloadModel(model)
+    },
+
+    /** The GGUF models loaded in this process (by absolute path) with their sizes, adapters included. */
+    async listLoaded(): Promise<LoadedModelInfo[]> {
+      return loadedModels()
+    },
+
+    /**
      * Aborts running generations, waits for the clean-up of aborted streams that have ended, and
      * releases this runtime's hold on its models (a model is disposed, with any context still on
      * it, when no runtime instance holds it). The runtime stays usable: a later generate reloads.
@@ -112,4 +209,15 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
       await releaseModels(owner)
     },
   }
+}
+
+/** `p`, or an ABORTED MiradorError as soon as `signal` aborts (the work itself goes on, shared). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, name: string): Promise<T> {
+  if (!signal) return p
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new MiradorError('ABORTED', `preparing model ${name} was cancelled`))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
