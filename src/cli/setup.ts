@@ -25,16 +25,13 @@ export interface SetupOptions {
 
 export interface Setup {
   engine: Engine
+  /** the built-in model manager, unless config turned it off */
+  models?: ModelsPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
   cwd: string
   manifest?: string
-}
-
-/** Built-in plugins by the name `builtins:` in config uses to turn them off. */
-const BUILTINS: Record<string, (s: { manifest?: string }) => import('../engine/plugins.js').MiradorPlugin> = {
-  models: ({ manifest }) => new ModelsPlugin(manifest ? { manifest } : {}),
 }
 
 function truthyEnv(v: string | undefined): boolean {
@@ -72,10 +69,12 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   engine.registerRuntime('ollama', (s) => createOllama(s))
   engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
   const manifest = manifestFile(cwd, home, env)
-  for (const [name, make] of Object.entries(BUILTINS)) {
-    if (config.builtins?.[name] === false) continue
-    engine.use(make(manifest ? { manifest } : {}))
+  // built-in plugins, each of which `builtins: { name: false }` in config turns off
+  let models: ModelsPlugin | undefined
+  if (config.builtins?.models !== false) {
+    models = new ModelsPlugin(manifest ? { manifest } : {})
+    if (!engine.use(models)) models = undefined
   }
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
-  return { engine, config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+  return { engine, ...(models ? { models } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
 }

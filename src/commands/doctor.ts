@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs'
-import path from 'node:path'
 import { setup } from '../cli/setup.js'
-import { loadConfigFile, resolveManifestPath, type ManifestFile } from '../engine/config/index.js'
-import { MiradorError } from '../engine/errors.js'
+import { inventory } from '../plugins/models/inventory.js'
 import type { RuntimeStatus } from '../engine/runtime.js'
 import { runtimeSettings } from '../plugins/models/settings.js'
 import { MiradorCommand } from './base.js'
@@ -25,8 +22,6 @@ export default class Doctor extends MiradorCommand {
   async run(): Promise<DoctorReport> {
     const { flags } = await this.parse(Doctor)
     const s = await setup({ ...(flags.config ? { config: flags.config } : {}) })
-    const manifest = s.manifest ? await loadConfigFile<ManifestFile>(s.manifest, 'manifest') : undefined
-    const entries = Object.entries(manifest?.value.models ?? {})
     const statuses = new Map<string, Promise<RuntimeStatus>>()
     const statusOf = (runtime: string, settings: Record<string, unknown>) => {
       const key = `${runtime} ${JSON.stringify(settings)}`
@@ -40,23 +35,13 @@ export default class Doctor extends MiradorCommand {
     statusOf('ollama', runtimeSettings(s.engine.settings, 'ollama'))
     statusOf('llamacpp', runtimeSettings(s.engine.settings, 'llamacpp'))
     const models: DoctorReport['models'] = []
-    for (const [name, entry] of entries) {
-      const settings = runtimeSettings(s.engine.settings, entry.runtime, entry)
-      const st = await statusOf(entry.runtime, settings)
-      if (entry.runtime === 'llamacpp') {
-        let file = ''
-        let detail = ''
-        try {
-          file = resolveManifestPath(manifest!, name) ?? ''
-          detail = existsSync(file) ? 'GGUF file found' : `file not found: ${file}`
-        } catch (err) {
-          detail = MiradorError.from(err).format()
-        }
-        models.push({ name, runtime: 'llamacpp', model: file || String(entry.file), where: 'this machine', present: detail === 'GGUF file found', detail })
-      } else {
-        const tag = entry.base ?? name
-        const present = !!st.models?.some((m) => m === tag || m === `${tag}:latest`)
-        models.push({ name, runtime: entry.runtime, model: tag, where: st.where, present, detail: !st.ok ? `Ollama unreachable at ${st.where}` : present ? 'present' : `not pulled yet: \`ollama pull ${tag}\` (or run a chain and Mirador pulls it)` })
+    if (s.models) {
+      const resolved = new Map((await s.models.entries()).flatMap((e) => (e.resolved ? [[e.name, e.resolved] as const] : [])))
+      for (const m of await inventory(s.models)) {
+        const r = resolved.get(m.name)
+        const where = r?.runtime === 'ollama' ? (await statusOf('ollama', r.settings)).where : 'this machine'
+        if (r) statusOf(r.runtime, r.settings)
+        models.push({ name: m.name, runtime: m.runtime, model: m.base, where, present: m.present, detail: m.detail })
       }
     }
     // one line per runtime and place: llama.cpp with other threads is the same library

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   TEMPLATE: 'a prompt template refers to something that does not exist',
   MODEL_UNRESOLVED: 'no runtime could provide the model a stage names',
   MODEL_MISSING: 'the model is not present and may not be pulled',
+  MODEL_BUDGET: 'the model is larger than the memory budget of models/manifest.yaml',
   RUNTIME_UNREACHABLE: 'the model server cannot be reached',
   RUNTIME_TIMEOUT: 'the model server did not answer in time',
   RUNTIME_PROTOCOL: 'the model server answered with something Mirador cannot read',

@@ -10,9 +10,52 @@ import type { MiradorError } from './errors.js'
 /** A stage's `options:` from the chain file, exactly as its schema defines them. */
 export type GenerationOptions = StageOptions
 
+/** A LoRA adapter applied on top of a base model. */
+export interface AdapterSpec {
+  /** absolute path of the adapter file (GGUF for llama.cpp; GGUF or safetensors for Ollama) */
+  file: string
+  /** how strongly it applies (default 1; 0 leaves the base unchanged) */
+  scale?: number
+}
+
+/** A model a runtime is asked to make ready: a base, perhaps with adapters. */
+export interface ModelSpec {
+  /** the manifest entry's name (Ollama names a derived model after it) */
+  name: string
+  /** an Ollama tag, or the absolute path of a GGUF file */
+  base: string
+  adapters?: AdapterSpec[]
+  keepAlive?: string | number
+}
+
+/** What `prepare` made ready: how to ask for it in a GenerateRequest. */
+export interface PreparedModel {
+  /** the value for GenerateRequest.model */
+  model: string
+  /** adapters to pass with every request (llama.cpp attaches them per context) */
+  adapters?: AdapterSpec[]
+  /** memory the model takes, in bytes, when the runtime knows */
+  sizeBytes?: number
+}
+
+export interface LoadedModelInfo {
+  /** as in GenerateRequest.model */
+  model: string
+  sizeBytes: number
+  expiresAt?: Date
+}
+
+export interface ProgressUpdate {
+  status: string
+  completed?: number
+  total?: number
+}
+
 export interface GenerateRequest {
   /** the model as the runtime knows it (an Ollama tag, a GGUF path, …) */
   model: string
+  /** adapters to attach for this request (runtimes that attach them per request) */
+  adapters?: AdapterSpec[]
   prompt: string
   system?: string
   options: GenerationOptions
@@ -36,6 +79,8 @@ export interface RuntimeStatus {
   detail: string
   /** models the runtime has, when it can list them */
   models?: string[]
+  /** bytes on disk of each listed model, when the runtime knows */
+  sizes?: Record<string, number>
 }
 
 export interface Runtime {
@@ -46,4 +91,15 @@ export interface Runtime {
   status(): Promise<RuntimeStatus>
   /** Frees whatever the runtime holds (models, connections). */
   dispose?(): Promise<void>
+  /**
+   * Makes a model ready before its first request: pull it if absent, create a model with its
+   * adapters, load it into memory. Throws MiradorError (MODEL_MISSING, RUNTIME_UNREACHABLE, …).
+   */
+  prepare?(spec: ModelSpec, options?: { signal?: AbortSignal; onProgress?: (p: ProgressUpdate) => void }): Promise<PreparedModel>
+  /** The `PreparedModel.model` that `prepare` would give, without making anything ready. */
+  preparedName?(spec: ModelSpec): Promise<string>
+  /** Frees the memory a model takes (its `PreparedModel.model`). Throws MiradorError. */
+  unload?(model: string): Promise<void>
+  /** The models in memory now. Throws MiradorError. */
+  listLoaded?(): Promise<LoadedModelInfo[]>
 }

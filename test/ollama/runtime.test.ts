@@ -210,6 +210,7 @@ describe('status and model management', () => {
       where: server.url,
       detail: 'Ollama 0.12.6 with 2 models',
       models: ['llama3.2:1b', 'qwen2.5:7b'],
+      sizes: { 'llama3.2:1b': 1_000_000, 'qwen2.5:7b': 4_000_000 },
     })
   })
 
@@ -231,8 +232,9 @@ describe('status and model management', () => {
     expect(await rt.listLoaded()).toEqual([])
     await collect(rt.generate(req({ keepAlive: '5m' })))
     const loaded = await rt.listLoaded()
-    expect(loaded.map((m) => [m.name, m.size, m.sizeVram])).toEqual([['llama3.2:1b', 1_000_000, 0]])
+    expect(loaded).toEqual([{ model: 'llama3.2:1b', sizeBytes: 1_000_000, expiresAt: expect.any(Date) }])
     expect(loaded[0]!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 240_000)
+    expect(loaded[0]!.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 300_000)
     await rt.unload('llama3.2:1b')
     expect(server.requests[server.requests.length - 1]!.body).toEqual({ model: 'llama3.2:1b', prompt: '', keep_alive: 0, stream: false })
     expect(await rt.listLoaded()).toEqual([])

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { Ollama } from 'ollama'
+import { createHash } from 'node:crypto'
 import {
+  adaptedReply,
   defaultReply,
   plannedTokens,
   startOllamaTestServer,
@@ -287,6 +289,145 @@ describe('pull and delete', () => {
     expect(server.present()).toEqual(['llama3.2:1b'])
     const err = (await client.delete({ model: 'qwen2.5:7b' }).catch((e: unknown) => e)) as { status_code: number }
     expect(err.status_code).toBe(404)
+  })
+})
+
+describe('blobs and create', () => {
+  const ADAPTER = Buffer.from('GGUF' + 'adapter weights '.repeat(64), 'latin1')
+  const DIGEST = `sha256:${createHash('sha256').update(ADAPTER).digest('hex')}`
+  const blob = (digest: string, init: RequestInit = {}): Promise<Response> => fetch(`${server.url}/api/blobs/${digest}`, init)
+
+  test('HEAD is 404 until the blob is pushed; POST stores it (201), then answers 200 without storing again', async () => {
+    expect((await blob(DIGEST, { method: 'HEAD' })).status).toBe(404)
+    const created = await blob(DIGEST, { method: 'POST', body: ADAPTER })
+    expect(created.status).toBe(201)
+    expect(await created.text()).toBe('')
+    expect((await blob(DIGEST, { method: 'HEAD' })).status).toBe(200)
+    expect((await blob(DIGEST, { method: 'POST', body: ADAPTER })).status).toBe(200)
+    expect(server.blobs()).toEqual([DIGEST])
+    expect(server.blobUploads).toEqual([
+      { digest: DIGEST, bytes: ADAPTER.length, status: 201 },
+      { digest: DIGEST, bytes: ADAPTER.length, status: 200 },
+    ])
+    const rec = server.requests.find((r) => r.method === 'POST' && r.path.startsWith('/api/blobs/'))!
+    expect([rec.body, rec.bytes]).toEqual([undefined, ADAPTER.length])
+  })
+
+  test('a body that does not match the digest is refused with 400 and Ollama\'s words; a bad digest too', async () => {
+    const other = Buffer.from('something else')
+    const got = `sha256:${createHash('sha256').update(other).digest('hex')}`
+    const res = await blob(DIGEST, { method: 'POST', body: other })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: `digest mismatch, expected "${DIGEST}", got "${got}"` })
+    expect(server.blobs()).toEqual([])
+    const bad = await blob('sha256:abc', { method: 'POST', body: other })
+    expect([bad.status, await bad.json()]).toEqual([400, { error: 'invalid digest format' }])
+    expect((await blob('md5:abc', { method: 'HEAD' })).status).toBe(400)
+  })
+
+  test('create from a base with an adapter streams Ollama\'s status lines; the model is listed, bigger, and replies marked', async () => {
+    server.addBlob(ADAPTER)
+    const stream = await client.create({ model: 'mirador-tone:abc123', from: 'llama3.2:1b', adapters: { 'tone.gguf': DIGEST }, stream: true })
+    const statuses: string[] = []
+    for await (const p of stream) statuses.push(p.status)
+    const layer = (what: string): string => `using existing layer sha256:${createHash('sha256').update(`llama3.2:1b/${what}`).digest('hex')}`
+    expect(statuses).toEqual([
+      'parsing GGUF',
+      layer('weights'),
+      layer('template'),
+      layer('params'),
+      `creating new layer ${DIGEST}`,
+      'writing manifest',
+      'success',
+    ])
+    expect(server.creates).toEqual([
+      { model: 'mirador-tone:abc123', from: 'llama3.2:1b', adapters: { 'tone.gguf': DIGEST }, stream: true, outcome: 'success' },
+    ])
+    const tags = await client.list()
+    const made = tags.models.find((m) => m.name === 'mirador-tone:abc123')!
+    expect(made.size).toBe(1_000_000 + ADAPTER.length)
+    expect(made.details.parent_model).toBe('llama3.2:1b')
+    const show = await client.show({ model: 'mirador-tone:abc123' })
+    expect(show.modelfile).toContain(`FROM llama3.2:1b\nADAPTER /root/.ollama/models/blobs/sha256-${DIGEST.slice(7)}\n`)
+
+    const base = await client.generate({ model: 'llama3.2:1b', prompt: PROMPT })
+    const derived = await client.generate({ model: 'mirador-tone:abc123', prompt: PROMPT })
+    expect(base.response).toBe(REPLY)
+    expect(derived.response).toBe(adaptedReply(defaultReply('mirador-tone:abc123', PROMPT), ['tone.gguf']))
+    expect(derived.response).not.toBe(base.response)
+  })
+
+  test('non-streamed create answers one {status: success}', async () => {
+    server.addBlob(ADAPTER)
+    expect(await client.create({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST } })).toEqual({ status: 'success' })
+    expect(server.present()).toContain('x:1')
+  })
+
+  test('create refuses what Ollama refuses, before streaming', async () => {
+    const fail = async (req: Record<string, unknown>): Promise<[number, string]> => {
+      const err = (await client.create(req as never).catch((e: unknown) => e)) as { status_code: number; message: string }
+      return [err.status_code, err.message]
+    }
+    expect(await fail({ model: 'x:1', from: 'phi3:mini', adapters: {} })).toEqual([404, 'model "phi3:mini" not found, try pulling it first'])
+    expect(await fail({ model: 'x:1', adapters: {} })).toEqual([400, "neither 'from' or 'files' was specified"])
+    expect(await fail({ model: 'bad name!', from: 'llama3.2:1b' })).toEqual([400, 'invalid model name'])
+    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST } })).toEqual([
+      400,
+      `open /root/.ollama/models/blobs/sha256-${DIGEST.slice(7)}: no such file or directory`,
+    ])
+    const second = server.addBlob('GGUF second')
+    server.addBlob(ADAPTER)
+    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST, 'b.gguf': second } })).toEqual([
+      400,
+      'only one adapter is currently supported',
+    ])
+    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.lora': DIGEST } })).toEqual([400, 'unknown type'])
+    expect(server.present()).not.toContain('x:1')
+    expect(server.creates.map((c) => c.outcome)).toEqual([
+      { error: 'model "phi3:mini" not found, try pulling it first', status: 404 },
+      { error: "neither 'from' or 'files' was specified", status: 400 },
+      { error: 'invalid model name', status: 400 },
+      { error: `open /root/.ollama/models/blobs/sha256-${DIGEST.slice(7)}: no such file or directory`, status: 400 },
+      { error: 'only one adapter is currently supported', status: 400 },
+      { error: 'unknown type', status: 400 },
+    ])
+  })
+
+  test('a safetensors adapter (weights + config) converts', async () => {
+    const w = server.addBlob('safetensors weights')
+    const c = server.addBlob('{"lora_alpha": 16}')
+    const stream = await client.create({ model: 'st:1', from: 'llama3.2:1b', adapters: { 'adapter_model.safetensors': w, 'adapter_config.json': c }, stream: true })
+    const statuses: string[] = []
+    for await (const p of stream) statuses.push(p.status)
+    expect(statuses[0]).toBe('converting adapter')
+    expect(statuses.slice(-2)).toEqual(['writing manifest', 'success'])
+  })
+
+  test('the load call: no prompt loads the created model into /api/ps for keep_alive, which then expires', async () => {
+    server.addBlob(ADAPTER)
+    await client.create({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST } })
+    const load = await client.generate({ model: 'x:1', prompt: '', keep_alive: 0.3 })
+    expect(load).toMatchObject({ model: 'x:1', done: true, done_reason: 'load', response: '' })
+    const ps = await client.ps()
+    expect(ps.models.map((m) => [m.name, m.size])).toEqual([['x:1', 1_000_000 + ADAPTER.length]])
+    await new Promise((r) => setTimeout(r, 400))
+    expect((await client.ps()).models).toEqual([])
+  })
+
+  test('aborting a create mid-stream leaves no model', async () => {
+    server.addBlob(ADAPTER)
+    server.setOptions({ createDelayMs: 100 })
+    const stream = await client.create({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST }, stream: true })
+    const err = await (async () => {
+      for await (const _ of stream) stream.abort()
+    })().catch((e: unknown) => e)
+    expect((err as Error).name).toBe('AbortError')
+    const rec = server.requests.find((r) => r.path === '/api/create')!
+    await until(() => rec.closed, 2000, 'the create to close')
+    expect(rec.aborted).toBe(true)
+    await new Promise((r) => setTimeout(r, 150))
+    expect(server.present()).not.toContain('x:1')
+    expect(server.creates).toEqual([])
   })
 })
 

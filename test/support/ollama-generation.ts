@@ -39,6 +39,15 @@ export function defaultReply(model: string, prompt: string): string {
   )
 }
 
+/**
+ * The reply of a model created with adapters: its base's reply (the default reply under the
+ * derived model's own name, or the base's custom `reply`) marked with the adapters' file names, so
+ * a test can see that the adapter took effect: `[tone.gguf] Good question. …`.
+ */
+export function adaptedReply(reply: string, adapterNames: readonly string[]): string {
+  return `[${adapterNames.join(' + ')}] ${reply}`
+}
+
 /** The logprob of the token at `index`, in [-2.5, -0.01], rounded to 6 decimals. */
 export function tokenLogprob(model: string, index: number, token: string): number {
   const h = hash32(`${model}#${index}#${token}`)

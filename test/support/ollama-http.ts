@@ -11,6 +11,8 @@ export interface Ctx {
   req: http.IncomingMessage
   res: http.ServerResponse
   rec: RecordedRequest
+  /** the request body as received */
+  raw: Buffer
   /** aborted when the connection closes or the server stops */
   signal: AbortSignal
 }

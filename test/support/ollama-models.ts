@@ -16,6 +16,10 @@ export interface ModelState {
   digest: string
   modifiedAt: string
   spec: TestModel
+  /** a model made by `/api/create`: the model it was created from */
+  from?: string
+  /** a model made by `/api/create`: its adapters (file name and "sha256:<hex>" digest) */
+  adapters?: Array<{ name: string; digest: string }>
 }
 
 /** the models a server has when `models` is not given */
@@ -44,6 +48,29 @@ export function createModelStore(initial: readonly TestModel[]) {
     })
   }
   for (const m of initial) addModel(m)
+
+  /**
+   * What `/api/create` with `from` and `adapters` writes: a model of its own (replacing one of the
+   * same name, as Ollama does), as big as its base plus the adapters, replying like its base but
+   * marked by its adapters (see `adaptedReply`).
+   */
+  const createDerived = (name: string, base: ModelState, adapters: Array<{ name: string; digest: string; bytes: number }>): ModelState => {
+    const n = normalizeModelName(name)
+    const extra = adapters.reduce((sum, a) => sum + a.bytes, 0)
+    const state: ModelState = {
+      name: n,
+      size: base.size + extra,
+      present: true,
+      digest: sha256(`${n}/manifest/${base.digest}/${adapters.map((a) => a.digest).join(',')}`),
+      modifiedAt: nowIso(),
+      spec: { ...base.spec, name: n, size: base.size + extra },
+      from: base.name,
+      adapters: adapters.map((a) => ({ name: a.name, digest: a.digest })),
+    }
+    models.set(n, state)
+    loaded.delete(n)
+    return state
+  }
 
   const find = (name: unknown): ModelState | undefined =>
     typeof name === 'string' && name.trim() ? models.get(normalizeModelName(name)) : undefined
@@ -76,7 +103,7 @@ export function createModelStore(initial: readonly TestModel[]) {
   const details = (m: ModelState): Record<string, unknown> => {
     const family = m.spec.family ?? 'llama'
     return {
-      parent_model: '',
+      parent_model: m.from ?? '',
       format: 'gguf',
       family,
       families: [family],
@@ -107,5 +134,5 @@ export function createModelStore(initial: readonly TestModel[]) {
   const presentModels = (): ModelState[] => [...models.values()].filter((m) => m.present)
   const byName = (name: string): ModelState | undefined => models.get(name)
 
-  return { addModel, find, presentModel, touch, release, unload, details, tagEntry, loadedList, presentModels, byName }
+  return { addModel, createDerived, find, presentModel, touch, release, unload, details, tagEntry, loadedList, presentModels, byName }
 }

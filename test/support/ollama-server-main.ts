@@ -10,7 +10,7 @@
  * OllamaTestServerOptions, without `reply` functions); flags win.
  *
  * Flags: --port N, --host H, --token-delay-ms N, --first-token-delay-ms N, --tokens N,
- * --pull-delay-ms N, --pull-steps N, --version V, --models a,b (present),
+ * --pull-delay-ms N, --pull-steps N, --create-delay-ms N, --version V, --models a,b (present),
  * --absent c,d (pullable, not present), --fault JSON (a Fault, e.g. '{"kind":"hang"}').
  */
 import { DEFAULT_MODELS, startOllamaTestServer, type Fault, type OllamaTestServerOptions, type TestModel } from './ollama-server.js'
@@ -36,6 +36,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Ollama
       case '--tokens': opts.tokens = num(flag, value); break
       case '--pull-delay-ms': opts.pullDelayMs = num(flag, value); break
       case '--pull-steps': opts.pullSteps = num(flag, value); break
+      case '--create-delay-ms': opts.createDelayMs = num(flag, value); break
       case '--version': opts.version = value; break
       case '--models': present = list(); break
       case '--absent': absent = list().map((m) => ({ ...m, present: false })); break

@@ -46,6 +46,8 @@ export interface OllamaTestServerOptions {
   tokens?: number
   /** pause between pull progress lines (default 0) */
   pullDelayMs?: number
+  /** pause between `/api/create` status lines (default 0) */
+  createDelayMs?: number
   /** progress lines per layer during a pull (default 3) */
   pullSteps?: number
   /** what `/api/version` answers (default 0.12.6) */
@@ -56,8 +58,10 @@ export interface OllamaTestServerOptions {
 export interface RecordedRequest {
   method: string
   path: string
-  /** parsed JSON body (undefined when there was none; the raw text if it did not parse) */
+  /** parsed JSON body (undefined when there was none; the raw text if it did not parse; undefined for blob uploads) */
   body: any
+  /** bytes in the request body */
+  bytes: number
   /** Date.now() when the request arrived */
   time: number
   /** token (or progress) lines written so far */
@@ -69,6 +73,27 @@ export interface RecordedRequest {
   /** closed before the response was finished: the client went away (abort) */
   aborted: boolean
   closedAt?: number
+}
+
+/** One `POST /api/blobs/:digest`, as the server answered it. */
+export interface BlobUpload {
+  /** the digest in the URL */
+  digest: string
+  /** bytes received */
+  bytes: number
+  /** 201 stored, 200 already stored (body ignored), 400 digest mismatch or bad digest */
+  status: number
+}
+
+/** One `POST /api/create`, as the server answered it. */
+export interface CreateRecord {
+  model: string
+  from?: string
+  /** file name → "sha256:<hex>" */
+  adapters?: Record<string, string>
+  stream: boolean
+  /** 'success', or the error Ollama reported (as an HTTP error or an error line) */
+  outcome: 'success' | { error: string; status: number }
 }
 
 export interface LoadedModel {
@@ -86,6 +111,14 @@ export interface OllamaTestServer {
   /** changes timing/model options at run time (models are not replaced) */
   setOptions(options: Omit<OllamaTestServerOptions, 'port' | 'host' | 'models'>): void
   addModel(model: TestModel): void
+  /** every blob upload, in arrival order */
+  readonly blobUploads: BlobUpload[]
+  /** every create request, in arrival order (recorded when answered) */
+  readonly creates: CreateRecord[]
+  /** digests ("sha256:<hex>") of the blobs the server stores */
+  blobs(): string[]
+  /** stores a blob as if uploaded (not recorded in blobUploads); returns its digest */
+  addBlob(content: Buffer | string): string
   /** names of the models on disk (what /api/tags lists) */
   present(): string[]
   /** what /api/ps would list now */

@@ -5,7 +5,10 @@
  * What it mimics, after Ollama's docs/api.md and server source:
  * - GET / ("Ollama is running"), GET /api/version, GET /api/tags, GET /api/ps, POST /api/show,
  *   POST /api/chat, POST /api/generate, POST /api/embed, POST /api/embeddings (legacy),
- *   POST /api/pull (streamed progress or one object), DELETE /api/delete.
+ *   POST /api/pull (streamed progress or one object), DELETE /api/delete,
+ *   HEAD /api/blobs/:digest (200 stored, 404 not), POST /api/blobs/:digest (201 stored; 200 when
+ *   it already was, body ignored; 400 `digest mismatch, expected "…", got "…"`), and
+ *   POST /api/create with `from` and `adapters` (a map of file name → "sha256:<hex>").
  * - Streams are `application/x-ndjson`, one JSON object a line, the last one `done: true` with
  *   `done_reason`, `eval_count`, `prompt_eval_count` and durations in nanoseconds. As in Ollama,
  *   response headers go out with the first token, not before (a slow model looks like a silent
@@ -15,7 +18,21 @@
  * - `logprobs: true` adds `logprobs: [{token, logprob, bytes, top_logprobs?}]` to each chunk
  *   (`top_logprobs` only when `top_logprobs > 0`, like Ollama's omitempty).
  * - `keep_alive` (seconds or a duration such as "5m"; 0 unloads after the request, negative keeps
- *   it forever) decides what `/api/ps` lists. An empty prompt/messages loads or unloads a model.
+ *   it forever) decides what `/api/ps` lists. An empty prompt/messages loads the model (one JSON
+ *   object, `done_reason: "load"`, no tokens) or, with keep_alive 0, unloads it ("unload").
+ * - Create, after Ollama's server/create.go: the name must be valid (400 "invalid model name");
+ *   `from` is required here (400 "neither 'from' or 'files' was specified"; importing GGUF
+ *   `files` is not mimicked) and must be present: real Ollama would pull a missing `from`, this
+ *   double answers 404 `model "x" not found, try pulling it first` (Mirador pulls the base itself,
+ *   under its own offline rules, before it creates). Each adapter digest must be a stored blob
+ *   (400 `open …/blobs/sha256-…: no such file or directory`); adapter files are typed by suffix
+ *   (.gguf/.bin or .safetensors, else 400 "unknown type") and only one GGUF adapter is allowed
+ *   (400 "only one adapter is currently supported"). It streams "parsing GGUF" (or "converting
+ *   adapter"), "using existing layer sha256:…" per base layer, "creating new layer sha256:…" per
+ *   adapter, "writing manifest", "success" (`createDelayMs` apart), or one `{"status":"success"}`
+ *   with `stream: false`. The new model is in /api/tags as big as its base plus its adapters, and
+ *   replies like its base marked by its adapters (`adaptedReply`). A create over an existing name
+ *   replaces that model, as in Ollama.
  *
  * Generation is deterministic: the reply is a fixed function of model and prompt (see
  * `defaultReply`), split by `tokenize` into word-ish tokens (" The", " answer", ","), each with the
@@ -28,14 +45,24 @@
  */
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { defaultReply, embedText, hash32, plannedTokens, tokenize, tokenLogprob } from './ollama-generation.js'
+import { createHash } from 'node:crypto'
+import { adaptedReply, defaultReply, embedText, hash32, plannedTokens, tokenize, tokenLogprob } from './ollama-generation.js'
 import { HttpFailure, parseKeepAlive, sendJson, sleep, streamFault, writeFlushed, type Ctx } from './ollama-http.js'
 import { createModelStore, DEFAULT_MODELS, nowIso, sha256, type ModelState } from './ollama-models.js'
-import type { Fault, OllamaTestServer, OllamaTestServerOptions, RecordedRequest } from './ollama-server-types.js'
+import type { BlobUpload, CreateRecord, Fault, OllamaTestServer, OllamaTestServerOptions, RecordedRequest } from './ollama-server-types.js'
 
 // tests and benchmarks import everything from this file
-export type { Fault, LoadedModel, OllamaTestServer, OllamaTestServerOptions, RecordedRequest, TestModel } from './ollama-server-types.js'
-export { defaultReply, embedText, hash32, normalizeModelName, plannedTokens, tokenize, tokenLogprob, type TokenPlan } from './ollama-generation.js'
+export type {
+  BlobUpload,
+  CreateRecord,
+  Fault,
+  LoadedModel,
+  OllamaTestServer,
+  OllamaTestServerOptions,
+  RecordedRequest,
+  TestModel,
+} from './ollama-server-types.js'
+export { adaptedReply, defaultReply, embedText, hash32, normalizeModelName, plannedTokens, tokenize, tokenLogprob, type TokenPlan } from './ollama-generation.js'
 export { parseKeepAlive, unusedPort } from './ollama-http.js'
 export { DEFAULT_MODELS } from './ollama-models.js'
 
@@ -48,12 +75,17 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     tokens: opts.tokens,
     pullDelayMs: opts.pullDelayMs ?? 0,
     pullSteps: opts.pullSteps ?? 3,
+    createDelayMs: opts.createDelayMs ?? 0,
     version: opts.version ?? '0.12.6',
   }
   let fault: Fault | null = opts.fault ?? null
-  const { addModel, find, presentModel, touch, release, unload: unloadModel, details, tagEntry, loadedList, presentModels, byName } =
+  const { addModel, createDerived, find, presentModel, touch, release, unload: unloadModel, details, tagEntry, loadedList, presentModels, byName } =
     createModelStore(opts.models ?? DEFAULT_MODELS)
   const requests: RecordedRequest[] = []
+  /** the blob store: "sha256:<hex>" → content */
+  const blobStore = new Map<string, Buffer>()
+  const blobUploads: BlobUpload[] = []
+  const creates: CreateRecord[] = []
   const sockets = new Set<Socket>()
   const inFlight = new Set<Ctx>()
   const stopping = new AbortController()
@@ -99,7 +131,8 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     }
 
     const { loadNs } = touch(m, body.keep_alive)
-    const reply = m.spec.reply ? m.spec.reply(prompt) : defaultReply(m.name, prompt)
+    const own = m.spec.reply ? m.spec.reply(prompt) : defaultReply(m.name, prompt)
+    const reply = m.adapters ? adaptedReply(own, m.adapters.map((a) => a.name)) : own
     const numPredict = typeof body.options?.num_predict === 'number' ? body.options.num_predict : undefined
     const plan = plannedTokens(reply, { tokens: options.tokens, numPredict })
     const wantLogprobs = body.logprobs === true
@@ -292,7 +325,10 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     const family = m.spec.family ?? 'llama'
     sendJson(ctx.res, 200, {
       license: 'Test license',
-      modelfile: `# Modelfile generated by "ollama show"\nFROM ${m.name}\nTEMPLATE """{{ .Prompt }}"""\n`,
+      modelfile:
+        `# Modelfile generated by "ollama show"\nFROM ${m.from ?? m.name}\n` +
+        (m.adapters ?? []).map((a) => `ADAPTER ${blobPath(a.digest)}\n`).join('') +
+        `TEMPLATE """{{ .Prompt }}"""\n`,
       parameters: 'stop                           "<|eot_id|>"',
       template: '{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}',
       details: details(m),
@@ -315,6 +351,125 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     ctx.res.end()
   }
 
+  // -- blobs and create ------------------------------------------------------------------------
+
+  const DIGEST = /^sha256[:-][0-9a-fA-F]{64}$/
+  /** "sha256:<hex>" (Ollama also accepts "sha256-<hex>") */
+  const canonicalDigest = (d: string): string => `sha256:${d.slice(7).toLowerCase()}`
+  /** where Ollama would keep a blob, for its messages */
+  function blobPath(digest: string): string {
+    return `/root/.ollama/models/blobs/sha256-${digest.slice(7)}`
+  }
+  const digestOf = (content: Buffer): string => `sha256:${createHash('sha256').update(content).digest('hex')}`
+
+  /** the digest in /api/blobs/:digest, or a 400 as Ollama answers it */
+  function blobDigest(ctx: Ctx): string {
+    const d = decodeURIComponent(ctx.rec.path.slice('/api/blobs/'.length))
+    if (!DIGEST.test(d)) throw new HttpFailure(400, 'invalid digest format')
+    return canonicalDigest(d)
+  }
+
+  function headBlob(ctx: Ctx): void {
+    const digest = blobDigest(ctx)
+    if (!blobStore.has(digest)) throw new HttpFailure(404, `blob ${JSON.stringify(digest)} not found`)
+    ctx.res.writeHead(200, { 'Content-Length': 0 })
+    ctx.res.end()
+  }
+
+  function postBlob(ctx: Ctx): void {
+    let digest: string
+    try {
+      digest = blobDigest(ctx)
+    } catch (err) {
+      blobUploads.push({ digest: ctx.rec.path.slice('/api/blobs/'.length), bytes: ctx.raw.length, status: 400 })
+      throw err
+    }
+    const upload: BlobUpload = { digest, bytes: ctx.raw.length, status: 0 }
+    blobUploads.push(upload)
+    if (blobStore.has(digest)) {
+      // Ollama answers 200 without reading the body when it has the blob
+      upload.status = 200
+      ctx.res.writeHead(200, { 'Content-Length': 0 })
+      ctx.res.end()
+      return
+    }
+    const got = digestOf(ctx.raw)
+    if (got !== digest) {
+      upload.status = 400
+      throw new HttpFailure(400, `digest mismatch, expected ${JSON.stringify(digest)}, got ${JSON.stringify(got)}`)
+    }
+    blobStore.set(digest, Buffer.from(ctx.raw))
+    upload.status = 201
+    ctx.res.writeHead(201, { 'Content-Length': 0 })
+    ctx.res.end()
+  }
+
+  /** Ollama's model-name rule, roughly: [namespace/]name[:tag], letters, digits, `_.-` */
+  const VALID_NAME = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,79}\/)*[A-Za-z0-9][A-Za-z0-9._-]{0,79}(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,79})?$/
+
+  async function create(ctx: Ctx): Promise<void> {
+    const body = (ctx.rec.body ?? {}) as Record<string, any>
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HttpFailure(400, 'invalid request body')
+    const name = String(body.model ?? body.name ?? '')
+    const stream = body.stream !== false
+    const record: CreateRecord = { model: name, stream, outcome: 'success' }
+    if (typeof body.from === 'string') record.from = body.from
+    if (body.adapters && typeof body.adapters === 'object') record.adapters = { ...body.adapters }
+    const fail = (status: number, message: string): HttpFailure => {
+      record.outcome = { error: message, status }
+      creates.push(record)
+      return new HttpFailure(status, message)
+    }
+    if (!VALID_NAME.test(name)) throw fail(400, 'invalid model name')
+    if (!body.from) throw fail(400, "neither 'from' or 'files' was specified")
+    const base = presentModel(body.from)
+    if (!base) throw fail(404, `model ${JSON.stringify(String(body.from))} not found, try pulling it first`)
+
+    const adapters: Array<{ name: string; digest: string; bytes: number }> = []
+    const entries = Object.entries((body.adapters ?? {}) as Record<string, unknown>)
+    for (const [file, d] of entries) {
+      if (typeof d !== 'string' || !DIGEST.test(d)) throw fail(400, 'invalid digest format')
+      const digest = canonicalDigest(d)
+      const content = blobStore.get(digest)
+      if (!content) throw fail(400, `open ${blobPath(digest)}: no such file or directory`)
+      adapters.push({ name: file, digest, bytes: content.length })
+    }
+    // typed by suffix as Ollama does; other files (adapter_config.json) go along
+    const kinds = new Set(adapters.flatMap((a) => (/\.safetensors$/.test(a.name) ? ['safetensors'] : /\.(gguf|bin)$/.test(a.name) ? ['gguf'] : [])))
+    if (adapters.length > 0 && kinds.size !== 1) throw fail(400, 'unknown type')
+    if (kinds.has('gguf') && adapters.length > 1) throw fail(400, 'only one adapter is currently supported')
+
+    const lines: Array<Record<string, unknown>> = []
+    if (kinds.has('gguf')) lines.push({ status: 'parsing GGUF' })
+    if (kinds.has('safetensors')) lines.push({ status: 'converting adapter' })
+    for (const layer of ['weights', 'template', 'params']) lines.push({ status: `using existing layer sha256:${sha256(`${base.name}/${layer}`)}` })
+    for (const a of adapters) lines.push({ status: `creating new layer ${a.digest}` })
+    lines.push({ status: 'writing manifest' }, { status: 'success' })
+    const f = faultFor(ctx.rec.path)
+
+    if (!stream) {
+      if (!(await sleep(options.createDelayMs * lines.length, ctx.signal))) return
+      createDerived(name, base, adapters)
+      creates.push(record)
+      sendJson(ctx.res, 200, { status: 'success' })
+      return
+    }
+    ctx.res.writeHead(200, { 'Content-Type': 'application/x-ndjson' })
+    for (let i = 0; i < lines.length; i++) {
+      if (!(await streamFault(ctx, f, i, 'not json at all\n'))) return
+      if (i > 0 && !(await sleep(options.createDelayMs, ctx.signal))) return
+      if (ctx.signal.aborted) return
+      const line = lines[i]!
+      if (line.status === 'success') {
+        createDerived(name, base, adapters)
+        creates.push(record)
+      }
+      await writeFlushed(ctx.res, JSON.stringify(line) + '\n')
+      ctx.rec.tokensSent++
+    }
+    ctx.res.end()
+  }
+
   async function route(ctx: Ctx): Promise<void> {
     const { method, path } = ctx.rec
     if (path === '/' && (method === 'GET' || method === 'HEAD')) {
@@ -322,7 +477,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       ctx.res.end(method === 'HEAD' ? undefined : 'Ollama is running')
       return
     }
-    const f = faultFor(path)
+    const f = faultFor(path.startsWith('/api/blobs/') ? '/api/blobs' : path)
     if (f?.kind === 'hang') return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()))
     if (f?.kind === 'http-error') throw new HttpFailure(f.status, f.message)
     const key = `${method} ${path}`
@@ -357,8 +512,17 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
         return pull(ctx)
       case 'DELETE /api/delete':
         return del(ctx)
+      case 'POST /api/create':
+        return create(ctx)
     }
-    if (['/api/version', '/api/tags', '/api/ps', '/api/show', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/pull', '/api/delete'].includes(path)) {
+    if (path.startsWith('/api/blobs/') && path.length > '/api/blobs/'.length) {
+      if (method === 'HEAD') return headBlob(ctx)
+      if (method === 'POST') return postBlob(ctx)
+    }
+    if (
+      ['/api/version', '/api/tags', '/api/ps', '/api/show', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/pull', '/api/delete', '/api/create'].includes(path) ||
+      path.startsWith('/api/blobs/')
+    ) {
       ctx.res.writeHead(405, { 'Content-Type': 'text/plain' })
       ctx.res.end('405 method not allowed')
       return
@@ -371,7 +535,10 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8')
+      const raw = Buffer.concat(chunks)
+      const path = (req.url ?? '/').split('?')[0]!
+      // blob uploads are binary: kept raw, never parsed
+      const text = path.startsWith('/api/blobs/') ? '' : raw.toString('utf8')
       let body: unknown
       let badJson: string | undefined
       if (text.trim()) {
@@ -384,8 +551,9 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       }
       const rec: RecordedRequest = {
         method: req.method ?? 'GET',
-        path: (req.url ?? '/').split('?')[0]!,
+        path,
         body,
+        bytes: raw.length,
         time: Date.now(),
         tokensSent: 0,
         finished: false,
@@ -396,7 +564,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       const ac = new AbortController()
       const onStop = (): void => ac.abort()
       stopping.signal.addEventListener('abort', onStop, { once: true })
-      const ctx: Ctx = { req, res, rec, signal: ac.signal }
+      const ctx: Ctx = { req, res, rec, raw, signal: ac.signal }
       inFlight.add(ctx)
       res.on('finish', () => {
         rec.finished = true
@@ -449,6 +617,15 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       if ('fault' in o) fault = o.fault ?? null
     },
     addModel,
+    blobUploads,
+    creates,
+    blobs: () => [...blobStore.keys()],
+    addBlob(content) {
+      const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content)
+      const digest = digestOf(buf)
+      blobStore.set(digest, buf)
+      return digest
+    },
     present: () => presentModels().map((m) => m.name),
     loaded: loadedList,
     connections: () => sockets.size,

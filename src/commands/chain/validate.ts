@@ -4,7 +4,8 @@ import { chainProblems } from '../../cli/chain-load.js'
 import { listChainFiles } from '../../cli/chain-files.js'
 import { chainDirs } from '../../cli/paths.js'
 import { setup } from '../../cli/setup.js'
-import { loadConfigFile, validateConfigFile, type ChainFile, type ConfigKind } from '../../engine/config/index.js'
+import { loadConfigFile, validateConfigFile, type ChainFile, type ConfigKind, type ManifestFile } from '../../engine/config/index.js'
+import { manifestProblems } from '../../plugins/models/resolve.js'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
 
@@ -47,6 +48,7 @@ export default class ChainValidate extends MiradorCommand {
       const res = await validateConfigFile(shown, kind, opts)
       let errors = res.errors
       if (res.ok && kind === 'chain') errors = chainProblems(await loadConfigFile<ChainFile>(shown, 'chain', opts))
+      if (res.ok && kind === 'manifest') errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
       reports.push({ file: shown, kind, ok: errors.length === 0, errors: errors.map((e: MiradorError) => ({ code: e.code, message: e.message, ...(e.location ? { line: e.location.line, column: e.location.column } : {}) })) })
     }
     const ok = reports.every((r) => r.ok)

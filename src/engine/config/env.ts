@@ -44,13 +44,13 @@ export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where
 }
 
 /**
- * A path-valued key of a manifest entry (`file` or `lora`), with `${VAR}` expanded and made
+ * A path-valued key of a manifest entry (`base` of a llamacpp entry, `file` or `lora`), with `${VAR}` expanded and made
  * absolute relative to the manifest's folder. Returns undefined when the entry has no such key.
  */
 export function resolveManifestPath(
-  loaded: Loaded<{ models?: Record<string, { file?: string; lora?: string } | undefined> }>,
+  loaded: Loaded<{ models?: Record<string, { base?: string; file?: string; lora?: string } | undefined> }>,
   model: string,
-  key: 'file' | 'lora' = 'file',
+  key: 'base' | 'file' | 'lora' = 'file',
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const entry = loaded.value.models?.[model]

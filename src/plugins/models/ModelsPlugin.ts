@@ -1,17 +1,22 @@
 /**
- * Provides the model each stage names. A name is looked up in models/manifest.yaml (which says
- * the runtime, the Ollama tag or GGUF file, the host, …); a name the manifest lacks is taken as an
- * Ollama tag. Runtimes are created once per runtime and settings and shared by every stage, so a
- * GGUF file is loaded once per process. Nothing loads before a stage needs it.
+ * The model manager, as a plugin on the `model` hook. A stage's model name is looked up in
+ * models/manifest.yaml (runtime, base, adapter, host, size, priority); a name the manifest lacks
+ * is an Ollama tag. Nothing loads at start-up: a model is made ready the first time a stage needs
+ * it (pulled, created with its adapter, preloaded), within the manifest's budget, evicting idle
+ * models by the policy in eviction.ts. Runtimes are created once per runtime and settings and
+ * shared, so a GGUF base is loaded once per process whatever adapters ride on it.
  */
-import path from 'node:path'
-import { loadConfigFile, resolveManifestPath, type Loaded, type ManifestEntry, type ManifestFile } from '../../engine/config/index.js'
+import { loadConfigFile, type Loaded, type ManifestFile } from '../../engine/config/index.js'
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import { validatePluginOptions } from '../../engine/plugin-options.js'
 import type { Runtime } from '../../engine/runtime.js'
-import type { LoadedModel, ModelRef } from '../../engine/types.js'
-import { runtimeSettings } from './settings.js'
+import type { LoadedModel, ModelRef, StageContext } from '../../engine/types.js'
+import { budgetOf, type Budget } from './budget.js'
+import { EvictionPolicy } from './eviction.js'
+import { ModelManager } from './manager.js'
+import { resolveModel, type ResolvedModel } from './resolve.js'
+import { loadUsage, saveUsage } from './usage-store.js'
 
 const PLUGIN_NAME = 'ModelsPlugin'
 
@@ -26,47 +31,48 @@ const optionsSchema = {
   additionalProperties: false,
 }
 
-export interface ResolvedModel {
-  name: string
-  runtime: string
-  /** what the runtime is asked for: an Ollama tag or an absolute GGUF path */
-  id: string
-  entry?: ManifestEntry
-  settings: Record<string, unknown>
-}
-
 export class ModelsPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
   readonly options: ModelsPluginOptions
   #manifest?: Promise<Loaded<ManifestFile> | undefined>
+  #manager?: Promise<ModelManager>
+  #budget?: Promise<Budget>
   readonly #runtimes = new Map<string, Runtime>()
+  #host?: PluginHost
 
   constructor(options: ModelsPluginOptions = {}) {
     this.options = validatePluginOptions<ModelsPluginOptions>(PLUGIN_NAME, optionsSchema, options)
   }
 
   apply(engine: PluginHost): void {
-    engine.hooks.model.tapPromise(PLUGIN_NAME, async (ref: ModelRef): Promise<LoadedModel | undefined> => {
-      const model = await this.resolve(engine, ref.name)
-      const factory = engine.runtimeFactory(model.runtime)
-      if (!factory) {
-        throw new MiradorError('MODEL_UNRESOLVED', `model "${ref.name}" needs runtime "${model.runtime}", which no plugin provides. Check models/manifest.yaml.`)
-      }
-      const key = `${model.runtime} ${JSON.stringify(model.settings)}`
-      let runtime = this.#runtimes.get(key)
-      if (!runtime) {
-        runtime = factory(model.settings)
-        this.#runtimes.set(key, runtime)
-      }
-      const keepAlive = model.entry?.keep_alive
-      const rt = runtime
-      return {
-        name: model.name,
-        runtime: model.runtime,
-        generate: (request) => rt.generate({ ...request, model: model.id, ...(keepAlive !== undefined ? { keepAlive } : {}) }),
-      }
-    })
+    this.#host = engine
+    engine.hooks.model.tapPromise(PLUGIN_NAME, (ref: ModelRef, ctx: StageContext) => this.#provide(ref, ctx))
+    engine.hooks.runDone.tapPromise(PLUGIN_NAME, () => this.saveUsage())
+  }
+
+  async #provide(ref: ModelRef, ctx: StageContext): Promise<LoadedModel> {
+    const r = await this.resolve(ref.name)
+    const runtime = this.runtime(r)
+    const manager = await this.manager()
+    const { slot, prepared } = await manager.acquire(r, runtime, ctx.emit, ctx.signal)
+    const keepAlive = r.spec.keepAlive
+    let released = false
+    return {
+      name: r.display,
+      runtime: r.runtime,
+      generate: (request) => runtime.generate({ ...request, model: prepared.model, ...(prepared.adapters ? { adapters: prepared.adapters } : {}), ...(keepAlive !== undefined ? { keepAlive } : {}) }),
+      release: () => {
+        if (released) return
+        released = true
+        manager.release(slot)
+      },
+    }
+  }
+
+  #engine(): PluginHost {
+    if (!this.#host) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
+    return this.#host
   }
 
   /** the manifest, loaded on first use and once */
@@ -76,20 +82,65 @@ export class ModelsPlugin {
     return this.#manifest
   }
 
-  /** Which runtime, model id and settings a model name stands for. */
-  async resolve(engine: PluginHost, name: string): Promise<ResolvedModel> {
-    const manifest = await this.manifest()
-    const models = manifest?.value.models
-    const entry = models && Object.prototype.hasOwnProperty.call(models, name) ? models[name] : undefined
-    if (!entry) {
-      return { name, runtime: 'ollama', id: name, settings: runtimeSettings(engine.settings, 'ollama') }
+  budget(): Promise<Budget> {
+    this.#budget ??= this.manifest().then((m) => budgetOf(m?.value))
+    return this.#budget
+  }
+
+  /** What a model name stands for: runtime, spec, memory unit, size, priority. */
+  async resolve(name: string): Promise<ResolvedModel> {
+    return resolveModel(this.#engine().settings, await this.manifest(), name)
+  }
+
+  /** Every manifest entry, resolved (an entry that cannot be resolved is reported, not thrown). */
+  async entries(): Promise<{ name: string; resolved?: ResolvedModel; error?: MiradorError }[]> {
+    const m = await this.manifest()
+    return Object.keys(m?.value.models ?? {}).map((name) => {
+      try {
+        return { name, resolved: resolveModel(this.#engine().settings, m, name) }
+      } catch (err) {
+        return { name, error: MiradorError.from(err) }
+      }
+    })
+  }
+
+  /** The runtime instance for a resolved model, created once per runtime and settings. */
+  runtime(r: ResolvedModel): Runtime {
+    const key = `${r.runtime} ${JSON.stringify(r.settings)}`
+    let runtime = this.#runtimes.get(key)
+    if (!runtime) {
+      const factory = this.#engine().runtimeFactory(r.runtime)
+      if (!factory) throw new MiradorError('MODEL_UNRESOLVED', `model "${r.name}" needs runtime "${r.runtime}", which no plugin provides. Check models/manifest.yaml.`)
+      runtime = factory(r.settings)
+      this.#runtimes.set(key, runtime)
     }
-    const settings = runtimeSettings(engine.settings, entry.runtime, entry)
-    if (entry.runtime === 'llamacpp') {
-      // ${VAR} in `file` is expanded now, so a missing variable is named with its manifest line
-      const file = resolveManifestPath(manifest!, name) ?? ''
-      return { name: path.basename(file), runtime: 'llamacpp', id: file, entry, settings }
-    }
-    return { name: entry.base ?? name, runtime: entry.runtime, id: entry.base ?? name, entry, settings }
+    return runtime
+  }
+
+  manager(): Promise<ModelManager> {
+    this.#manager ??= (async () => {
+      const snapshot = await loadUsage(this.#engine().settings.home)
+      const entries = await this.entries()
+      return new ModelManager({
+        budget: () => this.budget(),
+        policy: new EvictionPolicy({}, snapshot),
+        adoptable: (runtime) => entries.flatMap((e) => (e.resolved && this.runtime(e.resolved) === runtime ? [e.resolved] : [])),
+      })
+    })()
+    return this.#manager
+  }
+
+  /** Keeps what the policy learned for the next run (only when a model was asked for). */
+  async saveUsage(): Promise<void> {
+    if (!this.#manager) return
+    const manager = await this.#manager
+    if (!manager.dirty) return
+    manager.dirty = false
+    await saveUsage(this.#engine().settings.home, manager.options.policy.snapshot())
+  }
+
+  /** Frees runtimes (sockets, native models). */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.#runtimes.values()].map((r) => r.dispose?.()))
   }
 }

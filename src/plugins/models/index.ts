@@ -1,1 +1,3 @@
-export { ModelsPlugin, type ModelsPluginOptions, type ResolvedModel } from './ModelsPlugin.js'
+export { ModelsPlugin, type ModelsPluginOptions } from './ModelsPlugin.js'
+export type { ResolvedModel } from './resolve.js'
+export { EvictionPolicy } from './eviction.js'

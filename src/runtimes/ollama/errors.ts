@@ -14,8 +14,31 @@ export interface FailureContext {
   /** text deltas received so far */
   tokens: number
   watch: StreamWatch
-  /** 'run' for a generation, 'pull' for a pull, 'call' for a one-shot API call */
-  action?: 'run' | 'pull' | 'call'
+  /**
+   * 'run' a generation, 'pull' a pull, 'call' a one-shot API call; while preparing a model:
+   * 'create' a derived model, 'upload' an adapter blob, 'load' loading into memory
+   */
+  action?: Action
+}
+
+export type Action = 'run' | 'pull' | 'call' | 'create' | 'upload' | 'load'
+
+/** what the runtime was doing, for messages: "pulling llama3.2:1b" */
+function doingText(action: Action | undefined, m: string): string {
+  switch (action) {
+    case 'pull':
+      return `pulling ${m}`
+    case 'create':
+      return `creating ${m}`
+    case 'upload':
+      return `uploading an adapter for ${m}`
+    case 'load':
+      return `loading ${m}`
+    case 'call':
+      return m ? `answering for ${m}` : 'answering'
+    default:
+      return `running ${m}`
+  }
 }
 
 const UNREACHABLE: Record<string, string> = {
@@ -87,6 +110,15 @@ export function timeoutError(
     message =
       `Ollama at ${h} stopped reporting progress while pulling ${ctx.model}: nothing for ${secs}. ` +
       `Check the server's network access and try again, or run \`ollama pull ${ctx.model}\` yourself.`
+  } else if (ctx.action === 'create' || ctx.action === 'upload') {
+    const what = ctx.action === 'create' ? `creating ${ctx.model}` : `receiving an adapter for ${ctx.model}`
+    message =
+      `Ollama at ${h} stopped making progress while ${what}: nothing for ${secs}. ` +
+      "Check the server's log and free disk space, then try again, or raise the runtime's idleTimeoutMs."
+  } else if (ctx.action === 'load') {
+    message =
+      `Ollama at ${h} did not finish loading ${ctx.model} within ${secs}. The model may be too big for this machine ` +
+      "or the server is busy: check `ollama ps` and the server's log, or raise the runtime's firstTokenTimeoutMs."
   } else if (kind === 'first-token') {
     message =
       `Ollama at ${h} sent no token for ${ctx.model} within ${secs}. The model may still be loading or the ` +
@@ -107,9 +139,8 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
   const h = displayHost(ctx.host)
   const m = ctx.model
   const details = { host: ctx.host, model: m, tokens: ctx.tokens }
-  const doing =
-    ctx.action === 'pull' ? `pulling ${m}` : ctx.action === 'call' ? (m ? `answering for ${m}` : 'answering') : `running ${m}`
-  const after = ctx.action === 'call' ? '' : ` (after ${plural(ctx.tokens, 'token')})`
+  const doing = doingText(ctx.action, m)
+  const after = ctx.action === 'run' || ctx.action === undefined || ctx.action === 'pull' ? ` (after ${plural(ctx.tokens, 'token')})` : ''
   const name = err && typeof err === 'object' ? (err as { name?: unknown }).name : undefined
 
   // a line that is not JSON (caught by the fetch wrapper) or a body that does not parse
@@ -153,7 +184,9 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
   if (/did not receive done or success response in stream/i.test(text)) {
     return new MiradorError(
       'RUNTIME_PROTOCOL',
-      `The stream from Ollama at ${h} ended after ${plural(ctx.tokens, 'token')} of ${m} without a final "done" line. ` +
+      (ctx.action === 'pull' || ctx.action === 'create'
+        ? `The stream from Ollama at ${h} ended while ${doing} without a final "success" line. `
+        : `The stream from Ollama at ${h} ended after ${plural(ctx.tokens, 'token')} of ${m} without a final "done" line. `) +
         'The server may have been interrupted; try again.',
       { cause: err, details },
     )
@@ -168,7 +201,8 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
     })
   }
   if (ctx.watch.responded || code === 'UND_ERR_SOCKET' || /terminated|other side closed|socket/i.test(text)) {
-    const what = ctx.action === 'pull' ? `while pulling ${m}` : `after ${plural(ctx.tokens, 'token')} of ${m}`
+    const what =
+      ctx.action === 'run' || ctx.action === undefined || ctx.action === 'call' ? `after ${plural(ctx.tokens, 'token')} of ${m}` : `while ${doing}`
     return new MiradorError(
       'RUNTIME_FAILED',
       `The connection to Ollama at ${h} was lost ${what}. The server may have crashed or been stopped; check its log and try again.`,
@@ -183,4 +217,14 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
     })
   }
   return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} failed while ${doing}: ${text}`, { cause: err, details })
+}
+
+/** A model Ollama lacks while pulling is not allowed (`offline`, or `pull: false`). */
+export function pullRefusedError(host: string, model: string, offline: boolean): MiradorError {
+  const why = offline ? '--offline forbids pulling it' : 'pulling is turned off for this runtime'
+  return new MiradorError(
+    'MODEL_MISSING',
+    `model ${model} is not on the Ollama server at ${displayHost(host)} and ${why}; run \`ollama pull ${model}\``,
+    { details: { host, model } },
+  )
 }

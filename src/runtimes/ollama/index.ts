@@ -13,26 +13,48 @@
  * A missing model (404 before any token) is pulled with streamed `progress` parts, then the
  * generation is tried once more. Aborting through `request.signal` ends the stream with a `finish`
  * part whose reason is 'abort' (and the request to Ollama is aborted, only that one).
+ *
+ * For the model manager: `prepare` (pull if absent, create a model with a LoRA adapter, load it;
+ * see prepare.ts), `unload` (keep_alive 0) and `listLoaded` (`/api/ps`). These throw MiradorError.
  */
 import { MiradorError } from '../../engine/errors.js'
-import type { GenerateRequest, Runtime, RuntimeStatus, StreamPart } from '../../engine/runtime.js'
-import { makeClient, newWatch } from './client.js'
+import type {
+  GenerateRequest,
+  LoadedModelInfo,
+  ModelSpec,
+  PreparedModel,
+  Runtime,
+  RuntimeStatus,
+  StreamPart,
+} from '../../engine/runtime.js'
+import { badHostError, callOllama, type OllamaClient } from './call.js'
 import { chatOnce, type ChatEnv } from './chat.js'
-import { isModelNotFound, timeoutError, toMiradorError, unreachableMessage } from './errors.js'
-import { RequestGuard } from './guard.js'
+import { pullRefusedError } from './errors.js'
+import type { RequestGuard } from './guard.js'
 import { displayHost, resolveHost } from './host.js'
+import { preparedName, prepareModel, type PrepareEnv, type PrepareOptions } from './prepare.js'
 import { pullModel } from './pull.js'
 
 export { normalizeHost, resolveHost, DEFAULT_HOST } from './host.js'
+export { derivedModelName, entrySlug } from './adapters.js'
 
 export interface OllamaSettings {
   /** server URL; default OLLAMA_HOST (normalised like the client does), else http://127.0.0.1:11434 */
   host?: string
-  /** no chunk this long after sending a generation → RUNTIME_TIMEOUT (default 120000) */
+  /**
+   * no chunk this long after sending a generation → RUNTIME_TIMEOUT (default 120000); also the
+   * bound on loading a model in prepare()
+   */
   firstTokenTimeoutMs?: number
-  /** no chunk this long during a generation or pull → RUNTIME_TIMEOUT (default 60000) */
+  /**
+   * no chunk this long during a generation or pull, nor progress this long while prepare()
+   * uploads an adapter or creates a model → RUNTIME_TIMEOUT (default 60000)
+   */
   idleTimeoutMs?: number
-  /** bound on status(), listLoaded() and unload() (default 2000) */
+  /**
+   * bound on status(), listLoaded(), unload() and prepare()'s one-shot calls (show, blob checks,
+   * ps) (default 2000)
+   */
   statusTimeoutMs?: number
   /** pull a model Ollama does not have (default true) */
   pull?: boolean
@@ -42,23 +64,20 @@ export interface OllamaSettings {
   fetch?: typeof fetch
 }
 
-/** A model Ollama holds in memory (`/api/ps`). */
-export interface OllamaLoadedModel {
-  name: string
-  /** bytes */
-  size: number
-  /** bytes in GPU memory */
-  sizeVram: number
-  /** when Ollama will unload it, if it said */
-  expiresAt?: Date
-}
-
 export interface OllamaRuntime extends Runtime {
   readonly name: 'ollama'
   /** the normalised server URL */
   readonly host: string
-  /** models loaded in memory now (`/api/ps`); throws MiradorError */
-  listLoaded(): Promise<OllamaLoadedModel[]>
+  /**
+   * Makes a model ready (pull, create with an adapter, load); see prepare.ts. Throws MiradorError:
+   * MODEL_MISSING, USAGE (an adapter scale other than 0 or 1, several adapters), RUNTIME_*, ABORTED.
+   */
+  prepare(spec: ModelSpec, options?: PrepareOptions): Promise<PreparedModel>
+  /**
+   * Models in memory now (`/api/ps`): name, size in bytes (Ollama's `size`, RAM and VRAM
+   * together), and when Ollama will unload it. Throws MiradorError.
+   */
+  listLoaded(): Promise<LoadedModelInfo[]>
   /** asks Ollama to unload a model now (keep_alive 0); throws MiradorError */
   unload(model: string): Promise<void>
   /** pulls a model, as progress parts (never throws; ends with an error or abort part on failure) */
@@ -75,44 +94,23 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
     hostError = `"${host}" is not a valid URL`
   }
   const active = new Set<RequestGuard>()
-  const env: ChatEnv = {
+  const statusTimeoutMs = settings.statusTimeoutMs ?? 2_000
+  const penv: PrepareEnv = {
     host,
+    hostError,
     fetch: settings.fetch,
     firstTokenTimeoutMs: settings.firstTokenTimeoutMs ?? 120_000,
     idleTimeoutMs: settings.idleTimeoutMs ?? 60_000,
+    statusTimeoutMs,
+    offline: settings.offline === true,
+    pull: settings.pull !== false,
     active,
   }
-  const statusTimeoutMs = settings.statusTimeoutMs ?? 2_000
-  const badHost = (model: string): MiradorError =>
-    new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(host, hostError ?? 'invalid host'), {
-      details: { host, model },
-    })
+  const env: ChatEnv = penv
+  const badHost = (model: string): MiradorError => badHostError(penv, model)
 
   /** a one-shot API call, bounded by statusTimeoutMs */
-  async function call<T>(model: string, run: (client: Awaited<ReturnType<typeof makeClient>>) => Promise<T>): Promise<T> {
-    if (hostError) throw badHost(model)
-    const guard = new RequestGuard()
-    active.add(guard)
-    const watch = newWatch()
-    guard.arm('deadline', statusTimeoutMs)
-    try {
-      const client = await guard.race(makeClient(host, { fetch: settings.fetch, signal: guard.signal, watch }))
-      return await guard.race(run(client))
-    } catch (err) {
-      if (guard.why === 'deadline') throw timeoutError('deadline', statusTimeoutMs, { host, model, tokens: 0 })
-      if (guard.why === 'dispose') throw new MiradorError('ABORTED', 'The Ollama runtime was disposed.', { cause: err })
-      if (model && isModelNotFound(err)) {
-        throw new MiradorError('MODEL_MISSING', `model ${model} is not on the Ollama server at ${displayHost(host)}`, {
-          cause: err,
-          details: { host, model },
-        })
-      }
-      throw toMiradorError(err, { host, model, tokens: 0, watch, action: 'call' })
-    } finally {
-      guard.dispose(true)
-      active.delete(guard)
-    }
-  }
+  const call = <T>(model: string, run: (client: OllamaClient) => Promise<T>): Promise<T> => callOllama(penv, model, run)
 
   async function* generate(req: GenerateRequest): AsyncGenerator<StreamPart> {
     try {
@@ -128,15 +126,7 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
       if (first !== 'missing') return
       const h = displayHost(host)
       if (settings.offline || settings.pull === false) {
-        const why = settings.offline ? '--offline forbids pulling it' : 'pulling is turned off for this runtime'
-        yield {
-          type: 'error',
-          error: new MiradorError(
-            'MODEL_MISSING',
-            `model ${req.model} is not on the Ollama server at ${h} and ${why}; run \`ollama pull ${req.model}\``,
-            { details: { host, model: req.model } },
-          ),
-        }
+        yield { type: 'error', error: pullRefusedError(host, req.model, settings.offline === true) }
         return
       }
       const pulled = yield* pullModel(env, req.model, req.signal)
@@ -169,12 +159,14 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
       try {
         const [version, tags] = await call('', (c) => Promise.all([c.version(), c.list()]))
         const models = (tags.models ?? []).map((m) => m.name)
+        const sizes = Object.fromEntries((tags.models ?? []).flatMap((m) => (typeof m.size === 'number' ? [[m.name, m.size]] : [])))
         return {
           runtime: 'ollama',
           ok: true,
           where,
           detail: `Ollama ${version.version} with ${models.length} model${models.length === 1 ? '' : 's'}`,
           models,
+          sizes,
         }
       } catch (err) {
         const e = MiradorError.from(err, 'RUNTIME_FAILED')
@@ -186,10 +178,18 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
       }
     },
 
-    async listLoaded(): Promise<OllamaLoadedModel[]> {
+    prepare(spec: ModelSpec, options: PrepareOptions = {}): Promise<PreparedModel> {
+      return prepareModel(penv, spec, options)
+    },
+
+    preparedName(spec: ModelSpec): Promise<string> {
+      return preparedName(spec)
+    },
+
+    async listLoaded(): Promise<LoadedModelInfo[]> {
       const res = await call('', (c) => c.ps())
       return (res.models ?? []).map((m) => {
-        const out: OllamaLoadedModel = { name: m.name, size: m.size ?? 0, sizeVram: m.size_vram ?? 0 }
+        const out: LoadedModelInfo = { model: m.name || m.model, sizeBytes: typeof m.size === 'number' ? m.size : 0 }
         const exp = m.expires_at ? new Date(m.expires_at) : undefined
         if (exp && !Number.isNaN(exp.getTime())) out.expiresAt = exp
         return out

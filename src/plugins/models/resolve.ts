@@ -1,0 +1,85 @@
+/**
+ * From a model name to what the manager needs: the runtime and its settings, the ModelSpec the
+ * runtime prepares (base and adapters, paths resolved), the unit of memory it occupies, its size
+ * and priority. A name the manifest lacks is an Ollama tag, used as it is.
+ */
+import path from 'node:path'
+import { locate, resolveManifestPath, type Loaded, type ManifestEntry, type ManifestFile } from '../../engine/config/index.js'
+import type { EngineSettings } from '../../engine/engine.js'
+import { MiradorError } from '../../engine/errors.js'
+import type { ModelSpec } from '../../engine/runtime.js'
+import { runtimeSettings } from './settings.js'
+
+export interface ResolvedModel {
+  /** the name stages use */
+  name: string
+  /** what events and summaries show: the Ollama tag, or the GGUF file's name */
+  display: string
+  runtime: string
+  settings: Record<string, unknown>
+  spec: ModelSpec
+  /**
+   * the unit of memory: models with the same key share one load. llama.cpp attaches adapters per
+   * context, so every entry on one GGUF shares it; Ollama runs each derived model on its own.
+   */
+  key: string
+  /** declared in the manifest (GB), when it is */
+  sizeGb?: number
+  priority: number
+  entry?: ManifestEntry
+}
+
+export function entryOf(manifest: Loaded<ManifestFile> | undefined, name: string): ManifestEntry | undefined {
+  const models = manifest?.value.models
+  return models && Object.prototype.hasOwnProperty.call(models, name) ? models[name] : undefined
+}
+
+/** A path the manifest names, resolved, refused when it escapes the allowed folders. */
+function adapterPath(manifest: Loaded<ManifestFile>, name: string, roots: string[], env: NodeJS.ProcessEnv): string {
+  const file = resolveManifestPath(manifest, name, 'lora', env)!
+  const inside = roots.some((root) => {
+    const rel = path.relative(path.resolve(root), file)
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
+  })
+  if (!inside) {
+    throw new MiradorError('CONFIG_INVALID', `models.${name}.lora: the adapter ${file} is outside the project and $MIRADOR_HOME. Move it under ${roots.join(' or ')}.`, {
+      location: locate(manifest as Loaded<unknown>, ['models', name, 'lora']),
+      details: { key: 'lora' },
+    })
+  }
+  return file
+}
+
+export function resolveModel(settings: Readonly<EngineSettings>, manifest: Loaded<ManifestFile> | undefined, name: string, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+  const entry = entryOf(manifest, name)
+  if (!entry || !manifest) {
+    const s = runtimeSettings(settings, 'ollama')
+    return { name, display: name, runtime: 'ollama', settings: s, spec: { name, base: name }, key: `ollama ${String(s.host ?? '')} ${name}`, priority: 0 }
+  }
+  const s = runtimeSettings(settings, entry.runtime, entry)
+  const adapters = entry.lora ? [{ file: adapterPath(manifest, name, [settings.cwd, settings.home], env), ...(entry.lora_scale !== undefined ? { scale: entry.lora_scale } : {}) }] : undefined
+  const common = { name, runtime: entry.runtime, settings: s, priority: entry.priority ?? 0, entry, ...(entry.size_gb !== undefined ? { sizeGb: entry.size_gb } : {}) }
+  const keepAlive = entry.keep_alive !== undefined ? { keepAlive: entry.keep_alive } : {}
+  if (entry.runtime === 'llamacpp') {
+    // ${VAR} is expanded now, so a missing variable is named with its manifest line
+    const base = resolveManifestPath(manifest, name, entry.base !== undefined ? 'base' : 'file', env)!
+    return { ...common, display: path.basename(base), spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive }, key: `llamacpp ${base}` }
+  }
+  const base = entry.base ?? name
+  const adapterKey = adapters ? ` + ${adapters.map((a) => a.file).join(' + ')}` : ''
+  return { ...common, display: adapters ? `${base}+${path.basename(adapters[0]!.file)}` : base, spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive }, key: `ollama ${String(s.host ?? '')} ${base}${adapterKey}` }
+}
+
+/** Problems of a manifest beyond its schema (adapters outside the allowed folders), with positions. */
+export function manifestProblems(settings: Readonly<EngineSettings>, manifest: Loaded<ManifestFile>, env: NodeJS.ProcessEnv = process.env): MiradorError[] {
+  const out: MiradorError[] = []
+  for (const name of Object.keys(manifest.value.models ?? {})) {
+    try {
+      resolveModel(settings, manifest, name, env)
+    } catch (err) {
+      // a variable unset here may be set where the chain runs; an escaping path never is right
+      if (MiradorError.is(err) && err.details?.key === 'lora') out.push(err)
+    }
+  }
+  return out
+}
