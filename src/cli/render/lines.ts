@@ -1,5 +1,5 @@
 /** Lines the plain and live renderers print alike. */
-import type { DoneEvent, ErrorEvent, ModelPullEvent } from '../../engine/events.js'
+import type { DoneEvent, ErrorEvent, ModelPullEvent, PluginEvent, RunEvent } from '../../engine/events.js'
 import { bytes, pct, seconds, type Paint } from './format.js'
 
 /** The last line of a run: which stage answered, how sure, models, tokens, time. */
@@ -21,4 +21,24 @@ export function pullLine(e: ModelPullEvent, width = 24): string {
     return `pulling ${e.model} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(frac * 100)}% of ${bytes(e.total)}`
   }
   return `pulling ${e.model}: ${e.status}`
+}
+
+/**
+ * A line for the events the built-in plugins add (model loads and evictions), or undefined for
+ * an event the renderers do not draw.
+ */
+export function pluginEventLine(ev: RunEvent): string | undefined {
+  const e = ev as PluginEvent
+  switch (e.type) {
+    case 'model-load': {
+      const evicted = Array.isArray(e.evicted) && e.evicted.length ? ` (evicted ${e.evicted.join(', ')})` : ''
+      return `loaded ${String(e.model)} in ${seconds(Number(e.ms))}${evicted}`
+    }
+    case 'model-evict':
+      return `evicted ${String(e.model)}: ${String(e.reason)}${e.failed ? ` (failed: ${String(e.failed)})` : ''}`
+    case 'model-wait':
+      return `${String(e.model)} waits: ${String(e.reason)}`
+    default:
+      return undefined
+  }
 }

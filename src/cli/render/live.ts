@@ -6,7 +6,7 @@
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
-import { errorLine, pullLine, summaryLine } from './lines.js'
+import { errorLine, pluginEventLine, pullLine, summaryLine } from './lines.js'
 import type { Out, Renderer } from './renderer.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
@@ -136,6 +136,13 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           running.clear()
           commit(summaryLine(e, p))
           break
+        default: {
+          const line = pluginEventLine(ev)
+          if (line) {
+            pull = undefined
+            commit(p.dim(`  ${line}`))
+          }
+        }
       }
       // tokens wait for the next frame, so a fast model costs one redraw per frame, not per token
       if (dirty && e.type !== 'token') draw()

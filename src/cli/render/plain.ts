@@ -5,7 +5,7 @@
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
 import type { Out, Renderer } from './renderer.js'
-import { errorLine, pullLine, summaryLine } from './lines.js'
+import { errorLine, pluginEventLine, pullLine, summaryLine } from './lines.js'
 
 export function plainRenderer(out: Out, err: Out): Renderer {
   const pending = new Map<string, string>()
@@ -57,6 +57,10 @@ export function plainRenderer(out: Out, err: Out): Renderer {
         case 'done':
           out.write(summaryLine(e, p) + '\n')
           break
+        default: {
+          const line = pluginEventLine(ev)
+          if (line) out.write(`[model] ${line}\n`)
+        }
       }
     },
     close() {

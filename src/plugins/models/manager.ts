@@ -53,6 +53,8 @@ export class ModelManager {
   async acquire(r: ResolvedModel, runtime: Runtime, emit: Emit, signal?: AbortSignal): Promise<{ slot: Slot; prepared: PreparedModel }> {
     this.options.policy.record(r.key)
     this.dirty = true
+    // what the runtime already holds (an earlier run's models) counts as loaded
+    await this.#reconcile(runtime)
     for (;;) {
       const slot = this.slots.get(r.key)
       if (slot?.state === 'ready') return this.#use(slot, r, signal)
