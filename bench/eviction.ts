@@ -6,6 +6,7 @@
  * at once, as in the manifest. Every request must be served, so a miss always loads its model.
  */
 import { EvictionPolicy, type Cacheable } from '../src/plugins/models/eviction.js'
+import { seededRandom as rng } from '../test/support/make-lora.js'
 
 export type Model = Cacheable
 
@@ -15,18 +16,6 @@ export interface Trace {
   requests: string[]
   memoryGb: number
   maxLoaded: number
-}
-
-/** mulberry32: small, seeded, good enough for traces */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function zipfSampler(n: number, s: number, rand: () => number): () => number {
