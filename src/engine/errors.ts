@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   RUNTIME_FAILED: 'the model runtime reported an error',
   RUNTIME_LOAD: 'a local model file could not be loaded',
   ABORTED: 'the run was cancelled',
+  MEMORY_UNAVAILABLE: 'the memory store cannot be reached or started',
+  MEMORY_CRYPTO: 'stored memory cannot be decrypted (wrong key or passphrase, or tampered data)',
   PLUGIN_LOAD: 'a plugin could not be loaded',
   PLUGIN_API: 'a plugin declares an apiVersion this Mirador does not support',
   PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',

@@ -102,4 +102,6 @@ export interface Runtime {
   unload?(model: string): Promise<void>
   /** The models in memory now. Throws MiradorError. */
   listLoaded?(): Promise<LoadedModelInfo[]>
+  /** Embeds texts with an embedding model, one vector per text. Throws MiradorError. */
+  embed?(model: string, texts: string[], options?: { signal?: AbortSignal }): Promise<number[][]>
 }

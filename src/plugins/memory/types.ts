@@ -1,0 +1,67 @@
+/**
+ * The shapes the memory plugin's parts agree on: what a memory is, how the store is asked, and
+ * how text is sealed at rest.
+ */
+
+export type MemoryKind = 'turn' | 'summary'
+
+export interface MemoryMeta {
+  /** the chain that answered */
+  chain: string
+  /** the session the turn belongs to, when the run had one */
+  session?: string
+  runId: string
+  /** ms since the epoch */
+  createdAt: number
+  kind: MemoryKind
+  /** how often it was injected into a prompt */
+  recalls: number
+  lastRecalledAt?: number
+}
+
+export interface MemoryRecord {
+  /** `m_` + base-36 time + random hex */
+  id: string
+  /** the (redacted) text: "Q: …\nA: …" or a summary of a long answer */
+  text: string
+  embedding: number[]
+  meta: MemoryMeta
+}
+
+export interface StoredMemory {
+  id: string
+  text: string
+  meta: MemoryMeta
+}
+
+export interface VectorHit extends StoredMemory {
+  /** cosine distance (0 = same direction) */
+  distance: number
+}
+
+export interface MemoryFilter {
+  ids?: string[]
+  session?: string
+  /** createdAt strictly before (ms since the epoch) */
+  before?: number
+  all?: boolean
+}
+
+/** The long-term store (Chroma). Documents are sealed by a Cipher before they leave the process. */
+export interface MemoryStore {
+  add(records: MemoryRecord[]): Promise<void>
+  /** nearest by embedding, optionally within a session */
+  query(embedding: number[], k: number, filter?: { session?: string }): Promise<VectorHit[]>
+  get(filter: MemoryFilter & { limit?: number; offset?: number }): Promise<StoredMemory[]>
+  /** returns how many were removed */
+  delete(filter: MemoryFilter): Promise<number>
+  count(): Promise<number>
+  /** changes metadata fields (recall counters) without touching text or vectors */
+  updateMeta(id: string, patch: Partial<Pick<MemoryMeta, 'recalls' | 'lastRecalledAt'>>): Promise<void>
+}
+
+/** Seals text at rest (AES-256-GCM); `open` throws MEMORY_CRYPTO on a wrong key or tampering. */
+export interface Cipher {
+  seal(plaintext: string): string
+  open(sealed: string): string
+}
