@@ -23,6 +23,9 @@ export interface ChainRunInput {
   host?: string
   config?: string
   debug?: boolean
+  session?: string
+  memory?: boolean
+  'show-memory'?: boolean
 }
 
 export interface ChainRunIO {
@@ -79,7 +82,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     renderer.event({ type: 'ack', runId, chain: chainName, t: Math.round(performance.now() - io.startedAt) })
 
     const [{ setup }, { loadChain }] = await Promise.all([import('./setup.js'), import('./chain-load.js')])
-    const { engine } = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}) })
+    const { engine } = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}), ...(input.memory === false ? { memory: false } : {}), ...(input['show-memory'] ? { showMemory: true } : {}) })
     const chain = await loadChain(chainFile, engine.stageKeys())
     const r = renderer
     engine.hooks.event.tap('Renderer', (e: RunEvent) => r.event(e))
@@ -93,7 +96,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     }
     process.on('SIGINT', onSigint)
     try {
-      const result = await engine.run({ chain, query, runId, startedAt: io.startedAt, ack: false, signal: controller.signal })
+      const result = await engine.run({ chain, query, runId, startedAt: io.startedAt, ack: false, signal: controller.signal, ...(input.session ? { session: input.session } : {}) })
       renderer.close()
       if (controller.signal.aborted) return 130
       return result.ok ? 0 : 1

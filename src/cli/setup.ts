@@ -21,6 +21,10 @@ export interface SetupOptions {
   offline?: boolean
   /** --host: the Ollama host for models without their own */
   host?: string
+  /** --no-memory (false): nothing of the run is kept or read back */
+  memory?: boolean
+  /** --show-memory: recalled memories are shown with their text */
+  showMemory?: boolean
 }
 
 export interface Setup {
@@ -65,7 +69,9 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const host = options.host ?? env.OLLAMA_HOST
   if (host) config.ollama = { ...config.ollama, host }
   const offline = options.offline === true || truthyEnv(env.MIRADOR_OFFLINE) || config.offline === true
-  const engine = new Engine({ cwd, home, offline, config })
+  // flag, then environment, then config: memory is on unless one of them turns it off
+  const memory = options.memory ?? (env.MIRADOR_MEMORY !== undefined ? !/^(0|false|no|off)$/i.test(env.MIRADOR_MEMORY) : config.memory !== 'off' && config.memory !== false)
+  const engine = new Engine({ cwd, home, offline, memory, config })
   engine.registerRuntime('ollama', (s) => createOllama(s))
   engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
   const manifest = manifestFile(cwd, home, env)

@@ -46,6 +46,8 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     '<%= config.bin %> chain run single "Summarise this" --no-stream < notes.txt',
     '<%= config.bin %> chain run quick-deep "Plan my day" --json | jq -c \'select(.type=="stage-end")\'',
     'OLLAMA_HOST=http://studio.local:11434 <%= config.bin %> chain run draft-refine "Write a haiku"',
+    '<%= config.bin %> chain run single "And what about Tuesday?" --session planning',
+    '<%= config.bin %> chain run single "Something private" --no-memory',
   ],
   args: [
     { name: 'chain', description: 'chain name or path to a chain file', required: true },
@@ -56,6 +58,9 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     stream: { type: 'boolean', default: true, allowNo: true, description: 'Stream the stages; --no-stream prints only the final answer.' },
     offline: { type: 'boolean', description: 'Never pull models: a missing model is an error (also MIRADOR_OFFLINE=1).' },
     host: { type: 'string', description: 'Ollama host for models without their own (default OLLAMA_HOST, else http://127.0.0.1:11434).', helpValue: 'URL' },
+    session: { type: 'string', description: 'Continue the conversation NAME: its earlier turns are given to the models, and this turn is added to it.', helpValue: 'NAME' },
+    memory: { type: 'boolean', default: true, allowNo: true, description: 'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). Also MIRADOR_MEMORY=off, or memory: off in config.' },
+    'show-memory': { type: 'boolean', description: 'Print the memories recalled into each prompt, with their ids and scores.' },
     ...commonFlags,
   },
 }

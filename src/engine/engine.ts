@@ -20,6 +20,8 @@ export interface EngineSettings {
   home: string
   /** never reach the network to fetch models */
   offline: boolean
+  /** false: nothing of a run may be kept or read back (memory, sessions, usage statistics) */
+  memory: boolean
   /** mirador.config.yaml, merged with flags and environment */
   config: MiradorConfig
 }
@@ -47,6 +49,8 @@ export interface ChainDef {
 export interface RunRequest {
   chain: ChainDef
   query: string
+  /** the conversation this run continues */
+  session?: string
   signal?: AbortSignal
   runId?: string
   /** `performance.now()` when the user asked; event times count from it */
@@ -180,6 +184,7 @@ export class Engine implements PluginHost {
       chain: req.chain.name,
       ...(req.chain.file ? { file: req.chain.file } : {}),
       query: req.query,
+      ...(req.session ? { session: req.session } : {}),
       stages,
       answer: chain.answer ?? Object.keys(stages).reverse(),
       concurrency: Number.POSITIVE_INFINITY,
@@ -208,6 +213,7 @@ export class Engine implements PluginHost {
       runId: plan.runId,
       chain: plan.chain,
       query: plan.query,
+      ...(plan.session ? { session: plan.session } : {}),
       answer: best?.output ?? '',
       answerStage: best?.stage ?? null,
       confidence: best?.confidence ?? 0,

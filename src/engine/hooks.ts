@@ -6,6 +6,7 @@
 import { AsyncParallelHook, AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook } from 'tapable'
 import type { RunEvent } from './events.js'
 import type {
+  ForgetRequest,
   LoadedModel,
   ModelRef,
   Prompt,
@@ -39,6 +40,8 @@ export function createHooks() {
     runDone: new AsyncParallelHook<[RunResult]>(['result']),
     /** A user's rating of a run. */
     feedback: new AsyncSeriesHook<[Rating]>(['rating']),
+    /** The user asks to forget: every plugin that keeps what runs said erases it. */
+    forget: new AsyncSeriesHook<[ForgetRequest]>(['request']),
   })
 }
 

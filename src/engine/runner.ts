@@ -120,7 +120,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   const timeout = spec.timeout_ms ? AbortSignal.timeout(spec.timeout_ms) : undefined
   if (timeout) signals.push(timeout)
   const signal = AbortSignal.any(signals)
-  const ctx: StageContext = { runId: plan.runId, chain: plan.chain, stage: name, spec, query: plan.query, signal, results: state.results, emit }
+  const ctx: StageContext = { runId: plan.runId, chain: plan.chain, stage: name, spec, query: plan.query, ...(plan.session ? { session: plan.session } : {}), signal, results: state.results, emit }
   const declared = spec.confidence ?? DEFAULT_CONFIDENCE
   const started = performance.now()
   let output = ''

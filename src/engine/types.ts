@@ -16,6 +16,8 @@ export interface RunPlan {
   /** the chain file, when the chain came from one */
   file?: string
   query: string
+  /** the conversation the run continues (`--session NAME`) */
+  session?: string
   /** stages by name, in declaration order; a plugin that drops a stage deletes its key */
   stages: Record<string, Stage>
   /** preference order for the final answer */
@@ -41,6 +43,7 @@ export interface StageContext {
   readonly stage: string
   readonly spec: Stage
   readonly query: string
+  readonly session?: string
   readonly signal: AbortSignal
   /** results of the stages that finished so far */
   readonly results: ReadonlyMap<string, StageResult>
@@ -98,6 +101,7 @@ export interface RunResult {
   runId: string
   chain: string
   query: string
+  session?: string
   answer: string
   answerStage: string | null
   confidence: number
@@ -106,6 +110,15 @@ export interface RunResult {
   tokens: number
   ms: number
   ok: boolean
+}
+
+/** What to forget: some runs' memories by id, a session, everything before a time, or all. */
+export interface ForgetRequest {
+  ids?: string[]
+  session?: string
+  /** ms since the epoch: what was made before it */
+  before?: number
+  all?: boolean
 }
 
 export interface Rating {

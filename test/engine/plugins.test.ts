@@ -9,7 +9,7 @@ import { scriptedModels } from '../support/scripted-model.js'
 const chain: ChainFile = { stages: { only: { model: 'm', prompt: 'Today is {{today}}. {{query}}' } } }
 
 function engineWith() {
-  const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, config: {} })
+  const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, memory: true, config: {} })
   const models = scriptedModels({ m: { tokens: [' ok'] } })
   engine.use(models.plugin)
   const events: RunEvent[] = []
@@ -21,7 +21,7 @@ describe('plugins', () => {
   it('hooks are one frozen object', () => {
     const { engine } = engineWith()
     expect(Object.isFrozen(engine.hooks)).toBe(true)
-    expect(Object.keys(engine.hooks).sort()).toEqual(['event', 'feedback', 'model', 'plan', 'prompt', 'runDone', 'stageDone', 'toolCall', 'tools'])
+    expect(Object.keys(engine.hooks).sort()).toEqual(['event', 'feedback', 'forget', 'model', 'plan', 'prompt', 'runDone', 'stageDone', 'toolCall', 'tools'])
   })
 
   it('a prompt tap can add template variables', async () => {
@@ -74,7 +74,7 @@ describe('plugins', () => {
   })
 
   it('a MiradorError from a model tap fails the stage with its own code, not as a broken plugin', async () => {
-    const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, config: {} })
+    const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, memory: true, config: {} })
     const events: RunEvent[] = []
     engine.hooks.event.tap('Collect', (e) => void events.push(e as RunEvent))
     engine.use({ name: 'Models', apiVersion: 1, apply: (e) => e.hooks.model.tapPromise('Models', async () => { throw new MiradorError('MODEL_MISSING', 'model m is not here; run `ollama pull m`') }) })

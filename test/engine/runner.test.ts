@@ -5,7 +5,7 @@ import type { ChainFile } from '../../src/engine/config/index.js'
 import { runtimeError, scriptedModels, type Script } from '../support/scripted-model.js'
 
 function setupEngine(scripts: Record<string, Script>) {
-  const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, config: {} })
+  const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, memory: true, config: {} })
   const { plugin, calls } = scriptedModels(scripts)
   engine.use(plugin)
   const events: RunEvent[] = []

@@ -26,7 +26,7 @@ describe('model manager on llama.cpp', () => {
     mkdirSync(path.join(p.dir, 'adapters'))
     await makeLoraAdapter({ base, out: path.join(p.dir, 'adapters/poet.gguf'), seed: 1 })
     await makeLoraAdapter({ base, out: path.join(p.dir, 'adapters/coder.gguf'), seed: 2 })
-    const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, config: {} })
+    const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, memory: true, config: {} })
     engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
     const models = new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') })
     engine.use(models)
@@ -63,7 +63,7 @@ describe('model manager on llama.cpp', () => {
 
   it('an adapter outside the project and MIRADOR_HOME is refused with its position', async () => {
     const p = makeProject({ 'models/manifest.yaml': `models:\n  bad: { runtime: llamacpp, base: "${gguf()}", lora: /etc/hostname }\n` })
-    const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, config: {} })
+    const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, memory: true, config: {} })
     engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
     engine.use(new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') }))
     const events: LooseEvent[] = []

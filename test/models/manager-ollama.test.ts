@@ -21,7 +21,7 @@ afterEach(async () => {
 
 function setupEngine(manifest: string, files: Record<string, string> = {}) {
   const p = makeProject({ 'models/manifest.yaml': manifest, ...files })
-  const engine = new Engine({ cwd: p.dir, home: p.home, offline: false, config: { ollama: { host: server!.url } } })
+  const engine = new Engine({ cwd: p.dir, home: p.home, offline: false, memory: true, config: { ollama: { host: server!.url } } })
   engine.registerRuntime('ollama', (s) => createOllama(s))
   const models = new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') })
   expect(engine.use(models)).toBe(true)

@@ -238,13 +238,17 @@ export interface MiradorConfig {
    */
   plugins?: (PluginName | PluginRef)[]
   /**
-   * Turn built-in plugins on or off by name, e.g. { memory: false }. Built-ins are on unless listed as false.
+   * Turn built-in plugins on or off by name, or give their options: e.g. { memory: false } or { memory: { max_memories: 5000 } }. Built-ins are on unless listed as false.
    */
   builtins?: {
     /**
-     * true to load this built-in plugin, false to leave it out.
+     * true to load this built-in plugin, false to leave it out, or a map of its options (the plugin validates them).
      */
-    [k: string]: boolean
+    [k: string]:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
   }
   ollama?: OllamaSettings
   llamacpp?: LlamacppSettings

@@ -119,7 +119,9 @@ export class ModelsPlugin {
 
   manager(): Promise<ModelManager> {
     this.#manager ??= (async () => {
-      const snapshot = await loadUsage(this.#engine().settings.home)
+      // with memory off nothing of earlier runs is read back either
+      const settings = this.#engine().settings
+      const snapshot = settings.memory ? await loadUsage(settings.home) : undefined
       const entries = await this.entries()
       return new ModelManager({
         budget: () => this.budget(),
@@ -130,9 +132,9 @@ export class ModelsPlugin {
     return this.#manager
   }
 
-  /** Keeps what the policy learned for the next run (only when a model was asked for). */
+  /** Keeps what the policy learned for the next run (only when a model was asked for, and memory is on). */
   async saveUsage(): Promise<void> {
-    if (!this.#manager) return
+    if (!this.#manager || !this.#engine().settings.memory) return
     const manager = await this.#manager
     if (!manager.dirty) return
     manager.dirty = false
