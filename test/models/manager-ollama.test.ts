@@ -19,9 +19,9 @@ afterEach(async () => {
   server = undefined
 })
 
-function setupEngine(manifest: string, files: Record<string, string> = {}) {
+function setupEngine(manifest: string, files: Record<string, string> = {}, memory = true) {
   const p = makeProject({ 'models/manifest.yaml': manifest, ...files })
-  const engine = new Engine({ cwd: p.dir, home: p.home, offline: false, memory: true, config: { ollama: { host: server!.url } } })
+  const engine = new Engine({ cwd: p.dir, home: p.home, offline: false, memory, config: { ollama: { host: server!.url } } })
   engine.registerRuntime('ollama', (s) => createOllama(s))
   const models = new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') })
   expect(engine.use(models)).toBe(true)
@@ -151,5 +151,13 @@ describe('model manager on Ollama', () => {
     const saved = JSON.parse(readFileSync(path.join(project.home, 'models/usage.json'), 'utf8'))
     expect(saved.clock).toBe(1)
     expect(Object.values(saved.usage)).toEqual([{ count: 1, at: 1 }])
+  })
+
+  it('with memory off, nothing is written under MIRADOR_HOME', async () => {
+    server = await startOllamaTestServer()
+    const { run, project } = setupEngine('models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n', {}, false)
+    expect((await run({ a: { model: 'quick', prompt: 'x' } })).ok).toBe(true)
+    const { readdirSync } = await import('node:fs')
+    expect(readdirSync(project.home)).toEqual([])
   })
 })
