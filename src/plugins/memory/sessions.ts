@@ -1,0 +1,523 @@
+/**
+ * Conversation sessions (`--session NAME`): one sealed file per session under
+ * `$MIRADOR_HOME/sessions/`.
+ *
+ * On disk: `sessions/<hash>.session`, where `<hash>` is a keyed hash of the session name (HMAC under
+ * a subkey of the memory key when the cipher offers `keyedHash`, as `MemoryCipher` does; otherwise
+ * SHA-256), so neither the name nor a guess at it can be read or confirmed from the folder listing.
+ * The file holds, sealed as one message, `{ v: 1, name, created, updated, turns, summary? }`.
+ *
+ * Concurrency: every change is read–modify–write of the whole file under a lock file
+ * (`<hash>.lock`, created with O_EXCL, holding pid, host and a token), and the new content is
+ * written atomically (temp file, fsync, rename), so readers never take the lock and never see half
+ * a file, and two processes appending at once both keep their turn. Chosen over append-only
+ * records because the summary cache and `removeTurnsBefore` rewrite the file anyway, and one
+ * sealed message per file leaks less (not even the number of turns) than one per turn.
+ * A lock is stale when its process is gone (same host) or when it has not been refreshed for
+ * `staleLockMs` (holders refresh it while they hold it); stale locks are broken under a second
+ * O_EXCL guard so two waiters can never both break, or one break a fresh lock.
+ *
+ * Turns are redacted (./redact.ts) before they are stored, unless `redact: false` is given.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { constants as FS } from 'node:fs'
+import { open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { MiradorError } from '../../engine/errors.js'
+import { ensurePrivateDir, openFile, sealFile } from './crypto.js'
+import { redact } from './redact.js'
+import type { Cipher } from './types.js'
+
+export interface SessionTurn {
+  runId: string
+  query: string
+  answer: string
+  /** ms since the epoch */
+  at: number
+  /** the chain that answered */
+  chain: string
+}
+
+/** the cached summary of the oldest `through` turns */
+export interface SessionSummary {
+  through: number
+  /** runId of turn `through - 1`: the cache is valid only while that turn is still there */
+  throughRunId: string
+  text: string
+  at: number
+}
+
+export interface Session {
+  name: string
+  created: number
+  updated: number
+  turns: SessionTurn[]
+  summary?: SessionSummary
+}
+
+export interface SessionInfo {
+  name: string
+  turns: number
+  created: number
+  updated: number
+}
+
+export type Summarize = (texts: string[]) => Promise<string>
+
+export interface SessionContext {
+  /** summary of the turns before `recent` (absent when there are none) */
+  summary?: string
+  /** the last `verbatim` turns, oldest first */
+  recent: SessionTurn[]
+  /** how many turns the summary stands for */
+  older: number
+  /** where the summary came from: the cache, a call to `summarize` now, or (no callback, or it failed) a plain list of the earlier questions */
+  summarized: 'none' | 'cached' | 'fresh' | 'fallback'
+  /** why `summarize` failed, when it did */
+  summaryError?: string
+  /** summary and turns as one block of text, ready for a prompt ('' for a new session) */
+  text: string
+}
+
+export interface SessionStoreOptions {
+  /** redact query and answer before storing (default true) */
+  redact?: boolean
+  /** configured redaction patterns (config `memory.redact`) */
+  redactPatterns?: (string | RegExp)[]
+  /** how long to wait for another process's lock (default 10 s) */
+  lockTimeoutMs?: number
+  /** a lock not refreshed for this long is stale (default 10 s) */
+  staleLockMs?: number
+}
+
+export const SESSION_NAME_MAX = 64
+const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u
+
+/** Checks a session name and returns it NFC-normalised; USAGE error saying what is allowed. */
+export function validateSessionName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw new MiradorError('USAGE', 'a session name is required: --session NAME')
+  const n = name.normalize('NFC')
+  if ([...n].length > SESSION_NAME_MAX) {
+    throw new MiradorError('USAGE', `session name "${n.slice(0, 20)}…" is ${[...n].length} characters long; the limit is ${SESSION_NAME_MAX}.`)
+  }
+  if (!NAME_RE.test(n)) {
+    throw new MiradorError(
+      'USAGE',
+      `session name ${JSON.stringify(n)} is not allowed: use letters, digits, ".", "_" and "-", starting with a letter or digit (no spaces or slashes), up to ${SESSION_NAME_MAX} characters.`,
+    )
+  }
+  return n
+}
+
+function checkTurn(t: SessionTurn): void {
+  const bad = (f: string) => new MiradorError('INTERNAL', `session turn: ${f} is missing or of the wrong type`)
+  if (!t || typeof t !== 'object') throw bad('the turn')
+  if (typeof t.runId !== 'string' || t.runId === '') throw bad('runId')
+  if (typeof t.query !== 'string') throw bad('query')
+  if (typeof t.answer !== 'string') throw bad('answer')
+  if (typeof t.at !== 'number' || !Number.isFinite(t.at)) throw bad('at')
+  if (typeof t.chain !== 'string') throw bad('chain')
+}
+
+const turnText = (t: SessionTurn) => `Q: ${t.query}\nA: ${t.answer}`
+
+export class SessionStore {
+  readonly dir: string
+  private readonly opts: Required<Omit<SessionStoreOptions, 'redactPatterns'>> & { redactPatterns: (string | RegExp)[] }
+
+  constructor(
+    home: string,
+    private readonly cipher: Cipher,
+    options: SessionStoreOptions = {},
+  ) {
+    this.dir = path.join(home, 'sessions')
+    this.opts = {
+      redact: options.redact ?? true,
+      redactPatterns: options.redactPatterns ?? [],
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+      staleLockMs: options.staleLockMs ?? 10_000,
+    }
+  }
+
+  /** the file a session lives in (whether or not it exists) */
+  fileFor(name: string): string {
+    const n = validateSessionName(name)
+    const c = this.cipher as Cipher & { keyedHash?: (text: string) => string }
+    const hash = typeof c.keyedHash === 'function' ? c.keyedHash(`session:${n}`) : createHash('sha256').update(`mirador session:${n}`).digest('hex')
+    return path.join(this.dir, `${hash.slice(0, 32)}.session`)
+  }
+
+  /** Adds a turn (redacted) at the end of the session, creating it. Returns the session as stored. */
+  async appendTurn(name: string, turn: SessionTurn): Promise<Session> {
+    const n = validateSessionName(name)
+    checkTurn(turn)
+    const stored: SessionTurn = {
+      runId: turn.runId,
+      query: this.clean(turn.query),
+      answer: this.clean(turn.answer),
+      at: turn.at,
+      chain: turn.chain,
+    }
+    return this.update(n, (s) => {
+      const now = Date.now()
+      const session: Session = s ?? { name: n, created: now, updated: now, turns: [] }
+      session.turns.push(stored)
+      session.updated = Math.max(now, stored.at)
+      return session
+    }) as Promise<Session>
+  }
+
+  /** The whole session, or undefined when there is none by that name. */
+  async readSession(name: string): Promise<Session | undefined> {
+    const n = validateSessionName(name)
+    return this.load(this.fileFor(n), n)
+  }
+
+  /**
+   * Every session, most recently updated first. A file that cannot be opened (another key,
+   * tampering) throws MEMORY_CRYPTO, unless `onUnreadable` is given: then it is reported there and
+   * skipped.
+   */
+  async listSessions(opts: { onUnreadable?: (file: string, err: unknown) => void } = {}): Promise<SessionInfo[]> {
+    const out: SessionInfo[] = []
+    for (const file of await this.files()) {
+      let s: Session | undefined
+      try {
+        s = await this.load(file)
+      } catch (err) {
+        if (!opts.onUnreadable) throw err
+        opts.onUnreadable(file, err)
+        continue
+      }
+      if (s) out.push({ name: s.name, turns: s.turns.length, created: s.created, updated: s.updated })
+    }
+    return out.sort((a, b) => b.updated - a.updated || a.name.localeCompare(b.name))
+  }
+
+  /** Deletes a session; false when there was none. */
+  async removeSession(name: string): Promise<boolean> {
+    const n = validateSessionName(name)
+    const file = this.fileFor(n)
+    return this.locked(file, async () => {
+      const existed = await stat(file).then(
+        () => true,
+        () => false,
+      )
+      await rm(file, { force: true })
+      return existed
+    })
+  }
+
+  /**
+   * Removes the turns older than `date` from every session (or from `name` only). A session left
+   * without turns is deleted; a cached summary that covered a removed turn is dropped. Returns the
+   * number of turns removed.
+   */
+  async removeTurnsBefore(date: Date | number, name?: string): Promise<number> {
+    const cutoff = typeof date === 'number' ? date : date.getTime()
+    if (!Number.isFinite(cutoff)) throw new MiradorError('USAGE', 'removeTurnsBefore: the date is not valid')
+    const files = name === undefined ? await this.files() : [this.fileFor(name)]
+    let removed = 0
+    for (const file of files) {
+      await this.locked(file, async () => {
+        const s = await this.load(file)
+        if (!s) return
+        const keep = s.turns.filter((t) => t.at >= cutoff)
+        const gone = s.turns.length - keep.length
+        if (gone === 0) return
+        removed += gone
+        if (keep.length === 0) {
+          await rm(file, { force: true })
+          return
+        }
+        s.turns = keep
+        delete s.summary // it may hold what was just forgotten
+        await this.save(file, s)
+      })
+    }
+    return removed
+  }
+
+  /** Deletes every session; returns how many there were. */
+  async removeAll(): Promise<number> {
+    let n = 0
+    for (const file of await this.files()) {
+      await this.locked(file, () => rm(file, { force: true }))
+      n++
+    }
+    return n
+  }
+
+  /**
+   * What a run continuing session `name` should see: the last `verbatim` turns as they were, and
+   * the turns before them summarised through `summarize` (given the texts to condense; with a
+   * cached summary of a prefix, that summary first and then only the turns after it). The summary
+   * is cached in the session file, so the next run with no new older turn calls nothing. Without
+   * `summarize`, or when it fails, the older turns are reduced to a list of their questions (not
+   * cached). `summarize` is called outside the lock; its result is stored only if the session
+   * still starts with the turns it summarised.
+   */
+  async contextFor(name: string, opts: { verbatim?: number; summarize?: Summarize; maxSummaryChars?: number } = {}): Promise<SessionContext> {
+    const n = validateSessionName(name)
+    const verbatim = Math.max(0, Math.floor(opts.verbatim ?? 3))
+    const file = this.fileFor(n)
+    const s = await this.load(file, n)
+    if (!s || s.turns.length === 0) return { recent: [], older: 0, summarized: 'none', text: '' }
+    const split = Math.max(0, s.turns.length - verbatim)
+    const older = s.turns.slice(0, split)
+    const recent = s.turns.slice(split)
+    if (older.length === 0) return { recent, older: 0, summarized: 'none', text: render(undefined, recent) }
+
+    const cache = s.summary
+    const prefixValid = (sum: SessionSummary | undefined): sum is SessionSummary =>
+      !!sum && sum.through >= 1 && sum.through <= older.length && older[sum.through - 1]?.runId === sum.throughRunId
+    if (prefixValid(cache) && cache.through === older.length) {
+      return { summary: cache.text, recent, older: older.length, summarized: 'cached', text: render(cache.text, recent) }
+    }
+    if (!opts.summarize) {
+      const text = fallbackSummary(older)
+      return { summary: text, recent, older: older.length, summarized: 'fallback', text: render(text, recent) }
+    }
+    const texts = prefixValid(cache)
+      ? [`Summary of the conversation so far: ${cache.text}`, ...older.slice(cache.through).map(turnText)]
+      : older.map(turnText)
+    let summary: string
+    try {
+      summary = (await opts.summarize(texts)).trim()
+      if (summary === '') throw new Error('the summary came back empty')
+      if (opts.maxSummaryChars && summary.length > opts.maxSummaryChars) summary = summary.slice(0, opts.maxSummaryChars) + '…'
+    } catch (err) {
+      const text = fallbackSummary(older)
+      return {
+        summary: text,
+        recent,
+        older: older.length,
+        summarized: 'fallback',
+        summaryError: err instanceof Error ? err.message : String(err),
+        text: render(text, recent),
+      }
+    }
+    const last = older[older.length - 1]!
+    const entry: SessionSummary = { through: older.length, throughRunId: last.runId, text: summary, at: Date.now() }
+    await this.update(n, (cur) => {
+      if (!cur || cur.turns[entry.through - 1]?.runId !== entry.throughRunId) return undefined // changed meanwhile
+      if (cur.summary && cur.summary.through > entry.through && cur.turns[cur.summary.through - 1]?.runId === cur.summary.throughRunId) return undefined
+      cur.summary = entry
+      return cur
+    })
+    return { summary, recent, older: older.length, summarized: 'fresh', text: render(summary, recent) }
+  }
+
+  private clean(text: string): string {
+    return this.opts.redact ? redact(text, this.opts.redactPatterns).text : text
+  }
+
+  private async files(): Promise<string[]> {
+    let names: string[]
+    try {
+      names = await readdir(this.dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw err
+    }
+    return names.filter((f) => f.endsWith('.session')).map((f) => path.join(this.dir, f))
+  }
+
+  private async load(file: string, expected?: string): Promise<Session | undefined> {
+    const text = await openFile(this.cipher, file)
+    if (text === undefined) return undefined
+    let s: Session & { v?: number }
+    try {
+      s = JSON.parse(text) as Session & { v?: number }
+    } catch (err) {
+      throw new MiradorError('MEMORY_CRYPTO', `${file}: the session decrypts but is not valid JSON; delete it (mirador session rm).`, { cause: err })
+    }
+    if (!s || typeof s.name !== 'string' || !Array.isArray(s.turns)) {
+      throw new MiradorError('MEMORY_CRYPTO', `${file}: the session decrypts but has an unknown shape; delete it (mirador session rm).`)
+    }
+    if (expected !== undefined && s.name !== expected) {
+      throw new MiradorError('MEMORY_CRYPTO', `${file} holds session "${s.name}", not "${expected}": was it copied or renamed by hand? Move it back or delete it.`)
+    }
+    const { v: _v, ...session } = s
+    return session
+  }
+
+  private save(file: string, s: Session): Promise<void> {
+    return sealFile(this.cipher, file, JSON.stringify({ v: 1, ...s }))
+  }
+
+  private locked<T>(file: string, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(file.replace(/\.session$/, '.lock'), fn, { timeoutMs: this.opts.lockTimeoutMs, staleMs: this.opts.staleLockMs, what: 'the session' })
+  }
+
+  /** read–modify–write under the lock; `change` returning undefined writes nothing */
+  private async update(name: string, change: (s: Session | undefined) => Session | undefined): Promise<Session | undefined> {
+    const file = this.fileFor(name)
+    await ensurePrivateDir(this.dir)
+    return this.locked(file, async () => {
+      const next = change(await this.load(file, name))
+      if (next) await this.save(file, next)
+      return next
+    })
+  }
+}
+
+function render(summary: string | undefined, recent: SessionTurn[]): string {
+  const parts: string[] = []
+  if (summary) parts.push(`Earlier in this conversation (summary): ${summary}`)
+  for (const t of recent) parts.push(turnText(t))
+  return parts.join('\n\n')
+}
+
+function fallbackSummary(older: SessionTurn[]): string {
+  const shown = older.slice(-10).map((t) => (t.query.length > 120 ? t.query.slice(0, 119) + '…' : t.query).replace(/\s+/g, ' '))
+  const more = older.length > shown.length ? ` (and ${older.length - shown.length} before)` : ''
+  return `earlier questions${more}: ${shown.map((q) => `"${q}"`).join('; ')}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock files (also used by the outbox)
+
+export interface LockOptions {
+  /** give up after this long (0: one attempt) */
+  timeoutMs?: number
+  /** a lock whose file has not been touched for this long is stale */
+  staleMs?: number
+  /** names the locked thing in the timeout error */
+  what?: string
+}
+
+interface LockContent {
+  pid: number
+  host: string
+  token: string
+  at: number
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+}
+
+async function readLock(lock: string): Promise<LockContent | undefined> {
+  try {
+    const v = JSON.parse(await readFile(lock, 'utf8')) as LockContent
+    return typeof v.pid === 'number' && typeof v.token === 'string' ? v : undefined
+  } catch {
+    return undefined // missing, or its creator has not written it yet
+  }
+}
+
+/** Breaks `lock` if it is stale; true when it is gone (broken here or by its holder). */
+async function breakIfStale(lock: string, staleMs: number): Promise<boolean> {
+  const st = await stat(lock).catch(() => undefined)
+  if (!st) return true
+  const content = await readLock(lock)
+  const dead = content !== undefined && content.host === os.hostname() && processGone(content.pid)
+  if (!dead && Date.now() - st.mtimeMs <= staleMs) return false
+  const guard = `${lock}.break`
+  let g
+  try {
+    g = await open(guard, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL, 0o600)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const gs = await stat(guard).catch(() => undefined)
+    if (gs && Date.now() - gs.mtimeMs > 5000) await rm(guard, { force: true }) // a breaker that died mid-way
+    return false
+  }
+  try {
+    // re-check under the guard: the same file (inode), still not refreshed, same holder
+    const again = await stat(lock).catch(() => undefined)
+    if (!again) return true
+    if (again.ino !== st.ino || again.mtimeMs !== st.mtimeMs) return false
+    const c2 = await readLock(lock)
+    if (c2?.token !== content?.token) return false
+    await rm(lock, { force: true })
+    return true
+  } finally {
+    await g.close()
+    await rm(guard, { force: true })
+  }
+}
+
+/**
+ * Runs `fn` holding the lock file `lock` (O_EXCL). The lock is refreshed while held and removed
+ * after, only if it is still ours. Waits up to `timeoutMs` for another holder, breaking stale
+ * locks; then MEMORY_UNAVAILABLE naming the holder and the file to delete.
+ */
+export async function withFileLock<T>(lock: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const release = await acquireLock(lock, opts)
+  try {
+    return await fn()
+  } finally {
+    await release()
+  }
+}
+
+/** As withFileLock, but returns undefined at once (without running `fn`) when the lock is held. */
+export async function tryWithFileLock<T>(lock: string, fn: () => Promise<T>, opts: Omit<LockOptions, 'timeoutMs'> = {}): Promise<{ value: T } | undefined> {
+  let release: () => Promise<void>
+  try {
+    release = await acquireLock(lock, { ...opts, timeoutMs: 0 })
+  } catch (err) {
+    if (MiradorError.is(err, 'MEMORY_UNAVAILABLE') && err.details?.busy) return undefined
+    throw err
+  }
+  try {
+    return { value: await fn() }
+  } finally {
+    await release()
+  }
+}
+
+async function acquireLock(lock: string, opts: LockOptions): Promise<() => Promise<void>> {
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const staleMs = opts.staleMs ?? 10_000
+  const deadline = Date.now() + timeoutMs
+  const content: LockContent = { pid: process.pid, host: os.hostname(), token: randomBytes(8).toString('hex'), at: Date.now() }
+  await ensurePrivateDir(path.dirname(lock))
+  for (let attempt = 0; ; attempt++) {
+    let fh
+    try {
+      fh = await open(lock, FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL, 0o600)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      if (await breakIfStale(lock, staleMs)) continue
+      if (Date.now() >= deadline) {
+        const holder = await readLock(lock)
+        throw new MiradorError(
+          'MEMORY_UNAVAILABLE',
+          `${opts.what ?? 'the file'} is locked by ${holder ? `process ${holder.pid} on ${holder.host}` : 'another process'} (${lock}); waited ${timeoutMs} ms. If no other Mirador is running, delete the lock file.`,
+          { details: { lock, busy: true, ...(holder ? { pid: holder.pid } : {}) } },
+        )
+      }
+      await sleep(Math.min(40, 2 + attempt * 2) + Math.random() * 10)
+      continue
+    }
+    try {
+      await fh.writeFile(JSON.stringify(content))
+    } finally {
+      await fh.close()
+    }
+    const beat = setInterval(
+      () => {
+        const now = new Date()
+        utimes(lock, now, now).catch(() => {})
+      },
+      Math.max(50, Math.floor(staleMs / 3)),
+    )
+    beat.unref()
+    return async () => {
+      clearInterval(beat)
+      const cur = await readLock(lock)
+      if (cur?.token === content.token) await rm(lock, { force: true })
+    }
+  }
+}
