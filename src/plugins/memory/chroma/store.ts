@@ -1,0 +1,371 @@
+/**
+ * The memory store on Chroma (chromadb 3.5.0 client; cosine space; embeddings always supplied).
+ *
+ * What Chroma holds per record (everything else stays in the process):
+ *
+ *   id         the record id (`m_…`)
+ *   embedding  the vector (needed in the clear for similarity search)
+ *   document   `cipher.seal(text)`: no plaintext reaches Chroma
+ *   metadata   chain, runId, createdAt (ms), kind, recalls, lastRecalledAt?, v (layout version),
+ *              session_tag? and session_sealed? (below)
+ *
+ * Session names may themselves be private ("divorce-lawyer"), so they are not stored in the clear:
+ * `session_sealed` is `cipher.seal(name)` (to give the name back on reads), and `session_tag` is
+ * HMAC-SHA256(tagKey, name) (hex), which is what filters by session use. A plain hash would be
+ * reversible by guessing common names; the HMAC key is 32 random bytes created with the
+ * collection and kept in the collection's metadata *sealed* by the cipher (`mirador_tag_key`), so
+ * the store works with any Cipher, a wrong key fails at open (MEMORY_CRYPTO) instead of silently
+ * matching nothing, and changing the memory key means re-sealing one value (plus the documents).
+ *
+ * `get` and `delete` first list matching ids/metadata (Chroma's get has no ordering), sort by
+ * createdAt client-side (oldest first, then id), and only then fetch and open the documents of the
+ * page asked for. That loads the metadata of every matching record: fine for personal memory
+ * (tens of thousands of records, about 200 bytes each), not meant for millions.
+ *
+ * The client never embeds: the collection is opened with an embedding function that throws (so
+ * the client neither loads nor warns about `@chroma-core/default-embed`, and a call that would
+ * embed fails loudly instead of downloading a model). chromadb is imported lazily.
+ */
+import { createHmac, randomBytes } from 'node:crypto'
+import type { ChromaClient, Collection, EmbeddingFunction, Metadata, Where } from 'chromadb'
+import { MiradorError } from '../../../engine/errors.js'
+import type { Cipher, MemoryFilter, MemoryKind, MemoryMeta, MemoryRecord, MemoryStore, StoredMemory, VectorHit } from '../types.js'
+
+export const DEFAULT_COLLECTION = 'mirador-memory'
+const LAYOUT_VERSION = 1
+const TAG_KEY_META = 'mirador_tag_key'
+const PAGE = 1000
+
+export interface ChromaStoreOptions {
+  /** the server, e.g. http://127.0.0.1:41234 (from ensureChromaServer) */
+  url: string
+  collection?: string
+  cipher: Cipher
+  /** called before each operation (pass a touchChromaServer: keeps the bundled server from idling out) */
+  onUse?: () => void | Promise<void>
+  /**
+   * called once when the server cannot be reached (it may have stopped for idleness): returns the
+   * URL to use instead (ensureChromaServer again), after which the operation is retried once
+   */
+  reconnect?: () => Promise<string>
+}
+
+/** Opens (creating if needed) the collection and returns the MemoryStore on it. */
+export async function createChromaStore(opts: ChromaStoreOptions): Promise<MemoryStore & { readonly url: string }> {
+  const store = new ChromaMemoryStore(opts)
+  await store.connect(opts.url)
+  return store
+}
+
+interface Conn {
+  url: string
+  client: ChromaClient
+  col: Collection
+  tagKey: Buffer
+  maxBatch: number
+}
+
+class ChromaMemoryStore implements MemoryStore {
+  private conn: Conn | undefined
+  private readonly name: string
+
+  constructor(private readonly opts: ChromaStoreOptions) {
+    this.name = opts.collection ?? DEFAULT_COLLECTION
+  }
+
+  get url(): string {
+    return this.conn?.url ?? this.opts.url
+  }
+
+  async connect(url: string): Promise<void> {
+    this.conn = await this.guard(url, 'open the memory collection', async () => {
+      const { ChromaClient } = await import('chromadb')
+      const u = parseUrl(url)
+      const client = new ChromaClient({ host: u.hostname, port: u.port, ssl: u.ssl })
+      const col = await client.getOrCreateCollection({
+        name: this.name,
+        embeddingFunction: SUPPLIED_ONLY,
+        configuration: { hnsw: { space: 'cosine' } },
+        // used only when the collection is created; an existing one keeps its own key
+        metadata: { [TAG_KEY_META]: this.opts.cipher.seal(randomBytes(32).toString('hex')), mirador_v: LAYOUT_VERSION },
+      })
+      const space = (col.configuration as { hnsw?: { space?: string } | null } | undefined)?.hnsw?.space
+      if (space && space !== 'cosine') {
+        throw new MiradorError(
+          'MEMORY_UNAVAILABLE',
+          `the Chroma collection "${this.name}" at ${url} uses the ${space} space; Mirador's memory needs cosine. Use another collection name or delete that collection.`,
+        )
+      }
+      let sealedKey = col.metadata?.[TAG_KEY_META]
+      if (typeof sealedKey !== 'string') {
+        // a collection made by something else: give it a key, keeping its metadata
+        sealedKey = this.opts.cipher.seal(randomBytes(32).toString('hex'))
+        await col.modify({ metadata: { ...(col.metadata ?? {}), [TAG_KEY_META]: sealedKey, mirador_v: LAYOUT_VERSION } })
+      }
+      const tagKey = Buffer.from(this.opts.cipher.open(sealedKey), 'hex')
+      const maxBatch = Math.max(1, Math.min(PAGE * 5, await client.getMaxBatchSize()))
+      return { url, client, col, tagKey, maxBatch }
+    })
+  }
+
+  async add(records: MemoryRecord[]): Promise<void> {
+    if (records.length === 0) return
+    const dim = records[0]!.embedding.length
+    const ids: string[] = []
+    const embeddings: number[][] = []
+    const documents: string[] = []
+    const metadatas: Metadata[] = []
+    for (const r of records) {
+      checkRecord(r, dim)
+      ids.push(r.id)
+      embeddings.push(r.embedding)
+      documents.push(this.opts.cipher.seal(r.text))
+      metadatas.push(this.toMetadata(r.meta))
+    }
+    await this.op('add memories', async (c) => {
+      for (let i = 0; i < ids.length; i += c.maxBatch) {
+        const end = i + c.maxBatch
+        await c.col.add({
+          ids: ids.slice(i, end),
+          embeddings: embeddings.slice(i, end),
+          documents: documents.slice(i, end),
+          metadatas: metadatas.slice(i, end),
+        })
+      }
+    })
+  }
+
+  async query(embedding: number[], k: number, filter: { session?: string } = {}): Promise<VectorHit[]> {
+    if (!Number.isInteger(k) || k <= 0) return []
+    checkVector(embedding, embedding.length, 'query embedding')
+    const res = await this.op('search memory', async (c) => {
+      const where = filter.session !== undefined ? { session_tag: this.tag(c, filter.session) } : undefined
+      return c.col.query({ queryEmbeddings: [embedding], nResults: k, include: ['documents', 'metadatas', 'distances'], ...(where ? { where } : {}) })
+    })
+    const ids = res.ids[0] ?? []
+    const hits: VectorHit[] = []
+    for (let i = 0; i < ids.length; i++) {
+      hits.push({
+        ...this.toStored(ids[i]!, res.documents[0]?.[i] ?? null, res.metadatas[0]?.[i] ?? null),
+        distance: res.distances[0]?.[i] ?? Number.NaN,
+      })
+    }
+    return hits
+  }
+
+  async get(filter: MemoryFilter & { limit?: number; offset?: number }): Promise<StoredMemory[]> {
+    if (filter.ids && filter.ids.length === 0) return []
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY
+    const offset = Math.max(0, filter.offset ?? 0)
+    if (limit <= 0) return []
+    return this.op('read memory', async (c) => {
+      const where = this.where(c, filter)
+      const paged = filter.limit !== undefined || filter.offset !== undefined
+      if (!paged) {
+        const rows = await this.list(c, filter.ids, where, ['documents', 'metadatas'])
+        return sortRows(rows).map((r) => this.toStored(r.id, r.document, r.metadata))
+      }
+      const page = sortRows(await this.list(c, filter.ids, where, ['metadatas'])).slice(offset, offset + limit)
+      const wanted = page.map((r) => r.id)
+      const docs = new Map<string, { document: string | null; metadata: Metadata | null }>()
+      for (let i = 0; i < wanted.length; i += PAGE) {
+        const r = await c.col.get({ ids: wanted.slice(i, i + PAGE), include: ['documents', 'metadatas'] })
+        r.ids.forEach((id, j) => docs.set(id, { document: r.documents[j] ?? null, metadata: r.metadatas[j] ?? null }))
+      }
+      // a record deleted between the two reads is left out
+      return wanted.filter((id) => docs.has(id)).map((id) => this.toStored(id, docs.get(id)!.document, docs.get(id)!.metadata))
+    })
+  }
+
+  async delete(filter: MemoryFilter): Promise<number> {
+    if (!filter.all && filter.ids === undefined && filter.session === undefined && filter.before === undefined) {
+      throw new MiradorError('USAGE', 'refusing to delete memory with an empty filter: give ids, a session, a date, or all.')
+    }
+    if (filter.ids && filter.ids.length === 0) return 0
+    return this.op('delete memory', async (c) => {
+      const rows = await this.list(c, filter.ids, this.where(c, filter), [])
+      const ids = rows.map((r) => r.id)
+      for (let i = 0; i < ids.length; i += c.maxBatch) await c.col.delete({ ids: ids.slice(i, i + c.maxBatch) })
+      return ids.length
+    })
+  }
+
+  async count(): Promise<number> {
+    return this.op('count memory', (c) => c.col.count())
+  }
+
+  async updateMeta(id: string, patch: Partial<Pick<MemoryMeta, 'recalls' | 'lastRecalledAt'>>): Promise<void> {
+    const m: Metadata = {}
+    if (patch.recalls !== undefined) {
+      if (!Number.isInteger(patch.recalls) || patch.recalls < 0) throw new MiradorError('INTERNAL', `recalls must be a whole number ≥ 0, got ${patch.recalls}`)
+      m.recalls = patch.recalls
+    }
+    if (patch.lastRecalledAt !== undefined) {
+      if (!Number.isFinite(patch.lastRecalledAt)) throw new MiradorError('INTERNAL', `lastRecalledAt must be a time in ms, got ${patch.lastRecalledAt}`)
+      m.lastRecalledAt = Math.round(patch.lastRecalledAt)
+    }
+    if (Object.keys(m).length === 0) return
+    // metadata only: Chroma merges the given keys into the record's metadata; an unknown id is a no-op
+    await this.op('update memory', (c) => c.col.update({ ids: [id], metadatas: [m] }))
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private tag(c: Conn, session: string): string {
+    return createHmac('sha256', c.tagKey).update(`session\0${session}`, 'utf8').digest('hex')
+  }
+
+  private where(c: Conn, f: MemoryFilter): Where | undefined {
+    const clauses: Where[] = []
+    if (f.session !== undefined) clauses.push({ session_tag: this.tag(c, f.session) })
+    if (f.before !== undefined) clauses.push({ createdAt: { $lt: f.before } })
+    if (clauses.length === 0) return undefined
+    return clauses.length === 1 ? clauses[0] : { $and: clauses }
+  }
+
+  /** every matching row, in pages (Chroma caps nothing, but one huge response is avoidable) */
+  private async list(c: Conn, ids: string[] | undefined, where: Where | undefined, include: ('documents' | 'metadatas')[]): Promise<Row[]> {
+    const out: Row[] = []
+    for (let offset = 0; ; offset += PAGE) {
+      const r = await c.col.get({ ...(ids ? { ids } : {}), ...(where ? { where } : {}), include, limit: PAGE, offset })
+      r.ids.forEach((id, i) => out.push({ id, document: r.documents[i] ?? null, metadata: r.metadatas[i] ?? null }))
+      if (r.ids.length < PAGE) return out
+    }
+  }
+
+  private toMetadata(meta: MemoryMeta): Metadata {
+    const m: Metadata = {
+      v: LAYOUT_VERSION,
+      chain: meta.chain,
+      runId: meta.runId,
+      createdAt: Math.round(meta.createdAt),
+      kind: meta.kind,
+      recalls: meta.recalls,
+    }
+    if (meta.lastRecalledAt !== undefined) m.lastRecalledAt = Math.round(meta.lastRecalledAt)
+    if (meta.session !== undefined) {
+      m.session_tag = this.tag(this.conn!, meta.session)
+      m.session_sealed = this.opts.cipher.seal(meta.session)
+    }
+    return m
+  }
+
+  private toStored(id: string, document: string | null, md: Metadata | null): StoredMemory {
+    const m = md ?? {}
+    const meta: MemoryMeta = {
+      chain: str(m.chain),
+      runId: str(m.runId),
+      createdAt: num(m.createdAt) ?? 0,
+      kind: (str(m.kind) || 'turn') as MemoryKind,
+      recalls: num(m.recalls) ?? 0,
+    }
+    const last = num(m.lastRecalledAt)
+    if (last !== undefined) meta.lastRecalledAt = last
+    if (typeof m.session_sealed === 'string') meta.session = this.opts.cipher.open(m.session_sealed)
+    return { id, text: document === null ? '' : this.opts.cipher.open(document), meta }
+  }
+
+  /** runs `fn` with the connection: use mark, error mapping, one reconnect on a lost server */
+  private async op<T>(what: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    await this.opts.onUse?.()
+    const c = this.conn
+    if (!c) throw new MiradorError('INTERNAL', 'the Chroma store is not connected')
+    try {
+      return await this.guard(c.url, what, () => fn(c))
+    } catch (err) {
+      if (!this.opts.reconnect || !MiradorError.is(err, 'MEMORY_UNAVAILABLE') || err.details?.connection !== true) throw err
+      await this.connect(await this.opts.reconnect())
+      const again = this.conn!
+      return this.guard(again.url, what, () => fn(again))
+    }
+  }
+
+  private async guard<T>(url: string, what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw toMiradorError(err, url, what)
+    }
+  }
+}
+
+interface Row {
+  id: string
+  document: string | null
+  metadata: Metadata | null
+}
+
+function sortRows(rows: Row[]): Row[] {
+  return rows.sort((a, b) => (num(a.metadata?.createdAt) ?? 0) - (num(b.metadata?.createdAt) ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+/** Chroma errors → MiradorError: unreachable, 5xx, auth → MEMORY_UNAVAILABLE; a bad request is our bug. */
+export function toMiradorError(err: unknown, url: string, what: string): MiradorError {
+  if (err instanceof MiradorError) return err
+  const e = err as Error
+  const name = e?.name ?? ''
+  const msg = e?.message ?? String(err)
+  switch (name) {
+    case 'ChromaConnectionError':
+      return new MiradorError(
+        'MEMORY_UNAVAILABLE',
+        `cannot ${what}: Chroma at ${url} cannot be reached. Retry (Mirador restarts its local Chroma), check CHROMA_URL if you set it, or run without memory.`,
+        { cause: err, details: { url, connection: true } },
+      )
+    case 'ChromaServerError':
+      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} failed (${msg}). See its log (for the local server: $MIRADOR_HOME/memory/chroma.log) and retry.`, {
+        cause: err,
+        details: { url },
+      })
+    case 'ChromaAuthError': // ChromaUnauthorizedError's name
+    case 'ChromaUnauthorizedError':
+    case 'ChromaForbiddenError':
+      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} refused access (${msg}). Check the server's authentication settings.`, { cause: err, details: { url } })
+    case 'ChromaRateLimitError':
+    case 'ChromaQuotaExceededError':
+      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} is over a limit (${msg}).`, { cause: err, details: { url } })
+    default:
+      return new MiradorError('INTERNAL', `cannot ${what}: Chroma at ${url} rejected the request: ${msg}`, { cause: err, details: { url } })
+  }
+}
+
+/** The embedding function Mirador gives the client: it never embeds (Mirador supplies vectors). */
+const SUPPLIED_ONLY: EmbeddingFunction = {
+  name: 'mirador-supplied',
+  async generate(): Promise<number[][]> {
+    throw new MiradorError('INTERNAL', 'the Chroma client was asked to embed text; Mirador always supplies embeddings')
+  },
+}
+
+function parseUrl(url: string): { hostname: string; port: number; ssl: boolean } {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch (err) {
+    throw new MiradorError('MEMORY_UNAVAILABLE', `"${url}" is not a Chroma URL (expected http://host:port)`, { cause: err })
+  }
+  const ssl = u.protocol === 'https:'
+  // URL hostnames of IPv6 literals keep their brackets, which is what a base URL needs
+  return { hostname: u.hostname, port: u.port ? Number(u.port) : ssl ? 443 : 80, ssl }
+}
+
+function checkVector(v: unknown, dim: number, what: string): void {
+  if (!Array.isArray(v) || v.length === 0 || v.length !== dim || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new MiradorError('INTERNAL', `${what} must be ${dim} finite numbers`)
+  }
+}
+
+function checkRecord(r: MemoryRecord, dim: number): void {
+  if (typeof r.id !== 'string' || r.id === '') throw new MiradorError('INTERNAL', 'a memory record has no id')
+  checkVector(r.embedding, dim, `the embedding of ${r.id} (all records of one add share a dimension)`)
+  if (typeof r.text !== 'string') throw new MiradorError('INTERNAL', `memory ${r.id} has no text`)
+  if (!Number.isFinite(r.meta?.createdAt)) throw new MiradorError('INTERNAL', `memory ${r.id} has no createdAt`)
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : ''
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+}

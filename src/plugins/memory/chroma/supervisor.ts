@@ -1,0 +1,165 @@
+/**
+ * The supervisor of the shared Chroma server: a small detached Node process that
+ *
+ *   1. starts `chroma run --path DATA --host 127.0.0.1 --port N` as its child (stdout/stderr go to
+ *      the log file the supervisor itself writes to) and reports the child's pid over IPC;
+ *   2. every `pollMs` looks at the mtime of the "last used" stamp file that each Mirador use
+ *      touches (`touchChromaServer`); once it is older than `idleMs` it takes the server lock,
+ *      looks again (a run may have touched it meanwhile), and if still idle stops Chroma (SIGINT,
+ *      SIGKILL after `killAfterMs`), removes `server.json` if it still names this supervisor,
+ *      releases the lock and exits. Holding the lock through the shutdown means no Mirador process
+ *      can reuse a server that is going away, nor start a second one on the same data meanwhile;
+ *   3. on SIGINT/SIGTERM/SIGHUP (`mirador memory stop`) stops Chroma the same way and exits;
+ *   4. exits when Chroma exits on its own (crash, kill): the record is then stale and the next
+ *      `ensureChromaServer` replaces it.
+ *
+ * It exists because `chroma run` blocks its own JavaScript thread, so it cannot time itself out,
+ * and because the idle stop must work after the Mirador process that started it has exited.
+ *
+ * `supervisorMain` runs from its own source text: the program (supervisorScript) travels in the
+ * environment variable SUPERVISOR_ENV and `node -e SUPERVISOR_BOOTSTRAP '<json args>'` evaluates it
+ * (so `ps` shows a short command line, and Chroma does not inherit the variable). It must use only
+ * its parameters and globals (`require` is CommonJS's, present under `node -e`).
+ */
+import { releaseLock, tryLock } from './lock.js'
+
+export const SUPERVISOR_ROLE = 'mirador-chroma-supervisor'
+export const SUPERVISOR_ENV = 'MIRADOR_CHROMA_SUPERVISOR_JS'
+/** what `node -e` runs: takes the program out of the environment, then runs it */
+export const SUPERVISOR_BOOTSTRAP = `/* mirador: chroma supervisor */ const s = process.env.${SUPERVISOR_ENV}; delete process.env.${SUPERVISOR_ENV}; eval(s)`
+
+export interface SupervisorArgs {
+  role: typeof SUPERVISOR_ROLE
+  execPath: string
+  /** chromadb's dist/cli.mjs */
+  cli: string
+  dataDir: string
+  host: string
+  port: number
+  stampFile: string
+  lockFile: string
+  recordFile: string
+  /** 0: never stop for idleness */
+  idleMs: number
+  pollMs: number
+  killAfterMs: number
+  lockStaleMs: number
+  startedAt: number
+}
+
+export function supervisorMain(lock: typeof tryLock, unlock: typeof releaseLock, a: SupervisorArgs): void {
+  const fs = require('node:fs') as typeof import('node:fs')
+  const cp = require('node:child_process') as typeof import('node:child_process')
+  const say = (msg: string): void => {
+    try {
+      process.stderr.write(`[mirador supervisor ${process.pid} ${new Date().toISOString()}] ${msg}\n`)
+    } catch {
+      /* the log is best effort */
+    }
+  }
+  const child = cp.spawn(a.execPath, [a.cli, 'run', '--path', a.dataDir, '--host', a.host, '--port', String(a.port)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: process.env,
+  })
+  say(`started chroma pid ${child.pid} on ${a.host}:${a.port}, idle stop after ${a.idleMs} ms`)
+  if (process.send) {
+    process.send({ chromaPid: child.pid }, () => {
+      try {
+        process.disconnect()
+      } catch {
+        /* already disconnected */
+      }
+    })
+  }
+  let stopping = false
+  let exited = false
+  let held: string | null = null
+  let timer: NodeJS.Timeout | undefined
+
+  const finish = (): void => {
+    if (timer) clearInterval(timer)
+    // the record is removed only under the lock: never race an ensure that writes a new one
+    const nonce = held ?? lock(fs, a.lockFile, process.pid, a.lockStaleMs)
+    if (nonce) {
+      try {
+        const rec = JSON.parse(fs.readFileSync(a.recordFile, 'utf8')) as { pid?: unknown }
+        if (rec.pid === process.pid) fs.rmSync(a.recordFile, { force: true })
+      } catch {
+        /* no record */
+      }
+      unlock(fs, a.lockFile, nonce)
+    }
+    say('exiting')
+    process.exit(stopping ? 0 : 1)
+  }
+  const stop = (why: string): void => {
+    if (stopping) return
+    stopping = true
+    say(`stopping chroma: ${why}`)
+    if (exited) return finish()
+    try {
+      child.kill('SIGINT')
+    } catch {
+      /* gone */
+    }
+    setTimeout(() => {
+      if (!exited) {
+        say(`chroma did not stop within ${a.killAfterMs} ms: SIGKILL`)
+        try {
+          child.kill('SIGKILL')
+        } catch {
+          /* gone */
+        }
+      }
+    }, a.killAfterMs).unref()
+  }
+  child.on('error', (err) => {
+    say(`could not start chroma: ${err.message}`)
+    exited = true
+    finish()
+  })
+  child.on('exit', (code, signal) => {
+    exited = true
+    say(`chroma exited (${signal ?? `code ${code}`})`)
+    finish()
+  })
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig))
+
+  if (a.idleMs > 0) {
+    const lastUse = (): number => {
+      try {
+        return Math.max(fs.statSync(a.stampFile).mtimeMs, a.startedAt)
+      } catch {
+        return a.startedAt
+      }
+    }
+    timer = setInterval(() => {
+      if (stopping || Date.now() - lastUse() < a.idleMs) return
+      const nonce = lock(fs, a.lockFile, process.pid, a.lockStaleMs)
+      if (!nonce) return // someone is checking or starting: look again next time
+      const idle = Date.now() - lastUse()
+      if (idle < a.idleMs) {
+        unlock(fs, a.lockFile, nonce)
+        return
+      }
+      held = nonce
+      if (timer) clearInterval(timer)
+      stop(`idle for ${Math.round(idle / 1000)} s`)
+    }, a.pollMs)
+  }
+}
+
+/**
+ * The supervisor program (run by SUPERVISOR_BOOTSTRAP); its argument is the JSON of SupervisorArgs.
+ *
+ * Under `jest --coverage` the functions' source carries istanbul counters (`cov_x().s[3]++`) that
+ * refer to the instrumented module; the shim defines them as a sink so the same source still runs.
+ */
+export function supervisorScript(): string {
+  const body = `(${supervisorMain.toString()})((${tryLock.toString()}),(${releaseLock.toString()}),JSON.parse(process.argv[1]));`
+  const counters = [...new Set(body.match(/\bcov_[A-Za-z0-9_]+(?=\(\))/g) ?? [])]
+  const shim = counters.length
+    ? `var __sink=new Proxy(function(){},{get:(t,k)=>k===Symbol.toPrimitive?()=>0:__sink,set:()=>true,apply:()=>__sink});${counters.map((n) => `var ${n}=()=>__sink;`).join('')}`
+    : ''
+  return `"use strict";${shim}${body}`
+}
