@@ -7,7 +7,9 @@ import path from 'node:path'
 import { loadConfigFile, type MiradorConfig } from '../engine/config/index.js'
 import { Engine } from '../engine/engine.js'
 import type { PluginEntry } from '../engine/plugins.js'
+import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
+import { MiradorError } from '../engine/errors.js'
 import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
 import { createOllama } from '../runtimes/ollama/index.js'
 import { configFiles, manifestFile, miradorHome } from './paths.js'
@@ -31,6 +33,8 @@ export interface Setup {
   engine: Engine
   /** the built-in model manager, unless config turned it off */
   models?: ModelsPlugin
+  /** the built-in memory, unless config turned it off */
+  memory?: MemoryPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
@@ -81,6 +85,17 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     models = new ModelsPlugin(manifest ? { manifest } : {})
     if (!engine.use(models)) models = undefined
   }
+  let memoryPlugin: MemoryPlugin | undefined
+  const memoryConfig = config.builtins?.memory
+  if (memoryConfig !== false) {
+    const memoryOptions = { ...(typeof memoryConfig === 'object' ? memoryConfig : {}), ...(options.showMemory ? { show: true } : {}) }
+    try {
+      memoryPlugin = new MemoryPlugin(memoryOptions, env)
+      if (!engine.use(memoryPlugin)) memoryPlugin = undefined
+    } catch (err) {
+      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
+    }
+  }
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
-  return { engine, ...(models ? { models } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+  return { engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
 }

@@ -4,6 +4,14 @@ import ChainRun from './chain/run.js'
 import ChainShow from './chain/show.js'
 import ChainValidate from './chain/validate.js'
 import Doctor from './doctor.js'
+import MemoryForget from './memory/forget.js'
+import MemoryLs from './memory/ls.js'
+import MemorySearch from './memory/search.js'
+import MemoryShow from './memory/show.js'
+import MemoryStop from './memory/stop.js'
+import SessionLs from './session/ls.js'
+import SessionRm from './session/rm.js'
+import SessionShow from './session/show.js'
 import ModelsDu from './models/du.js'
 import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
@@ -15,6 +23,14 @@ export const commands = {
   'chain:show': ChainShow,
   'chain:validate': ChainValidate,
   doctor: Doctor,
+  'memory:forget': MemoryForget,
+  'memory:ls': MemoryLs,
+  'memory:search': MemorySearch,
+  'memory:show': MemoryShow,
+  'memory:stop': MemoryStop,
+  'session:ls': SessionLs,
+  'session:rm': SessionRm,
+  'session:show': SessionShow,
   'models:du': ModelsDu,
   'models:load': ModelsLoad,
   'models:ls': ModelsLs,

@@ -119,6 +119,8 @@ export interface ForgetRequest {
   /** ms since the epoch: what was made before it */
   before?: number
   all?: boolean
+  /** what each plugin removed, by kind (taps add to it: `memories`, `session turns`, …) */
+  removed: Record<string, number>
 }
 
 export interface Rating {

@@ -38,6 +38,14 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       return `evicted ${String(e.model)}: ${String(e.reason)}${e.failed ? ` (failed: ${String(e.failed)})` : ''}`
     case 'model-wait':
       return `${String(e.model)} waits: ${String(e.reason)}`
+    case 'memory': {
+      if (e.unavailable) return String(e.message)
+      const scores = Array.isArray(e.scores) ? (e.scores as { id: string; score: number }[]) : []
+      const what = scores.length ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}` : 'recalled nothing'
+      const session = e.session ? ` · session ${String(e.session)}` : ''
+      const text = typeof e.text === 'string' && e.text ? `\n${e.text.split('\n').map((l) => `    ${l}`).join('\n')}` : ''
+      return `${String(e.stage)}: ${what}${session}${text}`
+    }
     default:
       return undefined
   }

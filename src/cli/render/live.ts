@@ -140,7 +140,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           const line = pluginEventLine(ev)
           if (line) {
             pull = undefined
-            commit(p.dim(`  ${line}`))
+            commit(p.dim(`  ${safeText(line)}`))
           }
         }
       }

@@ -59,7 +59,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         default: {
           const line = pluginEventLine(ev)
-          if (line) out.write(`[model] ${line}\n`)
+          if (line) out.write(`[${ev.type === 'memory' ? 'memory' : 'model'}] ${safeText(line)}\n`)
         }
       }
     },

@@ -217,16 +217,24 @@ export class SessionStore {
   async removeTurnsBefore(date: Date | number, name?: string): Promise<number> {
     const cutoff = typeof date === 'number' ? date : date.getTime()
     if (!Number.isFinite(cutoff)) throw new MiradorError('USAGE', 'removeTurnsBefore: the date is not valid')
-    const files = name === undefined ? await this.files() : [this.fileFor(name)]
+    return this.removeTurns((t) => t.at < cutoff, name === undefined ? await this.files() : [this.fileFor(name)])
+  }
+
+  /** Deletes the turns of these runs from every session (forgetting a memory forgets its turn). */
+  async removeRuns(runIds: string[]): Promise<number> {
+    const ids = new Set(runIds)
+    return this.removeTurns((t) => ids.has(t.runId), await this.files())
+  }
+
+  private async removeTurns(gone: (t: SessionTurn) => boolean, files: string[]): Promise<number> {
     let removed = 0
     for (const file of files) {
       await this.locked(file, async () => {
         const s = await this.load(file)
         if (!s) return
-        const keep = s.turns.filter((t) => t.at >= cutoff)
-        const gone = s.turns.length - keep.length
-        if (gone === 0) return
-        removed += gone
+        const keep = s.turns.filter((t) => !gone(t))
+        if (keep.length === s.turns.length) return
+        removed += s.turns.length - keep.length
         if (keep.length === 0) {
           await rm(file, { force: true })
           return

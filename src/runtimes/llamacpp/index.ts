@@ -20,6 +20,8 @@
  * - prepare(spec) loads the base and loads and checks its adapters ahead of the first request;
  *   unload(model) disposes a model (refused while a generation runs on it); listLoaded() lists
  *   the models loaded in this process. All three act on the process-wide model cache (load.ts).
+ * - embed(modelPath, texts) gives one raw (unnormalised) vector per text from one embedding
+ *   context per loaded model, reused (embed.ts).
  * - node-llama-cpp's "bad special token" load warnings are dropped; other llama.cpp warnings and
  *   errors are still printed.
  */
@@ -35,6 +37,7 @@ import type {
   StreamPart,
 } from '../../engine/runtime.js'
 import { checkAdapters } from './adapters.js'
+import { embedTexts } from './embed.js'
 import { adapterAttachError, generate, defaultThreads } from './generate.js'
 import { acquireModel, loadedModelSize, loadedModels, releaseModels, message, getLlamaOnce, unloadModel } from './load.js'
 
@@ -191,6 +194,25 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
      */
     async unload(model: string): Promise<void> {
       await unloadModel(model)
+    },
+
+    /**
+     * Embeds texts with the GGUF model at `model` (loaded once per process, like generate), one raw
+     * vector per text; see embed.ts. dispose() aborts a running embed. Throws MiradorError.
+     */
+    async embed(model: string, texts: string[], options: { signal?: AbortSignal } = {}): Promise<number[][]> {
+      const controller = new AbortController()
+      const outer = options.signal
+      const follow = () => controller.abort(outer?.reason)
+      if (outer?.aborted) controller.abort(outer.reason)
+      else outer?.addEventListener('abort', follow, { once: true })
+      active.add(controller)
+      try {
+        return await embedTexts(model, texts, { threads, contextSize, owner }, controller.signal)
+      } finally {
+        outer?.removeEventListener('abort', follow)
+        active.delete(controller)
+      }
     },
 
     /** The GGUF models loaded in this process (by absolute path) with their sizes, adapters included. */

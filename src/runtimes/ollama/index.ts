@@ -16,6 +16,9 @@
  *
  * For the model manager: `prepare` (pull if absent, create a model with a LoRA adapter, load it;
  * see prepare.ts), `unload` (keep_alive 0) and `listLoaded` (`/api/ps`). These throw MiradorError.
+ *
+ * For memory: `embed` (`/api/embed`, one batch request; never pulls: a missing model is
+ * MODEL_MISSING naming `ollama pull`; see embed.ts). It throws MiradorError.
  */
 import { MiradorError } from '../../engine/errors.js'
 import type {
@@ -29,6 +32,7 @@ import type {
 } from '../../engine/runtime.js'
 import { badHostError, callOllama, type OllamaClient } from './call.js'
 import { chatOnce, type ChatEnv } from './chat.js'
+import { embedTexts } from './embed.js'
 import { pullRefusedError } from './errors.js'
 import type { RequestGuard } from './guard.js'
 import { displayHost, resolveHost } from './host.js'
@@ -80,6 +84,11 @@ export interface OllamaRuntime extends Runtime {
   listLoaded(): Promise<LoadedModelInfo[]>
   /** asks Ollama to unload a model now (keep_alive 0); throws MiradorError */
   unload(model: string): Promise<void>
+  /**
+   * Embeds texts with an embedding model (`/api/embed`), one vector per text, as Ollama sends them
+   * (unit length). Never pulls. Throws MiradorError; see embed.ts.
+   */
+  embed(model: string, texts: string[], options?: { signal?: AbortSignal }): Promise<number[][]>
   /** pulls a model, as progress parts (never throws; ends with an error or abort part on failure) */
   pull(model: string, options?: { signal?: AbortSignal }): AsyncIterable<StreamPart>
 }
@@ -198,6 +207,10 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
 
     async unload(model: string): Promise<void> {
       await call(model, (c) => c.generate({ model, prompt: '', keep_alive: 0, stream: false }))
+    },
+
+    embed(model: string, texts: string[], options: { signal?: AbortSignal } = {}): Promise<number[][]> {
+      return embedTexts(penv, model, texts, options)
     },
 
     pull(model: string, options: { signal?: AbortSignal } = {}): AsyncIterable<StreamPart> {

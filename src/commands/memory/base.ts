@@ -1,0 +1,37 @@
+/** What the memory and session commands share: the memory plugin, set up, or a clear refusal. */
+import { Flags } from '@oclif/core'
+import { setup, type Setup } from '../../cli/setup.js'
+import { MiradorError } from '../../engine/errors.js'
+import type { MemoryPlugin } from '../../plugins/memory/index.js'
+
+export async function memorySetup(config?: string): Promise<Setup & { memory: MemoryPlugin }> {
+  const s = await setup(config ? { config } : {})
+  if (!s.memory) throw new MiradorError('USAGE', 'the memory plugin is turned off (builtins: { memory: false } in mirador.config.yaml)')
+  if (!s.engine.settings.memory) throw new MiradorError('USAGE', 'memory is off (MIRADOR_MEMORY=off, or memory: off in mirador.config.yaml): nothing is kept, so there is nothing to show or forget')
+  return s as Setup & { memory: MemoryPlugin }
+}
+
+export const yesFlag = Flags.boolean({ char: 'y', description: 'Do not ask for confirmation.' })
+
+/** Asks before something that cannot be undone; without a terminal, --yes is required. */
+export async function confirm(question: string, yes: boolean): Promise<void> {
+  if (yes) return
+  if (!process.stdin.isTTY) throw new MiradorError('USAGE', `${question} Run again with --yes to confirm (no terminal to ask on).`)
+  const { createInterface } = await import('node:readline/promises')
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    const answer = await rl.question(`${question} [y/N] `)
+    if (!/^y(es)?$/i.test(answer.trim())) throw new MiradorError('ABORTED', 'nothing was forgotten')
+  } finally {
+    rl.close()
+  }
+}
+
+export function when(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 16)
+}
+
+export function oneLine(text: string, width = 90): string {
+  const t = text.replace(/\s+/g, ' ').trim()
+  return t.length > width ? `${t.slice(0, width - 1)}…` : t
+}

@@ -1,0 +1,223 @@
+/**
+ * Long-term memory: after each run the query and answer are remembered (redacted, encrypted, in
+ * Chroma); before each stage the memories relevant to the query, and the earlier turns of the
+ * session, are put in `{{memory}}`, within a token budget, with a `memory` event naming what was
+ * injected. Nothing is read or written when memory is off. If the store fails, the run goes on
+ * without memory and says so once; what could not be written waits in an encrypted outbox.
+ */
+import type { PluginHost } from '../../engine/engine.js'
+import { MiradorError } from '../../engine/errors.js'
+import { validatePluginOptions } from '../../engine/plugin-options.js'
+import { newRunId } from '../../engine/run-id.js'
+import type { ForgetRequest, Prompt, RunResult, StageContext } from '../../engine/types.js'
+import { loadCipher, type MemoryCipher } from './crypto.js'
+import { createEmbedder, createHashingEmbedder, type Embedder } from './embedder.js'
+import { memoryBlock, approxTokens } from './inject.js'
+import { DEFAULTS, optionsSchema, stageKeySchema, type MemoryOptions, type ResolvedMemoryOptions, type StageMemory } from './options.js'
+import { Outbox } from './outbox.js'
+import { leastUseful } from './prune.js'
+import { provenance, recall, type Ranked } from './recall.js'
+import { redact } from './redact.js'
+import { SessionStore } from './sessions.js'
+import { summarizeWith } from './summarize.js'
+import type { MemoryRecord, MemoryStore } from './types.js'
+
+const PLUGIN_NAME = 'MemoryPlugin'
+/** memories recalled once per run; each stage takes what its k and threshold allow */
+const RECALL_K = 20
+
+interface RunState {
+  recall?: Promise<Ranked[]>
+  injected: Set<string>
+  warned: boolean
+}
+
+export class MemoryPlugin {
+  readonly name = PLUGIN_NAME
+  readonly apiVersion = 1
+  readonly options: ResolvedMemoryOptions
+  #engine?: PluginHost
+  #cipher?: Promise<MemoryCipher>
+  #store?: Promise<MemoryStore>
+  #embedder?: Embedder
+  readonly #runs = new Map<string, RunState>()
+
+  constructor(options: MemoryOptions = {}, readonly env: NodeJS.ProcessEnv = process.env) {
+    this.options = { ...DEFAULTS, ...validatePluginOptions<MemoryOptions>(PLUGIN_NAME, optionsSchema, options) }
+  }
+
+  apply(engine: PluginHost): void {
+    this.#engine = engine
+    engine.registerStageKeys({ memory: stageKeySchema })
+    // memory off: not a read, not a write, not a key file
+    if (!engine.settings.memory) return
+    engine.hooks.prompt.tapPromise(PLUGIN_NAME, (prompt, ctx) => this.#inject(prompt, ctx))
+    engine.hooks.runDone.tapPromise(PLUGIN_NAME, (result) => this.#remember(result))
+    engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.forget(req))
+  }
+
+  get home(): string {
+    return this.#host().settings.home
+  }
+
+  #host(): PluginHost {
+    if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
+    return this.#engine
+  }
+
+  cipher(): Promise<MemoryCipher> {
+    this.#cipher ??= loadCipher({ home: this.home, env: this.env })
+    return this.#cipher
+  }
+
+  embedder(): Embedder {
+    if (!this.#embedder) {
+      const e = this.options.embed
+      if (!e || e.runtime === 'hashing') this.#embedder = createHashingEmbedder()
+      else {
+        const factory = this.#host().runtimeFactory(e.runtime)
+        if (!factory) throw new MiradorError('MODEL_UNRESOLVED', `memory embeddings need runtime "${e.runtime}", which no plugin provides`)
+        this.#embedder = createEmbedder({ runtime: factory(e.host ? { host: e.host } : {}), model: e.model })
+      }
+    }
+    return this.#embedder
+  }
+
+  /** The Chroma store, started or reached on first use; a failure is retried on the next call. */
+  store(onProgress?: (message: string) => void): Promise<MemoryStore> {
+    this.#store ??= (async () => {
+      const { openStore } = await import('./open-store.js')
+      return openStore({ home: this.home, env: this.env, cipher: await this.cipher(), embedderId: this.embedder().id, ...(onProgress ? { onProgress } : {}) })
+    })().catch((err: unknown) => {
+      this.#store = undefined
+      throw err
+    })
+    return this.#store
+  }
+
+  async sessions(): Promise<SessionStore> {
+    return new SessionStore(this.home, await this.cipher(), { redactPatterns: this.options.redact_patterns ?? [] })
+  }
+
+  async outbox(): Promise<Outbox> {
+    return new Outbox(this.home, await this.cipher())
+  }
+
+  /** Memories relevant to `query`, best first (for `memory search` and injection). */
+  async search(query: string, k: number, session?: string): Promise<Ranked[]> {
+    return recall({ store: await this.store(), embedder: this.embedder(), query, k, ...(session ? { session } : {}) })
+  }
+
+  #run(runId: string): RunState {
+    let run = this.#runs.get(runId)
+    if (!run) {
+      run = { injected: new Set(), warned: false }
+      this.#runs.set(runId, run)
+    }
+    return run
+  }
+
+  async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
+    const stage = (ctx.spec as { memory?: StageMemory }).memory
+    if (stage === false) return prompt
+    const tune = typeof stage === 'object' ? stage : {}
+    const k = tune.k ?? this.options.k
+    const threshold = tune.threshold ?? this.options.threshold
+    const budget = tune.budget_tokens ?? this.options.budget_tokens
+    const run = this.#run(ctx.runId)
+    run.recall ??= this.search(ctx.query, RECALL_K).catch((err: unknown) => {
+      if (!run.warned) {
+        run.warned = true
+        const e = MiradorError.from(err, 'MEMORY_UNAVAILABLE')
+        ctx.emit({ type: 'memory', stage: ctx.stage, unavailable: true, code: e.code, message: `memory is unavailable, so this run goes on without it: ${e.message}` })
+      }
+      return []
+    })
+    const [found, session] = await Promise.all([run.recall, ctx.session ? this.#sessionContext(ctx) : Promise.resolve('')])
+    const candidates = found.filter((m) => m.similarity >= threshold).slice(0, k)
+    const block = memoryBlock(session, candidates, budget)
+    for (const m of block.memories) run.injected.add(m.id)
+    if (block.memories.length || session) {
+      ctx.emit({
+        type: 'memory',
+        stage: ctx.stage,
+        ids: block.memories.map((m) => m.id),
+        scores: block.memories.map((m) => provenance(m)),
+        tokens: approxTokens(block.text),
+        ...(ctx.session ? { session: ctx.session, sessionTokens: approxTokens(session) } : {}),
+        ...(this.options.show ? { text: block.text } : {}),
+      })
+    }
+    return { ...prompt, vars: { ...prompt.vars, memory: block.text } }
+  }
+
+  async #sessionContext(ctx: StageContext): Promise<string> {
+    const sessions = await this.sessions()
+    const c = await sessions.contextFor(ctx.session!, { verbatim: this.options.session_verbatim, summarize: (texts) => this.#summarize(texts) })
+    return c.text
+  }
+
+  #summarize(texts: string[]): Promise<string> {
+    return summarizeWith(this.#host().hooks, this.options.summary_model, texts)
+  }
+
+  async #remember(result: RunResult): Promise<void> {
+    const run = this.#runs.get(result.runId)
+    this.#runs.delete(result.runId)
+    if (!result.ok || !result.answer.trim()) return
+    const patterns = this.options.redact_patterns ?? []
+    if (result.session) {
+      const sessions = await this.sessions()
+      await sessions.appendTurn(result.session, { runId: result.runId, query: result.query, answer: result.answer, at: Date.now(), chain: result.chain })
+    }
+    const long = result.answer.length > this.options.summarize_over_chars
+    const answer = long ? await this.#summarize([result.answer]).catch(() => `${result.answer.slice(0, this.options.summarize_over_chars)}…`) : result.answer
+    const text = redact(`Q: ${result.query}\nA: ${answer.trim()}`, patterns).text
+    const [embedding] = await this.embedder().embed([text])
+    const record: MemoryRecord = {
+      id: newRunId().replace(/^r_/, 'm_'),
+      text,
+      embedding: embedding!,
+      meta: { chain: result.chain, ...(result.session ? { session: result.session } : {}), runId: result.runId, createdAt: Date.now(), kind: long ? 'summary' : 'turn', recalls: 0 },
+    }
+    const outbox = await this.outbox()
+    try {
+      const store = await this.store()
+      await outbox.drain((records) => store.add(records))
+      await store.add([record])
+      const now = Date.now()
+      for (const id of run?.injected ?? []) {
+        const [m] = await store.get({ ids: [id] })
+        if (m) await store.updateMeta(id, { recalls: m.meta.recalls + 1, lastRecalledAt: now })
+      }
+      await this.#prune(store)
+    } catch {
+      // nothing is lost: it waits, sealed, for the next run that reaches the store
+      await outbox.put([record])
+    }
+  }
+
+  async #prune(store: MemoryStore): Promise<void> {
+    const count = await store.count()
+    if (count <= this.options.max_memories) return
+    const all = await store.get({})
+    await store.delete({ ids: leastUseful(all, count - this.options.max_memories, Date.now()) })
+  }
+
+  /** Forgets memories, session turns and outbox records; adds counts to `req.removed`. */
+  async forget(req: ForgetRequest): Promise<void> {
+    const filter = { ...(req.ids ? { ids: req.ids } : {}), ...(req.session ? { session: req.session } : {}), ...(req.before !== undefined ? { before: req.before } : {}), ...(req.all ? { all: true } : {}) }
+    const add = (kind: string, n: number) => (req.removed[kind] = (req.removed[kind] ?? 0) + n)
+    const store = await this.store()
+    const runIds = req.ids ? (await store.get({ ids: req.ids })).map((m) => m.meta.runId) : []
+    add('memories', await store.delete(filter))
+    const sessions = await this.sessions()
+    if (req.all) add('sessions', await sessions.removeAll())
+    else {
+      if (req.session) add('sessions', (await sessions.removeSession(req.session)) ? 1 : 0)
+      if (req.before !== undefined) add('session turns', await sessions.removeTurnsBefore(req.before))
+      if (runIds.length) add('session turns', await sessions.removeRuns(runIds))
+    }
+    add('waiting in the outbox', await (await this.outbox()).forget(filter))
+  }
+}

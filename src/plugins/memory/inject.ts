@@ -1,0 +1,41 @@
+/**
+ * The `{{memory}}` block: the session's earlier turns first (they are the conversation), then the
+ * recalled memories, each with its id so the user can trace and forget it, within a token budget.
+ */
+import type { Ranked } from './recall.js'
+
+/** Tokens, roughly: about four characters each in English text. */
+export function approxTokens(text: string): number {
+  return Math.ceil(text.length / 4)
+}
+
+/** The session may take at most this share of the budget when memories compete for it. */
+const SESSION_SHARE = 0.6
+
+export function memoryBlock(session: string, memories: Ranked[], budgetTokens: number): { text: string; memories: Ranked[] } {
+  const parts: string[] = []
+  let left = budgetTokens
+  if (session) {
+    const head = 'Earlier in this conversation:\n'
+    const room = Math.max(0, Math.floor((memories.length ? SESSION_SHARE : 1) * budgetTokens) - approxTokens(head))
+    // the most recent turns matter most: keep the end when it must be cut
+    const body = approxTokens(session) <= room ? session : `…${session.slice(session.length - room * 4)}`
+    if (room > 0) {
+      parts.push(head + body)
+      left -= approxTokens(head + body)
+    }
+  }
+  const used: Ranked[] = []
+  const head = 'What you remember from earlier conversations:'
+  const lines: string[] = []
+  for (const m of memories) {
+    const line = `[${m.id}] ${m.text.replace(/\s+/g, ' ').trim()}`
+    const cost = approxTokens(line) + (lines.length ? 0 : approxTokens(head))
+    if (cost > left) continue
+    lines.push(line)
+    used.push(m)
+    left -= cost
+  }
+  if (lines.length) parts.push([head, ...lines].join('\n'))
+  return { text: parts.join('\n\n'), memories: used }
+}

@@ -1,0 +1,25 @@
+/**
+ * Opens the memory store: the Chroma server (CHROMA_URL's, or the shared bundled one, started if
+ * needed) and the collection of the embedder in use: vectors of different embedders never mix.
+ * Imported only when memory is first used: the chromadb client is heavy.
+ */
+import { ensureChromaServer, touchChromaServer } from './chroma/server.js'
+import { createChromaStore } from './chroma/store.js'
+import type { Cipher, MemoryStore } from './types.js'
+
+export function collectionFor(embedderId: string): string {
+  const slug = embedderId.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '')
+  return `mirador-${slug}`.slice(0, 63)
+}
+
+export async function openStore(opts: { home: string; env: NodeJS.ProcessEnv; cipher: Cipher; embedderId: string; onProgress?: (message: string) => void }): Promise<MemoryStore> {
+  const ensure = () => ensureChromaServer({ home: opts.home, env: opts.env, ...(opts.onProgress ? { onProgress: (s: { message: string }) => opts.onProgress!(s.message) } : {}) })
+  const server = await ensure()
+  return createChromaStore({
+    url: server.url,
+    collection: collectionFor(opts.embedderId),
+    cipher: opts.cipher,
+    onUse: () => touchChromaServer(opts.home),
+    reconnect: async () => (await ensure()).url,
+  })
+}

@@ -1,0 +1,240 @@
+/**
+ * BM25 on a hand-computed example, the shared tokenizer, and hybrid ranking: each component as
+ * documented in recall.ts, how they combine, recency decay, the threshold, and recall()'s use of
+ * the store and the embedder.
+ */
+import { describe, expect, test } from '@jest/globals'
+import { MiradorError } from '../../src/engine/errors.js'
+import { analyze, bm25, stem, tokenize } from '../../src/plugins/memory/bm25.js'
+import { createHashingEmbedder } from '../../src/plugins/memory/embedder.js'
+import {
+  DEFAULT_WEIGHTS,
+  HASHING_TUNING,
+  MODEL_TUNING,
+  provenance,
+  rankMemories,
+  recall,
+  tuningFor,
+  type Ranked,
+} from '../../src/plugins/memory/recall.js'
+import type { MemoryStore, VectorHit } from '../../src/plugins/memory/types.js'
+
+const DAY = 86_400_000
+const NOW = Date.UTC(2025, 5, 1)
+
+function hit(id: string, text: string, distance: number, daysAgo = 0, session?: string): VectorHit {
+  return {
+    id,
+    text,
+    distance,
+    meta: { chain: 'c', runId: 'r', createdAt: NOW - daysAgo * DAY, kind: 'turn', recalls: 0, ...(session && { session }) },
+  }
+}
+
+describe('tokenizer', () => {
+  test('lower case, accents and apostrophes dropped, stop words and one-letter words gone, numbers kept', () => {
+    expect(tokenize("What's Sam's favourite café? I paid £1,150 for 2.5 nights")).toEqual(['sam', 'favourit', 'caf', 'paid', '1150', '2.5', 'night'])
+    expect(analyze('The Hikes').words).toEqual(['hikes'])
+  })
+
+  test('the light stemmer meets common inflections', () => {
+    const same = (...ws: string[]) => expect(new Set(ws.map(stem)).size).toBe(1)
+    same('hike', 'hikes', 'hiking', 'hiked')
+    same('run', 'runs', 'running')
+    same('plan', 'plans', 'planned', 'planning')
+    same('study', 'studies', 'studied')
+    same('box', 'boxes')
+    same('tomato', 'tomatoes')
+    expect(stem('class')).toBe('class')
+    expect(stem('bus')).toBe('bus')
+    expect(stem('falling')).toBe('fall')
+  })
+})
+
+describe('bm25 (k1 1.2, b 0.75), over the given documents only', () => {
+  // N = 3; "cat" is in 2 → idf = ln(1 + (3 − 2 + 0.5) / (2 + 0.5)) = ln 1.6; avgdl = 7/3
+  const docs = [['cat', 'hat'], ['dog'], ['cat', 'cat', 'dog', 'bird']]
+
+  test('matches the hand-computed values', () => {
+    const r = bm25(['cat'], docs)
+    expect(r.idf.get('cat')).toBeCloseTo(Math.log(1.6), 10) // 0.470004
+    // d1: tf 1, dl 2 → 0.470004 · 2.2 / (1 + 1.2 · (0.25 + 0.75 · 2 / (7/3))) = 0.499176
+    expect(r.scores[0]).toBeCloseTo(0.499176, 5)
+    expect(r.scores[1]).toBe(0)
+    // d3: tf 2, dl 4 → 0.470004 · 4.4 / (2 + 1.2 · (0.25 + 0.75 · 4 / (7/3))) = 0.538145
+    expect(r.scores[2]).toBeCloseTo(0.538145, 5)
+    expect(r.ideal).toBeCloseTo(Math.log(1.6), 10)
+  })
+
+  test('a query term counts once however often the query repeats it; IDF depends on the set', () => {
+    expect(bm25(['cat', 'cat'], docs).scores).toEqual(bm25(['cat'], docs).scores)
+    // in a set where every document has "cat", its IDF is ln(1 + 0.5 / 3.5)
+    expect(bm25(['cat'], [['cat'], ['cat', 'dog'], ['cat']]).idf.get('cat')).toBeCloseTo(Math.log(1 + 0.5 / 3.5), 10)
+  })
+
+  test('no documents, no query terms, empty documents → zeros', () => {
+    expect(bm25(['cat'], []).scores).toEqual([])
+    expect(bm25([], docs)).toMatchObject({ scores: [0, 0, 0], ideal: 0 })
+    expect(bm25(['cat'], [[], []]).scores).toEqual([0, 0])
+  })
+})
+
+describe('rankMemories', () => {
+  const cands = [
+    hit('a', 'My sister lives in Bristol', 0.2, 400), // nearest, old, no lexical match for "climbing wall"
+    hit('b', 'Marcus and I go to the climbing wall on Wednesdays', 0.5, 10), // lexical match, recent
+    hit('c', 'Bought a new kettle', 0.8, 0), // farthest, newest
+  ]
+  const q = 'who do I meet at the climbing wall'
+
+  test('vector: min-max scaled similarity; lexical: BM25 / the best BM25; recency: 0.5^(age/half-life)', () => {
+    const r = rankMemories(q, cands, { now: NOW, k: 3, weights: { vector: 1, lexical: 1, recency: 1 }, halfLifeDays: 10 })
+    const byId = Object.fromEntries(r.map((x) => [x.id, x])) as Record<string, Ranked>
+    expect(byId.a!.components.vector).toBe(1)
+    expect(byId.b!.components.vector).toBeCloseTo(0.5, 10)
+    expect(byId.c!.components.vector).toBe(0)
+    expect(byId.a!.similarity).toBeCloseTo(0.8, 10)
+    expect(byId.a!.components.lexical).toBe(0)
+    expect(byId.c!.components.lexical).toBe(0)
+    const lex = bm25(tokenize(q), cands.map((c) => tokenize(c.text)))
+    expect(byId.b!.bm25).toBeCloseTo(lex.scores[1]!, 10)
+    expect(lex.scores[1]).toBeGreaterThan(0)
+    expect(byId.b!.components.lexical).toBe(1) // the only, so the best, lexical match
+    expect(byId.b!.components.recency).toBeCloseTo(0.5, 10) // 10 days, half-life 10
+    expect(byId.c!.components.recency).toBe(1)
+    expect(byId.a!.components.recency).toBeCloseTo(Math.pow(0.5, 40), 15)
+  })
+
+  test('score = Σ weight · component, with the weights made to sum to 1', () => {
+    const r = rankMemories(q, cands, { now: NOW, k: 3, weights: { vector: 2, lexical: 1, recency: 1 }, halfLifeDays: 30 })
+    for (const x of r) expect(x.score).toBeCloseTo(0.5 * x.components.vector + 0.25 * x.components.lexical + 0.25 * x.components.recency, 12)
+    for (let i = 1; i < r.length; i++) expect(r[i - 1]!.score).toBeGreaterThanOrEqual(r[i]!.score)
+  })
+
+  test('each weight alone orders by its component', () => {
+    const order = (w: object) => rankMemories(q, cands, { now: NOW, k: 3, weights: w }).map((x) => x.id)
+    expect(order({ vector: 1 })).toEqual(['a', 'b', 'c'])
+    expect(order({ lexical: 1 })[0]).toBe('b')
+    expect(order({ recency: 1 })).toEqual(['c', 'b', 'a'])
+    // hybrid: the lexical match wins over the nearest vector
+    expect(order({ vector: 0.5, lexical: 0.4, recency: 0.1 })[0]).toBe('b')
+  })
+
+  test('recency decays by half every half-life; a future date counts as now', () => {
+    const mems = [0, 30, 60, 90].map((d) => hit(`d${d}`, 'same text', 0.3, d))
+    const r = rankMemories('same text', [...mems, hit('future', 'same text', 0.3, -5)], { now: NOW, k: 5, weights: { recency: 1 }, halfLifeDays: 30 })
+    const rec = Object.fromEntries(r.map((x) => [x.id, x.components.recency]))
+    expect(rec).toEqual({ future: 1, d0: 1, d30: 0.5, d60: 0.25, d90: 0.125 })
+  })
+
+  test('equal similarities all count 1; k limits; no candidates → []', () => {
+    const same = [hit('x', 'one', 0.4), hit('y', 'two', 0.4)]
+    for (const r of rankMemories('q', same, { now: NOW, k: 2 })) expect(r.components.vector).toBe(1)
+    expect(rankMemories(q, cands, { now: NOW, k: 1 })).toHaveLength(1)
+    expect(rankMemories(q, [], { now: NOW, k: 5 })).toEqual([])
+  })
+
+  test('defaults are MODEL_TUNING; bad weights or half-life → USAGE', () => {
+    const a = rankMemories(q, cands, { now: NOW, k: 3 })
+    const b = rankMemories(q, cands, { now: NOW, k: 3, weights: MODEL_TUNING.weights, halfLifeDays: MODEL_TUNING.halfLifeDays })
+    expect(a).toEqual(b)
+    const w = MODEL_TUNING.weights
+    const sum = w.vector + w.lexical + w.recency
+    for (const x of a) {
+      const c = x.components
+      expect(x.score).toBeCloseTo((w.vector * c.vector + w.lexical * c.lexical + w.recency * c.recency) / sum, 12)
+      expect(c.recency).toBeCloseTo(Math.pow(0.5, (NOW - x.meta.createdAt) / DAY / MODEL_TUNING.halfLifeDays), 12)
+    }
+    expect(DEFAULT_WEIGHTS).toEqual(MODEL_TUNING.weights)
+    for (const bad of [{ vector: -1 }, { vector: 0, lexical: 0 }, { lexical: Number.NaN }]) {
+      expect(() => rankMemories(q, cands, { now: NOW, k: 3, weights: bad })).toThrow(MiradorError)
+    }
+    expect(() => rankMemories(q, cands, { now: NOW, k: 3, halfLifeDays: 0 })).toThrow(/halfLifeDays/)
+  })
+
+  test('the result keeps the hit (id, text, meta, distance) for provenance', () => {
+    const [top] = rankMemories(q, cands, { now: NOW, k: 1, weights: { vector: 1 } })
+    expect(top).toMatchObject({ id: 'a', text: cands[0]!.text, distance: 0.2, meta: cands[0]!.meta })
+    expect(provenance(top!)).toEqual({ id: 'a', score: 1, similarity: 0.8, vector: 1, lexical: 0, recency: expect.any(Number) })
+  })
+})
+
+describe('recall', () => {
+  function fakeStore(hits: VectorHit[]) {
+    const calls: { embedding: number[]; k: number; filter?: { session?: string } }[] = []
+    const store: Pick<MemoryStore, 'query'> = {
+      async query(embedding, k, filter) {
+        calls.push({ embedding, k, ...(filter && { filter }) })
+        return hits.slice(0, k)
+      },
+    }
+    return { store, calls }
+  }
+  const embedder = { id: 'test/fake', dims: 2, embed: async (texts: string[]) => texts.map(() => [1, 0]) }
+  const hits = [
+    hit('m1', 'I drink a flat white every morning', 0.1, 100),
+    hit('m2', 'Coffee after 2 pm ruins my sleep', 0.3, 5),
+    hit('m3', 'My bike is a Brompton', 0.6, 1),
+    hit('m4', 'The cat likes salmon', 0.9, 1),
+  ]
+
+  test('asks the store for k × overfetch (default 4) with the query vector and the session', async () => {
+    const { store, calls } = fakeStore(hits)
+    await recall({ store, embedder, query: 'coffee', k: 2, now: NOW })
+    await recall({ store, embedder, query: 'coffee', k: 1, overfetch: 3, session: 's1', now: NOW })
+    expect(calls).toEqual([
+      { embedding: [1, 0], k: 8 },
+      { embedding: [1, 0], k: 3, filter: { session: 's1' } },
+    ])
+  })
+
+  test('returns at most k, best first, ranked over every candidate', async () => {
+    const { store } = fakeStore(hits)
+    const r = await recall({ store, embedder, query: 'does coffee keep me awake', k: 2, now: NOW, weights: { vector: 0.5, lexical: 0.5 } })
+    expect(r.map((x) => x.id)).toEqual(['m2', 'm1'])
+    expect(r[0]!.components.lexical).toBeGreaterThan(0)
+  })
+
+  test('the threshold drops memories below that similarity (1 − distance), then k applies', async () => {
+    const { store } = fakeStore(hits)
+    const r = await recall({ store, embedder, query: 'cat', k: 4, threshold: 0.5, now: NOW, weights: { lexical: 1 } })
+    expect(r.map((x) => x.id).sort()).toEqual(['m1', 'm2'])
+    for (const x of r) expect(x.similarity).toBeGreaterThanOrEqual(0.5)
+    expect(await recall({ store, embedder, query: 'cat', k: 4, threshold: 0.95, now: NOW })).toEqual([])
+  })
+
+  test('default weights follow the embedder: HASHING_TUNING for the hashing embedder, MODEL_TUNING otherwise', async () => {
+    expect(tuningFor(createHashingEmbedder().id)).toBe(HASHING_TUNING)
+    expect(tuningFor('ollama/nomic-embed-text')).toBe(MODEL_TUNING)
+    expect(tuningFor(undefined)).toBe(MODEL_TUNING)
+    const { store } = fakeStore(hits)
+    const q = 'coffee sleep'
+    const asHashing = await recall({ store, embedder: { ...embedder, id: 'hashing-v1/384' }, query: q, k: 4, now: NOW })
+    expect(asHashing).toEqual(rankMemories(q, hits, { now: NOW, k: 4, ...HASHING_TUNING }))
+    const asModel = await recall({ store, embedder, query: q, k: 4, now: NOW })
+    expect(asModel).toEqual(rankMemories(q, hits, { now: NOW, k: 4, ...MODEL_TUNING }))
+  })
+
+  test('bad k or overfetch → USAGE; an empty store → []', async () => {
+    const { store } = fakeStore([])
+    await expect(recall({ store, embedder, query: 'x', k: 0 })).rejects.toMatchObject({ code: 'USAGE' })
+    await expect(recall({ store, embedder, query: 'x', k: 2, overfetch: 0 })).rejects.toMatchObject({ code: 'USAGE' })
+    expect(await recall({ store, embedder, query: 'x', k: 2 })).toEqual([])
+  })
+
+  test('end to end with the hashing embedder and a tiny brute-force store: the lexical match comes first', async () => {
+    const e = createHashingEmbedder()
+    const texts = ['Dentist appointment on 2 July at 3:20 pm', 'My sister Priya lives in Bristol', 'Biscuit the cat eats salmon']
+    const vecs = await e.embed(texts)
+    const store: Pick<MemoryStore, 'query'> = {
+      async query(v, k) {
+        return texts
+          .map((t, i) => hit(`m${i}`, t, 1 - vecs[i]!.reduce((s, x, j) => s + x * v[j]!, 0), 3))
+          .sort((a, b) => a.distance - b.distance)
+          .slice(0, k)
+      },
+    }
+    const [top] = await recall({ store, embedder: e, query: 'when is my dentist appointment?', k: 1, now: NOW })
+    expect(top!.id).toBe('m0')
+  })
+})
