@@ -52,7 +52,8 @@ async function main() {
     'chains/deep-only.yaml': 'stages:\n  deep: { model: deep, prompt: "{{query}}" }\n',
     'chains/stream.yaml': 'stages:\n  s: { model: stream, prompt: "{{query}}", options: { max_tokens: 100000 } }\n',
   })
-  const env = { ...process.env, MIRADOR_HOME: path.join(dir, 'home'), OLLAMA_HOST: server.url, NO_COLOR: '1' }
+  // the spine's numbers are measured without memory (it has its own rows below)
+  const env = { ...process.env, MIRADOR_HOME: path.join(dir, 'home'), OLLAMA_HOST: server.url, NO_COLOR: '1', MIRADOR_MEMORY: 'off' }
 
   // 1. start → ack
   {

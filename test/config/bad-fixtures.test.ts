@@ -58,7 +58,7 @@ const CASES: Record<string, [ErrorCode, number, number, string]> = {
   'unclosed-flow.config.yaml': ['CONFIG_SYNTAX', 2, 1, 'Flow map'],
   // YAML 1.1 surprises
   'yes-boolean.config.yaml': ['CONFIG_INVALID', 1, 10, 'offline: must be true or false (got "yes"). Mirador reads YAML 1.2, where yes is text: use true/false'],
-  'off-boolean.config.yaml': ['CONFIG_INVALID', 2, 11, 'builtins.memory: must be true or false (got "off")'],
+  'off-boolean.config.yaml': ['CONFIG_INVALID', 2, 11, "builtins.memory: must be true, false, or a map of the plugin's options (got \"off\")"],
   'octal.chain.yaml': ['CONFIG_UNSAFE', 5, 22, 'the number 0755 has a leading zero'],
   'sexagesimal.chain.yaml': ['CONFIG_INVALID', 5, 17, 'stages.quick.timeout_ms: must be a whole number (got "1:20"). YAML 1.2 has no base-60 numbers'],
   'nan.chain.yaml': ['CONFIG_INVALID', 5, 29, 'stages.quick.options.temperature: must be a number (got NaN)'],

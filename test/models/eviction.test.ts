@@ -64,3 +64,11 @@ describe('eviction policy', () => {
     expect(v.map((x) => x.key)).toEqual(['m0', 'm1', 'm2'])
   })
 })
+
+describe('eviction policy with no history', () => {
+  it('evicts no more than it must when every model is worth the same', () => {
+    const p = new EvictionPolicy()
+    const v = p.victims([m('a', 1), m('b', 1)], { slots: 1, gb: 0 })!
+    expect(v).toHaveLength(1)
+  })
+})

@@ -23,7 +23,8 @@ export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.Process
     const t0 = performance.now()
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
-      env: { PATH: process.env.PATH, HOME: opts.cwd, NO_COLOR: '1', ...opts.env },
+      // memory is off unless a test turns it on: each memory run starts a Chroma server
+      env: { PATH: process.env.PATH, HOME: opts.cwd, NO_COLOR: '1', MIRADOR_MEMORY: 'off', MIRADOR_CHROMA_IDLE_MS: '30000', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''

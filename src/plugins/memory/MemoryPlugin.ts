@@ -190,18 +190,18 @@ export class MemoryPlugin {
         const [m] = await store.get({ ids: [id] })
         if (m) await store.updateMeta(id, { recalls: m.meta.recalls + 1, lastRecalledAt: now })
       }
-      await this.#prune(store)
+      await this.#prune(store, record.id)
     } catch {
       // nothing is lost: it waits, sealed, for the next run that reaches the store
       await outbox.put([record])
     }
   }
 
-  async #prune(store: MemoryStore): Promise<void> {
+  async #prune(store: MemoryStore, justMade: string): Promise<void> {
     const count = await store.count()
     if (count <= this.options.max_memories) return
     const all = await store.get({})
-    await store.delete({ ids: leastUseful(all, count - this.options.max_memories, Date.now()) })
+    await store.delete({ ids: leastUseful(all, count - this.options.max_memories, Date.now(), new Set([justMade])) })
   }
 
   /** Forgets memories, session turns and outbox records; adds counts to `req.removed`. */

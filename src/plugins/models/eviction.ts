@@ -48,6 +48,8 @@ export interface PolicyOptions {
 }
 
 const EXACT_LIMIT = 16
+/** every eviction costs a reload later: among sets of equal worth, the one that evicts fewer wins */
+const EVICTION_COST = 1e-6
 
 export class EvictionPolicy {
   readonly halfLife: number
@@ -109,7 +111,7 @@ function exactCover(candidates: Cacheable[], values: number[], need: Need): Cach
       if (mask & (1 << i)) {
         slots++
         gb += candidates[i]!.sizeGb
-        cost += values[i]!
+        cost += values[i]! + EVICTION_COST
       }
     }
     // least value lost; on a tie, the set that frees more memory

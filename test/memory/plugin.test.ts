@@ -1,0 +1,188 @@
+/**
+ * The memory plugin end to end, on a real Chroma server (the bundled one, started by the plugin
+ * in a temporary MIRADOR_HOME) and the engine: remember, recall, injection with provenance,
+ * sessions, every form of forget (checked in Chroma itself), redaction, encryption at rest, the
+ * outbox after the store was down, pruning, and memory off touching nothing.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { ChromaClient, type Collection } from 'chromadb'
+import { Engine } from '../../src/engine/engine.js'
+import type { ChainFile } from '../../src/engine/config/index.js'
+import type { ForgetRequest } from '../../src/engine/types.js'
+import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
+import { MemoryPlugin, type MemoryOptions } from '../../src/plugins/memory/index.js'
+import { collectionFor } from '../../src/plugins/memory/open-store.js'
+import { makeProject } from '../support/cli.js'
+import type { LooseEvent } from '../support/events.js'
+import { unusedPort } from '../support/ollama-server.js'
+import { scriptedModels, type Script } from '../support/scripted-model.js'
+
+const homes: string[] = []
+afterAll(async () => {
+  for (const h of homes) await stopChromaServer(h)
+})
+
+/** An engine with the memory plugin and scripted models that answer what they are told. */
+function setup(opts: { memory?: boolean; options?: MemoryOptions; env?: NodeJS.ProcessEnv; home?: string } = {}) {
+  const p = makeProject({})
+  const home = opts.home ?? p.home
+  if (!homes.includes(home)) homes.push(home)
+  const engine = new Engine({ cwd: p.dir, home, offline: true, memory: opts.memory ?? true, config: {} })
+  const answers: Record<string, Script> = {}
+  const models = scriptedModels(new Proxy(answers, { get: (t, k: string) => t[k] ?? { tokens: ['ok'] } }))
+  engine.use(models.plugin)
+  const memory = new MemoryPlugin(opts.options ?? {}, { ...opts.env, MIRADOR_CHROMA_IDLE_MS: '0' })
+  expect(engine.use(memory)).toBe(true)
+  const events: LooseEvent[] = []
+  engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))
+  const chain: ChainFile = { stages: { answer: { model: 'm', prompt: '{{memory}}\n---\n{{query}}' } } }
+  const ask = async (query: string, answer: string, session?: string) => {
+    answers.m = { tokens: [answer] }
+    return engine.run({ chain: { name: 'single', value: chain }, query, ...(session ? { session } : {}) })
+  }
+  return { engine, memory, events, ask, home, calls: models.calls }
+}
+
+async function rawCollection(memory: MemoryPlugin): Promise<Collection> {
+  const server = JSON.parse(readFileSync(path.join(memory.home, 'memory/server.json'), 'utf8')) as { url: string }
+  const u = new URL(server.url)
+  const client = new ChromaClient({ host: u.hostname, port: Number(u.port) })
+  return client.getCollection({ name: collectionFor(memory.embedder().id), embeddingFunction: { generate: async () => [] } })
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name))
+}
+
+describe('memory plugin on Chroma', () => {
+  it('remembers a run, recalls it for a related query and injects it with its id and scores', async () => {
+    const { ask, events, calls, memory } = setup()
+    await ask('My sister Ana has her birthday on the third of March', 'Noted: Ana, March 3rd.')
+    const r = await ask("When is Ana's birthday?", 'March 3rd.')
+    expect(r.ok).toBe(true)
+    const ev = events.filter((e) => e.type === 'memory')
+    expect(ev).toHaveLength(1)
+    expect(ev[0]!.ids).toHaveLength(1)
+    expect(ev[0]!.scores[0]).toMatchObject({ id: ev[0]!.ids[0], score: expect.any(Number), similarity: expect.any(Number), lexical: expect.any(Number) })
+    const prompt = calls.at(-1)!.prompt
+    expect(prompt).toContain(`[${ev[0]!.ids[0]}] Q: My sister Ana has her birthday on the third of March A: Noted: Ana, March 3rd.`)
+    const [stored] = await (await memory.store()).get({ ids: ev[0]!.ids })
+    expect(stored!.meta.recalls).toBe(1) // counted for pruning
+  })
+
+  it('redacts secrets and keeps documents and session files encrypted at rest', async () => {
+    const { ask, memory, home } = setup()
+    await ask('my api key is sk-abcdefghijklmnopqrstuvwx1234 and my email is ana@example.org', 'Keep them safe, Ana.', 'private-talk')
+    const store = await memory.store()
+    const all = await store.get({})
+    const mine = all.find((m) => m.text.includes('Keep them safe'))!
+    expect(mine.text).toContain('[REDACTED:API_KEY]')
+    expect(mine.text).toContain('[REDACTED:EMAIL]')
+    expect(mine.text).not.toContain('sk-abcdefghijklmnopqrstuvwx1234')
+    // what Chroma holds is sealed: no plaintext, not even the session name
+    const raw = await rawCollection(memory)
+    const docs = (await raw.get({ include: ['documents', 'metadatas'] })) as { documents: (string | null)[]; metadatas: unknown[] }
+    const rawText = JSON.stringify(docs)
+    expect(rawText).not.toContain('Keep them safe')
+    expect(rawText).not.toContain('private-talk')
+    for (const d of docs.documents) expect(d).toMatch(/^v1:/)
+    // the session file is sealed too
+    const sessionFiles = filesUnder(path.join(home, 'sessions'))
+    expect(sessionFiles).toHaveLength(1)
+    const bytes = readFileSync(sessionFiles[0]!, 'utf8')
+    expect(bytes).not.toContain('Keep them safe')
+    expect(bytes).not.toContain('private-talk')
+    expect(statSync(path.join(home, 'keys', 'memory.key')).mode & 0o077).toBe(0)
+  })
+
+  it('a session continues: its earlier turns are in the prompt, recent ones verbatim', async () => {
+    const { ask, calls, events } = setup({ options: { session_verbatim: 2 } })
+    await ask('Plan a trip to Lisbon', 'Start with Alfama.', 'trip')
+    await ask('What about food?', 'Try pastel de nata.', 'trip')
+    await ask('Something unrelated', 'Sure.', 'other')
+    await ask('And the second day?', 'Belém.', 'trip')
+    const prompt = calls.at(-1)!.prompt
+    expect(prompt).toContain('Earlier in this conversation:')
+    expect(prompt).toContain('Start with Alfama.')
+    expect(prompt).toContain('Try pastel de nata.')
+    expect(prompt).not.toMatch(/Earlier in this conversation:[\s\S]*Something unrelated/)
+    expect(events.filter((e) => e.type === 'memory').at(-1)).toMatchObject({ session: 'trip' })
+  })
+
+  it('forget by id, by session, before a date, and all: gone from Chroma, the sessions and the outbox', async () => {
+    const { ask, engine, memory, home } = setup()
+    await ask('first thing', 'one', 'alpha')
+    await ask('second thing', 'two', 'beta')
+    const store = await memory.store()
+    const raw = await rawCollection(memory)
+    const count = async () => (await raw.get({})).ids.length
+    const before = await count()
+    const [one] = (await store.get({})).filter((m) => m.text.includes('first thing'))
+    const forget = async (r: Omit<ForgetRequest, 'removed'>) => {
+      const req: ForgetRequest = { ...r, removed: {} }
+      await engine.hooks.forget.promise(req)
+      return req.removed
+    }
+    expect(await forget({ ids: [one!.id] })).toMatchObject({ memories: 1, 'session turns': 1 })
+    expect(await count()).toBe(before - 1)
+    expect((await raw.get({ ids: [one!.id] })).ids).toEqual([])
+    expect(await (await memory.sessions()).readSession('alpha')).toBeUndefined()
+
+    expect(await forget({ session: 'beta' })).toMatchObject({ memories: 1, sessions: 1 })
+    expect(await count()).toBe(before - 2)
+
+    await ask('third thing', 'three')
+    const cut = Date.now() + 1
+    expect((await forget({ before: cut })).memories).toBeGreaterThanOrEqual(1)
+    expect(await count()).toBe(0)
+
+    await ask('fourth thing', 'four', 'gamma')
+    expect(await forget({ all: true })).toMatchObject({ memories: 1, sessions: 1 })
+    expect(await count()).toBe(0)
+    expect(filesUnder(path.join(home, 'sessions'))).toEqual([])
+  })
+
+  it('when the store is down the run goes on, says so once, and the outbox writes it later', async () => {
+    const first = setup({ env: { CHROMA_URL: `http://127.0.0.1:${await unusedPort()}` } })
+    const r = await first.ask('Remember that the car is in bay 12', 'Bay 12, noted.')
+    expect(r.ok).toBe(true)
+    const warnings = first.events.filter((e) => e.type === 'memory' && e.unavailable)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]!.message).toMatch(/memory is unavailable, so this run goes on without it/)
+    expect(await (await first.memory.outbox()).size()).toBe(1)
+    // the outbox is sealed on disk
+    for (const f of filesUnder(path.join(first.home, 'memory/outbox'))) expect(readFileSync(f, 'utf8')).not.toContain('bay 12')
+    // the next run that reaches a store writes what waited
+    const second = setup({ home: first.home })
+    await second.ask('Where did I park?', 'In bay 12.')
+    expect(await (await second.memory.outbox()).size()).toBe(0)
+    const texts = (await (await second.memory.store()).get({})).map((m) => m.text)
+    expect(texts.some((t) => t.includes('the car is in bay 12'))).toBe(true)
+    expect(texts.some((t) => t.includes('Where did I park?'))).toBe(true)
+  })
+
+  it('prunes beyond the cap: the least useful (never recalled, oldest) go first', async () => {
+    const { ask, memory } = setup({ options: { max_memories: 10, k: 1 } })
+    for (let i = 0; i < 12; i++) await ask(`note number ${i} about topic${i}`, `ok ${i}`)
+    const store = await memory.store()
+    expect(await store.count()).toBe(10)
+    const kept = await store.get({})
+    expect(kept.some((m) => m.text.includes('note number 11'))).toBe(true)
+    // what went was never recalled
+    const recalled = kept.filter((m) => m.meta.recalls > 0).length
+    expect(recalled).toBeGreaterThan(0)
+  })
+
+  it('memory off reads and writes nothing: MIRADOR_HOME stays byte-identical', async () => {
+    const { ask, home, calls, events } = setup({ memory: false })
+    const snapshot = () => filesUnder(home).map((f) => [f, readFileSync(f)] as const)
+    const before = snapshot()
+    const r = await ask('Something private', 'Private answer.', 'secret-session')
+    expect(r.ok).toBe(true)
+    expect(snapshot()).toEqual(before)
+    expect(events.some((e) => e.type === 'memory')).toBe(false)
+    expect(calls.at(-1)!.prompt).toBe('\n---\nSomething private')
+  })
+})
