@@ -9,6 +9,8 @@
  *   5. eviction hit ratios on request traces: Mirador's policy, LRU, GDSF, Belady's oracle
  *   6. switching adapters on one loaded base against loading a second full model
  *   7. `models du` for the shipped manifest and for one with adapters on shared bases
+ *   8. memory recall latency at 1k and 10k memories on Chroma, and what injection adds before the first token
+ *   9. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -19,6 +21,8 @@ import { makeLoraAdapter } from '../test/support/make-lora.js'
 import { belady, evictionRows, lru, mirador, traces } from './eviction.js'
 import { fmt, median, printTable, timeChild, type Row } from './lib.js'
 import { benchAdapterSwitch } from './lora-switch.js'
+import { memoryBench } from './memory-bench.js'
+import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -173,8 +177,21 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
     await s2.close()
   }
 
+  // 8. memory: recall latency on Chroma at 1k and 10k memories; what injection adds before the first token
+  {
+    const m = await memoryBench()
+    for (const l of m.latency) {
+      rows.push({ benchmark: `memory recall at ${l.size / 1000}k memories`, measured: `p50 ${fmt(l.p50)}, p95 ${fmt(l.p95)}`, baseline: `store ${fmt(l.storeP50)}, embed ${fmt(l.embedP50)}, rank ${fmt(l.rankP50)}`, ratio: '—', goal: l.size >= 10_000 ? '≤ 25 ms p50' : 'report', met: l.size >= 10_000 ? (l.p50 <= 25 ? 'yes' : 'no') : '—' })
+    }
+    rows.push({ benchmark: 'memory injection before first token (10k)', measured: fmt(m.firstTokenWith), baseline: `no memory: ${fmt(m.firstTokenWithout)}`, ratio: `+${fmt(m.firstTokenWith - m.firstTokenWithout)}`, goal: 'report', met: '—' })
+  }
+
   console.log(`\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, medians of ${RUNS} runs where timed from a process)\n`)
   printTable(rows)
+
+  // 9. recall quality on the labelled set, for each embedder that runs here
+  console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
+  printRecallRows(await runRecallBenchmark({ gguf }))
 }
 
 await main()

@@ -1,0 +1,65 @@
+/**
+ * The memory plugin's numbers for `npm run bench`, on a real Chroma server (the bundled one, in a
+ * temporary MIRADOR_HOME) with the real cipher: recall latency at 1k and 10k memories, and the
+ * time memory injection adds before a stage's first token (with 10k memories in the store).
+ */
+import { mkdtempSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Engine } from '../src/engine/engine.js'
+import { ensureChromaServer, stopChromaServer } from '../src/plugins/memory/chroma/server.js'
+import { createChromaStore } from '../src/plugins/memory/chroma/store.js'
+import { loadCipher } from '../src/plugins/memory/crypto.js'
+import { createHashingEmbedder } from '../src/plugins/memory/embedder.js'
+import { MemoryPlugin } from '../src/plugins/memory/index.js'
+import { collectionFor } from '../src/plugins/memory/open-store.js'
+import { scriptedModels } from '../test/support/scripted-model.js'
+import { median } from './lib.js'
+import { measureRecallLatency, type LatencyResult } from './memory-latency.js'
+
+export interface MemoryBench {
+  latency: LatencyResult[]
+  /** ms to the first token, medians: with memory (10k memories) and without */
+  firstTokenWith: number
+  firstTokenWithout: number
+}
+
+async function firstTokenMs(home: string, memory: boolean, runs: number): Promise<number> {
+  const engine = new Engine({ cwd: home, home, offline: true, memory, config: {} })
+  engine.use(scriptedModels({ m: { tokens: ['ok'] } }).plugin)
+  if (memory) engine.use(new MemoryPlugin({}, { ...process.env, MIRADOR_CHROMA_IDLE_MS: '0' }))
+  const times: number[] = []
+  let t0 = 0
+  let first = -1
+  engine.hooks.event.tap('Bench', (e) => {
+    if (e.type === 'token' && first < 0) first = performance.now() - t0
+  })
+  const chain = { stages: { s: { model: 'm', prompt: '{{memory}}\n{{query}}' } } }
+  for (let i = 0; i < runs + 3; i++) {
+    first = -1
+    t0 = performance.now()
+    await engine.run({ chain: { name: 'b', value: chain }, query: `what did I plan for the trip, question ${i}`, startedAt: t0 })
+    if (i >= 3) times.push(first)
+  }
+  return median(times)
+}
+
+export async function memoryBench(): Promise<MemoryBench> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'mirador-bench-memory-'))
+  // the bundled server, whatever CHROMA_URL says: the benchmark must not touch a user's store
+  const env: NodeJS.ProcessEnv = { ...process.env, MIRADOR_CHROMA_IDLE_MS: '0' }
+  delete env.CHROMA_URL
+  try {
+    const server = await ensureChromaServer({ home, env })
+    const cipher = await loadCipher({ home, env })
+    const embedder = createHashingEmbedder()
+    // the plugin's own collection, so the injection run below recalls from these 10k memories
+    const store = await createChromaStore({ url: server.url, collection: collectionFor(embedder.id), cipher })
+    const latency = await measureRecallLatency({ store, embedder, sizes: [1000, 10_000], queries: 200 })
+    const firstTokenWith = await firstTokenMs(home, true, 20)
+    const firstTokenWithout = await firstTokenMs(home, false, 20)
+    return { latency, firstTokenWith, firstTokenWithout }
+  } finally {
+    await stopChromaServer(home)
+  }
+}
