@@ -24,10 +24,10 @@ export interface MemoryBench {
   firstTokenWithout: number
 }
 
-async function firstTokenMs(home: string, memory: boolean, runs: number): Promise<number> {
+async function firstTokenMs(home: string, memory: boolean, runs: number, env: NodeJS.ProcessEnv): Promise<number> {
   const engine = new Engine({ cwd: home, home, offline: true, memory, config: {} })
   engine.use(scriptedModels({ m: { tokens: ['ok'] } }).plugin)
-  if (memory) engine.use(new MemoryPlugin({}, { ...process.env, MIRADOR_CHROMA_IDLE_MS: '0' }))
+  if (memory) engine.use(new MemoryPlugin({}, env))
   const times: number[] = []
   let t0 = 0
   let first = -1
@@ -56,8 +56,8 @@ export async function memoryBench(): Promise<MemoryBench> {
     // the plugin's own collection, so the injection run below recalls from these 10k memories
     const store = await createChromaStore({ url: server.url, collection: collectionFor(embedder.id), cipher })
     const latency = await measureRecallLatency({ store, embedder, sizes: [1000, 10_000], queries: 200 })
-    const firstTokenWith = await firstTokenMs(home, true, 20)
-    const firstTokenWithout = await firstTokenMs(home, false, 20)
+    const firstTokenWith = await firstTokenMs(home, true, 20, env)
+    const firstTokenWithout = await firstTokenMs(home, false, 20, env)
     return { latency, firstTokenWith, firstTokenWithout }
   } finally {
     await stopChromaServer(home)
