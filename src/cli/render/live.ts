@@ -137,6 +137,13 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           commit(summaryLine(e, p))
           break
         default: {
+          // a plugin saying what it is doing while nothing streams yet (starting a server, …)
+          const message = (ev as { message?: unknown }).message
+          if (ev.type === 'status' && typeof message === 'string') {
+            waiting = safeText(message)
+            dirty = true
+            break
+          }
           const line = pluginEventLine(ev)
           if (line) {
             pull = undefined

@@ -125,7 +125,9 @@ export class MemoryPlugin {
     const threshold = tune.threshold ?? this.options.threshold
     const budget = tune.budget_tokens ?? this.options.budget_tokens
     const run = this.#run(ctx.runId)
-    run.recall ??= this.search(ctx.query, RECALL_K).catch((err: unknown) => {
+    // the first use may start the memory server: say so while it starts (the spinner shows it)
+    const status = (message: string) => ctx.emit({ type: 'status', stage: ctx.stage, message })
+    run.recall ??= this.store(status).then(() => this.search(ctx.query, RECALL_K)).catch((err: unknown) => {
       if (!run.warned) {
         run.warned = true
         const e = MiradorError.from(err, 'MEMORY_UNAVAILABLE')
