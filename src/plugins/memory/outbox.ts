@@ -7,17 +7,18 @@
  * names sort in the order the batches were put (within a process exactly; across processes by
  * the millisecond).
  *
- * `drain` and `forget` hold `outbox/.lock` (see withFileLock in ./sessions.ts) so two runs never
+ * `drain` and `forget` hold `outbox/.lock` (see withFileLock in ./file-lock.ts) so two runs never
  * replay the same batch twice and `forget` never races a replay. `drain` does not wait: when
  * another process is draining it returns `busy` at once. `put` needs no lock: each batch is a new
  * file.
  */
 import { randomBytes } from 'node:crypto'
-import { readdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
 import { openFile, sealFile } from './crypto.js'
-import { tryWithFileLock, withFileLock } from './sessions.js'
+import { tryWithFileLock, withFileLock } from './file-lock.js'
+import { listFiles } from './files.js'
 import type { Cipher, MemoryFilter, MemoryRecord } from './types.js'
 
 export interface DrainResult {
@@ -162,18 +163,9 @@ export class Outbox {
     )
   }
 
+  /** the batch files, oldest first (their names sort in the order they were put) */
   private async files(): Promise<string[]> {
-    let names: string[]
-    try {
-      names = await readdir(this.dir)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-      throw err
-    }
-    return names
-      .filter((n) => n.endsWith('.batch') && !n.startsWith('.'))
-      .sort()
-      .map((n) => path.join(this.dir, n))
+    return (await listFiles(this.dir, (n) => n.endsWith('.batch') && !n.startsWith('.'))).sort()
   }
 
   private async read(file: string): Promise<Batch | undefined> {

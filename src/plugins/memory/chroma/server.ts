@@ -36,27 +36,28 @@
  *  - measured: under `strace -f -e trace=connect,sendto,sendmsg,bind` a start, 50 adds, a query,
  *    8 s idle and a stop made no connect() other than Mirador's own to 127.0.0.1:<port>, and no DNS.
  * The chromadb JS client contacts only the URL it is given (see store.ts for its embedding function).
+ *
+ * This file checks, reuses, starts and stops the server; the rest is split by purpose: records.ts
+ * (the files above), processes.ts (process and heartbeat checks, stopping), start.ts (spawning the
+ * supervisor, supervisor.ts). What they export for other code is re-exported here.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile, open as openFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import net from 'node:net'
+import { mkdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../../engine/atomic-write.js'
 import { MiradorError } from '../../../engine/errors.js'
 import { releaseLock, tryLock } from './lock.js'
-import { SUPERVISOR_BOOTSTRAP, SUPERVISOR_ENV, SUPERVISOR_ROLE, supervisorScript, type SupervisorArgs } from './supervisor.js'
+import { heartbeat, KILL_AFTER_MS, killOrphans, recordHealth, sleep, stopRecorded } from './processes.js'
+import { chromaPaths, LOCK_STALE_MS, readRecord, touchChromaServer, type ChromaPaths, type ChromaServerRecord } from './records.js'
+import { PortTaken, startServer } from './start.js'
+
+export { alive, heartbeat } from './processes.js'
+export { chromaPaths, touchChromaServer, type ChromaPaths, type ChromaServerRecord } from './records.js'
+export { chromaCli, serverEnv } from './start.js'
 
 export const DEFAULT_IDLE_MS = 15 * 60_000
 export const IDLE_ENV = 'MIRADOR_CHROMA_IDLE_MS'
 export const CHROMA_URL_ENV = 'CHROMA_URL'
-const HOST = '127.0.0.1'
 const DEFAULT_START_TIMEOUT_MS = 15_000
-const LOCK_STALE_MS = 60_000
-const KILL_AFTER_MS = 10_000
-const LOG_ROTATE_BYTES = 2 * 1024 * 1024
-const TOUCH_THROTTLE_MS = 1000
 
 export type ChromaServerState = 'checking' | 'waiting' | 'starting' | 'ready'
 
@@ -86,42 +87,6 @@ export interface ChromaServerHandle {
   /** the supervisor's pid (bundled server only) */
   pid?: number
   port?: number
-}
-
-export interface ChromaServerRecord {
-  version: 1
-  /** the supervisor */
-  pid: number
-  chromaPid: number
-  host: string
-  port: number
-  url: string
-  /** ms since the epoch */
-  startedAt: number
-  dataDir: string
-  idleMs: number
-  log: string
-}
-
-export interface ChromaPaths {
-  dir: string
-  data: string
-  record: string
-  lock: string
-  stamp: string
-  log: string
-}
-
-export function chromaPaths(home: string): ChromaPaths {
-  const dir = path.join(path.resolve(home), 'memory')
-  return {
-    dir,
-    data: path.join(dir, 'chroma'),
-    record: path.join(dir, 'server.json'),
-    lock: path.join(dir, 'server.lock'),
-    stamp: path.join(dir, 'last-used'),
-    log: path.join(dir, 'chroma.log'),
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,117 +181,8 @@ async function ensureBundled(opts: EnsureChromaServerOptions, env: NodeJS.Proces
   }
 }
 
-class PortTaken extends Error {
-  constructor(readonly error: MiradorError) {
-    super(error.message)
-  }
-}
-
-async function startServer(paths: ChromaPaths, idleMs: number, startTimeoutMs: number, home: string): Promise<ChromaServerRecord> {
-  const cli = chromaCli()
-  const port = await freePort()
-  await rotateLog(paths.log)
-  await touchChromaServer(home, { force: true })
-  const startedAt = Date.now()
-  const args: SupervisorArgs = {
-    role: SUPERVISOR_ROLE,
-    execPath: process.execPath,
-    cli,
-    dataDir: paths.data,
-    host: HOST,
-    port,
-    stampFile: paths.stamp,
-    lockFile: paths.lock,
-    recordFile: paths.record,
-    idleMs,
-    pollMs: Math.min(30_000, Math.max(200, Math.floor(idleMs / 10))),
-    killAfterMs: KILL_AFTER_MS,
-    lockStaleMs: LOCK_STALE_MS,
-    startedAt,
-  }
-  const logFd = fs.openSync(paths.log, 'a', 0o600)
-  const logStart = fs.fstatSync(logFd).size
-  let child: ChildProcess
-  try {
-    child = spawn(process.execPath, ['-e', SUPERVISOR_BOOTSTRAP, JSON.stringify(args)], {
-      detached: true,
-      stdio: ['ignore', logFd, logFd, 'ipc'],
-      env: { ...serverEnv(process.env), [SUPERVISOR_ENV]: supervisorScript() },
-      windowsHide: true,
-    })
-  } finally {
-    fs.closeSync(logFd)
-  }
-  const url = `http://${HOST}:${port}`
-  let chromaPid: number | undefined
-  let exit: string | undefined
-  child.on('message', (m: unknown) => {
-    const pid = (m as { chromaPid?: unknown } | null)?.chromaPid
-    if (typeof pid === 'number') chromaPid = pid
-  })
-  child.on('exit', (code, signal) => {
-    exit = signal ?? `code ${code}`
-  })
-  child.on('error', (err) => {
-    exit = err.message
-  })
-  const release = (): void => {
-    child.removeAllListeners('message')
-    if (child.connected) child.disconnect()
-    child.unref()
-  }
-
-  const deadline = Date.now() + startTimeoutMs
-  let ready = false
-  while (Date.now() < deadline && exit === undefined) {
-    if (chromaPid !== undefined && (await heartbeat(url, 1000)).ok) {
-      ready = true
-      break
-    }
-    await sleep(100)
-  }
-  if (!ready) {
-    const tail = await logTail(paths.log, 8, logStart)
-    if (exit === undefined && child.pid) {
-      // it never answered: do not leave it behind
-      try {
-        process.kill(child.pid, 'SIGTERM')
-      } catch {
-        /* gone */
-      }
-      await waitDead([child.pid, chromaPid], KILL_AFTER_MS + 1000)
-      killHard([child.pid, chromaPid])
-    }
-    release()
-    const why = exit === undefined ? `no heartbeat within ${Math.round(startTimeoutMs / 1000)} s` : 'it exited'
-    const err = new MiradorError(
-      'MEMORY_UNAVAILABLE',
-      `the local Chroma server did not start: ${why}. Last lines of ${paths.log}:\n${tail || '(empty)'}\n` +
-        `Check the log, run \`mirador memory stop\` and retry, or set CHROMA_URL to a Chroma server you run yourself.`,
-      { details: { log: paths.log, port } },
-    )
-    if (/not available|address already in use/i.test(tail)) throw new PortTaken(err)
-    throw err
-  }
-  const rec: ChromaServerRecord = {
-    version: 1,
-    pid: child.pid!,
-    chromaPid: chromaPid!,
-    host: HOST,
-    port,
-    url,
-    startedAt,
-    dataDir: paths.data,
-    idleMs,
-    log: paths.log,
-  }
-  await writeFileAtomic(paths.record, JSON.stringify(rec, null, 2) + '\n', 0o600)
-  release()
-  return rec
-}
-
 // ---------------------------------------------------------------------------------------------
-// stop, touch, info
+// stop, info
 
 /**
  * Stops the bundled server (`mirador memory stop`): SIGTERM to the supervisor, which stops Chroma
@@ -352,30 +208,6 @@ export async function stopChromaServer(home: string): Promise<boolean> {
   }
 }
 
-const lastTouch = new Map<string, number>()
-
-/**
- * Marks a Mirador use of the bundled server (resets its idle clock). Cheap (one utimes, at most
- * once a second per process unless `force`), never throws.
- */
-export async function touchChromaServer(home: string, opts: { force?: boolean } = {}): Promise<void> {
-  const stamp = chromaPaths(home).stamp
-  const now = Date.now()
-  if (!opts.force && now - (lastTouch.get(stamp) ?? 0) < TOUCH_THROTTLE_MS) return
-  lastTouch.set(stamp, now)
-  const t = new Date(now)
-  try {
-    await utimes(stamp, t, t)
-  } catch {
-    try {
-      await writeFile(stamp, '', { mode: 0o600 })
-      await utimes(stamp, t, t)
-    } catch {
-      /* no memory folder yet: nothing is running to keep alive */
-    }
-  }
-}
-
 export interface ChromaServerInfo {
   record?: ChromaServerRecord
   running: boolean
@@ -396,16 +228,6 @@ export async function chromaServerInfo(home: string): Promise<ChromaServerInfo> 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** The environment the server runs with: no telemetry/tracing switches, no Node options. */
-export function serverEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(base)) {
-    if (/^(CHROMA_|OTEL_)/i.test(k) || k === 'NODE_OPTIONS' || k === 'ANONYMIZED_TELEMETRY') continue
-    env[k] = v
-  }
-  return env
-}
-
 function idleFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env[IDLE_ENV]?.trim()
   if (!raw) return DEFAULT_IDLE_MS
@@ -414,36 +236,6 @@ function idleFromEnv(env: NodeJS.ProcessEnv): number {
     throw new MiradorError('MEMORY_UNAVAILABLE', `${IDLE_ENV}="${raw}" is not a whole number of milliseconds (0 = never stop); fix or unset it.`)
   }
   return n
-}
-
-/** chromadb's `chroma` CLI entry (dist/cli.mjs), resolved from this module. */
-export function chromaCli(): string {
-  let main: string
-  try {
-    main = createRequire(import.meta.url).resolve('chromadb')
-  } catch (err) {
-    throw new MiradorError('MEMORY_UNAVAILABLE', 'the chromadb package is not installed; reinstall Mirador, or set CHROMA_URL to a Chroma server.', { cause: err })
-  }
-  let dir = path.dirname(main)
-  for (let i = 0; i < 4; i++) {
-    const cli = path.join(dir, 'cli.mjs')
-    if (fs.existsSync(cli) && path.basename(dir) === 'dist') return cli
-    dir = path.dirname(dir)
-  }
-  throw new MiradorError('MEMORY_UNAVAILABLE', `chromadb's CLI (dist/cli.mjs) was not found near ${main}; reinstall Mirador, or set CHROMA_URL to a Chroma server.`)
-}
-
-export async function heartbeat(url: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
-  try {
-    const res = await fetch(`${url}/api/v2/heartbeat`, { signal: AbortSignal.timeout(timeoutMs) })
-    await res.body?.cancel().catch(() => {})
-    if (res.ok) return { ok: true }
-    return { ok: false, reason: `HTTP ${res.status} from /api/v2/heartbeat` }
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } }
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { ok: false, reason: `no answer within ${timeoutMs} ms` }
-    return { ok: false, reason: e.cause?.code ?? e.cause?.message ?? e.message }
-  }
 }
 
 async function acquire(paths: ChromaPaths, timeoutMs: number, onProgress?: (s: ChromaServerStatus) => void): Promise<() => void> {
@@ -467,195 +259,4 @@ async function acquire(paths: ChromaPaths, timeoutMs: number, onProgress?: (s: C
     }
     await sleep(40 + Math.floor(Math.random() * 60))
   }
-}
-
-async function readRecord(paths: ChromaPaths): Promise<ChromaServerRecord | undefined> {
-  let text: string
-  try {
-    text = await readFile(paths.record, 'utf8')
-  } catch {
-    return undefined
-  }
-  try {
-    const r = JSON.parse(text) as Partial<ChromaServerRecord>
-    if (typeof r.pid === 'number' && typeof r.chromaPid === 'number' && typeof r.port === 'number' && typeof r.url === 'string') {
-      return r as ChromaServerRecord
-    }
-  } catch {
-    /* damaged: stale */
-  }
-  return { version: 1, pid: 0, chromaPid: 0, host: HOST, port: 0, url: '', startedAt: 0, dataDir: paths.data, idleMs: 0, log: paths.log }
-}
-
-interface Health {
-  ok: boolean
-  /** the supervisor pid is alive and is ours */
-  supervisor: boolean
-  /** the chroma pid is alive and is ours */
-  chroma: boolean
-}
-
-async function recordHealth(rec: ChromaServerRecord, paths: ChromaPaths): Promise<Health> {
-  const supervisor = rec.pid > 0 && isOurs(rec.pid, [SUPERVISOR_ROLE, paths.data])
-  const chroma = rec.chromaPid > 0 && isOurs(rec.chromaPid, ['cli.mjs', paths.data])
-  const ok = supervisor && chroma && rec.url !== '' && (await heartbeat(rec.url, 2000)).ok
-  return { ok, supervisor, chroma }
-}
-
-/** Stops whatever is left of a recorded server that is not (fully) healthy, or all of it. */
-async function stopRecorded(rec: ChromaServerRecord, paths: ChromaPaths, health: Health): Promise<void> {
-  const pids: number[] = []
-  if (health.supervisor) {
-    signal(rec.pid, 'SIGTERM') // it stops chroma with SIGINT and exits
-    pids.push(rec.pid)
-  }
-  if (health.chroma) {
-    if (!health.supervisor) signal(rec.chromaPid, 'SIGINT')
-    pids.push(rec.chromaPid)
-  }
-  if (pids.length === 0) return
-  await waitDead(pids, KILL_AFTER_MS + 1000)
-  killHard(pids.filter((p) => p === rec.pid ? isOurs(p, [SUPERVISOR_ROLE, paths.data]) : isOurs(p, ['cli.mjs', paths.data])))
-  await waitDead(pids, 2000)
-}
-
-/** Chroma processes on this data folder that no record names (a lost record, a dead supervisor). */
-async function killOrphans(paths: ChromaPaths): Promise<boolean> {
-  const pids = findProcesses([paths.data]).filter((p) => p !== process.pid)
-  if (pids.length === 0) return false
-  const supervisors = pids.filter((p) => isOurs(p, [SUPERVISOR_ROLE]))
-  for (const p of supervisors) signal(p, 'SIGTERM')
-  for (const p of pids) if (!supervisors.includes(p)) signal(p, 'SIGINT')
-  await waitDead(pids, KILL_AFTER_MS + 1000)
-  killHard(pids.filter((p) => isOurs(p, [paths.data])))
-  await waitDead(pids, 2000)
-  return true
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    /* gone */
-  }
-}
-
-function killHard(pids: (number | undefined)[]): void {
-  for (const p of pids) if (p && alive(p)) signal(p, 'SIGKILL')
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-async function waitDead(pids: (number | undefined)[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (!pids.some((p) => p !== undefined && p > 0 && alive(p) && !zombie(p))) return true
-    if (Date.now() > deadline) return false
-    await sleep(50)
-  }
-}
-
-/** A child of this process that exited but was not reaped yet counts as dead. */
-function zombie(pid: number): boolean {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return st.slice(st.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return false
-  }
-}
-
-/** The command line of a process, or undefined if it cannot be read (then pids are trusted alive-only). */
-function cmdline(pid: number): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
-  } catch (err) {
-    if (process.platform === 'linux') return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined
-  }
-  try {
-    return execFileSync('ps', ['-ww', '-o', 'command=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-  } catch {
-    return ''
-  }
-}
-
-function isOurs(pid: number, markers: string[]): boolean {
-  if (!alive(pid) || zombie(pid)) return false
-  const cmd = cmdline(pid)
-  if (cmd === undefined) return true
-  return markers.every((m) => cmd.includes(m))
-}
-
-/** Processes whose command line contains every marker (Linux /proc only; elsewhere none). */
-function findProcesses(markers: string[]): number[] {
-  let entries: string[]
-  try {
-    entries = fs.readdirSync('/proc')
-  } catch {
-    return []
-  }
-  const out: number[] = []
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue
-    const pid = Number(e)
-    let cmd: string
-    try {
-      cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ')
-    } catch {
-      continue
-    }
-    if (markers.every((m) => cmd.includes(m)) && (cmd.includes('cli.mjs') || cmd.includes(SUPERVISOR_ROLE)) && !zombie(pid)) out.push(pid)
-  }
-  return out
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.once('error', reject)
-    srv.listen(0, HOST, () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-async function rotateLog(log: string): Promise<void> {
-  const st = await stat(log).catch(() => undefined)
-  if (st && st.size > LOG_ROTATE_BYTES) await rename(log, `${log}.1`).catch(() => {})
-}
-
-/** The meaningful last lines the log got since `from`: no colours, banner, blank or backtrace lines. */
-async function logTail(log: string, lines: number, from = 0): Promise<string> {
-  try {
-    const fh = await openFile(log, 'r')
-    try {
-      const { size } = await fh.stat()
-      const start = Math.max(from, size - 64 * 1024)
-      const buf = Buffer.alloc(Math.max(0, size - start))
-      await fh.read(buf, 0, buf.length, start)
-      const text = buf.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '')
-      return text
-        .split('\n')
-        .filter((l) => l.trim() !== '' && !/^\s*\d+: |^\s+at |\(\(\(|####|stack backtrace:|RUST_BACKTRACE/.test(l))
-        .slice(-lines)
-        .join('\n')
-    } finally {
-      await fh.close()
-    }
-  } catch {
-    return ''
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }

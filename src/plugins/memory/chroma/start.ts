@@ -1,0 +1,164 @@
+/**
+ * Starting the bundled Chroma server: the supervisor (supervisor.ts) is spawned detached with
+ * `node -e`, starts `chroma run` on a free loopback port and reports Chroma's pid over IPC; this
+ * waits for the heartbeat, then writes the server record. A server that never answers is stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import path from 'node:path'
+import { writeFileAtomic } from '../../../engine/atomic-write.js'
+import { MiradorError } from '../../../engine/errors.js'
+import { heartbeat, KILL_AFTER_MS, killHard, sleep, waitDead } from './processes.js'
+import { HOST, LOCK_STALE_MS, logTail, rotateLog, touchChromaServer, type ChromaPaths, type ChromaServerRecord } from './records.js'
+import { SUPERVISOR_BOOTSTRAP, SUPERVISOR_ENV, SUPERVISOR_ROLE, supervisorScript, type SupervisorArgs } from './supervisor.js'
+
+/** The start failed because Chroma could not bind the port it was given: worth another port. */
+export class PortTaken extends Error {
+  constructor(readonly error: MiradorError) {
+    super(error.message)
+  }
+}
+
+export async function startServer(paths: ChromaPaths, idleMs: number, startTimeoutMs: number, home: string): Promise<ChromaServerRecord> {
+  const cli = chromaCli()
+  const port = await freePort()
+  await rotateLog(paths.log)
+  await touchChromaServer(home, { force: true })
+  const startedAt = Date.now()
+  const args: SupervisorArgs = {
+    role: SUPERVISOR_ROLE,
+    execPath: process.execPath,
+    cli,
+    dataDir: paths.data,
+    host: HOST,
+    port,
+    stampFile: paths.stamp,
+    lockFile: paths.lock,
+    recordFile: paths.record,
+    idleMs,
+    pollMs: Math.min(30_000, Math.max(200, Math.floor(idleMs / 10))),
+    killAfterMs: KILL_AFTER_MS,
+    lockStaleMs: LOCK_STALE_MS,
+    startedAt,
+  }
+  const logFd = fs.openSync(paths.log, 'a', 0o600)
+  const logStart = fs.fstatSync(logFd).size
+  let child: ChildProcess
+  try {
+    child = spawn(process.execPath, ['-e', SUPERVISOR_BOOTSTRAP, JSON.stringify(args)], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd, 'ipc'],
+      env: { ...serverEnv(process.env), [SUPERVISOR_ENV]: supervisorScript() },
+      windowsHide: true,
+    })
+  } finally {
+    fs.closeSync(logFd)
+  }
+  const url = `http://${HOST}:${port}`
+  let chromaPid: number | undefined
+  let exit: string | undefined
+  child.on('message', (m: unknown) => {
+    const pid = (m as { chromaPid?: unknown } | null)?.chromaPid
+    if (typeof pid === 'number') chromaPid = pid
+  })
+  child.on('exit', (code, signal) => {
+    exit = signal ?? `code ${code}`
+  })
+  child.on('error', (err) => {
+    exit = err.message
+  })
+  const release = (): void => {
+    child.removeAllListeners('message')
+    if (child.connected) child.disconnect()
+    child.unref()
+  }
+
+  const deadline = Date.now() + startTimeoutMs
+  let ready = false
+  while (Date.now() < deadline && exit === undefined) {
+    if (chromaPid !== undefined && (await heartbeat(url, 1000)).ok) {
+      ready = true
+      break
+    }
+    await sleep(100)
+  }
+  if (!ready) {
+    const tail = await logTail(paths.log, 8, logStart)
+    if (exit === undefined && child.pid) {
+      // it never answered: do not leave it behind
+      try {
+        process.kill(child.pid, 'SIGTERM')
+      } catch {
+        /* gone */
+      }
+      await waitDead([child.pid, chromaPid], KILL_AFTER_MS + 1000)
+      killHard([child.pid, chromaPid])
+    }
+    release()
+    const why = exit === undefined ? `no heartbeat within ${Math.round(startTimeoutMs / 1000)} s` : 'it exited'
+    const err = new MiradorError(
+      'MEMORY_UNAVAILABLE',
+      `the local Chroma server did not start: ${why}. Last lines of ${paths.log}:\n${tail || '(empty)'}\n` +
+        `Check the log, run \`mirador memory stop\` and retry, or set CHROMA_URL to a Chroma server you run yourself.`,
+      { details: { log: paths.log, port } },
+    )
+    if (/not available|address already in use/i.test(tail)) throw new PortTaken(err)
+    throw err
+  }
+  const rec: ChromaServerRecord = {
+    version: 1,
+    pid: child.pid!,
+    chromaPid: chromaPid!,
+    host: HOST,
+    port,
+    url,
+    startedAt,
+    dataDir: paths.data,
+    idleMs,
+    log: paths.log,
+  }
+  await writeFileAtomic(paths.record, JSON.stringify(rec, null, 2) + '\n', 0o600)
+  release()
+  return rec
+}
+
+/** The environment the server runs with: no telemetry/tracing switches, no Node options. */
+export function serverEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(base)) {
+    if (/^(CHROMA_|OTEL_)/i.test(k) || k === 'NODE_OPTIONS' || k === 'ANONYMIZED_TELEMETRY') continue
+    env[k] = v
+  }
+  return env
+}
+
+/** chromadb's `chroma` CLI entry (dist/cli.mjs), resolved from this module. */
+export function chromaCli(): string {
+  let main: string
+  try {
+    main = createRequire(import.meta.url).resolve('chromadb')
+  } catch (err) {
+    throw new MiradorError('MEMORY_UNAVAILABLE', 'the chromadb package is not installed; reinstall Mirador, or set CHROMA_URL to a Chroma server.', { cause: err })
+  }
+  let dir = path.dirname(main)
+  for (let i = 0; i < 4; i++) {
+    const cli = path.join(dir, 'cli.mjs')
+    if (fs.existsSync(cli) && path.basename(dir) === 'dist') return cli
+    dir = path.dirname(dir)
+  }
+  throw new MiradorError('MEMORY_UNAVAILABLE', `chromadb's CLI (dist/cli.mjs) was not found near ${main}; reinstall Mirador, or set CHROMA_URL to a Chroma server.`)
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.once('error', reject)
+    srv.listen(0, HOST, () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
