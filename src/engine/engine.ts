@@ -38,7 +38,12 @@ export interface PluginHost {
   /** makes a model back end available by name (`runtime:` in the manifest) */
   registerRuntime(name: string, factory: RuntimeFactory): void
   runtimeFactory(name: string): RuntimeFactory | undefined
+  /** offers a host function to sandboxed tools, by name (`memory.search`): JSON in, JSON out */
+  registerCapability(name: string, fn: Capability): void
+  capability(name: string): Capability | undefined
 }
+
+export type Capability = (args: unknown) => Promise<unknown>
 
 export interface ChainDef {
   name: string
@@ -76,6 +81,7 @@ export class Engine implements PluginHost {
   readonly #stageKeys: Record<string, object> = {}
   readonly #stageKeyOwners = new Map<string, string>()
   readonly #runtimes = new Map<string, RuntimeFactory>()
+  readonly #capabilities = new Map<string, Capability>()
   /** runs in progress, so a failing tap can be reported in the run it failed in */
   readonly #runs = new Map<string, { emit: Emit; reported: Set<string> }>()
 
@@ -105,6 +111,14 @@ export class Engine implements PluginHost {
 
   runtimeFactory(name: string): RuntimeFactory | undefined {
     return this.#runtimes.get(name)
+  }
+
+  registerCapability(name: string, fn: Capability): void {
+    this.#capabilities.set(name, fn)
+  }
+
+  capability(name: string): Capability | undefined {
+    return this.#capabilities.get(name)
   }
 
   /** Applies a plugin. On failure the plugin's taps are switched off and the error is kept. */

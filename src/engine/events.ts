@@ -59,6 +59,26 @@ export interface ModelPullEvent extends Base {
   completed?: number
   total?: number
 }
+export interface ToolCallEvent extends Base {
+  type: 'tool-call'
+  stage: string
+  id: string
+  name: string
+  arguments: Record<string, unknown>
+}
+export interface ToolResultEvent extends Base {
+  type: 'tool-result'
+  stage: string
+  id: string
+  name: string
+  ok: boolean
+  ms: number
+  /** what the tool returned (ok) */
+  value?: unknown
+  /** why it failed (not ok) */
+  code?: string
+  error?: string
+}
 export interface DoneEvent extends Base {
   type: 'done'
   /** the best answer the run has ('' when every stage failed) */
@@ -91,6 +111,8 @@ export type CoreEvent =
   | StageEndEvent
   | StageSkipEvent
   | ModelPullEvent
+  | ToolCallEvent
+  | ToolResultEvent
   | DoneEvent
   | ErrorEvent
 

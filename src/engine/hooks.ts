@@ -17,7 +17,7 @@ import type {
   StageResult,
   ToolCall,
   ToolResult,
-  ToolSpec,
+  ToolOffer,
 } from './types.js'
 
 export function createHooks() {
@@ -28,8 +28,8 @@ export function createHooks() {
     prompt: new AsyncSeriesWaterfallHook<[Prompt, StageContext]>(['prompt', 'context']),
     /** The first tap to answer provides the model a stage runs on. */
     model: new AsyncSeriesBailHook<[ModelRef, StageContext], LoadedModel | undefined>(['ref', 'context']),
-    /** Transforms the tools offered to a stage. */
-    tools: new AsyncSeriesWaterfallHook<[ToolSpec[], StageContext]>(['tools', 'context']),
+    /** Transforms the tools offered to a stage (and how many rounds of calls it may make). */
+    tools: new AsyncSeriesWaterfallHook<[ToolOffer, StageContext]>(['offer', 'context']),
     /** The first tap to answer executes a tool call. */
     toolCall: new AsyncSeriesBailHook<[ToolCall, StageContext], ToolResult | undefined>(['call', 'context']),
     /** Every event of every run, in order (renderers, tracing). Taps must be quick. */

@@ -9,11 +9,14 @@ import { MiradorError } from './errors.js'
 import type { EventInput, CoreEvent, PluginEvent } from './events.js'
 import type { Hooks } from './hooks.js'
 import { renderTemplate } from './template.js'
-import type { Prompt, RunPlan, Stage, StageContext, StageResult } from './types.js'
+import type { ToolCallRequest, ToolTurn } from './runtime.js'
+import type { Prompt, RunPlan, Stage, StageContext, StageResult, ToolResult } from './types.js'
 
 type Emit = (event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>) => void
 
 const DEFAULT_CONFIDENCE = 0.5
+/** rounds of tool calls a stage may make unless the `tools` hook says otherwise */
+export const DEFAULT_TOOL_ROUNDS = 4
 
 export function round(x: number): number {
   return Math.round(x * 1000) / 1000
@@ -105,6 +108,15 @@ function skip(state: RunState, name: string, reason: string): StageResult {
   return { stage: name, status: 'skipped', model: spec.model, output: '', tokens: 0, confidence: 0, confidenceSource: 'declared', ms: 0, reason }
 }
 
+/** Runs one tool call through the `toolCall` hook, with its events; the answer goes back to the model. */
+async function runToolCall(hooks: Hooks, ctx: StageContext, call: ToolCallRequest): Promise<ToolTurn> {
+  ctx.emit({ type: 'tool-call', stage: ctx.stage, id: call.id, name: call.name, arguments: call.arguments })
+  const t0 = performance.now()
+  const result: ToolResult = (await hooks.toolCall.promise(call, ctx)) ?? { ok: false, code: 'TOOL_NOT_FOUND', error: `no tool named "${call.name}" is offered to this stage`, ms: Math.round(performance.now() - t0) }
+  ctx.emit(result.ok ? { type: 'tool-result', stage: ctx.stage, id: call.id, name: call.name, ok: true, ms: result.ms, value: result.value } : { type: 'tool-result', stage: ctx.stage, id: call.id, name: call.name, ok: false, ms: result.ms, code: result.code, error: result.error })
+  return { role: 'tool', name: call.name, callId: call.id, content: JSON.stringify(result.ok ? result.value : { error: result.error, code: result.code }) ?? 'null' }
+}
+
 function stageVars(results: Map<string, StageResult>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, r] of results) out[name] = { output: r.output, confidence: r.confidence, model: r.model ?? '' }
@@ -167,23 +179,40 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     modelName = model.name
     emit({ type: 'stage-start', stage: name, model: model.name })
     try {
-      for await (const part of model.generate({ prompt: text, ...(system !== undefined ? { system } : {}), options: spec.options ?? {}, logprobs: true, signal })) {
-        if (part.type === 'text-delta') {
-          output += part.text
-          tokens++
-          if (part.logprob !== undefined && Number.isFinite(part.logprob)) {
-            logprobSum += part.logprob
-            logprobCount++
+      // tools the stage may call, and the rounds of calls: generate, run the calls, generate again
+      const offer = await hooks.tools.promise({ tools: [], maxRounds: DEFAULT_TOOL_ROUNDS }, ctx)
+      const turns: ToolTurn[] = []
+      for (let r = 0; ; r++) {
+        const useTools = offer.tools.length > 0 && r < offer.maxRounds
+        const calls: ToolCallRequest[] = []
+        let roundText = ''
+        const request = { prompt: text, ...(system !== undefined ? { system } : {}), options: spec.options ?? {}, logprobs: true, signal, ...(useTools ? { tools: offer.tools } : {}), ...(turns.length ? { turns } : {}) }
+        for await (const part of model.generate(request)) {
+          if (part.type === 'text-delta') {
+            roundText += part.text
+            tokens++
+            if (part.logprob !== undefined && Number.isFinite(part.logprob)) {
+              logprobSum += part.logprob
+              logprobCount++
+            }
+            emit({ type: 'token', stage: name, text: part.text, confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared) })
+          } else if (part.type === 'tool-call') {
+            calls.push(part.call)
+          } else if (part.type === 'progress') {
+            emit({ type: 'model-pull', model: model.name, status: part.status, ...(part.completed !== undefined ? { completed: part.completed } : {}), ...(part.total !== undefined ? { total: part.total } : {}) })
+          } else if (part.type === 'finish') {
+            promptTokens = part.usage.promptTokens
+            if (part.reason === 'abort') throw failure(new MiradorError('ABORTED', 'the run was cancelled'))
+          } else {
+            throw failure(part.error)
           }
-          emit({ type: 'token', stage: name, text: part.text, confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared) })
-        } else if (part.type === 'progress') {
-          emit({ type: 'model-pull', model: model.name, status: part.status, ...(part.completed !== undefined ? { completed: part.completed } : {}), ...(part.total !== undefined ? { total: part.total } : {}) })
-        } else if (part.type === 'finish') {
-          promptTokens = part.usage.promptTokens
-          if (part.reason === 'abort') throw failure(new MiradorError('ABORTED', 'the run was cancelled'))
-        } else {
-          throw failure(part.error)
         }
+        output += roundText
+        if (calls.length === 0 || !useTools) break
+        turns.push({ role: 'assistant', content: roundText, toolCalls: calls })
+        for (const call of calls) turns.push(await runToolCall(hooks, ctx, call))
+        // the answer is what the model says once the tools have spoken
+        output = ''
       }
     } finally {
       model.release?.()

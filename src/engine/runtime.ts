@@ -51,9 +51,33 @@ export interface ProgressUpdate {
   total?: number
 }
 
+/** A tool the model may call, as the model sees it. */
+export interface ToolDefinition {
+  name: string
+  description: string
+  /** JSON Schema of the arguments (an object schema) */
+  parameters: Record<string, unknown>
+}
+
+export interface ToolCallRequest {
+  /** the runtime's id for the call, or one the engine makes */
+  id: string
+  name: string
+  arguments: Record<string, unknown>
+}
+
+/** Earlier rounds of a stage's tool conversation: what the model asked, what the tools said. */
+export type ToolTurn =
+  | { role: 'assistant'; content: string; toolCalls: ToolCallRequest[] }
+  | { role: 'tool'; name: string; callId: string; content: string }
+
 export interface GenerateRequest {
   /** the model as the runtime knows it (an Ollama tag, a GGUF path, …) */
   model: string
+  /** tools the model may call this round */
+  tools?: ToolDefinition[]
+  /** the rounds so far, after the prompt: the model's tool calls and the tools' answers */
+  turns?: ToolTurn[]
   /** adapters to attach for this request (runtimes that attach them per request) */
   adapters?: AdapterSpec[]
   prompt: string
@@ -68,6 +92,7 @@ export interface GenerateRequest {
 export type StreamPart =
   | { type: 'text-delta'; text: string; /** natural log of the token's probability */ logprob?: number }
   | { type: 'progress'; status: string; completed?: number; total?: number }
+  | { type: 'tool-call'; call: ToolCallRequest }
   | { type: 'finish'; reason: 'stop' | 'length' | 'abort'; usage: { promptTokens?: number; completionTokens: number } }
   | { type: 'error'; error: MiradorError }
 

@@ -4,7 +4,7 @@
  */
 import type { Stage } from './config/index.js'
 import type { EventInput, CoreEvent, PluginEvent } from './events.js'
-import type { GenerateRequest, StreamPart } from './runtime.js'
+import type { GenerateRequest, StreamPart, ToolCallRequest, ToolDefinition } from './runtime.js'
 import type { MiradorError } from './errors.js'
 
 export type { Stage }
@@ -67,15 +67,12 @@ export interface LoadedModel {
   release?(): void
 }
 
-export interface ToolSpec {
-  name: string
-  description: string
-  parameters: Record<string, unknown>
-}
-export interface ToolCall {
-  id: string
-  name: string
-  arguments: Record<string, unknown>
+export type ToolSpec = ToolDefinition
+export type ToolCall = ToolCallRequest
+/** What the `tools` hook offers a stage: the tools, and how many rounds of calls it may make. */
+export interface ToolOffer {
+  tools: ToolSpec[]
+  maxRounds: number
 }
 export type ToolResult =
   | { ok: true; value: unknown; ms: number }

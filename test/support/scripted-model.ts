@@ -15,6 +15,10 @@ export interface Script {
   /** fail with this error after `failAfter` tokens */
   fail?: MiradorError
   failAfter?: number
+  /** when offered tools and no tool has answered yet, call these instead of answering */
+  callTools?: { name: string; arguments: Record<string, unknown> }[]
+  /** call tools again in every round (to test the round limit) */
+  alwaysCallTools?: boolean
 }
 
 export interface Call {
@@ -25,6 +29,8 @@ export interface Call {
   start: number
   end?: number
   aborted?: boolean
+  tools?: string[]
+  turns?: unknown[]
 }
 
 export function scriptedModels(scripts: Record<string, Script>) {
@@ -40,9 +46,14 @@ export function scriptedModels(scripts: Record<string, Script>) {
           name: ref.name,
           runtime: 'scripted',
           async *generate(req): AsyncIterable<StreamPart> {
-            const call: Call = { model: ref.name, stage: ref.stage, prompt: req.prompt, ...(req.system !== undefined ? { system: req.system } : {}), start: performance.now() }
+            const call: Call = { model: ref.name, stage: ref.stage, prompt: req.prompt, ...(req.system !== undefined ? { system: req.system } : {}), start: performance.now(), ...(req.tools ? { tools: req.tools.map((t) => t.name) } : {}), ...(req.turns ? { turns: structuredClone(req.turns) } : {}) }
             calls.push(call)
             try {
+              if (script.callTools && req.tools?.length && (script.alwaysCallTools || !req.turns?.length)) {
+                for (const [i, c] of script.callTools.entries()) yield { type: 'tool-call', call: { id: `call_${i}`, name: c.name, arguments: c.arguments } }
+                yield { type: 'finish', reason: 'stop', usage: { completionTokens: 0 } }
+                return
+              }
               for (let i = 0; i < script.tokens.length; i++) {
                 if (script.fail && i === (script.failAfter ?? 0)) {
                   yield { type: 'error', error: script.fail }
