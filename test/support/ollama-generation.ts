@@ -100,3 +100,58 @@ export function embedText(text: string, dims: number): number[] {
   }
   return v.map((x) => Math.round((x / norm) * 1e7) / 1e7)
 }
+
+/** A `CALL <tool_name> <json-args>` directive in a prompt. */
+export interface ToolDirective {
+  name: string
+  arguments: Record<string, unknown>
+}
+
+/** the JSON object that starts at text[start] ('{'), or undefined when the braces never close */
+function jsonObjectAt(text: string, start: number): string | undefined {
+  let depth = 0
+  let inString = false
+  for (let i = start; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{') depth++
+    else if (c === '}' && --depth === 0) return text.slice(start, i + 1)
+  }
+  return undefined
+}
+
+/**
+ * The `CALL <tool_name> <json-args>` directives in a text, in order. The arguments are a JSON
+ * object right after the name (none → `{}`); a directive whose arguments are not a JSON object is
+ * not a call, as Ollama leaves model output that does not parse as a tool call as text.
+ */
+export function toolDirectives(text: string): ToolDirective[] {
+  const out: ToolDirective[] = []
+  const re = /\bCALL\s+([A-Za-z_][\w.-]*)/g
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let at = m.index + m[0].length
+    while (at < text.length && /[ \t]/.test(text[at]!)) at++
+    if (text[at] !== '{') {
+      out.push({ name: m[1]!, arguments: {} })
+      continue
+    }
+    const json = jsonObjectAt(text, at)
+    if (json === undefined) continue
+    try {
+      const args: unknown = JSON.parse(json)
+      if (args && typeof args === 'object' && !Array.isArray(args)) out.push({ name: m[1]!, arguments: args as Record<string, unknown> })
+    } catch {
+      // not JSON: not a call
+    }
+    re.lastIndex = at + json.length
+  }
+  return out
+}
+
+/** The reply once tools have answered: it quotes each answer, so a test can see it reached the model. */
+export function toolResultReply(results: ReadonlyArray<{ name: string; content: string }>): string {
+  return results.map((r) => `The tool ${r.name} said: ${r.content}.`).join(' ')
+}

@@ -23,6 +23,43 @@ export interface TestModel {
   embeddingLength?: number
 }
 
+/** A message of a `/api/chat` request, as the test double reads it. */
+export interface ChatMessage {
+  role?: string
+  content?: string
+  tool_calls?: Array<{ id?: string; function?: { index?: number; name?: string; arguments?: unknown } }>
+  tool_name?: string
+  [key: string]: unknown
+}
+
+/** A tool offered in a `/api/chat` request. */
+export interface ChatTool {
+  type?: string
+  function?: { name?: string; description?: string; parameters?: unknown }
+}
+
+/** The parsed body of a `/api/chat` request, as given to the `toolCalls` option. */
+export interface ChatRequestBody {
+  model: string
+  messages: ChatMessage[]
+  tools?: ChatTool[]
+  [key: string]: unknown
+}
+
+/** A tool call the test double replies with. */
+export interface TestToolCall {
+  name: string
+  /**
+   * an object, as Ollama sends; a string is sent as it is (NOT Ollama's shape: OpenAI-style
+   * servers send JSON strings), so tests can check how a client copes with one
+   */
+  arguments: object | string
+  /** sent as the call's `id` (newer Ollama servers give one); default none */
+  id?: string
+  /** sent as `function.index`; default none */
+  index?: number
+}
+
 /** `only` limits a fault to these paths (e.g. ['/api/pull']); see `faultApplies` for defaults. */
 export type Fault =
   | { kind: 'drop-mid-stream'; afterTokens: number; only?: string[] }
@@ -52,6 +89,14 @@ export interface OllamaTestServerOptions {
   pullSteps?: number
   /** what `/api/version` answers (default 0.12.6) */
   version?: string
+  /**
+   * Decides the tool calls of a `/api/chat` reply (for tests that want full control): a non-empty
+   * list → the reply is those calls; `[]` → a text reply; undefined → the default rule (`CALL`
+   * directives, see ollama-server.ts). Called only when the request offers tools.
+   */
+  toolCalls?: ((request: ChatRequestBody) => TestToolCall[] | undefined) | undefined
+  /** text streamed before the calls of a tool-call reply (default none: the reply is only calls) */
+  toolCallText?: string | undefined
   fault?: Fault | null
 }
 

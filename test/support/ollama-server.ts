@@ -39,6 +39,23 @@
  * logprob `tokenLogprob(model, index, token)` in [-2.5, -0.01]. Tests can compute exactly what a
  * generation will stream with `plannedTokens`.
  *
+ * Tools on /api/chat, as Ollama does them: a request may offer `tools: [{type: 'function',
+ * function: {name, description, parameters}}]`, and the reply may then be tool calls. Streamed,
+ * that is the text of `toolCallText` if set (token by token), then one chunk whose
+ * `message.tool_calls` holds the calls (`[{function: {name, arguments}}]`, plus `id` and
+ * `function.index` when the `toolCalls` option gives them) with empty content, then the final
+ * done chunk (done_reason "stop"); with `stream: false`, one object holding both. Which calls:
+ * - the `toolCalls` option, when set, decides (non-empty list → calls, [] → text, undefined → the
+ *   default rule below); it is asked only when tools are offered;
+ * - the default rule: when the last user message holds `CALL <tool_name> <json-args>` directives
+ *   (`toolDirectives`), no `tool` message follows it yet, and tools of those names are offered,
+ *   the reply calls them, in order (directives naming tools not offered are ignored). Without
+ *   tools offered, a directive is plain text and the reply is the usual one.
+ * Once `tool` messages follow the last user message, the text reply quotes each of them:
+ * `The tool <tool_name> said: <content>.` (`toolResultReply`), so a test can see the answers
+ * reached the model. Requests are recorded as sent, so tests can check the assistant
+ * `tool_calls` message and the `tool` messages of the second round.
+ *
  * This file holds the routes; the parts are in ollama-server-types.ts (public types),
  * ollama-generation.ts (deterministic generation), ollama-models.ts (models on disk and loaded)
  * and ollama-http.ts (HTTP plumbing and stream faults). Everything is re-exported from here.
@@ -46,14 +63,27 @@
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createHash } from 'node:crypto'
-import { adaptedReply, defaultReply, embedText, hash32, plannedTokens, tokenize, tokenLogprob } from './ollama-generation.js'
+import { adaptedReply, defaultReply, embedText, hash32, plannedTokens, tokenize, tokenLogprob, toolDirectives, toolResultReply } from './ollama-generation.js'
 import { HttpFailure, parseKeepAlive, sendJson, sleep, streamFault, writeFlushed, type Ctx } from './ollama-http.js'
 import { createModelStore, DEFAULT_MODELS, nowIso, sha256, type ModelState } from './ollama-models.js'
-import type { BlobUpload, CreateRecord, Fault, OllamaTestServer, OllamaTestServerOptions, RecordedRequest } from './ollama-server-types.js'
+import type {
+  BlobUpload,
+  ChatMessage,
+  ChatRequestBody,
+  CreateRecord,
+  Fault,
+  OllamaTestServer,
+  OllamaTestServerOptions,
+  RecordedRequest,
+  TestToolCall,
+} from './ollama-server-types.js'
 
 // tests and benchmarks import everything from this file
 export type {
   BlobUpload,
+  ChatMessage,
+  ChatRequestBody,
+  ChatTool,
   CreateRecord,
   Fault,
   LoadedModel,
@@ -61,15 +91,30 @@ export type {
   OllamaTestServerOptions,
   RecordedRequest,
   TestModel,
+  TestToolCall,
 } from './ollama-server-types.js'
-export { adaptedReply, defaultReply, embedText, hash32, normalizeModelName, plannedTokens, tokenize, tokenLogprob, type TokenPlan } from './ollama-generation.js'
+export {
+  adaptedReply,
+  defaultReply,
+  embedText,
+  hash32,
+  normalizeModelName,
+  plannedTokens,
+  tokenize,
+  tokenLogprob,
+  toolDirectives,
+  toolResultReply,
+  type TokenPlan,
+  type ToolDirective,
+} from './ollama-generation.js'
 export { parseKeepAlive, unusedPort } from './ollama-http.js'
 export { DEFAULT_MODELS } from './ollama-models.js'
 
 export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
-  const options: Required<Omit<OllamaTestServerOptions, 'port' | 'host' | 'models' | 'tokens' | 'fault'>> & {
-    tokens?: number | undefined
-  } = {
+  const options: Required<Omit<OllamaTestServerOptions, 'port' | 'host' | 'models' | 'tokens' | 'fault' | 'toolCalls' | 'toolCallText'>> &
+    Pick<OllamaTestServerOptions, 'toolCalls' | 'toolCallText'> & {
+      tokens?: number | undefined
+    } = {
     tokenDelayMs: opts.tokenDelayMs ?? 0,
     firstTokenDelayMs: opts.firstTokenDelayMs ?? 0,
     tokens: opts.tokens,
@@ -77,6 +122,8 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     pullSteps: opts.pullSteps ?? 3,
     createDelayMs: opts.createDelayMs ?? 0,
     version: opts.version ?? '0.12.6',
+    toolCalls: opts.toolCalls,
+    toolCallText: opts.toolCallText,
   }
   let fault: Fault | null = opts.fault ?? null
   const { addModel, createDerived, find, presentModel, touch, release, unload: unloadModel, details, tagEntry, loadedList, presentModels, byName } =
@@ -105,6 +152,28 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     }
   }
 
+  // -- tools -----------------------------------------------------------------------------------
+
+  /** the names of the tools a chat request offers */
+  const offeredTools = (body: Record<string, any>): string[] =>
+    Array.isArray(body.tools) ? body.tools.flatMap((t: any) => (typeof t?.function?.name === 'string' ? [t.function.name as string] : [])) : []
+
+  /** the calls a chat reply makes: the `toolCalls` option, else the `CALL` directives (none without tools) */
+  function chatToolCalls(body: Record<string, any>, messages: ChatMessage[], lastUser: number, answered: boolean): TestToolCall[] {
+    const offered = offeredTools(body)
+    if (offered.length === 0) return []
+    const chosen = options.toolCalls?.(body as ChatRequestBody)
+    if (chosen !== undefined) return chosen
+    if (answered || lastUser < 0) return []
+    return toolDirectives(String(messages[lastUser]!.content ?? '')).filter((d) => offered.includes(d.name))
+  }
+
+  /** a call as Ollama writes it in `message.tool_calls` */
+  const wireCall = (c: TestToolCall): Record<string, unknown> => ({
+    ...(c.id !== undefined ? { id: c.id } : {}),
+    function: { ...(c.index !== undefined ? { index: c.index } : {}), name: c.name, arguments: c.arguments },
+  })
+
   // -- handlers ------------------------------------------------------------------------------
 
   async function generation(ctx: Ctx, kind: 'chat' | 'generate'): Promise<void> {
@@ -118,12 +187,20 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
 
     let prompt: string
     let promptTokens: number
+    /** the tools' answers after the last user message */
+    let toolResults: Array<{ name: string; content: string }> = []
+    let calls: TestToolCall[] = []
     if (kind === 'chat') {
-      const messages: Array<{ role?: string; content?: string }> = Array.isArray(body.messages) ? body.messages : []
+      const messages: ChatMessage[] = Array.isArray(body.messages) ? body.messages : []
       if (messages.length === 0) return loadOrUnload(ctx, m, kind, body)
-      const lastUser = [...messages].reverse().find((x) => x.role === 'user') ?? messages[messages.length - 1]!
-      prompt = String(lastUser.content ?? '')
+      const lastUser = messages.map((x) => x.role).lastIndexOf('user')
+      prompt = String((messages[lastUser] ?? messages[messages.length - 1]!).content ?? '')
       promptTokens = messages.reduce((n, x) => n + tokenize(String(x.content ?? '')).length + 3, 1)
+      toolResults = messages
+        .slice(lastUser + 1)
+        .filter((x) => x.role === 'tool')
+        .map((x) => ({ name: String(x.tool_name ?? 'unknown'), content: String(x.content ?? '') }))
+      calls = chatToolCalls(body, messages, lastUser, toolResults.length > 0)
     } else {
       if (!body.prompt) return loadOrUnload(ctx, m, kind, body)
       prompt = String(body.prompt)
@@ -131,10 +208,13 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     }
 
     const { loadNs } = touch(m, body.keep_alive)
-    const own = m.spec.reply ? m.spec.reply(prompt) : defaultReply(m.name, prompt)
+    const own = toolResults.length > 0 ? toolResultReply(toolResults) : m.spec.reply ? m.spec.reply(prompt) : defaultReply(m.name, prompt)
     const reply = m.adapters ? adaptedReply(own, m.adapters.map((a) => a.name)) : own
     const numPredict = typeof body.options?.num_predict === 'number' ? body.options.num_predict : undefined
-    const plan = plannedTokens(reply, { tokens: options.tokens, numPredict })
+    // a tool-call reply: its text (if any), then the calls
+    const plan = calls.length > 0 ? { tokens: tokenize(options.toolCallText ?? ''), reason: 'stop' as const } : plannedTokens(reply, { tokens: options.tokens, numPredict })
+    const wireCalls = calls.map(wireCall)
+    const callTokens = calls.reduce((n, c) => n + tokenize(`${c.name} ${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments)}`).length, 0)
     const wantLogprobs = body.logprobs === true
     const topN = typeof body.top_logprobs === 'number' ? Math.max(0, Math.min(20, body.top_logprobs)) : 0
     const tokenDelay = m.spec.tokenDelayMs ?? options.tokenDelayMs
@@ -166,6 +246,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     const final = (full: string): Record<string, unknown> => {
       const end = process.hrtime.bigint()
       const o = piece(full, null, true)
+      if (!stream && wireCalls.length > 0) o.message = { role: 'assistant', content: full, tool_calls: wireCalls }
       if (!stream && wantLogprobs) o.logprobs = plan.tokens.map((t, i) => logprobEntry(i, t))
       o.done_reason = plan.reason
       if (kind === 'generate' && !body.raw) o.context = plan.tokens.slice(0, 8).map((t) => hash32(t) % 128_000)
@@ -174,7 +255,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
         load_duration: loadNs,
         prompt_eval_count: promptTokens,
         prompt_eval_duration: 1_000_000 + promptTokens * 50_000,
-        eval_count: plan.tokens.length,
+        eval_count: plan.tokens.length + callTokens,
         eval_duration: Number(end - (firstTokenAt ?? end)) || plan.tokens.length * 1_000_000,
       })
       return o
@@ -196,14 +277,19 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
 
     ctx.res.writeHead(200, { 'Content-Type': 'application/x-ndjson' })
     if (!(await sleep(firstDelay, ctx.signal))) return
-    for (let i = 0; i <= plan.tokens.length; i++) {
+    // the token lines, then (a tool-call reply) the line with the calls
+    const lines = plan.tokens.length + (wireCalls.length > 0 ? 1 : 0)
+    for (let i = 0; i <= lines; i++) {
       if (!(await streamFault(ctx, f, i, 'this is not JSON {"done":\n'))) return
-      if (i === plan.tokens.length) break
+      if (i === lines) break
       if (i > 0 && !(await sleep(tokenDelay, ctx.signal))) return
       if (ctx.signal.aborted) return
-      const tok = plan.tokens[i]!
       firstTokenAt ??= process.hrtime.bigint()
-      await writeFlushed(ctx.res, JSON.stringify(piece(tok, i, false)) + '\n')
+      const line =
+        i < plan.tokens.length
+          ? piece(plan.tokens[i]!, i, false)
+          : { model: body.model, created_at: nowIso(), message: { role: 'assistant', content: '', tool_calls: wireCalls }, done: false }
+      await writeFlushed(ctx.res, JSON.stringify(line) + '\n')
       ctx.rec.tokensSent++
     }
     if (ctx.signal.aborted) return
@@ -612,7 +698,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     },
     setOptions(o) {
       for (const [k, v] of Object.entries(o)) {
-        if (k !== 'fault' && (v !== undefined || k === 'tokens')) (options as Record<string, unknown>)[k] = v
+        if (k !== 'fault' && (v !== undefined || k === 'tokens' || k === 'toolCalls' || k === 'toolCallText')) (options as Record<string, unknown>)[k] = v
       }
       if ('fault' in o) fault = o.fault ?? null
     },

@@ -6,6 +6,7 @@
  *   loaded once per process and shared by every runtime instance (load.ts).
  * - Raw completion, no chat template yet: the model sees `system + "\n\n" + prompt` (or the
  *   prompt), after its BOS token (generate.ts).
+ * - No tool calling: `req.tools` and `req.turns` are ignored; it never yields a `tool-call` part.
  * - Options: max_tokens (default 256), temperature (0 = greedy), top_k, top_p, seed, stop, num_ctx.
  *   Left-out sampling options take Ollama's defaults (temperature 0.8, top_k 40, top_p 0.9) so a
  *   chain behaves alike on both runtimes. No repeat penalty is applied; keepAlive is ignored

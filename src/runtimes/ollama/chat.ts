@@ -13,12 +13,17 @@
  * - Timeouts: no chunk within `firstTokenTimeoutMs` of sending, or no chunk for `idleTimeoutMs`
  *   after one → RUNTIME_TIMEOUT; the request is aborted. Time the consumer spends between parts
  *   is not counted.
+ * - Tools (tools.ts): `req.tools` become Ollama's `tools`, `req.turns` the assistant/tool messages
+ *   after the prompt. Each entry of a chunk's `message.tool_calls` is one `tool-call` part, after
+ *   the chunk's text (a reply may hold both). Logprobs of a chunk with tool calls are not carried
+ *   to later text: they were the call's tokens.
  */
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
-import type { ChatRequest, Options } from 'ollama'
+import type { ChatRequest, Message, Options } from 'ollama'
 import { makeClient, newWatch } from './client.js'
 import { isModelNotFound, timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
+import { ToolCallReader, toolCallError, toolMessages, toolsOf } from './tools.js'
 
 export interface ChatEnv {
   host: string
@@ -39,14 +44,17 @@ export function chatRequest(req: GenerateRequest): ChatRequest & { stream: true 
   if (o.top_k !== undefined) options.top_k = o.top_k
   if (o.seed !== undefined) options.seed = o.seed
   if (o.stop !== undefined && o.stop.length > 0) options.stop = o.stop
-  const messages = [
+  const messages: Message[] = [
     ...(req.system ? [{ role: 'system', content: req.system }] : []),
     { role: 'user', content: req.prompt },
+    ...toolMessages(req.turns),
   ]
+  const tools = toolsOf(req.tools)
   return {
     model: req.model,
     messages,
     stream: true,
+    ...(tools ? { tools } : {}),
     ...(Object.keys(options).length ? { options } : {}),
     ...(req.keepAlive !== undefined ? { keep_alive: req.keepAlive } : {}),
     ...(req.logprobs ? { logprobs: true, top_logprobs: 0 } : {}),
@@ -71,6 +79,7 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
       const stream = await guard.race(client.chat(chatRequest(req)))
       abortStream = () => stream.abort()
       const it = stream[Symbol.asyncIterator]()
+      const calls = new ToolCallReader()
       let pending: number | undefined
       for (;;) {
         const next = await guard.race(it.next())
@@ -86,6 +95,18 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
           const part: StreamPart = pending === undefined ? { type: 'text-delta', text } : { type: 'text-delta', text, logprob: pending }
           pending = undefined
           yield part
+        }
+        const rawCalls: unknown = chunk.message?.tool_calls
+        if (Array.isArray(rawCalls) && rawCalls.length > 0) {
+          pending = undefined
+          for (const raw of rawCalls) {
+            const call = calls.read(raw)
+            if ('problem' in call) {
+              yield { type: 'error', error: toolCallError(call.problem, { ...ctx, tokens }) }
+              return 'ok'
+            }
+            yield { type: 'tool-call', call }
+          }
         }
         if (chunk.done) {
           completed = true
