@@ -197,7 +197,8 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
             }
             emit({ type: 'token', stage: name, text: part.text, confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared) })
           } else if (part.type === 'tool-call') {
-            calls.push(part.call)
+            // runtimes number calls per request: the round makes them unique in the stage
+            calls.push({ ...part.call, id: `${r}.${part.call.id}` })
           } else if (part.type === 'progress') {
             emit({ type: 'model-pull', model: model.name, status: part.status, ...(part.completed !== undefined ? { completed: part.completed } : {}), ...(part.total !== undefined ? { total: part.total } : {}) })
           } else if (part.type === 'finish') {

@@ -35,8 +35,8 @@ describe('tool rounds in the runner', () => {
     expect(calls).toHaveLength(2)
     expect(calls[0]!.tools).toEqual(['add'])
     expect(calls[1]!.turns).toEqual([
-      { role: 'assistant', content: '', toolCalls: [{ id: 'call_0', name: 'add', arguments: { a: 2, b: 3 } }] },
-      { role: 'tool', name: 'add', callId: 'call_0', content: '{"sum":5}' },
+      { role: 'assistant', content: '', toolCalls: [{ id: '0.call_0', name: 'add', arguments: { a: 2, b: 3 } }] },
+      { role: 'tool', name: 'add', callId: '0.call_0', content: '{"sum":5}' },
     ])
     expect(events.filter((e) => e.type === 'tool-call' || e.type === 'tool-result').map((e) => [e.type, e.name])).toEqual([['tool-call', 'add'], ['tool-result', 'add']])
     expect(events.find((e) => e.type === 'tool-result')).toMatchObject({ ok: true, value: { sum: 5 } })
