@@ -10,7 +10,8 @@
  *   6. switching adapters on one loaded base against loading a second full model
  *   7. `models du` for the shipped manifest and for one with adapters on shared bases
  *   8. memory recall latency at 1k and 10k memories on Chroma, and what injection adds before the first token
- *   9. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
+ *   9. tool call latency in the sandbox (warm and cold pool) against node:vm
+ *  10. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -22,6 +23,7 @@ import { belady, evictionRows, lru, mirador, traces } from './eviction.js'
 import { fmt, median, printTable, timeChild, type Row } from './lib.js'
 import { benchAdapterSwitch } from './lora-switch.js'
 import { memoryBench } from './memory-bench.js'
+import { benchToolLatency } from './tools-latency.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -186,10 +188,17 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
     rows.push({ benchmark: 'memory injection before first token (10k)', measured: fmt(m.firstTokenWith), baseline: `no memory: ${fmt(m.firstTokenWithout)}`, ratio: `+${fmt(m.firstTokenWith - m.firstTokenWithout)}`, goal: 'report', met: '—' })
   }
 
+  // 9. tool call latency: warm sandbox pool, cold, and node:vm in the same process
+  {
+    const t = await benchToolLatency()
+    rows.push({ benchmark: 'tool call (calculate), warm pool', measured: `p50 ${fmt(t.warmP50)}, p95 ${fmt(t.warmP95)}`, baseline: `node:vm p50 ${fmt(t.nodeVmP50)}, p95 ${fmt(t.nodeVmP95)}`, ratio: `${(t.warmP50 / t.nodeVmP50).toFixed(1)}×`, goal: 'warm p50 ≤ 5 ms', met: t.warmP50 <= 5 ? 'yes' : 'no' })
+    rows.push({ benchmark: 'tool call (calculate), cold pool', measured: `p50 ${fmt(t.coldP50)}, p95 ${fmt(t.coldP95)}`, baseline: '—', ratio: '—', goal: 'report', met: '—' })
+  }
+
   console.log(`\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, medians of ${RUNS} runs where timed from a process)\n`)
   printTable(rows)
 
-  // 9. recall quality on the labelled set, for each embedder that runs here
+  // 10. recall quality on the labelled set, for each embedder that runs here
   console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
   printRecallRows(await runRecallBenchmark({ gguf }))
 }

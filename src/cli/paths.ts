@@ -23,6 +23,10 @@ export function chainDirs(cwd: string, home: string): string[] {
   return unique([path.join(cwd, 'chains'), path.join(home, 'chains'), path.join(PACKAGE_ROOT, 'chains')])
 }
 
+export function toolDirs(cwd: string, home: string): string[] {
+  return unique([path.join(cwd, 'tools'), path.join(home, 'tools'), path.join(PACKAGE_ROOT, 'tools')])
+}
+
 export function manifestFile(cwd: string, home: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.MIRADOR_MANIFEST) return path.resolve(cwd, env.MIRADOR_MANIFEST)
   return [path.join(cwd, 'models', 'manifest.yaml'), path.join(home, 'models', 'manifest.yaml'), path.join(PACKAGE_ROOT, 'models', 'manifest.yaml')].find((f) => existsSync(f))

@@ -9,10 +9,11 @@ import { Engine } from '../engine/engine.js'
 import type { PluginEntry } from '../engine/plugins.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
+import { ToolsPlugin } from '../plugins/tools/index.js'
 import { MiradorError } from '../engine/errors.js'
 import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
 import { createOllama } from '../runtimes/ollama/index.js'
-import { configFiles, manifestFile, miradorHome } from './paths.js'
+import { configFiles, manifestFile, miradorHome, toolDirs } from './paths.js'
 
 export interface SetupOptions {
   cwd?: string
@@ -35,6 +36,8 @@ export interface Setup {
   models?: ModelsPlugin
   /** the built-in memory, unless config turned it off */
   memory?: MemoryPlugin
+  /** the built-in tools, unless config turned them off */
+  tools?: ToolsPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
@@ -96,6 +99,16 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
       engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
     }
   }
+  let tools: ToolsPlugin | undefined
+  const toolsConfig = config.builtins?.tools
+  if (toolsConfig !== false) {
+    try {
+      tools = new ToolsPlugin(toolDirs(cwd, home), typeof toolsConfig === 'object' ? toolsConfig : {})
+      if (!engine.use(tools)) tools = undefined
+    } catch (err) {
+      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
+    }
+  }
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
-  return { engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+  return { engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
 }

@@ -12,6 +12,9 @@ import MemoryStop from './memory/stop.js'
 import SessionLs from './session/ls.js'
 import SessionRm from './session/rm.js'
 import SessionShow from './session/show.js'
+import ToolsLs from './tools/ls.js'
+import ToolsRun from './tools/run.js'
+import ToolsValidate from './tools/validate.js'
 import ModelsDu from './models/du.js'
 import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
@@ -31,6 +34,9 @@ export const commands = {
   'session:ls': SessionLs,
   'session:rm': SessionRm,
   'session:show': SessionShow,
+  'tools:ls': ToolsLs,
+  'tools:run': ToolsRun,
+  'tools:validate': ToolsValidate,
   'models:du': ModelsDu,
   'models:load': ModelsLoad,
   'models:ls': ModelsLs,

@@ -1,6 +1,6 @@
 /** Lines the plain and live renderers print alike. */
-import type { DoneEvent, ErrorEvent, ModelPullEvent, PluginEvent, RunEvent } from '../../engine/events.js'
-import { bytes, pct, seconds, type Paint } from './format.js'
+import type { DoneEvent, ErrorEvent, ModelPullEvent, PluginEvent, RunEvent, ToolCallEvent, ToolResultEvent } from '../../engine/events.js'
+import { bytes, pct, safeText, seconds, type Paint } from './format.js'
 
 /** The last line of a run: which stage answered, how sure, models, tokens, time. */
 export function summaryLine(e: DoneEvent, p: Paint): string {
@@ -49,4 +49,15 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
     default:
       return undefined
   }
+}
+
+function preview(value: unknown, max = 160): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return safeText(text.length > max ? `${text.slice(0, max - 1)}…` : text)
+}
+
+/** A tool call and its result, one line each: tool output is untrusted, so it is escaped and cut. */
+export function toolLine(e: ToolCallEvent | ToolResultEvent): string {
+  if (e.type === 'tool-call') return `→ ${e.name} ${preview(e.arguments)}`
+  return e.ok ? `← ${e.name} ${seconds(e.ms)}: ${preview(e.value)}` : `← ${e.name} failed (${e.code}) ${seconds(e.ms)}: ${safeText(String(e.error))}`
 }

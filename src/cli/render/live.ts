@@ -6,7 +6,7 @@
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
-import { errorLine, pluginEventLine, pullLine, summaryLine } from './lines.js'
+import { errorLine, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
 import type { Out, Renderer } from './renderer.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
@@ -130,6 +130,10 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           clear()
           err.write(errorLine(e, p) + '\n')
           draw()
+          break
+        case 'tool-call':
+        case 'tool-result':
+          commit(p.dim(`  ${e.stage} ${toolLine(e)}`))
           break
         case 'done':
           waiting = undefined

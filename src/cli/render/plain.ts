@@ -5,7 +5,7 @@
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
 import type { Out, Renderer } from './renderer.js'
-import { errorLine, pluginEventLine, pullLine, summaryLine } from './lines.js'
+import { errorLine, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
 
 export function plainRenderer(out: Out, err: Out): Renderer {
   const pending = new Map<string, string>()
@@ -56,6 +56,11 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         case 'done':
           out.write(summaryLine(e, p) + '\n')
+          break
+        case 'tool-call':
+        case 'tool-result':
+          flush(e.stage, true)
+          out.write(`[${e.stage}] ${toolLine(e)}\n`)
           break
         default: {
           const line = pluginEventLine(ev)

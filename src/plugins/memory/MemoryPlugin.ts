@@ -49,6 +49,7 @@ export class MemoryPlugin {
   apply(engine: PluginHost): void {
     this.#engine = engine
     engine.registerStageKeys({ memory: stageKeySchema })
+    engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
     engine.hooks.prompt.tapPromise(PLUGIN_NAME, (prompt, ctx) => this.#inject(prompt, ctx))
@@ -106,6 +107,17 @@ export class MemoryPlugin {
   /** Memories relevant to `query`, best first (for `memory search` and injection). */
   async search(query: string, k: number, session?: string): Promise<Ranked[]> {
     return recall({ store: await this.store(), embedder: this.embedder(), query, k, ...(session ? { session } : {}) })
+  }
+
+  /** `memory.search` for sandboxed tools: `{ query, k? }` → `{ results: [{ id, text, score }] }` */
+  async #searchCapability(args: unknown): Promise<unknown> {
+    if (!this.#host().settings.memory) throw new MiradorError('USAGE', 'memory is off: there is nothing to search')
+    const a = (args ?? {}) as { query?: unknown; k?: unknown }
+    if (typeof a.query !== 'string' || a.query.length === 0 || a.query.length > 2000) throw new MiradorError('TOOL_INVALID', 'memory.search needs { query: a string of 1 to 2000 characters, k?: 1 to 20 }')
+    const k = a.k === undefined ? 5 : a.k
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > 20) throw new MiradorError('TOOL_INVALID', 'memory.search: k must be a whole number from 1 to 20')
+    const found = await this.search(a.query, k)
+    return { results: found.map((m) => ({ id: m.id, text: m.text, score: provenance(m).score, at: new Date(m.meta.createdAt).toISOString() })) }
   }
 
   #run(runId: string): RunState {
