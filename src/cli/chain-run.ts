@@ -26,6 +26,10 @@ export interface ChainRunInput {
   session?: string
   memory?: boolean
   'show-memory'?: boolean
+  /** with chain `auto`: say why the chain was chosen */
+  explain?: boolean
+  /** ask for a rating at the end (interactive runs) */
+  rate?: boolean
 }
 
 export interface ChainRunIO {
@@ -65,6 +69,23 @@ function reportFatal(err: unknown, input: ChainRunInput, io: ChainRunIO, rendere
   if (input.debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n')
 }
 
+/** `--rate`: one question at the end of an interactive run; Enter skips it. */
+async function askRating(engine: import('../engine/engine.js').Engine, runId: string, io: ChainRunIO): Promise<void> {
+  const { createInterface } = await import('node:readline/promises')
+  const rl = createInterface({ input: io.stdin, output: process.stderr })
+  try {
+    const answer = (await rl.question('Rate this answer 1–5 (Enter to skip): ')).trim()
+    if (!answer) return
+    const rating = Number(answer)
+    await engine.hooks.feedback.promise({ runId, rating })
+    io.stderr.write(`✓ rated ${runId} ${rating}\n`)
+  } catch (err) {
+    io.stderr.write(`✗ ${MiradorError.from(err).message}\n`)
+  } finally {
+    rl.close()
+  }
+}
+
 export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Promise<number> {
   const runId = newRunId()
   const home = miradorHome(io.env)
@@ -76,13 +97,22 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       query = await readStdin(io.stdin)
     }
     if (!query.trim()) throw new MiradorError('USAGE', 'the query is empty: say what to ask')
-    const chainFile = findChainFile(input.chain, chainDirs(io.cwd, home), io.cwd)
+    // `auto` (mirador ask): the learner picks the chain once the engine is up
+    const auto = input.chain === 'auto'
+    let chainFile = auto ? '' : findChainFile(input.chain, chainDirs(io.cwd, home), io.cwd)
     renderer = pickRenderer(input, io)
     const chainName = input.chain.replace(/^.*\//, '').replace(/\.ya?ml$/, '')
     renderer.event({ type: 'ack', runId, chain: chainName, t: Math.round(performance.now() - io.startedAt) })
 
     const [{ setup }, { loadChain }] = await Promise.all([import('./setup.js'), import('./chain-load.js')])
-    const { engine } = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}), ...(input.memory === false ? { memory: false } : {}), ...(input['show-memory'] ? { showMemory: true } : {}) })
+    const s = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}), ...(input.memory === false ? { memory: false } : {}), ...(input['show-memory'] ? { showMemory: true } : {}) })
+    if (auto) {
+      if (!s.learner) throw new MiradorError('USAGE', 'choosing a chain needs the learner, which is turned off (builtins: { learner: false })')
+      const route = await s.learner.route(query, runId)
+      chainFile = route.chain.file
+      renderer.event({ type: 'route', runId, t: Math.round(performance.now() - io.startedAt), chain: route.chain.name, queryType: route.type, via: route.via, reason: route.reason, candidates: route.candidates, explain: input.explain === true } as RunEvent)
+    }
+    const engine = s.engine
     const chain = await loadChain(chainFile, engine.stageKeys())
     const r = renderer
     engine.hooks.event.tap('Renderer', (e: RunEvent) => r.event(e))
@@ -98,6 +128,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     try {
       const result = await engine.run({ chain, query, runId, startedAt: io.startedAt, ack: false, signal: controller.signal, ...(input.session ? { session: input.session } : {}) })
       renderer.close()
+      if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
       if (controller.signal.aborted) return 130
       return result.ok ? 0 : 1
     } finally {

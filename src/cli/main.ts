@@ -1,10 +1,10 @@
 /**
- * The entry point behind bin/run.js. `chain run` takes a fast path that does not load @oclif/core
+ * The entry point behind bin/run.js. `chain run` and `ask` take a fast path that does not load @oclif/core
  * (about 60 ms here), so its acknowledgment is on screen within a few milliseconds of Node itself;
  * everything else, and `chain run --help`, goes through oclif.
  */
 import { parseWithSpec } from './argv.js'
-import { chainRunSpec } from './spec.js'
+import { askSpec, chainRunSpec } from './spec.js'
 
 function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())))
@@ -13,12 +13,15 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
 const HELP = new Set(['--help', '-h', 'help'])
 
 export async function main(argv: string[], startedAt = performance.now()): Promise<void> {
-  if (argv[0] === 'chain' && argv[1] === 'run' && !argv.slice(2).some((a) => HELP.has(a))) {
+  const run = argv[0] === 'chain' && argv[1] === 'run'
+  const ask = argv[0] === 'ask'
+  if ((run || ask) && !argv.slice(run ? 2 : 1).some((a) => HELP.has(a))) {
     const { runChainCommand } = await import('./chain-run.js')
     let code: number
     try {
-      const { args, flags } = parseWithSpec(chainRunSpec, argv.slice(2))
-      code = await runChainCommand({ chain: args.chain!, ...(args.query !== undefined ? { query: args.query } : {}), ...flags }, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), startedAt })
+      const { args, flags } = run ? parseWithSpec(chainRunSpec, argv.slice(2)) : parseWithSpec(askSpec, argv.slice(1))
+      const chain = run ? args.chain! : 'auto'
+      code = await runChainCommand({ chain, ...(args.query !== undefined ? { query: args.query } : {}), ...flags }, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), startedAt })
     } catch (err) {
       process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`)
       code = 2

@@ -10,10 +10,12 @@ import type { PluginEntry } from '../engine/plugins.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
+import { LearnerPlugin, loadChainChoices, type ChainChoice } from '../plugins/learner/LearnerPlugin.js'
 import { MiradorError } from '../engine/errors.js'
 import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
 import { createOllama } from '../runtimes/ollama/index.js'
-import { configFiles, manifestFile, miradorHome, toolDirs } from './paths.js'
+import { chainDirs, configFiles, manifestFile, miradorHome, toolDirs } from './paths.js'
+import { listChainFiles } from './chain-files.js'
 
 export interface SetupOptions {
   cwd?: string
@@ -38,6 +40,8 @@ export interface Setup {
   memory?: MemoryPlugin
   /** the built-in tools, unless config turned them off */
   tools?: ToolsPlugin
+  /** the built-in learner, unless config turned it off */
+  learner?: LearnerPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
@@ -109,6 +113,18 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
       engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
     }
   }
+  let learner: LearnerPlugin | undefined
+  const learnerConfig = config.builtins?.learner
+  if (learnerConfig !== false) {
+    let chains: Promise<ChainChoice[]> | undefined
+    const loadChains = () => (chains ??= loadChainChoices(listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed), engine.stageKeys()))
+    try {
+      learner = new LearnerPlugin(typeof learnerConfig === 'object' ? learnerConfig : {}, loadChains)
+      if (!engine.use(learner)) learner = undefined
+    } catch (err) {
+      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
+    }
+  }
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
-  return { engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+  return { engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), ...(learner ? { learner } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
 }

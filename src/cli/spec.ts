@@ -38,7 +38,7 @@ export const chainRunSpec: CommandSpec = {
   summary: 'Run a chain on a query, streaming every stage as it answers.',
   description: `Prints an acknowledgment at once, then streams each stage of the chain (labelled, with its confidence) and ends with a summary line: which stage answered, models used, tokens and time. Stages that do not depend on each other run at the same time.
 
-CHAIN is a name from \`mirador chain ls\` (./chains, then $MIRADOR_HOME/chains, then the shipped chains) or a path to a chain file. QUERY may also come on standard input.
+CHAIN is a name from \`mirador chain ls\` (./chains, then $MIRADOR_HOME/chains, then the shipped chains), a path to a chain file, or \`auto\` to let the learner choose (as \`mirador ask\` does). QUERY may also come on standard input.
 
 Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C).`,
   examples: [
@@ -61,6 +61,24 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     session: { type: 'string', description: 'Continue the conversation NAME: its earlier turns are given to the models, and this turn is added to it.', helpValue: 'NAME' },
     memory: { type: 'boolean', default: true, allowNo: true, description: 'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). Also MIRADOR_MEMORY=off, or memory: off in config.' },
     'show-memory': { type: 'boolean', description: 'Print the memories recalled into each prompt, with their ids and scores.' },
+    rate: { type: 'boolean', description: 'Ask for a 1–5 rating at the end (in a terminal); ratings teach `mirador ask` which chain to pick.' },
+    explain: { type: 'boolean', description: 'With CHAIN auto: say why the chain was chosen.' },
     ...commonFlags,
+  },
+}
+
+export const askSpec: CommandSpec = {
+  summary: 'Ask a question: Mirador picks the chain most likely to satisfy you, then runs it.',
+  description: `The same as \`mirador chain run auto QUERY\`. The query's type is found (keyword rules in config, chain triggers, or the nearest questions you rated before), and a chain is chosen by Thompson sampling over the weights your ratings taught (chains/*.yaml \`weights:\`). Rate answers with \`mirador rate\` (or --rate) and the choice improves. --explain says why a chain was chosen.`,
+  examples: [
+    '<%= config.bin %> ask "What should I focus on this week?"',
+    '<%= config.bin %> ask "Plan a trip to Lisbon" --explain --rate',
+    '<%= config.bin %> ask "Summarise my notes" --json',
+  ],
+  args: [{ name: 'query', description: 'what to ask (read from standard input when omitted)', required: false }],
+  flags: {
+    explain: { type: 'boolean', description: 'Say why this chain was chosen: the query type, and each candidate\'s weight and draw.' },
+    rate: { type: 'boolean', description: 'Ask for a 1–5 rating at the end (in a terminal).' },
+    ...Object.fromEntries(Object.entries(chainRunSpec.flags)),
   },
 }

@@ -1,9 +1,14 @@
 // oclif's explicit command strategy: no directory scan at start-up.
+import Ask from './ask.js'
 import ChainLs from './chain/ls.js'
 import ChainRun from './chain/run.js'
 import ChainShow from './chain/show.js'
 import ChainValidate from './chain/validate.js'
 import Doctor from './doctor.js'
+import LearnDiff from './learn/diff.js'
+import LearnReport from './learn/report.js'
+import LearnRollback from './learn/rollback.js'
+import Rate from './rate.js'
 import MemoryForget from './memory/forget.js'
 import MemoryLs from './memory/ls.js'
 import MemorySearch from './memory/search.js'
@@ -21,11 +26,16 @@ import ModelsLs from './models/ls.js'
 import ModelsUnload from './models/unload.js'
 
 export const commands = {
+  ask: Ask,
   'chain:ls': ChainLs,
   'chain:run': ChainRun,
   'chain:show': ChainShow,
   'chain:validate': ChainValidate,
   doctor: Doctor,
+  'learn:diff': LearnDiff,
+  'learn:report': LearnReport,
+  'learn:rollback': LearnRollback,
+  rate: Rate,
   'memory:forget': MemoryForget,
   'memory:ls': MemoryLs,
   'memory:search': MemorySearch,

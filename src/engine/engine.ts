@@ -35,6 +35,8 @@ export interface PluginHost {
   readonly settings: Readonly<EngineSettings>
   /** adds keys a stage may carry in chain files (JSON Schema per key) */
   registerStageKeys(properties: Record<string, object>): void
+  /** the stage keys plugins added (for loading chain files with them) */
+  stageKeys(): Record<string, object>
   /** makes a model back end available by name (`runtime:` in the manifest) */
   registerRuntime(name: string, factory: RuntimeFactory): void
   runtimeFactory(name: string): RuntimeFactory | undefined

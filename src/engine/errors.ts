@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   PLUGIN_API: 'a plugin declares an apiVersion this Mirador does not support',
   PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',
   PLUGIN_FAILED: 'a plugin threw while it ran',
+  LOCKED: 'another Mirador process holds a file this one must change, for too long',
   USAGE: 'the command was called wrongly',
   INTERNAL: 'a bug in Mirador',
 } as const

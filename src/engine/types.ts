@@ -112,6 +112,8 @@ export interface RunResult {
 /** What to forget: some runs' memories by id, a session, everything before a time, or all. */
 export interface ForgetRequest {
   ids?: string[]
+  /** the runs the forgotten things came from (taps that find them add them, for the taps after) */
+  runIds?: string[]
   session?: string
   /** ms since the epoch: what was made before it */
   before?: number

@@ -277,7 +277,7 @@ describe('concurrency', () => {
     expect((await store.readSession('s'))?.turns).toHaveLength(2)
   })
 
-  it('a lock not refreshed for staleLockMs is broken; a live one makes a waiter give up with MEMORY_UNAVAILABLE', async () => {
+  it('a lock not refreshed for staleLockMs is broken; a live one makes a waiter give up with LOCKED', async () => {
     const { store, home, cipher } = await fresh()
     await store.appendTurn('s', turn(1))
     const lock = store.fileFor('s').replace(/\.session$/, '.lock')
@@ -292,7 +292,7 @@ describe('concurrency', () => {
     await withFileLock(lock, async () => {
       await impatient.appendTurn('s', turn(3)).catch((e: unknown) => (waited = e))
     })
-    expect(MiradorError.is(waited, 'MEMORY_UNAVAILABLE')).toBe(true)
+    expect(MiradorError.is(waited, 'LOCKED')).toBe(true)
     expect((waited as Error).message).toContain(`process ${process.pid}`)
     expect((waited as Error).message).toContain(lock)
     await impatient.appendTurn('s', turn(3)) // free again

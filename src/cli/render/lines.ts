@@ -38,6 +38,12 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       return `evicted ${String(e.model)}: ${String(e.reason)}${e.failed ? ` (failed: ${String(e.failed)})` : ''}`
     case 'model-wait':
       return `${String(e.model)} waits: ${String(e.reason)}`
+    case 'route': {
+      const head = `chose ${String(e.chain)} for a "${String(e.queryType)}" question`
+      if (!e.explain) return head
+      const rows = Array.isArray(e.candidates) ? (e.candidates as { chain: string; weight: number; count: number; sample?: number }[]) : []
+      return [`${head}: ${String(e.reason)}`, ...rows.map((c) => `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''}`)].join('\n')
+    }
     case 'memory': {
       if (e.unavailable) return String(e.message)
       const scores = Array.isArray(e.scores) ? (e.scores as { id: string; score: number }[]) : []

@@ -64,7 +64,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         default: {
           const line = pluginEventLine(ev)
-          if (line) out.write(`[${ev.type === 'memory' ? 'memory' : 'model'}] ${safeText(line)}\n`)
+          if (line) out.write(`[${ev.type === 'memory' || ev.type === 'route' ? ev.type : 'model'}] ${safeText(line)}\n`)
         }
       }
     },

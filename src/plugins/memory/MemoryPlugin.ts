@@ -224,6 +224,8 @@ export class MemoryPlugin {
     const add = (kind: string, n: number) => (req.removed[kind] = (req.removed[kind] ?? 0) + n)
     const store = await this.store()
     const runIds = req.ids ? (await store.get({ ids: req.ids })).map((m) => m.meta.runId) : []
+    // later taps (the learner) forget what they kept of the same runs
+    if (runIds.length) req.runIds = [...new Set([...(req.runIds ?? []), ...runIds])]
     add('memories', await store.delete(filter))
     const sessions = await this.sessions()
     if (req.all) add('sessions', await sessions.removeAll())

@@ -88,7 +88,7 @@ async function breakIfStale(lock: string, staleMs: number): Promise<boolean> {
 /**
  * Runs `fn` holding the lock file `lock` (O_EXCL). The lock is refreshed while held and removed
  * after, only if it is still ours. Waits up to `timeoutMs` for another holder, breaking stale
- * locks; then MEMORY_UNAVAILABLE naming the holder and the file to delete.
+ * locks; then LOCKED naming the holder and the file to delete.
  */
 export async function withFileLock<T>(lock: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const release = await acquireLock(lock, opts)
@@ -105,7 +105,7 @@ export async function tryWithFileLock<T>(lock: string, fn: () => Promise<T>, opt
   try {
     release = await acquireLock(lock, { ...opts, timeoutMs: 0 })
   } catch (err) {
-    if (MiradorError.is(err, 'MEMORY_UNAVAILABLE') && err.details?.busy) return undefined
+    if (MiradorError.is(err, 'LOCKED') && err.details?.busy) return undefined
     throw err
   }
   try {
@@ -131,7 +131,7 @@ async function acquireLock(lock: string, opts: LockOptions): Promise<() => Promi
       if (Date.now() >= deadline) {
         const holder = await readLock(lock)
         throw new MiradorError(
-          'MEMORY_UNAVAILABLE',
+          'LOCKED',
           `${opts.what ?? 'the file'} is locked by ${holder ? `process ${holder.pid} on ${holder.host}` : 'another process'} (${lock}); waited ${timeoutMs} ms. If no other Mirador is running, delete the lock file.`,
           { details: { lock, busy: true, ...(holder ? { pid: holder.pid } : {}) } },
         )

@@ -1,0 +1,23 @@
+import { runChainCommand } from '../cli/chain-run.js'
+import { askSpec } from '../cli/spec.js'
+import { MiradorCommand } from './base.js'
+import { toOclifArgs, toOclifFlags } from './oclif-spec.js'
+
+export default class Ask extends MiradorCommand {
+  static summary = askSpec.summary
+  static description = askSpec.description
+  static examples = askSpec.examples
+  static args = toOclifArgs(askSpec.args)
+  // --json here means NDJSON events, as for chain run
+  static enableJsonFlag = false
+  static flags = toOclifFlags(askSpec.flags)
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Ask)
+    const code = await runChainCommand(
+      { ...(flags as Record<string, unknown>), chain: 'auto', ...(args.query !== undefined ? { query: args.query as string } : {}) },
+      { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), startedAt: performance.now() },
+    )
+    this.exit(code)
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Routing: which of the candidate chains answers a query of some type, by Thompson sampling.
+ *
+ * Each candidate's belief "this user rates this chain's answer ≥ 4" is a Beta distribution built
+ * from its weight w (journal.ts: the posterior mean with the YAML weight as a prior of n0
+ * pseudo-ratings) and its count n of ratings:
+ *
+ *     α = 1 + w·(n + n0),   β = 1 + (1 − w)·(n + n0)
+ *
+ * (the 1 + … is a uniform Beta(1, 1) under it, so a chain nobody rated still has a proper,
+ * wide posterior). Thompson sampling draws one value from each candidate's Beta and picks the
+ * highest draw: a chain is chosen as often as it is likely to be the best one, so well-rated
+ * chains win most of the time and uncertain ones are still tried now and then.
+ *
+ * `explore` (0–1) turns exploration down by tempering: each Beta is sharpened to
+ * Beta(α / explore, β / explore), with the same mean and about `explore` times the variance, as if
+ * the user had given 1/explore times as many ratings. 1 is plain Thompson sampling; 0.1 explores
+ * little (an unrated chain is rarely tried against one that is clearly liked) and also adapts
+ * more slowly when tastes change; 0 never explores: the highest mean α / (α + β) wins, ties
+ * broken at random. The simulation in bench/learner-sim.ts measures the settings.
+ *
+ * Beta draws are X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β), each by Marsaglia and Tsang's
+ * method (2000); randomness comes from the `rng` passed in (`seededRandom` for a reproducible one).
+ */
+import { MiradorError } from '../../engine/errors.js'
+import { DEFAULT_PRIOR_STRENGTH } from './journal.js'
+
+/** mulberry32: a small, fast, seeded generator of numbers in [0, 1); not for secrets. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A uniform draw in (0, 1]: never 0, so logs and powers of it are finite. */
+const unit = (rng: () => number) => 1 - rng()
+
+/** A standard normal draw (Box–Muller; one of the pair is used). */
+export function sampleNormal(rng: () => number): number {
+  return Math.sqrt(-2 * Math.log(unit(rng))) * Math.cos(2 * Math.PI * rng())
+}
+
+/** A Gamma(shape, 1) draw, shape > 0 (Marsaglia–Tsang; shape < 1 by the boost Gamma(a+1)·U^(1/a)). */
+export function sampleGamma(rng: () => number, shape: number): number {
+  if (!(shape > 0 && Number.isFinite(shape))) throw new MiradorError('INTERNAL', `a Gamma shape must be a finite number > 0, not ${shape}`)
+  if (shape < 1) return sampleGamma(rng, shape + 1) * Math.pow(unit(rng), 1 / shape)
+  const d = shape - 1 / 3
+  const c = 1 / Math.sqrt(9 * d)
+  for (;;) {
+    let x: number
+    let v: number
+    do {
+      x = sampleNormal(rng)
+      v = 1 + c * x
+    } while (v <= 0)
+    v = v * v * v
+    const u = unit(rng)
+    if (u < 1 - 0.0331 * x * x * x * x) return d * v
+    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v
+  }
+}
+
+/** A Beta(a, b) draw, a, b > 0. */
+export function sampleBeta(rng: () => number, a: number, b: number): number {
+  const x = sampleGamma(rng, a)
+  const y = sampleGamma(rng, b)
+  if (x + y === 0) return rng() < a / (a + b) ? 1 : 0 // both underflowed (tiny shapes only)
+  return x / (x + y)
+}
+
+/** The Beta posterior behind a weight and its count (see the file's comment). */
+export function posterior(weight: number, count: number, priorStrength = DEFAULT_PRIOR_STRENGTH): { alpha: number; beta: number } {
+  const m = Math.max(0, count) + priorStrength
+  return { alpha: 1 + weight * m, beta: 1 + (1 - weight) * m }
+}
+
+export interface Candidate {
+  chain: string
+  /** the chain's weight for the query's type (0–1) */
+  weight: number
+  /** ratings behind the weight */
+  count: number
+  /** of those, how many were ≥ 4, when the caller knows (only for the reason's wording) */
+  successes?: number
+}
+
+export interface ChooseOptions {
+  /** numbers in [0, 1); `seededRandom(seed)` for a reproducible choice */
+  rng: () => number
+  /** 1 = plain Thompson sampling (default); lower explores less; 0 = the best mean always */
+  explore?: number
+  /** how many ratings the YAML weight counts for (default 2) */
+  priorStrength?: number
+  /** the query type, for the reason's wording */
+  type?: string
+}
+
+export interface CandidateSample {
+  chain: string
+  /** the value drawn (with explore 0: the mean) */
+  sample: number
+  /** the Beta actually sampled (after tempering by `explore`) */
+  alpha: number
+  beta: number
+  /** its mean α / (α + β): the weight pulled a little toward 0.5 by the uniform base */
+  mean: number
+}
+
+export interface Choice {
+  chain: string
+  /** one per candidate, in the candidates' order */
+  samples: CandidateSample[]
+  /** a sentence for `--explain` */
+  reason: string
+}
+
+const f2 = (x: number) => x.toFixed(2)
+
+/** Picks one of `candidates` by Thompson sampling (see the file's comment). */
+export function choose(candidates: readonly Candidate[], options: ChooseOptions): Choice {
+  const explore = options.explore ?? 1
+  const n0 = options.priorStrength ?? DEFAULT_PRIOR_STRENGTH
+  if (candidates.length === 0) throw new MiradorError('USAGE', 'there is no candidate chain to choose from')
+  if (!(Number.isFinite(explore) && explore >= 0 && explore <= 1)) throw new MiradorError('USAGE', `explore must be a number from 0 to 1, not ${explore}`)
+  if (!(Number.isFinite(n0) && n0 >= 0)) throw new MiradorError('USAGE', `the prior strength must be a number ≥ 0, not ${n0}`)
+  const seen = new Set<string>()
+  for (const c of candidates) {
+    if (seen.has(c.chain)) throw new MiradorError('INTERNAL', `chain ${c.chain} is a candidate twice`)
+    seen.add(c.chain)
+    if (!(Number.isFinite(c.weight) && c.weight >= 0 && c.weight <= 1)) throw new MiradorError('USAGE', `chain ${c.chain}: a weight is a number from 0 to 1, not ${c.weight}`)
+    if (!(Number.isFinite(c.count) && c.count >= 0)) throw new MiradorError('INTERNAL', `chain ${c.chain}: a rating count must be ≥ 0, not ${c.count}`)
+  }
+
+  const samples: CandidateSample[] = candidates.map((c) => {
+    const p = posterior(c.weight, c.count, n0)
+    const alpha = explore === 0 ? p.alpha : p.alpha / explore
+    const beta = explore === 0 ? p.beta : p.beta / explore
+    const mean = alpha / (alpha + beta)
+    return { chain: c.chain, sample: explore === 0 ? mean : sampleBeta(options.rng, alpha, beta), alpha, beta, mean }
+  })
+  // the highest draw; ties (certain with explore 0 and equal weights) broken at random
+  const top = Math.max(...samples.map((s) => s.sample))
+  const tied = samples.map((s, i) => (s.sample === top ? i : -1)).filter((i) => i >= 0)
+  const winner = tied.length === 1 ? tied[0]! : tied[Math.min(tied.length - 1, Math.floor(options.rng() * tied.length))]!
+  const chosen = candidates[winner]!
+  return { chain: chosen.chain, samples, reason: explain(candidates, samples, winner, explore, options.type) }
+}
+
+function evidence(c: Candidate, type: string | undefined): string {
+  const what = type ? `'${type}' answers` : 'answers'
+  if (c.count === 0) return `no ${what} rated yet (weight ${f2(c.weight)})`
+  if (c.successes !== undefined) return `${c.successes} of ${c.count} ${what} rated ≥ 4 (weight ${f2(c.weight)})`
+  return `weight ${f2(c.weight)} after ${c.count} rated ${what}`
+}
+
+function explain(candidates: readonly Candidate[], samples: readonly CandidateSample[], winner: number, explore: number, type: string | undefined): string {
+  const c = candidates[winner]!
+  const s = samples[winner]!
+  const head = `${c.chain}: ${evidence(c, type)}`
+  if (candidates.length === 1) return `${head}; the only candidate`
+  const others = samples
+    .map((o, i) => ({ o, i }))
+    .filter(({ i }) => i !== winner)
+    .sort((a, b) => b.o.sample - a.o.sample)
+  const next = others[0]!.o
+  if (explore === 0)
+    return `${head}; the highest expected chance of a good rating of ${candidates.length} candidates (${f2(s.mean)}; next ${next.chain} ${f2(next.mean)}); exploration is off`
+  const tempered = explore < 1 ? `, exploration turned down to ${explore}` : ''
+  return `${head}; drew ${f2(s.sample)}, the highest of ${candidates.length} candidates (next ${next.chain} ${f2(next.sample)}${tempered})`
+}
