@@ -11,7 +11,8 @@
  *   7. `models du` for the shipped manifest and for one with adapters on shared bases
  *   8. memory recall latency at 1k and 10k memories on Chroma, and what injection adds before the first token
  *   9. tool call latency in the sandbox (warm and cold pool) against node:vm
- *  10. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
+ *  10. the learner: routing share on a simulated user, and weight rewrite latency
+ *  11. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -24,6 +25,8 @@ import { fmt, median, printTable, timeChild, type Row } from './lib.js'
 import { benchAdapterSwitch } from './lora-switch.js'
 import { memoryBench } from './memory-bench.js'
 import { benchToolLatency } from './tools-latency.js'
+import { optimalShare, simulateUser } from './learner-sim.js'
+import { benchRewrite } from './learner-rewrite.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -195,10 +198,20 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
     rows.push({ benchmark: 'tool call (calculate), cold pool', measured: `p50 ${fmt(t.coldP50)}, p95 ${fmt(t.coldP95)}`, baseline: '—', ratio: '—', goal: 'report', met: '—' })
   }
 
+  // 10. the learner: the simulated user after a week (50 ratings), and rewrite latency per rating
+  {
+    const sim = simulateUser({ seeds: 100, warmup: 50, evaluate: 100, explore: 0.25 })
+    const plain = simulateUser({ seeds: 100, warmup: 50, evaluate: 100, explore: 1 })
+    const later = simulateUser({ seeds: 100, warmup: 150, evaluate: 100, explore: 0.25 })
+    rows.push({ benchmark: 'learner: best chain after 50 ratings', measured: `${(100 * sim.share).toFixed(1)} % (explore 0.25)`, baseline: `plain Thompson ${(100 * plain.share).toFixed(1)} %; exact optimum ${(100 * optimalShare()).toFixed(1)} %`, ratio: `after 150: ${(100 * later.share).toFixed(1)} %`, goal: '≥ 90 % (plan: 85 %)', met: sim.share >= 0.9 ? 'yes' : 'no' })
+    const rw = await benchRewrite(100)
+    rows.push({ benchmark: 'learner: weight rewrite per rating', measured: `p50 ${fmt(rw.p50)}, p95 ${fmt(rw.p95)}`, baseline: '—', ratio: '—', goal: '≤ 20 ms', met: rw.p50 <= 20 ? 'yes' : 'no' })
+  }
+
   console.log(`\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, medians of ${RUNS} runs where timed from a process)\n`)
   printTable(rows)
 
-  // 10. recall quality on the labelled set, for each embedder that runs here
+  // 11. recall quality on the labelled set, for each embedder that runs here
   console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
   printRecallRows(await runRecallBenchmark({ gguf }))
 }
