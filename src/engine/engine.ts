@@ -205,6 +205,8 @@ export class Engine implements PluginHost {
       answer: chain.answer ?? Object.keys(stages).reverse(),
       concurrency: Number.POSITIVE_INFINITY,
       vars: { ...req.vars, query: req.query },
+      memory: this.settings.memory,
+      summary: {},
       ...(chain.ack ? { ack: chain.ack } : {}),
     }
     let results = new Map<string, StageResult>()
@@ -230,6 +232,7 @@ export class Engine implements PluginHost {
       chain: plan.chain,
       query: plan.query,
       ...(plan.session ? { session: plan.session } : {}),
+      memory: plan.memory && this.settings.memory,
       answer: best?.output ?? '',
       answerStage: best?.stage ?? null,
       confidence: best?.confidence ?? 0,
@@ -239,7 +242,7 @@ export class Engine implements PluginHost {
       ms: Math.round(performance.now() - t0),
       ok: best !== undefined,
     }
-    emit({ type: 'done', answer: result.answer, stage: result.answerStage, confidence: round(result.confidence), models, tokens, ms: result.ms, ok: result.ok })
+    emit({ type: 'done', answer: result.answer, stage: result.answerStage, confidence: round(result.confidence), models, tokens, ms: result.ms, ok: result.ok, ...plan.summary })
     await this.hooks.runDone.promise(result)
     return result
   }

@@ -89,6 +89,8 @@ export interface DoneEvent extends Base {
   tokens: number
   ms: number
   ok: boolean
+  /** what plugins added (e.g. `energy`) */
+  [extra: string]: unknown
 }
 export interface ErrorEvent extends Base {
   type: 'error'

@@ -132,7 +132,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   const timeout = spec.timeout_ms ? AbortSignal.timeout(spec.timeout_ms) : undefined
   if (timeout) signals.push(timeout)
   const signal = AbortSignal.any(signals)
-  const ctx: StageContext = { runId: plan.runId, chain: plan.chain, stage: name, spec, query: plan.query, ...(plan.session ? { session: plan.session } : {}), signal, results: state.results, emit }
+  const ctx: StageContext = { runId: plan.runId, chain: plan.chain, stage: name, spec, query: plan.query, ...(plan.session ? { session: plan.session } : {}), memory: plan.memory, summary: plan.summary, signal, results: state.results, emit }
   const declared = spec.confidence ?? DEFAULT_CONFIDENCE
   const started = performance.now()
   let output = ''
@@ -186,7 +186,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
         const useTools = offer.tools.length > 0 && r < offer.maxRounds
         const calls: ToolCallRequest[] = []
         let roundText = ''
-        const request = { prompt: text, ...(system !== undefined ? { system } : {}), options: spec.options ?? {}, logprobs: true, signal, ...(useTools ? { tools: offer.tools } : {}), ...(turns.length ? { turns } : {}) }
+        const request = { prompt: text, ...(system !== undefined ? { system } : {}), options: spec.options ?? {}, logprobs: true, signal, ...(plan.keepAlive !== undefined ? { keepAlive: plan.keepAlive } : {}), ...(useTools ? { tools: offer.tools } : {}), ...(turns.length ? { turns } : {}) }
         for await (const part of model.generate(request)) {
           if (part.type === 'text-delta') {
             roundText += part.text

@@ -26,6 +26,12 @@ export interface RunPlan {
   concurrency: number
   /** template variables shared by every stage (`{{query}}`, plugin-added ones) */
   vars: Record<string, unknown>
+  /** false: this run neither recalls nor remembers (an energy profile, or the user) */
+  memory: boolean
+  /** how long runtimes keep models loaded after this run's requests (caps the manifest's keep_alive) */
+  keepAlive?: string | number
+  /** fields plugins add to the run's `done` event (an energy estimate, …) */
+  summary: Record<string, unknown>
   /** the chain's acknowledgment text, if it declares one */
   ack?: string
 }
@@ -44,6 +50,10 @@ export interface StageContext {
   readonly spec: Stage
   readonly query: string
   readonly session?: string
+  /** false: memory is off for this run */
+  readonly memory: boolean
+  /** fields for the `done` event: a stageDone tap may add to it */
+  readonly summary: Record<string, unknown>
   readonly signal: AbortSignal
   /** results of the stages that finished so far */
   readonly results: ReadonlyMap<string, StageResult>
@@ -99,6 +109,8 @@ export interface RunResult {
   chain: string
   query: string
   session?: string
+  /** false: memory was off for this run */
+  memory: boolean
   answer: string
   answerStage: string | null
   confidence: number

@@ -144,7 +144,7 @@ export class LearnerPlugin {
     const type = this.#types.get(r.runId) ?? (await this.classify(r.query)).type
     this.#types.delete(r.runId)
     // with memory off nothing of the run is kept, so it cannot be rated later either
-    if (!settings.memory) return
+    if (!settings.memory || !r.memory) return
     const file = (await this.chains()).find((c) => c.name === r.chain)?.file
     const entry: JournalEntry = { kind: 'run', runId: r.runId, chain: r.chain, ...(file ? { file } : {}), type, query: r.query, ...(r.session ? { session: r.session } : {}), at: Date.now() }
     await this.journal().append(entry)

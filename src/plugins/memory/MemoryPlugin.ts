@@ -131,7 +131,7 @@ export class MemoryPlugin {
 
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
     const stage = (ctx.spec as { memory?: StageMemory }).memory
-    if (stage === false) return prompt
+    if (stage === false || !ctx.memory) return prompt
     const tune = typeof stage === 'object' ? stage : {}
     const k = tune.k ?? this.options.k
     const threshold = tune.threshold ?? this.options.threshold
@@ -178,7 +178,7 @@ export class MemoryPlugin {
   async #remember(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
-    if (!result.ok || !result.answer.trim()) return
+    if (!result.ok || !result.answer.trim() || !result.memory) return
     const patterns = this.options.redact_patterns ?? []
     if (result.session) {
       const sessions = await this.sessions()

@@ -61,7 +61,8 @@ export class ModelsPlugin {
     return {
       name: r.display,
       runtime: r.runtime,
-      generate: (request) => runtime.generate({ ...request, model: prepared.model, ...(prepared.adapters ? { adapters: prepared.adapters } : {}), ...(keepAlive !== undefined ? { keepAlive } : {}) }),
+      // a run's keep_alive (an energy profile's) wins over the manifest's
+      generate: (request) => runtime.generate({ ...request, model: prepared.model, ...(prepared.adapters ? { adapters: prepared.adapters } : {}), ...(request.keepAlive === undefined && keepAlive !== undefined ? { keepAlive } : {}) }),
       release: () => {
         if (released) return
         released = true
