@@ -12,7 +12,8 @@
  *   8. memory recall latency at 1k and 10k memories on Chroma, and what injection adds before the first token
  *   9. tool call latency in the sandbox (warm and cold pool) against node:vm
  *  10. the learner: routing share on a simulated user, and weight rewrite latency
- *  11. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
+ *  11. energy per query under each energy profile over a simulated day
+ *  12. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -27,6 +28,7 @@ import { memoryBench } from './memory-bench.js'
 import { benchToolLatency } from './tools-latency.js'
 import { optimalShare, simulateUser } from './learner-sim.js'
 import { benchRewrite } from './learner-rewrite.js'
+import { energyRows } from './energy-day.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -208,10 +210,13 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
     rows.push({ benchmark: 'learner: weight rewrite per rating', measured: `p50 ${fmt(rw.p50)}, p95 ${fmt(rw.p95)}`, baseline: '—', ratio: '—', goal: '≤ 20 ms', met: rw.p50 <= 20 ? 'yes' : 'no' })
   }
 
+  // 11. energy: a simulated day of 200 queries under each shipped profile
+  rows.push(...(await energyRows()))
+
   console.log(`\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, medians of ${RUNS} runs where timed from a process)\n`)
   printTable(rows)
 
-  // 11. recall quality on the labelled set, for each embedder that runs here
+  // 12. recall quality on the labelled set, for each embedder that runs here
   console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
   printRecallRows(await runRecallBenchmark({ gguf }))
 }

@@ -30,6 +30,8 @@ export interface ChainRunInput {
   explain?: boolean
   /** ask for a rating at the end (interactive runs) */
   rate?: boolean
+  /** pin an energy profile */
+  profile?: string
 }
 
 export interface ChainRunIO {
@@ -105,7 +107,9 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     renderer.event({ type: 'ack', runId, chain: chainName, t: Math.round(performance.now() - io.startedAt) })
 
     const [{ setup }, { loadChain }] = await Promise.all([import('./setup.js'), import('./chain-load.js')])
-    const s = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}), ...(input.memory === false ? { memory: false } : {}), ...(input['show-memory'] ? { showMemory: true } : {}) })
+    const s = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}), ...(input.memory === false ? { memory: false } : {}), ...(input['show-memory'] ? { showMemory: true } : {}), ...(input.profile ? { profile: input.profile } : {}) })
+    // an unknown profile name fails before the run, not as a plugin error inside it
+    await s.energy?.checkPin()
     if (auto) {
       if (!s.learner) throw new MiradorError('USAGE', 'choosing a chain needs the learner, which is turned off (builtins: { learner: false })')
       const route = await s.learner.route(query, runId)

@@ -41,3 +41,8 @@ export function configFiles(cwd: string, home: string, explicit?: string, env: N
   if (existsSync(user)) files.push(user)
   return unique(files)
 }
+
+/** Energy profile folders: ./profiles, $MIRADOR_HOME/profiles, the shipped ones. */
+export function profileDirs(cwd: string, home: string): string[] {
+  return unique([path.join(cwd, 'profiles'), path.join(home, 'profiles'), path.join(PACKAGE_ROOT, 'profiles')])
+}

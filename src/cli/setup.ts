@@ -14,7 +14,8 @@ import { LearnerPlugin, loadChainChoices, type ChainChoice } from '../plugins/le
 import { MiradorError } from '../engine/errors.js'
 import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
 import { createOllama } from '../runtimes/ollama/index.js'
-import { chainDirs, configFiles, manifestFile, miradorHome, toolDirs } from './paths.js'
+import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
+import { EnergyPlugin, pinnedProfile } from '../plugins/energy/index.js'
 import { listChainFiles } from './chain-files.js'
 
 export interface SetupOptions {
@@ -30,6 +31,8 @@ export interface SetupOptions {
   memory?: boolean
   /** --show-memory: recalled memories are shown with their text */
   showMemory?: boolean
+  /** --profile: pin an energy profile */
+  profile?: string
 }
 
 export interface Setup {
@@ -42,6 +45,8 @@ export interface Setup {
   tools?: ToolsPlugin
   /** the built-in learner, unless config turned it off */
   learner?: LearnerPlugin
+  /** the built-in energy profiles, unless config turned them off */
+  energy?: EnergyPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
@@ -125,6 +130,33 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
       engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
     }
   }
+  let energy: EnergyPlugin | undefined
+  const energyConfig = config.builtins?.energy
+  if (energyConfig !== false) {
+    const pin = pinnedProfile(options.profile, env, config)
+    const m = models
+    try {
+      energy = new EnergyPlugin({
+        ...(typeof energyConfig === 'object' ? energyConfig : {}),
+        dirs: profileDirs(cwd, home),
+        ...(pin ? { profile: pin.name, profileFrom: pin.from } : {}),
+        // the manifest's size of a model, for size caps and the energy estimate
+        sizeOf: async (name) => {
+          if (!m) return undefined
+          try {
+            return (await m.resolve(name)).sizeGb
+          } catch {
+            return undefined
+          }
+        },
+        env,
+      })
+      if (!engine.use(energy)) energy = undefined
+    } catch (err) {
+      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
+    }
+  }
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
-  return { engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), ...(learner ? { learner } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+  return {
+    ...(energy ? { energy } : {}), engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), ...(learner ? { learner } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
 }

@@ -48,6 +48,7 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     'OLLAMA_HOST=http://studio.local:11434 <%= config.bin %> chain run draft-refine "Write a haiku"',
     '<%= config.bin %> chain run single "And what about Tuesday?" --session planning',
     '<%= config.bin %> chain run single "Something private" --no-memory',
+    '<%= config.bin %> chain run quick-deep "Plan my day" --profile survival',
   ],
   args: [
     { name: 'chain', description: 'chain name or path to a chain file', required: true },
@@ -62,6 +63,7 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     memory: { type: 'boolean', default: true, allowNo: true, description: 'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). Also MIRADOR_MEMORY=off, or memory: off in config.' },
     'show-memory': { type: 'boolean', description: 'Print the memories recalled into each prompt, with their ids and scores.' },
     rate: { type: 'boolean', description: 'Ask for a 1–5 rating at the end (in a terminal); ratings teach `mirador ask` which chain to pick.' },
+    profile: { type: 'string', description: 'Energy profile to use (profiles/NAME.yaml) instead of choosing from the battery. Also MIRADOR_PROFILE, or profile: in config.', helpValue: 'NAME' },
     explain: { type: 'boolean', description: 'With CHAIN auto: say why the chain was chosen.' },
     ...commonFlags,
   },

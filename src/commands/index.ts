@@ -5,6 +5,8 @@ import ChainRun from './chain/run.js'
 import ChainShow from './chain/show.js'
 import ChainValidate from './chain/validate.js'
 import Doctor from './doctor.js'
+import EnergyProfile from './energy/profile.js'
+import EnergyReport from './energy/report.js'
 import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
 import LearnRollback from './learn/rollback.js'
@@ -32,6 +34,8 @@ export const commands = {
   'chain:show': ChainShow,
   'chain:validate': ChainValidate,
   doctor: Doctor,
+  'energy:profile': EnergyProfile,
+  'energy:report': EnergyReport,
   'learn:diff': LearnDiff,
   'learn:report': LearnReport,
   'learn:rollback': LearnRollback,

@@ -1,0 +1,211 @@
+/**
+ * Battery-aware energy profiles and an energy account for every run (docs/energy.md).
+ *
+ * - `plan` tap: reads the battery (battery.ts), chooses the profile (profiles.ts: pinned by
+ *   --profile / MIRADOR_PROFILE / config `profile:`, else the first by priority whose `when`
+ *   holds) and applies it to the plan (transform.ts): substitutions, dropped stages, size cap,
+ *   concurrency, num_ctx, keep_alive, memory. What it did goes into `done.profile`.
+ * - `prompt` tap, once per run (the first stage to build its prompt): emits the `profile` event
+ *   (which profile, why, battery %, plugged, the changes). The plan hook has no way to emit, and
+ *   this is the first hook of a run that has one; it comes right after the `plan` event.
+ * - `stageDone` tap: adds the stage's estimated joules to `done.energy` (account.ts).
+ * - `runDone` tap: when the run's memory is on, appends `{ at, runId, chain, profile, joules }`
+ *   to $MIRADOR_HOME/energy/log.jsonl, which `mirador energy report` sums.
+ * - `forget` tap: forgetting runs, a time range or everything removes their log lines too.
+ */
+import type { PluginHost } from '../../engine/engine.js'
+import { validatePluginOptions } from '../../engine/plugin-options.js'
+import type { ForgetRequest, Prompt, RunPlan, RunResult, StageContext, StageResult } from '../../engine/types.js'
+import { addStage, appendLog, emptySummary, forgetLog, type EnergySummary, type TokenCost } from './account.js'
+import { readBattery, type BatteryReading } from './battery.js'
+import { loadProfiles, selectProfile, type LoadedProfiles, type Selection } from './profiles.js'
+import { applyProfile, type Change, type SizeOf } from './transform.js'
+
+const PLUGIN_NAME = 'EnergyPlugin'
+
+/** The options config may give (`builtins: { energy: { … } }`). */
+export interface EnergyConfigOptions {
+  /** models never used: a stage on one is dropped */
+  forbid?: string[]
+  /** model → the model used instead, in every profile */
+  prefer?: Record<string, string>
+  /** per-model energy cost, overriding the size-based estimate */
+  costs?: Record<string, TokenCost>
+}
+
+export interface EnergyPluginOptions extends EnergyConfigOptions {
+  /** profile folders, most important first (profileDirs(cwd, home)) */
+  dirs: string[]
+  /** a pinned profile name (--profile, MIRADOR_PROFILE, config `profile:`) */
+  profile?: string
+  /** where the pin came from, for messages ("--profile", "MIRADOR_PROFILE", "config") */
+  profileFrom?: string
+  /** a model's size in GB (from the manifest), undefined when unknown */
+  sizeOf?: SizeOf
+  env?: NodeJS.ProcessEnv
+}
+
+const modelName = { type: 'string', minLength: 1, maxLength: 200 }
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    forbid: { type: 'array', items: modelName, maxItems: 500, uniqueItems: true },
+    prefer: { type: 'object', maxProperties: 500, additionalProperties: modelName, propertyNames: { not: { enum: ['__proto__', 'constructor', 'prototype'] } } },
+    costs: {
+      type: 'object',
+      maxProperties: 500,
+      propertyNames: { not: { enum: ['__proto__', 'constructor', 'prototype'] } },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { j_per_token: { type: 'number', minimum: 0, maximum: 1000 }, j_per_prompt_token: { type: 'number', minimum: 0, maximum: 1000 } },
+      },
+    },
+  },
+}
+
+/** The pin, by precedence: the flag, then MIRADOR_PROFILE, then config `profile:`. */
+export function pinnedProfile(flag: string | undefined, env: NodeJS.ProcessEnv, config: { profile?: string }): { name: string; from: string } | undefined {
+  if (flag) return { name: flag, from: '--profile' }
+  if (env.MIRADOR_PROFILE) return { name: env.MIRADOR_PROFILE, from: 'MIRADOR_PROFILE' }
+  if (config.profile) return { name: config.profile, from: 'profile: in config' }
+  return undefined
+}
+
+/** What `done.profile` and the `profile` event say. */
+export interface ProfileReport {
+  name: string | null
+  reason: string
+  /** battery charge in percent; null without a battery */
+  battery: number | null
+  plugged: boolean
+  pinned: boolean
+  changes: Change[]
+}
+
+interface RunState {
+  report: ProfileReport
+  emitted: boolean
+  chain: string
+  /** the plan's `summary.energy`, which stageDone fills */
+  energy: EnergySummary
+}
+
+export class EnergyPlugin {
+  readonly name = PLUGIN_NAME
+  readonly apiVersion = 1
+  readonly dirs: string[]
+  readonly config: EnergyConfigOptions
+  readonly pin?: { name: string; from: string }
+  readonly #sizeOf: SizeOf
+  readonly #env: NodeJS.ProcessEnv
+  #home?: string
+  #profiles?: Promise<LoadedProfiles>
+  readonly #runs = new Map<string, RunState>()
+
+  constructor(options: EnergyPluginOptions) {
+    const { dirs, profile, profileFrom, sizeOf, env, ...config } = options
+    this.config = validatePluginOptions<EnergyConfigOptions>(PLUGIN_NAME, configSchema, config)
+    this.dirs = dirs
+    if (profile) this.pin = { name: profile, from: profileFrom ?? '--profile' }
+    this.#sizeOf = sizeOf ?? (async () => undefined)
+    this.#env = env ?? process.env
+  }
+
+  apply(engine: PluginHost): void {
+    this.#home = engine.settings.home
+    engine.hooks.plan.tapPromise(PLUGIN_NAME, (plan) => this.#plan(plan))
+    engine.hooks.prompt.tapPromise(PLUGIN_NAME, async (prompt, ctx) => this.#prompt(prompt, ctx))
+    engine.hooks.stageDone.tapPromise(PLUGIN_NAME, (result, ctx) => this.#stageDone(result, ctx))
+    engine.hooks.runDone.tapPromise(PLUGIN_NAME, (result) => this.#runDone(result))
+    engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.#forget(req))
+  }
+
+  /** The profiles of `dirs`, loaded once. */
+  profiles(): Promise<LoadedProfiles> {
+    this.#profiles ??= loadProfiles(this.dirs)
+    return this.#profiles
+  }
+
+  battery(): Promise<BatteryReading> {
+    return readBattery(this.#env, this.#home ? { home: this.#home } : {})
+  }
+
+  /** The profile that applies now, and why (throws USAGE for an unknown pinned name). */
+  async current(): Promise<{ selection: Selection; reading: BatteryReading }> {
+    const [{ profiles }, reading] = await Promise.all([this.profiles(), this.battery()])
+    return { selection: selectProfile(profiles, reading, this.pin), reading }
+  }
+
+  /** Throws USAGE when the pinned name is unknown: the CLI calls it before a run to fail early. */
+  async checkPin(): Promise<void> {
+    if (!this.pin) return
+    const { profiles, errors } = await this.profiles()
+    if (!profiles.some((p) => p.name === this.pin!.name)) {
+      // a broken file of that name says more than "unknown"
+      const broken = errors.find((e) => e.location?.file.match(new RegExp(`[/\\\\]${this.pin!.name.replace(/[^a-z0-9_-]/g, '')}\\.ya?ml$`)))
+      if (broken) throw broken
+      selectProfile(profiles, { percent: 100, plugged: true, hasBattery: false }, this.pin)
+    }
+  }
+
+  async #plan(plan: RunPlan): Promise<RunPlan> {
+    const { selection, reading } = await this.current()
+    const prefs = { ...(this.config.forbid ? { forbid: this.config.forbid } : {}), ...(this.config.prefer ? { prefer: this.config.prefer } : {}) }
+    const changes = await applyProfile(plan, selection.profile, prefs, this.#sizeOf)
+    const report: ProfileReport = {
+      name: selection.profile?.name ?? null,
+      reason: selection.reason,
+      battery: reading.hasBattery ? Math.round(reading.percent) : null,
+      plugged: reading.plugged,
+      pinned: selection.pinned,
+      changes,
+    }
+    plan.summary.profile = report
+    const energy = emptySummary(report.name)
+    plan.summary.energy = energy
+    this.#runs.set(plan.runId, { report, emitted: false, chain: plan.chain, energy })
+    return plan
+  }
+
+  async #prompt(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
+    const run = this.#runs.get(ctx.runId)
+    if (run && !run.emitted) {
+      run.emitted = true
+      ctx.emit({ type: 'profile', ...run.report })
+      for (const e of (await this.profiles()).errors) ctx.emit({ type: 'error', code: e.code, message: `energy profile left out: ${e.format()}`, plugin: PLUGIN_NAME })
+    }
+    return prompt
+  }
+
+  async #stageDone(result: StageResult, ctx: StageContext): Promise<void> {
+    const summary = ((ctx.summary as { energy?: EnergySummary }).energy ??= emptySummary(this.#runs.get(ctx.runId)?.report.name ?? null))
+    const gb = await this.#sizeOf(ctx.spec.model)
+    const costs = this.config.costs
+    const cost = costs && (Object.prototype.hasOwnProperty.call(costs, ctx.spec.model) ? costs[ctx.spec.model] : result.model && Object.prototype.hasOwnProperty.call(costs, result.model) ? costs[result.model] : undefined)
+    addStage(summary, result.model ?? ctx.spec.model, gb, result.tokens, result.promptTokens ?? 0, cost)
+  }
+
+  async #runDone(result: RunResult): Promise<void> {
+    const run = this.#runs.get(result.runId)
+    this.#runs.delete(result.runId)
+    if (!run || !result.memory || !this.#home) return
+    await appendLog(this.#home, {
+      at: new Date().toISOString(),
+      runId: result.runId,
+      chain: run.chain,
+      profile: run.report.name,
+      joules: run.energy.joules,
+      tokens: run.energy.tokens,
+      promptTokens: run.energy.promptTokens,
+    })
+  }
+
+  async #forget(req: ForgetRequest): Promise<void> {
+    if (!this.#home || !(req.all || req.before !== undefined || req.runIds?.length)) return
+    const n = await forgetLog(this.#home, { ...(req.all ? { all: true } : {}), ...(req.before !== undefined ? { before: req.before } : {}), runIds: req.runIds ?? [] })
+    if (n > 0) req.removed['energy log entries'] = (req.removed['energy log entries'] ?? 0) + n
+  }
+}
+
