@@ -112,7 +112,9 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     await s.energy?.checkPin()
     if (auto) {
       if (!s.learner) throw new MiradorError('USAGE', 'choosing a chain needs the learner, which is turned off (builtins: { learner: false })')
-      const route = await s.learner.route(query, runId)
+      // an energy profile may want the best expected rating per joule
+      const costOf = await s.energy?.qualityPerJoule()
+      const route = await s.learner.route(query, runId, undefined, costOf)
       chainFile = route.chain.file
       renderer.event({ type: 'route', runId, t: Math.round(performance.now() - io.startedAt), chain: route.chain.name, queryType: route.type, via: route.via, reason: route.reason, candidates: route.candidates, explain: input.explain === true } as RunEvent)
     }

@@ -1,16 +1,12 @@
 /**
- * End to end through the built CLI against the Ollama test server. These need the plugin wired
- * into src/cli/setup.ts (and `--profile` on chain run), so they are skipped until it is.
+ * End to end through the built CLI against the Ollama test server.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
-import { makeProject, ROOT, runCli } from '../support/cli.js'
+import { makeProject, runCli } from '../support/cli.js'
 
-const wired = readFileSync(path.join(ROOT, 'src', 'cli', 'setup.ts'), 'utf8').includes('EnergyPlugin')
-const maybe = wired ? describe : describe.skip
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b", size_gb: 1.3 }
@@ -30,7 +26,7 @@ stages:
 
 let server: OllamaTestServer
 beforeAll(async () => {
-  if (wired) server = await startOllamaTestServer({ tokenDelayMs: 1 })
+  server = await startOllamaTestServer({ tokenDelayMs: 1 })
 })
 afterAll(async () => {
   await server?.close()
@@ -38,7 +34,7 @@ afterAll(async () => {
 
 const of = (events: RunEvent[], type: string) => events.filter((e) => e.type === type)
 
-maybe('energy profiles through the CLI (needs the wiring)', () => {
+describe('energy profiles through the CLI (needs the wiring)', () => {
   const project = (extra: Record<string, string> = {}) => makeProject({ 'chains/quick-deep.yaml': QUICK_DEEP, 'models/manifest.yaml': MANIFEST, ...extra })
   const env = (p: { home: string }, more: NodeJS.ProcessEnv = {}) => ({ MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, ...more })
 
@@ -105,6 +101,30 @@ maybe('energy profiles through the CLI (needs the wiring)', () => {
   })
 })
 
-it('the CLI tests above run once the plugin is wired into src/cli/setup.ts', () => {
-  expect(typeof wired).toBe('boolean')
+
+describe('quality per joule', () => {
+  it('under a profile that asks for it, ask prefers the chain with the best expected rating per joule', async () => {
+    const { startOllamaTestServer } = await import('../support/ollama-server.js')
+    const { makeProject, runCli } = await import('../support/cli.js')
+    const server = await startOllamaTestServer()
+    try {
+      const p = makeProject({
+        'models/manifest.yaml': 'models:\n  quick: { runtime: ollama, base: "llama3.2:1b", size_gb: 1.3 }\n  deep: { runtime: ollama, base: "qwen2.5:7b", size_gb: 4.7 }\n',
+        'chains/cheap.yaml': 'weights: { general: 0.6 }\nstages:\n  a: { model: quick, prompt: "{{query}}", options: { max_tokens: 300 } }\n',
+        'chains/pricey.yaml': 'weights: { general: 0.6 }\nstages:\n  a: { model: deep, prompt: "{{query}}", options: { max_tokens: 300 } }\n',
+        'profiles/frugal.yaml': 'name: frugal\ndescription: Best rating per joule.\nchoose: quality_per_joule\n',
+      })
+      const env = { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_BATTERY: 'none' }
+      for (let i = 0; i < 4; i++) {
+        const r = await runCli(['ask', 'tell me something', '--json', '--profile', 'frugal'], { cwd: p.dir, env })
+        expect(r.events.find((e) => e.type === 'route')).toMatchObject({ chain: 'cheap', reason: expect.stringContaining('per joule') })
+      }
+      // without it, both chains get chosen over enough runs
+      const seen = new Set<string>()
+      for (let i = 0; i < 12 && seen.size < 2; i++) seen.add((await runCli(['ask', 'tell me something', '--json', '--profile', 'performance'], { cwd: p.dir, env })).events.find((e) => e.type === 'route')!.chain)
+      expect([...seen].sort()).toEqual(['cheap', 'pricey'])
+    } finally {
+      await server.close()
+    }
+  })
 })

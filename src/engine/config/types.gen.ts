@@ -364,6 +364,10 @@ export interface ProfileFile {
    * Turn long-term memory "on" or "off" while this profile is active.
    */
   memory?: 'on' | 'off'
+  /**
+   * How `mirador ask` picks a chain under this profile: quality_per_joule prefers, among the candidates, the best expected rating per joule of estimated energy (using the learner's weights).
+   */
+  choose?: 'quality_per_joule'
 }
 /**
  * When this profile applies; all given conditions must hold. Without `when`, it applies only when chosen by name.

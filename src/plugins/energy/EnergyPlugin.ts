@@ -14,9 +14,10 @@
  * - `forget` tap: forgetting runs, a time range or everything removes their log lines too.
  */
 import type { PluginHost } from '../../engine/engine.js'
+import type { ChainFile } from '../../engine/config/index.js'
 import { validatePluginOptions } from '../../engine/plugin-options.js'
 import type { ForgetRequest, Prompt, RunPlan, RunResult, StageContext, StageResult } from '../../engine/types.js'
-import { addStage, appendLog, emptySummary, forgetLog, type EnergySummary, type TokenCost } from './account.js'
+import { addStage, appendLog, emptySummary, estimateJoules, forgetLog, type EnergySummary, type TokenCost } from './account.js'
 import { readBattery, type BatteryReading } from './battery.js'
 import { loadProfiles, selectProfile, type LoadedProfiles, type Selection } from './profiles.js'
 import { applyProfile, type Change, type SizeOf } from './transform.js'
@@ -136,6 +137,25 @@ export class EnergyPlugin {
   async current(): Promise<{ selection: Selection; reading: BatteryReading }> {
     const [{ profiles }, reading] = await Promise.all([this.profiles(), this.battery()])
     return { selection: selectProfile(profiles, reading, this.pin), reading }
+  }
+
+  /**
+   * Under a profile that says `choose: quality_per_joule`, an estimate of the joules a chain would
+   * use under it (each remaining stage's model size × its max_tokens, or 300, generated, plus a
+   * 200-token prompt), for `mirador ask` to weigh against the expected rating; else undefined.
+   */
+  async qualityPerJoule(): Promise<((chain: ChainFile) => Promise<number>) | undefined> {
+    const { selection } = await this.current()
+    const profile = selection.profile
+    if (profile?.choose !== 'quality_per_joule') return undefined
+    const prefs = { ...(this.config.forbid ? { forbid: this.config.forbid } : {}), ...(this.config.prefer ? { prefer: this.config.prefer } : {}) }
+    return async (chain) => {
+      const plan = { runId: 'estimate', chain: 'estimate', query: '', stages: structuredClone(chain.stages), answer: [], concurrency: Number.POSITIVE_INFINITY, vars: {}, memory: false, summary: {} } as RunPlan
+      await applyProfile(plan, profile, prefs, this.#sizeOf)
+      let joules = 0
+      for (const stage of Object.values(plan.stages)) joules += estimateJoules(await this.#sizeOf(stage.model), stage.options?.max_tokens ?? 300, 200)
+      return joules
+    }
   }
 
   /** Throws USAGE when the pinned name is unknown: the CLI calls it before a run to fail early. */

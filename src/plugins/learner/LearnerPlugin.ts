@@ -116,7 +116,11 @@ export class LearnerPlugin {
   }
 
   /** Picks the chain for a query (`mirador ask`), and why. */
-  async route(query: string, runId: string, seed?: number): Promise<RouteResult> {
+  /**
+   * Picks the chain for a query (`mirador ask`), and why. With `costOf` (an energy profile that
+   * wants quality per joule), each candidate's draw is divided by the joules it would use.
+   */
+  async route(query: string, runId: string, seed?: number, costOf?: (chain: ChainFile) => Promise<number>): Promise<RouteResult> {
     const [{ type, via, detail, triggered: byTrigger }, chains, entries] = await Promise.all([this.classify(query), this.chains(), this.journal().read()])
     if (chains.length === 0) throw new MiradorError('CONFIG_NOT_FOUND', 'there is no chain to choose from: add one to ./chains')
     const learned = rebuildWeights(entries, (chain, t) => chains.find((c) => c.name === chain)?.value.weights?.[t])
@@ -129,6 +133,13 @@ export class LearnerPlugin {
     })
     const picked = choose(candidates, { rng: seededRandom(seed ?? Date.now()), explore: this.options.explore ?? DEFAULT_EXPLORE, priorStrength: this.priorStrength, type })
     this.#types.set(runId, type)
+    if (costOf) {
+      // the same draws, each divided by the chain's estimated joules
+      const perJoule = await Promise.all(picked.samples.map(async (s) => ({ s, joules: await costOf(chains.find((c) => c.name === s.chain)!.value) })))
+      const best = perJoule.reduce((a, b) => (b.s.sample / Math.max(1e-9, b.joules) > a.s.sample / Math.max(1e-9, a.joules) ? b : a))
+      picked.chain = best.s.chain
+      picked.reason = `${best.s.chain}: the best expected rating per joule (drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J; ${perJoule.filter((x) => x !== best).map((x) => `${x.s.chain} ${x.s.sample.toFixed(3)} for ${Math.round(x.joules)} J`).join(', ') || 'no other candidate'})`
+    }
     const chain = chains.find((c) => c.name === picked.chain)!
     return {
       chain,
