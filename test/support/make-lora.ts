@@ -52,17 +52,9 @@ export const DEFAULT_LORA_RANK = 2
 export const DEFAULT_LORA_MAGNITUDE = 0.25
 const ATTENTION = /^blk\.\d+\.attn_(q|k|v|output)\.weight$/
 
-/** mulberry32: a tiny, well-known 32-bit PRNG; deterministic across platforms. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32, the generator the learner uses too */
+export { seededRandom } from '../../src/plugins/learner/bandit.js'
+import { seededRandom } from '../../src/plugins/learner/bandit.js'
 
 export async function makeLoraAdapter(options: MakeLoraOptions): Promise<MadeLora> {
   const rank = options.rank ?? DEFAULT_LORA_RANK

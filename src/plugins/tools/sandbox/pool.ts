@@ -18,12 +18,14 @@
  *   Workers still running when the process exits are SIGKILLed (one `exit` listener for all pools).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { CapMessage, FromWorker, RunMessage, ToWorker } from './protocol.js'
 import { isolateSource, workerProgram } from './program.js'
 import type { Capabilities, SandboxCall, SandboxErrorCode, SandboxPool, SandboxResult } from './types.js'
 import { WORKER_BOOTSTRAP } from './worker.js'
+import { clamp, clean, ivmLocation, messageOf, nestedDeeperThan, track, untrack, workerExecArgv } from './worker-process.js'
+
+export { nestedDeeperThan, workerExecArgv }
 
 export interface SandboxPoolOptions {
   /** worker processes at most (default 2) */
@@ -67,78 +69,6 @@ export const SANDBOX_LIMITS = {
 const KILL_GRACE_MS = 500
 const START_TIMEOUT_MS = 20_000
 const STDERR_TAIL = 2000
-
-// ------------------------------------------------------------------------------------------------
-// helpers
-
-function clamp(v: unknown, r: { min: number; max: number; fallback: number }): number {
-  return typeof v === 'number' && Number.isFinite(v) ? Math.min(r.max, Math.max(r.min, Math.floor(v))) : r.fallback
-}
-
-/** A message for people: no control characters, bounded. */
-function clean(s: string, max = 500): string {
-  const t = s.replace(/\s*[\u0000-\u001f\u007f-\u009f\u2028\u2029]+\s*/g, ' ').trim()
-  return t.length > max ? `${t.slice(0, max)}…` : t
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof Error) return err.message
-  if (typeof err === 'string') return err
-  try {
-    return String(err)
-  } catch {
-    return 'unknown error'
-  }
-}
-
-/** true when arrays/objects nest deeper than `max` (iterative: safe on hostile input) */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]]
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number]
-    if (v === null || typeof v !== 'object') continue
-    if (d >= max) return true
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1])
-  }
-  return false
-}
-
-let ivmCache: { main: string; dir: string } | undefined
-function ivmLocation(): { main: string; dir: string } {
-  if (!ivmCache) {
-    const main = createRequire(import.meta.url).resolve('isolated-vm')
-    ivmCache = { main, dir: path.dirname(main) }
-  }
-  return ivmCache
-}
-
-/** Node flags of a worker: no snapshot (isolated-vm needs it), no wasm, and the permission model when available. */
-export function workerExecArgv(ivmDir: string): string[] {
-  const flags = process.allowedNodeEnvironmentFlags
-  const args = ['--no-node-snapshot', '--no-expose-wasm', '--no-warnings']
-  const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined
-  if (permission && flags.has('--allow-addons') && flags.has('--allow-fs-read')) args.push(permission, `--allow-fs-read=${ivmDir}`, '--allow-addons')
-  return args
-}
-
-// every live worker of every pool, killed if the process exits
-const live = new Set<ChildProcess>()
-let exitHook = false
-function track(child: ChildProcess): void {
-  live.add(child)
-  if (!exitHook) {
-    exitHook = true
-    process.once('exit', () => {
-      for (const c of live) {
-        try {
-          c.kill('SIGKILL')
-        } catch {
-          /* gone */
-        }
-      }
-    })
-  }
-}
 
 // ------------------------------------------------------------------------------------------------
 // jobs and workers
@@ -251,13 +181,13 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
     child.on('error', (err) => {
       kill(w, `the sandbox worker could not start: ${err.message}`)
       if (child.pid === undefined) {
-        live.delete(child)
+        untrack(child)
         all.delete(w)
         exitedResolve()
       }
     })
     child.on('exit', (code, signal) => {
-      live.delete(child)
+      untrack(child)
       all.delete(w)
       const tail = w.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' / ')
       kill(w, `the sandbox worker died (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`)
