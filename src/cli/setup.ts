@@ -6,7 +6,7 @@
 import path from 'node:path'
 import { loadConfigFile, type MiradorConfig } from '../engine/config/index.js'
 import { Engine } from '../engine/engine.js'
-import type { PluginEntry } from '../engine/plugins.js'
+import type { MiradorPlugin, PluginEntry } from '../engine/plugins.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
@@ -76,6 +76,21 @@ export async function loadMergedConfig(files: string[]): Promise<{ config: Mirad
   return { config, plugins }
 }
 
+/**
+ * Applies a built-in plugin unless its `builtins:` setting is false; a map there is its options.
+ * Options it refuses are reported by name like any plugin's, and Mirador goes on without it.
+ */
+function builtin<P extends MiradorPlugin>(engine: Engine, setting: boolean | Record<string, unknown> | undefined, make: (options: Record<string, unknown>) => P): P | undefined {
+  if (setting === false) return undefined
+  try {
+    const plugin = make(typeof setting === 'object' ? setting : {})
+    return engine.use(plugin) ? plugin : undefined
+  } catch (err) {
+    engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
+    return undefined
+  }
+}
+
 export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const env = options.env ?? process.env
   const cwd = path.resolve(options.cwd ?? process.cwd())
@@ -92,70 +107,34 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
   const manifest = manifestFile(cwd, home, env)
   // built-in plugins, each of which `builtins: { name: false }` in config turns off
-  let models: ModelsPlugin | undefined
-  if (config.builtins?.models !== false) {
-    models = new ModelsPlugin(manifest ? { manifest } : {})
-    if (!engine.use(models)) models = undefined
-  }
-  let memoryPlugin: MemoryPlugin | undefined
-  const memoryConfig = config.builtins?.memory
-  if (memoryConfig !== false) {
-    const memoryOptions = { ...(typeof memoryConfig === 'object' ? memoryConfig : {}), ...(options.showMemory ? { show: true } : {}) }
-    try {
-      memoryPlugin = new MemoryPlugin(memoryOptions, env)
-      if (!engine.use(memoryPlugin)) memoryPlugin = undefined
-    } catch (err) {
-      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
-    }
-  }
-  let tools: ToolsPlugin | undefined
-  const toolsConfig = config.builtins?.tools
-  if (toolsConfig !== false) {
-    try {
-      tools = new ToolsPlugin(toolDirs(cwd, home), typeof toolsConfig === 'object' ? toolsConfig : {})
-      if (!engine.use(tools)) tools = undefined
-    } catch (err) {
-      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
-    }
-  }
-  let learner: LearnerPlugin | undefined
-  const learnerConfig = config.builtins?.learner
-  if (learnerConfig !== false) {
-    let chains: Promise<ChainChoice[]> | undefined
-    const loadChains = () => (chains ??= loadChainChoices(listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed), engine.stageKeys()))
-    try {
-      learner = new LearnerPlugin(typeof learnerConfig === 'object' ? learnerConfig : {}, loadChains)
-      if (!engine.use(learner)) learner = undefined
-    } catch (err) {
-      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
-    }
-  }
-  let energy: EnergyPlugin | undefined
-  const energyConfig = config.builtins?.energy
-  if (energyConfig !== false) {
-    const pin = pinnedProfile(options.profile, env, config)
-    const m = models
-    try {
-      energy = new EnergyPlugin({
-        ...(typeof energyConfig === 'object' ? energyConfig : {}),
+  const b = config.builtins ?? {}
+  const models = builtin(engine, b.models, () => new ModelsPlugin(manifest ? { manifest } : {}))
+  const memoryPlugin = builtin(engine, b.memory, (o) => new MemoryPlugin({ ...o, ...(options.showMemory ? { show: true } : {}) }, env))
+  const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(toolDirs(cwd, home), o))
+  let chains: Promise<ChainChoice[]> | undefined
+  const loadChains = () => (chains ??= loadChainChoices(listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed), engine.stageKeys()))
+  const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o, loadChains))
+  const pin = pinnedProfile(options.profile, env, config)
+  const energy = builtin(
+    engine,
+    b.energy,
+    (o) =>
+      new EnergyPlugin({
+        ...o,
         dirs: profileDirs(cwd, home),
         ...(pin ? { profile: pin.name, profileFrom: pin.from } : {}),
         // the manifest's size of a model, for size caps and the energy estimate
         sizeOf: async (name) => {
-          if (!m) return undefined
+          if (!models) return undefined
           try {
-            return (await m.resolve(name)).sizeGb
+            return (await models.resolve(name)).sizeGb
           } catch {
             return undefined
           }
         },
         env,
-      })
-      if (!engine.use(energy)) energy = undefined
-    } catch (err) {
-      engine.pluginErrors.push(MiradorError.from(err, 'PLUGIN_OPTIONS'))
-    }
-  }
+      }),
+  )
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
   return {
     ...(energy ? { energy } : {}), engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), ...(learner ? { learner } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
