@@ -1,30 +1,10 @@
 /** Finding and listing chain files (chains/NAME.yaml). Cheap: no YAML is parsed here. */
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { YAML_FILE as CHAIN_FILE, listYamlFiles as listChainFiles } from '../engine/config/folders.js'
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 
-export const CHAIN_FILE = /\.ya?ml$/
-
-export interface ChainListing {
-  name: string
-  file: string
-  /** a project or user chain hides a shipped one of the same name */
-  shadowed: boolean
-}
-
-export function listChainFiles(dirs: string[]): ChainListing[] {
-  const seen = new Set<string>()
-  const out: ChainListing[] = []
-  for (const dir of dirs) {
-    if (!existsSync(dir)) continue
-    for (const f of readdirSync(dir).filter((f) => CHAIN_FILE.test(f)).sort()) {
-      const name = f.replace(CHAIN_FILE, '')
-      out.push({ name, file: path.join(dir, f), shadowed: seen.has(name) })
-      seen.add(name)
-    }
-  }
-  return out
-}
+export { YAML_FILE as CHAIN_FILE, listYamlFiles as listChainFiles, type YamlListing as ChainListing } from '../engine/config/folders.js'
 
 /** A chain given by name (looked up in `dirs`) or by path to a file. */
 export function findChainFile(nameOrPath: string, dirs: string[], cwd: string): string {

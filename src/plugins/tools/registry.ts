@@ -4,11 +4,11 @@
  * schema, their source read from a file that must stay inside the tool's own folder (no `..`, no
  * absolute path, no symbolic link out), their parameter schema compiled once.
  */
-import { existsSync, readdirSync } from 'node:fs'
 import { readFile, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { loadConfigFile, locate, type ToolFile } from '../../engine/config/index.js'
+import { listYamlFiles } from '../../engine/config/folders.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { ToolDefinition } from '../../engine/runtime.js'
 
@@ -70,31 +70,14 @@ export async function loadTool(file: string): Promise<Tool> {
   }
 }
 
-export interface ToolListing {
-  name: string
-  file: string
-  shadowed: boolean
-}
-
-export function listToolFiles(dirs: string[]): ToolListing[] {
-  const seen = new Set<string>()
-  const out: ToolListing[] = []
-  for (const dir of dirs) {
-    if (!existsSync(dir)) continue
-    for (const f of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-      const name = f.replace(/\.ya?ml$/, '')
-      out.push({ name, file: path.join(dir, f), shadowed: seen.has(name) })
-      seen.add(name)
-    }
-  }
-  return out
-}
+/** tools/*.yaml across the folders: the first of each name wins */
+export { listYamlFiles as listToolFiles, type YamlListing as ToolListing } from '../../engine/config/folders.js'
 
 /** Every tool the folders declare (the first of each name); a broken one is reported, not thrown. */
 export async function loadTools(dirs: string[]): Promise<{ tools: Map<string, Tool>; errors: MiradorError[] }> {
   const tools = new Map<string, Tool>()
   const errors: MiradorError[] = []
-  for (const t of listToolFiles(dirs)) {
+  for (const t of listYamlFiles(dirs)) {
     if (t.shadowed) continue
     try {
       const tool = await loadTool(t.file)
