@@ -29,7 +29,7 @@ import { access, chmod, mkdir, readdir, readFile, realpath, rm, stat } from 'nod
 import path from 'node:path'
 import { writeFileAtomic } from '../../engine/atomic-write.js'
 import { MiradorError } from '../../engine/errors.js'
-import { withFileLock } from '../memory/file-lock.js'
+import { processGone, withFileLock } from '../memory/file-lock.js'
 
 /** Backups kept per chain file. */
 export const MAX_BACKUPS = 20
@@ -89,14 +89,6 @@ export async function withChainLock<T>(realPath: string, home: string, fn: () =>
   }
 }
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return false
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
-  }
-}
 
 /**
  * Removes temp files `writeFileAtomic` left in `dir` when a process died mid-write (their pid is

@@ -35,7 +35,8 @@ interface LockContent {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function processGone(pid: number): boolean {
+/** true when no process has this pid on this machine */
+export function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return false
