@@ -107,8 +107,8 @@ export class LearnerPlugin {
   }
 
   /** The query's type: keyword rules, chain triggers, then the nearest rated queries. */
-  async classify(query: string): Promise<{ type: string; via: string; detail: string; triggered: string[] }> {
-    const entries = await this.journal().read()
+  async classify(query: string, journal?: JournalEntry[]): Promise<{ type: string; via: string; detail: string; triggered: string[] }> {
+    const entries = journal ?? (await this.journal().read())
     const rated = new Set(entries.filter((e) => e.kind === 'rating').map((e) => e.runId))
     const ratedQueries = entries.flatMap((e) => (e.kind === 'run' && e.query && rated.has(e.runId) ? [{ query: e.query, type: e.type }] : []))
     const chains = (await this.chains()).map((c) => ({ name: c.name, ...(c.value.triggers ? { triggers: c.value.triggers } : {}) }))
@@ -121,7 +121,8 @@ export class LearnerPlugin {
    * wants quality per joule), each candidate's draw is divided by the joules it would use.
    */
   async route(query: string, runId: string, seed?: number, costOf?: (chain: ChainFile) => Promise<number>): Promise<RouteResult> {
-    const [{ type, via, detail, triggered: byTrigger }, chains, entries] = await Promise.all([this.classify(query), this.chains(), this.journal().read()])
+    const [chains, entries] = await Promise.all([this.chains(), this.journal().read()])
+    const { type, via, detail, triggered: byTrigger } = await this.classify(query, entries)
     if (chains.length === 0) throw new MiradorError('CONFIG_NOT_FOUND', 'there is no chain to choose from: add one to ./chains')
     const learned = rebuildWeights(entries, (chain, t) => chains.find((c) => c.name === chain)?.value.weights?.[t])
     const withWeight = chains.filter((c) => c.value.weights?.[type] !== undefined || learned[c.name]?.[type])
