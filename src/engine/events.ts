@@ -124,10 +124,3 @@ export type RunEvent = CoreEvent | PluginEvent
 export type EventInput<E extends { runId: string; t: number } = CoreEvent> = E extends unknown
   ? Omit<E, 'runId' | 't'>
   : never
-
-export function isCoreEvent<T extends CoreEvent['type']>(
-  e: RunEvent,
-  type: T,
-): e is Extract<CoreEvent, { type: T }> {
-  return e.type === type
-}

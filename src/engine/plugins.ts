@@ -21,12 +21,6 @@ export interface MiradorPlugin {
   apply(engine: PluginHost): void
 }
 
-/** What a plugin module may export: a plugin, a class, or a factory taking options. */
-export type PluginExport =
-  | MiradorPlugin
-  | (new (options?: unknown) => MiradorPlugin)
-  | ((options?: unknown) => MiradorPlugin)
-
 /** One entry of `plugins:` in mirador.config.yaml. */
 export type PluginEntry = string | { name: string; options?: unknown }
 
