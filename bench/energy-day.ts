@@ -32,7 +32,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 /** median generated tokens per stage name (what a stage of that role writes) */
 const MEDIAN_TOKENS: Record<string, number> = { quick: 120, deep: 450, draft: 220, refine: 380, answer: 180 }
 const MEMORY_TOKENS = 150
-const MIX: [string, number][] = [['quick-deep', 0.4], ['draft-refine', 0.3], ['single', 0.3]]
+const MIX: [string, number][] = [
+  ['quick-deep', 0.4],
+  ['draft-refine', 0.3],
+  ['single', 0.3],
+]
 const REFINE_SKIPPED = 0.3
 
 export interface DayRow {
@@ -80,10 +84,13 @@ function drawQueries(n: number, chains: Map<string, ChainFile>, seed: number): Q
   return out
 }
 
-export async function simulateDay(opts: { queries?: number; seed?: number } = {}): Promise<{ rows: DayRow[]; ratio: number }> {
+export async function simulateDay(
+  opts: { queries?: number; seed?: number } = {},
+): Promise<{ rows: DayRow[]; ratio: number }> {
   const n = opts.queries ?? 200
   const chains = new Map<string, ChainFile>()
-  for (const [name] of MIX) chains.set(name, (await loadConfigFile<ChainFile>(path.join(ROOT, 'chains', `${name}.yaml`), 'chain')).value)
+  for (const [name] of MIX)
+    chains.set(name, (await loadConfigFile<ChainFile>(path.join(ROOT, 'chains', `${name}.yaml`), 'chain')).value)
   const manifest = (await loadConfigFile<ManifestFile>(path.join(ROOT, 'models', 'manifest.yaml'), 'manifest')).value
   const sizeOf = async (m: string) => manifest.models?.[m]?.size_gb
   const sizes = Object.values(manifest.models ?? {}).flatMap((m) => (m.size_gb !== undefined ? [m.size_gb] : []))
@@ -103,10 +110,22 @@ export async function simulateDay(opts: { queries?: number; seed?: number } = {}
     for (const q of queries) {
       const chain = chains.get(q.chain)!
       const stages = structuredClone(chain.stages) as Record<string, Stage>
-      const plan: RunPlan = { runId: 'r', chain: q.chain, query: '', stages, answer: chain.answer ?? Object.keys(stages).reverse(), concurrency: Infinity, vars: {}, memory: true, summary: {} }
+      const plan: RunPlan = {
+        runId: 'r',
+        chain: q.chain,
+        query: '',
+        stages,
+        answer: chain.answer ?? Object.keys(stages).reverse(),
+        concurrency: Infinity,
+        vars: {},
+        memory: true,
+        summary: {},
+      }
       const changes = await applyProfile(plan, profile, {}, sizeOf)
       dropped += changes.filter((c) => c.what === 'drop').length - changes.filter((c) => c.what === 'keep').length
-      substituted += new Set(changes.flatMap((c) => (c.what === 'substitute' && c.stage in plan.stages ? [c.stage] : []))).size
+      substituted += new Set(
+        changes.flatMap((c) => (c.what === 'substitute' && c.stage in plan.stages ? [c.stage] : [])),
+      ).size
       const ran: { stage: string; gb: number }[] = []
       for (const [stage, spec] of Object.entries(plan.stages)) {
         if (stage === 'refine' && q.refineSkipped && 'draft' in plan.stages) continue
@@ -125,7 +144,16 @@ export async function simulateDay(opts: { queries?: number; seed?: number } = {}
       if (answer && ran.find((r) => r.stage === answer)!.gb >= largest) deep++
     }
     const r2 = (x: number) => Math.round(x * 100) / 100
-    rows.push({ profile: name, joulesPerQuery: r2(joules / n), answered: r2(answered / n), stagesDropped: r2(dropped / n), stagesSubstituted: r2(substituted / n), meanModelGb: r2(tokensAll ? gbTokens / tokensAll : 0), deepAnswers: r2(deep / n), tokensPerQuery: Math.round(tokensAll / n) })
+    rows.push({
+      profile: name,
+      joulesPerQuery: r2(joules / n),
+      answered: r2(answered / n),
+      stagesDropped: r2(dropped / n),
+      stagesSubstituted: r2(substituted / n),
+      meanModelGb: r2(tokensAll ? gbTokens / tokensAll : 0),
+      deepAnswers: r2(deep / n),
+      tokensPerQuery: Math.round(tokensAll / n),
+    })
   }
   const perf = rows.find((r) => r.profile === 'performance')!.joulesPerQuery
   const surv = rows.find((r) => r.profile === 'survival')!.joulesPerQuery
@@ -148,12 +176,18 @@ export async function energyRows(): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const { rows, ratio } = await simulateDay()
-  console.log('A simulated day: 200 queries (quick-deep 40 %, draft-refine 30 %, single 30 %), seeded; shipped profiles, chains and manifest.\n')
+  console.log(
+    'A simulated day: 200 queries (quick-deep 40 %, draft-refine 30 %, single 30 %), seeded; shipped profiles, chains and manifest.\n',
+  )
   console.log('profile       J/query  answered  tokens/q  dropped/q  substituted/q  mean model GB  deep answers')
   for (const r of rows) {
-    console.log(`${r.profile.padEnd(12)} ${r.joulesPerQuery.toFixed(1).padStart(8)}  ${(100 * r.answered).toFixed(0).padStart(7)} %  ${String(r.tokensPerQuery).padStart(8)}  ${r.stagesDropped.toFixed(2).padStart(9)}  ${r.stagesSubstituted.toFixed(2).padStart(13)}  ${r.meanModelGb.toFixed(2).padStart(13)}  ${(100 * r.deepAnswers).toFixed(0).padStart(10)} %`)
+    console.log(
+      `${r.profile.padEnd(12)} ${r.joulesPerQuery.toFixed(1).padStart(8)}  ${(100 * r.answered).toFixed(0).padStart(7)} %  ${String(r.tokensPerQuery).padStart(8)}  ${r.stagesDropped.toFixed(2).padStart(9)}  ${r.stagesSubstituted.toFixed(2).padStart(13)}  ${r.meanModelGb.toFixed(2).padStart(13)}  ${(100 * r.deepAnswers).toFixed(0).padStart(10)} %`,
+    )
   }
-  console.log(`\nsurvival / performance energy per query: ${ratio.toFixed(3)} (goal ≤ 0.333: ${ratio <= 1 / 3 ? 'met' : 'not met'})`)
+  console.log(
+    `\nsurvival / performance energy per query: ${ratio.toFixed(3)} (goal ≤ 0.333: ${ratio <= 1 / 3 ? 'met' : 'not met'})`,
+  )
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()

@@ -55,13 +55,25 @@ export function traces(seed = 42, length = 20_000): Trace[] {
     const rand = rng(seed)
     const ms = models(16, rand)
     const next = zipfSampler(ms.length, 1.0, rand)
-    out.push({ name: 'zipf s=1.0, 16 models', models: ms, requests: Array.from({ length }, () => ms[next()]!.key), memoryGb: 16, maxLoaded: 4 })
+    out.push({
+      name: 'zipf s=1.0, 16 models',
+      models: ms,
+      requests: Array.from({ length }, () => ms[next()]!.key),
+      memoryGb: 16,
+      maxLoaded: 4,
+    })
   }
   {
     const rand = rng(seed + 1)
     const ms = models(24, rand)
     const next = zipfSampler(ms.length, 0.8, rand)
-    out.push({ name: 'zipf s=0.8, 24 models', models: ms, requests: Array.from({ length }, () => ms[next()]!.key), memoryGb: 24, maxLoaded: 6 })
+    out.push({
+      name: 'zipf s=0.8, 24 models',
+      models: ms,
+      requests: Array.from({ length }, () => ms[next()]!.key),
+      memoryGb: 24,
+      maxLoaded: 6,
+    })
   }
   {
     // everyday Zipf traffic, and every 1,000 requests a burst of 60 on a model otherwise unused
@@ -76,7 +88,13 @@ export function traces(seed = 42, length = 20_000): Trace[] {
         for (let k = 0; k < 60; k++) requests.push(rand() < 0.7 ? b.key : ms[next()]!.key)
       } else requests.push(ms[next()]!.key)
     }
-    out.push({ name: 'zipf with periodic bursts', models: ms, requests: requests.slice(0, length), memoryGb: 16, maxLoaded: 4 })
+    out.push({
+      name: 'zipf with periodic bursts',
+      models: ms,
+      requests: requests.slice(0, length),
+      memoryGb: 16,
+      maxLoaded: 4,
+    })
   }
   return out
 }
@@ -133,7 +151,9 @@ export function mirador(trace: Trace): number {
   const p = new EvictionPolicy()
   return replay(trace, {
     touch: (m) => p.record(m.key),
-    evict: (loaded, m, _t, tr, used) => (p.victims(loaded, { slots: loaded.length + 1 - tr.maxLoaded, gb: used + m.sizeGb - tr.memoryGb }) ?? loaded) as Model[],
+    evict: (loaded, m, _t, tr, used) =>
+      (p.victims(loaded, { slots: loaded.length + 1 - tr.maxLoaded, gb: used + m.sizeGb - tr.memoryGb }) ??
+        loaded) as Model[],
   })
 }
 
@@ -160,7 +180,13 @@ export function gdsf(trace: Trace): number {
 
 export function lru(trace: Trace): number {
   const last = new Map<string, number>()
-  return replay(trace, oneByOne((m, t) => void last.set(m.key, t), (c) => c.reduce((a, b) => (last.get(a.key)! <= last.get(b.key)! ? a : b))))
+  return replay(
+    trace,
+    oneByOne(
+      (m, t) => void last.set(m.key, t),
+      (c) => c.reduce((a, b) => (last.get(a.key)! <= last.get(b.key)! ? a : b)),
+    ),
+  )
 }
 
 export function belady(trace: Trace): number {
@@ -192,5 +218,18 @@ export function evictionRows(): { trace: string; mirador: number; gdsf: number; 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of evictionRows()) console.log(r.trace.padEnd(28), 'mirador', r.mirador.toFixed(3), 'gdsf', r.gdsf.toFixed(3), 'lru', r.lru.toFixed(3), 'belady', r.belady.toFixed(3), 'mirador/belady', (r.mirador / r.belady).toFixed(3))
+  for (const r of evictionRows())
+    console.log(
+      r.trace.padEnd(28),
+      'mirador',
+      r.mirador.toFixed(3),
+      'gdsf',
+      r.gdsf.toFixed(3),
+      'lru',
+      r.lru.toFixed(3),
+      'belady',
+      r.belady.toFixed(3),
+      'mirador/belady',
+      (r.mirador / r.belady).toFixed(3),
+    )
 }

@@ -38,10 +38,15 @@ export async function benchRewrite(runs = 100): Promise<{ p50: number; p95: numb
     const rate = () => {
       const i = k++
       const up = i % 3 !== 0
-      return updateChainWeight(file, TYPES[i % TYPES.length]!, (w) => {
-        const cur = w ?? 0.5
-        return up ? cur + (1 - cur) * 0.05 : cur * 0.95
-      }, { home })
+      return updateChainWeight(
+        file,
+        TYPES[i % TYPES.length]!,
+        (w) => {
+          const cur = w ?? 0.5
+          return up ? cur + (1 - cur) * 0.05 : cur * 0.95
+        },
+        { home },
+      )
     }
     for (let i = 0; i < 10; i++) await rate() // warm up: module loading, ajv compile, JIT
     const times: number[] = []
@@ -61,5 +66,7 @@ export async function benchRewrite(runs = 100): Promise<{ p50: number; p95: numb
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const runs = Number(process.argv[2] ?? 100)
   const { p50, p95 } = await benchRewrite(runs)
-  console.log(`learner rewrite per rating (${runs} runs): p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms (goal ≤ 20 ms)`)
+  console.log(
+    `learner rewrite per rating (${runs} runs): p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms (goal ≤ 20 ms)`,
+  )
 }

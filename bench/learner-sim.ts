@@ -54,7 +54,16 @@ export const BEST_P = 0.8
 export const OTHER_P: readonly [number, number] = [0.3, 0.5]
 
 export function simulateUser(options: SimulateOptions = {}): SimulateResult {
-  const { seeds = 100, warmup = 50, evaluate = 100, explore, priorStrength = DEFAULT_PRIOR_STRENGTH, types = 5, chains = 4, firstSeed = 0 } = options
+  const {
+    seeds = 100,
+    warmup = 50,
+    evaluate = 100,
+    explore,
+    priorStrength = DEFAULT_PRIOR_STRENGTH,
+    types = 5,
+    chains = 4,
+    firstSeed = 0,
+  } = options
   const names = Array.from({ length: chains }, (_, i) => `chain-${i}`)
   const perSeed: number[] = []
   for (let s = firstSeed; s < firstSeed + seeds; s++) {
@@ -94,7 +103,11 @@ export function simulateUser(options: SimulateOptions = {}): SimulateResult {
  * dynamic programming over the (success, failure) counts of the 4 chains, up to symmetry; about
  * 1.7 million states and 10 s for 10 + 20.
  */
-export function optimalShare({ warmup = 10, evaluate = 20, chains = 4 }: { warmup?: number; evaluate?: number; chains?: number } = {}): number {
+export function optimalShare({
+  warmup = 10,
+  evaluate = 20,
+  chains = 4,
+}: { warmup?: number; evaluate?: number; chains?: number } = {}): number {
   const horizon = warmup + evaluate
   const K = 200 // midpoint rule over [0.3, 0.5] for the bad chains' unknown probability
   const integ = new Map<number, number>()
@@ -141,10 +154,12 @@ export function optimalShare({ warmup = 10, evaluate = 20, chains = 4 }: { warmu
     memo.set(key, best)
     return best
   }
-  return value(
-    Array.from({ length: chains }, () => [0, 0]),
-    0,
-  ) / evaluate
+  return (
+    value(
+      Array.from({ length: chains }, () => [0, 0]),
+      0,
+    ) / evaluate
+  )
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
@@ -158,16 +173,22 @@ function main(): void {
   const seeds = Number(arg('--seeds') ?? 100)
   const one = arg('--explore')
   const settings = one !== undefined ? [Number(one)] : [1, 0.5, 0.25, 0.1, 0.05, 0]
-  console.log(`Simulated user: 5 query types, 4 chains, best chain rated ≥ 4 with p = 0.8, others U[0.3, 0.5]; ${seeds} seeds.`)
-  console.log('Share of the 100 queries after 50 ratings routed to the best chain, by the learner\'s explore setting:')
+  console.log(
+    `Simulated user: 5 query types, 4 chains, best chain rated ≥ 4 with p = 0.8, others U[0.3, 0.5]; ${seeds} seeds.`,
+  )
+  console.log("Share of the 100 queries after 50 ratings routed to the best chain, by the learner's explore setting:")
   for (const explore of settings) {
     const t0 = performance.now()
     const r = simulateUser({ seeds, explore })
-    console.log(`  explore ${String(explore).padEnd(5)} ${pct(r.share)} ± ${pct(r.stderr)}   (${(performance.now() - t0).toFixed(0)} ms)`)
+    console.log(
+      `  explore ${String(explore).padEnd(5)} ${pct(r.share)} ± ${pct(r.stderr)}   (${(performance.now() - t0).toFixed(0)} ms)`,
+    )
   }
   if (args.includes('--bound')) {
     const t0 = performance.now()
-    console.log(`  Bayes-optimal router that knows the simulation (10 + 20 queries per type): ${pct(optimalShare())}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    console.log(
+      `  Bayes-optimal router that knows the simulation (10 + 20 queries per type): ${pct(optimalShare())}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    )
   }
 }
 

@@ -8,12 +8,20 @@ export function median(xs: number[]): number {
 }
 
 /** Spawns a command and resolves with ms from spawn to the first stdout byte, and to exit. */
-export function timeChild(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ firstByte: number; exit: number; stdout: string; code: number | null }> {
+export function timeChild(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ firstByte: number; exit: number; stdout: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     let firstByte = -1
     let stdout = ''
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     child.stdout.on('data', (d: Buffer) => {
       if (firstByte < 0) firstByte = performance.now() - t0
       stdout += d.toString()

@@ -39,7 +39,10 @@ async function firstTokenMs(runtime: Runtime, model: string, adapters?: AdapterS
   return first
 }
 
-export async function benchAdapterSwitch(baseFile: string, runs = 20): Promise<{ switchMs: number; secondModelMs: number }> {
+export async function benchAdapterSwitch(
+  baseFile: string,
+  runs = 20,
+): Promise<{ switchMs: number; secondModelMs: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mirador-bench-lora-'))
   const runtime = createLlamaCpp({ threads: 1 })
   try {

@@ -38,7 +38,11 @@ async function firstTokenMs(home: string, memory: boolean, runs: number, env: No
   for (let i = 0; i < runs + 3; i++) {
     first = -1
     t0 = performance.now()
-    await engine.run({ chain: { name: 'b', value: chain }, query: `what did I plan for the trip, question ${i}`, startedAt: t0 })
+    await engine.run({
+      chain: { name: 'b', value: chain },
+      query: `what did I plan for the trip, question ${i}`,
+      startedAt: t0,
+    })
     if (i >= 3) times.push(first)
   }
   return median(times)

@@ -4,7 +4,14 @@
  * Recall quality does not depend on the store (any exact search gives the same neighbours), and
  * it gives a latency baseline to set the real store against.
  */
-import type { MemoryFilter, MemoryMeta, MemoryRecord, MemoryStore, StoredMemory, VectorHit } from '../src/plugins/memory/types.js'
+import type {
+  MemoryFilter,
+  MemoryMeta,
+  MemoryRecord,
+  MemoryStore,
+  StoredMemory,
+  VectorHit,
+} from '../src/plugins/memory/types.js'
 
 export class InMemoryStore implements MemoryStore {
   #dims = 0
@@ -23,7 +30,8 @@ export class InMemoryStore implements MemoryStore {
       this.#matrix = grown
     }
     for (const r of records) {
-      if (r.embedding.length !== d) throw new Error(`embedding of ${r.id} has ${r.embedding.length} dimensions, the store ${d}`)
+      if (r.embedding.length !== d)
+        throw new Error(`embedding of ${r.id} has ${r.embedding.length} dimensions, the store ${d}`)
       if (this.#index.has(r.id)) throw new Error(`duplicate id ${r.id}`)
       const row = this.#rows.length
       let norm = 0
@@ -70,7 +78,9 @@ export class InMemoryStore implements MemoryStore {
 
   async get(filter: MemoryFilter & { limit?: number; offset?: number }): Promise<StoredMemory[]> {
     const all = this.#rows.filter((r) => matches(r, filter))
-    return all.slice(filter.offset ?? 0, filter.limit === undefined ? undefined : (filter.offset ?? 0) + filter.limit).map((r) => ({ ...r, meta: { ...r.meta } }))
+    return all
+      .slice(filter.offset ?? 0, filter.limit === undefined ? undefined : (filter.offset ?? 0) + filter.limit)
+      .map((r) => ({ ...r, meta: { ...r.meta } }))
   }
 
   async delete(filter: MemoryFilter): Promise<number> {
@@ -79,7 +89,9 @@ export class InMemoryStore implements MemoryStore {
     if (removed === 0) return 0
     const d = this.#dims
     const matrix = new Float32Array(Math.max(keep.length * d, 0))
-    keep.forEach((r, i) => matrix.set(this.#matrix.subarray(this.#index.get(r.id)! * d, (this.#index.get(r.id)! + 1) * d), i * d))
+    keep.forEach((r, i) =>
+      matrix.set(this.#matrix.subarray(this.#index.get(r.id)! * d, (this.#index.get(r.id)! + 1) * d), i * d),
+    )
     this.#matrix = matrix
     this.#rows = keep
     this.#index = new Map(keep.map((r, i) => [r.id, i]))

@@ -60,7 +60,12 @@ export interface LatencyOptions {
 }
 
 /** `n` memory texts made from the labelled set's sentences (seeded, so always the same ones). */
-export function syntheticMemories(set: RecallSet, n: number, seed = 7, offset = 0): { id: string; text: string; createdAt: number }[] {
+export function syntheticMemories(
+  set: RecallSet,
+  n: number,
+  seed = 7,
+  offset = 0,
+): { id: string; text: string; createdAt: number }[] {
   const random = seededRandom(seed + offset)
   const texts = set.memories.map((m) => m.text.replace(/[.]$/, ''))
   const words = texts.flatMap((t) => t.split(/\s+/))
@@ -177,7 +182,9 @@ export function printLatency(label: string, results: LatencyResult[]): void {
   console.log('| memories | p50 | p95 | embed p50 | store p50 | rank p50 | fill |')
   console.log('|---|---|---|---|---|---|---|')
   for (const r of results)
-    console.log(`| ${r.size} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.embedP50)} | ${f(r.storeP50)} | ${f(r.rankP50)} | ${(r.fillMs / 1000).toFixed(1)} s |`)
+    console.log(
+      `| ${r.size} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.embedP50)} | ${f(r.storeP50)} | ${f(r.rankP50)} | ${(r.fillMs / 1000).toFixed(1)} s |`,
+    )
 }
 
 async function main(): Promise<void> {

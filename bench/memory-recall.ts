@@ -27,7 +27,15 @@ import { fileURLToPath } from 'node:url'
 import type { Runtime } from '../src/engine/runtime.js'
 import { bm25, tokenize } from '../src/plugins/memory/bm25.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../src/plugins/memory/embedder.js'
-import { DEFAULT_HALF_LIFE_DAYS, HASHING_TUNING, MODEL_TUNING, rankMemories, recall, type RankWeights, type RecallTuning } from '../src/plugins/memory/recall.js'
+import {
+  DEFAULT_HALF_LIFE_DAYS,
+  HASHING_TUNING,
+  MODEL_TUNING,
+  rankMemories,
+  recall,
+  type RankWeights,
+  type RecallTuning,
+} from '../src/plugins/memory/recall.js'
 import type { MemoryRecord, VectorHit } from '../src/plugins/memory/types.js'
 import { InMemoryStore } from './memory-inmemory.js'
 
@@ -57,7 +65,9 @@ export interface RecallSet {
 export function loadRecallSet(file = RECALL_SET_FILE): RecallSet {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as { now: string; memories: SetMemory[]; queries: SetQuery[] }
   const ids = new Set(raw.memories.map((m) => m.id))
-  for (const q of raw.queries) for (const r of [...q.relevant, ...(q.hardNegatives ?? [])]) if (!ids.has(r)) throw new Error(`${q.id} names unknown memory ${r}`)
+  for (const q of raw.queries)
+    for (const r of [...q.relevant, ...(q.hardNegatives ?? [])])
+      if (!ids.has(r)) throw new Error(`${q.id} names unknown memory ${r}`)
   return { now: Date.parse(raw.now), memories: raw.memories, queries: raw.queries }
 }
 
@@ -130,15 +140,33 @@ export function scoreVectorOnly(p: PreparedSet, queries: SetQuery[]): Scores {
 
 /** ceiling of hybrid: recall of the 20 candidates it re-ranks */
 export function scoreCeiling(p: PreparedSet, queries: SetQuery[]): number {
-  return mean(queries.map((q) => recallAt(K * OVERFETCH, p.candidates.get(q.id)!.map((h) => h.id), q.relevant)))
+  return mean(
+    queries.map((q) =>
+      recallAt(
+        K * OVERFETCH,
+        p.candidates.get(q.id)!.map((h) => h.id),
+        q.relevant,
+      ),
+    ),
+  )
 }
 
 /** hybrid re-ranking of the prepared candidates with given weights (fast: for the grid search) */
-export function scoreReranked(p: PreparedSet, queries: SetQuery[], weights: Partial<RankWeights>, halfLifeDays: number): Scores {
+export function scoreReranked(
+  p: PreparedSet,
+  queries: SetQuery[],
+  weights: Partial<RankWeights>,
+  halfLifeDays: number,
+): Scores {
   return summarise(
     queries.map((q) => ({
       q,
-      ids: rankMemories(q.text, p.candidates.get(q.id)!, { now: p.set.now, k: K * OVERFETCH, weights, halfLifeDays }).map((r) => r.id),
+      ids: rankMemories(q.text, p.candidates.get(q.id)!, {
+        now: p.set.now,
+        k: K * OVERFETCH,
+        weights,
+        halfLifeDays,
+      }).map((r) => r.id),
     })),
   )
 }
@@ -209,15 +237,32 @@ export function tuneWeights(p: PreparedSet, queries: SetQuery[], halfLives = [30
       for (let l = 0; l <= 10 - v; l++) {
         if (v === 0 && l === 0) continue // recency alone ignores the query
         const weights = { vector: v / 10, lexical: l / 10, recency: (10 - v - l) / 10 }
-        grid.set(key(v, l, halfLifeDays), { weights, halfLifeDays, scores: scoreReranked(p, queries, weights, halfLifeDays), smoothed: 0 })
+        grid.set(key(v, l, halfLifeDays), {
+          weights,
+          halfLifeDays,
+          scores: scoreReranked(p, queries, weights, halfLifeDays),
+          smoothed: 0,
+        })
       }
   for (const [k, r] of grid) {
     const [v, l, hl] = k.split(',').map(Number) as [number, number, number]
-    const moves = [[0, 0], [1, -1], [-1, 1], [1, 0], [-1, 0], [0, 1], [0, -1]] // shifting 0.1 between two of the three weights
-    const near = moves.map(([dv, dl]) => grid.get(key(v + dv!, l + dl!, hl))).filter((x): x is TuneResult => x !== undefined)
+    const moves = [
+      [0, 0],
+      [1, -1],
+      [-1, 1],
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+    ] // shifting 0.1 between two of the three weights
+    const near = moves
+      .map(([dv, dl]) => grid.get(key(v + dv!, l + dl!, hl)))
+      .filter((x): x is TuneResult => x !== undefined)
     r.smoothed = mean(near.map((x) => x.scores.recall5))
   }
-  return [...grid.values()].sort((a, b) => b.smoothed - a.smoothed || b.scores.recall5 - a.scores.recall5 || b.scores.mrr - a.scores.mrr)
+  return [...grid.values()].sort(
+    (a, b) => b.smoothed - a.smoothed || b.scores.recall5 - a.scores.recall5 || b.scores.mrr - a.scores.mrr,
+  )
 }
 
 export interface RecallRow {
@@ -238,13 +283,18 @@ export interface EmbedderChoice {
 }
 
 /** The embedders this machine offers: hashing always; llama.cpp if the GGUF exists; the Ollama double. */
-export async function availableEmbedders(options: { gguf?: string | undefined; ollama?: boolean } = {}): Promise<{ list: EmbedderChoice[]; dispose: () => Promise<void> }> {
+export async function availableEmbedders(
+  options: { gguf?: string | undefined; ollama?: boolean } = {},
+): Promise<{ list: EmbedderChoice[]; dispose: () => Promise<void> }> {
   const list: EmbedderChoice[] = [{ label: 'hashing (built in, lexical, 384-d)', embedder: createHashingEmbedder() }]
   const cleanups: (() => Promise<void>)[] = []
   if (options.gguf && existsSync(options.gguf)) {
     const { createLlamaCpp } = await import('../src/runtimes/llamacpp/index.js')
     const runtime: Runtime = createLlamaCpp({ threads: 1 })
-    list.push({ label: 'llama.cpp stories260K (64-d, not an embedding model)', embedder: createEmbedder({ runtime, model: options.gguf }) })
+    list.push({
+      label: 'llama.cpp stories260K (64-d, not an embedding model)',
+      embedder: createEmbedder({ runtime, model: options.gguf }),
+    })
     cleanups.push(async () => runtime.dispose?.())
   }
   if (options.ollama !== false) {
@@ -252,7 +302,10 @@ export async function availableEmbedders(options: { gguf?: string | undefined; o
     const { createOllama } = await import('../src/runtimes/ollama/index.js')
     const server = await startOllamaTestServer({ models: [{ name: 'bow-embed', embeddingLength: 384 }] })
     const runtime = createOllama({ host: server.url })
-    list.push({ label: 'Ollama test double /api/embed (bag of words, 384-d)', embedder: createEmbedder({ runtime, model: 'bow-embed' }) })
+    list.push({
+      label: 'Ollama test double /api/embed (bag of words, 384-d)',
+      embedder: createEmbedder({ runtime, model: 'bow-embed' }),
+    })
     cleanups.push(async () => {
       await runtime.dispose?.()
       await server.close()
@@ -267,7 +320,9 @@ export async function availableEmbedders(options: { gguf?: string | undefined; o
 }
 
 /** recall@5 per embedder, vector-only against hybrid (both presets), held-out half, tuning half, whole set. */
-export async function runRecallBenchmark(options: { gguf?: string | undefined; ollama?: boolean; set?: RecallSet } = {}): Promise<RecallRow[]> {
+export async function runRecallBenchmark(
+  options: { gguf?: string | undefined; ollama?: boolean; set?: RecallSet } = {},
+): Promise<RecallRow[]> {
   const set = options.set ?? loadRecallSet()
   const { tune, heldOut } = splitQueries(set.queries)
   const { list, dispose } = await availableEmbedders(options)
@@ -275,7 +330,11 @@ export async function runRecallBenchmark(options: { gguf?: string | undefined; o
   try {
     for (const { label, embedder } of list) {
       const p = await prepareSet(set, embedder)
-      for (const [split, qs] of [['held-out', heldOut], ['tuning', tune], ['all', set.queries]] as const)
+      for (const [split, qs] of [
+        ['held-out', heldOut],
+        ['tuning', tune],
+        ['all', set.queries],
+      ] as const)
         rows.push({
           embedder: label,
           split,
@@ -301,12 +360,21 @@ export function printRecallRows(rows: RecallRow[], set: RecallSet = loadRecallSe
     `Recall set: ${set.memories.length} memories, ${set.queries.length} queries (${tune.length} tuning, ${heldOut.length} held out); ` +
       `a query shares on average ${o.meanShared.toFixed(2)} stemmed terms with its relevant memories, none at all in ${o.noneShared} of ${o.queries}.`,
   )
-  const t = (x: RecallTuning) => `${x.weights.vector}/${x.weights.lexical}/${x.weights.recency}, half-life ${x.halfLifeDays} d`
+  const t = (x: RecallTuning) =>
+    `${x.weights.vector}/${x.weights.lexical}/${x.weights.recency}, half-life ${x.halfLifeDays} d`
   console.log(
     `Hybrid: k ${K}, over-fetch ${OVERFETCH}; weights vector/lexical/recency: "hashing" = HASHING_TUNING (${t(HASHING_TUNING)}, measured on the tuning half), ` +
       `"model" = MODEL_TUNING (${t(MODEL_TUNING)}, a prior, not measured). recall() uses "hashing" for the hashing embedder, "model" for the others.`,
   )
-  const head = ['embedder', 'queries', 'vector-only R@5', 'hybrid "hashing" R@5', 'hybrid "model" R@5', 'ceiling (R@20)', 'MRR vector / hashing / model']
+  const head = [
+    'embedder',
+    'queries',
+    'vector-only R@5',
+    'hybrid "hashing" R@5',
+    'hybrid "model" R@5',
+    'ceiling (R@20)',
+    'MRR vector / hashing / model',
+  ]
   const lines = rows.map((r) => [
     r.embedder,
     `${r.split} (${r.queries})`,
@@ -318,7 +386,15 @@ export function printRecallRows(rows: RecallRow[], set: RecallSet = loadRecallSe
   ])
   for (const split of ['held-out', 'tuning', 'all'] as const) {
     const b = scoreBm25All(set, split === 'all' ? set.queries : split === 'tuning' ? tune : heldOut)
-    lines.push([`reference: BM25 over all memories, no vectors`, `${split} (${b.queries})`, pct(b.recall5), '', '', '', b.mrr.toFixed(3)])
+    lines.push([
+      `reference: BM25 over all memories, no vectors`,
+      `${split} (${b.queries})`,
+      pct(b.recall5),
+      '',
+      '',
+      '',
+      b.mrr.toFixed(3),
+    ])
   }
   const width = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`
@@ -334,14 +410,20 @@ async function main(): Promise<void> {
     const { tune, heldOut } = splitQueries(set.queries)
     const p = await prepareSet(set, createHashingEmbedder())
     const results = tuneWeights(p, tune)
-    console.log(`Grid search on the tuning half (${tune.length} queries), hashing embedder; vector-only there: ${pct(scoreVectorOnly(p, tune).recall5)}`)
-    console.log('best 25 by neighbourhood-smoothed tuning recall@5 (smoothed, recall@5, MRR on the tuning half; held-out recall@5 only for information, not used):')
+    console.log(
+      `Grid search on the tuning half (${tune.length} queries), hashing embedder; vector-only there: ${pct(scoreVectorOnly(p, tune).recall5)}`,
+    )
+    console.log(
+      'best 25 by neighbourhood-smoothed tuning recall@5 (smoothed, recall@5, MRR on the tuning half; held-out recall@5 only for information, not used):',
+    )
     for (const r of results.slice(0, 25))
       console.log(
         `  ${JSON.stringify(r.weights)} half-life ${r.halfLifeDays}: ${pct(r.smoothed)} ${pct(r.scores.recall5)} ${r.scores.mrr.toFixed(3)}  (held out ${pct(scoreReranked(p, heldOut, r.weights, r.halfLifeDays).recall5)})`,
       )
     const byRaw = [...results].sort((a, b) => b.scores.recall5 - a.scores.recall5 || b.scores.mrr - a.scores.mrr)[0]!
-    console.log(`best single point by tuning recall@5: ${JSON.stringify(byRaw.weights)} half-life ${byRaw.halfLifeDays}: ${pct(byRaw.scores.recall5)}`)
+    console.log(
+      `best single point by tuning recall@5: ${JSON.stringify(byRaw.weights)} half-life ${byRaw.halfLifeDays}: ${pct(byRaw.scores.recall5)}`,
+    )
     return
   }
   printRecallRows(await runRecallBenchmark({ gguf, set }), set)

@@ -37,7 +37,9 @@ function percentile(xs: number[], p: number): number {
   return s[i] as number
 }
 
-export async function benchToolLatency(options: { warmRuns?: number; coldRuns?: number; vmRuns?: number } = {}): Promise<ToolLatency> {
+export async function benchToolLatency(
+  options: { warmRuns?: number; coldRuns?: number; vmRuns?: number } = {},
+): Promise<ToolLatency> {
   const warmRuns = options.warmRuns ?? Number(process.env.BENCH_TOOL_RUNS ?? 300)
   const coldRuns = options.coldRuns ?? Number(process.env.BENCH_TOOL_COLD_RUNS ?? 15)
   const vmRuns = options.vmRuns ?? warmRuns
@@ -61,7 +63,8 @@ export async function benchToolLatency(options: { warmRuns?: number; coldRuns?: 
       const t0 = performance.now()
       const r = await pool.run(call)
       warm.push(performance.now() - t0)
-      if (!r.ok || (r.value as { result: number }).result !== expected) throw new Error(`warm call failed: ${JSON.stringify(r)}`)
+      if (!r.ok || (r.value as { result: number }).result !== expected)
+        throw new Error(`warm call failed: ${JSON.stringify(r)}`)
     }
   } finally {
     await pool.close()
@@ -82,7 +85,10 @@ export async function benchToolLatency(options: { warmRuns?: number; coldRuns?: 
   }
 
   // node:vm, same function, a fresh context per call
-  const script = new vm.Script(`${source.replace(/^export default /m, 'globalThis.__tool = ')}\n;JSON.stringify(globalThis.__tool(JSON.parse(__args)))`, { filename: 'calculate.mjs' })
+  const script = new vm.Script(
+    `${source.replace(/^export default /m, 'globalThis.__tool = ')}\n;JSON.stringify(globalThis.__tool(JSON.parse(__args)))`,
+    { filename: 'calculate.mjs' },
+  )
   const nodeVm: number[] = []
   for (let i = 0; i < vmRuns + 20; i++) {
     const t0 = performance.now()

@@ -44,7 +44,8 @@ const TYPE_NAMES = {
   },
 }
 
-const isConditional = (s) => s && typeof s === 'object' && Object.keys(s).every((k) => ['if', 'then', 'else'].includes(k))
+const isConditional = (s) =>
+  s && typeof s === 'object' && Object.keys(s).every((k) => ['if', 'then', 'else'].includes(k))
 
 /**
  * A copy for the generator: no titles, no $id/$schema, and no if/then/else (runtime-dependent

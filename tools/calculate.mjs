@@ -52,7 +52,21 @@ const NUMBER = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y
 const SPACE = /\s+/y
 /** single-character tokens; ×, ÷ and the Unicode minus sign are accepted as * / - */
-const SYMBOLS = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '^': '^', '(': '(', ')': ')', ',': ',', '!': '!', '\u00d7': '*', '\u00f7': '/', '\u2212': '-' }
+const SYMBOLS = {
+  '+': '+',
+  '-': '-',
+  '*': '*',
+  '/': '/',
+  '%': '%',
+  '^': '^',
+  '(': '(',
+  ')': ')',
+  ',': ',',
+  '!': '!',
+  '\u00d7': '*',
+  '\u00f7': '/',
+  '\u2212': '-',
+}
 
 function tokenize(text) {
   const tokens = []
@@ -99,7 +113,10 @@ function tokenize(text) {
       continue
     }
     const code = text.codePointAt(i)
-    const shown = code < 0x20 || code === 0x7f ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `'${String.fromCodePoint(code)}'`
+    const shown =
+      code < 0x20 || code === 0x7f
+        ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+        : `'${String.fromCodePoint(code)}'`
     fail(`unexpected character ${shown} at ${pos}`)
   }
   tokens.push({ type: 'end', text: 'end of expression', pos: text.length + 1 })
@@ -231,7 +248,8 @@ function parse(tokens) {
   const tree = expression(0)
   const rest = peek()
   if (rest.type !== 'end') {
-    if (rest.type === ',') fail(`unexpected ',' at ${rest.pos} (commas only separate function arguments; no thousands separators)`)
+    if (rest.type === ',')
+      fail(`unexpected ',' at ${rest.pos} (commas only separate function arguments; no thousands separators)`)
     fail(`unexpected ${describe(rest)}`)
   }
   return tree
@@ -275,7 +293,8 @@ function gcd2(a, b) {
 
 /** Rounds half away from zero to `digits` decimals (negative: tens, hundreds …), in decimal. */
 function roundTo(x, digits) {
-  if (!Number.isInteger(digits) || digits < -100 || digits > 100) fail(`round needs a whole number of digits from -100 to 100, got ${digits}`)
+  if (!Number.isInteger(digits) || digits < -100 || digits > 100)
+    fail(`round needs a whole number of digits from -100 to 100, got ${digits}`)
   const shift = (v, by) => {
     const [mantissa, exponent = '0'] = String(v).split('e')
     return Number(`${mantissa}e${Number(exponent) + by}`)
@@ -292,7 +311,8 @@ function trig(f, x) {
 }
 
 function factorial(n, pos) {
-  if (!Number.isInteger(n) || n < 0 || n > 170) fail(`factorial needs a whole number from 0 to 170, got ${n} (at ${pos})`)
+  if (!Number.isInteger(n) || n < 0 || n > 170)
+    fail(`factorial needs a whole number from 0 to 170, got ${n} (at ${pos})`)
   let product = 1
   for (let k = 2; k <= n; k++) product *= k
   return product
@@ -301,7 +321,8 @@ function factorial(n, pos) {
 /** a^b; `where` says which operator or function, for messages */
 function power(a, b, where) {
   if (a === 0 && b < 0) fail(`division by zero (0 to a negative power, ${where})`)
-  if (a < 0 && !Number.isInteger(b)) fail(`a negative number to a fractional power is not a real number (${where}; for roots of negatives use cbrt)`)
+  if (a < 0 && !Number.isInteger(b))
+    fail(`a negative number to a fractional power is not a real number (${where}; for roots of negatives use cbrt)`)
   return a ** b
 }
 

@@ -4,7 +4,11 @@ import { YAML_FILE as CHAIN_FILE, listYamlFiles as listChainFiles } from '../eng
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 
-export { YAML_FILE as CHAIN_FILE, listYamlFiles as listChainFiles, type YamlListing as ChainListing } from '../engine/config/folders.js'
+export {
+  YAML_FILE as CHAIN_FILE,
+  listYamlFiles as listChainFiles,
+  type YamlListing as ChainListing,
+} from '../engine/config/folders.js'
 
 /** A chain given by name (looked up in `dirs`) or by path to a file. */
 export function findChainFile(nameOrPath: string, dirs: string[], cwd: string): string {
@@ -19,7 +23,11 @@ export function findChainFile(nameOrPath: string, dirs: string[], cwd: string): 
       if (existsSync(file)) return file
     }
   }
-  const known = listChainFiles(dirs).filter((c) => !c.shadowed).map((c) => c.name)
-  throw new MiradorError('CONFIG_NOT_FOUND', `no chain named "${nameOrPath}" (looked in ${dirs.join(', ')}). Known chains: ${known.join(', ') || 'none'}. See \`mirador chain ls\`.`)
+  const known = listChainFiles(dirs)
+    .filter((c) => !c.shadowed)
+    .map((c) => c.name)
+  throw new MiradorError(
+    'CONFIG_NOT_FOUND',
+    `no chain named "${nameOrPath}" (looked in ${dirs.join(', ')}). Known chains: ${known.join(', ') || 'none'}. See \`mirador chain ls\`.`,
+  )
 }
-

@@ -9,7 +9,11 @@ import { CHAIN_FILE } from './chain-files.js'
 /** Every problem of a chain file beyond its schema: the stage graph, with positions. */
 export function chainProblems(loaded: Loaded<ChainFile>): MiradorError[] {
   return graphProblems(loaded.value.stages, loaded.value.answer).map(
-    (p) => new MiradorError('CHAIN_GRAPH', p.message, { location: locate(loaded as Loaded<unknown>, p.path), details: { path: p.path } }),
+    (p) =>
+      new MiradorError('CHAIN_GRAPH', p.message, {
+        location: locate(loaded as Loaded<unknown>, p.path),
+        details: { path: p.path },
+      }),
   )
 }
 

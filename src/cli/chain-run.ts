@@ -57,13 +57,33 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** Reports an error that stopped the run before or outside the engine. */
-function reportFatal(err: unknown, input: ChainRunInput, io: ChainRunIO, renderer: Renderer | undefined, runId: string, startedAt: number): void {
+function reportFatal(
+  err: unknown,
+  input: ChainRunInput,
+  io: ChainRunIO,
+  renderer: Renderer | undefined,
+  runId: string,
+  startedAt: number,
+): void {
   const e = MiradorError.from(err)
   if (input.json) {
     // the stream always ends with `done`, so a consumer can wait for it
     const t = Math.round(performance.now() - startedAt)
     io.stdout.write(JSON.stringify({ type: 'error', runId, t, code: e.code, message: e.format() }) + '\n')
-    io.stdout.write(JSON.stringify({ type: 'done', runId, t, answer: '', stage: null, confidence: 0, models: [], tokens: 0, ms: t, ok: false }) + '\n')
+    io.stdout.write(
+      JSON.stringify({
+        type: 'done',
+        runId,
+        t,
+        answer: '',
+        stage: null,
+        confidence: 0,
+        models: [],
+        tokens: 0,
+        ms: t,
+        ok: false,
+      }) + '\n',
+    )
   } else {
     renderer?.close()
     io.stderr.write(`✗ ${e.code}: ${e.format()}\n`)
@@ -95,7 +115,11 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
   try {
     let query = input.query
     if (query === undefined || query === '-') {
-      if (io.stdin.isTTY) throw new MiradorError('USAGE', 'no query given: pass it after the chain name (mirador chain run CHAIN "QUERY") or on standard input')
+      if (io.stdin.isTTY)
+        throw new MiradorError(
+          'USAGE',
+          'no query given: pass it after the chain name (mirador chain run CHAIN "QUERY") or on standard input',
+        )
       query = await readStdin(io.stdin)
     }
     if (!query.trim()) throw new MiradorError('USAGE', 'the query is empty: say what to ask')
@@ -107,16 +131,39 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     renderer.event({ type: 'ack', runId, chain: chainName, t: Math.round(performance.now() - io.startedAt) })
 
     const [{ setup }, { loadChain }] = await Promise.all([import('./setup.js'), import('./chain-load.js')])
-    const s = await setup({ cwd: io.cwd, env: io.env, ...(input.config ? { config: input.config } : {}), ...(input.offline ? { offline: true } : {}), ...(input.host ? { host: input.host } : {}), ...(input.memory === false ? { memory: false } : {}), ...(input['show-memory'] ? { showMemory: true } : {}), ...(input.profile ? { profile: input.profile } : {}) })
+    const s = await setup({
+      cwd: io.cwd,
+      env: io.env,
+      ...(input.config ? { config: input.config } : {}),
+      ...(input.offline ? { offline: true } : {}),
+      ...(input.host ? { host: input.host } : {}),
+      ...(input.memory === false ? { memory: false } : {}),
+      ...(input['show-memory'] ? { showMemory: true } : {}),
+      ...(input.profile ? { profile: input.profile } : {}),
+    })
     // an unknown profile name fails before the run, not as a plugin error inside it
     await s.energy?.checkPin()
     if (auto) {
-      if (!s.learner) throw new MiradorError('USAGE', 'choosing a chain needs the learner, which is turned off (builtins: { learner: false })')
+      if (!s.learner)
+        throw new MiradorError(
+          'USAGE',
+          'choosing a chain needs the learner, which is turned off (builtins: { learner: false })',
+        )
       // an energy profile may want the best expected rating per joule
       const costOf = await s.energy?.qualityPerJoule()
       const route = await s.learner.route(query, runId, undefined, costOf)
       chainFile = route.chain.file
-      renderer.event({ type: 'route', runId, t: Math.round(performance.now() - io.startedAt), chain: route.chain.name, queryType: route.type, via: route.via, reason: route.reason, candidates: route.candidates, explain: input.explain === true } as RunEvent)
+      renderer.event({
+        type: 'route',
+        runId,
+        t: Math.round(performance.now() - io.startedAt),
+        chain: route.chain.name,
+        queryType: route.type,
+        via: route.via,
+        reason: route.reason,
+        candidates: route.candidates,
+        explain: input.explain === true,
+      } as RunEvent)
     }
     const engine = s.engine
     const chain = await loadChain(chainFile, engine.stageKeys())
@@ -132,7 +179,15 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     }
     process.on('SIGINT', onSigint)
     try {
-      const result = await engine.run({ chain, query, runId, startedAt: io.startedAt, ack: false, signal: controller.signal, ...(input.session ? { session: input.session } : {}) })
+      const result = await engine.run({
+        chain,
+        query,
+        runId,
+        startedAt: io.startedAt,
+        ack: false,
+        signal: controller.signal,
+        ...(input.session ? { session: input.session } : {}),
+      })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
       if (controller.signal.aborted) return 130

@@ -21,7 +21,17 @@ export async function main(argv: string[], startedAt = performance.now()): Promi
     try {
       const { args, flags } = run ? parseWithSpec(chainRunSpec, argv.slice(2)) : parseWithSpec(askSpec, argv.slice(1))
       const chain = run ? args.chain! : 'auto'
-      code = await runChainCommand({ chain, ...(args.query !== undefined ? { query: args.query } : {}), ...flags }, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), startedAt })
+      code = await runChainCommand(
+        { chain, ...(args.query !== undefined ? { query: args.query } : {}), ...flags },
+        {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          stdin: process.stdin,
+          env: process.env,
+          cwd: process.cwd(),
+          startedAt,
+        },
+      )
     } catch (err) {
       process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`)
       code = 2

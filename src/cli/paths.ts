@@ -29,11 +29,20 @@ export function toolDirs(cwd: string, home: string): string[] {
 
 export function manifestFile(cwd: string, home: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.MIRADOR_MANIFEST) return path.resolve(cwd, env.MIRADOR_MANIFEST)
-  return [path.join(cwd, 'models', 'manifest.yaml'), path.join(home, 'models', 'manifest.yaml'), path.join(PACKAGE_ROOT, 'models', 'manifest.yaml')].find((f) => existsSync(f))
+  return [
+    path.join(cwd, 'models', 'manifest.yaml'),
+    path.join(home, 'models', 'manifest.yaml'),
+    path.join(PACKAGE_ROOT, 'models', 'manifest.yaml'),
+  ].find((f) => existsSync(f))
 }
 
 /** Config files, most important first: --config (or MIRADOR_CONFIG), the project's, the user's. */
-export function configFiles(cwd: string, home: string, explicit?: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function configFiles(
+  cwd: string,
+  home: string,
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   const given = explicit ?? env.MIRADOR_CONFIG
   const project = given ? path.resolve(cwd, given) : path.join(cwd, 'mirador.config.yaml')
   const files = given ? [project] : [project].filter((f) => existsSync(f))

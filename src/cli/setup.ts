@@ -58,7 +58,9 @@ function truthyEnv(v: string | undefined): boolean {
   return v !== undefined && /^(1|true|yes|on)$/i.test(v)
 }
 
-export async function loadMergedConfig(files: string[]): Promise<{ config: MiradorConfig; plugins: { entry: PluginEntry; baseDir: string }[] }> {
+export async function loadMergedConfig(
+  files: string[],
+): Promise<{ config: MiradorConfig; plugins: { entry: PluginEntry; baseDir: string }[] }> {
   const loaded = await Promise.all(files.map((f) => loadConfigFile<MiradorConfig>(f, 'config')))
   // lowest priority first, so later spreads win; plugins from every file are used
   const config: MiradorConfig = {}
@@ -80,7 +82,11 @@ export async function loadMergedConfig(files: string[]): Promise<{ config: Mirad
  * Applies a built-in plugin unless its `builtins:` setting is false; a map there is its options.
  * Options it refuses are reported by name like any plugin's, and Mirador goes on without it.
  */
-function builtin<P extends MiradorPlugin>(engine: Engine, setting: boolean | Record<string, unknown> | undefined, make: (options: Record<string, unknown>) => P): P | undefined {
+function builtin<P extends MiradorPlugin>(
+  engine: Engine,
+  setting: boolean | Record<string, unknown> | undefined,
+  make: (options: Record<string, unknown>) => P,
+): P | undefined {
   if (setting === false) return undefined
   try {
     const plugin = make(typeof setting === 'object' ? setting : {})
@@ -101,7 +107,11 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   if (host) config.ollama = { ...config.ollama, host }
   const offline = options.offline === true || truthyEnv(env.MIRADOR_OFFLINE) || config.offline === true
   // flag, then environment, then config: memory is on unless one of them turns it off
-  const memory = options.memory ?? (env.MIRADOR_MEMORY !== undefined ? !/^(0|false|no|off)$/i.test(env.MIRADOR_MEMORY) : config.memory !== 'off' && config.memory !== false)
+  const memory =
+    options.memory ??
+    (env.MIRADOR_MEMORY !== undefined
+      ? !/^(0|false|no|off)$/i.test(env.MIRADOR_MEMORY)
+      : config.memory !== 'off' && config.memory !== false)
   const engine = new Engine({ cwd, home, offline, memory, config })
   engine.registerRuntime('ollama', (s) => createOllama(s))
   engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
@@ -109,10 +119,18 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   // built-in plugins, each of which `builtins: { name: false }` in config turns off
   const b = config.builtins ?? {}
   const models = builtin(engine, b.models, () => new ModelsPlugin(manifest ? { manifest } : {}))
-  const memoryPlugin = builtin(engine, b.memory, (o) => new MemoryPlugin({ ...o, ...(options.showMemory ? { show: true } : {}) }, env))
+  const memoryPlugin = builtin(
+    engine,
+    b.memory,
+    (o) => new MemoryPlugin({ ...o, ...(options.showMemory ? { show: true } : {}) }, env),
+  )
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(toolDirs(cwd, home), o))
   let chains: Promise<ChainChoice[]> | undefined
-  const loadChains = () => (chains ??= loadChainChoices(listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed), engine.stageKeys()))
+  const loadChains = () =>
+    (chains ??= loadChainChoices(
+      listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed),
+      engine.stageKeys(),
+    ))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o, loadChains))
   const pin = pinnedProfile(options.profile, env, config)
   const energy = builtin(
@@ -137,5 +155,16 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   )
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
   return {
-    ...(energy ? { energy } : {}), engine, ...(models ? { models } : {}), ...(memoryPlugin ? { memory: memoryPlugin } : {}), ...(tools ? { tools } : {}), ...(learner ? { learner } : {}), config, configFiles: files, home, cwd, ...(manifest ? { manifest } : {}) }
+    ...(energy ? { energy } : {}),
+    engine,
+    ...(models ? { models } : {}),
+    ...(memoryPlugin ? { memory: memoryPlugin } : {}),
+    ...(tools ? { tools } : {}),
+    ...(learner ? { learner } : {}),
+    config,
+    configFiles: files,
+    home,
+    cwd,
+    ...(manifest ? { manifest } : {}),
+  }
 }

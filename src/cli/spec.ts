@@ -30,7 +30,11 @@ export interface CommandSpec {
 }
 
 export const commonFlags = {
-  config: { type: 'string', description: 'Config file to use instead of ./mirador.config.yaml (also MIRADOR_CONFIG).', helpValue: 'FILE' },
+  config: {
+    type: 'string',
+    description: 'Config file to use instead of ./mirador.config.yaml (also MIRADOR_CONFIG).',
+    helpValue: 'FILE',
+  },
   debug: { type: 'boolean', description: 'Show stack traces and internal details of errors.' },
 } satisfies Record<string, FlagSpec>
 
@@ -56,14 +60,48 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
   ],
   flags: {
     json: { type: 'boolean', description: 'Print the run as NDJSON events, one per line.' },
-    stream: { type: 'boolean', default: true, allowNo: true, description: 'Stream the stages; --no-stream prints only the final answer.' },
-    offline: { type: 'boolean', description: 'Never pull models: a missing model is an error (also MIRADOR_OFFLINE=1).' },
-    host: { type: 'string', description: 'Ollama host for models without their own (default OLLAMA_HOST, else http://127.0.0.1:11434).', helpValue: 'URL' },
-    session: { type: 'string', description: 'Continue the conversation NAME: its earlier turns are given to the models, and this turn is added to it.', helpValue: 'NAME' },
-    memory: { type: 'boolean', default: true, allowNo: true, description: 'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). Also MIRADOR_MEMORY=off, or memory: off in config.' },
-    'show-memory': { type: 'boolean', description: 'Print the memories recalled into each prompt, with their ids and scores.' },
-    rate: { type: 'boolean', description: 'Ask for a 1–5 rating at the end (in a terminal); ratings teach `mirador ask` which chain to pick.' },
-    profile: { type: 'string', description: 'Energy profile to use (profiles/NAME.yaml) instead of choosing from the battery. Also MIRADOR_PROFILE, or profile: in config.', helpValue: 'NAME' },
+    stream: {
+      type: 'boolean',
+      default: true,
+      allowNo: true,
+      description: 'Stream the stages; --no-stream prints only the final answer.',
+    },
+    offline: {
+      type: 'boolean',
+      description: 'Never pull models: a missing model is an error (also MIRADOR_OFFLINE=1).',
+    },
+    host: {
+      type: 'string',
+      description: 'Ollama host for models without their own (default OLLAMA_HOST, else http://127.0.0.1:11434).',
+      helpValue: 'URL',
+    },
+    session: {
+      type: 'string',
+      description:
+        'Continue the conversation NAME: its earlier turns are given to the models, and this turn is added to it.',
+      helpValue: 'NAME',
+    },
+    memory: {
+      type: 'boolean',
+      default: true,
+      allowNo: true,
+      description:
+        'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). Also MIRADOR_MEMORY=off, or memory: off in config.',
+    },
+    'show-memory': {
+      type: 'boolean',
+      description: 'Print the memories recalled into each prompt, with their ids and scores.',
+    },
+    rate: {
+      type: 'boolean',
+      description: 'Ask for a 1–5 rating at the end (in a terminal); ratings teach `mirador ask` which chain to pick.',
+    },
+    profile: {
+      type: 'string',
+      description:
+        'Energy profile to use (profiles/NAME.yaml) instead of choosing from the battery. Also MIRADOR_PROFILE, or profile: in config.',
+      helpValue: 'NAME',
+    },
     explain: { type: 'boolean', description: 'With CHAIN auto: say why the chain was chosen.' },
     ...commonFlags,
   },
@@ -79,7 +117,10 @@ export const askSpec: CommandSpec = {
   ],
   args: [{ name: 'query', description: 'what to ask (read from standard input when omitted)', required: false }],
   flags: {
-    explain: { type: 'boolean', description: 'Say why this chain was chosen: the query type, and each candidate\'s weight and draw.' },
+    explain: {
+      type: 'boolean',
+      description: "Say why this chain was chosen: the query type, and each candidate's weight and draw.",
+    },
     rate: { type: 'boolean', description: 'Ask for a 1–5 rating at the end (in a terminal).' },
     ...Object.fromEntries(Object.entries(chainRunSpec.flags)),
   },

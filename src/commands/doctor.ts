@@ -15,9 +15,15 @@ export interface DoctorReport {
 }
 
 export default class Doctor extends MiradorCommand {
-  static summary = 'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied.'
-  static description = 'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded llama.cpp runtime, and the plugins in config. Exits with status 1 when something needs fixing, and says how.'
-  static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json', 'OLLAMA_HOST=http://studio.local:11434 <%= config.bin %> doctor']
+  static summary =
+    'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied.'
+  static description =
+    'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded llama.cpp runtime, and the plugins in config. Exits with status 1 when something needs fixing, and says how.'
+  static examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --json',
+    'OLLAMA_HOST=http://studio.local:11434 <%= config.bin %> doctor',
+  ]
 
   async run(): Promise<DoctorReport> {
     const { flags } = await this.parse(Doctor)
@@ -27,7 +33,12 @@ export default class Doctor extends MiradorCommand {
       const key = `${runtime} ${JSON.stringify(settings)}`
       if (!statuses.has(key)) {
         const factory = s.engine.runtimeFactory(runtime)
-        statuses.set(key, factory ? factory(settings).status() : Promise.resolve({ runtime, ok: false, where: '-', detail: `no plugin provides runtime "${runtime}"` }))
+        statuses.set(
+          key,
+          factory
+            ? factory(settings).status()
+            : Promise.resolve({ runtime, ok: false, where: '-', detail: `no plugin provides runtime "${runtime}"` }),
+        )
       }
       return statuses.get(key)!
     }
@@ -36,7 +47,9 @@ export default class Doctor extends MiradorCommand {
     statusOf('llamacpp', runtimeSettings(s.engine.settings, 'llamacpp'))
     const models: DoctorReport['models'] = []
     if (s.models) {
-      const resolved = new Map((await s.models.entries()).flatMap((e) => (e.resolved ? [[e.name, e.resolved] as const] : [])))
+      const resolved = new Map(
+        (await s.models.entries()).flatMap((e) => (e.resolved ? [[e.name, e.resolved] as const] : [])),
+      )
       for (const m of await inventory(s.models)) {
         const r = resolved.get(m.name)
         const where = r?.runtime === 'ollama' ? (await statusOf('ollama', r.settings)).where : 'this machine'
@@ -45,7 +58,9 @@ export default class Doctor extends MiradorCommand {
       }
     }
     // one line per runtime and place: llama.cpp with other threads is the same library
-    const runtimes = [...new Map((await Promise.all(statuses.values())).map((r) => [`${r.runtime} ${r.where}`, r])).values()]
+    const runtimes = [
+      ...new Map((await Promise.all(statuses.values())).map((r) => [`${r.runtime} ${r.where}`, r])).values(),
+    ]
     const report: DoctorReport = {
       ok: runtimes.every((r) => r.ok) && models.every((m) => m.present) && s.engine.pluginErrors.length === 0,
       home: s.home,
@@ -53,7 +68,10 @@ export default class Doctor extends MiradorCommand {
       manifest: s.manifest ?? null,
       runtimes,
       models,
-      plugins: { loaded: s.engine.plugins, failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.message })) },
+      plugins: {
+        loaded: s.engine.plugins,
+        failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.message })),
+      },
     }
     if (!this.jsonEnabled()) {
       const mark = (ok: boolean) => (ok ? '✓' : '✗')
@@ -63,7 +81,8 @@ export default class Doctor extends MiradorCommand {
       this.log('runtimes')
       for (const r of runtimes) this.log(`  ${mark(r.ok)} ${r.runtime.padEnd(9)} ${r.where}  ${r.detail}`)
       this.log('models')
-      for (const m of models) this.log(`  ${mark(m.present)} ${m.name.padEnd(12)} ${m.runtime.padEnd(9)} ${m.model}  ${m.detail}`)
+      for (const m of models)
+        this.log(`  ${mark(m.present)} ${m.name.padEnd(12)} ${m.runtime.padEnd(9)} ${m.model}  ${m.detail}`)
       this.log('plugins')
       this.log(`  ✓ ${report.plugins.loaded.join(', ') || '(none)'}`)
       for (const f of report.plugins.failed) this.log(`  ✗ ${f.code}: ${f.message}`)

@@ -5,10 +5,18 @@ import { MiradorCommand } from './base.js'
 
 export default class Rate extends MiradorCommand {
   static summary = 'Rate an answer 1–5; Mirador learns which chain suits which kind of question.'
-  static description = 'The rating goes to the append-only journal ($MIRADOR_HOME/learner/journal.jsonl) and moves the chain\'s weight for the run\'s query type, written back into the chain file (a 4 or 5 counts as a success). `mirador learn diff` shows what changed and `mirador learn rollback` undoes it.'
-  static examples = ['<%= config.bin %> rate r_mwyf2k3x9a1b2c 5', '<%= config.bin %> rate --last 2', '<%= config.bin %> rate --last 4 --json']
+  static description =
+    "The rating goes to the append-only journal ($MIRADOR_HOME/learner/journal.jsonl) and moves the chain's weight for the run's query type, written back into the chain file (a 4 or 5 counts as a success). `mirador learn diff` shows what changed and `mirador learn rollback` undoes it."
+  static examples = [
+    '<%= config.bin %> rate r_mwyf2k3x9a1b2c 5',
+    '<%= config.bin %> rate --last 2',
+    '<%= config.bin %> rate --last 4 --json',
+  ]
   static args = {
-    run: Args.string({ description: 'the run id (from the run\'s first line or its events), or the rating with --last', required: true }),
+    run: Args.string({
+      description: "the run id (from the run's first line or its events), or the rating with --last",
+      required: true,
+    }),
     rating: Args.string({ description: 'the rating, 1 to 5', required: false }),
   }
   static flags = { last: Flags.boolean({ description: 'Rate the most recent run.' }) }
@@ -16,7 +24,8 @@ export default class Rate extends MiradorCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Rate)
     const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
-    if (!s.learner) throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false } in mirador.config.yaml)')
+    if (!s.learner)
+      throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false } in mirador.config.yaml)')
     let runId = args.run
     let ratingText = args.rating
     if (flags.last) {
@@ -26,11 +35,15 @@ export default class Rate extends MiradorCommand {
       runId = last.runId
     }
     const rating = Number(ratingText)
-    if (ratingText === undefined || !Number.isInteger(rating) || rating < 1 || rating > 5) throw new MiradorError('USAGE', 'give a rating from 1 to 5: mirador rate RUN_ID 4, or mirador rate --last 4')
+    if (ratingText === undefined || !Number.isInteger(rating) || rating < 1 || rating > 5)
+      throw new MiradorError('USAGE', 'give a rating from 1 to 5: mirador rate RUN_ID 4, or mirador rate --last 4')
     await s.engine.hooks.feedback.promise({ runId, rating })
     const result = s.learner.lastRateResult(runId)
     if (!this.jsonEnabled() && result) {
-      const change = result.after !== undefined ? `weight for "${result.type}" ${result.before ?? 'unset'} → ${result.after} in ${result.file}` : `weight not written: ${result.skipped}`
+      const change =
+        result.after !== undefined
+          ? `weight for "${result.type}" ${result.before ?? 'unset'} → ${result.after} in ${result.file}`
+          : `weight not written: ${result.skipped}`
       this.log(`✓ rated ${runId} (${result.chain}) ${rating}: ${change}`)
     }
     return result

@@ -51,20 +51,40 @@ export function graphProblems(stages: Record<string, Stage>, answer: string[] = 
     const { refs, paths } = directDeps(name, stage)
     for (const ref of refs) {
       if (ref === name) problems.push({ path: paths.get(ref)!, message: `stage "${name}" cannot depend on itself` })
-      else if (!names.has(ref)) problems.push({ path: paths.get(ref)!, message: `stage "${name}" refers to stage "${ref}", which this chain does not have (stages: ${known})` })
+      else if (!names.has(ref))
+        problems.push({
+          path: paths.get(ref)!,
+          message: `stage "${name}" refers to stage "${ref}", which this chain does not have (stages: ${known})`,
+        })
     }
     const skip = stage.skip_when
     if (skip) {
-      if (skip.stage === name) problems.push({ path: ['stages', name, 'skip_when', 'stage'], message: `stage "${name}" cannot be skipped on its own confidence` })
-      else if (!names.has(skip.stage)) problems.push({ path: ['stages', name, 'skip_when', 'stage'], message: `skip_when names stage "${skip.stage}", which this chain does not have (stages: ${known})` })
+      if (skip.stage === name)
+        problems.push({
+          path: ['stages', name, 'skip_when', 'stage'],
+          message: `stage "${name}" cannot be skipped on its own confidence`,
+        })
+      else if (!names.has(skip.stage))
+        problems.push({
+          path: ['stages', name, 'skip_when', 'stage'],
+          message: `skip_when names stage "${skip.stage}", which this chain does not have (stages: ${known})`,
+        })
     }
   }
   answer.forEach((a, i) => {
-    if (!names.has(a)) problems.push({ path: ['answer', i], message: `answer names stage "${a}", which this chain does not have (stages: ${known})` })
+    if (!names.has(a))
+      problems.push({
+        path: ['answer', i],
+        message: `answer names stage "${a}", which this chain does not have (stages: ${known})`,
+      })
   })
   if (problems.length === 0) {
     const cycle = findCycle(stages)
-    if (cycle) problems.push({ path: ['stages', cycle[0]!], message: `stages depend on each other in a cycle: ${cycle.join(' → ')}. Remove one of the references.` })
+    if (cycle)
+      problems.push({
+        path: ['stages', cycle[0]!],
+        message: `stages depend on each other in a cycle: ${cycle.join(' → ')}. Remove one of the references.`,
+      })
   }
   return problems
 }
@@ -112,7 +132,12 @@ function reaches(deps: Map<string, Set<string>>, from: string, to: string): bool
  */
 export function buildGraph(stages: Record<string, Stage>): ChainGraph {
   const cycle = findCycle(stages)
-  if (cycle) throw new MiradorError('CHAIN_GRAPH', `stages depend on each other in a cycle: ${cycle.join(' → ')}. Remove one of the references.`, { details: { path: ['stages', cycle[0]!] } })
+  if (cycle)
+    throw new MiradorError(
+      'CHAIN_GRAPH',
+      `stages depend on each other in a cycle: ${cycle.join(' → ')}. Remove one of the references.`,
+      { details: { path: ['stages', cycle[0]!] } },
+    )
   const deps = new Map<string, Set<string>>()
   for (const [name, stage] of Object.entries(stages)) {
     deps.set(name, new Set([...directDeps(name, stage).refs].filter((r) => r in stages)))
@@ -120,7 +145,8 @@ export function buildGraph(stages: Record<string, Stage>): ChainGraph {
   const skips = new Map<string, SkipRule>()
   for (const [name, stage] of Object.entries(stages)) {
     const s = stage.skip_when
-    if (s && s.stage in stages) skips.set(name, { stage: s.stage, above: s.confidence_above, beforeStart: reaches(deps, name, s.stage) })
+    if (s && s.stage in stages)
+      skips.set(name, { stage: s.stage, above: s.confidence_above, beforeStart: reaches(deps, name, s.stage) })
   }
   const order: string[] = []
   const placed = new Set<string>()

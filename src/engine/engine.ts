@@ -139,7 +139,11 @@ export class Engine implements PluginHost {
       const e =
         MiradorError.is(err) && err.details?.plugin
           ? err
-          : new MiradorError(MiradorError.is(err) ? err.code : 'PLUGIN_FAILED', `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. Mirador goes on without it.`, { cause: err, details: { plugin: name } })
+          : new MiradorError(
+              MiradorError.is(err) ? err.code : 'PLUGIN_FAILED',
+              `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. Mirador goes on without it.`,
+              { cause: err, details: { plugin: name } },
+            )
       this.pluginErrors.push(e)
       return false
     } finally {
@@ -160,7 +164,9 @@ export class Engine implements PluginHost {
 
   #tapFailed({ hook, plugin, error, args }: TapFailure): void {
     // every hook's arguments carry the run: a plan, a context, an event, a result or a rating
-    const carrier = args.find((a): a is { runId: string } => typeof (a as { runId?: unknown } | null)?.runId === 'string')
+    const carrier = args.find(
+      (a): a is { runId: string } => typeof (a as { runId?: unknown } | null)?.runId === 'string',
+    )
     const run = carrier && this.#runs.get(carrier.runId)
     const key = `${plugin}:${hook}`
     // Once per plugin and hook per run: a failing `event` tap must not recurse through its own report.
@@ -191,7 +197,8 @@ export class Engine implements PluginHost {
 
   async #run(req: RunRequest, runId: string, t0: number, emit: Emit): Promise<RunResult> {
     if (req.ack !== false) emit({ type: 'ack', chain: req.chain.name })
-    for (const e of this.pluginErrors) emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
+    for (const e of this.pluginErrors)
+      emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
     const chain = req.chain.value
     // plan taps may change the stages: they get a copy, never the loaded chain
     const stages = structuredClone(chain.stages)
@@ -220,12 +227,24 @@ export class Engine implements PluginHost {
     return this.#finish(plan, emit, t0, results, failure)
   }
 
-  async #finish(plan: RunPlan, emit: Emit, t0: number, results: Map<string, StageResult>, failure?: MiradorError): Promise<RunResult> {
+  async #finish(
+    plan: RunPlan,
+    emit: Emit,
+    t0: number,
+    results: Map<string, StageResult>,
+    failure?: MiradorError,
+  ): Promise<RunResult> {
     if (failure) emit({ type: 'error', code: failure.code, message: failure.format() })
     const ok = [...results.values()].filter((r) => r.status === 'ok' && r.output.trim() !== '')
-    const best = plan.answer.map((n) => results.get(n)).find((r) => r && ok.includes(r)) ?? [...ok].sort((a, b) => b.confidence - a.confidence)[0]
+    const best =
+      plan.answer.map((n) => results.get(n)).find((r) => r && ok.includes(r)) ??
+      [...ok].sort((a, b) => b.confidence - a.confidence)[0]
     // models that produced something: a stage that failed before its first token used none
-    const models = [...new Set([...results.values()].flatMap((r) => (r.model && (r.status === 'ok' || r.tokens > 0) ? [r.model] : [])))]
+    const models = [
+      ...new Set(
+        [...results.values()].flatMap((r) => (r.model && (r.status === 'ok' || r.tokens > 0) ? [r.model] : [])),
+      ),
+    ]
     const tokens = [...results.values()].reduce((n, r) => n + r.tokens, 0)
     const result: RunResult = {
       runId: plan.runId,
@@ -242,7 +261,17 @@ export class Engine implements PluginHost {
       ms: Math.round(performance.now() - t0),
       ok: best !== undefined,
     }
-    emit({ type: 'done', answer: result.answer, stage: result.answerStage, confidence: round(result.confidence), models, tokens, ms: result.ms, ok: result.ok, ...plan.summary })
+    emit({
+      type: 'done',
+      answer: result.answer,
+      stage: result.answerStage,
+      confidence: round(result.confidence),
+      models,
+      tokens,
+      ms: result.ms,
+      ok: result.ok,
+      ...plan.summary,
+    })
     await this.hooks.runDone.promise(result)
     return result
   }

@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   RUNTIME_LOAD: 'a local model file could not be loaded',
   ABORTED: 'the run was cancelled',
   TOOL_NOT_FOUND: 'a stage names a tool that does not exist',
-  TOOL_INVALID: 'a tool call\'s arguments do not match the tool\'s parameters',
+  TOOL_INVALID: "a tool call's arguments do not match the tool's parameters",
   TOOL_TIMEOUT: 'a tool ran past its time limit',
   TOOL_MEMORY: 'a tool used more memory than its limit',
   TOOL_OUTPUT: 'a tool returned something too large or not JSON',

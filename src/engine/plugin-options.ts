@@ -18,9 +18,16 @@ export function validatePluginOptions<T>(plugin: string, schema: object, options
   const value = options === undefined ? {} : structuredClone(options)
   if (!validate(value)) {
     const problems = (validate.errors ?? [])
-      .map((e) => `${e.instancePath ? `options${e.instancePath.replace(/\//g, '.')}` : 'options'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`)
+      .map(
+        (e) =>
+          `${e.instancePath ? `options${e.instancePath.replace(/\//g, '.')}` : 'options'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`,
+      )
       .join('; ')
-    throw new MiradorError('PLUGIN_OPTIONS', `plugin ${plugin}: ${problems}. Fix its entry under plugins: in mirador.config.yaml.`, { details: { plugin } })
+    throw new MiradorError(
+      'PLUGIN_OPTIONS',
+      `plugin ${plugin}: ${problems}. Fix its entry under plugins: in mirador.config.yaml.`,
+      { details: { plugin } },
+    )
   }
   return value as T
 }

@@ -27,11 +27,17 @@ export type PluginEntry = string | { name: string; options?: unknown }
 export function checkPlugin(candidate: unknown, source: string): MiradorPlugin {
   const p = candidate as Partial<MiradorPlugin> | null
   if (!p || typeof p !== 'object' || typeof p.apply !== 'function') {
-    throw new MiradorError('PLUGIN_LOAD', `plugin ${source} does not export a plugin: expected an object with name, apiVersion and apply(engine)`, { details: { plugin: source } })
+    throw new MiradorError(
+      'PLUGIN_LOAD',
+      `plugin ${source} does not export a plugin: expected an object with name, apiVersion and apply(engine)`,
+      { details: { plugin: source } },
+    )
   }
   const name = typeof p.name === 'string' && p.name ? p.name : source
   if (typeof p.name !== 'string' || !p.name) {
-    throw new MiradorError('PLUGIN_LOAD', `plugin ${source} has no name: give it a \`name\` string`, { details: { plugin: source } })
+    throw new MiradorError('PLUGIN_LOAD', `plugin ${source} has no name: give it a \`name\` string`, {
+      details: { plugin: source },
+    })
   }
   if (typeof p.apiVersion !== 'number' || !SUPPORTED_API_VERSIONS.includes(p.apiVersion)) {
     throw new MiradorError(
@@ -48,11 +54,19 @@ export function instantiate(exported: unknown, options: unknown, source: string)
   let value = exported
   if (typeof value === 'function') {
     const fn = value as (...a: unknown[]) => unknown
-    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(fn)) || typeof (fn.prototype as { apply?: unknown } | undefined)?.apply === 'function'
+    const isClass =
+      /^class[\s{]/.test(Function.prototype.toString.call(fn)) ||
+      typeof (fn.prototype as { apply?: unknown } | undefined)?.apply === 'function'
     try {
       value = isClass ? new (fn as unknown as new (o: unknown) => unknown)(options) : fn(options)
     } catch (err) {
-      throw MiradorError.is(err) ? err : new MiradorError('PLUGIN_OPTIONS', `plugin ${source} rejected its options: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { plugin: source } })
+      throw MiradorError.is(err)
+        ? err
+        : new MiradorError(
+            'PLUGIN_OPTIONS',
+            `plugin ${source} rejected its options: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err, details: { plugin: source } },
+          )
     }
   }
   return checkPlugin(value, source)
@@ -64,7 +78,12 @@ export function resolvePluginEntry(spec: string, baseDir: string): string {
   let target: string | undefined
   if (isPath) {
     target = path.resolve(baseDir, spec)
-    if (!existsSync(target)) throw new MiradorError('PLUGIN_LOAD', `plugin ${spec} not found at ${target}: check the path in plugins: (it is relative to the config file)`, { details: { plugin: spec } })
+    if (!existsSync(target))
+      throw new MiradorError(
+        'PLUGIN_LOAD',
+        `plugin ${spec} not found at ${target}: check the path in plugins: (it is relative to the config file)`,
+        { details: { plugin: spec } },
+      )
   } else {
     for (let dir = baseDir; ; dir = path.dirname(dir)) {
       const candidate = path.join(dir, 'node_modules', spec)
@@ -74,7 +93,12 @@ export function resolvePluginEntry(spec: string, baseDir: string): string {
       }
       if (path.dirname(dir) === dir) break
     }
-    if (!target) throw new MiradorError('PLUGIN_LOAD', `plugin package ${spec} is not installed: run \`npm install ${spec}\` in ${baseDir}`, { details: { plugin: spec } })
+    if (!target)
+      throw new MiradorError(
+        'PLUGIN_LOAD',
+        `plugin package ${spec} is not installed: run \`npm install ${spec}\` in ${baseDir}`,
+        { details: { plugin: spec } },
+      )
   }
   return statSync(target).isDirectory() ? packageMain(target, spec) : target
 }
@@ -87,7 +111,10 @@ function packageMain(dir: string, spec: string): string {
     entry = exportEntry(pkg.exports) ?? pkg.main ?? entry
   }
   const file = path.resolve(dir, entry)
-  if (!existsSync(file)) throw new MiradorError('PLUGIN_LOAD', `plugin ${spec}: its entry ${file} does not exist (is the package built?)`, { details: { plugin: spec } })
+  if (!existsSync(file))
+    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec}: its entry ${file} does not exist (is the package built?)`, {
+      details: { plugin: spec },
+    })
   return file
 }
 
@@ -102,7 +129,8 @@ function exportEntry(exp: unknown): string | undefined {
     for (const cond of ['import', 'node', 'default']) {
       const v = r[cond]
       if (typeof v === 'string') return v
-      if (v && typeof v === 'object' && typeof (v as Record<string, unknown>).default === 'string') return (v as Record<string, string>).default
+      if (v && typeof v === 'object' && typeof (v as Record<string, unknown>).default === 'string')
+        return (v as Record<string, string>).default
     }
   }
   return undefined
@@ -117,7 +145,11 @@ export async function loadPlugin(entry: PluginEntry, baseDir: string): Promise<M
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (err) {
-    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec} failed to load: ${err instanceof Error ? err.message : String(err)}`, { cause: err, details: { plugin: spec } })
+    throw new MiradorError(
+      'PLUGIN_LOAD',
+      `plugin ${spec} failed to load: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err, details: { plugin: spec } },
+    )
   }
   return instantiate(mod.default ?? mod, options, spec)
 }

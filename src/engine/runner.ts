@@ -49,32 +49,59 @@ interface RunState {
   controllers: Map<string, AbortController>
 }
 
-export async function runStages(hooks: Hooks, plan: RunPlan, emit: Emit, signal: AbortSignal): Promise<Map<string, StageResult>> {
+export async function runStages(
+  hooks: Hooks,
+  plan: RunPlan,
+  emit: Emit,
+  signal: AbortSignal,
+): Promise<Map<string, StageResult>> {
   const graph = buildGraph(plan.stages)
   emit({
     type: 'plan',
     chain: plan.chain,
-    stages: graph.order.map((stage) => ({ stage, model: plan.stages[stage]!.model, after: [...graph.deps.get(stage)!] })),
+    stages: graph.order.map((stage) => ({
+      stage,
+      model: plan.stages[stage]!.model,
+      after: [...graph.deps.get(stage)!],
+    })),
     concurrency: Number.isFinite(plan.concurrency) ? plan.concurrency : graph.order.length,
     ...(plan.ack ? { text: plan.ack } : {}),
   })
-  const state: RunState = { hooks, plan, graph, emit, signal, results: new Map(), cancelled: new Map(), controllers: new Map() }
+  const state: RunState = {
+    hooks,
+    plan,
+    graph,
+    emit,
+    signal,
+    results: new Map(),
+    cancelled: new Map(),
+    controllers: new Map(),
+  }
   const limit = limiter(Math.max(1, plan.concurrency))
   const done = new Map<string, Promise<StageResult>>()
   for (const name of graph.order) {
-    done.set(name, (async () => {
-      const deps = await Promise.all([...graph.deps.get(name)!].map((d) => done.get(d)!))
-      const blocked = deps.find((r) => r.status !== 'ok')
-      const reason = signal.aborted
-        ? 'the run was cancelled'
-        : blocked
-          ? `it needs stage "${blocked.stage}", which ${blocked.status === 'error' ? 'failed' : 'was skipped'}`
-          : skipBeforeStart(state, name)
-      const result = reason ? skip(state, name, reason) : await limit(() => (state.cancelled.has(name) ? Promise.resolve(skip(state, name, state.cancelled.get(name)!)) : runStage(state, name)))
-      state.results.set(name, result)
-      applySkipRules(state, result)
-      return result
-    })())
+    done.set(
+      name,
+      (async () => {
+        const deps = await Promise.all([...graph.deps.get(name)!].map((d) => done.get(d)!))
+        const blocked = deps.find((r) => r.status !== 'ok')
+        const reason = signal.aborted
+          ? 'the run was cancelled'
+          : blocked
+            ? `it needs stage "${blocked.stage}", which ${blocked.status === 'error' ? 'failed' : 'was skipped'}`
+            : skipBeforeStart(state, name)
+        const result = reason
+          ? skip(state, name, reason)
+          : await limit(() =>
+              state.cancelled.has(name)
+                ? Promise.resolve(skip(state, name, state.cancelled.get(name)!))
+                : runStage(state, name),
+            )
+        state.results.set(name, result)
+        applySkipRules(state, result)
+        return result
+      })(),
+    )
   }
   await Promise.all(done.values())
   // keep declaration order for the result
@@ -82,7 +109,8 @@ export async function runStages(hooks: Hooks, plan: RunPlan, emit: Emit, signal:
 }
 
 function skipReason(rule: { stage: string; above: number }, r: StageResult | undefined): string | undefined {
-  if (r?.status === 'ok' && r.confidence > rule.above) return `stage "${rule.stage}" answered with confidence ${round(r.confidence)} > ${rule.above}`
+  if (r?.status === 'ok' && r.confidence > rule.above)
+    return `stage "${rule.stage}" answered with confidence ${round(r.confidence)} > ${rule.above}`
   return undefined
 }
 
@@ -105,16 +133,57 @@ function applySkipRules(state: RunState, ended: StageResult): void {
 function skip(state: RunState, name: string, reason: string): StageResult {
   state.emit({ type: 'stage-skip', stage: name, reason })
   const spec = state.plan.stages[name]!
-  return { stage: name, status: 'skipped', model: spec.model, output: '', tokens: 0, confidence: 0, confidenceSource: 'declared', ms: 0, reason }
+  return {
+    stage: name,
+    status: 'skipped',
+    model: spec.model,
+    output: '',
+    tokens: 0,
+    confidence: 0,
+    confidenceSource: 'declared',
+    ms: 0,
+    reason,
+  }
 }
 
 /** Runs one tool call through the `toolCall` hook, with its events; the answer goes back to the model. */
 async function runToolCall(hooks: Hooks, ctx: StageContext, call: ToolCallRequest): Promise<ToolTurn> {
   ctx.emit({ type: 'tool-call', stage: ctx.stage, id: call.id, name: call.name, arguments: call.arguments })
   const t0 = performance.now()
-  const result: ToolResult = (await hooks.toolCall.promise(call, ctx)) ?? { ok: false, code: 'TOOL_NOT_FOUND', error: `no tool named "${call.name}" is offered to this stage`, ms: Math.round(performance.now() - t0) }
-  ctx.emit(result.ok ? { type: 'tool-result', stage: ctx.stage, id: call.id, name: call.name, ok: true, ms: result.ms, value: result.value } : { type: 'tool-result', stage: ctx.stage, id: call.id, name: call.name, ok: false, ms: result.ms, code: result.code, error: result.error })
-  return { role: 'tool', name: call.name, callId: call.id, content: JSON.stringify(result.ok ? result.value : { error: result.error, code: result.code }) ?? 'null' }
+  const result: ToolResult = (await hooks.toolCall.promise(call, ctx)) ?? {
+    ok: false,
+    code: 'TOOL_NOT_FOUND',
+    error: `no tool named "${call.name}" is offered to this stage`,
+    ms: Math.round(performance.now() - t0),
+  }
+  ctx.emit(
+    result.ok
+      ? {
+          type: 'tool-result',
+          stage: ctx.stage,
+          id: call.id,
+          name: call.name,
+          ok: true,
+          ms: result.ms,
+          value: result.value,
+        }
+      : {
+          type: 'tool-result',
+          stage: ctx.stage,
+          id: call.id,
+          name: call.name,
+          ok: false,
+          ms: result.ms,
+          code: result.code,
+          error: result.error,
+        },
+  )
+  return {
+    role: 'tool',
+    name: call.name,
+    callId: call.id,
+    content: JSON.stringify(result.ok ? result.value : { error: result.error, code: result.code }) ?? 'null',
+  }
 }
 
 function stageVars(results: Map<string, StageResult>): Record<string, unknown> {
@@ -132,7 +201,19 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   const timeout = spec.timeout_ms ? AbortSignal.timeout(spec.timeout_ms) : undefined
   if (timeout) signals.push(timeout)
   const signal = AbortSignal.any(signals)
-  const ctx: StageContext = { runId: plan.runId, chain: plan.chain, stage: name, spec, query: plan.query, ...(plan.session ? { session: plan.session } : {}), memory: plan.memory, summary: plan.summary, signal, results: state.results, emit }
+  const ctx: StageContext = {
+    runId: plan.runId,
+    chain: plan.chain,
+    stage: name,
+    spec,
+    query: plan.query,
+    ...(plan.session ? { session: plan.session } : {}),
+    memory: plan.memory,
+    summary: plan.summary,
+    signal,
+    results: state.results,
+    emit,
+  }
   const declared = spec.confidence ?? DEFAULT_CONFIDENCE
   const started = performance.now()
   let output = ''
@@ -159,7 +240,11 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   }
   const failure = (err: unknown): MiradorError => {
     if (state.cancelled.has(name)) return new MiradorError('ABORTED', state.cancelled.get(name)!)
-    if (timeout?.aborted) return new MiradorError('RUNTIME_TIMEOUT', `stage "${name}" took longer than its timeout_ms (${spec.timeout_ms} ms). Raise timeout_ms in the chain, or use a smaller model.`)
+    if (timeout?.aborted)
+      return new MiradorError(
+        'RUNTIME_TIMEOUT',
+        `stage "${name}" took longer than its timeout_ms (${spec.timeout_ms} ms). Raise timeout_ms in the chain, or use a smaller model.`,
+      )
     if (state.signal.aborted) return new MiradorError('ABORTED', 'the run was cancelled')
     return MiradorError.from(err, 'RUNTIME_FAILED')
   }
@@ -174,7 +259,10 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     const system = prompt.system === undefined ? undefined : renderTemplate(prompt.system, prompt.vars)
     const model = await hooks.model.promise({ name: spec.model, stage: name }, ctx)
     if (!model) {
-      throw new MiradorError('MODEL_UNRESOLVED', `no runtime provides model "${spec.model}" for stage "${name}". Add it to models/manifest.yaml, or check that the models plugin is not turned off in mirador.config.yaml.`)
+      throw new MiradorError(
+        'MODEL_UNRESOLVED',
+        `no runtime provides model "${spec.model}" for stage "${name}". Add it to models/manifest.yaml, or check that the models plugin is not turned off in mirador.config.yaml.`,
+      )
     }
     modelName = model.name
     emit({ type: 'stage-start', stage: name, model: model.name })
@@ -186,7 +274,16 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
         const useTools = offer.tools.length > 0 && r < offer.maxRounds
         const calls: ToolCallRequest[] = []
         let roundText = ''
-        const request = { prompt: text, ...(system !== undefined ? { system } : {}), options: spec.options ?? {}, logprobs: true, signal, ...(plan.keepAlive !== undefined ? { keepAlive: plan.keepAlive } : {}), ...(useTools ? { tools: offer.tools } : {}), ...(turns.length ? { turns } : {}) }
+        const request = {
+          prompt: text,
+          ...(system !== undefined ? { system } : {}),
+          options: spec.options ?? {},
+          logprobs: true,
+          signal,
+          ...(plan.keepAlive !== undefined ? { keepAlive: plan.keepAlive } : {}),
+          ...(useTools ? { tools: offer.tools } : {}),
+          ...(turns.length ? { turns } : {}),
+        }
         for await (const part of model.generate(request)) {
           if (part.type === 'text-delta') {
             roundText += part.text
@@ -195,12 +292,23 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
               logprobSum += part.logprob
               logprobCount++
             }
-            emit({ type: 'token', stage: name, text: part.text, confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared) })
+            emit({
+              type: 'token',
+              stage: name,
+              text: part.text,
+              confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared),
+            })
           } else if (part.type === 'tool-call') {
             // runtimes number calls per request: the round makes them unique in the stage
             calls.push({ ...part.call, id: `${r}.${part.call.id}` })
           } else if (part.type === 'progress') {
-            emit({ type: 'model-pull', model: model.name, status: part.status, ...(part.completed !== undefined ? { completed: part.completed } : {}), ...(part.total !== undefined ? { total: part.total } : {}) })
+            emit({
+              type: 'model-pull',
+              model: model.name,
+              status: part.status,
+              ...(part.completed !== undefined ? { completed: part.completed } : {}),
+              ...(part.total !== undefined ? { total: part.total } : {}),
+            })
           } else if (part.type === 'finish') {
             promptTokens = part.usage.promptTokens
             if (part.reason === 'abort') throw failure(new MiradorError('ABORTED', 'the run was cancelled'))
@@ -233,7 +341,16 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     state.controllers.delete(name)
   }
   const result = finish('ok')
-  emit({ type: 'stage-end', stage: name, model: modelName, tokens, ...(promptTokens !== undefined ? { promptTokens } : {}), confidence: round(result.confidence), confidenceSource: result.confidenceSource, ms: result.ms })
+  emit({
+    type: 'stage-end',
+    stage: name,
+    model: modelName,
+    tokens,
+    ...(promptTokens !== undefined ? { promptTokens } : {}),
+    confidence: round(result.confidence),
+    confidenceSource: result.confidenceSource,
+    ms: result.ms,
+  })
   await hooks.stageDone.promise(result, ctx)
   return result
 }

@@ -120,7 +120,10 @@ export interface Runtime {
    * Makes a model ready before its first request: pull it if absent, create a model with its
    * adapters, load it into memory. Throws MiradorError (MODEL_MISSING, RUNTIME_UNREACHABLE, …).
    */
-  prepare?(spec: ModelSpec, options?: { signal?: AbortSignal; onProgress?: (p: ProgressUpdate) => void }): Promise<PreparedModel>
+  prepare?(
+    spec: ModelSpec,
+    options?: { signal?: AbortSignal; onProgress?: (p: ProgressUpdate) => void },
+  ): Promise<PreparedModel>
   /** The `PreparedModel.model` that `prepare` would give, without making anything ready. */
   preparedName?(spec: ModelSpec): Promise<string>
   /** Frees the memory a model takes (its `PreparedModel.model`). Throws MiradorError. */

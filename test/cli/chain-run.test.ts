@@ -43,13 +43,22 @@ const of = <T extends RunEvent['type']>(events: RunEvent[], type: T) => events.f
 describe('mirador chain run', () => {
   it('--json streams ack, plan, both stages concurrently, and done, event by event', async () => {
     const p = project()
-    const r = await runCli(['chain', 'run', 'quick-deep', 'What should I focus on this week?', '--json'], { cwd: p.dir, env: env(p) })
+    const r = await runCli(['chain', 'run', 'quick-deep', 'What should I focus on this week?', '--json'], {
+      cwd: p.dir,
+      env: env(p),
+    })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const ev = r.events
     expect(ev.length).toBe(r.stdout.trim().split('\n').length) // every line is one JSON event
     expect(ev[0]).toMatchObject({ type: 'ack', chain: 'quick-deep' })
-    expect(ev[1]).toMatchObject({ type: 'plan', stages: [{ stage: 'quick', model: 'quick', after: [] }, { stage: 'deep', model: 'deep', after: [] }] })
+    expect(ev[1]).toMatchObject({
+      type: 'plan',
+      stages: [
+        { stage: 'quick', model: 'quick', after: [] },
+        { stage: 'deep', model: 'deep', after: [] },
+      ],
+    })
     expect(ev.at(-1)!.type).toBe('done')
     const runId = ev[0]!.runId
     expect(runId).toMatch(/^r_/)
@@ -57,9 +66,18 @@ describe('mirador chain run', () => {
       expect(e.runId).toBe(runId)
       expect(typeof e.t).toBe('number')
     }
-    expect(of(ev, 'stage-start').map((e) => [e.stage, e.model])).toEqual(expect.arrayContaining([['quick', 'llama3.2:1b'], ['deep', 'qwen2.5:7b']]))
+    expect(of(ev, 'stage-start').map((e) => [e.stage, e.model])).toEqual(
+      expect.arrayContaining([
+        ['quick', 'llama3.2:1b'],
+        ['deep', 'qwen2.5:7b'],
+      ]),
+    )
     // the tokens of each stage are exactly the model's reply to the filled-in template
-    const text = (stage: string) => of(ev, 'token').filter((e) => e.stage === stage).map((e) => e.text).join('')
+    const text = (stage: string) =>
+      of(ev, 'token')
+        .filter((e) => e.stage === stage)
+        .map((e) => e.text)
+        .join('')
     expect(text('quick')).toBe(defaultReply('llama3.2:1b', 'Briefly: What should I focus on this week?'))
     expect(text('deep')).toBe(defaultReply('qwen2.5:7b', 'Deeply: What should I focus on this week?'))
     // concurrency: deep's first token comes before quick's last, and vice versa
@@ -74,7 +92,9 @@ describe('mirador chain run', () => {
     const done = ev.at(-1) as Extract<RunEvent, { type: 'done' }> & { answer: string; stage: string; ok: boolean }
     expect(done).toMatchObject({ ok: true, stage: 'deep', answer: text('deep') })
     // the server saw the logprobs request and the options
-    const chats = server.requests.filter((q) => q.path === '/api/chat' && q.body?.messages?.at(-1)?.content?.includes('What should I focus'))
+    const chats = server.requests.filter(
+      (q) => q.path === '/api/chat' && q.body?.messages?.at(-1)?.content?.includes('What should I focus'),
+    )
     expect(chats.length).toBeGreaterThanOrEqual(2)
     expect(chats.every((q) => q.body.logprobs === true && q.body.stream === true)).toBe(true)
   })
@@ -87,7 +107,9 @@ describe('mirador chain run', () => {
     expect(r.stdout).toContain('[quick] started on llama3.2:1b')
     expect(r.stdout).toContain(`[deep] ${defaultReply('qwen2.5:7b', 'Deeply: Plan my day')}`)
     expect(r.stdout).toMatch(/\[quick\] done · \d+ tokens · confidence 0\.\d\d \(logprobs\)/)
-    expect(r.stdout).toMatch(/✓ answer from deep \(confidence 0\.\d\d\) · models llama3\.2:1b, qwen2\.5:7b · \d+ tokens · \d+/)
+    expect(r.stdout).toMatch(
+      /✓ answer from deep \(confidence 0\.\d\d\) · models llama3\.2:1b, qwen2\.5:7b · \d+ tokens · \d+/,
+    )
     expect(r.stdout).not.toMatch(/\x1b\[/) // no escape codes in a pipe
   })
 
@@ -102,7 +124,10 @@ describe('mirador chain run', () => {
     const s = await startOllamaTestServer({ tokens: 5000 })
     try {
       const p = project()
-      const r = await runCli(['chain', 'run', 'quick-deep', 'long', '--json'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: s.url }) })
+      const r = await runCli(['chain', 'run', 'quick-deep', 'long', '--json'], {
+        cwd: p.dir,
+        env: env(p, { OLLAMA_HOST: s.url }),
+      })
       expect(r.code).toBe(0)
       expect(r.stdout.trim().split('\n')).toHaveLength(r.events.length)
       expect(of(r.events, 'token')).toHaveLength(10000)
@@ -116,7 +141,11 @@ describe('mirador chain run', () => {
     const s = await startOllamaTestServer({ tokenDelayMs: 50, tokens: 400 })
     try {
       const p = project()
-      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: s.url }), signalWhen: { stdout: /"type":"token"/, signal: 'SIGINT' } })
+      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], {
+        cwd: p.dir,
+        env: env(p, { OLLAMA_HOST: s.url }),
+        signalWhen: { stdout: /"type":"token"/, signal: 'SIGINT' },
+      })
       expect(r.code).toBe(130)
       expect(r.ms).toBeLessThan(5000) // 400 tokens would take 20 s
       expect(of(r.events, 'error').map((e) => e.code)).toEqual(['ABORTED', 'ABORTED'])
@@ -130,14 +159,21 @@ describe('mirador chain run', () => {
 
   it('reads the query from standard input', async () => {
     const p = project()
-    const r = await runCli(['chain', 'run', 'quick-deep', '--no-stream'], { cwd: p.dir, env: env(p), input: 'Piped question\n' })
+    const r = await runCli(['chain', 'run', 'quick-deep', '--no-stream'], {
+      cwd: p.dir,
+      env: env(p),
+      input: 'Piped question\n',
+    })
     expect(r.stdout).toBe(defaultReply('qwen2.5:7b', 'Deeply: Piped question') + '\n')
   })
 
   it('an unreachable Ollama gives RUNTIME_UNREACHABLE naming the host, exit 1, and no hang', async () => {
     const p = project()
     const host = `http://127.0.0.1:${await unusedPort()}`
-    const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: host }) })
+    const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], {
+      cwd: p.dir,
+      env: env(p, { OLLAMA_HOST: host }),
+    })
     expect(r.code).toBe(1)
     const errors = of(r.events, 'error')
     expect(errors.map((e) => e.stage).sort()).toEqual(['deep', 'quick'])
@@ -153,7 +189,10 @@ describe('mirador chain run', () => {
     const s = await startOllamaTestServer({ models: [{ name: 'llama3.2:1b' }, { name: 'qwen2.5:7b', present: false }] })
     try {
       const p = project()
-      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json', '--offline'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: s.url }) })
+      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json', '--offline'], {
+        cwd: p.dir,
+        env: env(p, { OLLAMA_HOST: s.url }),
+      })
       expect(r.code).toBe(0)
       expect(of(r.events, 'error')).toEqual([expect.objectContaining({ stage: 'deep', code: 'MODEL_MISSING' })])
       expect(r.events.at(-1)).toMatchObject({ type: 'done', ok: true, stage: 'quick' })
@@ -167,7 +206,10 @@ describe('mirador chain run', () => {
     const s = await startOllamaTestServer({ models: [{ name: 'llama3.2:1b' }, { name: 'qwen2.5:7b', present: false }] })
     try {
       const p = project()
-      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], { cwd: p.dir, env: env(p, { OLLAMA_HOST: s.url }) })
+      const r = await runCli(['chain', 'run', 'quick-deep', 'hi', '--json'], {
+        cwd: p.dir,
+        env: env(p, { OLLAMA_HOST: s.url }),
+      })
       expect(r.code).toBe(0)
       const pulls = of(r.events, 'model-pull')
       expect(pulls.length).toBeGreaterThan(2)
@@ -204,25 +246,36 @@ describe('mirador chain run', () => {
 
 describe('third-party plugins from mirador.config.yaml', () => {
   const TODAY_CHAIN = `stages:\n  only:\n    model: quick\n    prompt: "Today is {{today}}. {{query}}"\n`
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date())
+  const today = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'UTC',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date())
 
   it('loads the example plugin by package name, as a user installs it', async () => {
-    const p = project({ 'chains/today.yaml': TODAY_CHAIN, 'mirador.config.yaml': 'plugins:\n  - name: mirador-plugin-today\n    options: { timeZone: UTC }\n' })
+    const p = project({
+      'chains/today.yaml': TODAY_CHAIN,
+      'mirador.config.yaml': 'plugins:\n  - name: mirador-plugin-today\n    options: { timeZone: UTC }\n',
+    })
     mkdirSync(path.join(p.dir, 'node_modules'), { recursive: true })
     symlinkSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'node_modules', 'mirador-plugin-today'))
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
-    expect(of(r.events, 'timestamp' )).toEqual([expect.objectContaining({ stage: 'only', today })])
+    expect(of(r.events, 'timestamp')).toEqual([expect.objectContaining({ stage: 'only', today })])
     const sent = server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)
     expect(sent).toContain(`Today is ${today}. hi`)
   })
 
   it('loads a plugin by path, relative to the config file', async () => {
     const p = project({ 'chains/today.yaml': TODAY_CHAIN })
-    writeFileSync(path.join(p.dir, 'mirador.config.yaml'), `plugins:\n  - ${path.relative(p.dir, path.join(ROOT, 'examples/plugins/today'))}\n`)
+    writeFileSync(
+      path.join(p.dir, 'mirador.config.yaml'),
+      `plugins:\n  - ${path.relative(p.dir, path.join(ROOT, 'examples/plugins/today'))}\n`,
+    )
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
-    expect(of(r.events, 'timestamp' )).toHaveLength(1)
+    expect(of(r.events, 'timestamp')).toHaveLength(1)
   })
 
   it('a plugin can add a stage key; without the plugin the key is refused with its position', async () => {
@@ -235,10 +288,16 @@ describe('third-party plugins from mirador.config.yaml', () => {
 }
 `
     const chainText = 'stages:\n  only:\n    model: quick\n    prompt: "{{query}}"\n    mood: cheerful\n'
-    const p = project({ 'chains/moody.yaml': chainText, 'plugins/mood.js': plugin, 'mirador.config.yaml': 'plugins: [./plugins/mood.js]\n' })
+    const p = project({
+      'chains/moody.yaml': chainText,
+      'plugins/mood.js': plugin,
+      'mirador.config.yaml': 'plugins: [./plugins/mood.js]\n',
+    })
     const r = await runCli(['chain', 'run', 'moody', 'how are you', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
-    expect(server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)).toContain('(cheerful) how are you')
+    expect(server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)).toContain(
+      '(cheerful) how are you',
+    )
     const bare = project({ 'chains/moody.yaml': chainText })
     const refused = await runCli(['chain', 'run', 'moody', 'how are you'], { cwd: bare.dir, env: env(bare) })
     expect(refused.code).toBe(1)
@@ -248,9 +307,11 @@ describe('third-party plugins from mirador.config.yaml', () => {
   it('reports a broken plugin by name and runs without it', async () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,
-      'plugins/throws.js': "export default { name: 'Thrower', apiVersion: 1, apply(engine) { engine.hooks.prompt.tap('Thrower', () => ({ template: 'HIJACK', vars: {} })); throw new Error('no config for me') } }\n",
+      'plugins/throws.js':
+        "export default { name: 'Thrower', apiVersion: 1, apply(engine) { engine.hooks.prompt.tap('Thrower', () => ({ template: 'HIJACK', vars: {} })); throw new Error('no config for me') } }\n",
       'plugins/future.js': "export default { name: 'Future', apiVersion: 99, apply() {} }\n",
-      'mirador.config.yaml': 'plugins:\n  - ./plugins/throws.js\n  - ./plugins/future.js\n  - ./plugins/missing.js\n  - { name: mirador-plugin-today-nope }\n',
+      'mirador.config.yaml':
+        'plugins:\n  - ./plugins/throws.js\n  - ./plugins/future.js\n  - ./plugins/missing.js\n  - { name: mirador-plugin-today-nope }\n',
     })
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)

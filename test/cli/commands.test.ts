@@ -31,10 +31,21 @@ describe('mirador chain ls / show / validate / doctor', () => {
     const p = project({ 'chains/single.yaml': 'stages:\n  mine: { model: quick, prompt: "{{query}}" }\n' })
     const r = await runCli(['chain', 'ls', '--json'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(0)
-    const list = JSON.parse(r.stdout) as { name: string; source: string; shadowed: boolean; stages?: { stage: string }[] }[]
-    expect(list.find((c) => c.name === 'two')).toMatchObject({ source: 'project', stages: [{ stage: 'draft' }, { stage: 'refine' }] })
+    const list = JSON.parse(r.stdout) as {
+      name: string
+      source: string
+      shadowed: boolean
+      stages?: { stage: string }[]
+    }[]
+    expect(list.find((c) => c.name === 'two')).toMatchObject({
+      source: 'project',
+      stages: [{ stage: 'draft' }, { stage: 'refine' }],
+    })
     const singles = list.filter((c) => c.name === 'single')
-    expect(singles.map((c) => [c.source, c.shadowed])).toEqual([['project', false], ['shipped', true]])
+    expect(singles.map((c) => [c.source, c.shadowed])).toEqual([
+      ['project', false],
+      ['shipped', true],
+    ])
     expect(list.some((c) => c.name === 'quick-deep' && c.source === 'shipped')).toBe(true)
   })
 
@@ -45,7 +56,11 @@ describe('mirador chain ls / show / validate / doctor', () => {
     const shown = JSON.parse(r.stdout)
     expect(shown.stages).toEqual([
       expect.objectContaining({ stage: 'draft', after: [] }),
-      expect.objectContaining({ stage: 'refine', after: ['draft'], skip_when: { stage: 'draft', confidence_above: 0.9, mode: 'before start' } }),
+      expect.objectContaining({
+        stage: 'refine',
+        after: ['draft'],
+        skip_when: { stage: 'draft', confidence_above: 0.9, mode: 'before start' },
+      }),
     ])
     const text = await runCli(['chain', 'show', 'two'], { cwd: p.dir, env: p.env })
     expect(text.stdout).toMatch(/refine\s+deep\s+after draft/)
@@ -53,8 +68,10 @@ describe('mirador chain ls / show / validate / doctor', () => {
 
   it('chain validate reports every problem with file:line:column and exits 1', async () => {
     const p = project({
-      'chains/broken.yaml': 'stages:\n  a:\n    model: m\n    prompt: "{{stages.zzz.output}}"\n  b:\n    model: m\n    prompt: x\n    after: [b]\n',
-      'chains/cycle.yaml': 'stages:\n  a: { model: m, prompt: "{{stages.b.output}}" }\n  b: { model: m, prompt: "{{stages.a.output}}" }\n',
+      'chains/broken.yaml':
+        'stages:\n  a:\n    model: m\n    prompt: "{{stages.zzz.output}}"\n  b:\n    model: m\n    prompt: x\n    after: [b]\n',
+      'chains/cycle.yaml':
+        'stages:\n  a: { model: m, prompt: "{{stages.b.output}}" }\n  b: { model: m, prompt: "{{stages.a.output}}" }\n',
     })
     const r = await runCli(['chain', 'validate'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(1)
@@ -64,7 +81,10 @@ describe('mirador chain ls / show / validate / doctor', () => {
     expect(r.stdout).toMatch(/✓ chains\/two\.yaml/)
     const j = await runCli(['chain', 'validate', 'chains/two.yaml', '--json'], { cwd: p.dir, env: p.env })
     expect(j.code).toBe(0)
-    expect(JSON.parse(j.stdout)).toMatchObject({ ok: true, files: [{ file: 'chains/two.yaml', kind: 'chain', ok: true }] })
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      ok: true,
+      files: [{ file: 'chains/two.yaml', kind: 'chain', ok: true }],
+    })
   })
 
   it('chain validate checks a manifest against its own schema', async () => {
@@ -72,18 +92,29 @@ describe('mirador chain ls / show / validate / doctor', () => {
     const r = await runCli(['chain', 'validate', 'bad/manifest.yaml', '--json'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(1)
     const out = JSON.parse(r.stdout)
-    expect(out.files[0]).toMatchObject({ kind: 'manifest', ok: false, errors: [expect.objectContaining({ code: 'CONFIG_INVALID', line: 2 })] })
+    expect(out.files[0]).toMatchObject({
+      kind: 'manifest',
+      ok: false,
+      errors: [expect.objectContaining({ code: 'CONFIG_INVALID', line: 2 })],
+    })
   })
 
   it('doctor --json says Ollama is reachable and which manifest models are present', async () => {
     const p = project({ 'models/manifest.yaml': MANIFEST + '  big: { runtime: ollama, base: "llama3.1:70b" }\n' })
     const r = await runCli(['doctor', '--json'], { cwd: p.dir, env: p.env })
     const report = JSON.parse(r.stdout)
-    expect(report.runtimes).toEqual([expect.objectContaining({ runtime: 'ollama', ok: true, where: expect.stringContaining('127.0.0.1') }), expect.objectContaining({ runtime: 'llamacpp', ok: true })])
+    expect(report.runtimes).toEqual([
+      expect.objectContaining({ runtime: 'ollama', ok: true, where: expect.stringContaining('127.0.0.1') }),
+      expect.objectContaining({ runtime: 'llamacpp', ok: true }),
+    ])
     expect(report.models).toEqual([
       expect.objectContaining({ name: 'quick', present: true }),
       expect.objectContaining({ name: 'deep', present: true }),
-      expect.objectContaining({ name: 'big', present: false, detail: expect.stringContaining('ollama pull llama3.1:70b') }),
+      expect.objectContaining({
+        name: 'big',
+        present: false,
+        detail: expect.stringContaining('ollama pull llama3.1:70b'),
+      }),
     ])
     expect(report.plugins.loaded).toContain('ModelsPlugin')
     expect(r.code).toBe(1) // a model is missing

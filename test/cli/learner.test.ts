@@ -31,7 +31,12 @@ stages:
 `
 
 function project(memory = 'off') {
-  const p = makeProject({ 'chains/planner.yaml': PLANNER, 'chains/writer.yaml': WRITER, 'mirador.config.yaml': 'builtins:\n  learner: { rules: { planning: [plan, schedule, week] } }\n  memory: { k: 1 }\n' })
+  const p = makeProject({
+    'chains/planner.yaml': PLANNER,
+    'chains/writer.yaml': WRITER,
+    'mirador.config.yaml':
+      'builtins:\n  learner: { rules: { planning: [plan, schedule, week] } }\n  memory: { k: 1 }\n',
+  })
   homes.push(p.home)
   // the learner records runs only when memory is on; memory needs no server for that
   return { ...p, env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_MEMORY: memory } }
@@ -62,7 +67,11 @@ describe('the learner through the CLI', () => {
     expect(after.replace(String(rated.after), '0.5')).toBe(before)
 
     const report = JSON.parse((await runCli(['learn', 'report', '--json'], { cwd: p.dir, env: p.env })).stdout)
-    expect(report.find((r: { type: string }) => r.type === 'planning').chains.find((c: { chain: string }) => c.chain === route.chain)).toMatchObject({ ratings: 1 })
+    expect(
+      report
+        .find((r: { type: string }) => r.type === 'planning')
+        .chains.find((c: { chain: string }) => c.chain === route.chain),
+    ).toMatchObject({ ratings: 1 })
     const diff = await runCli(['learn', 'diff', route.chain], { cwd: p.dir, env: p.env })
     expect(diff.stdout).toMatch(/-.*planning: 0\.5/)
     const rollback = await runCli(['learn', 'rollback', route.chain], { cwd: p.dir, env: p.env })

@@ -16,18 +16,34 @@ afterAll(async () => {
 })
 
 function project() {
-  const p = makeProject({ 'chains/single.yaml': 'stages:\n  answer: { model: "llama3.2:1b", prompt: "{{memory}}\\n{{query}}" }\n' })
+  const p = makeProject({
+    'chains/single.yaml': 'stages:\n  answer: { model: "llama3.2:1b", prompt: "{{memory}}\\n{{query}}" }\n',
+  })
   homes.push(p.home)
   return { ...p, env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_MEMORY: 'on' } }
 }
 
-const lastPrompt = () => server.requests.filter((r) => r.path === '/api/chat' && r.body?.messages?.length).at(-1)!.body.messages.at(-1).content as string
+const lastPrompt = () =>
+  server.requests
+    .filter((r) => r.path === '/api/chat' && r.body?.messages?.length)
+    .at(-1)!
+    .body.messages.at(-1).content as string
 
 describe('memory through the CLI', () => {
   it('remembers, recalls with --show-memory, lists, searches, shows and forgets', async () => {
     const p = project()
-    expect((await runCli(['chain', 'run', 'single', 'My dentist is Dr Rivera on Elm Street', '--no-stream'], { cwd: p.dir, env: p.env })).code).toBe(0)
-    const r = await runCli(['chain', 'run', 'single', 'Who is my dentist?', '--show-memory'], { cwd: p.dir, env: p.env })
+    expect(
+      (
+        await runCli(['chain', 'run', 'single', 'My dentist is Dr Rivera on Elm Street', '--no-stream'], {
+          cwd: p.dir,
+          env: p.env,
+        })
+      ).code,
+    ).toBe(0)
+    const r = await runCli(['chain', 'run', 'single', 'Who is my dentist?', '--show-memory'], {
+      cwd: p.dir,
+      env: p.env,
+    })
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/\[memory\] answer: recalled (m_[a-z0-9]+) \(\d\.\d\d\)/)
     expect(r.stdout).toContain('Q: My dentist is Dr Rivera on Elm Street')
@@ -36,7 +52,9 @@ describe('memory through the CLI', () => {
     const ls = JSON.parse((await runCli(['memory', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)
     expect(ls.total).toBe(2)
     const dentist = ls.memories.find((m: { text: string }) => m.text.includes('Dr Rivera'))
-    const search = JSON.parse((await runCli(['memory', 'search', 'dentist on Elm', '--json'], { cwd: p.dir, env: p.env })).stdout)
+    const search = JSON.parse(
+      (await runCli(['memory', 'search', 'dentist on Elm', '--json'], { cwd: p.dir, env: p.env })).stdout,
+    )
     expect(search[0].id).toBe(dentist.id)
     const show = await runCli(['memory', 'show', dentist.id], { cwd: p.dir, env: p.env })
     expect(show.stdout).toMatch(/recalled 1 time/)
@@ -51,8 +69,14 @@ describe('memory through the CLI', () => {
 
   it('sessions: --session continues a conversation; session ls, show and rm', async () => {
     const p = project()
-    await runCli(['chain', 'run', 'single', 'Let us plan the garden', '--session', 'garden', '--no-stream'], { cwd: p.dir, env: p.env })
-    await runCli(['chain', 'run', 'single', 'Tomatoes or peppers?', '--session', 'garden', '--no-stream'], { cwd: p.dir, env: p.env })
+    await runCli(['chain', 'run', 'single', 'Let us plan the garden', '--session', 'garden', '--no-stream'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    await runCli(['chain', 'run', 'single', 'Tomatoes or peppers?', '--session', 'garden', '--no-stream'], {
+      cwd: p.dir,
+      env: p.env,
+    })
     expect(lastPrompt()).toContain('Let us plan the garden')
     const ls = JSON.parse((await runCli(['session', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)
     expect(ls).toEqual([expect.objectContaining({ name: 'garden', turns: 2 })])
@@ -71,7 +95,10 @@ describe('memory through the CLI', () => {
         .filter((d) => d.isFile() && !/chroma|last-used|server\.json|\.log$/.test(path.join(d.parentPath, d.name)))
         .map((d) => [path.join(d.parentPath, d.name), readFileSync(path.join(d.parentPath, d.name))])
     const before = snapshot()
-    const r = await runCli(['chain', 'run', 'single', 'secret question', '--no-memory', '--session', 'hidden', '--no-stream'], { cwd: p.dir, env: p.env })
+    const r = await runCli(
+      ['chain', 'run', 'single', 'secret question', '--no-memory', '--session', 'hidden', '--no-stream'],
+      { cwd: p.dir, env: p.env },
+    )
     expect(r.code).toBe(0)
     expect(lastPrompt()).toBe('\nsecret question')
     expect(snapshot()).toEqual(before)
@@ -82,12 +109,23 @@ describe('memory through the CLI', () => {
     await runCli(['chain', 'run', 'single', 'hello', '--no-stream'], { cwd: p.dir, env: p.env })
     const stop = await runCli(['memory', 'stop'], { cwd: p.dir, env: p.env })
     expect(stop.stdout).toMatch(/✓ the memory server stopped/)
-    expect((await runCli(['memory', 'stop'], { cwd: p.dir, env: p.env })).stdout).toMatch(/No memory server was running/)
+    expect((await runCli(['memory', 'stop'], { cwd: p.dir, env: p.env })).stdout).toMatch(
+      /No memory server was running/,
+    )
   })
 
   it('every memory and session command has help with examples', async () => {
     const p = project()
-    for (const cmd of [['memory', 'ls'], ['memory', 'search'], ['memory', 'show'], ['memory', 'forget'], ['memory', 'stop'], ['session', 'ls'], ['session', 'show'], ['session', 'rm']]) {
+    for (const cmd of [
+      ['memory', 'ls'],
+      ['memory', 'search'],
+      ['memory', 'show'],
+      ['memory', 'forget'],
+      ['memory', 'stop'],
+      ['session', 'ls'],
+      ['session', 'show'],
+      ['session', 'rm'],
+    ]) {
       expect((await runCli([...cmd, '--help'], { cwd: p.dir, env: p.env })).stdout).toMatch(/EXAMPLES/)
     }
   })

@@ -7,7 +7,13 @@ import { makeLoraAdapter } from '../support/make-lora.js'
 
 let server: OllamaTestServer
 beforeAll(async () => {
-  server = await startOllamaTestServer({ models: [{ name: 'llama3.2:1b', size: 1_300_000_000 }, { name: 'qwen2.5:7b', size: 4_700_000_000 }, { name: 'phi3:mini', present: false }] })
+  server = await startOllamaTestServer({
+    models: [
+      { name: 'llama3.2:1b', size: 1_300_000_000 },
+      { name: 'qwen2.5:7b', size: 4_700_000_000 },
+      { name: 'phi3:mini', present: false },
+    ],
+  })
 })
 afterAll(async () => {
   await server.close()
@@ -16,7 +22,10 @@ afterAll(async () => {
 async function project(manifest: string) {
   const p = makeProject({ 'models/manifest.yaml': manifest })
   mkdirSync(path.join(p.dir, 'adapters'))
-  return { ...p, env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_TEST_GGUF: gguf(), MIRADOR_FREE_MEMORY_GB: '16' } }
+  return {
+    ...p,
+    env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_TEST_GGUF: gguf(), MIRADOR_FREE_MEMORY_GB: '16' },
+  }
 }
 
 const MANIFEST = `budget: { memory_gb: 8, max_loaded: 2 }
@@ -38,9 +47,19 @@ describe('mirador models', () => {
     const out = JSON.parse(r.stdout)
     expect(out.budget).toEqual({ memoryGb: 8, maxLoaded: 2, source: 'manifest' })
     const by = Object.fromEntries(out.models.map((m: { name: string }) => [m.name, m]))
-    expect(by.quick).toMatchObject({ runtime: 'ollama', present: true, loaded: false, baseBytes: 1_300_000_000, priority: 1 })
+    expect(by.quick).toMatchObject({
+      runtime: 'ollama',
+      present: true,
+      loaded: false,
+      baseBytes: 1_300_000_000,
+      priority: 1,
+    })
     expect(by.mini).toMatchObject({ present: false, detail: expect.stringContaining('ollama pull phi3:mini') })
-    expect(by.poet).toMatchObject({ runtime: 'llamacpp', present: true, adapters: [expect.objectContaining({ file: path.join(p.dir, 'adapters/poet.gguf'), scale: 1 })] })
+    expect(by.poet).toMatchObject({
+      runtime: 'llamacpp',
+      present: true,
+      adapters: [expect.objectContaining({ file: path.join(p.dir, 'adapters/poet.gguf'), scale: 1 })],
+    })
     expect(by.coder).toMatchObject({ present: false, detail: expect.stringContaining('adapter not found') })
     const text = await runCli(['models', 'ls'], { cwd: p.dir, env: p.env })
     expect(text.stdout).toMatch(/budget {4}8 GB \(manifest\), at most 2 models loaded/)
@@ -51,7 +70,13 @@ describe('mirador models', () => {
     const p = await project(MANIFEST)
     const load = await runCli(['models', 'load', 'mini', '--json'], { cwd: p.dir, env: p.env })
     expect(load.code).toBe(0)
-    expect(JSON.parse(load.stdout)).toMatchObject({ model: 'mini', runtime: 'ollama', as: 'phi3:mini', loaded: true, evicted: [] })
+    expect(JSON.parse(load.stdout)).toMatchObject({
+      model: 'mini',
+      runtime: 'ollama',
+      as: 'phi3:mini',
+      loaded: true,
+      evicted: [],
+    })
     expect(server.present()).toContain('phi3:mini')
     const ls = JSON.parse((await runCli(['models', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)
     expect(ls.models.find((m: { name: string }) => m.name === 'mini')).toMatchObject({ present: true, loaded: true })
@@ -64,7 +89,8 @@ describe('mirador models', () => {
 
   it('load evicts within the budget (max_loaded 2), across processes', async () => {
     const p = await project(MANIFEST)
-    for (const m of ['quick', 'deep']) expect((await runCli(['models', 'load', m], { cwd: p.dir, env: p.env })).code).toBe(0)
+    for (const m of ['quick', 'deep'])
+      expect((await runCli(['models', 'load', m], { cwd: p.dir, env: p.env })).code).toBe(0)
     const third = await runCli(['models', 'load', 'mini', '--json'], { cwd: p.dir, env: p.env })
     expect(JSON.parse(third.stdout).evicted).toHaveLength(1)
     expect(server.loaded()).toHaveLength(2)
@@ -73,7 +99,13 @@ describe('mirador models', () => {
 
   it('du counts each base once, lists adapters and shows the saving', async () => {
     // a server of its own, so that what other tests pulled does not count
-    const own = await startOllamaTestServer({ models: [{ name: 'llama3.2:1b', size: 1_300_000_000 }, { name: 'qwen2.5:7b', size: 4_700_000_000 }, { name: 'phi3:mini', present: false }] })
+    const own = await startOllamaTestServer({
+      models: [
+        { name: 'llama3.2:1b', size: 1_300_000_000 },
+        { name: 'qwen2.5:7b', size: 4_700_000_000 },
+        { name: 'phi3:mini', present: false },
+      ],
+    })
     const p = await project(MANIFEST)
     p.env.OLLAMA_HOST = own.url
     const poet = await makeLoraAdapter({ base: gguf(), out: path.join(p.dir, 'adapters/poet.gguf') })
@@ -84,8 +116,16 @@ describe('mirador models', () => {
     const { statSync } = await import('node:fs')
     const baseBytes = statSync(gguf()).size
     const story = du.bases.find((b: { runtime: string }) => b.runtime === 'llamacpp')
-    expect(story).toEqual({ base: path.basename(gguf()), runtime: 'llamacpp', bytes: baseBytes, entries: ['story', 'poet', 'coder'] })
-    expect(du.adapters.map((a: { entry: string; bytes: number }) => [a.entry, a.bytes])).toEqual([['poet', poet.bytes], ['coder', coder.bytes]])
+    expect(story).toEqual({
+      base: path.basename(gguf()),
+      runtime: 'llamacpp',
+      bytes: baseBytes,
+      entries: ['story', 'poet', 'coder'],
+    })
+    expect(du.adapters.map((a: { entry: string; bytes: number }) => [a.entry, a.bytes])).toEqual([
+      ['poet', poet.bytes],
+      ['coder', coder.bytes],
+    ])
     const ollamaBases = 1_300_000_000 + 4_700_000_000 // phi3:mini is not pulled and has no size
     expect(du.actualBytes).toBe(ollamaBases + baseBytes + poet.bytes + coder.bytes)
     expect(du.fullCopiesBytes).toBe(ollamaBases + 3 * baseBytes)
@@ -98,9 +138,18 @@ describe('mirador models', () => {
   it('manifest errors name file:line:column: unknown runtime, adapter outside the project, negative size', async () => {
     const p = await project('models:\n  a: { runtime: vllm, base: x }\n')
     const bad = [
-      ['models:\n  a: { runtime: vllm, base: x }\n', /manifest\.yaml:2:17: CONFIG_INVALID: models\.a\.runtime: must be one of "ollama", "llamacpp"/],
-      ['models:\n  a:\n    runtime: ollama\n    base: x\n    lora: ../../../../etc/passwd\n', /manifest\.yaml:5:11: CONFIG_INVALID: models\.a\.lora: the adapter \/etc\/passwd is outside the project and \$MIRADOR_HOME/],
-      ['models:\n  a: { runtime: ollama, base: x, size_gb: -2 }\n', /manifest\.yaml:2:43: CONFIG_INVALID: models\.a\.size_gb: must be >= 0/],
+      [
+        'models:\n  a: { runtime: vllm, base: x }\n',
+        /manifest\.yaml:2:17: CONFIG_INVALID: models\.a\.runtime: must be one of "ollama", "llamacpp"/,
+      ],
+      [
+        'models:\n  a:\n    runtime: ollama\n    base: x\n    lora: ../../../../etc/passwd\n',
+        /manifest\.yaml:5:11: CONFIG_INVALID: models\.a\.lora: the adapter \/etc\/passwd is outside the project and \$MIRADOR_HOME/,
+      ],
+      [
+        'models:\n  a: { runtime: ollama, base: x, size_gb: -2 }\n',
+        /manifest\.yaml:2:43: CONFIG_INVALID: models\.a\.size_gb: must be >= 0/,
+      ],
     ] as const
     for (const [text, message] of bad) {
       writeFileSync(path.join(p.dir, 'models/manifest.yaml'), text)

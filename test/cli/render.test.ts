@@ -6,7 +6,13 @@ import { jsonRenderer } from '../../src/cli/render/json.js'
 import { safeText } from '../../src/cli/render/format.js'
 
 function sink() {
-  const out = { text: '', write(s: string) { out.text += s; return true } }
+  const out = {
+    text: '',
+    write(s: string) {
+      out.text += s
+      return true
+    },
+  }
   return out
 }
 
@@ -28,13 +34,36 @@ describe('terminal renderers', () => {
     expect(out.text).toMatch(/▸ quick llama3\.2:1b · 2 tokens · confidence 0\.50/)
     expect(out.text).toContain('  Hello world')
     expect(out.text).toContain('□ deep skipped: quick was sure')
-    r.event(ev({ type: 'stage-end', stage: 'quick', model: 'llama3.2:1b', tokens: 2, confidence: 0.5, confidenceSource: 'logprobs', ms: 1200 }))
+    r.event(
+      ev({
+        type: 'stage-end',
+        stage: 'quick',
+        model: 'llama3.2:1b',
+        tokens: 2,
+        confidence: 0.5,
+        confidenceSource: 'logprobs',
+        ms: 1200,
+      }),
+    )
     expect(out.text).toMatch(/■ quick llama3\.2:1b · 2 tokens · confidence 0\.50 · 1\.2 s\nHello world\n/)
     expect(out.text).toContain('\x1b[0J') // the live region is redrawn in place
-    r.event(ev({ type: 'done', answer: 'Hello world', stage: 'quick', confidence: 0.5, models: ['llama3.2:1b'], tokens: 2, ms: 1300, ok: true }))
+    r.event(
+      ev({
+        type: 'done',
+        answer: 'Hello world',
+        stage: 'quick',
+        confidence: 0.5,
+        models: ['llama3.2:1b'],
+        tokens: 2,
+        ms: 1300,
+        ok: true,
+      }),
+    )
     r.close()
     const screen = out.text.replace(/\x1b\[[0-9;]*[A-Za-z]|\r/g, '')
-    expect(screen.trimEnd().split('\n').at(-1)).toBe('✓ answer from quick (confidence 0.50) · models llama3.2:1b · 2 tokens · 1.3 s')
+    expect(screen.trimEnd().split('\n').at(-1)).toBe(
+      '✓ answer from quick (confidence 0.50) · models llama3.2:1b · 2 tokens · 1.3 s',
+    )
     expect(err.text).toBe('')
   })
 
@@ -44,11 +73,26 @@ describe('terminal renderers', () => {
     const r = plainRenderer(out, err)
     r.event(ev({ type: 'ack', chain: 'qd' }))
     r.event(ev({ type: 'stage-start', stage: 'quick', model: 'm' }))
-    for (const t of ['one', ' line\ntwo', ' lines']) r.event(ev({ type: 'token', stage: 'quick', text: t, confidence: 0.9 }))
-    r.event(ev({ type: 'error', stage: 'deep', code: 'RUNTIME_UNREACHABLE', message: 'Cannot reach Ollama at 127.0.0.1:1' }))
-    r.event(ev({ type: 'stage-end', stage: 'quick', model: 'm', tokens: 3, confidence: 0.9, confidenceSource: 'logprobs', ms: 10 }))
+    for (const t of ['one', ' line\ntwo', ' lines'])
+      r.event(ev({ type: 'token', stage: 'quick', text: t, confidence: 0.9 }))
+    r.event(
+      ev({ type: 'error', stage: 'deep', code: 'RUNTIME_UNREACHABLE', message: 'Cannot reach Ollama at 127.0.0.1:1' }),
+    )
+    r.event(
+      ev({
+        type: 'stage-end',
+        stage: 'quick',
+        model: 'm',
+        tokens: 3,
+        confidence: 0.9,
+        confidenceSource: 'logprobs',
+        ms: 10,
+      }),
+    )
     r.close()
-    expect(out.text).toBe('▸ qd (r_1)\n[quick] started on m\n[quick] one line\n[quick] two lines\n[quick] done · 3 tokens · confidence 0.90 (logprobs) · 10 ms\n')
+    expect(out.text).toBe(
+      '▸ qd (r_1)\n[quick] started on m\n[quick] one line\n[quick] two lines\n[quick] done · 3 tokens · confidence 0.90 (logprobs) · 10 ms\n',
+    )
     expect(err.text).toBe('✗ [deep] RUNTIME_UNREACHABLE: Cannot reach Ollama at 127.0.0.1:1\n')
   })
 
@@ -66,6 +110,11 @@ describe('terminal renderers', () => {
     r.event(ev({ type: 'ack', chain: 'qd' }))
     r.event(ev({ type: 'token', stage: 's', text: '"quoted"\n', confidence: 1 }))
     r.event(ev({ type: 'done', answer: '', stage: null, confidence: 0, models: [], tokens: 1, ms: 1, ok: false }))
-    expect(out.text.split('\n').filter(Boolean).map((l) => JSON.parse(l).type)).toEqual(['ack', 'token', 'done'])
+    expect(
+      out.text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).type),
+    ).toEqual(['ack', 'token', 'done'])
   })
 })

@@ -12,7 +12,8 @@ afterAll(async () => {
   await server.close()
 })
 
-const CHAIN = 'stages:\n  answer:\n    model: "llama3.2:1b"\n    prompt: "{{query}}"\n    tools: [calculate, search_docs]\n'
+const CHAIN =
+  'stages:\n  answer:\n    model: "llama3.2:1b"\n    prompt: "{{query}}"\n    tools: [calculate, search_docs]\n'
 
 function project(extra: Record<string, string> = {}) {
   const p = makeProject({ 'chains/calc.yaml': CHAIN, ...extra })
@@ -24,39 +25,80 @@ const chats = () => server.requests.filter((r) => r.path === '/api/chat' && r.bo
 describe('tools through the CLI', () => {
   it('a model calls calculate through Ollama tool calling; the sandbox answers; the model gets the result', async () => {
     const p = project()
-    const r = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expression":"2^10 / 4"}', '--json'], { cwd: p.dir, env: p.env })
+    const r = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expression":"2^10 / 4"}', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+    })
     expect(r.code).toBe(0)
     const call = r.events.find((e) => e.type === 'tool-call')
     const result = r.events.find((e) => e.type === 'tool-result')
     expect(call).toMatchObject({ stage: 'answer', name: 'calculate', arguments: { expression: '2^10 / 4' } })
-    expect(result).toMatchObject({ name: 'calculate', ok: true, value: { expression: '2^10 / 4', result: 256 }, ms: expect.any(Number) })
+    expect(result).toMatchObject({
+      name: 'calculate',
+      ok: true,
+      value: { expression: '2^10 / 4', result: 256 },
+      ms: expect.any(Number),
+    })
     const [first, second] = chats().slice(-2)
-    expect(first!.body.tools.map((t: { function: { name: string } }) => t.function.name)).toEqual(['calculate', 'search_docs'])
-    expect(second!.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_name: 'calculate', content: '{"expression":"2^10 / 4","result":256}' })
-    expect(r.events.at(-1)).toMatchObject({ type: 'done', ok: true, answer: expect.stringContaining('The tool calculate said') })
+    expect(first!.body.tools.map((t: { function: { name: string } }) => t.function.name)).toEqual([
+      'calculate',
+      'search_docs',
+    ])
+    expect(second!.body.messages.at(-1)).toMatchObject({
+      role: 'tool',
+      tool_name: 'calculate',
+      content: '{"expression":"2^10 / 4","result":256}',
+    })
+    expect(r.events.at(-1)).toMatchObject({
+      type: 'done',
+      ok: true,
+      answer: expect.stringContaining('The tool calculate said'),
+    })
   })
 
   it('bad arguments and tool errors go back to the model as errors, and the run continues', async () => {
     const p = project()
-    const r = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expr":"1+1"}', '--json'], { cwd: p.dir, env: p.env })
+    const r = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expr":"1+1"}', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+    })
     expect(r.code).toBe(0)
-    expect(r.events.find((e) => e.type === 'tool-result')).toMatchObject({ ok: false, code: 'TOOL_INVALID', error: expect.stringContaining("must have required property 'expression'") })
-    const r2 = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expression":"1/0"}', '--json'], { cwd: p.dir, env: p.env })
-    expect(r2.events.find((e) => e.type === 'tool-result')).toMatchObject({ ok: false, code: 'TOOL_FAILED', error: expect.stringContaining('division by zero') })
+    expect(r.events.find((e) => e.type === 'tool-result')).toMatchObject({
+      ok: false,
+      code: 'TOOL_INVALID',
+      error: expect.stringContaining("must have required property 'expression'"),
+    })
+    const r2 = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expression":"1/0"}', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    expect(r2.events.find((e) => e.type === 'tool-result')).toMatchObject({
+      ok: false,
+      code: 'TOOL_FAILED',
+      error: expect.stringContaining('division by zero'),
+    })
     expect(chats().at(-1)!.body.messages.at(-1).content).toContain('division by zero')
   })
 
   it('search_docs says memory is off when it is', async () => {
     const p = project()
-    const r = await runCli(['chain', 'run', 'calc', 'CALL search_docs {"query":"birthday"}', '--json'], { cwd: p.dir, env: { ...p.env, MIRADOR_MEMORY: 'off' } })
-    expect(r.events.find((e) => e.type === 'tool-result')).toMatchObject({ ok: true, value: { query: 'birthday', results: [], note: 'memory is off: nothing can be recalled' } })
+    const r = await runCli(['chain', 'run', 'calc', 'CALL search_docs {"query":"birthday"}', '--json'], {
+      cwd: p.dir,
+      env: { ...p.env, MIRADOR_MEMORY: 'off' },
+    })
+    expect(r.events.find((e) => e.type === 'tool-result')).toMatchObject({
+      ok: true,
+      value: { query: 'birthday', results: [], note: 'memory is off: nothing can be recalled' },
+    })
   })
 
   it('tools ls, run and validate', async () => {
     const p = project({
-      'tools/shout.yaml': 'name: shout\ndescription: Upper-cases text.\nparameters: { type: object, properties: { text: { type: string } }, required: [text] }\nsource: shout.mjs\nlimits: { timeout_ms: 60000 }\n',
+      'tools/shout.yaml':
+        'name: shout\ndescription: Upper-cases text.\nparameters: { type: object, properties: { text: { type: string } }, required: [text] }\nsource: shout.mjs\nlimits: { timeout_ms: 60000 }\n',
       'tools/shout.mjs': 'export default ({ text }) => ({ loud: text.toUpperCase() + "\\u001b[2J" })\n',
-      'tools/escape.yaml': 'name: escape\ndescription: Tries to leave its folder.\nparameters: { type: object }\nsource: ../outside.mjs\n',
+      'tools/escape.yaml':
+        'name: escape\ndescription: Tries to leave its folder.\nparameters: { type: object }\nsource: ../outside.mjs\n',
     })
     const ls = JSON.parse((await runCli(['tools', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)
     expect(ls.find((t: { name: string }) => t.name === 'shout')).toMatchObject({ limits: { timeoutMs: 10000 } }) // clamped to the policy
@@ -70,6 +112,8 @@ describe('tools through the CLI', () => {
     expect(bad.stderr).toMatch(/TOOL_INVALID/)
     const v = await runCli(['tools', 'validate'], { cwd: p.dir, env: p.env })
     expect(v.code).toBe(1)
-    expect(v.stderr).toMatch(/escape\.yaml:4:9: source: \.\.\/outside\.mjs is outside the tool's folder|escape\.yaml:4:\d+: .*source/)
+    expect(v.stderr).toMatch(
+      /escape\.yaml:4:9: source: \.\.\/outside\.mjs is outside the tool's folder|escape\.yaml:4:\d+: .*source/,
+    )
   })
 })

@@ -39,7 +39,12 @@ const CASES: Record<string, [ErrorCode, number, number, string]> = {
   'prototype-model.manifest.yaml': ['CONFIG_INVALID', 2, 3, 'models: the name "prototype" is reserved'],
   'constructor-weight.chain.yaml': ['CONFIG_INVALID', 1, 12, 'weights: the name "constructor" is reserved'],
   'constructor-substitute.profile.yaml': ['CONFIG_INVALID', 2, 3, 'substitute: the name "constructor" is reserved'],
-  'merge-key.chain.yaml': ['CONFIG_INVALID', 5, 5, 'stages.deep: unknown key "<<". YAML merge keys (<<) are not supported'],
+  'merge-key.chain.yaml': [
+    'CONFIG_INVALID',
+    5,
+    5,
+    'stages.deep: unknown key "<<". YAML merge keys (<<) are not supported',
+  ],
   'complex-key.config.yaml': ['CONFIG_UNSAFE', 1, 3, 'Mirador keys are plain text'],
   // document shape
   'multi-doc.config.yaml': ['CONFIG_UNSAFE', 2, 1, 'more than one YAML document'],
@@ -57,24 +62,64 @@ const CASES: Record<string, [ErrorCode, number, number, string]> = {
   'bad-indent.config.yaml': ['CONFIG_SYNTAX', 3, 1, 'All mapping items must start at the same column'],
   'unclosed-flow.config.yaml': ['CONFIG_SYNTAX', 2, 1, 'Flow map'],
   // YAML 1.1 surprises
-  'yes-boolean.config.yaml': ['CONFIG_INVALID', 1, 10, 'offline: must be true or false (got "yes"). Mirador reads YAML 1.2, where yes is text: use true/false'],
-  'off-boolean.config.yaml': ['CONFIG_INVALID', 2, 11, "builtins.memory: must be true, false, or a map of the plugin's options (got \"off\")"],
+  'yes-boolean.config.yaml': [
+    'CONFIG_INVALID',
+    1,
+    10,
+    'offline: must be true or false (got "yes"). Mirador reads YAML 1.2, where yes is text: use true/false',
+  ],
+  'off-boolean.config.yaml': [
+    'CONFIG_INVALID',
+    2,
+    11,
+    'builtins.memory: must be true, false, or a map of the plugin\'s options (got "off")',
+  ],
   'octal.chain.yaml': ['CONFIG_UNSAFE', 5, 22, 'the number 0755 has a leading zero'],
-  'sexagesimal.chain.yaml': ['CONFIG_INVALID', 5, 17, 'stages.quick.timeout_ms: must be a whole number (got "1:20"). YAML 1.2 has no base-60 numbers'],
+  'sexagesimal.chain.yaml': [
+    'CONFIG_INVALID',
+    5,
+    17,
+    'stages.quick.timeout_ms: must be a whole number (got "1:20"). YAML 1.2 has no base-60 numbers',
+  ],
   'nan.chain.yaml': ['CONFIG_INVALID', 5, 29, 'stages.quick.options.temperature: must be a number (got NaN)'],
   // schema
-  'unknown-key.chain.yaml': ['CONFIG_INVALID', 3, 5, 'stages.quick: unknown key "modle". Did you mean "model"? Allowed keys: model, prompt, system'],
+  'unknown-key.chain.yaml': [
+    'CONFIG_INVALID',
+    3,
+    5,
+    'stages.quick: unknown key "modle". Did you mean "model"? Allowed keys: model, prompt, system',
+  ],
   'unknown-top-key.chain.yaml': ['CONFIG_INVALID', 1, 1, 'unknown key "stage". Did you mean "stages"?'],
-  'temperature.chain.yaml': ['CONFIG_INVALID', 6, 20, 'stages.deep.options.temperature: must be <= 2 (got 5). Set a temperature between 0 and 2.'],
+  'temperature.chain.yaml': [
+    'CONFIG_INVALID',
+    6,
+    20,
+    'stages.deep.options.temperature: must be <= 2 (got 5). Set a temperature between 0 and 2.',
+  ],
   'bad-stage-name.chain.yaml': ['CONFIG_INVALID', 2, 3, 'stages: invalid name "Quick Draft"'],
   'no-stages.chain.yaml': ['CONFIG_INVALID', 2, 1, 'stages: is empty. Add at least one stage'],
   'missing-prompt.chain.yaml': ['CONFIG_INVALID', 2, 3, 'stages.quick: missing required key "prompt"'],
-  'ollama-no-base.manifest.yaml': ['CONFIG_INVALID', 2, 3, 'models.quick: missing required key "base": an ollama model needs base'],
+  'ollama-no-base.manifest.yaml': [
+    'CONFIG_INVALID',
+    2,
+    3,
+    'models.quick: missing required key "base": an ollama model needs base',
+  ],
   'llamacpp-base-and-file.manifest.yaml': ['CONFIG_INVALID', 2, 9, 'models.tiny: must be either base or file'],
   'negative-size.manifest.yaml': ['CONFIG_INVALID', 5, 14, 'models.tiny.size_gb: must be >= 0 (got -1)'],
-  'unknown-runtime2.manifest.yaml': ['CONFIG_INVALID', 3, 14, 'models.tiny.runtime: must be one of "ollama", "llamacpp" (got "vllm")'],
+  'unknown-runtime2.manifest.yaml': [
+    'CONFIG_INVALID',
+    3,
+    14,
+    'models.tiny.runtime: must be one of "ollama", "llamacpp" (got "vllm")',
+  ],
   'llamacpp-no-file.manifest.yaml': ['CONFIG_INVALID', 2, 3, 'models.tiny: missing required key "base"'],
-  'bad-runtime.manifest.yaml': ['CONFIG_INVALID', 2, 21, 'models.quick.runtime: must be one of "ollama", "llamacpp" (got "olama"). Did you mean "ollama"?'],
+  'bad-runtime.manifest.yaml': [
+    'CONFIG_INVALID',
+    2,
+    21,
+    'models.quick.runtime: must be one of "ollama", "llamacpp" (got "olama"). Did you mean "ollama"?',
+  ],
   'bad-host.config.yaml': ['CONFIG_INVALID', 2, 9, 'ollama.host: must be an http:// or https:// URL'],
   'bad-plugin.config.yaml': ['CONFIG_INVALID', 2, 7, 'plugins[0]: unknown key "nam". Did you mean "name"?'],
   'tool-traversal.tool.yaml': ['CONFIG_INVALID', 3, 9, 'source: must be a relative path to a .js or .mjs file'],
@@ -86,7 +131,9 @@ const CASES: Record<string, [ErrorCode, number, number, string]> = {
 
 describe('malicious and broken config files', () => {
   it('the corpus has at least 20 files and every one of them is in the table', () => {
-    const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort()
+    const files = readdirSync(DIR)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
     expect(files.length).toBeGreaterThanOrEqual(20)
     expect(files).toEqual(Object.keys(CASES).sort())
   })

@@ -59,9 +59,15 @@ describe('resolveManifestPath', () => {
   it('expands variables and resolves relative paths against the manifest folder', async () => {
     const loaded = await loadConfigFile<ManifestFile>(file, 'manifest')
     expect(resolveManifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: '/abs/tiny.gguf' })).toBe('/abs/tiny.gguf')
-    expect(resolveManifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: 'rel/tiny.gguf' })).toBe(resolve('test/fixtures/config/good/models/rel/tiny.gguf'))
-    expect(resolveManifestPath(loaded, 'stories', 'file', {})).toBe(resolve('test/fixtures/config/good/models/stories260K.gguf'))
-    expect(resolveManifestPath(loaded, 'stories', 'lora', {})).toBe(resolve('test/fixtures/config/good/models/adapters/story.gguf'))
+    expect(resolveManifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: 'rel/tiny.gguf' })).toBe(
+      resolve('test/fixtures/config/good/models/rel/tiny.gguf'),
+    )
+    expect(resolveManifestPath(loaded, 'stories', 'file', {})).toBe(
+      resolve('test/fixtures/config/good/models/stories260K.gguf'),
+    )
+    expect(resolveManifestPath(loaded, 'stories', 'lora', {})).toBe(
+      resolve('test/fixtures/config/good/models/adapters/story.gguf'),
+    )
     expect(resolveManifestPath(loaded, 'quick', 'file', {})).toBeUndefined()
     expect(resolveManifestPath(loaded, 'nope', 'file', {})).toBeUndefined()
   })
@@ -73,7 +79,9 @@ describe('resolveManifestPath', () => {
       throw new Error('expected an error')
     } catch (e) {
       expect(MiradorError.is(e, 'CONFIG_INVALID')).toBe(true)
-      expect((e as MiradorError).format()).toMatch(/^test\/fixtures\/config\/good\/models\/manifest\.yaml:9:36: environment variable MIRADOR_GGUF is not set/)
+      expect((e as MiradorError).format()).toMatch(
+        /^test\/fixtures\/config\/good\/models\/manifest\.yaml:9:36: environment variable MIRADOR_GGUF is not set/,
+      )
     }
   })
 })

@@ -64,7 +64,9 @@ describe('good files', () => {
       confidence: 0.6,
       timeout_ms: 60000,
     })
-    expect(c.stages.deep!.prompt).toBe('Think it through, then answer.\nQuestion: {{query}}\nDraft: {{stages.quick.output}}\n')
+    expect(c.stages.deep!.prompt).toBe(
+      'Think it through, then answer.\nQuestion: {{query}}\nDraft: {{stages.quick.output}}\n',
+    )
     expect(c.stages.deep!.skip_when).toEqual({ stage: 'quick', confidence_above: 0.85 })
     expect(c.stages.deep!.after).toEqual(['quick'])
     // the Document keeps comments, for files the program rewrites
@@ -81,7 +83,10 @@ describe('good files', () => {
     const e = thrown(() => loadConfigText('stages: { a: { model: m, prompt: p } }\n', 'chains/My Chain.yaml', 'chain'))
     expect(e.code).toBe('CONFIG_INVALID')
     expect(e.message).toContain('the file name "My Chain" is not a valid chain name')
-    expect(loadConfigText<ChainFile>('name: mine\nstages: { a: { model: m, prompt: p } }\n', 'chains/My Chain.yaml', 'chain').value.name).toBe('mine')
+    expect(
+      loadConfigText<ChainFile>('name: mine\nstages: { a: { model: m, prompt: p } }\n', 'chains/My Chain.yaml', 'chain')
+        .value.name,
+    ).toBe('mine')
   })
 
   it('a manifest', async () => {
@@ -97,7 +102,13 @@ describe('good files', () => {
       triggers: ['quick'],
     })
     expect(m.models.deep!.keep_alive).toBe(300)
-    expect(m.models.tiny).toEqual({ runtime: 'llamacpp', file: '${MIRADOR_GGUF}', threads: 1, context_size: 512, size_gb: 0.001 })
+    expect(m.models.tiny).toEqual({
+      runtime: 'llamacpp',
+      file: '${MIRADOR_GGUF}',
+      threads: 1,
+      context_size: 512,
+      size_gb: 0.001,
+    })
     expect(m.models['hf.co/org/model:Q4_K_M']!.base).toBe('hf.co/org/model:Q4_K_M')
     expect((m as { name?: string }).name).toBeUndefined() // only chains, profiles and tools get a default name
   })
@@ -110,7 +121,11 @@ describe('good files', () => {
   it('a config', async () => {
     const c = (await loadConfigFile<MiradorConfig>(`${GOOD}/mirador.config.yaml`, 'config')).value
     expect(c).toEqual({
-      plugins: ['./examples/plugins/today', { name: 'mirador-plugin-x', options: { any: 'thing', nested: { deep: [1, 2] } } }, '@scope/mirador-plugin-y'],
+      plugins: [
+        './examples/plugins/today',
+        { name: 'mirador-plugin-x', options: { any: 'thing', nested: { deep: [1, 2] } } },
+        '@scope/mirador-plugin-y',
+      ],
       builtins: { models: true, memory: false },
       ollama: { host: 'http://127.0.0.1:11434', first_token_timeout_ms: 120000, idle_timeout_ms: 60000, pull: true },
       llamacpp: { threads: 1, context_size: 2048 },
@@ -156,7 +171,16 @@ describe('good files', () => {
     for (const ok of ['./today.js', 'today.mjs', 'lib/today.js', './a..b.js']) {
       expect(loadConfigText<ToolFile>(tool(ok), 'tools/t.yaml', 'tool').value.source).toBe(ok)
     }
-    for (const bad of ['../today.js', 'lib/../../x.js', '/abs/x.js', 'C:/x.js', 'lib\\\\x.js', 'x.ts', 'x.js/..', '..']) {
+    for (const bad of [
+      '../today.js',
+      'lib/../../x.js',
+      '/abs/x.js',
+      'C:/x.js',
+      'lib\\\\x.js',
+      'x.ts',
+      'x.js/..',
+      '..',
+    ]) {
       expect(thrown(() => loadConfigText(tool(bad), 'tools/t.yaml', 'tool')).code).toBe('CONFIG_INVALID')
     }
   })
@@ -164,7 +188,9 @@ describe('good files', () => {
 
 describe('messages', () => {
   it('unknown key: points at the key, lists the allowed keys', () => {
-    const e = thrown(() => loadConfigText('stages:\n  quick:\n    model: m\n    prompt: p\n    temprature: 1\n', 'c.yaml', 'chain'))
+    const e = thrown(() =>
+      loadConfigText('stages:\n  quick:\n    model: m\n    prompt: p\n    temprature: 1\n', 'c.yaml', 'chain'),
+    )
     expect(e.location).toEqual({ file: 'c.yaml', line: 5, column: 5 })
     expect(e.message).toBe(
       'stages.quick: unknown key "temprature". Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
@@ -173,7 +199,13 @@ describe('messages', () => {
   })
 
   it('type errors point at the value', () => {
-    const e = thrown(() => loadConfigText('stages:\n  quick:\n    model: m\n    prompt: p\n    options:\n      num_ctx: lots\n', 'c.yaml', 'chain'))
+    const e = thrown(() =>
+      loadConfigText(
+        'stages:\n  quick:\n    model: m\n    prompt: p\n    options:\n      num_ctx: lots\n',
+        'c.yaml',
+        'chain',
+      ),
+    )
     expect(e.location).toEqual({ file: 'c.yaml', line: 6, column: 16 })
     expect(e.message).toBe('stages.quick.options.num_ctx: must be a whole number (got "lots").')
     expect(e.details).toMatchObject({ key: 'num_ctx', path: 'stages.quick.options.num_ctx' })
@@ -220,16 +252,22 @@ describe('messages', () => {
   })
 
   it('a duplicate in a list names it', async () => {
-    expect(await allMessages('answer: [a, b, a]\nstages: { a: { model: m, prompt: p }, b: { model: m, prompt: p } }\n', 'chain')).toEqual([
-      'answer: lists "a" twice (items 0 and 2). Remove the duplicate.',
-    ])
+    expect(
+      await allMessages(
+        'answer: [a, b, a]\nstages: { a: { model: m, prompt: p }, b: { model: m, prompt: p } }\n',
+        'chain',
+      ),
+    ).toEqual(['answer: lists "a" twice (items 0 and 2). Remove the duplicate.'])
   })
 })
 
 describe('validateConfigFile', () => {
   it('reports all errors, in file order', async () => {
     const file = join(scratch, `many-${counter++}.yaml`)
-    writeFileSync(file, 'name: Bad\nstages:\n  quick:\n    modle: m\n    prompt: ""\n    options: { temperature: 3, top_k: 0 }\n  deep:\n    model: m\n    prompt: p\n    after: [nope!]\n')
+    writeFileSync(
+      file,
+      'name: Bad\nstages:\n  quick:\n    modle: m\n    prompt: ""\n    options: { temperature: 3, top_k: 0 }\n  deep:\n    model: m\n    prompt: p\n    after: [nope!]\n',
+    )
     const res = await validateConfigFile(file, 'chain')
     expect(res.ok).toBe(false)
     expect(res.errors.map((e) => `${e.location!.line}:${e.location!.column} ${e.message}`)).toEqual([
@@ -257,7 +295,11 @@ describe('validateConfigFile', () => {
 
   it('ok with the value for a good file', async () => {
     const res = await validateConfigFile(`${GOOD}/chains/minimal.yaml`, 'chain')
-    expect(res).toEqual({ ok: true, errors: [], value: { name: 'minimal', stages: { only: { model: 'quick', prompt: '{{query}}' } } } })
+    expect(res).toEqual({
+      ok: true,
+      errors: [],
+      value: { name: 'minimal', stages: { only: { model: 'quick', prompt: '{{query}}' } } },
+    })
   })
 
   it('a missing file is an error in the list, not a throw', async () => {
@@ -280,19 +322,34 @@ describe('locate', () => {
   })
 
   it('falls back to the deepest node found', () => {
-    expect(locate(loaded, ['stages', 'deep', 'options', 'temperature'])).toEqual({ file: 'chains/c.yaml', line: 6, column: 3 })
+    expect(locate(loaded, ['stages', 'deep', 'options', 'temperature'])).toEqual({
+      file: 'chains/c.yaml',
+      line: 6,
+      column: 3,
+    })
     expect(locate(loaded, ['nothing', 'here'])).toEqual({ file: 'chains/c.yaml', line: 1, column: 1 })
   })
 
   it('follows aliases', () => {
-    const l = loadConfigText('stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n  b: { model: m, prompt: p, options: *o }\n', 'c.yaml', 'chain')
+    const l = loadConfigText(
+      'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n  b: { model: m, prompt: p, options: *o }\n',
+      'c.yaml',
+      'chain',
+    )
     expect(locate(l, ['stages', 'b', 'options', 'temperature'])).toEqual({ file: 'c.yaml', line: 2, column: 56 })
   })
 })
 
 describe('plugin stage keys', () => {
   const chain = 'stages:\n  quick:\n    model: m\n    prompt: p\n    memory: { k: 3 }\n'
-  const extra = { memory: { type: 'object', description: 'memory injection', properties: { k: { type: 'integer', minimum: 1 } }, additionalProperties: false } }
+  const extra = {
+    memory: {
+      type: 'object',
+      description: 'memory injection',
+      properties: { k: { type: 'integer', minimum: 1 } },
+      additionalProperties: false,
+    },
+  }
 
   it('are unknown keys without the plugin, valid with it', () => {
     expect(thrown(() => loadConfigText(chain, 'c.yaml', 'chain')).message).toContain('unknown key "memory"')
@@ -301,9 +358,13 @@ describe('plugin stage keys', () => {
   })
 
   it('are validated by their schema and listed among the allowed keys', () => {
-    const e = thrown(() => loadConfigText(chain.replace('k: 3', 'k: 0'), 'c.yaml', 'chain', { extraStageProperties: extra }))
+    const e = thrown(() =>
+      loadConfigText(chain.replace('k: 3', 'k: 0'), 'c.yaml', 'chain', { extraStageProperties: extra }),
+    )
     expect(e.message).toBe('stages.quick.memory.k: must be >= 1 (got 0). Set a k of at least 1.')
-    const u = thrown(() => loadConfigText(chain.replace('memory', 'memroy'), 'c.yaml', 'chain', { extraStageProperties: extra }))
+    const u = thrown(() =>
+      loadConfigText(chain.replace('memory', 'memroy'), 'c.yaml', 'chain', { extraStageProperties: extra }),
+    )
     expect(u.message).toContain('Did you mean "memory"?')
     expect(u.message).toContain('timeout_ms, memory.')
   })
@@ -327,6 +388,8 @@ describe('plugin stage keys', () => {
   })
 
   it('only apply to chains', () => {
-    expect(loadConfigText('offline: true\n', 'c.yaml', 'config', { extraStageProperties: extra }).value).toEqual({ offline: true })
+    expect(loadConfigText('offline: true\n', 'c.yaml', 'config', { extraStageProperties: extra }).value).toEqual({
+      offline: true,
+    })
   })
 })

@@ -64,7 +64,9 @@ describe('size', () => {
   })
 
   it('applies to text too', () => {
-    expect(thrown(() => loadConfigText(`a: ${'x'.repeat(LIMITS.maxBytes)}`, 'big.yaml', 'config')).code).toBe('CONFIG_TOO_LARGE')
+    expect(thrown(() => loadConfigText(`a: ${'x'.repeat(LIMITS.maxBytes)}`, 'big.yaml', 'config')).code).toBe(
+      'CONFIG_TOO_LARGE',
+    )
   })
 
   it('refuses what is not a regular file', async () => {
@@ -110,15 +112,23 @@ describe('nesting bombs do not blow the stack', () => {
 })
 
 describe('aliases', () => {
-  const doc = (n: number) => `plugins:\n  - name: x\n    options:\n      v: &v 1\n      l: [${Array(n).fill('*v').join(', ')}]\n`
+  const doc = (n: number) =>
+    `plugins:\n  - name: x\n    options:\n      v: &v 1\n      l: [${Array(n).fill('*v').join(', ')}]\n`
   it('accepts up to maxAliases and refuses more', () => {
-    const v = loadConfigText<{ plugins: Array<{ options: { l: number[] } }> }>(doc(LIMITS.maxAliases), 'ok.yaml', 'config').value
+    const v = loadConfigText<{ plugins: Array<{ options: { l: number[] } }> }>(
+      doc(LIMITS.maxAliases),
+      'ok.yaml',
+      'config',
+    ).value
     expect(v.plugins[0]!.options.l).toHaveLength(LIMITS.maxAliases)
-    expect(thrown(() => loadConfigText(doc(LIMITS.maxAliases + 1), 'many.yaml', 'config')).message).toContain('more than 20 aliases')
+    expect(thrown(() => loadConfigText(doc(LIMITS.maxAliases + 1), 'many.yaml', 'config')).message).toContain(
+      'more than 20 aliases',
+    )
   })
 
   it('lets an anchor share stage options', () => {
-    const text = 'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n  b: { model: m, prompt: p, options: *o }\n'
+    const text =
+      'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n  b: { model: m, prompt: p, options: *o }\n'
     const v = loadConfigText<{ stages: Record<string, { options: unknown }> }>(text, 'c.yaml', 'chain').value
     expect(v.stages.b!.options).toEqual({ temperature: 0.2 })
   })
@@ -149,7 +159,9 @@ describe('tags and directives', () => {
   })
 
   it('throws the first refused tag, with its position', () => {
-    const e = thrown(() => loadConfigText('offline: !!bool true\nmemory: !foo on\nprofile: !!binary aGk=\n', 'c.yaml', 'config'))
+    const e = thrown(() =>
+      loadConfigText('offline: !!bool true\nmemory: !foo on\nprofile: !!binary aGk=\n', 'c.yaml', 'config'),
+    )
     expect(e.location).toEqual({ file: 'c.yaml', line: 2, column: 9 })
     expect(e.details).toEqual({ tag: '!foo' })
   })

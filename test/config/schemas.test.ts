@@ -25,7 +25,8 @@ function propertySchemas(node: unknown, pointer = ''): Array<[string, Schema]> {
   }
   for (const key of ['additionalProperties', 'items']) {
     const v = s[key]
-    if (v && typeof v === 'object') out.push([`${pointer}/${key}`, v as Schema], ...propertySchemas(v, `${pointer}/${key}`))
+    if (v && typeof v === 'object')
+      out.push([`${pointer}/${key}`, v as Schema], ...propertySchemas(v, `${pointer}/${key}`))
   }
   for (const key of ['anyOf', 'oneOf', 'allOf']) {
     const list = s[key]
@@ -47,7 +48,13 @@ describe('schemas', () => {
     expect(typeof raw.description).toBe('string')
     expect(raw.type).toBe('object')
     expect(raw.additionalProperties).toBe(false)
-    const ajv = new Ajv({ strict: true, strictRequired: false, strictTypes: false, allowUnionTypes: true, validateSchema: true })
+    const ajv = new Ajv({
+      strict: true,
+      strictRequired: false,
+      strictTypes: false,
+      allowUnionTypes: true,
+      validateSchema: true,
+    })
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
     ajv.addFormat('uri', true)
     expect(ajv.validateSchema(raw)).toBe(true)
@@ -78,7 +85,9 @@ describe('schemas', () => {
 
 describe('generated types', () => {
   it('src/engine/config/types.gen.ts is up to date with the schemas (npm run gen:types)', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/gen-types.js', '--check'], { timeout: 60_000 })
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/gen-types.js', '--check'], {
+      timeout: 60_000,
+    })
     expect(stdout).toContain('up to date')
   }, 60_000)
 })
@@ -96,12 +105,19 @@ describe('shipped defaults', () => {
   if (existsSync('models/manifest.yaml')) files.push(['models/manifest.yaml', 'manifest'])
   if (existsSync('mirador.config.yaml')) files.push(['mirador.config.yaml', 'config'])
 
-  it.each(files.length > 0 ? files : [['(none)', 'chain'] as [string, ConfigKind]])('%s validates', async (file, kind) => {
-    if (file === '(none)') return
-    // shipped chains may use the stage keys the built-in plugins add (tools, memory)
-    const { setup } = await import('../../src/cli/setup.js')
-    const { engine } = await setup({ env: { MIRADOR_HOME: '/nonexistent-mirador-home', MIRADOR_MEMORY: 'off' } })
-    const res = await validateConfigFile(file, kind, kind === 'chain' ? { extraStageProperties: engine.stageKeys() } : {})
-    expect(res.errors.map((e) => e.format())).toEqual([])
-  })
+  it.each(files.length > 0 ? files : [['(none)', 'chain'] as [string, ConfigKind]])(
+    '%s validates',
+    async (file, kind) => {
+      if (file === '(none)') return
+      // shipped chains may use the stage keys the built-in plugins add (tools, memory)
+      const { setup } = await import('../../src/cli/setup.js')
+      const { engine } = await setup({ env: { MIRADOR_HOME: '/nonexistent-mirador-home', MIRADOR_MEMORY: 'off' } })
+      const res = await validateConfigFile(
+        file,
+        kind,
+        kind === 'chain' ? { extraStageProperties: engine.stageKeys() } : {},
+      )
+      expect(res.errors.map((e) => e.format())).toEqual([])
+    },
+  )
 })

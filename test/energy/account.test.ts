@@ -2,7 +2,19 @@ import { describe, expect, it } from '@jest/globals'
 import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { addStage, appendLog, emptySummary, estimateJoules, forgetLog, J_GEN, J_PROMPT, logFile, readLog, summarize, type EnergyLogEntry } from '../../src/plugins/energy/account.js'
+import {
+  addStage,
+  appendLog,
+  emptySummary,
+  estimateJoules,
+  forgetLog,
+  J_GEN,
+  J_PROMPT,
+  logFile,
+  readLog,
+  summarize,
+  type EnergyLogEntry,
+} from '../../src/plugins/energy/account.js'
 
 describe('estimateJoules', () => {
   it('size × (J_GEN × generated + J_PROMPT × prompt)', () => {
@@ -40,14 +52,27 @@ describe('addStage', () => {
 })
 
 describe('the energy log', () => {
-  const entry = (at: string, over: Partial<EnergyLogEntry> = {}): EnergyLogEntry => ({ at, runId: `r_${at}`, chain: 'quick-deep', profile: 'performance', joules: 10, tokens: 100, promptTokens: 20, ...over })
+  const entry = (at: string, over: Partial<EnergyLogEntry> = {}): EnergyLogEntry => ({
+    at,
+    runId: `r_${at}`,
+    chain: 'quick-deep',
+    profile: 'performance',
+    joules: 10,
+    tokens: 100,
+    promptTokens: 20,
+    ...over,
+  })
 
   it('appends one line per run, reads them back, skips torn lines', async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'mirador-energy-'))
     await appendLog(home, entry('2026-03-01T10:00:00.000Z'))
     appendFileSync(logFile(home), '{"at": "torn') // a crash mid-line
     await appendLog(home, entry('2026-03-01T11:00:00.000Z', { joules: 5 }))
-    await Promise.all([1, 2, 3].map((i) => appendLog(home, entry(`2026-03-02T0${i}:00:00.000Z`, { chain: 'single', profile: 'survival', joules: i }))))
+    await Promise.all(
+      [1, 2, 3].map((i) =>
+        appendLog(home, entry(`2026-03-02T0${i}:00:00.000Z`, { chain: 'single', profile: 'survival', joules: i })),
+      ),
+    )
     const lines = readFileSync(logFile(home), 'utf8').split('\n').filter(Boolean)
     expect(lines).toHaveLength(6)
     const entries = await readLog(home)
@@ -59,7 +84,10 @@ describe('the energy log', () => {
       { key: 'performance', runs: 2, joules: 15, mean: 7.5, tokens: 200 },
       { key: 'survival', runs: 3, joules: 6, mean: 2, tokens: 300 },
     ])
-    expect(r.byChain.map((x) => [x.key, x.runs])).toEqual([['quick-deep', 2], ['single', 3]])
+    expect(r.byChain.map((x) => [x.key, x.runs])).toEqual([
+      ['quick-deep', 2],
+      ['single', 3],
+    ])
     expect(r.byDay.map((x) => x.runs).reduce((a, b) => a + b, 0)).toBe(5)
   })
 

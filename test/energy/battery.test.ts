@@ -21,29 +21,41 @@ describe('MIRADOR_BATTERY', () => {
     expect(parseBatteryEnv(value)).toEqual({ ...expected, source: 'env' })
   })
 
-  it.each(['abc', '101,plugged', '-5', '50,sideways', '50,,plugged', ''])('refuses %j with a USAGE error saying how to write it', (value) => {
-    let err: unknown
-    try {
-      parseBatteryEnv(value)
-    } catch (e) {
-      err = e
-    }
-    expect(MiradorError.is(err, 'USAGE')).toBe(true)
-    expect((err as Error).message).toMatch(/PERCENT,plugged or PERCENT,unplugged/)
-  })
+  it.each(['abc', '101,plugged', '-5', '50,sideways', '50,,plugged', ''])(
+    'refuses %j with a USAGE error saying how to write it',
+    (value) => {
+      let err: unknown
+      try {
+        parseBatteryEnv(value)
+      } catch (e) {
+        err = e
+      }
+      expect(MiradorError.is(err, 'USAGE')).toBe(true)
+      expect((err as Error).message).toMatch(/PERCENT,plugged or PERCENT,unplugged/)
+    },
+  )
 
   it('wins over the hardware and is never cached', async () => {
     let probes = 0
     const probe = async () => (probes++, { hasBattery: true, percent: 90, acConnected: true, isCharging: false })
-    expect(await readBattery({ MIRADOR_BATTERY: '15,unplugged' }, { probe })).toMatchObject({ percent: 15, plugged: false })
-    expect(await readBattery({ MIRADOR_BATTERY: '70,plugged' }, { probe })).toMatchObject({ percent: 70, plugged: true })
+    expect(await readBattery({ MIRADOR_BATTERY: '15,unplugged' }, { probe })).toMatchObject({
+      percent: 15,
+      plugged: false,
+    })
+    expect(await readBattery({ MIRADOR_BATTERY: '70,plugged' }, { probe })).toMatchObject({
+      percent: 70,
+      plugged: true,
+    })
     expect(probes).toBe(0)
   })
 })
 
 describe('readBattery from the hardware', () => {
   it('no battery counts as plugged in at 100 %', async () => {
-    const r = await readBattery({}, { probe: async () => ({ hasBattery: false, percent: 0, acConnected: false, isCharging: false }) })
+    const r = await readBattery(
+      {},
+      { probe: async () => ({ hasBattery: false, percent: 0, acConnected: false, isCharging: false }) },
+    )
     expect(r).toEqual({ percent: 100, plugged: true, hasBattery: false, source: 'systeminformation' })
   })
 
@@ -53,7 +65,10 @@ describe('readBattery from the hardware', () => {
   })
 
   it('charging counts as plugged', async () => {
-    const r = await readBattery({}, { probe: async () => ({ hasBattery: true, percent: 33, acConnected: false, isCharging: true }) })
+    const r = await readBattery(
+      {},
+      { probe: async () => ({ hasBattery: true, percent: 33, acConnected: false, isCharging: true }) },
+    )
     expect(r).toMatchObject({ percent: 33, plugged: true, hasBattery: true })
   })
 
@@ -61,7 +76,10 @@ describe('readBattery from the hardware', () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'mirador-battery-'))
     let t = 1_000_000
     let probes = 0
-    const probe = async () => (probes++, { hasBattery: true, percent: 50 - probes, acConnected: false, isCharging: false })
+    const probe = async () => (
+      probes++,
+      { hasBattery: true, percent: 50 - probes, acConnected: false, isCharging: false }
+    )
     const opts = { home, probe, now: () => t }
     expect(await readBattery({}, opts)).toMatchObject({ percent: 49, source: 'systeminformation' })
     t += BATTERY_CACHE_MS - 1
@@ -70,7 +88,10 @@ describe('readBattery from the hardware', () => {
     // another process (fresh in-process cache) reads the file
     resetBatteryCache()
     expect(await readBattery({}, opts)).toMatchObject({ percent: 49, source: 'cache' })
-    expect(JSON.parse(readFileSync(path.join(home, 'energy', 'battery.json'), 'utf8'))).toMatchObject({ percent: 49, plugged: false })
+    expect(JSON.parse(readFileSync(path.join(home, 'energy', 'battery.json'), 'utf8'))).toMatchObject({
+      percent: 49,
+      plugged: false,
+    })
     t += 2
     expect(await readBattery({}, opts)).toMatchObject({ percent: 48, source: 'systeminformation' })
     expect(probes).toBe(2)

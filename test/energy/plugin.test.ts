@@ -24,13 +24,24 @@ const QUICK_DEEP: ChainFile = {
 function run(battery: string, opts: { profile?: string; memory?: boolean; forbid?: string[]; home?: string } = {}) {
   const home = opts.home ?? mkdtempSync(path.join(os.tmpdir(), 'mirador-energy-plugin-'))
   const engine = new Engine({ cwd: ROOT, home, offline: true, memory: opts.memory ?? false, config: {} })
-  const { plugin, calls } = scriptedModels({ quick: { tokens: ['a', 'b', 'c'] }, deep: { tokens: ['d', 'e', 'f', 'g', 'h'] } })
+  const { plugin, calls } = scriptedModels({
+    quick: { tokens: ['a', 'b', 'c'] },
+    deep: { tokens: ['d', 'e', 'f', 'g', 'h'] },
+  })
   engine.use(plugin)
-  const energy = new EnergyPlugin({ dirs: [path.join(ROOT, 'profiles')], sizeOf: async (m) => SIZES[m], env: { MIRADOR_BATTERY: battery }, ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.forbid ? { forbid: opts.forbid } : {}) })
+  const energy = new EnergyPlugin({
+    dirs: [path.join(ROOT, 'profiles')],
+    sizeOf: async (m) => SIZES[m],
+    env: { MIRADOR_BATTERY: battery },
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    ...(opts.forbid ? { forbid: opts.forbid } : {}),
+  })
   expect(engine.use(energy)).toBe(true)
   const events: RunEvent[] = []
   engine.hooks.event.tap('test', (e) => void events.push(structuredClone(e) as RunEvent))
-  return engine.run({ chain: { name: 'quick-deep', value: QUICK_DEEP }, query: 'hi' }).then((result) => ({ result, events, calls, home }))
+  return engine
+    .run({ chain: { name: 'quick-deep', value: QUICK_DEEP }, query: 'hi' })
+    .then((result) => ({ result, events, calls, home }))
 }
 
 const of = (events: RunEvent[], type: string) => events.filter((e) => e.type === type)
@@ -58,7 +69,10 @@ describe('EnergyPlugin in the engine', () => {
   it('on battery: balanced substitutes deep → quick and caps num_ctx', async () => {
     const { events, calls } = await run('60,unplugged')
     expect(of(events, 'profile')[0]).toMatchObject({ name: 'balanced', battery: 60, plugged: false })
-    expect(of(events, 'plan')[0]!.stages).toEqual([expect.objectContaining({ stage: 'quick', model: 'quick' }), expect.objectContaining({ stage: 'deep', model: 'quick' })])
+    expect(of(events, 'plan')[0]!.stages).toEqual([
+      expect.objectContaining({ stage: 'quick', model: 'quick' }),
+      expect.objectContaining({ stage: 'deep', model: 'quick' }),
+    ])
     expect(calls.map((c) => c.model)).toEqual(['quick', 'quick'])
     expect(of(events, 'stage-start').map((e) => e.model)).toEqual(['quick', 'quick'])
   })
@@ -66,8 +80,19 @@ describe('EnergyPlugin in the engine', () => {
   it('battery low: survival drops deep, one stage at a time, energy ≤ 1/3 of performance', async () => {
     const low = await run('15,unplugged')
     const full = await run('100,plugged')
-    expect(of(low.events, 'profile')[0]).toMatchObject({ name: 'survival', battery: 15, plugged: false, changes: expect.arrayContaining([expect.objectContaining({ what: 'drop', stage: 'deep' }), { what: 'concurrency', to: 1 }]) })
-    expect(of(low.events, 'plan')[0]).toMatchObject({ stages: [{ stage: 'quick', model: 'quick', after: [] }], concurrency: 1 })
+    expect(of(low.events, 'profile')[0]).toMatchObject({
+      name: 'survival',
+      battery: 15,
+      plugged: false,
+      changes: expect.arrayContaining([
+        expect.objectContaining({ what: 'drop', stage: 'deep' }),
+        { what: 'concurrency', to: 1 },
+      ]),
+    })
+    expect(of(low.events, 'plan')[0]).toMatchObject({
+      stages: [{ stage: 'quick', model: 'quick', after: [] }],
+      concurrency: 1,
+    })
     const j = (e: RunEvent[]) => (of(e, 'done')[0]!.energy as { joules: number }).joules
     expect(j(low.events)).toBeGreaterThan(0)
     expect(j(low.events)).toBeLessThanOrEqual(j(full.events) / 3)
@@ -76,18 +101,30 @@ describe('EnergyPlugin in the engine', () => {
 
   it('a pin wins over the battery', async () => {
     const { events } = await run('100,plugged', { profile: 'survival' })
-    expect(of(events, 'profile')[0]).toMatchObject({ name: 'survival', pinned: true, reason: expect.stringMatching(/pinned/) })
+    expect(of(events, 'profile')[0]).toMatchObject({
+      name: 'survival',
+      pinned: true,
+      reason: expect.stringMatching(/pinned/),
+    })
   })
 
   it('an unknown pin is reported and the run goes on as written', async () => {
     const { events, calls } = await run('100,plugged', { profile: 'turbo' })
-    expect(of(events, 'error')[0]).toMatchObject({ code: 'PLUGIN_FAILED', message: expect.stringMatching(/no energy profile named "turbo".*balanced, performance, survival/) })
+    expect(of(events, 'error')[0]).toMatchObject({
+      code: 'PLUGIN_FAILED',
+      message: expect.stringMatching(/no energy profile named "turbo".*balanced, performance, survival/),
+    })
     expect(calls).toHaveLength(2)
   })
 
   it('no battery counts as plugged in', async () => {
     const { events } = await run('none')
-    expect(of(events, 'profile')[0]).toMatchObject({ name: 'performance', battery: null, plugged: true, reason: expect.stringMatching(/no battery/) })
+    expect(of(events, 'profile')[0]).toMatchObject({
+      name: 'performance',
+      battery: null,
+      plugged: true,
+      reason: expect.stringMatching(/no battery/),
+    })
   })
 
   it('config forbid drops a stage whatever the profile', async () => {
@@ -98,7 +135,9 @@ describe('EnergyPlugin in the engine', () => {
   it('logs each run with memory on to energy/log.jsonl, not with memory off', async () => {
     const a = await run('90,plugged', { memory: true })
     const entries = await readLog(a.home)
-    expect(entries).toEqual([expect.objectContaining({ chain: 'quick-deep', profile: 'performance', runId: a.result.runId })])
+    expect(entries).toEqual([
+      expect.objectContaining({ chain: 'quick-deep', profile: 'performance', runId: a.result.runId }),
+    ])
     expect(entries[0]!.joules).toBe((of(a.events, 'done')[0]!.energy as { joules: number }).joules)
     // survival turns memory off for its runs: nothing logged
     const b = await run('10,unplugged', { memory: true })
@@ -108,19 +147,30 @@ describe('EnergyPlugin in the engine', () => {
   })
 
   it('checkPin fails early for an unknown name', async () => {
-    const p = new EnergyPlugin({ dirs: [path.join(ROOT, 'profiles')], profile: 'turbo', profileFrom: 'MIRADOR_PROFILE' })
+    const p = new EnergyPlugin({
+      dirs: [path.join(ROOT, 'profiles')],
+      profile: 'turbo',
+      profileFrom: 'MIRADOR_PROFILE',
+    })
     await expect(p.checkPin()).rejects.toThrow(/no energy profile named "turbo" \(MIRADOR_PROFILE\)/)
-    await expect(new EnergyPlugin({ dirs: [path.join(ROOT, 'profiles')], profile: 'balanced' }).checkPin()).resolves.toBeUndefined()
+    await expect(
+      new EnergyPlugin({ dirs: [path.join(ROOT, 'profiles')], profile: 'balanced' }).checkPin(),
+    ).resolves.toBeUndefined()
   })
 
   it('options from config are validated', () => {
-    expect(() => new EnergyPlugin({ dirs: [], forbid: 'deep' as unknown as string[] })).toThrow(/plugin EnergyPlugin: options.forbid must be array/)
+    expect(() => new EnergyPlugin({ dirs: [], forbid: 'deep' as unknown as string[] })).toThrow(
+      /plugin EnergyPlugin: options.forbid must be array/,
+    )
     expect(() => new EnergyPlugin({ dirs: [], ...({ turbo: true } as object) })).toThrow(/\(turbo\)/)
   })
 
   it('pinnedProfile: flag, then MIRADOR_PROFILE, then config', () => {
     expect(pinnedProfile('a', { MIRADOR_PROFILE: 'b' }, { profile: 'c' })).toEqual({ name: 'a', from: '--profile' })
-    expect(pinnedProfile(undefined, { MIRADOR_PROFILE: 'b' }, { profile: 'c' })).toEqual({ name: 'b', from: 'MIRADOR_PROFILE' })
+    expect(pinnedProfile(undefined, { MIRADOR_PROFILE: 'b' }, { profile: 'c' })).toEqual({
+      name: 'b',
+      from: 'MIRADOR_PROFILE',
+    })
     expect(pinnedProfile(undefined, {}, { profile: 'c' })).toEqual({ name: 'c', from: 'profile: in config' })
     expect(pinnedProfile(undefined, {}, {})).toBeUndefined()
   })

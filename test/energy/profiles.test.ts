@@ -40,13 +40,16 @@ describe('selectProfile over battery readings', () => {
     [5, false, true, 'performance', 'performance'],
     [100, true, false, 'balanced', 'balanced'],
   ]
-  it.each(table)('%d %%, plugged %s, battery %s, pinned %s → %s', async (percent, plugged, hasBattery, pinned, expected) => {
-    const { profiles } = await loadProfiles([shipped])
-    const s = selectProfile(profiles, { percent, plugged, hasBattery }, pinned ? { name: pinned } : undefined)
-    expect(s.profile?.name ?? null).toBe(expected)
-    expect(s.pinned).toBe(pinned !== undefined)
-    expect(s.reason).toMatch(hasBattery ? /battery \d+ %/ : /no battery/)
-  })
+  it.each(table)(
+    '%d %%, plugged %s, battery %s, pinned %s → %s',
+    async (percent, plugged, hasBattery, pinned, expected) => {
+      const { profiles } = await loadProfiles([shipped])
+      const s = selectProfile(profiles, { percent, plugged, hasBattery }, pinned ? { name: pinned } : undefined)
+      expect(s.profile?.name ?? null).toBe(expected)
+      expect(s.pinned).toBe(pinned !== undefined)
+      expect(s.reason).toMatch(hasBattery ? /battery \d+ %/ : /no battery/)
+    },
+  )
 
   it('no profile matches → none (the chain runs as written)', () => {
     const only: Profile[] = [{ name: 'low', file: 'x', when: { battery_below: 10 } }]
@@ -58,7 +61,9 @@ describe('selectProfile over battery readings', () => {
   it('a profile without `when` applies only when pinned', () => {
     const ps: Profile[] = [{ name: 'manual', file: 'x', priority: 999 }]
     expect(selectProfile(ps, { percent: 50, plugged: false, hasBattery: true }).profile).toBeUndefined()
-    expect(selectProfile(ps, { percent: 50, plugged: false, hasBattery: true }, { name: 'manual' }).profile?.name).toBe('manual')
+    expect(selectProfile(ps, { percent: 50, plugged: false, hasBattery: true }, { name: 'manual' }).profile?.name).toBe(
+      'manual',
+    )
   })
 
   it('highest priority first; ties by name', () => {
@@ -72,7 +77,8 @@ describe('selectProfile over battery readings', () => {
 
   it('battery_above and battery_below together make a band', () => {
     const ps: Profile[] = [{ name: 'mid', file: 'x', when: { battery_above: 20, battery_below: 60 } }]
-    const at = (percent: number) => selectProfile(ps, { percent, plugged: false, hasBattery: true }).profile?.name ?? null
+    const at = (percent: number) =>
+      selectProfile(ps, { percent, plugged: false, hasBattery: true }).profile?.name ?? null
     expect([10, 20, 21, 59, 60, 90].map(at)).toEqual([null, null, 'mid', 'mid', null, null])
   })
 
@@ -80,12 +86,18 @@ describe('selectProfile over battery readings', () => {
     const { profiles } = await loadProfiles([shipped])
     let err: unknown
     try {
-      selectProfile(profiles, { percent: 50, plugged: false, hasBattery: true }, { name: 'turbo', from: 'MIRADOR_PROFILE' })
+      selectProfile(
+        profiles,
+        { percent: 50, plugged: false, hasBattery: true },
+        { name: 'turbo', from: 'MIRADOR_PROFILE' },
+      )
     } catch (e) {
       err = e
     }
     expect(MiradorError.is(err, 'USAGE')).toBe(true)
-    expect((err as Error).message).toMatch(/no energy profile named "turbo" \(MIRADOR_PROFILE\)\. Profiles: balanced, performance, survival/)
+    expect((err as Error).message).toMatch(
+      /no energy profile named "turbo" \(MIRADOR_PROFILE\)\. Profiles: balanced, performance, survival/,
+    )
   })
 })
 
@@ -100,7 +112,10 @@ describe('loading profiles', () => {
   })
 
   it('a missing folder has no profiles', async () => {
-    expect(await loadProfiles([path.join(os.tmpdir(), 'no-such-mirador-dir-xyz')])).toEqual({ profiles: [], errors: [] })
+    expect(await loadProfiles([path.join(os.tmpdir(), 'no-such-mirador-dir-xyz')])).toEqual({
+      profiles: [],
+      errors: [],
+    })
   })
 
   it.each([

@@ -9,12 +9,33 @@ const sizeOf = async (m: string) => SIZES[m]
 function plan(stages: Record<string, Partial<Stage>>, answer?: string[]): RunPlan {
   const s: Record<string, Stage> = {}
   for (const [k, v] of Object.entries(stages)) s[k] = { model: 'quick', prompt: '{{query}}', ...v } as Stage
-  return { runId: 'r_test', chain: 'c', query: 'q', stages: s, answer: answer ?? Object.keys(s).reverse(), concurrency: Number.POSITIVE_INFINITY, vars: {}, memory: true, summary: {} }
+  return {
+    runId: 'r_test',
+    chain: 'c',
+    query: 'q',
+    stages: s,
+    answer: answer ?? Object.keys(s).reverse(),
+    concurrency: Number.POSITIVE_INFINITY,
+    vars: {},
+    memory: true,
+    summary: {},
+  }
 }
 
-const quickDeep = () => plan({ quick: { model: 'quick' }, deep: { model: 'deep', options: { num_ctx: 8192 } } }, ['deep', 'quick'])
+const quickDeep = () =>
+  plan({ quick: { model: 'quick' }, deep: { model: 'deep', options: { num_ctx: 8192 } } }, ['deep', 'quick'])
 const draftRefine = () =>
-  plan({ draft: { model: 'quick' }, refine: { model: 'deep', prompt: 'Improve: {{stages.draft.output}}', skip_when: { stage: 'draft', confidence_above: 0.85 } } }, ['refine', 'draft'])
+  plan(
+    {
+      draft: { model: 'quick' },
+      refine: {
+        model: 'deep',
+        prompt: 'Improve: {{stages.draft.output}}',
+        skip_when: { stage: 'draft', confidence_above: 0.85 },
+      },
+    },
+    ['refine', 'draft'],
+  )
 
 const models = (p: RunPlan) => Object.fromEntries(Object.entries(p.stages).map(([k, v]) => [k, v.model]))
 const kinds = (c: Change[]) => c.map((x) => x.what)
@@ -49,7 +70,9 @@ describe('applyProfile', () => {
     const p = plan({ answer: { model: 'deep' } })
     const c = await applyProfile(p, { max_size_gb: 1 }, { forbid: ['deep'] }, sizeOf)
     expect(p.stages).toEqual({})
-    expect(c).toEqual([expect.objectContaining({ what: 'drop', stage: 'answer', reason: expect.stringMatching(/forbidden/) })])
+    expect(c).toEqual([
+      expect.objectContaining({ what: 'drop', stage: 'answer', reason: expect.stringMatching(/forbidden/) }),
+    ])
   })
 
   it('drops stages by name, and stages that read a dropped one', async () => {
@@ -68,7 +91,13 @@ describe('applyProfile', () => {
     const p = plan({ a: { model: 'quick' }, b: { model: 'deep' }, c: { model: 'mystery:latest' } })
     const c = await applyProfile(p, { max_size_gb: 2 }, {}, sizeOf)
     expect(Object.keys(p.stages)).toEqual(['a', 'c'])
-    expect(c).toEqual([expect.objectContaining({ what: 'drop', stage: 'b', reason: 'model "deep" is 4.7 GB, over the profile\'s max_size_gb of 2' })])
+    expect(c).toEqual([
+      expect.objectContaining({
+        what: 'drop',
+        stage: 'b',
+        reason: 'model "deep" is 4.7 GB, over the profile\'s max_size_gb of 2',
+      }),
+    ])
   })
 
   it('max_size_gb with a substitution keeps the stage on the smaller model', async () => {
@@ -122,7 +151,15 @@ describe('applyProfile', () => {
   })
 
   it('the shipped survival profile on the three shipped chain shapes', async () => {
-    const survival: ProfileFile = { drop_stages: ['deep', 'refine'], substitute: { deep: 'quick' }, max_size_gb: 2, concurrency: false, num_ctx_max: 2048, keep_alive: '30s', memory: 'off' }
+    const survival: ProfileFile = {
+      drop_stages: ['deep', 'refine'],
+      substitute: { deep: 'quick' },
+      max_size_gb: 2,
+      concurrency: false,
+      num_ctx_max: 2048,
+      keep_alive: '30s',
+      memory: 'off',
+    }
     const qd = quickDeep()
     await applyProfile(qd, survival, {}, sizeOf)
     expect(models(qd)).toEqual({ quick: 'quick' })

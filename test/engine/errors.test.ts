@@ -9,9 +9,13 @@ describe('MiradorError', () => {
   })
 
   it('formats a location as file:line:column and serialises without a stack', () => {
-    const e = new MiradorError('CONFIG_INVALID', 'stages.a: unknown key "x"', { location: { file: 'chains/a.yaml', line: 3, column: 5 } })
+    const e = new MiradorError('CONFIG_INVALID', 'stages.a: unknown key "x"', {
+      location: { file: 'chains/a.yaml', line: 3, column: 5 },
+    })
     expect(e.format()).toBe('chains/a.yaml:3:5: stages.a: unknown key "x"')
-    expect(JSON.stringify(e)).toBe('{"code":"CONFIG_INVALID","message":"stages.a: unknown key \\"x\\"","location":{"file":"chains/a.yaml","line":3,"column":5}}')
+    expect(JSON.stringify(e)).toBe(
+      '{"code":"CONFIG_INVALID","message":"stages.a: unknown key \\"x\\"","location":{"file":"chains/a.yaml","line":3,"column":5}}',
+    )
   })
 
   it('wraps foreign errors, keeping them as the cause', () => {

@@ -28,8 +28,21 @@ describe('chain runner', () => {
     const { engine, events } = setupEngine({ fast: { tokens: [' hi'] }, slow: { tokens: [' deep', ' answer'] } })
     const result = await engine.run({ chain: { name: 'qd', value: quickDeep }, query: 'why?' })
     expect(events[0]).toMatchObject({ type: 'ack', chain: 'qd' })
-    expect(events[1]).toMatchObject({ type: 'plan', stages: [{ stage: 'quick', model: 'fast', after: [] }, { stage: 'deep', model: 'slow', after: [] }] })
-    expect(events.at(-1)).toMatchObject({ type: 'done', answer: ' deep answer', stage: 'deep', ok: true, tokens: 3, models: ['fast', 'slow'] })
+    expect(events[1]).toMatchObject({
+      type: 'plan',
+      stages: [
+        { stage: 'quick', model: 'fast', after: [] },
+        { stage: 'deep', model: 'slow', after: [] },
+      ],
+    })
+    expect(events.at(-1)).toMatchObject({
+      type: 'done',
+      answer: ' deep answer',
+      stage: 'deep',
+      ok: true,
+      tokens: 3,
+      models: ['fast', 'slow'],
+    })
     expect(result.answerStage).toBe('deep')
     for (const e of events) expect(e.runId).toBe(result.runId)
     const ts = events.map((e) => e.t)
@@ -37,7 +50,10 @@ describe('chain runner', () => {
   })
 
   it('runs independent stages at the same time', async () => {
-    const { engine, calls } = setupEngine({ fast: { tokens: words(5), delayMs: 20 }, slow: { tokens: words(10), delayMs: 20 } })
+    const { engine, calls } = setupEngine({
+      fast: { tokens: words(5), delayMs: 20 },
+      slow: { tokens: words(10), delayMs: 20 },
+    })
     const t0 = performance.now()
     await engine.run({ chain: { name: 'qd', value: quickDeep }, query: 'q' })
     const wall = performance.now() - t0
@@ -62,14 +78,24 @@ describe('chain runner', () => {
   })
 
   it('keeps the quick answer when the deep stage fails, and reports the failure', async () => {
-    const { engine, events } = setupEngine({ fast: { tokens: [' ok'] }, slow: { tokens: words(3), fail: runtimeError('deep broke'), failAfter: 1 } })
+    const { engine, events } = setupEngine({
+      fast: { tokens: [' ok'] },
+      slow: { tokens: words(3), fail: runtimeError('deep broke'), failAfter: 1 },
+    })
     const r = await engine.run({ chain: { name: 'qd', value: quickDeep }, query: 'q' })
-    expect(events.find((e) => e.type === 'error')).toMatchObject({ stage: 'deep', code: 'RUNTIME_FAILED', message: 'deep broke' })
+    expect(events.find((e) => e.type === 'error')).toMatchObject({
+      stage: 'deep',
+      code: 'RUNTIME_FAILED',
+      message: 'deep broke',
+    })
     expect(r).toMatchObject({ ok: true, answer: ' ok', answerStage: 'quick' })
   })
 
   it('reports no answer when every stage fails', async () => {
-    const { engine, events } = setupEngine({ fast: { tokens: [], fail: runtimeError('a') }, slow: { tokens: [], fail: runtimeError('b') } })
+    const { engine, events } = setupEngine({
+      fast: { tokens: [], fail: runtimeError('a') },
+      slow: { tokens: [], fail: runtimeError('b') },
+    })
     const r = await engine.run({ chain: { name: 'qd', value: quickDeep }, query: 'q' })
     expect(r.ok).toBe(false)
     expect(events.filter((e) => e.type === 'error')).toHaveLength(2)
@@ -78,13 +104,21 @@ describe('chain runner', () => {
 
   it('skips dependents of a failed stage', async () => {
     const { engine, events } = setupEngine({ fast: { tokens: [], fail: runtimeError() }, slow: { tokens: [' x'] } })
-    const chain: ChainFile = { stages: { draft: { model: 'fast', prompt: 'a' }, refine: { model: 'slow', prompt: '{{stages.draft.output}}' } } }
+    const chain: ChainFile = {
+      stages: { draft: { model: 'fast', prompt: 'a' }, refine: { model: 'slow', prompt: '{{stages.draft.output}}' } },
+    }
     await engine.run({ chain: { name: 'c', value: chain }, query: 'q' })
-    expect(events.find((e) => e.type === 'stage-skip')).toMatchObject({ stage: 'refine', reason: expect.stringContaining('"draft", which failed') })
+    expect(events.find((e) => e.type === 'stage-skip')).toMatchObject({
+      stage: 'refine',
+      reason: expect.stringContaining('"draft", which failed'),
+    })
   })
 
   it('confidence comes from logprobs when present, else the declared value', async () => {
-    const { engine, events } = setupEngine({ fast: { tokens: [' a', ' b'], logprob: Math.log(0.5) }, slow: { tokens: [' c'] } })
+    const { engine, events } = setupEngine({
+      fast: { tokens: [' a', ' b'], logprob: Math.log(0.5) },
+      slow: { tokens: [' c'] },
+    })
     await engine.run({ chain: { name: 'qd', value: quickDeep }, query: 'q' })
     const ends = events.filter((e) => e.type === 'stage-end')
     expect(ends.find((e) => e.stage === 'quick')).toMatchObject({ confidence: 0.5, confidenceSource: 'logprobs' })
@@ -97,14 +131,21 @@ describe('chain runner', () => {
     const chain: ChainFile = {
       stages: {
         draft: { model: 'fast', prompt: 'a' },
-        refine: { model: 'slow', prompt: '{{stages.draft.output}}', skip_when: { stage: 'draft', confidence_above: 0.85 } },
+        refine: {
+          model: 'slow',
+          prompt: '{{stages.draft.output}}',
+          skip_when: { stage: 'draft', confidence_above: 0.85 },
+        },
       },
     }
     const confident = setupEngine({ fast: { tokens: [' sure'], logprob: Math.log(0.95) }, slow: { tokens: [' x'] } })
     const r = await confident.engine.run({ chain: { name: 'c', value: chain }, query: 'q' })
     expect(confident.calls.map((c) => c.stage)).toEqual(['draft'])
     expect(r.answerStage).toBe('draft')
-    expect(confident.events.find((e) => e.type === 'stage-skip')).toMatchObject({ stage: 'refine', reason: expect.stringContaining('0.95 > 0.85') })
+    expect(confident.events.find((e) => e.type === 'stage-skip')).toMatchObject({
+      stage: 'refine',
+      reason: expect.stringContaining('0.95 > 0.85'),
+    })
     const unsure = setupEngine({ fast: { tokens: [' hm'], logprob: Math.log(0.5) }, slow: { tokens: [' x'] } })
     await unsure.engine.run({ chain: { name: 'c', value: chain }, query: 'q' })
     expect(unsure.calls.map((c) => c.stage)).toEqual(['draft', 'refine'])
@@ -118,7 +159,10 @@ describe('chain runner', () => {
       },
       answer: ['deep', 'quick'],
     }
-    const { engine, calls, events } = setupEngine({ fast: { tokens: [' sure'], logprob: Math.log(0.9), delayMs: 10 }, slow: { tokens: words(100), delayMs: 10 } })
+    const { engine, calls, events } = setupEngine({
+      fast: { tokens: [' sure'], logprob: Math.log(0.9), delayMs: 10 },
+      slow: { tokens: words(100), delayMs: 10 },
+    })
     const t0 = performance.now()
     const r = await engine.run({ chain: { name: 'c', value: chain }, query: 'q' })
     expect(performance.now() - t0).toBeLessThan(600) // not the 1 s deep would take
@@ -129,7 +173,10 @@ describe('chain runner', () => {
   })
 
   it('a plan tap can drop a stage and limit concurrency', async () => {
-    const { engine, calls, events } = setupEngine({ fast: { tokens: [' a'], delayMs: 5 }, slow: { tokens: [' b'], delayMs: 5 } })
+    const { engine, calls, events } = setupEngine({
+      fast: { tokens: [' a'], delayMs: 5 },
+      slow: { tokens: [' b'], delayMs: 5 },
+    })
     engine.hooks.plan.tap('Dropper', (plan) => {
       delete plan.stages.deep
       plan.concurrency = 1
@@ -142,7 +189,10 @@ describe('chain runner', () => {
   })
 
   it('aborting the run ends it promptly with ABORTED errors', async () => {
-    const { engine, events } = setupEngine({ fast: { tokens: words(200), delayMs: 10 }, slow: { tokens: words(200), delayMs: 10 } })
+    const { engine, events } = setupEngine({
+      fast: { tokens: words(200), delayMs: 10 },
+      slow: { tokens: words(200), delayMs: 10 },
+    })
     const controller = new AbortController()
     setTimeout(() => controller.abort(), 50)
     const t0 = performance.now()
@@ -155,7 +205,11 @@ describe('chain runner', () => {
   it('a stage whose model nobody provides fails with MODEL_UNRESOLVED', async () => {
     const { engine, events } = setupEngine({ fast: { tokens: [' a'] } })
     await engine.run({ chain: { name: 'qd', value: quickDeep }, query: 'q' })
-    expect(events.find((e) => e.type === 'error')).toMatchObject({ stage: 'deep', code: 'MODEL_UNRESOLVED', message: expect.stringContaining('"slow"') })
+    expect(events.find((e) => e.type === 'error')).toMatchObject({
+      stage: 'deep',
+      code: 'MODEL_UNRESOLVED',
+      message: expect.stringContaining('"slow"'),
+    })
   })
 
   it('stage timeout_ms ends a slow stage with RUNTIME_TIMEOUT', async () => {

@@ -10,8 +10,15 @@ function adder(maxRounds = 4) {
     name: 'Adder',
     apiVersion: 1,
     apply(engine: Engine) {
-      engine.hooks.tools.tap('Adder', (offer) => ({ tools: [...offer.tools, { name: 'add', description: 'adds', parameters: { type: 'object' } }], maxRounds }))
-      engine.hooks.toolCall.tap('Adder', (call) => (call.name === 'add' ? { ok: true as const, value: { sum: Number(call.arguments.a) + Number(call.arguments.b) }, ms: 1 } : undefined))
+      engine.hooks.tools.tap('Adder', (offer) => ({
+        tools: [...offer.tools, { name: 'add', description: 'adds', parameters: { type: 'object' } }],
+        maxRounds,
+      }))
+      engine.hooks.toolCall.tap('Adder', (call) =>
+        call.name === 'add'
+          ? { ok: true as const, value: { sum: Number(call.arguments.a) + Number(call.arguments.b) }, ms: 1 }
+          : undefined,
+      )
     },
   }
 }
@@ -38,12 +45,20 @@ describe('tool rounds in the runner', () => {
       { role: 'assistant', content: '', toolCalls: [{ id: '0.call_0', name: 'add', arguments: { a: 2, b: 3 } }] },
       { role: 'tool', name: 'add', callId: '0.call_0', content: '{"sum":5}' },
     ])
-    expect(events.filter((e) => e.type === 'tool-call' || e.type === 'tool-result').map((e) => [e.type, e.name])).toEqual([['tool-call', 'add'], ['tool-result', 'add']])
+    expect(
+      events.filter((e) => e.type === 'tool-call' || e.type === 'tool-result').map((e) => [e.type, e.name]),
+    ).toEqual([
+      ['tool-call', 'add'],
+      ['tool-result', 'add'],
+    ])
     expect(events.find((e) => e.type === 'tool-result')).toMatchObject({ ok: true, value: { sum: 5 } })
   })
 
   it('a call to a tool nobody answers goes back to the model as an error, and the run goes on', async () => {
-    const { run, events, calls } = setup({ tokens: [' sorry'], callTools: [{ name: 'delete_everything', arguments: {} }] })
+    const { run, events, calls } = setup({
+      tokens: [' sorry'],
+      callTools: [{ name: 'delete_everything', arguments: {} }],
+    })
     const r = await run()
     expect(r.ok).toBe(true)
     expect(events.find((e) => e.type === 'tool-result')).toMatchObject({ ok: false, code: 'TOOL_NOT_FOUND' })
@@ -51,7 +66,10 @@ describe('tool rounds in the runner', () => {
   })
 
   it('stops offering tools after the last round, so the model must answer', async () => {
-    const { run, calls } = setup({ tokens: [' done'], callTools: [{ name: 'add', arguments: { a: 1, b: 1 } }], alwaysCallTools: true }, 2)
+    const { run, calls } = setup(
+      { tokens: [' done'], callTools: [{ name: 'add', arguments: { a: 1, b: 1 } }], alwaysCallTools: true },
+      2,
+    )
     const r = await run()
     expect(r.answer).toBe(' done')
     expect(calls.map((c) => c.tools?.length ?? 0)).toEqual([1, 1, 0])

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { choose, posterior, sampleBeta, sampleGamma, seededRandom, type Candidate } from '../../src/plugins/learner/bandit.js'
+import {
+  choose,
+  posterior,
+  sampleBeta,
+  sampleGamma,
+  seededRandom,
+  type Candidate,
+} from '../../src/plugins/learner/bandit.js'
 
 const three: Candidate[] = [
   { chain: 'quick-deep', weight: 0.74, count: 9, successes: 7 },
@@ -95,7 +102,15 @@ describe('choose', () => {
     const rng = seededRandom(9)
     for (let i = 0; i < 50; i++) expect(choose(three, { rng, explore: 0 }).chain).toBe('quick-deep')
     // the mean is α/(α+β), so more ratings at the same weight win over fewer only through the pull to 0.5
-    expect(choose([{ chain: 'a', weight: 0.6, count: 0 }, { chain: 'b', weight: 0.6, count: 30 }], { rng, explore: 0 }).chain).toBe('b')
+    expect(
+      choose(
+        [
+          { chain: 'a', weight: 0.6, count: 0 },
+          { chain: 'b', weight: 0.6, count: 30 },
+        ],
+        { rng, explore: 0 },
+      ).chain,
+    ).toBe('b')
     const tie = shares(
       ['a', 'b', 'c'].map((chain) => ({ chain, weight: 0.5, count: 0 })),
       3000,
@@ -141,10 +156,14 @@ describe('choose', () => {
     const rng = seededRandom(1)
     let c = choose(three, { rng, type: 'planning' })
     while (c.chain !== 'quick-deep') c = choose(three, { rng, type: 'planning' })
-    expect(c.reason).toMatch(/^quick-deep: 7 of 9 'planning' answers rated ≥ 4 \(weight 0\.74\); drew 0\.\d\d, the highest of 3 candidates \(next (deep-only|single) 0\.\d\d\)$/)
+    expect(c.reason).toMatch(
+      /^quick-deep: 7 of 9 'planning' answers rated ≥ 4 \(weight 0\.74\); drew 0\.\d\d, the highest of 3 candidates \(next (deep-only|single) 0\.\d\d\)$/,
+    )
     while (c.chain !== 'deep-only') c = choose(three, { rng })
     expect(c.reason).toMatch(/^deep-only: weight 0\.50 after 2 rated answers; drew/)
-    expect(choose([{ chain: 'x', weight: 0.5, count: 0 }], { rng, type: 'coding', explore: 0.25 }).reason).toBe("x: no 'coding' answers rated yet (weight 0.50); the only candidate")
+    expect(choose([{ chain: 'x', weight: 0.5, count: 0 }], { rng, type: 'coding', explore: 0.25 }).reason).toBe(
+      "x: no 'coding' answers rated yet (weight 0.50); the only candidate",
+    )
     expect(choose(three, { rng, explore: 0.25 }).reason).toMatch(/exploration turned down to 0\.25\)$/)
   })
 

@@ -12,14 +12,21 @@ const rules = { planning: ['schedule', 'next week', 'agenda'], cooking: ['recipe
 describe('classify', () => {
   it('keyword rules first: whole words, any case, stemmed, stop words ignored', async () => {
     const c = await classify('What is on my SCHEDULED agenda?', { chains, rules })
-    expect(c).toEqual({ type: 'planning', via: 'rule', detail: 'keywords "schedule", "agenda" of rule "planning"', triggered: [] })
+    expect(c).toEqual({
+      type: 'planning',
+      via: 'rule',
+      detail: 'keywords "schedule", "agenda" of rule "planning"',
+      triggered: [],
+    })
     expect((await classify('something for the next weeks', { chains, rules })).type).toBe('planning')
     expect((await classify('cooking leeks', { chains, rules })).type).toBe('cooking')
     // a word boundary: "cookie" is not "cook", "trips" is "trip"
     expect((await classify('cookies', { chains, rules })).via).toBe('default')
     expect((await classify('Trips to Lyon', { chains, rules })).type).toBe('travel')
     // stop words inside a phrase are ignored on both sides
-    expect((await classify('the next, the week!', { chains, rules: { planning: ['next of week'] } })).type).toBe('planning')
+    expect((await classify('the next, the week!', { chains, rules: { planning: ['next of week'] } })).type).toBe(
+      'planning',
+    )
     expect((await classify('week next', { chains, rules })).via).toBe('default') // a phrase keeps its order
   })
 
@@ -30,7 +37,12 @@ describe('classify', () => {
 
   it('chain triggers next: the type is the triggered chain, and triggered chains are listed either way', async () => {
     const c = await classify('Planning my focus time', { chains, rules })
-    expect(c).toEqual({ type: 'planner', via: 'trigger', detail: 'triggers "plan", "focus" of chain planner', triggered: ['planner'] })
+    expect(c).toEqual({
+      type: 'planner',
+      via: 'trigger',
+      detail: 'triggers "plan", "focus" of chain planner',
+      triggered: ['planner'],
+    })
     const both = await classify('plan a code review in typescript', { chains, rules })
     expect(both.type).toBe('coder') // 3 words against 1
     expect(both.triggered).toEqual(['coder', 'planner'])
@@ -63,7 +75,8 @@ describe('classify', () => {
 
   it('uses the embedder it is given, embedding each text once per process', async () => {
     const seen: string[] = []
-    const axis = (t: string) => (t.includes('red') ? [1, 0] : t.includes('blue') ? [0, 1] : [Math.SQRT1_2, Math.SQRT1_2])
+    const axis = (t: string) =>
+      t.includes('red') ? [1, 0] : t.includes('blue') ? [0, 1] : [Math.SQRT1_2, Math.SQRT1_2]
     const embedder: Embedder = {
       id: 'test/colours',
       dims: 2,
@@ -78,14 +91,28 @@ describe('classify', () => {
       { query: 'blue one', type: 'blues' },
       { query: 'blue two', type: 'blues' },
     ]
-    expect(await classify('dark red', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({ type: 'reds', via: 'centroid' })
-    expect(await classify('navy blue', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({ type: 'blues', via: 'centroid' })
-    expect(await classify('grey', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({ type: DEFAULT_TYPE, via: 'default' })
+    expect(await classify('dark red', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({
+      type: 'reds',
+      via: 'centroid',
+    })
+    expect(await classify('navy blue', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({
+      type: 'blues',
+      via: 'centroid',
+    })
+    expect(await classify('grey', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({
+      type: DEFAULT_TYPE,
+      via: 'default',
+    })
     expect(seen.filter((t) => t === 'red one')).toHaveLength(1)
   })
 
   it('defaults to general', async () => {
-    expect(await classify('', { chains, rules })).toEqual({ type: 'general', via: 'default', detail: 'no rule, trigger or similar rated query matched', triggered: [] })
+    expect(await classify('', { chains, rules })).toEqual({
+      type: 'general',
+      via: 'default',
+      detail: 'no rule, trigger or similar rated query matched',
+      triggered: [],
+    })
     expect((await classify('tell me a joke', { chains: [] })).type).toBe('general')
   })
 

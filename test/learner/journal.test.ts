@@ -29,14 +29,26 @@ const run = (id: string, over: Partial<Extract<JournalEntry, { kind: 'run' }>> =
   at: (clock += 1000),
   ...over,
 })
-const rating = (id: string, value: number, chain = 'quick-deep', type = 'planning'): JournalEntry => ({ kind: 'rating', runId: id, chain, type, rating: value, at: (clock += 1000) })
+const rating = (id: string, value: number, chain = 'quick-deep', type = 'planning'): JournalEntry => ({
+  kind: 'rating',
+  runId: id,
+  chain,
+  type,
+  rating: value,
+  at: (clock += 1000),
+})
 
 describe('Journal', () => {
   it('appends one line per entry and reads them back in order; the file is private', async () => {
     const { journal } = fresh()
     expect(await journal.read()).toEqual([])
     expect(await journal.lastRun()).toBeUndefined()
-    const entries = [run('r1'), rating('r1', 5), run('r2', { chain: 'deep-only', file: '/x/deep-only.yaml' }), { kind: 'set', chain: 'deep-only', type: 'planning', weight: 0.7, at: 1 } as JournalEntry]
+    const entries = [
+      run('r1'),
+      rating('r1', 5),
+      run('r2', { chain: 'deep-only', file: '/x/deep-only.yaml' }),
+      { kind: 'set', chain: 'deep-only', type: 'planning', weight: 0.7, at: 1 } as JournalEntry,
+    ]
     for (const e of entries) await journal.append(e)
     expect(await journal.read()).toEqual(entries)
     expect(journal.readSync()).toEqual(entries)
@@ -52,7 +64,9 @@ describe('Journal', () => {
 
   it('refuses to append something that is not an entry', async () => {
     const { journal } = fresh()
-    await expect(journal.append({ kind: 'rating', runId: 'x' } as unknown as JournalEntry)).rejects.toMatchObject({ code: 'INTERNAL' })
+    await expect(journal.append({ kind: 'rating', runId: 'x' } as unknown as JournalEntry)).rejects.toMatchObject({
+      code: 'INTERNAL',
+    })
   })
 
   it('skips a torn last line and says so; the next append starts on a new line', async () => {
@@ -111,7 +125,14 @@ describe('Journal', () => {
     expect(readFileSync(journal.file, 'utf8')).not.toMatch(/plan number r1|plan number r4/)
     expect((await journal.findRun('r2'))?.query).toBe('plan number r2')
     const r1 = await journal.findRun('r1')
-    expect(r1).toEqual({ kind: 'run', runId: 'r1', chain: 'quick-deep', type: 'planning', session: 'work', at: (before[0] as { at: number }).at })
+    expect(r1).toEqual({
+      kind: 'run',
+      runId: 'r1',
+      chain: 'quick-deep',
+      type: 'planning',
+      session: 'work',
+      at: (before[0] as { at: number }).at,
+    })
     expect(after.filter((e) => e.kind === 'rating')).toEqual(before.filter((e) => e.kind === 'rating'))
     expect(rebuildWeights(after)).toEqual(weightsBefore)
     expect(statSync(journal.file).mode & 0o777).toBe(0o600)
@@ -155,10 +176,19 @@ describe('Journal', () => {
     const per = 40
     const { mkdirSync } = await import('node:fs')
     mkdirSync(home, { recursive: true })
-    const children = Promise.all(tags.map((tag) => promisify(execFile)(process.execPath, ['--import', './test/support/ts-loader.mjs', script, home, tag, String(per)], { cwd: ROOT })))
+    const children = Promise.all(
+      tags.map((tag) =>
+        promisify(execFile)(
+          process.execPath,
+          ['--import', './test/support/ts-loader.mjs', script, home, tag, String(per)],
+          { cwd: ROOT },
+        ),
+      ),
+    )
     children.catch(() => {}) // awaited below
     const deadline = Date.now() + 30_000
-    while (!tags.every((t) => existsSync(path.join(home, `ready-${t}`))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    while (!tags.every((t) => existsSync(path.join(home, `ready-${t}`))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5))
     writeFileSync(path.join(home, 'go'), '')
     // meanwhile this process forgets text over and over (rewriting the file by rename)
     let rewrites = 0
@@ -171,10 +201,13 @@ describe('Journal', () => {
     const outs = await children
     expect(outs.map((o) => o.stdout.trim())).toEqual(tags.map((t) => `done ${t}`))
     const warnings: string[] = []
-    const ids = (await journal.read({ onWarning: (m) => warnings.push(m) })).map((e) => (e.kind === 'set' ? '' : e.runId))
+    const ids = (await journal.read({ onWarning: (m) => warnings.push(m) })).map((e) =>
+      e.kind === 'set' ? '' : e.runId,
+    )
     expect(warnings).toEqual([])
     expect(ids).toHaveLength(tags.length * per)
-    for (const tag of tags) expect(ids.filter((id) => id.startsWith(`${tag}-`))).toEqual(Array.from({ length: per }, (_, i) => `${tag}-${i}`))
+    for (const tag of tags)
+      expect(ids.filter((id) => id.startsWith(`${tag}-`))).toEqual(Array.from({ length: per }, (_, i) => `${tag}-${i}`))
     expect(rewrites).toBeGreaterThan(0)
   }, 60_000)
 })
@@ -206,7 +239,8 @@ describe('weights', () => {
     const rng = seededRandom(7)
     const chains = ['quick-deep', 'deep-only', 'single']
     const types = ['planning', 'coding', 'general']
-    const prior = (chain: string, type: string) => (chain === 'single' && type === 'coding' ? 0.8 : chain === 'deep-only' ? 0.3 : undefined)
+    const prior = (chain: string, type: string) =>
+      chain === 'single' && type === 'coding' ? 0.8 : chain === 'deep-only' ? 0.3 : undefined
     const live = new Map<string, WeightState>()
     const stateOf = (c: string, t: string) => live.get(`${c}/${t}`) ?? { weight: prior(c, t) ?? 0.5, count: 0 }
     for (let i = 0; i < 200; i++) {
@@ -233,7 +267,12 @@ describe('weights', () => {
   })
 
   it('a set keeps the count, and other priorStrengths replay the same way', () => {
-    const entries: JournalEntry[] = [rating('a', 5), rating('b', 1), { kind: 'set', chain: 'quick-deep', type: 'planning', weight: 0.9, at: 1 }, rating('c', 4)]
+    const entries: JournalEntry[] = [
+      rating('a', 5),
+      rating('b', 1),
+      { kind: 'set', chain: 'quick-deep', type: 'planning', weight: 0.9, at: 1 },
+      rating('c', 4),
+    ]
     const w = rebuildWeights(entries, undefined, { priorStrength: 4 })
     let s = updateWeight(updateWeight({ weight: 0.5, count: 0 }, true, 4), false, 4)
     s = updateWeight({ weight: 0.9, count: s.count }, true, 4)

@@ -2,7 +2,14 @@ import { afterAll, describe, expect, it } from '@jest/globals'
 import { chmodSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { MiradorError } from '../../src/engine/errors.js'
-import { backupDirFor, listBackups, MAX_BACKUPS, pathKey, rollback, saveBackup } from '../../src/plugins/learner/backups.js'
+import {
+  backupDirFor,
+  listBackups,
+  MAX_BACKUPS,
+  pathKey,
+  rollback,
+  saveBackup,
+} from '../../src/plugins/learner/backups.js'
 import { lineDiff, unifiedDiff, weightChanges, weightDiff } from '../../src/plugins/learner/diff.js'
 import { updateChainWeight } from '../../src/plugins/learner/rewrite.js'
 import { copyFixture, fixtureText, scratch } from '../support/learner-files.js'
@@ -162,14 +169,36 @@ describe('line diff', () => {
     const before = Array.from({ length: 20 }, (_, i) => `l${i}\n`).join('')
     const after = before.replace('l2\n', 'L2\n').replace('l17\n', 'L17\n')
     expect(unifiedDiff(before, after, 'old', 'new')).toBe(
-      ['--- old', '+++ new', '@@ -1,6 +1,6 @@', ' l0', ' l1', '-l2', '+L2', ' l3', ' l4', ' l5', '@@ -15,6 +15,6 @@', ' l14', ' l15', ' l16', '-l17', '+L17', ' l18', ' l19', ''].join('\n'),
+      [
+        '--- old',
+        '+++ new',
+        '@@ -1,6 +1,6 @@',
+        ' l0',
+        ' l1',
+        '-l2',
+        '+L2',
+        ' l3',
+        ' l4',
+        ' l5',
+        '@@ -15,6 +15,6 @@',
+        ' l14',
+        ' l15',
+        ' l16',
+        '-l17',
+        '+L17',
+        ' l18',
+        ' l19',
+        '',
+      ].join('\n'),
     )
     expect(unifiedDiff('same\n', 'same\n')).toBe('')
   })
 
   it('handles empty texts, missing final line ends and CRLF', () => {
     expect(unifiedDiff('', 'a\n', 'x', 'y')).toBe('--- x\n+++ y\n@@ -0,0 +1,1 @@\n+a\n')
-    expect(unifiedDiff('a\nb', 'a\nc', 'x', 'y')).toBe('--- x\n+++ y\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n')
+    expect(unifiedDiff('a\nb', 'a\nc', 'x', 'y')).toBe(
+      '--- x\n+++ y\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n',
+    )
     expect(unifiedDiff('a\r\nb\r\n', 'a\r\nc\r\n', 'x', 'y')).toBe('--- x\n+++ y\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n')
   })
 

@@ -8,7 +8,15 @@ import path from 'node:path'
 import { loadConfigText } from '../../src/engine/config/index.js'
 import { listBackups, rollback } from '../../src/plugins/learner/backups.js'
 import { updateChainWeight } from '../../src/plugins/learner/rewrite.js'
-import { fixtureText, killHard, runRater, scratch, startRater, tempFiles, waitForOutput } from '../support/learner-files.js'
+import {
+  fixtureText,
+  killHard,
+  runRater,
+  scratch,
+  startRater,
+  tempFiles,
+  waitForOutput,
+} from '../support/learner-files.js'
 
 const s = scratch('mirador-rewrite-proc-')
 afterAll(() => s.cleanup())
@@ -24,7 +32,9 @@ describe('rewrite across processes', () => {
     writeFileSync(file, start)
     const procs = 8
     const n = 25
-    const outs = await Promise.all(Array.from({ length: procs }, () => runRater(['inc', file, home, 'chat', String(n), '0.001'], 90_000)))
+    const outs = await Promise.all(
+      Array.from({ length: procs }, () => runRater(['inc', file, home, 'chat', String(n), '0.001'], 90_000)),
+    )
     for (const o of outs) expect(o.trim()).toBe(`done ${n}`)
     const w = weights(file)
     expect(w.chat).toBeCloseTo(0.35 + (procs * n) / 1000, 10)

@@ -1,5 +1,15 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import path from 'node:path'
 import { loadConfigText } from '../../src/engine/config/index.js'
 import { MiradorError } from '../../src/engine/errors.js'
@@ -54,21 +64,35 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
   it('keeps a flow-style map flow, adding new types inside the braces', async () => {
     const { home, dir } = s.fresh()
     const file = copyFixture('flow.yaml', dir)
-    expect(await updateChainWeight(file, 'chat', set(0.3), { home })).toEqual({ before: 0.25, after: 0.3, changed: true })
-    expect(await updateChainWeight(file, 'planning', set(0.75), { home })).toEqual({ before: undefined, after: 0.75, changed: true })
+    expect(await updateChainWeight(file, 'chat', set(0.3), { home })).toEqual({
+      before: 0.25,
+      after: 0.3,
+      changed: true,
+    })
+    expect(await updateChainWeight(file, 'planning', set(0.75), { home })).toEqual({
+      before: undefined,
+      after: 0.75,
+      changed: true,
+    })
     expect(readFileSync(file, 'utf8')).toBe(fixtureText('flow.expected.yaml'))
   })
 
   it('fills an empty flow map', async () => {
     const { home, file } = chain('stages:\n  a: { model: m, prompt: p }\nweights: {}   # none yet\n')
     await updateChainWeight(file, 'chat', set(0.5), { home })
-    expect(readFileSync(file, 'utf8')).toBe('stages:\n  a: { model: m, prompt: p }\nweights: { chat: 0.5 }   # none yet\n')
+    expect(readFileSync(file, 'utf8')).toBe(
+      'stages:\n  a: { model: m, prompt: p }\nweights: { chat: 0.5 }   # none yet\n',
+    )
   })
 
   it('creates a block weights map at the end of a file that has none, indented like the file', async () => {
     const { home, dir } = s.fresh()
     const file = copyFixture('no-weights.yaml', dir)
-    expect(await updateChainWeight(file, 'planning', set(0.6), { home })).toEqual({ before: undefined, after: 0.6, changed: true })
+    expect(await updateChainWeight(file, 'planning', set(0.6), { home })).toEqual({
+      before: undefined,
+      after: 0.6,
+      changed: true,
+    })
     expect(readFileSync(file, 'utf8')).toBe(fixtureText('no-weights.expected.yaml'))
   })
 
@@ -78,20 +102,32 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
     expect(readFileSync(a.file, 'utf8')).toBe('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.5')
     const b = chain('stages:\n  a: { model: m, prompt: p }\n...\n# after the end\n')
     await updateChainWeight(b.file, 'chat', set(0.5), { home: b.home })
-    expect(readFileSync(b.file, 'utf8')).toBe('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.5\n...\n# after the end\n')
+    expect(readFileSync(b.file, 'utf8')).toBe(
+      'stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.5\n...\n# after the end\n',
+    )
   })
 
   it('adds weights inside a document that is one flow map', async () => {
     const { home, file } = chain('{ name: flowdoc, stages: { a: { model: m, prompt: p } } }\n')
     await updateChainWeight(file, 'chat', set(0.5), { home })
-    expect(readFileSync(file, 'utf8')).toBe('{ name: flowdoc, stages: { a: { model: m, prompt: p } }, weights: { chat: 0.5 } }\n')
+    expect(readFileSync(file, 'utf8')).toBe(
+      '{ name: flowdoc, stages: { a: { model: m, prompt: p } }, weights: { chat: 0.5 } }\n',
+    )
   })
 
   it('keeps anchors and aliases elsewhere; a weight that was an alias becomes a number', async () => {
     const { home, dir } = s.fresh()
     const file = copyFixture('anchors.yaml', dir)
-    expect(await updateChainWeight(file, 'planning', set(0.45), { home })).toEqual({ before: 0.5, after: 0.45, changed: true })
-    expect(await updateChainWeight(file, 'coding', set(0.7), { home })).toEqual({ before: 0.6, after: 0.7, changed: true })
+    expect(await updateChainWeight(file, 'planning', set(0.45), { home })).toEqual({
+      before: 0.5,
+      after: 0.45,
+      changed: true,
+    })
+    expect(await updateChainWeight(file, 'coding', set(0.7), { home })).toEqual({
+      before: 0.6,
+      after: 0.7,
+      changed: true,
+    })
     expect(readFileSync(file, 'utf8')).toBe(fixtureText('anchors.expected.yaml'))
   })
 
@@ -105,7 +141,9 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
     expect(readFileSync(file, 'utf8')).toBe(fixtureText('shared-anchor.yaml'))
     // another type can still be added
     await updateChainWeight(file, 'chat', set(0.1), { home })
-    expect(readFileSync(file, 'utf8')).toBe(fixtureText('shared-anchor.yaml').replace('&w 0.5\n', '&w 0.5\n  chat: 0.1\n'))
+    expect(readFileSync(file, 'utf8')).toBe(
+      fixtureText('shared-anchor.yaml').replace('&w 0.5\n', '&w 0.5\n  chat: 0.1\n'),
+    )
   })
 
   it('leaves a plugin stage key named weights alone (extraStageProperties)', async () => {
@@ -125,7 +163,9 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
     const { home, file } = chain(crlf)
     await updateChainWeight(file, 'planning', set(0.55), { home })
     await updateChainWeight(file, 'creative', set(0.2), { home })
-    const expected = fixtureText('decoys.expected.yaml').replace('"chat": 1\n', '"chat": 1\n  creative: 0.2\n').replace(/\n/g, '\r\n')
+    const expected = fixtureText('decoys.expected.yaml')
+      .replace('"chat": 1\n', '"chat": 1\n  creative: 0.2\n')
+      .replace(/\n/g, '\r\n')
     expect(readFileSync(file, 'utf8')).toBe(expected)
 
     const fresh = chain(fixtureText('no-weights.yaml').replace(/\n/g, '\r\n'))
@@ -144,13 +184,20 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
   it('quotes new keys YAML would read as something other than the string', async () => {
     expect(keySource('planning')).toBe('planning')
     expect(keySource('a.b-c_d')).toBe('a.b-c_d')
-    for (const k of ['123', '1e3', '0x1F', 'true', 'null', 'NULL', '1.5', '0o7']) expect(keySource(k)).toBe(JSON.stringify(k))
+    for (const k of ['123', '1e3', '0x1F', 'true', 'null', 'NULL', '1.5', '0o7'])
+      expect(keySource(k)).toBe(JSON.stringify(k))
     const { home, file } = chain('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.5\n')
     await updateChainWeight(file, '2024', set(0.1), { home })
     await updateChainWeight(file, 'true', set(0.2), { home })
-    expect(readFileSync(file, 'utf8')).toBe('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.5\n  "2024": 0.1\n  "true": 0.2\n')
+    expect(readFileSync(file, 'utf8')).toBe(
+      'stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.5\n  "2024": 0.1\n  "true": 0.2\n',
+    )
     // and finds them again
-    expect(await updateChainWeight(file, '2024', (w) => (w ?? 0) + 0.1, { home })).toEqual({ before: 0.1, after: 0.2, changed: true })
+    expect(await updateChainWeight(file, '2024', (w) => (w ?? 0) + 0.1, { home })).toEqual({
+      before: 0.1,
+      after: 0.2,
+      changed: true,
+    })
   })
 
   it('rounds to 4 decimals and writes nothing when the rounded value is unchanged', async () => {
@@ -160,8 +207,14 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
     expect(formatWeight(0.00001)).toBe('0')
     const { home, file } = chain('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.50   # as written\n')
     const before = statSync(file)
-    expect(await updateChainWeight(file, 'chat', set(0.50001), { home })).toEqual({ before: 0.5, after: 0.5, changed: false })
-    expect(readFileSync(file, 'utf8')).toBe('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.50   # as written\n')
+    expect(await updateChainWeight(file, 'chat', set(0.50001), { home })).toEqual({
+      before: 0.5,
+      after: 0.5,
+      changed: false,
+    })
+    expect(readFileSync(file, 'utf8')).toBe(
+      'stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.50   # as written\n',
+    )
     expect(statSync(file).ino).toBe(before.ino)
     expect(await listBackups(file, home)).toEqual([])
   })
@@ -171,13 +224,21 @@ describe('updateChainWeight: comment-preserving rewrite', () => {
     await updateChainWeight(file, 'chat', (w) => (w ?? 0) + 0.1, { home })
     // the user edits the file by hand
     writeFileSync(file, '# mine\nstages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.2\n  coding: 0.9\n')
-    expect(await updateChainWeight(file, 'chat', (w) => (w ?? 0) + 0.1, { home })).toEqual({ before: 0.2, after: 0.3, changed: true })
-    expect(readFileSync(file, 'utf8')).toBe('# mine\nstages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.3\n  coding: 0.9\n')
+    expect(await updateChainWeight(file, 'chat', (w) => (w ?? 0) + 0.1, { home })).toEqual({
+      before: 0.2,
+      after: 0.3,
+      changed: true,
+    })
+    expect(readFileSync(file, 'utf8')).toBe(
+      '# mine\nstages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.3\n  coding: 0.9\n',
+    )
   })
 
   it('serialises concurrent updates in one process (no lost update)', async () => {
     const { home, file } = chain('stages:\n  a: { model: m, prompt: p }\nweights:\n  chat: 0.1\n')
-    await Promise.all(Array.from({ length: 40 }, () => updateChainWeight(file, 'chat', (w) => (w ?? 0) + 0.01, { home })))
+    await Promise.all(
+      Array.from({ length: 40 }, () => updateChainWeight(file, 'chat', (w) => (w ?? 0) + 0.01, { home })),
+    )
     const v = loadConfigText<{ weights: Record<string, number> }>(readFileSync(file, 'utf8'), file, 'chain').value
     expect(v.weights.chat).toBeCloseTo(0.5, 10)
   })
@@ -223,21 +284,29 @@ describe('updateChainWeight: refusals leave the file untouched', () => {
   it('propagates an error thrown by the update function, writing nothing', async () => {
     const { home, file } = chain(text)
     await expect(
-      updateChainWeight(file, 'chat', () => {
-        throw new Error('journal unreadable')
-      }, { home }),
+      updateChainWeight(
+        file,
+        'chat',
+        () => {
+          throw new Error('journal unreadable')
+        },
+        { home },
+      ),
     ).rejects.toThrow('journal unreadable')
     expect(readFileSync(file, 'utf8')).toBe(text)
     // and the lock was released
     await updateChainWeight(file, 'chat', set(0.6), { home })
   })
 
-  it.each(['', 'Has Space', '-dash', '_under', 'constructor', '__proto__', 'x'.repeat(65), 'a:b'])('refuses the type name %j', async (type) => {
-    const { home, file } = chain(text)
-    const e = await rejects(updateChainWeight(file, type, set(0.4), { home }))
-    expect(e.code).toBe('USAGE')
-    expect(readFileSync(file, 'utf8')).toBe(text)
-  })
+  it.each(['', 'Has Space', '-dash', '_under', 'constructor', '__proto__', 'x'.repeat(65), 'a:b'])(
+    'refuses the type name %j',
+    async (type) => {
+      const { home, file } = chain(text)
+      const e = await rejects(updateChainWeight(file, type, set(0.4), { home }))
+      expect(e.code).toBe('USAGE')
+      expect(readFileSync(file, 'utf8')).toBe(text)
+    },
+  )
 
   it('reports an invalid chain file (schema) and skips it', async () => {
     const { home, dir } = s.fresh()

@@ -55,7 +55,11 @@ describe('llama.cpp embed', () => {
   })
 
   test('generation and embedding share the loaded model', async () => {
-    const parts = await collect(runtime, { model: GGUF, prompt: 'Once upon a time', options: { temperature: 0, max_tokens: 10 } })
+    const parts = await collect(runtime, {
+      model: GGUF,
+      prompt: 'Once upon a time',
+      options: { temperature: 0, max_tokens: 10 },
+    })
     expect(textOf(parts).length).toBeGreaterThan(0)
     const [v] = await runtime.embed!(GGUF, ['Once upon a time'])
     expect(v).toHaveLength(64)

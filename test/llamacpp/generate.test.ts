@@ -26,7 +26,11 @@ describe('llama.cpp generate (real GGUF)', () => {
     expect(textOf(parts).startsWith(STORY_START)).toBe(true)
     expect(deltas(parts).length).toBeGreaterThan(10)
     // BOS + 4 prompt tokens; every token streamed
-    expect(finishOf(parts)).toEqual({ type: 'finish', reason: 'length', usage: { promptTokens: 5, completionTokens: 40 } })
+    expect(finishOf(parts)).toEqual({
+      type: 'finish',
+      reason: 'length',
+      usage: { promptTokens: 5, completionTokens: 40 },
+    })
     expect(parts.filter((p) => p.type === 'error')).toEqual([])
   })
 
@@ -51,7 +55,11 @@ describe('llama.cpp generate (real GGUF)', () => {
   test.each([0, 1, 7, 33])('max_tokens %i is honoured exactly', async (n) => {
     const parts = await collect(runtime, greedy({}, { max_tokens: n }))
     expect(deltas(parts)).toHaveLength(n)
-    expect(finishOf(parts)).toEqual({ type: 'finish', reason: 'length', usage: { promptTokens: 5, completionTokens: n } })
+    expect(finishOf(parts)).toEqual({
+      type: 'finish',
+      reason: 'length',
+      usage: { promptTokens: 5, completionTokens: n },
+    })
   })
 
   test('a stop string ends the generation and is not emitted', async () => {
@@ -91,7 +99,11 @@ describe('llama.cpp generate (real GGUF)', () => {
 
   test('num_ctx bounds prompt plus completion ("length")', async () => {
     const parts = await collect(runtime, greedy({}, { num_ctx: 20, max_tokens: 100 }))
-    expect(finishOf(parts)).toEqual({ type: 'finish', reason: 'length', usage: { promptTokens: 5, completionTokens: 15 } })
+    expect(finishOf(parts)).toEqual({
+      type: 'finish',
+      reason: 'length',
+      usage: { promptTokens: 5, completionTokens: 15 },
+    })
   })
 
   test('a prompt longer than the context is an error part, not a throw', async () => {

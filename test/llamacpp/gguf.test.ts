@@ -120,9 +120,15 @@ describe('gguf.ts', () => {
 
   test('the writer refuses inconsistent tensors and values', () => {
     const meta = { 'general.architecture': gv.str('llama') }
-    expect(() => encodeGguf({ metadata: meta, tensors: [{ name: 't', dims: [3, 2], data: ramp(5) }] })).toThrow(/hold 6 values/)
-    expect(() => encodeGguf({ metadata: meta, tensors: [{ name: 'n'.repeat(64), dims: [1], data: ramp(1) }] })).toThrow(/longer than 63/)
-    expect(() => encodeGguf({ metadata: meta, tensors: [{ name: 't', dims: [1, 1, 1, 1, 1], data: ramp(1) }] })).toThrow(/invalid dimensions/)
+    expect(() => encodeGguf({ metadata: meta, tensors: [{ name: 't', dims: [3, 2], data: ramp(5) }] })).toThrow(
+      /hold 6 values/,
+    )
+    expect(() => encodeGguf({ metadata: meta, tensors: [{ name: 'n'.repeat(64), dims: [1], data: ramp(1) }] })).toThrow(
+      /longer than 63/,
+    )
+    expect(() =>
+      encodeGguf({ metadata: meta, tensors: [{ name: 't', dims: [1, 1, 1, 1, 1], data: ramp(1) }] }),
+    ).toThrow(/invalid dimensions/)
     expect(() => encodeGguf({ metadata: { 'x.y': gv.u8(256) }, tensors: [] })).toThrow(/not a valid uint8/)
     expect(() => encodeGguf({ metadata: { 'x.y': gv.arr('string', [1]) }, tensors: [] })).toThrow(/x\.y\[0\]/)
   })
@@ -135,7 +141,13 @@ describe('gguf.ts', () => {
     expect(tokens?.type === 'array' && tokens.itemType).toBe('string')
     expect(tokens?.type === 'array' && tokens.value.length).toBe(512)
     expect(base.tensors).toHaveLength(48)
-    expect(base.tensors[0]).toMatchObject({ name: 'token_embd.weight', dims: [64, 512], type: 0, offset: 0, byteSize: 64 * 512 * 4 })
+    expect(base.tensors[0]).toMatchObject({
+      name: 'token_embd.weight',
+      dims: [64, 512],
+      type: 0,
+      offset: 0,
+      byteSize: 64 * 512 * 4,
+    })
     expect(base.tensors.find((t) => t.name === 'blk.0.attn_k.weight')?.dims).toEqual([64, 32])
     const last = base.tensors.at(-1)!
     expect(last.fileOffset + last.byteSize!).toBeLessThanOrEqual(statSync(GGUF).size)
@@ -143,7 +155,13 @@ describe('gguf.ts', () => {
     const { readGgufFileInfo } = await import('node-llama-cpp')
     const theirs = await readGgufFileInfo(GGUF, { logWarnings: false })
     expect(base.tensors.map((t) => [t.name, t.dims, t.type, t.offset, t.fileOffset])).toEqual(
-      theirs.tensorInfo!.map((t) => [t.name, t.dimensions.map(Number), t.ggmlType, Number(t.offset), Number(t.fileOffset)]),
+      theirs.tensorInfo!.map((t) => [
+        t.name,
+        t.dimensions.map(Number),
+        t.ggmlType,
+        Number(t.offset),
+        Number(t.fileOffset),
+      ]),
     )
 
     const norm = readTensorF32(GGUF, base, 'output_norm.weight')
@@ -202,9 +220,15 @@ describe('make-lora.ts', () => {
     ])
     expect(lora.metadata['adapter.lora.alpha']).toEqual(gv.f32(8))
     expect(readTensorF32(made.file, lora, 'blk.1.ffn_down.weight.lora_b').every((v) => Math.abs(v) <= 0.01)).toBe(true)
-    await expect(makeLoraAdapter({ base: GGUF, out: path.join(tmp, 'x.gguf'), targets: ['blk.9.attn_q.weight'] })).rejects.toThrow(/no tensor blk\.9/)
-    await expect(makeLoraAdapter({ base: GGUF, out: path.join(tmp, 'x.gguf'), targets: ['output_norm.weight'] })).rejects.toThrow(/2-D/)
-    await expect(makeLoraAdapter({ base: made.file, out: path.join(tmp, 'x.gguf') })).rejects.toThrow(/itself an adapter/)
+    await expect(
+      makeLoraAdapter({ base: GGUF, out: path.join(tmp, 'x.gguf'), targets: ['blk.9.attn_q.weight'] }),
+    ).rejects.toThrow(/no tensor blk\.9/)
+    await expect(
+      makeLoraAdapter({ base: GGUF, out: path.join(tmp, 'x.gguf'), targets: ['output_norm.weight'] }),
+    ).rejects.toThrow(/2-D/)
+    await expect(makeLoraAdapter({ base: made.file, out: path.join(tmp, 'x.gguf') })).rejects.toThrow(
+      /itself an adapter/,
+    )
     const notGguf = path.join(tmp, 'text.gguf')
     writeFileSync(notGguf, 'hello')
     await expect(makeLoraAdapter({ base: notGguf, out: path.join(tmp, 'x.gguf') })).rejects.toThrow(/not a GGUF file/)
@@ -214,7 +238,19 @@ describe('make-lora.ts', () => {
     const out = path.join(tmp, 'cli.gguf')
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', './test/support/ts-loader.mjs', 'test/support/make-lora.ts', '--base', GGUF, '--out', out, '--seed', '1', '--rank', '2'],
+      [
+        '--import',
+        './test/support/ts-loader.mjs',
+        'test/support/make-lora.ts',
+        '--base',
+        GGUF,
+        '--out',
+        out,
+        '--seed',
+        '1',
+        '--rank',
+        '2',
+      ],
       { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
     )
     expect(JSON.parse(stdout)).toEqual({ file: out, tensors: 40, bytes: statSync(out).size })

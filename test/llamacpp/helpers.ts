@@ -18,7 +18,8 @@ export function testGguf(): string {
 }
 
 /** Greedy continuation of "Once upon a time" by stories260K (from the model's README). */
-export const STORY_START = ', there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.'
+export const STORY_START =
+  ', there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.'
 
 export async function collect(runtime: Runtime, req: GenerateRequest): Promise<StreamPart[]> {
   const parts: StreamPart[] = []

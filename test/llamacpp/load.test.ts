@@ -46,7 +46,8 @@ describe('llama.cpp loading', () => {
   test('the second generation after load streams its first part quickly', async () => {
     const start = performance.now()
     let first = 0
-    for await (const part of runtime.generate(req(GGUF))) if (!first && part.type === 'text-delta') first = performance.now()
+    for await (const part of runtime.generate(req(GGUF)))
+      if (!first && part.type === 'text-delta') first = performance.now()
     expect(first - start).toBeLessThan(200) // a few ms in practice
   })
 
@@ -110,6 +111,8 @@ describe('llama.cpp loading', () => {
   test('invalid settings are a USAGE error at creation', () => {
     expect(() => createLlamaCpp({ threads: 0 })).toThrow(expect.objectContaining({ code: 'USAGE' }))
     expect(() => createLlamaCpp({ contextSize: 1.5 })).toThrow(expect.objectContaining({ code: 'USAGE' }))
-    expect(() => createLlamaCpp({ gpu: 'cuda' as unknown as false })).toThrow(expect.objectContaining({ code: 'USAGE' }))
+    expect(() => createLlamaCpp({ gpu: 'cuda' as unknown as false })).toThrow(
+      expect.objectContaining({ code: 'USAGE' }),
+    )
   })
 })

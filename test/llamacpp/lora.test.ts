@@ -105,7 +105,15 @@ describe('llama.cpp LoRA adapters (real GGUF, generated adapters)', () => {
   })
 
   test('two adapters at once on one context combine', async () => {
-    const both = textOf(await collect(runtime, greedy([{ file: A, scale: 1 }, { file: B, scale: 1 }])))
+    const both = textOf(
+      await collect(
+        runtime,
+        greedy([
+          { file: A, scale: 1 },
+          { file: B, scale: 1 },
+        ]),
+      ),
+    )
     expect([base, withA, withB]).not.toContain(both)
     // the same adapter file by another (relative) path is the same adapter
     const relative = path.relative(process.cwd(), A)
@@ -163,7 +171,12 @@ describe('llama.cpp LoRA adapters (real GGUF, generated adapters)', () => {
       ['unknown-tensor', meta(), pair('blk.7.attn_q.weight', 64, 64), /base model does not have/],
       ['other-arch', meta('gpt2'), pair('blk.0.attn_q.weight', 64, 64), /made for "gpt2" models/],
       ['half-pair', meta(), pair('blk.0.attn_q.weight', 64, 64).slice(0, 1), /missing its \.lora_b half/],
-      ['not-lora', { ...meta(), 'adapter.type': gv.str('control_vector') }, pair('blk.0.attn_q.weight', 64, 64), /only LoRA/],
+      [
+        'not-lora',
+        { ...meta(), 'adapter.type': gv.str('control_vector') },
+        pair('blk.0.attn_q.weight', 64, 64),
+        /only LoRA/,
+      ],
     ] as const
     for (const [name, metadata, tensors, pattern] of cases) {
       const file = path.join(tmp, `${name}.gguf`)

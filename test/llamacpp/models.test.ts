@@ -68,9 +68,18 @@ describe('llama.cpp prepare / unload / listLoaded', () => {
     const before = (await runtime.listLoaded!())[0]!.sizeBytes
     const updates: ProgressUpdate[] = []
     const adapters = [{ file: A, scale: 1 }, { file: B }]
-    const prepared = await runtime.prepare!({ name: 'stories-ab', base: GGUF, adapters }, { onProgress: (p) => updates.push(p) })
+    const prepared = await runtime.prepare!(
+      { name: 'stories-ab', base: GGUF, adapters },
+      { onProgress: (p) => updates.push(p) },
+    )
     expect(prepared).toEqual({ model: GGUF, adapters, sizeBytes: before + statSync(A).size + statSync(B).size })
-    expect(updates.map((u) => u.status)).toEqual(['loading ' + GGUF, 'checking adapters', 'loading adapters', 'loading adapters', 'ready'])
+    expect(updates.map((u) => u.status)).toEqual([
+      'loading ' + GGUF,
+      'checking adapters',
+      'loading adapters',
+      'loading adapters',
+      'ready',
+    ])
     expect(llamaCppStats()).toMatchObject({ modelLoads: 1, adapterLoads: 2 })
     expect(await runtime.listLoaded!()).toEqual([{ model: GGUF, sizeBytes: prepared.sizeBytes }])
 
@@ -81,7 +90,9 @@ describe('llama.cpp prepare / unload / listLoaded', () => {
 
   test('prepare with a missing or invalid adapter throws RUNTIME_LOAD naming the file', async () => {
     const missing = path.join(tmp, 'missing.gguf')
-    const err = await rejection(runtime.prepare!({ name: 'bad', base: GGUF, adapters: [{ file: A }, { file: missing }] }))
+    const err = await rejection(
+      runtime.prepare!({ name: 'bad', base: GGUF, adapters: [{ file: A }, { file: missing }] }),
+    )
     expect(err.code).toBe('RUNTIME_LOAD')
     expect(err.message).toContain(missing)
     expect(err.message).toMatch(/does not exist/)

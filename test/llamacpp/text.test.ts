@@ -55,7 +55,9 @@ describe('TokenDecoder', () => {
     101: Buffer.from([0xa9]),
   }
   const decode = (tokens: readonly number[]) =>
-    Buffer.concat(tokens.map((t) => BYTES[t]!)).toString('utf8').replace(/^ /, '')
+    Buffer.concat(tokens.map((t) => BYTES[t]!))
+      .toString('utf8')
+      .replace(/^ /, '')
   const detok = (tokens: readonly number[], last: readonly number[]) =>
     decode([...last, ...tokens]).slice(decode(last).length)
 

@@ -16,7 +16,15 @@ import {
   touchChromaServer,
   type ChromaServerStatus,
 } from '../../src/plugins/memory/chroma/server.js'
-import { ensureInChild, isAlive, listeners, processesMentioning, readServerRecord, tempHome, waitFor } from '../support/chroma-helpers.js'
+import {
+  ensureInChild,
+  isAlive,
+  listeners,
+  processesMentioning,
+  readServerRecord,
+  tempHome,
+  waitFor,
+} from '../support/chroma-helpers.js'
 
 jest.setTimeout(30_000)
 
@@ -75,7 +83,13 @@ describe('the bundled Chroma server', () => {
     expect((await heartbeat(h.url, 2000)).ok).toBe(true)
 
     const rec = (await readServerRecord(home))!
-    expect(rec).toMatchObject({ pid: h.pid, port: h.port, url: h.url, host: '127.0.0.1', dataDir: path.join(home, 'memory', 'chroma') })
+    expect(rec).toMatchObject({
+      pid: h.pid,
+      port: h.port,
+      url: h.url,
+      host: '127.0.0.1',
+      dataDir: path.join(home, 'memory', 'chroma'),
+    })
     expect(isAlive(rec.pid) && isAlive(rec.chromaPid)).toBe(true)
     expect(statSync(path.join(home, 'memory', 'server.json')).mode & 0o077).toBe(0)
     expect(statSync(path.join(home, 'memory')).mode & 0o077).toBe(0)
@@ -87,7 +101,9 @@ describe('the bundled Chroma server', () => {
     const environ = readFileSync(`/proc/${rec.chromaPid}/environ`, 'utf8').split('\0')
     expect(environ.filter((e) => /^(CHROMA_|OTEL_|NODE_OPTIONS=|MIRADOR_CHROMA_SUPERVISOR_JS=)/.test(e))).toEqual([])
     const cmd = readFileSync(`/proc/${rec.chromaPid}/cmdline`, 'utf8').split('\0')
-    expect(cmd).toEqual(expect.arrayContaining(['run', '--path', rec.dataDir, '--host', '127.0.0.1', '--port', String(rec.port)]))
+    expect(cmd).toEqual(
+      expect.arrayContaining(['run', '--path', rec.dataDir, '--host', '127.0.0.1', '--port', String(rec.port)]),
+    )
     expect(await waitFor(() => readFileSync(rec.log, 'utf8').includes('OpenTelemetry is not enabled'), 3000)).toBe(true)
   })
 
@@ -131,7 +147,10 @@ describe('the bundled Chroma server', () => {
   test('a record naming pids that are not ours is stale (and those processes are left alone)', async () => {
     const real = (await readServerRecord(home))!
     // this jest worker: alive, but not a Chroma supervisor; the URL still answers
-    await writeFile(path.join(home, 'memory', 'server.json'), JSON.stringify({ ...real, pid: process.pid, chromaPid: process.pid }))
+    await writeFile(
+      path.join(home, 'memory', 'server.json'),
+      JSON.stringify({ ...real, pid: process.pid, chromaPid: process.pid }),
+    )
     const h = await ensureChromaServer({ home, env: {} })
     expect(h.started).toBe(true)
     expect(h.pid).not.toBe(process.pid)
@@ -143,7 +162,10 @@ describe('the bundled Chroma server', () => {
   test('a damaged record and a stale lock of a dead process are replaced', async () => {
     await stopChromaServer(home)
     await writeFile(path.join(home, 'memory', 'server.json'), '{"pid": 12')
-    await writeFile(path.join(home, 'memory', 'server.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, nonce: 'x', at: Date.now() }))
+    await writeFile(
+      path.join(home, 'memory', 'server.lock'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, nonce: 'x', at: Date.now() }),
+    )
     const h = await ensureChromaServer({ home, env: {} })
     expect(h.started).toBe(true)
     expect(existsSync(path.join(home, 'memory', 'server.lock'))).toBe(false)
@@ -172,7 +194,9 @@ describe('the bundled Chroma server', () => {
     expect(await stopChromaServer(home)).toBe(false)
     expect((await chromaServerInfo(home)).running).toBe(false)
     // the supervisor stopped Chroma and exited cleanly
-    expect(readFileSync(rec.log, 'utf8')).toMatch(new RegExp(`supervisor ${rec.pid} .*stopping chroma: SIGTERM[\\s\\S]*supervisor ${rec.pid} .*exiting`))
+    expect(readFileSync(rec.log, 'utf8')).toMatch(
+      new RegExp(`supervisor ${rec.pid} .*stopping chroma: SIGTERM[\\s\\S]*supervisor ${rec.pid} .*exiting`),
+    )
   })
 })
 
@@ -189,11 +213,15 @@ describe('CHROMA_URL', () => {
 
   test('an unreachable one is MEMORY_UNAVAILABLE naming the URL and what to do', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`
-    const err = await ensureChromaServer({ home: await newHome('url-bad'), env: { CHROMA_URL: url } }).catch((e: unknown) => e)
+    const err = await ensureChromaServer({ home: await newHome('url-bad'), env: { CHROMA_URL: url } }).catch(
+      (e: unknown) => e,
+    )
     expect(MiradorError.is(err, 'MEMORY_UNAVAILABLE')).toBe(true)
     expect((err as Error).message).toContain(url)
     expect((err as Error).message).toMatch(/unset CHROMA_URL/)
-    const bad = await ensureChromaServer({ home: await newHome('url-bad2'), env: { CHROMA_URL: 'ftp://x' } }).catch((e: unknown) => e)
+    const bad = await ensureChromaServer({ home: await newHome('url-bad2'), env: { CHROMA_URL: 'ftp://x' } }).catch(
+      (e: unknown) => e,
+    )
     expect(MiradorError.is(bad, 'MEMORY_UNAVAILABLE')).toBe(true)
   })
 })

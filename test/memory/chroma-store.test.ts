@@ -36,7 +36,14 @@ function rec(text: string, over: Partial<MemoryRecord['meta']> = {}, embedding =
     id: `m_${seq.toString(36).padStart(4, '0')}_${Math.floor(rand() * 1e8).toString(16)}`,
     text,
     embedding,
-    meta: { chain: 'quick-deep', runId: `r_${seq}`, createdAt: 1_700_000_000_000 + seq * 1000, kind: 'turn', recalls: 0, ...over },
+    meta: {
+      chain: 'quick-deep',
+      runId: `r_${seq}`,
+      createdAt: 1_700_000_000_000 + seq * 1000,
+      kind: 'turn',
+      recalls: 0,
+      ...over,
+    },
   }
 }
 
@@ -64,7 +71,11 @@ describe('ChromaStore', () => {
   const secret = 'Q: what is my bank PIN?\nA: 4921, the usual one'
   const a = rec(secret, { session: 'divorce-lawyer' }, unit(0))
   const b = rec('Q: capital of France?\nA: Paris', { session: 'trivia' }, unit(1))
-  const c = rec('Q: second trivia\nA: yes', { session: 'trivia', kind: 'summary' }, [0.9, 0.1, ...new Array<number>(DIM - 2).fill(0)])
+  const c = rec('Q: second trivia\nA: yes', { session: 'trivia', kind: 'summary' }, [
+    0.9,
+    0.1,
+    ...new Array<number>(DIM - 2).fill(0),
+  ])
   const d = rec('Q: no session\nA: fine')
 
   beforeAll(async () => {
@@ -111,7 +122,13 @@ describe('ChromaStore', () => {
     const mc = got.metadatas[got.ids.indexOf(c.id)]!
     expect(mb.session_tag).toBe(mc.session_tag) // filterable
     expect(mb.session_sealed).not.toBe(mc.session_sealed) // sealed with fresh IVs
-    expect(mb).toMatchObject({ chain: 'quick-deep', runId: b.meta.runId, createdAt: b.meta.createdAt, kind: 'turn', recalls: 0 })
+    expect(mb).toMatchObject({
+      chain: 'quick-deep',
+      runId: b.meta.runId,
+      createdAt: b.meta.createdAt,
+      kind: 'turn',
+      recalls: 0,
+    })
     // the collection's HMAC key is sealed too
     expect(String(col.metadata?.mirador_tag_key)).toMatch(/^t1:/)
   })
@@ -138,7 +155,9 @@ describe('ChromaStore', () => {
     await store.updateMeta('m_missing', { recalls: 1 }) // no-op
     const after = await col.get({ ids: [b.id], include: ['documents', 'embeddings', 'metadatas'] })
     expect(after.documents).toEqual(before.documents)
-    expect(after.embeddings[0]!.map((x) => Math.round(x * 1e6))).toEqual(before.embeddings[0]!.map((x) => Math.round(x * 1e6)))
+    expect(after.embeddings[0]!.map((x) => Math.round(x * 1e6))).toEqual(
+      before.embeddings[0]!.map((x) => Math.round(x * 1e6)),
+    )
     expect(after.metadatas[0]).toEqual({ ...before.metadatas[0], recalls: 3, lastRecalledAt: 1_700_000_999_000 })
     const [m] = await store.get({ ids: [b.id] })
     expect(m!.meta).toEqual({ ...b.meta, recalls: 3, lastRecalledAt: 1_700_000_999_000 })
@@ -173,7 +192,12 @@ describe('delete', () => {
 
   test('by id, session, date and all, counting what went (checked with the raw client)', async () => {
     expect(await store.delete({ ids: [recs[0]!.id, 'm_not_there'] })).toBe(1)
-    expect(await ids()).toEqual(recs.slice(1).map((r) => r.id).sort())
+    expect(await ids()).toEqual(
+      recs
+        .slice(1)
+        .map((r) => r.id)
+        .sort(),
+    )
     expect(await store.delete({ ids: [] })).toBe(0)
 
     expect(await store.delete({ session: 's2' })).toBe(2)
@@ -242,7 +266,12 @@ describe('the server going away', () => {
       reconnects++
       return (await ensureChromaServer({ home, env: {} })).url
     }
-    const second = await createChromaStore({ url: (await ensureChromaServer({ home, env: {} })).url, collection: NAME, cipher, reconnect })
+    const second = await createChromaStore({
+      url: (await ensureChromaServer({ home, env: {} })).url,
+      collection: NAME,
+      cipher,
+      reconnect,
+    })
     url = second.url
     expect((await second.get({ session: 'x' })).map((m) => m.text)).toEqual(['survives a restart'])
     expect(await second.count()).toBe(2)
@@ -275,7 +304,9 @@ describe('the server going away', () => {
 describe('1k records', () => {
   test('add in one call and query latency', async () => {
     const store = await createChromaStore({ url, collection: 'bulk', cipher })
-    const big = Array.from({ length: 1000 }, (_, i) => rec(`Q: question ${i}\nA: answer ${i} `.repeat(8), { session: `s${i % 10}` }, vec(384)))
+    const big = Array.from({ length: 1000 }, (_, i) =>
+      rec(`Q: question ${i}\nA: answer ${i} `.repeat(8), { session: `s${i % 10}` }, vec(384)),
+    )
     let t0 = performance.now()
     await store.add(big)
     const addMs = performance.now() - t0

@@ -6,7 +6,14 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { MiradorError } from '../../src/engine/errors.js'
-import { keyPaths, loadCipher, MemoryCipher, openFile, sealFile, SCRYPT_DEFAULTS } from '../../src/plugins/memory/crypto.js'
+import {
+  keyPaths,
+  loadCipher,
+  MemoryCipher,
+  openFile,
+  sealFile,
+  SCRYPT_DEFAULTS,
+} from '../../src/plugins/memory/crypto.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const scratch = mkdtempSync(path.join(tmpdir(), 'mirador-crypto-'))
@@ -29,7 +36,13 @@ async function cryptoError(p: Promise<unknown> | (() => unknown)): Promise<Mirad
 describe('cipher', () => {
   it('round-trips text of any size and script, in the versioned format, with a fresh IV each time', async () => {
     const c = await loadCipher({ home: home(), env: {} })
-    for (const text of ['', 'a', 'Q: what is the capital of Peru?\nA: Lima', 'ünïcödé ✓ 日本語 🙂', 'x'.repeat(1_000_000)]) {
+    for (const text of [
+      '',
+      'a',
+      'Q: what is the capital of Peru?\nA: Lima',
+      'ünïcödé ✓ 日本語 🙂',
+      'x'.repeat(1_000_000),
+    ]) {
       const sealed = c.seal(text)
       expect(sealed).toMatch(/^v1:[A-Za-z0-9+/]+=*$/)
       expect(c.open(sealed)).toBe(text)
@@ -38,7 +51,9 @@ describe('cipher', () => {
     const b = c.seal('same text')
     expect(a).not.toBe(b)
     // iv is bytes 4..16 of the payload
-    expect(Buffer.from(a.slice(3), 'base64').subarray(4, 16)).not.toEqual(Buffer.from(b.slice(3), 'base64').subarray(4, 16))
+    expect(Buffer.from(a.slice(3), 'base64').subarray(4, 16)).not.toEqual(
+      Buffer.from(b.slice(3), 'base64').subarray(4, 16),
+    )
   })
 
   it('detects every single-byte change, truncation, a foreign version and garbage, and never returns garbage', async () => {
@@ -137,10 +152,17 @@ describe('key file', () => {
     )
     const barrier = mkdtempSync(path.join(scratch, 'barrier-'))
     const tags = ['1', '2', '3', '4', '5', '6']
-    const all = Promise.all(tags.map((t) => promisify(execFile)(process.execPath, ['--import', './test/support/ts-loader.mjs', script, h, barrier, t], { cwd: ROOT })))
+    const all = Promise.all(
+      tags.map((t) =>
+        promisify(execFile)(process.execPath, ['--import', './test/support/ts-loader.mjs', script, h, barrier, t], {
+          cwd: ROOT,
+        }),
+      ),
+    )
     all.catch(() => {}) // awaited below
     const deadline = Date.now() + 30_000
-    while (!tags.every((t) => existsSync(path.join(barrier, `ready-${t}`))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    while (!tags.every((t) => existsSync(path.join(barrier, `ready-${t}`))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5))
     writeFileSync(path.join(barrier, 'go'), '')
     const outs = await all
     const lines = outs.map((o) => o.stdout.trim().split(' '))
@@ -179,12 +201,16 @@ describe('passphrase', () => {
 
   it('refuses an empty passphrase and a damaged or hostile salt file', async () => {
     const h = home()
-    expect((await cryptoError(loadCipher({ home: h, env: { MIRADOR_MEMORY_PASSPHRASE: '' } }))).message).toMatch(/empty/)
+    expect((await cryptoError(loadCipher({ home: h, env: { MIRADOR_MEMORY_PASSPHRASE: '' } }))).message).toMatch(
+      /empty/,
+    )
     await loadCipher({ home: h, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' }, scrypt: FAST })
     const file = keyPaths(h).salt
     const rec = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
     writeFileSync(file, JSON.stringify({ ...rec, N: 2 ** 30 }))
-    expect((await cryptoError(loadCipher({ home: h, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' } }))).message).toMatch(/damaged/)
+    expect((await cryptoError(loadCipher({ home: h, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' } }))).message).toMatch(
+      /damaged/,
+    )
     writeFileSync(file, '{not json')
     await cryptoError(loadCipher({ home: h, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' } }))
   })

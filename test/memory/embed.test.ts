@@ -34,13 +34,19 @@ describe('hashing embedder', () => {
     const a = e.vector(text)
     expect(e.vector(text)).toEqual(a)
     expect(createHashingEmbedder().vector(text)).toEqual(a)
-    expect((await e.embed([text, text]))).toEqual([a, a])
+    expect(await e.embed([text, text])).toEqual([a, a])
     // pinned values: stored vectors depend on them, so a change to the hash or the features must
     // come with a new id (hashing-v2) and fail here first
     expect(hash32('w:dental')).toBe(2147998440)
     expect(hash32('')).toBe(2872998923)
     const pinned = a.flatMap((x, i) => (x !== 0 ? [[i, Math.round(x * 1e6) / 1e6]] : [])).slice(0, 5)
-    expect(pinned).toEqual([[0, -0.037697], [5, 0.041675], [10, 0.028683], [18, -0.041675], [26, 0.037697]])
+    expect(pinned).toEqual([
+      [0, -0.037697],
+      [5, 0.041675],
+      [10, 0.028683],
+      [18, -0.041675],
+      [26, 0.037697],
+    ])
   })
 
   test('texts sharing words, stems or spelling are closer than unrelated texts', () => {
@@ -51,7 +57,9 @@ describe('hashing embedder', () => {
     expect(sim(base, related)).toBeGreaterThan(sim(base, unrelated) + 0.2)
     // inflections meet through the stemmer, other forms through character n-grams
     expect(sim('hiking in the hills', 'she hikes hills')).toBeGreaterThan(sim('hiking in the hills', 'cooking a curry'))
-    expect(sim('physiotherapy appointment', 'physio session')).toBeGreaterThan(sim('physiotherapy appointment', 'bank account'))
+    expect(sim('physiotherapy appointment', 'physio session')).toBeGreaterThan(
+      sim('physiotherapy appointment', 'bank account'),
+    )
     // case, accents and punctuation do not matter
     expect(sim('Café in Lisbon!', 'cafe in lisbon')).toBeCloseTo(1, 12)
   })
@@ -138,18 +146,24 @@ describe('runtime embedder', () => {
 
   test('vectors of another length than expected → RUNTIME_FAILED naming both', async () => {
     const { runtime } = fakeRuntime(3)
-    const err = await createEmbedder({ runtime, model: 'm', dims: 768 }).embed(['x']).catch((e: unknown) => e)
+    const err = await createEmbedder({ runtime, model: 'm', dims: 768 })
+      .embed(['x'])
+      .catch((e: unknown) => e)
     expect(MiradorError.is(err, 'RUNTIME_FAILED')).toBe(true)
     expect((err as MiradorError).message).toMatch(/3-dimensional.*768/)
     // and a model that changes its length between calls
     let n = 2
     const { runtime: shifty } = fakeRuntime(0, (texts) => texts.map(() => new Array<number>(n++).fill(1)))
-    await expect(createEmbedder({ runtime: shifty, model: 'm' }).embed(['a', 'b'])).rejects.toMatchObject({ code: 'RUNTIME_FAILED' })
+    await expect(createEmbedder({ runtime: shifty, model: 'm' }).embed(['a', 'b'])).rejects.toMatchObject({
+      code: 'RUNTIME_FAILED',
+    })
   })
 
   test('a runtime that answers with the wrong number of vectors → RUNTIME_PROTOCOL', async () => {
     const { runtime } = fakeRuntime(3, () => [[1, 0, 0]])
-    await expect(createEmbedder({ runtime, model: 'm' }).embed(['a', 'b'])).rejects.toMatchObject({ code: 'RUNTIME_PROTOCOL' })
+    await expect(createEmbedder({ runtime, model: 'm' }).embed(['a', 'b'])).rejects.toMatchObject({
+      code: 'RUNTIME_PROTOCOL',
+    })
   })
 
   test('a runtime without embed → USAGE that says what to do; a bad batch size → USAGE', async () => {
@@ -158,7 +172,9 @@ describe('runtime embedder', () => {
       generate: async function* () {},
       status: async () => ({ runtime: 'plain', ok: true, where: '', detail: '' }),
     }
-    const err = await createEmbedder({ runtime, model: 'm' }).embed(['x']).catch((e: unknown) => e)
+    const err = await createEmbedder({ runtime, model: 'm' })
+      .embed(['x'])
+      .catch((e: unknown) => e)
     expect(MiradorError.is(err, 'USAGE')).toBe(true)
     expect((err as MiradorError).message).toContain('hashing embedder')
     expect(() => createEmbedder({ runtime, model: 'm', batchSize: 0 })).toThrow(MiradorError)

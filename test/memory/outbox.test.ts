@@ -18,7 +18,11 @@ async function fresh() {
 }
 
 const T0 = Date.UTC(2025, 0, 1)
-const rec = (id: string, over: Partial<MemoryRecord['meta']> = {}, text = `Q: question ${id}\nA: answer ${id}`): MemoryRecord => ({
+const rec = (
+  id: string,
+  over: Partial<MemoryRecord['meta']> = {},
+  text = `Q: question ${id}\nA: answer ${id}`,
+): MemoryRecord => ({
   id,
   text,
   embedding: [0.1, -0.2, 0.3],
@@ -42,7 +46,8 @@ describe('outbox', () => {
     for (const f of files) {
       const file = path.join(home, 'memory', 'outbox', f)
       const bytes = readFileSync(file)
-      for (const plain of [secret, 'garden', 'quick-deep', 'r_a', '"id"']) expect(bytes.includes(Buffer.from(plain))).toBe(false)
+      for (const plain of [secret, 'garden', 'quick-deep', 'r_a', '"id"'])
+        expect(bytes.includes(Buffer.from(plain))).toBe(false)
       expect(statSync(file).mode & 0o777).toBe(0o600)
     }
     expect(await outbox.size()).toBe(3)
@@ -130,7 +135,10 @@ describe('outbox', () => {
   it('another home with another key cannot read the batches', async () => {
     const { home, outbox } = await fresh()
     await outbox.put([rec('a')])
-    const other = new Outbox(home, await loadCipher({ home, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' }, scrypt: { N: 1024, r: 8, p: 1 } }))
+    const other = new Outbox(
+      home,
+      await loadCipher({ home, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' }, scrypt: { N: 1024, r: 8, p: 1 } }),
+    )
     await expect(other.size()).rejects.toMatchObject({ code: 'MEMORY_CRYPTO' })
   })
 })
@@ -138,7 +146,10 @@ describe('outbox', () => {
 describe('outbox forget', () => {
   async function filled() {
     const f = await fresh()
-    await f.outbox.put([rec('a', { session: 'work', createdAt: T0 }), rec('b', { session: 'home', createdAt: T0 + 10 })])
+    await f.outbox.put([
+      rec('a', { session: 'work', createdAt: T0 }),
+      rec('b', { session: 'home', createdAt: T0 + 10 }),
+    ])
     await f.outbox.put([rec('c', { session: 'work', createdAt: T0 + 20 }), rec('d', { createdAt: T0 + 30 })])
     await f.outbox.put([rec('e', { session: 'work', createdAt: T0 + 40 })])
     return f

@@ -49,11 +49,16 @@ async function rawCollection(memory: MemoryPlugin): Promise<Collection> {
   const server = JSON.parse(readFileSync(path.join(memory.home, 'memory/server.json'), 'utf8')) as { url: string }
   const u = new URL(server.url)
   const client = new ChromaClient({ host: u.hostname, port: Number(u.port) })
-  return client.getCollection({ name: collectionFor(memory.embedder().id), embeddingFunction: { generate: async () => [] } })
+  return client.getCollection({
+    name: collectionFor(memory.embedder().id),
+    embeddingFunction: { generate: async () => [] },
+  })
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name))
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name))
 }
 
 describe('memory plugin on Chroma', () => {
@@ -65,16 +70,27 @@ describe('memory plugin on Chroma', () => {
     const ev = events.filter((e) => e.type === 'memory')
     expect(ev).toHaveLength(1)
     expect(ev[0]!.ids).toHaveLength(1)
-    expect(ev[0]!.scores[0]).toMatchObject({ id: ev[0]!.ids[0], score: expect.any(Number), similarity: expect.any(Number), lexical: expect.any(Number) })
+    expect(ev[0]!.scores[0]).toMatchObject({
+      id: ev[0]!.ids[0],
+      score: expect.any(Number),
+      similarity: expect.any(Number),
+      lexical: expect.any(Number),
+    })
     const prompt = calls.at(-1)!.prompt
-    expect(prompt).toContain(`[${ev[0]!.ids[0]}] Q: My sister Ana has her birthday on the third of March A: Noted: Ana, March 3rd.`)
+    expect(prompt).toContain(
+      `[${ev[0]!.ids[0]}] Q: My sister Ana has her birthday on the third of March A: Noted: Ana, March 3rd.`,
+    )
     const [stored] = await (await memory.store()).get({ ids: ev[0]!.ids })
     expect(stored!.meta.recalls).toBe(1) // counted for pruning
   })
 
   it('redacts secrets and keeps documents and session files encrypted at rest', async () => {
     const { ask, memory, home } = setup()
-    await ask('my api key is sk-abcdefghijklmnopqrstuvwx1234 and my email is ana@example.org', 'Keep them safe, Ana.', 'private-talk')
+    await ask(
+      'my api key is sk-abcdefghijklmnopqrstuvwx1234 and my email is ana@example.org',
+      'Keep them safe, Ana.',
+      'private-talk',
+    )
     const store = await memory.store()
     const all = await store.get({})
     const mine = all.find((m) => m.text.includes('Keep them safe'))!
@@ -83,7 +99,10 @@ describe('memory plugin on Chroma', () => {
     expect(mine.text).not.toContain('sk-abcdefghijklmnopqrstuvwx1234')
     // what Chroma holds is sealed: no plaintext, not even the session name
     const raw = await rawCollection(memory)
-    const docs = (await raw.get({ include: ['documents', 'metadatas'] })) as { documents: (string | null)[]; metadatas: unknown[] }
+    const docs = (await raw.get({ include: ['documents', 'metadatas'] })) as {
+      documents: (string | null)[]
+      metadatas: unknown[]
+    }
     const rawText = JSON.stringify(docs)
     expect(rawText).not.toContain('Keep them safe')
     expect(rawText).not.toContain('private-talk')
@@ -153,7 +172,8 @@ describe('memory plugin on Chroma', () => {
     expect(warnings[0]!.message).toMatch(/memory is unavailable, so this run goes on without it/)
     expect(await (await first.memory.outbox()).size()).toBe(1)
     // the outbox is sealed on disk
-    for (const f of filesUnder(path.join(first.home, 'memory/outbox'))) expect(readFileSync(f, 'utf8')).not.toContain('bay 12')
+    for (const f of filesUnder(path.join(first.home, 'memory/outbox')))
+      expect(readFileSync(f, 'utf8')).not.toContain('bay 12')
     // the next run that reaches a store writes what waited
     const second = setup({ home: first.home })
     await second.ask('Where did I park?', 'In bay 12.')

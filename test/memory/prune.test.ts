@@ -7,7 +7,14 @@ const now = 1_800_000_000_000
 const m = (id: string, ageDays: number, recalls = 0, recalledDaysAgo?: number): StoredMemory => ({
   id,
   text: id,
-  meta: { chain: 'c', runId: `r_${id}`, createdAt: now - ageDays * DAY, kind: 'turn', recalls, ...(recalledDaysAgo !== undefined ? { lastRecalledAt: now - recalledDaysAgo * DAY } : {}) },
+  meta: {
+    chain: 'c',
+    runId: `r_${id}`,
+    createdAt: now - ageDays * DAY,
+    kind: 'turn',
+    recalls,
+    ...(recalledDaysAgo !== undefined ? { lastRecalledAt: now - recalledDaysAgo * DAY } : {}),
+  },
 })
 
 describe('pruning', () => {

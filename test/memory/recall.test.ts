@@ -27,13 +27,28 @@ function hit(id: string, text: string, distance: number, daysAgo = 0, session?: 
     id,
     text,
     distance,
-    meta: { chain: 'c', runId: 'r', createdAt: NOW - daysAgo * DAY, kind: 'turn', recalls: 0, ...(session && { session }) },
+    meta: {
+      chain: 'c',
+      runId: 'r',
+      createdAt: NOW - daysAgo * DAY,
+      kind: 'turn',
+      recalls: 0,
+      ...(session && { session }),
+    },
   }
 }
 
 describe('tokenizer', () => {
   test('lower case, accents and apostrophes dropped, stop words and one-letter words gone, numbers kept', () => {
-    expect(tokenize("What's Sam's favourite café? I paid £1,150 for 2.5 nights")).toEqual(['sam', 'favourit', 'caf', 'paid', '1150', '2.5', 'night'])
+    expect(tokenize("What's Sam's favourite café? I paid £1,150 for 2.5 nights")).toEqual([
+      'sam',
+      'favourit',
+      'caf',
+      'paid',
+      '1150',
+      '2.5',
+      'night',
+    ])
     expect(analyze('The Hikes').words).toEqual(['hikes'])
   })
 
@@ -88,7 +103,12 @@ describe('rankMemories', () => {
   const q = 'who do I meet at the climbing wall'
 
   test('vector: min-max scaled similarity; lexical: BM25 / the best BM25; recency: 0.5^(age/half-life)', () => {
-    const r = rankMemories(q, cands, { now: NOW, k: 3, weights: { vector: 1, lexical: 1, recency: 1 }, halfLifeDays: 10 })
+    const r = rankMemories(q, cands, {
+      now: NOW,
+      k: 3,
+      weights: { vector: 1, lexical: 1, recency: 1 },
+      halfLifeDays: 10,
+    })
     const byId = Object.fromEntries(r.map((x) => [x.id, x])) as Record<string, Ranked>
     expect(byId.a!.components.vector).toBe(1)
     expect(byId.b!.components.vector).toBeCloseTo(0.5, 10)
@@ -96,7 +116,10 @@ describe('rankMemories', () => {
     expect(byId.a!.similarity).toBeCloseTo(0.8, 10)
     expect(byId.a!.components.lexical).toBe(0)
     expect(byId.c!.components.lexical).toBe(0)
-    const lex = bm25(tokenize(q), cands.map((c) => tokenize(c.text)))
+    const lex = bm25(
+      tokenize(q),
+      cands.map((c) => tokenize(c.text)),
+    )
     expect(byId.b!.bm25).toBeCloseTo(lex.scores[1]!, 10)
     expect(lex.scores[1]).toBeGreaterThan(0)
     expect(byId.b!.components.lexical).toBe(1) // the only, so the best, lexical match
@@ -106,8 +129,17 @@ describe('rankMemories', () => {
   })
 
   test('score = Σ weight · component, with the weights made to sum to 1', () => {
-    const r = rankMemories(q, cands, { now: NOW, k: 3, weights: { vector: 2, lexical: 1, recency: 1 }, halfLifeDays: 30 })
-    for (const x of r) expect(x.score).toBeCloseTo(0.5 * x.components.vector + 0.25 * x.components.lexical + 0.25 * x.components.recency, 12)
+    const r = rankMemories(q, cands, {
+      now: NOW,
+      k: 3,
+      weights: { vector: 2, lexical: 1, recency: 1 },
+      halfLifeDays: 30,
+    })
+    for (const x of r)
+      expect(x.score).toBeCloseTo(
+        0.5 * x.components.vector + 0.25 * x.components.lexical + 0.25 * x.components.recency,
+        12,
+      )
     for (let i = 1; i < r.length; i++) expect(r[i - 1]!.score).toBeGreaterThanOrEqual(r[i]!.score)
   })
 
@@ -122,7 +154,12 @@ describe('rankMemories', () => {
 
   test('recency decays by half every half-life; a future date counts as now', () => {
     const mems = [0, 30, 60, 90].map((d) => hit(`d${d}`, 'same text', 0.3, d))
-    const r = rankMemories('same text', [...mems, hit('future', 'same text', 0.3, -5)], { now: NOW, k: 5, weights: { recency: 1 }, halfLifeDays: 30 })
+    const r = rankMemories('same text', [...mems, hit('future', 'same text', 0.3, -5)], {
+      now: NOW,
+      k: 5,
+      weights: { recency: 1 },
+      halfLifeDays: 30,
+    })
     const rec = Object.fromEntries(r.map((x) => [x.id, x.components.recency]))
     expect(rec).toEqual({ future: 1, d0: 1, d30: 0.5, d60: 0.25, d90: 0.125 })
   })
@@ -136,7 +173,12 @@ describe('rankMemories', () => {
 
   test('defaults are MODEL_TUNING; bad weights or half-life → USAGE', () => {
     const a = rankMemories(q, cands, { now: NOW, k: 3 })
-    const b = rankMemories(q, cands, { now: NOW, k: 3, weights: MODEL_TUNING.weights, halfLifeDays: MODEL_TUNING.halfLifeDays })
+    const b = rankMemories(q, cands, {
+      now: NOW,
+      k: 3,
+      weights: MODEL_TUNING.weights,
+      halfLifeDays: MODEL_TUNING.halfLifeDays,
+    })
     expect(a).toEqual(b)
     const w = MODEL_TUNING.weights
     const sum = w.vector + w.lexical + w.recency
@@ -155,7 +197,14 @@ describe('rankMemories', () => {
   test('the result keeps the hit (id, text, meta, distance) for provenance', () => {
     const [top] = rankMemories(q, cands, { now: NOW, k: 1, weights: { vector: 1 } })
     expect(top).toMatchObject({ id: 'a', text: cands[0]!.text, distance: 0.2, meta: cands[0]!.meta })
-    expect(provenance(top!)).toEqual({ id: 'a', score: 1, similarity: 0.8, vector: 1, lexical: 0, recency: expect.any(Number) })
+    expect(provenance(top!)).toEqual({
+      id: 'a',
+      score: 1,
+      similarity: 0.8,
+      vector: 1,
+      lexical: 0,
+      recency: expect.any(Number),
+    })
   })
 })
 
@@ -190,7 +239,14 @@ describe('recall', () => {
 
   test('returns at most k, best first, ranked over every candidate', async () => {
     const { store } = fakeStore(hits)
-    const r = await recall({ store, embedder, query: 'does coffee keep me awake', k: 2, now: NOW, weights: { vector: 0.5, lexical: 0.5 } })
+    const r = await recall({
+      store,
+      embedder,
+      query: 'does coffee keep me awake',
+      k: 2,
+      now: NOW,
+      weights: { vector: 0.5, lexical: 0.5 },
+    })
     expect(r.map((x) => x.id)).toEqual(['m2', 'm1'])
     expect(r[0]!.components.lexical).toBeGreaterThan(0)
   })
@@ -224,7 +280,11 @@ describe('recall', () => {
 
   test('end to end with the hashing embedder and a tiny brute-force store: the lexical match comes first', async () => {
     const e = createHashingEmbedder()
-    const texts = ['Dentist appointment on 2 July at 3:20 pm', 'My sister Priya lives in Bristol', 'Biscuit the cat eats salmon']
+    const texts = [
+      'Dentist appointment on 2 July at 3:20 pm',
+      'My sister Priya lives in Bristol',
+      'Biscuit the cat eats salmon',
+    ]
     const vecs = await e.embed(texts)
     const store: Pick<MemoryStore, 'query'> = {
       async query(v, k) {

@@ -26,21 +26,33 @@ const CAUGHT: [string, string, string[]][] = [
   ["pwd: 'Tr0ub4dor&3'", "pwd: '[REDACTED:PASSWORD]'", ['PASSWORD']],
   ['dbpassword=abc123', 'dbpassword=[REDACTED:PASSWORD]', ['PASSWORD']],
   ['PG_PASS=qwerty', 'PG_PASS=[REDACTED:PASSWORD]', ['PASSWORD']],
-  ['{"api_key": "abcd1234", "apikey":"zz"}', '{"api_key": "[REDACTED:SECRET]", "apikey":"[REDACTED:SECRET]"}', ['SECRET']],
+  [
+    '{"api_key": "abcd1234", "apikey":"zz"}',
+    '{"api_key": "[REDACTED:SECRET]", "apikey":"[REDACTED:SECRET]"}',
+    ['SECRET'],
+  ],
   ['export OPENAI_API_KEY=foo123', 'export OPENAI_API_KEY=[REDACTED:SECRET]', ['SECRET']],
   ['client_secret: abc.def-ghi', 'client_secret: [REDACTED:SECRET]', ['SECRET']],
   ['X-Api-Key: 0123abcd', 'X-Api-Key: [REDACTED:SECRET]', ['SECRET']],
   ['token=abc', 'token=[REDACTED:SECRET]', ['SECRET']],
   ['my github token is 3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a', 'my github token is [REDACTED:SECRET]', ['SECRET']],
   ['the secret was dGhpcyBpcyBhIHNlY3JldCBrZXkgMTIzNDU2Nzg5MA==', 'the secret was [REDACTED:SECRET]', ['SECRET']],
-  ['postgres://admin:pa55w0rd@db.example.com:5432/app', 'postgres://admin:[REDACTED:PASSWORD]@db.example.com:5432/app', ['PASSWORD']],
+  [
+    'postgres://admin:pa55w0rd@db.example.com:5432/app',
+    'postgres://admin:[REDACTED:PASSWORD]@db.example.com:5432/app',
+    ['PASSWORD'],
+  ],
   ['card 4111 1111 1111 1111 ok', 'card [REDACTED:CARD] ok', ['CARD']],
   ['amex 3782-822463-10005', 'amex [REDACTED:CARD]', ['CARD']],
   ['pay with 4012888888881881.', 'pay with [REDACTED:CARD].', ['CARD']],
   ['mastercard 5555 5555 5555 4444', 'mastercard [REDACTED:CARD]', ['CARD']],
   ['mail me at john.doe+x@mail.example.co.uk. thanks', 'mail me at [REDACTED:EMAIL]. thanks', ['EMAIL']],
   ['<Ana@Example.ORG>', '<[REDACTED:EMAIL]>', ['EMAIL']],
-  ['-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n+def/==\n-----END RSA PRIVATE KEY-----', '[REDACTED:PRIVATE_KEY]', ['PRIVATE_KEY']],
+  [
+    '-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n+def/==\n-----END RSA PRIVATE KEY-----',
+    '[REDACTED:PRIVATE_KEY]',
+    ['PRIVATE_KEY'],
+  ],
   [
     'write to a@b.io with password: x1 and card 4111111111111111',
     'write to [REDACTED:EMAIL] with password: [REDACTED:PASSWORD] and card [REDACTED:CARD]',
@@ -89,7 +101,9 @@ describe('redact', () => {
 
   it('has a table large enough to mean something', () => {
     expect(CAUGHT.length + SURVIVES.length).toBeGreaterThanOrEqual(25)
-    expect(new Set(CAUGHT.flatMap((c) => c[2]))).toEqual(new Set(['API_KEY', 'JWT', 'TOKEN', 'PASSWORD', 'SECRET', 'CARD', 'EMAIL', 'PRIVATE_KEY']))
+    expect(new Set(CAUGHT.flatMap((c) => c[2]))).toEqual(
+      new Set(['API_KEY', 'JWT', 'TOKEN', 'PASSWORD', 'SECRET', 'CARD', 'EMAIL', 'PRIVATE_KEY']),
+    )
   })
 
   it('counts per kind and is idempotent', () => {
@@ -111,7 +125,11 @@ describe('redact', () => {
 
 describe('configured patterns', () => {
   it('strings, /source/flags strings and RegExps; a `secret` group limits the replacement', () => {
-    const r = redact('employee-id: 123456, project ACME-0042 and acme-0043, case 123456', ['/employee-id: (?<secret>\\d{6})/', 'ACME-\\d{4}', /case \d+/])
+    const r = redact('employee-id: 123456, project ACME-0042 and acme-0043, case 123456', [
+      '/employee-id: (?<secret>\\d{6})/',
+      'ACME-\\d{4}',
+      /case \d+/,
+    ])
     expect(r.text).toBe('employee-id: [REDACTED:CUSTOM], project [REDACTED:CUSTOM] and acme-0043, [REDACTED:CUSTOM]')
     expect(r.found).toEqual([{ kind: 'CUSTOM', count: 3 }])
     expect(redact('ACME-1 acme-2', ['/acme-\\d/i']).text).toBe('[REDACTED:CUSTOM] [REDACTED:CUSTOM]')
@@ -140,7 +158,8 @@ describe('configured patterns', () => {
   })
 
   it('accepts ordinary bounded patterns', () => {
-    for (const p of ['(foo|bar)-\\d{1,8}', '[a-z]+@corp', '(?:ab){1,3}', '(?<secret>\\d{4})-x', '[(+*)]{2}']) expect(backtrackingRisk(p)).toBeUndefined()
+    for (const p of ['(foo|bar)-\\d{1,8}', '[a-z]+@corp', '(?:ab){1,3}', '(?<secret>\\d{4})-x', '[(+*)]{2}'])
+      expect(backtrackingRisk(p)).toBeUndefined()
     expect(() => compilePattern('/(?:x|y){2,5}z/i')).not.toThrow()
   })
 

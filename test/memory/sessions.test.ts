@@ -1,6 +1,15 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -74,7 +83,8 @@ describe('session store', () => {
     const file = path.join(home, 'sessions', files[0]!)
     expect(file).toBe(store.fileFor('family-admin'))
     const bytes = readFileSync(file)
-    for (const plain of [query, 'Bergström', 'family-admin', 'answer 2', 'quick-deep']) expect(bytes.includes(Buffer.from(plain))).toBe(false)
+    for (const plain of [query, 'Bergström', 'family-admin', 'answer 2', 'quick-deep'])
+      expect(bytes.includes(Buffer.from(plain))).toBe(false)
     expect(statSync(file).mode & 0o777).toBe(0o600)
     expect(await store.readSession('other')).toBeUndefined()
   })
@@ -88,7 +98,10 @@ describe('session store', () => {
 
   it('redacts turns before storing them, with configured patterns too', async () => {
     const { store } = await fresh({ redactPatterns: ['PRJ-\\d{4}'] })
-    await store.appendTurn('s', turn(1, { query: 'my password=hunter2 for PRJ-1234', answer: 'write to bob@example.com' }))
+    await store.appendTurn(
+      's',
+      turn(1, { query: 'my password=hunter2 for PRJ-1234', answer: 'write to bob@example.com' }),
+    )
     const t = (await store.readSession('s'))!.turns[0]!
     expect(t.query).toBe('my password=[REDACTED:PASSWORD] for [REDACTED:CUSTOM]')
     expect(t.answer).toBe('write to [REDACTED:EMAIL]')
@@ -119,7 +132,10 @@ describe('session store', () => {
   it('a session sealed with another key is refused with MEMORY_CRYPTO; listing can skip it', async () => {
     const { store, home } = await fresh()
     await store.appendTurn('s', turn(1))
-    const other = new SessionStore(home, await loadCipher({ home, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' }, scrypt: { N: 1024, r: 8, p: 1 } }))
+    const other = new SessionStore(
+      home,
+      await loadCipher({ home, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' }, scrypt: { N: 1024, r: 8, p: 1 } }),
+    )
     // different key → different file name: open the same file directly via listing
     await expect(other.listSessions()).rejects.toMatchObject({ code: 'MEMORY_CRYPTO' })
     const skipped: string[] = []
@@ -150,7 +166,9 @@ describe('context for a continuing session', () => {
     expect(c1.recent.map((t) => t.runId)).toEqual(['r_3', 'r_4', 'r_5'])
     expect(c1).toMatchObject({ summary: 'summary#1', older: 2, summarized: 'fresh' })
     expect(calls).toEqual([['Q: question 1\nA: answer 1', 'Q: question 2\nA: answer 2']])
-    expect(c1.text).toBe('Earlier in this conversation (summary): summary#1\n\nQ: question 3\nA: answer 3\n\nQ: question 4\nA: answer 4\n\nQ: question 5\nA: answer 5')
+    expect(c1.text).toBe(
+      'Earlier in this conversation (summary): summary#1\n\nQ: question 3\nA: answer 3\n\nQ: question 4\nA: answer 4\n\nQ: question 5\nA: answer 5',
+    )
 
     // another process (a new store) sees the cached summary: no call
     const again = new SessionStore(home, cipher)
@@ -164,7 +182,11 @@ describe('context for a continuing session', () => {
     const c3 = await store.contextFor('s', { verbatim: 3, summarize })
     expect(c3).toMatchObject({ summary: 'summary#2', older: 3, summarized: 'fresh' })
     expect(calls[1]).toEqual(['Summary of the conversation so far: summary#1', 'Q: question 3\nA: answer 3'])
-    expect((await store.readSession('s'))?.summary).toMatchObject({ through: 3, throughRunId: 'r_3', text: 'summary#2' })
+    expect((await store.readSession('s'))?.summary).toMatchObject({
+      through: 3,
+      throughRunId: 'r_3',
+      text: 'summary#2',
+    })
   })
 
   it('a short session needs no summary; an empty one gives no context', async () => {
@@ -237,11 +259,15 @@ describe('concurrency', () => {
         `console.log('done ' + tag)`,
       ].join('\n'),
     )
-    const run = (tag: string) => promisify(execFile)(process.execPath, ['--import', './test/support/ts-loader.mjs', script, home, tag, '40'], { cwd: ROOT })
+    const run = (tag: string) =>
+      promisify(execFile)(process.execPath, ['--import', './test/support/ts-loader.mjs', script, home, tag, '40'], {
+        cwd: ROOT,
+      })
     const both = Promise.all([run('A'), run('B')])
     both.catch(() => {}) // awaited below; a child that dies early must not be an unhandled rejection meanwhile
     const deadline = Date.now() + 30_000
-    while (!(existsSync(path.join(home, 'ready-A')) && existsSync(path.join(home, 'ready-B'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    while (!(existsSync(path.join(home, 'ready-A')) && existsSync(path.join(home, 'ready-B'))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5))
     writeFileSync(path.join(home, 'go'), '')
     const [a, b] = await both
     expect(a.stdout.trim()).toBe('done A')
@@ -270,7 +296,10 @@ describe('concurrency', () => {
     await store.appendTurn('s', turn(1))
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)']).stdout.toString().trim()
     const lock = store.fileFor('s').replace(/\.session$/, '.lock')
-    writeFileSync(lock, JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname(), token: 'x', at: Date.now() }))
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: Number(dead), host: (await import('node:os')).hostname(), token: 'x', at: Date.now() }),
+    )
     const t0 = Date.now()
     await store.appendTurn('s', turn(2))
     expect(Date.now() - t0).toBeLessThan(1000)

@@ -3,7 +3,11 @@ import { budgetOf, DEFAULT_MAX_LOADED } from '../../src/plugins/models/budget.js
 
 describe('model budget', () => {
   it('takes memory_gb and max_loaded from the manifest', async () => {
-    expect(await budgetOf({ budget: { memory_gb: 12, max_loaded: 2 }, models: {} })).toEqual({ memoryGb: 12, maxLoaded: 2, source: 'manifest' })
+    expect(await budgetOf({ budget: { memory_gb: 12, max_loaded: 2 }, models: {} })).toEqual({
+      memoryGb: 12,
+      maxLoaded: 2,
+      source: 'manifest',
+    })
   })
 
   it('auto reads the free memory with systeminformation and keeps 90 % of it', async () => {
@@ -16,7 +20,11 @@ describe('model budget', () => {
   })
 
   it('MIRADOR_FREE_MEMORY_GB stands in for the reading, and is checked', async () => {
-    expect(await budgetOf(undefined, { MIRADOR_FREE_MEMORY_GB: '10' })).toEqual({ memoryGb: 9, maxLoaded: DEFAULT_MAX_LOADED, source: 'auto' })
+    expect(await budgetOf(undefined, { MIRADOR_FREE_MEMORY_GB: '10' })).toEqual({
+      memoryGb: 9,
+      maxLoaded: DEFAULT_MAX_LOADED,
+      source: 'auto',
+    })
     await expect(budgetOf(undefined, { MIRADOR_FREE_MEMORY_GB: 'lots' })).rejects.toMatchObject({ code: 'USAGE' })
   })
 })

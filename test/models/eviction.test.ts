@@ -22,7 +22,12 @@ describe('eviction policy', () => {
     // but when the big one is used far more, the two small ones go if they free enough
     const q = new EvictionPolicy()
     used(q, { big: 20, s1: 2, s2: 2 })
-    expect(q.victims([m('big', 5), m('s1', 2), m('s2', 2)], { slots: 0, gb: 4 })!.map((v) => v.key).sort()).toEqual(['s1', 's2'])
+    expect(
+      q
+        .victims([m('big', 5), m('s1', 2), m('s2', 2)], { slots: 0, gb: 4 })!
+        .map((v) => v.key)
+        .sort(),
+    ).toEqual(['s1', 's2'])
   })
 
   it('priority makes a model worth more', () => {

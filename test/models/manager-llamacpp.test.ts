@@ -62,13 +62,20 @@ describe('model manager on llama.cpp', () => {
   })
 
   it('an adapter outside the project and MIRADOR_HOME is refused with its position', async () => {
-    const p = makeProject({ 'models/manifest.yaml': `models:\n  bad: { runtime: llamacpp, base: "${gguf()}", lora: /etc/hostname }\n` })
+    const p = makeProject({
+      'models/manifest.yaml': `models:\n  bad: { runtime: llamacpp, base: "${gguf()}", lora: /etc/hostname }\n`,
+    })
     const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, memory: true, config: {} })
     engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
     engine.use(new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') }))
     const events: LooseEvent[] = []
     engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))
     await engine.run({ chain: { name: 'c', value: { stages: { s: { model: 'bad', prompt: 'x' } } } }, query: 'q' })
-    expect(events.find((e) => e.type === 'error')).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/manifest\.yaml:2:\d+: models\.bad\.lora: the adapter \/etc\/hostname is outside the project/) })
+    expect(events.find((e) => e.type === 'error')).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(
+        /manifest\.yaml:2:\d+: models\.bad\.lora: the adapter \/etc\/hostname is outside the project/,
+      ),
+    })
   })
 })

@@ -21,13 +21,20 @@ afterEach(async () => {
 
 function setupEngine(manifest: string, files: Record<string, string> = {}, memory = true) {
   const p = makeProject({ 'models/manifest.yaml': manifest, ...files })
-  const engine = new Engine({ cwd: p.dir, home: p.home, offline: false, memory, config: { ollama: { host: server!.url } } })
+  const engine = new Engine({
+    cwd: p.dir,
+    home: p.home,
+    offline: false,
+    memory,
+    config: { ollama: { host: server!.url } },
+  })
   engine.registerRuntime('ollama', (s) => createOllama(s))
   const models = new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') })
   expect(engine.use(models)).toBe(true)
   const events: LooseEvent[] = []
   engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))
-  const run = (stages: ChainFile['stages'], query = 'hi') => engine.run({ chain: { name: 't', value: { stages } }, query })
+  const run = (stages: ChainFile['stages'], query = 'hi') =>
+    engine.run({ chain: { name: 't', value: { stages } }, query })
   return { engine, models, events, run, project: p }
 }
 
@@ -37,15 +44,21 @@ const chat = () => server!.requests.filter((r) => r.path === '/api/chat' && r.bo
 describe('model manager on Ollama', () => {
   it('loads nothing at start-up, then makes a model ready the first time a stage needs it', async () => {
     server = await startOllamaTestServer()
-    const { events, run } = setupEngine('models:\n  quick: { runtime: ollama, base: "llama3.2:1b", keep_alive: "7m" }\n')
+    const { events, run } = setupEngine(
+      'models:\n  quick: { runtime: ollama, base: "llama3.2:1b", keep_alive: "7m" }\n',
+    )
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(0)
     const r = await run({ a: { model: 'quick', prompt: '{{query}}' } })
     expect(r.ok).toBe(true)
     const loads = of(events, 'model-load')
-    expect(loads).toEqual([expect.objectContaining({ model: 'llama3.2:1b', runtime: 'ollama', adapters: 0, evicted: [] })])
+    expect(loads).toEqual([
+      expect.objectContaining({ model: 'llama3.2:1b', runtime: 'ollama', adapters: 0, evicted: [] }),
+    ])
     expect(typeof loads[0]!.ms).toBe('number')
     // the load comes before the stage starts, and Ollama holds the model with its keep_alive
-    expect(events.findIndex((e) => e.type === 'model-load')).toBeLessThan(events.findIndex((e) => e.type === 'stage-start'))
+    expect(events.findIndex((e) => e.type === 'model-load')).toBeLessThan(
+      events.findIndex((e) => e.type === 'stage-start'),
+    )
     expect(server.loaded().map((m) => m.name)).toEqual(['llama3.2:1b'])
     expect(chat()[0]!.body.keep_alive).toBe('7m')
   })
@@ -82,7 +95,10 @@ describe('model manager on Ollama', () => {
     const uploads = () => server!.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/blobs/'))
     expect(creates()).toHaveLength(1)
     expect(uploads()).toHaveLength(1)
-    expect(creates()[0]!.body).toMatchObject({ from: 'llama3.2:1b', adapters: { 'coder.safetensors': expect.stringMatching(/^sha256:[0-9a-f]{64}$/) } })
+    expect(creates()[0]!.body).toMatchObject({
+      from: 'llama3.2:1b',
+      adapters: { 'coder.safetensors': expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+    })
     const derived = creates()[0]!.body.model as string
     expect(chat().at(-1)!.body.model).toBe(derived)
     // a new process (new engine, new runtime) with the same adapter creates nothing
@@ -99,10 +115,14 @@ describe('model manager on Ollama', () => {
 
   it('evicts by unloading (keep_alive 0) when a load would pass max_loaded', async () => {
     server = await startOllamaTestServer()
-    const { events, run } = setupEngine('budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n')
+    const { events, run } = setupEngine(
+      'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n',
+    )
     await run({ a: { model: 'quick', prompt: 'x' } })
     await run({ b: { model: 'deep', prompt: 'y' } })
-    expect(of(events, 'model-evict')).toEqual([expect.objectContaining({ model: 'llama3.2:1b', reason: 'to make room for qwen2.5:7b' })])
+    expect(of(events, 'model-evict')).toEqual([
+      expect.objectContaining({ model: 'llama3.2:1b', reason: 'to make room for qwen2.5:7b' }),
+    ])
     expect(of(events, 'model-load').at(-1)).toMatchObject({ model: 'qwen2.5:7b', evicted: ['llama3.2:1b'] })
     const unloads = server.requests.filter((r) => r.body?.keep_alive === 0)
     expect(unloads.map((r) => r.body.model)).toEqual(['llama3.2:1b'])
@@ -111,18 +131,25 @@ describe('model manager on Ollama', () => {
 
   it('evicts to stay within the memory budget, and refuses a model larger than the budget', async () => {
     server = await startOllamaTestServer({ models: [{ name: 'a:1b' }, { name: 'b:1b' }, { name: 'huge:70b' }] })
-    const { events, run } = setupEngine('budget: { memory_gb: 3, max_loaded: 5 }\nmodels:\n  a: { runtime: ollama, base: "a:1b", size_gb: 2 }\n  b: { runtime: ollama, base: "b:1b", size_gb: 2 }\n  huge: { runtime: ollama, base: "huge:70b", size_gb: 40 }\n')
+    const { events, run } = setupEngine(
+      'budget: { memory_gb: 3, max_loaded: 5 }\nmodels:\n  a: { runtime: ollama, base: "a:1b", size_gb: 2 }\n  b: { runtime: ollama, base: "b:1b", size_gb: 2 }\n  huge: { runtime: ollama, base: "huge:70b", size_gb: 40 }\n',
+    )
     await run({ s: { model: 'a', prompt: 'x' } })
     await run({ s: { model: 'b', prompt: 'x' } })
     expect(of(events, 'model-evict').map((e) => e.model)).toEqual(['a:1b'])
     const r = await run({ s: { model: 'huge', prompt: 'x' } })
     expect(r.ok).toBe(false)
-    expect(of(events, 'error').at(-1)).toMatchObject({ code: 'MODEL_BUDGET', message: expect.stringContaining('needs 40 GB, more than the 3 GB budget') })
+    expect(of(events, 'error').at(-1)).toMatchObject({
+      code: 'MODEL_BUDGET',
+      message: expect.stringContaining('needs 40 GB, more than the 3 GB budget'),
+    })
   })
 
   it('never evicts a model in use: a load waits until the running stage releases it', async () => {
     server = await startOllamaTestServer({ tokenDelayMs: 5 })
-    const { events, run } = setupEngine('budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n')
+    const { events, run } = setupEngine(
+      'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n',
+    )
     const r = await run({ quick: { model: 'quick', prompt: 'x' }, deep: { model: 'deep', prompt: 'y' } })
     expect(r.ok).toBe(true)
     expect(of(events, 'error')).toHaveLength(0)
@@ -135,7 +162,8 @@ describe('model manager on Ollama', () => {
 
   it('adopts a manifest model another run left loaded, and counts it in the budget', async () => {
     server = await startOllamaTestServer()
-    const manifest = 'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n'
+    const manifest =
+      'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n'
     await setupEngine(manifest).run({ a: { model: 'quick', prompt: 'x' } })
     const second = setupEngine(manifest)
     await second.run({ b: { model: 'deep', prompt: 'y' } })

@@ -6,7 +6,10 @@ export async function collect(stream: AsyncIterable<StreamPart>, ms = 10_000): P
   const parts: StreamPart[] = []
   let timer: ReturnType<typeof setTimeout> | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stream did not end within ${ms} ms; got ${JSON.stringify(parts.map((p) => p.type))}`)), ms)
+    timer = setTimeout(
+      () => reject(new Error(`stream did not end within ${ms} ms; got ${JSON.stringify(parts.map((p) => p.type))}`)),
+      ms,
+    )
   })
   try {
     await Promise.race([
@@ -21,11 +24,12 @@ export async function collect(stream: AsyncIterable<StreamPart>, ms = 10_000): P
   return parts
 }
 
-export const texts = (parts: StreamPart[]): string[] =>
-  parts.flatMap((p) => (p.type === 'text-delta' ? [p.text] : []))
+export const texts = (parts: StreamPart[]): string[] => parts.flatMap((p) => (p.type === 'text-delta' ? [p.text] : []))
 
-export const ofType = <T extends StreamPart['type']>(parts: StreamPart[], type: T): Extract<StreamPart, { type: T }>[] =>
-  parts.filter((p): p is Extract<StreamPart, { type: T }> => p.type === type)
+export const ofType = <T extends StreamPart['type']>(
+  parts: StreamPart[],
+  type: T,
+): Extract<StreamPart, { type: T }>[] => parts.filter((p): p is Extract<StreamPart, { type: T }> => p.type === type)
 
 /** the one error part, or a failure naming what came instead */
 export function onlyError(parts: StreamPart[]): Extract<StreamPart, { type: 'error' }>['error'] {

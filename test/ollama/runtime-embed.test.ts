@@ -15,10 +15,7 @@ let log: ReturnType<typeof jest.spyOn>
 
 beforeEach(async () => {
   server = await startOllamaTestServer({
-    models: [
-      { name: 'nomic-embed-text:latest', embeddingLength: 48 },
-      { name: 'llama3.2:1b' },
-    ],
+    models: [{ name: 'nomic-embed-text:latest', embeddingLength: 48 }, { name: 'llama3.2:1b' }],
   })
   rt = createOllama({ host: server.url })
   warn = jest.spyOn(console, 'warn')
@@ -99,8 +96,16 @@ describe('embed', () => {
   })
 
   test('an answer without one vector per text → RUNTIME_PROTOCOL', async () => {
-    const fake = (body: unknown): typeof fetch => async () => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })
-    for (const body of [{}, { embeddings: [[0.1, 0.2]] }, { embeddings: [[0.1], [0.2, 0.3]] }, { embeddings: [[0.1], ['x']] }]) {
+    const fake =
+      (body: unknown): typeof fetch =>
+      async () =>
+        new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } })
+    for (const body of [
+      {},
+      { embeddings: [[0.1, 0.2]] },
+      { embeddings: [[0.1], [0.2, 0.3]] },
+      { embeddings: [[0.1], ['x']] },
+    ]) {
       const odd = createOllama({ host: server.url, fetch: fake(body) })
       expect((await fails(odd.embed('nomic-embed-text', ['a', 'b']))).code).toBe('RUNTIME_PROTOCOL')
     }

@@ -6,7 +6,13 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
 import type { GenerateRequest } from '../../src/engine/runtime.js'
 import { createOllama, type OllamaRuntime } from '../../src/runtimes/ollama/index.js'
-import { defaultReply, startOllamaTestServer, tokenize, unusedPort, type OllamaTestServer } from '../support/ollama-server.js'
+import {
+  defaultReply,
+  startOllamaTestServer,
+  tokenize,
+  unusedPort,
+  type OllamaTestServer,
+} from '../support/ollama-server.js'
 import { collect, onlyError, texts, until } from './helpers.js'
 
 let server: OllamaTestServer
@@ -32,7 +38,12 @@ afterEach(async () => {
 
 const PROMPT = 'Why is the sky blue at noon?'
 const TOKENS = tokenize(defaultReply('llama3.2:1b', PROMPT))
-const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({ model: 'llama3.2:1b', prompt: PROMPT, options: {}, ...over })
+const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  model: 'llama3.2:1b',
+  prompt: PROMPT,
+  options: {},
+  ...over,
+})
 const unreachable = (host: string, reason: string): string =>
   `Cannot reach Ollama at ${host} (${reason}). Start it with \`ollama serve\`, or point OLLAMA_HOST ` +
   "(or the model's `host` in models/manifest.yaml) at a running server."
@@ -66,7 +77,9 @@ describe('unreachable', () => {
 
   test('unknown host name (ENOTFOUND, as fetch reports it) → RUNTIME_UNREACHABLE "host not found"', async () => {
     const fetchNotFound: typeof fetch = async () => {
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND nohost'), { code: 'ENOTFOUND' }) })
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error('getaddrinfo ENOTFOUND nohost'), { code: 'ENOTFOUND' }),
+      })
     }
     const parts = await collect(createOllama({ host: 'nohost', fetch: fetchNotFound }).generate(req()))
     expect(onlyError(parts).message).toBe(unreachable('http://nohost:11434', 'host not found'))
@@ -115,7 +128,7 @@ describe('server faults', () => {
     )
   })
 
-  test('HTTP 500 → RUNTIME_FAILED with Ollama\'s error text', async () => {
+  test("HTTP 500 → RUNTIME_FAILED with Ollama's error text", async () => {
     server.setFault({ kind: 'http-error', status: 500, message: 'llama runner process has terminated: signal: killed' })
     const parts = await collect(rt.generate(req()), 5000)
     expect(parts).toHaveLength(1)
@@ -129,7 +142,10 @@ describe('server faults', () => {
 
   test('a 404 that is not Ollama\'s "model not found" → RUNTIME_PROTOCOL (not a pull)', async () => {
     const parts = await collect(
-      createOllama({ host: 'http://web:80', fetch: fakeFetch('404 page not found', { status: 404, headers: { 'content-type': 'text/plain' } }) }).generate(req()),
+      createOllama({
+        host: 'http://web:80',
+        fetch: fakeFetch('404 page not found', { status: 404, headers: { 'content-type': 'text/plain' } }),
+      }).generate(req()),
     )
     const err = onlyError(parts)
     expect(err.code).toBe('RUNTIME_PROTOCOL')
@@ -149,7 +165,8 @@ describe('server faults', () => {
     expect(texts(parts)).toEqual(['Hi'])
     expect(onlyError(parts)).toMatchObject({
       code: 'RUNTIME_FAILED',
-      message: 'Ollama at http://h:1 reported an error while running llama3.2:1b: an error was encountered while running the model: CUDA error: out of memory',
+      message:
+        'Ollama at http://h:1 reported an error while running llama3.2:1b: an error was encountered while running the model: CUDA error: out of memory',
     })
   })
 
@@ -158,15 +175,19 @@ describe('server faults', () => {
     const parts = await collect(createOllama({ host: 'http://h:1', fetch: fakeFetch(body) }).generate(req()))
     expect(onlyError(parts)).toMatchObject({
       code: 'RUNTIME_PROTOCOL',
-      message: 'The stream from Ollama at http://h:1 ended after 1 token of llama3.2:1b without a final "done" line. The server may have been interrupted; try again.',
+      message:
+        'The stream from Ollama at http://h:1 ended after 1 token of llama3.2:1b without a final "done" line. The server may have been interrupted; try again.',
     })
   })
 
   test('status() of something that is not Ollama → ok false, RUNTIME_PROTOCOL wording', async () => {
-    const html: typeof fetch = async () => new Response('<html>hello</html>', { headers: { 'content-type': 'text/html' } })
+    const html: typeof fetch = async () =>
+      new Response('<html>hello</html>', { headers: { 'content-type': 'text/html' } })
     const st = await createOllama({ host: 'http://web:80', fetch: html }).status()
     expect(st.ok).toBe(false)
-    expect(st.detail).toMatch(/^Ollama at http:\/\/web:80 sent a body that is not JSON while answering: .*<html>hello<\/html>.*Check that OLLAMA_HOST/)
+    expect(st.detail).toMatch(
+      /^Ollama at http:\/\/web:80 sent a body that is not JSON while answering: .*<html>hello<\/html>.*Check that OLLAMA_HOST/,
+    )
   })
 })
 
@@ -233,6 +254,10 @@ describe('timeouts', () => {
     await until(() => server.requests[0]?.tokensSent === 2, 3000, 'two tokens')
     await rt.dispose!()
     const got = await parts
-    expect(got[got.length - 1]).toEqual({ type: 'finish', reason: 'abort', usage: { completionTokens: expect.any(Number) } })
+    expect(got[got.length - 1]).toEqual({
+      type: 'finish',
+      reason: 'abort',
+      usage: { completionTokens: expect.any(Number) },
+    })
   })
 })

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ModelSpec, PreparedModel, ProgressUpdate } from '../../src/engine/runtime.js'
 import { MiradorError } from '../../src/engine/errors.js'
-import { createOllama, derivedModelName, entrySlug, type OllamaRuntime, type OllamaSettings } from '../../src/runtimes/ollama/index.js'
+import {
+  createOllama,
+  derivedModelName,
+  entrySlug,
+  type OllamaRuntime,
+  type OllamaSettings,
+} from '../../src/runtimes/ollama/index.js'
 import { adaptedReply, defaultReply, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { collect, texts, until } from './helpers.js'
 
@@ -39,7 +45,8 @@ const runtime = (over: OllamaSettings = {}): OllamaRuntime => {
   runtimes.push(rt)
   return rt
 }
-const paths = (): string[] => server.requests.map((r) => `${r.method} ${r.path.replace(/sha256:[0-9a-f]{64}/, 'sha256:<d>')}`)
+const paths = (): string[] =>
+  server.requests.map((r) => `${r.method} ${r.path.replace(/sha256:[0-9a-f]{64}/, 'sha256:<d>')}`)
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 
 /** prepare, bounded in time, with its progress collected */
@@ -54,7 +61,9 @@ async function prepare(
   try {
     const result = await Promise.race([
       rt.prepare(spec, { ...(signal ? { signal } : {}), onProgress: (p) => progress.push(p) }),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`prepare did not settle within ${ms} ms`)), ms))),
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`prepare did not settle within ${ms} ms`)), ms)),
+      ),
     ])
     return { result, progress }
   } finally {
@@ -63,7 +72,12 @@ async function prepare(
 }
 
 /** the MiradorError prepare rejects with (fails if it resolves or takes longer than `ms`) */
-async function prepareError(rt: OllamaRuntime, spec: ModelSpec, signal?: AbortSignal, ms = 8_000): Promise<MiradorError> {
+async function prepareError(
+  rt: OllamaRuntime,
+  spec: ModelSpec,
+  signal?: AbortSignal,
+  ms = 8_000,
+): Promise<MiradorError> {
   const err = await prepare(rt, spec, signal, ms).then(
     (r) => new Error(`prepare resolved: ${JSON.stringify(r.result)}`),
     (e: unknown) => e,
@@ -130,7 +144,7 @@ describe('prepare a base model', () => {
     expect(paths()).toEqual(['POST /api/show'])
   })
 
-  test('a model the registry does not have → MODEL_MISSING in Ollama\'s words, no load', async () => {
+  test("a model the registry does not have → MODEL_MISSING in Ollama's words, no load", async () => {
     const err = await prepareError(runtime(), { name: 'x', base: 'nosuch:1b' })
     expect(err.code).toBe('MODEL_MISSING')
     expect(err.message).toMatch(/^Ollama at .* could not pull nosuch:1b: pull model manifest: file does not exist\./)
@@ -174,7 +188,11 @@ describe('prepare with a LoRA adapter', () => {
     expect(server.loaded().map((m) => m.name)).toEqual([name])
     const statuses = progress.map((p) => p.status)
     expect(statuses[0]).toBe('hashing tone.gguf')
-    expect(progress).toContainEqual({ status: 'uploading tone.gguf', completed: a.content.length, total: a.content.length })
+    expect(progress).toContainEqual({
+      status: 'uploading tone.gguf',
+      completed: a.content.length,
+      total: a.content.length,
+    })
     expect(statuses).toContain('parsing GGUF')
     expect(statuses.slice(-2)).toEqual(['writing manifest', 'success'])
   })
@@ -290,7 +308,11 @@ describe('prepare with a LoRA adapter', () => {
 
   test('scale 0 leaves the base unchanged: the base is prepared, nothing is created', async () => {
     const a = await adapterFile()
-    const { result } = await prepare(runtime(), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path, scale: 0 }] })
+    const { result } = await prepare(runtime(), {
+      name: 'tone',
+      base: 'llama3.2:1b',
+      adapters: [{ file: a.path, scale: 0 }],
+    })
     expect(result.model).toBe('llama3.2:1b')
     expect(server.creates).toEqual([])
   })
@@ -301,23 +323,35 @@ describe('prepare refuses what Ollama cannot do, before any request', () => {
     const file = join(dir, 'nope.gguf')
     const err = await prepareError(runtime(), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file }] })
     expect(err.code).toBe('MODEL_MISSING')
-    expect(err.message).toBe(`The adapter ${file} of model entry "tone" does not exist. Check its path in models/manifest.yaml.`)
+    expect(err.message).toBe(
+      `The adapter ${file} of model entry "tone" does not exist. Check its path in models/manifest.yaml.`,
+    )
     expect(err.details).toEqual({ entry: 'tone', file })
     expect(server.requests).toEqual([])
   })
 
   test('an adapter scale other than 0 or 1 → USAGE saying Ollama applies adapters at full strength', async () => {
     const a = await adapterFile()
-    const err = await prepareError(runtime(), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path, scale: 0.5 }] })
+    const err = await prepareError(runtime(), {
+      name: 'tone',
+      base: 'llama3.2:1b',
+      adapters: [{ file: a.path, scale: 0.5 }],
+    })
     expect(err.code).toBe('USAGE')
-    expect(err.message).toContain(`Model entry "tone" asks for the adapter ${a.path} at scale 0.5, but Ollama applies adapters at full strength only.`)
+    expect(err.message).toContain(
+      `Model entry "tone" asks for the adapter ${a.path} at scale 0.5, but Ollama applies adapters at full strength only.`,
+    )
     expect(server.requests).toEqual([])
   })
 
   test('two adapters → USAGE (Ollama takes one per model)', async () => {
     const a = await adapterFile('a.gguf')
     const b = await adapterFile('b.gguf', 'other')
-    const err = await prepareError(runtime(), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path }, { file: b.path }] })
+    const err = await prepareError(runtime(), {
+      name: 'tone',
+      base: 'llama3.2:1b',
+      adapters: [{ file: a.path }, { file: b.path }],
+    })
     expect(err.code).toBe('USAGE')
     expect(err.message).toMatch(/lists 2 adapters, but Ollama applies one adapter per model/)
     expect(server.requests).toEqual([])
@@ -340,15 +374,20 @@ describe('prepare refuses what Ollama cannot do, before any request', () => {
 })
 
 describe('failures while preparing', () => {
-  test('a digest mismatch on upload is reported (RUNTIME_FAILED, Ollama\'s words), nothing is created', async () => {
+  test("a digest mismatch on upload is reported (RUNTIME_FAILED, Ollama's words), nothing is created", async () => {
     const a = await adapterFile()
     // something between Mirador and Ollama alters the file on its way
     const altering: typeof fetch = async (input, init) => {
       const url = String(input instanceof Request ? input.url : input)
-      if (init?.method === 'POST' && url.includes('/api/blobs/')) return fetch(input, { ...init, body: 'tampered', duplex: 'half' } as RequestInit)
+      if (init?.method === 'POST' && url.includes('/api/blobs/'))
+        return fetch(input, { ...init, body: 'tampered', duplex: 'half' } as RequestInit)
       return fetch(input, init)
     }
-    const err = await prepareError(runtime({ fetch: altering }), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path }] })
+    const err = await prepareError(runtime({ fetch: altering }), {
+      name: 'tone',
+      base: 'llama3.2:1b',
+      adapters: [{ file: a.path }],
+    })
     expect(err.code).toBe('RUNTIME_FAILED')
     expect(err.message).toBe(
       `Ollama at ${server.url} rejected the adapter ${a.path} of model entry "tone": ` +
@@ -411,19 +450,25 @@ describe('failures while preparing', () => {
     expect(server.creates).toEqual([])
   })
 
-  test('Ollama refusing the create → RUNTIME_FAILED in Ollama\'s words', async () => {
+  test("Ollama refusing the create → RUNTIME_FAILED in Ollama's words", async () => {
     const a = await adapterFile()
     server.setFault({ kind: 'http-error', status: 400, message: 'unsupported architecture', only: ['/api/create'] })
     const err = await prepareError(runtime(), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path }] })
     expect(err.code).toBe('RUNTIME_FAILED')
-    expect(err.message).toMatch(/^Ollama at .* could not create mirador-tone:[0-9a-f]{12} from llama3\.2:1b with the adapter tone\.gguf: unsupported architecture\.$/)
+    expect(err.message).toMatch(
+      /^Ollama at .* could not create mirador-tone:[0-9a-f]{12} from llama3\.2:1b with the adapter tone\.gguf: unsupported architecture\.$/,
+    )
   })
 
   test('a create that stalls → RUNTIME_TIMEOUT after idleTimeoutMs', async () => {
     const a = await adapterFile()
     server.setOptions({ createDelayMs: 5_000 })
     const t0 = Date.now()
-    const err = await prepareError(runtime({ idleTimeoutMs: 200 }), { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path }] })
+    const err = await prepareError(runtime({ idleTimeoutMs: 200 }), {
+      name: 'tone',
+      base: 'llama3.2:1b',
+      adapters: [{ file: a.path }],
+    })
     expect(Date.now() - t0).toBeLessThan(2_000)
     expect(err.code).toBe('RUNTIME_TIMEOUT')
     expect(err.message).toMatch(/stopped making progress while creating mirador-tone:[0-9a-f]{12}: nothing for 200 ms/)
@@ -446,15 +491,18 @@ describe('failures while preparing', () => {
     const ac = new AbortController()
     const rt = runtime()
     let abortedAt = 0
-    const p = rt.prepare({ name: 'deep', base: 'phi3:mini' }, {
-      signal: ac.signal,
-      onProgress: () => {
-        if (!abortedAt) {
-          abortedAt = Date.now()
-          ac.abort()
-        }
+    const p = rt.prepare(
+      { name: 'deep', base: 'phi3:mini' },
+      {
+        signal: ac.signal,
+        onProgress: () => {
+          if (!abortedAt) {
+            abortedAt = Date.now()
+            ac.abort()
+          }
+        },
       },
-    })
+    )
     const err = await p.catch((e: unknown) => e)
     expect(Date.now() - abortedAt).toBeLessThan(500)
     expect(MiradorError.is(err, 'ABORTED')).toBe(true)
@@ -541,7 +589,7 @@ describe('unload and listLoaded', () => {
 describe('derived model names', () => {
   const files = [{ name: 'tone.gguf', digest: sha('x') }]
 
-  test('follow Ollama\'s name rules and are stable', () => {
+  test("follow Ollama's name rules and are stable", () => {
     expect(entrySlug('Tone Coach')).toBe('tone-coach')
     expect(entrySlug('__Fancy!!Name..v2')).toBe('fancy-name.v2')
     expect(entrySlug('日本語')).toBe('model')
@@ -558,6 +606,8 @@ describe('derived model names', () => {
     ]
     expect(derivedModelName('t', 'b:1', two)).toBe(derivedModelName('t', 'b:1', [...two].reverse()))
     expect(derivedModelName('t', 'b:1', files)).not.toBe(derivedModelName('t', 'b:2', files))
-    expect(derivedModelName('t', 'b:1', files)).not.toBe(derivedModelName('t', 'b:1', [{ name: 'tone.gguf', digest: sha('y') }]))
+    expect(derivedModelName('t', 'b:1', files)).not.toBe(
+      derivedModelName('t', 'b:1', [{ name: 'tone.gguf', digest: sha('y') }]),
+    )
   })
 })

@@ -23,7 +23,12 @@ afterEach(async () => {
   await server.close()
 })
 
-const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({ model: 'phi3:mini', prompt: 'Say hi', options: {}, ...over })
+const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  model: 'phi3:mini',
+  prompt: 'Say hi',
+  options: {},
+  ...over,
+})
 const paths = (): string[] => server.requests.map((r) => `${r.method} ${r.path}`)
 
 describe('pull on a missing model', () => {
@@ -77,7 +82,7 @@ describe('pull on a missing model', () => {
     expect(paths()).toEqual(['POST /api/chat'])
   })
 
-  test('a model the registry does not have → MODEL_MISSING in Ollama\'s words, no second chat', async () => {
+  test("a model the registry does not have → MODEL_MISSING in Ollama's words, no second chat", async () => {
     const parts = await collect(createOllama({ host: server.url }).generate(req({ model: 'nosuch:1b' })))
     expect(ofType(parts, 'progress')).toEqual([{ type: 'progress', status: 'pulling manifest' }])
     const err = onlyError(parts)
@@ -137,13 +142,16 @@ describe('pull failures', () => {
     // the server says success but the model stays absent: the pull answers for another name
     const fetchLying: typeof fetch = async (input, init) => {
       const url = String(input instanceof Request ? input.url : input)
-      if (url.endsWith('/api/pull')) return fetch(input, { ...init, body: JSON.stringify({ name: 'llama3.2:1b', stream: true }) })
+      if (url.endsWith('/api/pull'))
+        return fetch(input, { ...init, body: JSON.stringify({ name: 'llama3.2:1b', stream: true }) })
       return fetch(input, init)
     }
     const parts = await collect(createOllama({ host: server.url, fetch: fetchLying }).generate(req()), 5000)
     const err = onlyError(parts)
     expect(err.code).toBe('MODEL_MISSING')
-    expect(err.message).toBe(`Ollama at ${server.url} pulled phi3:mini but still reports it missing; check \`ollama list\` on that server.`)
+    expect(err.message).toBe(
+      `Ollama at ${server.url} pulled phi3:mini but still reports it missing; check \`ollama list\` on that server.`,
+    )
     expect(paths()).toEqual(['POST /api/chat', 'POST /api/pull', 'POST /api/chat'])
   })
 })

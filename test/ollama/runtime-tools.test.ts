@@ -5,7 +5,13 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
 import { Ollama } from 'ollama'
-import type { GenerateRequest, StreamPart, ToolCallRequest, ToolDefinition, ToolTurn } from '../../src/engine/runtime.js'
+import type {
+  GenerateRequest,
+  StreamPart,
+  ToolCallRequest,
+  ToolDefinition,
+  ToolTurn,
+} from '../../src/engine/runtime.js'
 import { createOllama, type OllamaRuntime } from '../../src/runtimes/ollama/index.js'
 import {
   defaultReply,
@@ -36,10 +42,20 @@ const WEATHER: ToolDefinition = {
   description: 'The weather in a city now',
   parameters: { type: 'object', properties: { city: { type: 'string', description: 'a city' } }, required: ['city'] },
 }
-const CLOCK: ToolDefinition = { name: 'clock', description: 'The time now', parameters: { type: 'object', properties: {} } }
+const CLOCK: ToolDefinition = {
+  name: 'clock',
+  description: 'The time now',
+  parameters: { type: 'object', properties: {} },
+}
 
-const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({ model: 'llama3.2:1b', prompt: 'Hello', options: {}, ...over })
-const chatBodies = (): ChatRequestBody[] => server.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as ChatRequestBody)
+const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  model: 'llama3.2:1b',
+  prompt: 'Hello',
+  options: {},
+  ...over,
+})
+const chatBodies = (): ChatRequestBody[] =>
+  server.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as ChatRequestBody)
 const calls = (parts: StreamPart[]): ToolCallRequest[] => ofType(parts, 'tool-call').map((p) => p.call)
 
 /** an Ollama that streams these chunks (for shapes the test double does not send) */
@@ -50,15 +66,30 @@ function fakeOllama(lines: object[]): OllamaRuntime {
     })
   return createOllama({ host: 'http://fake:1', fetch: fake })
 }
-const msg = (extra: object, content = ''): object => ({ message: { role: 'assistant', content, ...extra }, done: false })
-const DONE = { message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 4, prompt_eval_count: 9 }
+const msg = (extra: object, content = ''): object => ({
+  message: { role: 'assistant', content, ...extra },
+  done: false,
+})
+const DONE = {
+  message: { role: 'assistant', content: '' },
+  done: true,
+  done_reason: 'stop',
+  eval_count: 4,
+  prompt_eval_count: 9,
+}
 
 describe('the request', () => {
   test("tools reach Ollama in its shape: [{type: 'function', function: {name, description, parameters}}]", async () => {
     await collect(rt.generate(req({ tools: [WEATHER, CLOCK] })))
     expect(chatBodies()[0]!.tools).toEqual([
-      { type: 'function', function: { name: 'weather', description: 'The weather in a city now', parameters: WEATHER.parameters } },
-      { type: 'function', function: { name: 'clock', description: 'The time now', parameters: { type: 'object', properties: {} } } },
+      {
+        type: 'function',
+        function: { name: 'weather', description: 'The weather in a city now', parameters: WEATHER.parameters },
+      },
+      {
+        type: 'function',
+        function: { name: 'clock', description: 'The time now', parameters: { type: 'object', properties: {} } },
+      },
     ])
   })
 
@@ -89,7 +120,10 @@ describe('the request', () => {
       {
         role: 'assistant',
         content: 'Let me look.',
-        tool_calls: [{ function: { name: 'weather', arguments: { city: 'Paris' } } }, { function: { name: 'clock', arguments: {} } }],
+        tool_calls: [
+          { function: { name: 'weather', arguments: { city: 'Paris' } } },
+          { function: { name: 'clock', arguments: {} } },
+        ],
       },
       { role: 'tool', content: '{"temp":21}', tool_name: 'weather' },
       { role: 'tool', content: '"12:00"', tool_name: 'clock' },
@@ -113,10 +147,16 @@ describe('the request', () => {
 
 describe('tool calls in the reply', () => {
   test('a CALL directive streams as one tool-call part (name, arguments, id), then finish stop', async () => {
-    const parts = await collect(rt.generate(req({ prompt: 'Weather? CALL weather {"city": "Paris"}', tools: [WEATHER] })))
+    const parts = await collect(
+      rt.generate(req({ prompt: 'Weather? CALL weather {"city": "Paris"}', tools: [WEATHER] })),
+    )
     expect(parts).toEqual([
       { type: 'tool-call', call: { id: 'call_0', name: 'weather', arguments: { city: 'Paris' } } },
-      { type: 'finish', reason: 'stop', usage: { promptTokens: expect.any(Number), completionTokens: expect.any(Number) } },
+      {
+        type: 'finish',
+        reason: 'stop',
+        usage: { promptTokens: expect.any(Number), completionTokens: expect.any(Number) },
+      },
     ])
   })
 
@@ -140,7 +180,8 @@ describe('tool calls in the reply', () => {
   })
 
   test('several calls in one reply: one part each, in order, with ids unique in the request', async () => {
-    const prompt = 'First CALL weather {"city": "Rome", "units": {"temp": "C"}} then CALL clock and CALL weather {"city": "Lima"}'
+    const prompt =
+      'First CALL weather {"city": "Rome", "units": {"temp": "C"}} then CALL clock and CALL weather {"city": "Lima"}'
     const parts = await collect(rt.generate(req({ prompt, tools: [WEATHER, CLOCK] })))
     expect(calls(parts)).toEqual([
       { id: 'call_0', name: 'weather', arguments: { city: 'Rome', units: { temp: 'C' } } },
@@ -167,8 +208,14 @@ describe('tool calls in the reply', () => {
 
   test('text and tool calls in one reply: the text deltas (with logprobs), then the calls', async () => {
     server.setOptions({ toolCallText: 'Let me check the weather.' })
-    const parts = await collect(rt.generate(req({ prompt: 'CALL weather {"city":"Bern"}', tools: [WEATHER], logprobs: true })))
-    expect(parts.map((p) => p.type)).toEqual([...tokenize('Let me check the weather.').map(() => 'text-delta'), 'tool-call', 'finish'])
+    const parts = await collect(
+      rt.generate(req({ prompt: 'CALL weather {"city":"Bern"}', tools: [WEATHER], logprobs: true })),
+    )
+    expect(parts.map((p) => p.type)).toEqual([
+      ...tokenize('Let me check the weather.').map(() => 'text-delta'),
+      'tool-call',
+      'finish',
+    ])
     expect(texts(parts).join('')).toBe('Let me check the weather.')
     for (const p of ofType(parts, 'text-delta')) expect(typeof p.logprob).toBe('number')
     expect(calls(parts)).toEqual([{ id: 'call_0', name: 'weather', arguments: { city: 'Bern' } }])
@@ -204,8 +251,14 @@ describe('tool calls in the reply', () => {
   test("a chunk's text comes before its calls; logprobs of a call chunk are not carried to later text", async () => {
     const parts = await collect(
       fakeOllama([
-        { ...msg({ tool_calls: [{ function: { name: 'clock', arguments: {} } }] }, 'Checking.'), logprobs: [{ token: 'Checking.', logprob: -0.5 }] },
-        { ...msg({ tool_calls: [{ function: { name: 'clock', arguments: {} } }] }), logprobs: [{ token: '{', logprob: -1 }] },
+        {
+          ...msg({ tool_calls: [{ function: { name: 'clock', arguments: {} } }] }, 'Checking.'),
+          logprobs: [{ token: 'Checking.', logprob: -0.5 }],
+        },
+        {
+          ...msg({ tool_calls: [{ function: { name: 'clock', arguments: {} } }] }),
+          logprobs: [{ token: '{', logprob: -1 }],
+        },
         { ...msg({}, ' Done'), logprobs: [{ token: ' Done', logprob: -0.25 }] },
         DONE,
       ]).generate(req({ tools: [CLOCK], logprobs: true })),
@@ -233,7 +286,10 @@ describe('arguments', () => {
       { id: 'call_1', name: 'clock', arguments: {} },
     ])
     const more = await collect(
-      fakeOllama([msg({ tool_calls: [{ function: { name: 'clock', arguments: null } }, { function: { name: 'clock' } }] }), DONE]).generate(req({ tools: [CLOCK] })),
+      fakeOllama([
+        msg({ tool_calls: [{ function: { name: 'clock', arguments: null } }, { function: { name: 'clock' } }] }),
+        DONE,
+      ]).generate(req({ tools: [CLOCK] })),
     )
     expect(calls(more).map((c) => c.arguments)).toEqual([{}, {}])
   })
@@ -242,26 +298,34 @@ describe('arguments', () => {
     ['a string that is not JSON', '{"city": Paris', /arguments are not JSON: "\{\\"city\\": Paris"/],
     ['JSON that is not an object', '["Paris"]', /arguments are not a JSON object: "\[\\"Paris\\"\]"/],
     ['a number', 42, /arguments are not a JSON object: 42/],
-  ])('arguments that are %s → one RUNTIME_PROTOCOL error part, after the calls before it', async (_what, args, message) => {
-    server.setOptions({
-      toolCalls: () => [
-        { name: 'clock', arguments: {} },
-        { name: 'weather', arguments: args as unknown as object },
-        { name: 'clock', arguments: {} },
-      ],
-    })
-    const parts = await collect(rt.generate(req({ tools: [WEATHER, CLOCK] })))
-    expect(calls(parts)).toEqual([{ id: 'call_0', name: 'clock', arguments: {} }])
-    const err = onlyError(parts)
-    expect(err.code).toBe('RUNTIME_PROTOCOL')
-    expect(err.message).toMatch(message)
-    expect(err.message).toMatch(/tool call to "weather"/)
-    expect(err.message).toContain(`Ollama at ${server.url} sent`)
-  })
+  ])(
+    'arguments that are %s → one RUNTIME_PROTOCOL error part, after the calls before it',
+    async (_what, args, message) => {
+      server.setOptions({
+        toolCalls: () => [
+          { name: 'clock', arguments: {} },
+          { name: 'weather', arguments: args as unknown as object },
+          { name: 'clock', arguments: {} },
+        ],
+      })
+      const parts = await collect(rt.generate(req({ tools: [WEATHER, CLOCK] })))
+      expect(calls(parts)).toEqual([{ id: 'call_0', name: 'clock', arguments: {} }])
+      const err = onlyError(parts)
+      expect(err.code).toBe('RUNTIME_PROTOCOL')
+      expect(err.message).toMatch(message)
+      expect(err.message).toMatch(/tool call to "weather"/)
+      expect(err.message).toContain(`Ollama at ${server.url} sent`)
+    },
+  )
 
   test('a call without a function name → RUNTIME_PROTOCOL', async () => {
-    const parts = await collect(fakeOllama([msg({ tool_calls: [{ function: { arguments: {} } }] }), DONE]).generate(req({ tools: [CLOCK] })))
-    expect(onlyError(parts)).toMatchObject({ code: 'RUNTIME_PROTOCOL', message: expect.stringMatching(/a tool call without a function name/) })
+    const parts = await collect(
+      fakeOllama([msg({ tool_calls: [{ function: { arguments: {} } }] }), DONE]).generate(req({ tools: [CLOCK] })),
+    )
+    expect(onlyError(parts)).toMatchObject({
+      code: 'RUNTIME_PROTOCOL',
+      message: expect.stringMatching(/a tool call without a function name/),
+    })
   })
 })
 
@@ -277,7 +341,11 @@ describe('the test double', () => {
     })
     for await (const c of stream) chunks.push(c)
     expect(chunks).toHaveLength(2)
-    expect(chunks[0]!.message).toEqual({ role: 'assistant', content: '', tool_calls: [{ function: { name: 'weather', arguments: { city: 'Paris' } } }] })
+    expect(chunks[0]!.message).toEqual({
+      role: 'assistant',
+      content: '',
+      tool_calls: [{ function: { name: 'weather', arguments: { city: 'Paris' } } }],
+    })
     expect(chunks[0]!.done).toBe(false)
     expect(chunks[1]).toMatchObject({ done: true, done_reason: 'stop', message: { role: 'assistant', content: '' } })
   })
@@ -290,7 +358,11 @@ describe('the test double', () => {
       tools: [{ type: 'function', function: { name: 'clock', description: 'c', parameters: { type: 'object' } } }],
       stream: false,
     })
-    expect(res).toMatchObject({ done: true, done_reason: 'stop', message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'clock', arguments: {} } }] } })
+    expect(res).toMatchObject({
+      done: true,
+      done_reason: 'stop',
+      message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'clock', arguments: {} } }] },
+    })
   })
 
   test('the toolCalls option gets the request, only when tools are offered; [] means text, undefined the CALL rule', async () => {
@@ -311,21 +383,31 @@ describe('the test double', () => {
     expect(calls(text)).toEqual([])
     expect(texts(text).join('')).toBe(defaultReply('llama3.2:1b', prompt))
     answer = undefined
-    expect(calls(await collect(rt.generate(req({ prompt, tools: [CLOCK] }))))).toEqual([{ id: 'call_0', name: 'clock', arguments: {} }])
+    expect(calls(await collect(rt.generate(req({ prompt, tools: [CLOCK] }))))).toEqual([
+      { id: 'call_0', name: 'clock', arguments: {} },
+    ])
     server.setOptions({ toolCalls: undefined })
     expect(calls(await collect(rt.generate(req({ prompt, tools: [CLOCK] }))))).toHaveLength(1)
     expect(seen).toHaveLength(2)
   })
 
   test('the toolCalls option can call again after tools have answered (several rounds)', async () => {
-    server.setOptions({ toolCalls: (body) => (body.messages.filter((m) => m.role === 'tool').length < 2 ? [{ name: 'clock', arguments: {} }] : undefined) })
+    server.setOptions({
+      toolCalls: (body) =>
+        body.messages.filter((m) => m.role === 'tool').length < 2 ? [{ name: 'clock', arguments: {} }] : undefined,
+    })
     const turns: ToolTurn[] = []
     let parts: StreamPart[] = []
     for (let round = 0; round < 4; round++) {
       parts = await collect(rt.generate(req({ tools: [CLOCK], turns: [...turns] })))
       const cs = calls(parts)
       if (cs.length === 0) break
-      turns.push({ role: 'assistant', content: '', toolCalls: cs }, ...cs.map((c, k): ToolTurn => ({ role: 'tool', name: c.name, callId: c.id, content: `"t${turns.length + k}"` })))
+      turns.push(
+        { role: 'assistant', content: '', toolCalls: cs },
+        ...cs.map(
+          (c, k): ToolTurn => ({ role: 'tool', name: c.name, callId: c.id, content: `"t${turns.length + k}"` }),
+        ),
+      )
     }
     expect(chatBodies()).toHaveLength(3)
     expect(texts(parts).join('')).toBe('The tool clock said: "t0". The tool clock said: "t2".')

@@ -7,7 +7,13 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { Ollama } from 'ollama'
 import type { GenerateRequest, StreamPart } from '../../src/engine/runtime.js'
 import { createOllama, normalizeHost, type OllamaRuntime } from '../../src/runtimes/ollama/index.js'
-import { defaultReply, startOllamaTestServer, tokenize, tokenLogprob, type OllamaTestServer } from '../support/ollama-server.js'
+import {
+  defaultReply,
+  startOllamaTestServer,
+  tokenize,
+  tokenLogprob,
+  type OllamaTestServer,
+} from '../support/ollama-server.js'
 import { collect, ofType, texts, until } from './helpers.js'
 
 let server: OllamaTestServer
@@ -28,18 +34,28 @@ afterEach(async () => {
 })
 
 const PROMPT = 'Why is the sky blue at noon?'
-const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({ model: 'llama3.2:1b', prompt: PROMPT, options: {}, ...over })
+const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
+  model: 'llama3.2:1b',
+  prompt: PROMPT,
+  options: {},
+  ...over,
+})
 
 describe('generate', () => {
   test('streams every token with its logprob, then finish with usage from Ollama', async () => {
     const tokens = tokenize(defaultReply('llama3.2:1b', PROMPT))
     const parts = await collect(rt.generate(req({ logprobs: true, system: 'Be brief.' })))
     expect(parts).toHaveLength(tokens.length + 1)
-    expect(parts.slice(0, -1)).toEqual(tokens.map((text, i) => ({ type: 'text-delta', text, logprob: tokenLogprob('llama3.2:1b', i, text) })))
+    expect(parts.slice(0, -1)).toEqual(
+      tokens.map((text, i) => ({ type: 'text-delta', text, logprob: tokenLogprob('llama3.2:1b', i, text) })),
+    )
     expect(parts[parts.length - 1]).toEqual({
       type: 'finish',
       reason: 'stop',
-      usage: { promptTokens: tokenize('Be brief.').length + tokenize(PROMPT).length + 7, completionTokens: tokens.length },
+      usage: {
+        promptTokens: tokenize('Be brief.').length + tokenize(PROMPT).length + 7,
+        completionTokens: tokens.length,
+      },
     })
   })
 
@@ -88,9 +104,22 @@ describe('generate', () => {
     const lines = [
       { message: { role: 'assistant', content: 'Hel' }, done: false, logprobs: [{ token: 'Hel', logprob: -0.5 }] },
       { message: { role: 'assistant', content: '' }, done: false, logprobs: [{ token: 'l', logprob: -0.25 }] },
-      { message: { role: 'assistant', content: 'lo world' }, done: false, logprobs: [{ token: 'o', logprob: -0.125 }, { token: ' world', logprob: -0.0625 }] },
+      {
+        message: { role: 'assistant', content: 'lo world' },
+        done: false,
+        logprobs: [
+          { token: 'o', logprob: -0.125 },
+          { token: ' world', logprob: -0.0625 },
+        ],
+      },
       { message: { role: 'assistant', content: '!' }, done: false },
-      { message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 5, prompt_eval_count: 3 },
+      {
+        message: { role: 'assistant', content: '' },
+        done: true,
+        done_reason: 'stop',
+        eval_count: 5,
+        prompt_eval_count: 3,
+      },
     ]
     const fake: typeof fetch = async () =>
       new Response(lines.map((l) => JSON.stringify({ model: 'm', created_at: '', ...l })).join('\n') + '\n', {
@@ -236,7 +265,12 @@ describe('status and model management', () => {
     expect(loaded[0]!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 240_000)
     expect(loaded[0]!.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 300_000)
     await rt.unload('llama3.2:1b')
-    expect(server.requests[server.requests.length - 1]!.body).toEqual({ model: 'llama3.2:1b', prompt: '', keep_alive: 0, stream: false })
+    expect(server.requests[server.requests.length - 1]!.body).toEqual({
+      model: 'llama3.2:1b',
+      prompt: '',
+      keep_alive: 0,
+      stream: false,
+    })
     expect(await rt.listLoaded()).toEqual([])
     await expect(rt.unload('nope:1b')).rejects.toMatchObject({
       code: 'MODEL_MISSING',
@@ -247,7 +281,16 @@ describe('status and model management', () => {
 
 describe('host and loading', () => {
   test('hosts are normalised exactly like the ollama client does', () => {
-    for (const h of ['localhost', 'localhost:8080', ':9000', 'http://example.com', 'https://example.com', 'https://h:8443/', '10.0.0.2', 'http://u:p@host:1/path/']) {
+    for (const h of [
+      'localhost',
+      'localhost:8080',
+      ':9000',
+      'http://example.com',
+      'https://example.com',
+      'https://h:8443/',
+      '10.0.0.2',
+      'http://u:p@host:1/path/',
+    ]) {
       const client = new Ollama({ host: h }) as unknown as { config: { host: string } }
       expect([h, normalizeHost(h)]).toEqual([h, client.config.host])
     }

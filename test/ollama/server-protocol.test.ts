@@ -59,7 +59,14 @@ describe('deterministic generation helpers', () => {
   })
 
   test('plannedTokens cycles to `tokens` and cuts at num_predict', () => {
-    expect(plannedTokens('One two three.', { tokens: 6 }).tokens).toEqual(['One', ' two', ' three', '.', ' One', ' two'])
+    expect(plannedTokens('One two three.', { tokens: 6 }).tokens).toEqual([
+      'One',
+      ' two',
+      ' three',
+      '.',
+      ' One',
+      ' two',
+    ])
     expect(plannedTokens('One two three.', { numPredict: 2 })).toEqual({ tokens: ['One', ' two'], reason: 'length' })
     expect(plannedTokens('One two three.', { numPredict: -1 }).reason).toBe('stop')
   })
@@ -76,7 +83,11 @@ describe('read-only endpoints', () => {
     expect(await client.version()).toEqual({ version: '0.12.6' })
     const tags = await client.list()
     expect(tags.models.map((m) => m.name)).toEqual(['llama3.2:1b', 'qwen2.5:7b'])
-    expect(tags.models[1]).toMatchObject({ model: 'qwen2.5:7b', size: 4_000_000, details: { family: 'qwen2', format: 'gguf' } })
+    expect(tags.models[1]).toMatchObject({
+      model: 'qwen2.5:7b',
+      size: 4_000_000,
+      details: { family: 'qwen2', format: 'gguf' },
+    })
     expect(tags.models[0]!.digest).toMatch(/^[0-9a-f]{64}$/)
     const show = await client.show({ model: 'llama3.2:1b' })
     expect(show.details.family).toBe('llama')
@@ -84,8 +95,12 @@ describe('read-only endpoints', () => {
     expect(show.capabilities).toEqual(['completion'])
   })
 
-  test('show of an unknown model is a 404 ResponseError in Ollama\'s words', async () => {
-    const err = (await client.show({ model: 'nope' }).catch((e: unknown) => e)) as { name: string; status_code: number; message: string }
+  test("show of an unknown model is a 404 ResponseError in Ollama's words", async () => {
+    const err = (await client.show({ model: 'nope' }).catch((e: unknown) => e)) as {
+      name: string
+      status_code: number
+      message: string
+    }
     expect(err.name).toBe('ResponseError')
     expect(err.status_code).toBe(404)
     expect(err.message).toBe("model 'nope' not found")
@@ -102,7 +117,10 @@ describe('chat', () => {
   test('streams one chunk per token with logprobs, then a final done line with counts', async () => {
     const stream = await client.chat({
       model: 'llama3.2:1b',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: PROMPT }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: PROMPT },
+      ],
       stream: true,
       logprobs: true,
       top_logprobs: 3,
@@ -133,19 +151,31 @@ describe('chat', () => {
   })
 
   test('without logprobs the chunks carry none', async () => {
-    const stream = await client.chat({ model: 'llama3.2:1b', messages: [{ role: 'user', content: PROMPT }], stream: true })
+    const stream = await client.chat({
+      model: 'llama3.2:1b',
+      messages: [{ role: 'user', content: PROMPT }],
+      stream: true,
+    })
     for await (const c of stream) expect(c.logprobs).toBeUndefined()
   })
 
   test('non-streamed: one object with the whole reply and every logprob', async () => {
-    const res = await client.chat({ model: 'llama3.2:1b', messages: [{ role: 'user', content: PROMPT }], logprobs: true })
+    const res = await client.chat({
+      model: 'llama3.2:1b',
+      messages: [{ role: 'user', content: PROMPT }],
+      logprobs: true,
+    })
     expect(res.message).toEqual({ role: 'assistant', content: REPLY })
     expect(res.done_reason).toBe('stop')
     expect(res.logprobs!.map((l) => l.token)).toEqual(TOKENS)
   })
 
   test('options.num_predict cuts the reply with done_reason length; `tokens` forces a length', async () => {
-    const res = await client.chat({ model: 'llama3.2:1b', messages: [{ role: 'user', content: PROMPT }], options: { num_predict: 5 } })
+    const res = await client.chat({
+      model: 'llama3.2:1b',
+      messages: [{ role: 'user', content: PROMPT }],
+      options: { num_predict: 5 },
+    })
     expect(res.message.content).toBe(TOKENS.slice(0, 5).join(''))
     expect(res).toMatchObject({ done_reason: 'length', eval_count: 5 })
     server.setOptions({ tokens: 100 })
@@ -245,7 +275,9 @@ describe('embed', () => {
 
 describe('pull and delete', () => {
   test('streams manifest, per-layer progress with rising `completed`, verify, write, success', async () => {
-    const chat = await client.chat({ model: 'phi3:mini', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)
+    const chat = await client
+      .chat({ model: 'phi3:mini', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e)
     expect((chat as { status_code: number }).status_code).toBe(404)
     const stream = await client.pull({ model: 'phi3:mini', stream: true })
     const lines = []
@@ -273,7 +305,10 @@ describe('pull and delete', () => {
 
   test('non-streamed pull answers {status: success}; an unknown model fails like Ollama', async () => {
     expect(await client.pull({ model: 'phi3:mini' })).toEqual({ status: 'success' })
-    const nonStream = (await client.pull({ model: 'nosuch:1b' }).catch((e: unknown) => e)) as { status_code: number; message: string }
+    const nonStream = (await client.pull({ model: 'nosuch:1b' }).catch((e: unknown) => e)) as {
+      status_code: number
+      message: string
+    }
     expect([nonStream.status_code, nonStream.message]).toEqual([500, 'pull model manifest: file does not exist'])
     const stream = await client.pull({ model: 'nosuch:1b', stream: true })
     const seen: string[] = []
@@ -295,7 +330,8 @@ describe('pull and delete', () => {
 describe('blobs and create', () => {
   const ADAPTER = Buffer.from('GGUF' + 'adapter weights '.repeat(64), 'latin1')
   const DIGEST = `sha256:${createHash('sha256').update(ADAPTER).digest('hex')}`
-  const blob = (digest: string, init: RequestInit = {}): Promise<Response> => fetch(`${server.url}/api/blobs/${digest}`, init)
+  const blob = (digest: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${server.url}/api/blobs/${digest}`, init)
 
   test('HEAD is 404 until the blob is pushed; POST stores it (201), then answers 200 without storing again', async () => {
     expect((await blob(DIGEST, { method: 'HEAD' })).status).toBe(404)
@@ -313,7 +349,7 @@ describe('blobs and create', () => {
     expect([rec.body, rec.bytes]).toEqual([undefined, ADAPTER.length])
   })
 
-  test('a body that does not match the digest is refused with 400 and Ollama\'s words; a bad digest too', async () => {
+  test("a body that does not match the digest is refused with 400 and Ollama's words; a bad digest too", async () => {
     const other = Buffer.from('something else')
     const got = `sha256:${createHash('sha256').update(other).digest('hex')}`
     const res = await blob(DIGEST, { method: 'POST', body: other })
@@ -325,12 +361,18 @@ describe('blobs and create', () => {
     expect((await blob('md5:abc', { method: 'HEAD' })).status).toBe(400)
   })
 
-  test('create from a base with an adapter streams Ollama\'s status lines; the model is listed, bigger, and replies marked', async () => {
+  test("create from a base with an adapter streams Ollama's status lines; the model is listed, bigger, and replies marked", async () => {
     server.addBlob(ADAPTER)
-    const stream = await client.create({ model: 'mirador-tone:abc123', from: 'llama3.2:1b', adapters: { 'tone.gguf': DIGEST }, stream: true })
+    const stream = await client.create({
+      model: 'mirador-tone:abc123',
+      from: 'llama3.2:1b',
+      adapters: { 'tone.gguf': DIGEST },
+      stream: true,
+    })
     const statuses: string[] = []
     for await (const p of stream) statuses.push(p.status)
-    const layer = (what: string): string => `using existing layer sha256:${createHash('sha256').update(`llama3.2:1b/${what}`).digest('hex')}`
+    const layer = (what: string): string =>
+      `using existing layer sha256:${createHash('sha256').update(`llama3.2:1b/${what}`).digest('hex')}`
     expect(statuses).toEqual([
       'parsing GGUF',
       layer('weights'),
@@ -341,7 +383,13 @@ describe('blobs and create', () => {
       'success',
     ])
     expect(server.creates).toEqual([
-      { model: 'mirador-tone:abc123', from: 'llama3.2:1b', adapters: { 'tone.gguf': DIGEST }, stream: true, outcome: 'success' },
+      {
+        model: 'mirador-tone:abc123',
+        from: 'llama3.2:1b',
+        adapters: { 'tone.gguf': DIGEST },
+        stream: true,
+        outcome: 'success',
+      },
     ])
     const tags = await client.list()
     const made = tags.models.find((m) => m.name === 'mirador-tone:abc123')!
@@ -359,16 +407,24 @@ describe('blobs and create', () => {
 
   test('non-streamed create answers one {status: success}', async () => {
     server.addBlob(ADAPTER)
-    expect(await client.create({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST } })).toEqual({ status: 'success' })
+    expect(await client.create({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST } })).toEqual({
+      status: 'success',
+    })
     expect(server.present()).toContain('x:1')
   })
 
   test('create refuses what Ollama refuses, before streaming', async () => {
     const fail = async (req: Record<string, unknown>): Promise<[number, string]> => {
-      const err = (await client.create(req as never).catch((e: unknown) => e)) as { status_code: number; message: string }
+      const err = (await client.create(req as never).catch((e: unknown) => e)) as {
+        status_code: number
+        message: string
+      }
       return [err.status_code, err.message]
     }
-    expect(await fail({ model: 'x:1', from: 'phi3:mini', adapters: {} })).toEqual([404, 'model "phi3:mini" not found, try pulling it first'])
+    expect(await fail({ model: 'x:1', from: 'phi3:mini', adapters: {} })).toEqual([
+      404,
+      'model "phi3:mini" not found, try pulling it first',
+    ])
     expect(await fail({ model: 'x:1', adapters: {} })).toEqual([400, "neither 'from' or 'files' was specified"])
     expect(await fail({ model: 'bad name!', from: 'llama3.2:1b' })).toEqual([400, 'invalid model name'])
     expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST } })).toEqual([
@@ -377,11 +433,13 @@ describe('blobs and create', () => {
     ])
     const second = server.addBlob('GGUF second')
     server.addBlob(ADAPTER)
-    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST, 'b.gguf': second } })).toEqual([
+    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST, 'b.gguf': second } })).toEqual(
+      [400, 'only one adapter is currently supported'],
+    )
+    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.lora': DIGEST } })).toEqual([
       400,
-      'only one adapter is currently supported',
+      'unknown type',
     ])
-    expect(await fail({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.lora': DIGEST } })).toEqual([400, 'unknown type'])
     expect(server.present()).not.toContain('x:1')
     expect(server.creates.map((c) => c.outcome)).toEqual([
       { error: 'model "phi3:mini" not found, try pulling it first', status: 404 },
@@ -396,7 +454,12 @@ describe('blobs and create', () => {
   test('a safetensors adapter (weights + config) converts', async () => {
     const w = server.addBlob('safetensors weights')
     const c = server.addBlob('{"lora_alpha": 16}')
-    const stream = await client.create({ model: 'st:1', from: 'llama3.2:1b', adapters: { 'adapter_model.safetensors': w, 'adapter_config.json': c }, stream: true })
+    const stream = await client.create({
+      model: 'st:1',
+      from: 'llama3.2:1b',
+      adapters: { 'adapter_model.safetensors': w, 'adapter_config.json': c },
+      stream: true,
+    })
     const statuses: string[] = []
     for await (const p of stream) statuses.push(p.status)
     expect(statuses[0]).toBe('converting adapter')
@@ -417,7 +480,12 @@ describe('blobs and create', () => {
   test('aborting a create mid-stream leaves no model', async () => {
     server.addBlob(ADAPTER)
     server.setOptions({ createDelayMs: 100 })
-    const stream = await client.create({ model: 'x:1', from: 'llama3.2:1b', adapters: { 'a.gguf': DIGEST }, stream: true })
+    const stream = await client.create({
+      model: 'x:1',
+      from: 'llama3.2:1b',
+      adapters: { 'a.gguf': DIGEST },
+      stream: true,
+    })
     const err = await (async () => {
       for await (const _ of stream) stream.abort()
     })().catch((e: unknown) => e)
@@ -444,7 +512,11 @@ describe('faults as the bare client sees them', () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => {})
     try {
       server.setFault({ kind: 'malformed-line', afterTokens: 2 })
-      const stream = await client.chat({ model: 'llama3.2:1b', messages: [{ role: 'user', content: PROMPT }], stream: true })
+      const stream = await client.chat({
+        model: 'llama3.2:1b',
+        messages: [{ role: 'user', content: PROMPT }],
+        stream: true,
+      })
       let n = 0
       for await (const c of stream) if (!c.done) n++
       expect(n).toBe(TOKENS.length)
@@ -456,7 +528,11 @@ describe('faults as the bare client sees them', () => {
 
   test('drop-mid-stream: the socket closes after N tokens and iteration rejects', async () => {
     server.setFault({ kind: 'drop-mid-stream', afterTokens: 3 })
-    const stream = await client.chat({ model: 'llama3.2:1b', messages: [{ role: 'user', content: PROMPT }], stream: true })
+    const stream = await client.chat({
+      model: 'llama3.2:1b',
+      messages: [{ role: 'user', content: PROMPT }],
+      stream: true,
+    })
     const got: string[] = []
     const err = await (async () => {
       for await (const c of stream) got.push(c.message.content)
@@ -497,7 +573,9 @@ describe('faults as the bare client sees them', () => {
   test('`only` limits a fault to some paths', async () => {
     server.setFault({ kind: 'http-error', status: 503, message: 'busy', only: ['/api/chat'] })
     expect((await client.list()).models).toHaveLength(2)
-    const err = (await client.chat({ model: 'llama3.2:1b', messages: [] }).catch((e: unknown) => e)) as { status_code: number }
+    const err = (await client.chat({ model: 'llama3.2:1b', messages: [] }).catch((e: unknown) => e)) as {
+      status_code: number
+    }
     expect(err.status_code).toBe(503)
   })
 })
@@ -505,7 +583,11 @@ describe('faults as the bare client sees them', () => {
 describe('observability', () => {
   test('an aborted stream shows on the server as a closed, unfinished request', async () => {
     server.setOptions({ tokenDelayMs: 20 })
-    const stream = await client.chat({ model: 'llama3.2:1b', messages: [{ role: 'user', content: PROMPT }], stream: true })
+    const stream = await client.chat({
+      model: 'llama3.2:1b',
+      messages: [{ role: 'user', content: PROMPT }],
+      stream: true,
+    })
     let n = 0
     const err = await (async () => {
       for await (const _ of stream) if (++n === 2) stream.abort()
@@ -528,7 +610,15 @@ describe('ollama-server-main (child process)', () => {
   test('prints its URL as one JSON line, serves, and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', './test/support/ts-loader.mjs', 'test/support/ollama-server-main.ts', '--port', '0', '--absent', 'phi3:mini'],
+      [
+        '--import',
+        './test/support/ts-loader.mjs',
+        'test/support/ollama-server-main.ts',
+        '--port',
+        '0',
+        '--absent',
+        'phi3:mini',
+      ],
       { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
     )
     try {

@@ -18,13 +18,29 @@ export interface CliResult {
   events: RunEvent[]
 }
 
-export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; signalWhen?: { stdout: RegExp; signal: NodeJS.Signals } }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: {
+    cwd: string
+    env?: NodeJS.ProcessEnv
+    input?: string
+    timeoutMs?: number
+    signalWhen?: { stdout: RegExp; signal: NodeJS.Signals }
+  },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
       // memory is off unless a test turns it on: each memory run starts a Chroma server
-      env: { PATH: process.env.PATH, HOME: opts.cwd, NO_COLOR: '1', MIRADOR_MEMORY: 'off', MIRADOR_CHROMA_IDLE_MS: '30000', ...opts.env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: opts.cwd,
+        NO_COLOR: '1',
+        MIRADOR_MEMORY: 'off',
+        MIRADOR_CHROMA_IDLE_MS: '30000',
+        ...opts.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -40,7 +56,11 @@ export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.Process
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`CLI did not finish in ${opts.timeoutMs ?? 20000} ms: mirador ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`))
+      reject(
+        new Error(
+          `CLI did not finish in ${opts.timeoutMs ?? 20000} ms: mirador ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      )
     }, opts.timeoutMs ?? 20000)
     child.on('close', (code) => {
       clearTimeout(timer)
@@ -76,6 +96,9 @@ export function makeProject(files: Record<string, string>): { dir: string; home:
 
 export function gguf(): string {
   const file = process.env.MIRADOR_TEST_GGUF
-  if (!file) throw new Error('MIRADOR_TEST_GGUF is not set: point it at stories260K.gguf (see ../shared/models/README.md); .ci/run sets it')
+  if (!file)
+    throw new Error(
+      'MIRADOR_TEST_GGUF is not set: point it at stories260K.gguf (see ../shared/models/README.md); .ci/run sets it',
+    )
   return path.resolve(ROOT, file)
 }

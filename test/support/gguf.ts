@@ -36,7 +36,19 @@ export const GGUF_MAX_DIMS = 4
 
 /** GGUF metadata value types, by their numeric id in the file. */
 export const GGUF_VALUE_TYPES = [
-  'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'bool', 'string', 'array', 'uint64', 'int64', 'float64',
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'uint32',
+  'int32',
+  'float32',
+  'bool',
+  'string',
+  'array',
+  'uint64',
+  'int64',
+  'float64',
 ] as const
 export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number]
 
@@ -143,7 +155,8 @@ function bufferSource(buf: Buffer): ByteSource {
   return {
     size: buf.length,
     read(pos, n) {
-      if (pos + n > buf.length) throw new GgufFormatError(`unexpected end of data at byte ${pos} (wanted ${n} more bytes): truncated`)
+      if (pos + n > buf.length)
+        throw new GgufFormatError(`unexpected end of data at byte ${pos} (wanted ${n} more bytes): truncated`)
       return buf.subarray(pos, pos + n)
     },
   }
@@ -157,7 +170,10 @@ function fileSource(fd: number, size: number): ByteSource {
   return {
     size,
     read(pos, n) {
-      if (pos + n > size) throw new GgufFormatError(`unexpected end of file at byte ${pos} (wanted ${n} more bytes; the file has ${size}): truncated`)
+      if (pos + n > size)
+        throw new GgufFormatError(
+          `unexpected end of file at byte ${pos} (wanted ${n} more bytes; the file has ${size}): truncated`,
+        )
       if (pos < start || pos + n > start + window.length) {
         const len = Math.min(Math.max(CHUNK, n), size - pos)
         window = Buffer.alloc(len)
@@ -194,7 +210,9 @@ class Parser {
   count(what: string, max: number): number {
     const n = this.u64()
     if (n > BigInt(max))
-      throw new GgufFormatError(`${what} ${n} at byte ${this.pos - 8} is more than the data left: the file is truncated or corrupt`)
+      throw new GgufFormatError(
+        `${what} ${n} at byte ${this.pos - 8} is more than the data left: the file is truncated or corrupt`,
+      )
     return Number(n)
   }
 
@@ -219,19 +237,32 @@ class Parser {
 
   item(type: GgufValueType): GgufArrayItem {
     switch (type) {
-      case 'uint8': return this.u8()
-      case 'int8': return this.i8()
-      case 'uint16': return this.u16()
-      case 'int16': return this.i16()
-      case 'uint32': return this.u32()
-      case 'int32': return this.i32()
-      case 'float32': return this.f32()
-      case 'float64': return this.f64()
-      case 'uint64': return this.u64()
-      case 'int64': return this.i64()
-      case 'bool': return this.bool()
-      case 'string': return this.string()
-      case 'array': return this.array()
+      case 'uint8':
+        return this.u8()
+      case 'int8':
+        return this.i8()
+      case 'uint16':
+        return this.u16()
+      case 'int16':
+        return this.i16()
+      case 'uint32':
+        return this.u32()
+      case 'int32':
+        return this.i32()
+      case 'float32':
+        return this.f32()
+      case 'float64':
+        return this.f64()
+      case 'uint64':
+        return this.u64()
+      case 'int64':
+        return this.i64()
+      case 'bool':
+        return this.bool()
+      case 'string':
+        return this.string()
+      case 'array':
+        return this.array()
     }
   }
 
@@ -260,7 +291,8 @@ function parse(src: ByteSource): GgufFile {
   const p = new Parser(src)
   const magic = src.read(0, 4).toString('latin1')
   p.pos = 4
-  if (magic !== GGUF_MAGIC) throw new GgufFormatError(`not a GGUF file (magic ${JSON.stringify(magic)}, expected "GGUF")`)
+  if (magic !== GGUF_MAGIC)
+    throw new GgufFormatError(`not a GGUF file (magic ${JSON.stringify(magic)}, expected "GGUF")`)
   const version = p.u32()
   if (version !== 2 && version !== 3) {
     if (version > 0xffff && version.toString(16).endsWith('0000'))
@@ -292,12 +324,14 @@ function parse(src: ByteSource): GgufFile {
     if (names.has(name)) throw new GgufFormatError(`duplicate tensor ${JSON.stringify(name)}`)
     names.add(name)
     const nDims = p.u32()
-    if (nDims > GGUF_MAX_DIMS) throw new GgufFormatError(`tensor ${name} has ${nDims} dimensions (at most ${GGUF_MAX_DIMS})`)
+    if (nDims > GGUF_MAX_DIMS)
+      throw new GgufFormatError(`tensor ${name} has ${nDims} dimensions (at most ${GGUF_MAX_DIMS})`)
     const dims: number[] = []
     for (let d = 0; d < nDims; d++) dims.push(p.count(`dimension ${d} of tensor ${name}`, Number.MAX_SAFE_INTEGER))
     const type = p.u32()
     const offset = p.count(`offset of tensor ${name}`, Number.MAX_SAFE_INTEGER)
-    if (offset % alignment !== 0) throw new GgufFormatError(`tensor ${name} has offset ${offset}, not a multiple of the alignment ${alignment}`)
+    if (offset % alignment !== 0)
+      throw new GgufFormatError(`tensor ${name} has offset ${offset}, not a multiple of the alignment ${alignment}`)
     const byteSize = tensorByteSize(type, dims)
     infos.push(byteSize === undefined ? { name, dims, type, offset } : { name, dims, type, offset, byteSize })
   }
@@ -332,7 +366,8 @@ export function readGgufSync(file: string): GgufFile {
 export function readTensorBytes(file: string, gguf: GgufFile, name: string): Buffer {
   const t = gguf.tensors.find((x) => x.name === name)
   if (!t) throw new GgufFormatError(`no tensor ${JSON.stringify(name)}`)
-  if (t.byteSize === undefined) throw new GgufFormatError(`tensor ${name} has ggml type ${t.type}, whose size this reader does not know`)
+  if (t.byteSize === undefined)
+    throw new GgufFormatError(`tensor ${name} has ggml type ${t.type}, whose size this reader does not know`)
   const fd = openSync(file, 'r')
   try {
     const buf = Buffer.alloc(t.byteSize)
@@ -351,7 +386,8 @@ export function readTensorBytes(file: string, gguf: GgufFile, name: string): Buf
 /** The values of an F32 tensor. */
 export function readTensorF32(file: string, gguf: GgufFile, name: string): Float32Array {
   const t = gguf.tensors.find((x) => x.name === name)
-  if (t && t.type !== GGML_TYPE_F32) throw new GgufFormatError(`tensor ${name} is ${GGML_TYPES[t.type]?.name ?? `type ${t.type}`}, not F32`)
+  if (t && t.type !== GGML_TYPE_F32)
+    throw new GgufFormatError(`tensor ${name} is ${GGML_TYPES[t.type]?.name ?? `type ${t.type}`}, not F32`)
   const bytes = readTensorBytes(file, gguf, name)
   const out = new Float32Array(bytes.length / 4)
   for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4)
@@ -429,12 +465,18 @@ class Writer {
       return v
     }
     switch (type) {
-      case 'uint8': return this.u8(int(0, 0xff))
-      case 'int8': return this.i8(int(-0x80, 0x7f))
-      case 'uint16': return this.u16(int(0, 0xffff))
-      case 'int16': return this.i16(int(-0x8000, 0x7fff))
-      case 'uint32': return this.u32(int(0, 0xffffffff))
-      case 'int32': return this.i32(int(-0x80000000, 0x7fffffff))
+      case 'uint8':
+        return this.u8(int(0, 0xff))
+      case 'int8':
+        return this.i8(int(-0x80, 0x7f))
+      case 'uint16':
+        return this.u16(int(0, 0xffff))
+      case 'int16':
+        return this.i16(int(-0x8000, 0x7fff))
+      case 'uint32':
+        return this.u32(int(0, 0xffffffff))
+      case 'int32':
+        return this.i32(int(-0x80000000, 0x7fffffff))
       case 'float32':
       case 'float64':
         if (typeof v !== 'number') throw bad()
@@ -504,7 +546,10 @@ export function encodeGguf(input: GgufWriteInput): Buffer {
     if (t.dims.length === 0 || t.dims.length > GGUF_MAX_DIMS || !t.dims.every((d) => Number.isInteger(d) && d > 0))
       throw new GgufFormatError(`tensor ${t.name} has invalid dimensions [${t.dims.join(', ')}]`)
     const n = t.dims.reduce((x, y) => x * y, 1)
-    if (n !== t.data.length) throw new GgufFormatError(`tensor ${t.name}: dims [${t.dims.join(', ')}] hold ${n} values, data has ${t.data.length}`)
+    if (n !== t.data.length)
+      throw new GgufFormatError(
+        `tensor ${t.name}: dims [${t.dims.join(', ')}] hold ${n} values, data has ${t.data.length}`,
+      )
     w.string(t.name)
     w.u32(t.dims.length)
     for (const d of t.dims) w.u64(d)

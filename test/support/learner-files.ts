@@ -53,11 +53,15 @@ export function tempFiles(dir: string): string[] {
 
 /** Starts test/support/learner-rater.ts with `args` (see its header). */
 export function startRater(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', 'test/support/learner-rater.ts', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  })
+  return spawn(
+    process.execPath,
+    ['--import', './test/support/ts-loader.mjs', 'test/support/learner-rater.ts', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  )
 }
 
 /** Runs a rater to the end; rejects on a non-zero exit with its stderr. */
@@ -82,7 +86,10 @@ export function waitForOutput(child: ChildProcess, word: string, timeoutMs = 30_
   return new Promise((resolve, reject) => {
     let out = ''
     let err = ''
-    const timer = setTimeout(() => reject(new Error(`no "${word}" from the rater in ${timeoutMs} ms: ${err}`)), timeoutMs)
+    const timer = setTimeout(
+      () => reject(new Error(`no "${word}" from the rater in ${timeoutMs} ms: ${err}`)),
+      timeoutMs,
+    )
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString()

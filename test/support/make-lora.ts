@@ -63,16 +63,19 @@ export async function makeLoraAdapter(options: MakeLoraOptions): Promise<MadeLor
   const magnitude = options.magnitude ?? DEFAULT_LORA_MAGNITUDE
   if (!Number.isInteger(rank) || rank < 1) throw new Error(`rank must be a whole number of at least 1, not ${rank}`)
   if (!Number.isFinite(alpha)) throw new Error(`alpha must be a finite number, not ${alpha}`)
-  if (!Number.isFinite(magnitude) || magnitude < 0) throw new Error(`magnitude must be a finite number >= 0, not ${magnitude}`)
+  if (!Number.isFinite(magnitude) || magnitude < 0)
+    throw new Error(`magnitude must be a finite number >= 0, not ${magnitude}`)
 
   const base = await readGguf(options.base)
   const architecture = metaString(base, 'general.architecture')
   if (!architecture) throw new Error(`${options.base} has no general.architecture: not a model GGUF`)
-  if (metaString(base, 'general.type') === 'adapter') throw new Error(`${options.base} is itself an adapter, not a base model`)
+  if (metaString(base, 'general.type') === 'adapter')
+    throw new Error(`${options.base} is itself an adapter, not a base model`)
 
   const byName = new Map(base.tensors.map((t) => [t.name, t]))
   const targets = options.targets ?? base.tensors.filter((t) => ATTENTION.test(t.name)).map((t) => t.name)
-  if (targets.length === 0) throw new Error(`${options.base} has no tensors to adapt (no attention weights; pass targets)`)
+  if (targets.length === 0)
+    throw new Error(`${options.base} has no tensors to adapt (no attention weights; pass targets)`)
 
   const random = seededRandom(seed)
   const uniform = (n: number) => {
@@ -84,8 +87,10 @@ export async function makeLoraAdapter(options: MakeLoraOptions): Promise<MadeLor
   for (const name of targets) {
     const t = byName.get(name)
     if (!t) throw new Error(`the base model has no tensor ${name}`)
-    if (t.dims.length !== 2) throw new Error(`tensor ${name} has ${t.dims.length} dimensions; LoRA adapts 2-D weights only`)
-    if (name.endsWith('token_embd.weight')) throw new Error('adapting token_embd.weight is not supported by this generator')
+    if (t.dims.length !== 2)
+      throw new Error(`tensor ${name} has ${t.dims.length} dimensions; LoRA adapts 2-D weights only`)
+    if (name.endsWith('token_embd.weight'))
+      throw new Error('adapting token_embd.weight is not supported by this generator')
     const [nIn, nOut] = t.dims as [number, number]
     tensors.push({ name: `${name}.lora_a`, dims: [nIn, rank], data: uniform(nIn * rank) })
     tensors.push({ name: `${name}.lora_b`, dims: [rank, nOut], data: uniform(rank * nOut) })
@@ -120,7 +125,9 @@ async function main(argv: string[]): Promise<void> {
     strict: true,
   })
   if (!values.base || !values.out) {
-    process.stderr.write('usage: make-lora.ts --base BASE.gguf --out ADAPTER.gguf [--seed N] [--rank R] [--alpha A] [--magnitude M] [--target NAME ...]\n')
+    process.stderr.write(
+      'usage: make-lora.ts --base BASE.gguf --out ADAPTER.gguf [--seed N] [--rank R] [--alpha A] [--magnitude M] [--target NAME ...]\n',
+    )
     process.exitCode = 2
     return
   }

@@ -31,7 +31,11 @@ const OPENERS = ['Here is a short answer.', 'Good question.', 'Let me think abou
 /** The default reply: a few sentences that name the model and quote the prompt's last words. */
 export function defaultReply(model: string, prompt: string): string {
   const words = prompt.trim().split(/\s+/).filter(Boolean)
-  const last = words.slice(-4).join(' ').replace(/[\s.?!,;:]+$/u, '') || 'nothing'
+  const last =
+    words
+      .slice(-4)
+      .join(' ')
+      .replace(/[\s.?!,;:]+$/u, '') || 'nothing'
   const opener = OPENERS[hash32(`${model}\n${prompt}`) % OPENERS.length]
   return (
     `${opener} You asked about "${last}". The answer depends on the details, ` +
@@ -142,7 +146,8 @@ export function toolDirectives(text: string): ToolDirective[] {
     if (json === undefined) continue
     try {
       const args: unknown = JSON.parse(json)
-      if (args && typeof args === 'object' && !Array.isArray(args)) out.push({ name: m[1]!, arguments: args as Record<string, unknown> })
+      if (args && typeof args === 'object' && !Array.isArray(args))
+        out.push({ name: m[1]!, arguments: args as Record<string, unknown> })
     } catch {
       // not JSON: not a call
     }

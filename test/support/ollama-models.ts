@@ -54,7 +54,11 @@ export function createModelStore(initial: readonly TestModel[]) {
    * same name, as Ollama does), as big as its base plus the adapters, replying like its base but
    * marked by its adapters (see `adaptedReply`).
    */
-  const createDerived = (name: string, base: ModelState, adapters: Array<{ name: string; digest: string; bytes: number }>): ModelState => {
+  const createDerived = (
+    name: string,
+    base: ModelState,
+    adapters: Array<{ name: string; digest: string; bytes: number }>,
+  ): ModelState => {
     const n = normalizeModelName(name)
     const extra = adapters.reduce((sum, a) => sum + a.bytes, 0)
     const state: ModelState = {
@@ -124,7 +128,11 @@ export function createModelStore(initial: readonly TestModel[]) {
   const loadedList = (): LoadedModel[] =>
     [...models.values()]
       .filter((m) => isLoaded(m.name))
-      .map((m) => ({ name: m.name, size: m.size, expiresAt: new Date(Math.min(loaded.get(m.name)!.expiresAt, 8.64e15)) }))
+      .map((m) => ({
+        name: m.name,
+        size: m.size,
+        expiresAt: new Date(Math.min(loaded.get(m.name)!.expiresAt, 8.64e15)),
+      }))
 
   /** unloads a model now (an empty request with keep_alive 0, or a delete) */
   const unload = (name: string): void => {
@@ -134,5 +142,18 @@ export function createModelStore(initial: readonly TestModel[]) {
   const presentModels = (): ModelState[] => [...models.values()].filter((m) => m.present)
   const byName = (name: string): ModelState | undefined => models.get(name)
 
-  return { addModel, createDerived, find, presentModel, touch, release, unload, details, tagEntry, loadedList, presentModels, byName }
+  return {
+    addModel,
+    createDerived,
+    find,
+    presentModel,
+    touch,
+    release,
+    unload,
+    details,
+    tagEntry,
+    loadedList,
+    presentModels,
+    byName,
+  }
 }

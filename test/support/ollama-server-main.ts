@@ -13,10 +13,18 @@
  * --pull-delay-ms N, --pull-steps N, --create-delay-ms N, --version V, --models a,b (present),
  * --absent c,d (pullable, not present), --fault JSON (a Fault, e.g. '{"kind":"hang"}').
  */
-import { DEFAULT_MODELS, startOllamaTestServer, type Fault, type OllamaTestServerOptions, type TestModel } from './ollama-server.js'
+import {
+  DEFAULT_MODELS,
+  startOllamaTestServer,
+  type Fault,
+  type OllamaTestServerOptions,
+  type TestModel,
+} from './ollama-server.js'
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): OllamaTestServerOptions {
-  const opts: OllamaTestServerOptions = env.OLLAMA_TEST_SERVER ? (JSON.parse(env.OLLAMA_TEST_SERVER) as OllamaTestServerOptions) : {}
+  const opts: OllamaTestServerOptions = env.OLLAMA_TEST_SERVER
+    ? (JSON.parse(env.OLLAMA_TEST_SERVER) as OllamaTestServerOptions)
+    : {}
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v)
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} needs a number, got ${v ?? 'nothing'}`)
@@ -27,20 +35,48 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Ollama
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!
     const value = argv[i + 1]
-    const list = (): TestModel[] => (value ?? '').split(',').filter(Boolean).map((name) => ({ name }))
+    const list = (): TestModel[] =>
+      (value ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((name) => ({ name }))
     switch (flag) {
-      case '--port': opts.port = num(flag, value); break
-      case '--host': opts.host = value; break
-      case '--token-delay-ms': opts.tokenDelayMs = num(flag, value); break
-      case '--first-token-delay-ms': opts.firstTokenDelayMs = num(flag, value); break
-      case '--tokens': opts.tokens = num(flag, value); break
-      case '--pull-delay-ms': opts.pullDelayMs = num(flag, value); break
-      case '--pull-steps': opts.pullSteps = num(flag, value); break
-      case '--create-delay-ms': opts.createDelayMs = num(flag, value); break
-      case '--version': opts.version = value; break
-      case '--models': present = list(); break
-      case '--absent': absent = list().map((m) => ({ ...m, present: false })); break
-      case '--fault': opts.fault = JSON.parse(value ?? 'null') as Fault | null; break
+      case '--port':
+        opts.port = num(flag, value)
+        break
+      case '--host':
+        opts.host = value
+        break
+      case '--token-delay-ms':
+        opts.tokenDelayMs = num(flag, value)
+        break
+      case '--first-token-delay-ms':
+        opts.firstTokenDelayMs = num(flag, value)
+        break
+      case '--tokens':
+        opts.tokens = num(flag, value)
+        break
+      case '--pull-delay-ms':
+        opts.pullDelayMs = num(flag, value)
+        break
+      case '--pull-steps':
+        opts.pullSteps = num(flag, value)
+        break
+      case '--create-delay-ms':
+        opts.createDelayMs = num(flag, value)
+        break
+      case '--version':
+        opts.version = value
+        break
+      case '--models':
+        present = list()
+        break
+      case '--absent':
+        absent = list().map((m) => ({ ...m, present: false }))
+        break
+      case '--fault':
+        opts.fault = JSON.parse(value ?? 'null') as Fault | null
+        break
       default:
         throw new Error(`unknown flag ${flag}`)
     }

@@ -63,7 +63,17 @@
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createHash } from 'node:crypto'
-import { adaptedReply, defaultReply, embedText, hash32, plannedTokens, tokenize, tokenLogprob, toolDirectives, toolResultReply } from './ollama-generation.js'
+import {
+  adaptedReply,
+  defaultReply,
+  embedText,
+  hash32,
+  plannedTokens,
+  tokenize,
+  tokenLogprob,
+  toolDirectives,
+  toolResultReply,
+} from './ollama-generation.js'
 import { HttpFailure, parseKeepAlive, sendJson, sleep, streamFault, writeFlushed, type Ctx } from './ollama-http.js'
 import { createModelStore, DEFAULT_MODELS, nowIso, sha256, type ModelState } from './ollama-models.js'
 import type {
@@ -111,7 +121,9 @@ export { parseKeepAlive, unusedPort } from './ollama-http.js'
 export { DEFAULT_MODELS } from './ollama-models.js'
 
 export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
-  const options: Required<Omit<OllamaTestServerOptions, 'port' | 'host' | 'models' | 'tokens' | 'fault' | 'toolCalls' | 'toolCallText'>> &
+  const options: Required<
+    Omit<OllamaTestServerOptions, 'port' | 'host' | 'models' | 'tokens' | 'fault' | 'toolCalls' | 'toolCallText'>
+  > &
     Pick<OllamaTestServerOptions, 'toolCalls' | 'toolCallText'> & {
       tokens?: number | undefined
     } = {
@@ -126,8 +138,20 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     toolCallText: opts.toolCallText,
   }
   let fault: Fault | null = opts.fault ?? null
-  const { addModel, createDerived, find, presentModel, touch, release, unload: unloadModel, details, tagEntry, loadedList, presentModels, byName } =
-    createModelStore(opts.models ?? DEFAULT_MODELS)
+  const {
+    addModel,
+    createDerived,
+    find,
+    presentModel,
+    touch,
+    release,
+    unload: unloadModel,
+    details,
+    tagEntry,
+    loadedList,
+    presentModels,
+    byName,
+  } = createModelStore(opts.models ?? DEFAULT_MODELS)
   const requests: RecordedRequest[] = []
   /** the blob store: "sha256:<hex>" → content */
   const blobStore = new Map<string, Buffer>()
@@ -156,10 +180,17 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
 
   /** the names of the tools a chat request offers */
   const offeredTools = (body: Record<string, any>): string[] =>
-    Array.isArray(body.tools) ? body.tools.flatMap((t: any) => (typeof t?.function?.name === 'string' ? [t.function.name as string] : [])) : []
+    Array.isArray(body.tools)
+      ? body.tools.flatMap((t: any) => (typeof t?.function?.name === 'string' ? [t.function.name as string] : []))
+      : []
 
   /** the calls a chat reply makes: the `toolCalls` option, else the `CALL` directives (none without tools) */
-  function chatToolCalls(body: Record<string, any>, messages: ChatMessage[], lastUser: number, answered: boolean): TestToolCall[] {
+  function chatToolCalls(
+    body: Record<string, any>,
+    messages: ChatMessage[],
+    lastUser: number,
+    answered: boolean,
+  ): TestToolCall[] {
     const offered = offeredTools(body)
     if (offered.length === 0) return []
     const chosen = options.toolCalls?.(body as ChatRequestBody)
@@ -208,13 +239,30 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     }
 
     const { loadNs } = touch(m, body.keep_alive)
-    const own = toolResults.length > 0 ? toolResultReply(toolResults) : m.spec.reply ? m.spec.reply(prompt) : defaultReply(m.name, prompt)
-    const reply = m.adapters ? adaptedReply(own, m.adapters.map((a) => a.name)) : own
+    const own =
+      toolResults.length > 0
+        ? toolResultReply(toolResults)
+        : m.spec.reply
+          ? m.spec.reply(prompt)
+          : defaultReply(m.name, prompt)
+    const reply = m.adapters
+      ? adaptedReply(
+          own,
+          m.adapters.map((a) => a.name),
+        )
+      : own
     const numPredict = typeof body.options?.num_predict === 'number' ? body.options.num_predict : undefined
     // a tool-call reply: its text (if any), then the calls
-    const plan = calls.length > 0 ? { tokens: tokenize(options.toolCallText ?? ''), reason: 'stop' as const } : plannedTokens(reply, { tokens: options.tokens, numPredict })
+    const plan =
+      calls.length > 0
+        ? { tokens: tokenize(options.toolCallText ?? ''), reason: 'stop' as const }
+        : plannedTokens(reply, { tokens: options.tokens, numPredict })
     const wireCalls = calls.map(wireCall)
-    const callTokens = calls.reduce((n, c) => n + tokenize(`${c.name} ${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments)}`).length, 0)
+    const callTokens = calls.reduce(
+      (n, c) =>
+        n + tokenize(`${c.name} ${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments)}`).length,
+      0,
+    )
     const wantLogprobs = body.logprobs === true
     const topN = typeof body.top_logprobs === 'number' ? Math.max(0, Math.min(20, body.top_logprobs)) : 0
     const tokenDelay = m.spec.tokenDelayMs ?? options.tokenDelayMs
@@ -228,7 +276,10 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
         const alts = [{ token, logprob }]
         for (let k = 1; k < topN; k++) {
           const alt = ` alt${k}`
-          alts.push({ token: alt, logprob: Math.round((logprob - 0.5 * k - (hash32(alt + i) % 100) / 100) * 1e6) / 1e6 })
+          alts.push({
+            token: alt,
+            logprob: Math.round((logprob - 0.5 * k - (hash32(alt + i) % 100) / 100) * 1e6) / 1e6,
+          })
         }
         entry.top_logprobs = alts
       }
@@ -288,7 +339,12 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       const line =
         i < plan.tokens.length
           ? piece(plan.tokens[i]!, i, false)
-          : { model: body.model, created_at: nowIso(), message: { role: 'assistant', content: '', tool_calls: wireCalls }, done: false }
+          : {
+              model: body.model,
+              created_at: nowIso(),
+              message: { role: 'assistant', content: '', tool_calls: wireCalls },
+              done: false,
+            }
       await writeFlushed(ctx.res, JSON.stringify(line) + '\n')
       ctx.rec.tokensSent++
     }
@@ -491,7 +547,8 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
   }
 
   /** Ollama's model-name rule, roughly: [namespace/]name[:tag], letters, digits, `_.-` */
-  const VALID_NAME = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,79}\/)*[A-Za-z0-9][A-Za-z0-9._-]{0,79}(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,79})?$/
+  const VALID_NAME =
+    /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,79}\/)*[A-Za-z0-9][A-Za-z0-9._-]{0,79}(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,79})?$/
 
   async function create(ctx: Ctx): Promise<void> {
     const body = (ctx.rec.body ?? {}) as Record<string, any>
@@ -521,14 +578,19 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       adapters.push({ name: file, digest, bytes: content.length })
     }
     // typed by suffix as Ollama does; other files (adapter_config.json) go along
-    const kinds = new Set(adapters.flatMap((a) => (/\.safetensors$/.test(a.name) ? ['safetensors'] : /\.(gguf|bin)$/.test(a.name) ? ['gguf'] : [])))
+    const kinds = new Set(
+      adapters.flatMap((a) =>
+        /\.safetensors$/.test(a.name) ? ['safetensors'] : /\.(gguf|bin)$/.test(a.name) ? ['gguf'] : [],
+      ),
+    )
     if (adapters.length > 0 && kinds.size !== 1) throw fail(400, 'unknown type')
     if (kinds.has('gguf') && adapters.length > 1) throw fail(400, 'only one adapter is currently supported')
 
     const lines: Array<Record<string, unknown>> = []
     if (kinds.has('gguf')) lines.push({ status: 'parsing GGUF' })
     if (kinds.has('safetensors')) lines.push({ status: 'converting adapter' })
-    for (const layer of ['weights', 'template', 'params']) lines.push({ status: `using existing layer sha256:${sha256(`${base.name}/${layer}`)}` })
+    for (const layer of ['weights', 'template', 'params'])
+      lines.push({ status: `using existing layer sha256:${sha256(`${base.name}/${layer}`)}` })
     for (const a of adapters) lines.push({ status: `creating new layer ${a.digest}` })
     lines.push({ status: 'writing manifest' }, { status: 'success' })
     const f = faultFor(ctx.rec.path)
@@ -606,7 +668,19 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       if (method === 'POST') return postBlob(ctx)
     }
     if (
-      ['/api/version', '/api/tags', '/api/ps', '/api/show', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/pull', '/api/delete', '/api/create'].includes(path) ||
+      [
+        '/api/version',
+        '/api/tags',
+        '/api/ps',
+        '/api/show',
+        '/api/chat',
+        '/api/generate',
+        '/api/embed',
+        '/api/embeddings',
+        '/api/pull',
+        '/api/delete',
+        '/api/create',
+      ].includes(path) ||
       path.startsWith('/api/blobs/')
     ) {
       ctx.res.writeHead(405, { 'Content-Type': 'text/plain' })
@@ -698,7 +772,8 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     },
     setOptions(o) {
       for (const [k, v] of Object.entries(o)) {
-        if (k !== 'fault' && (v !== undefined || k === 'tokens' || k === 'toolCalls' || k === 'toolCallText')) (options as Record<string, unknown>)[k] = v
+        if (k !== 'fault' && (v !== undefined || k === 'tokens' || k === 'toolCalls' || k === 'toolCallText'))
+          (options as Record<string, unknown>)[k] = v
       }
       if ('fault' in o) fault = o.fault ?? null
     },

@@ -46,11 +46,20 @@ export function scriptedModels(scripts: Record<string, Script>) {
           name: ref.name,
           runtime: 'scripted',
           async *generate(req): AsyncIterable<StreamPart> {
-            const call: Call = { model: ref.name, stage: ref.stage, prompt: req.prompt, ...(req.system !== undefined ? { system: req.system } : {}), start: performance.now(), ...(req.tools ? { tools: req.tools.map((t) => t.name) } : {}), ...(req.turns ? { turns: structuredClone(req.turns) } : {}) }
+            const call: Call = {
+              model: ref.name,
+              stage: ref.stage,
+              prompt: req.prompt,
+              ...(req.system !== undefined ? { system: req.system } : {}),
+              start: performance.now(),
+              ...(req.tools ? { tools: req.tools.map((t) => t.name) } : {}),
+              ...(req.turns ? { turns: structuredClone(req.turns) } : {}),
+            }
             calls.push(call)
             try {
               if (script.callTools && req.tools?.length && (script.alwaysCallTools || !req.turns?.length)) {
-                for (const [i, c] of script.callTools.entries()) yield { type: 'tool-call', call: { id: `call_${i}`, name: c.name, arguments: c.arguments } }
+                for (const [i, c] of script.callTools.entries())
+                  yield { type: 'tool-call', call: { id: `call_${i}`, name: c.name, arguments: c.arguments } }
                 yield { type: 'finish', reason: 'stop', usage: { completionTokens: 0 } }
                 return
               }
@@ -65,13 +74,21 @@ export function scriptedModels(scripts: Record<string, Script>) {
                   yield { type: 'finish', reason: 'abort', usage: { completionTokens: i } }
                   return
                 }
-                yield { type: 'text-delta', text: script.tokens[i]!, ...(script.logprob !== undefined ? { logprob: script.logprob } : {}) }
+                yield {
+                  type: 'text-delta',
+                  text: script.tokens[i]!,
+                  ...(script.logprob !== undefined ? { logprob: script.logprob } : {}),
+                }
               }
               if (script.fail && (script.failAfter ?? 0) >= script.tokens.length) {
                 yield { type: 'error', error: script.fail }
                 return
               }
-              yield { type: 'finish', reason: 'stop', usage: { promptTokens: req.prompt.length, completionTokens: script.tokens.length } }
+              yield {
+                type: 'finish',
+                reason: 'stop',
+                usage: { promptTokens: req.prompt.length, completionTokens: script.tokens.length },
+              }
             } finally {
               call.end = performance.now()
             }

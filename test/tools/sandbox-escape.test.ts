@@ -12,7 +12,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSandboxPool, type Capabilities, type SandboxErrorCode, type SandboxPoolHandle } from '../../src/plugins/tools/sandbox/index.js'
+import {
+  createSandboxPool,
+  type Capabilities,
+  type SandboxErrorCode,
+  type SandboxPoolHandle,
+} from '../../src/plugins/tools/sandbox/index.js'
 
 jest.setTimeout(30_000)
 
@@ -44,8 +49,16 @@ function loadPayload(file: string): Payload {
     expect: expected as Payload['expect'],
     value: header.has('value') ? JSON.parse(header.get('value') as string) : undefined,
     error: header.get('error'),
-    limits: { ...DEFAULT_LIMITS, ...(header.has('limits') ? (JSON.parse(header.get('limits') as string) as object) : {}) },
-    capabilities: header.get('capabilities')?.split(',').map((s) => s.trim()).filter(Boolean) ?? [],
+    limits: {
+      ...DEFAULT_LIMITS,
+      ...(header.has('limits') ? (JSON.parse(header.get('limits') as string) as object) : {}),
+    },
+    capabilities:
+      header
+        .get('capabilities')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? [],
   }
 }
 
@@ -117,7 +130,16 @@ describe.each(payloads.map((p) => [p.file, p] as const))('%s', (_file, p) => {
   test(`ends with ${p.expect}, escapes nothing, and the next call works`, async () => {
     const canary = path.join(dir, `${p.file}.canary`)
     const { result, lagMs } = await withLag(() =>
-      pool.run({ source: p.source, filename: path.join(FIXTURES, p.file), args: { canary }, limits: p.limits, capabilities: p.capabilities }, hostFor()),
+      pool.run(
+        {
+          source: p.source,
+          filename: path.join(FIXTURES, p.file),
+          args: { canary },
+          limits: p.limits,
+          capabilities: p.capabilities,
+        },
+        hostFor(),
+      ),
     )
     for (const pid of pool.pids()) seenPids.add(pid)
 
@@ -138,7 +160,13 @@ describe.each(payloads.map((p) => [p.file, p] as const))('%s', (_file, p) => {
     expect(result.ms).toBeGreaterThanOrEqual(0)
     if (p.expect === 'TOOL_TIMEOUT') expect(result.ms).toBeLessThan(p.limits.timeoutMs + 2000)
 
-    const next = await pool.run({ source: 'export default (a) => ({ twice: a.n * 2 })', filename: 'next.mjs', args: { n: 21 }, limits: DEFAULT_LIMITS, capabilities: [] })
+    const next = await pool.run({
+      source: 'export default (a) => ({ twice: a.n * 2 })',
+      filename: 'next.mjs',
+      args: { n: 21 },
+      limits: DEFAULT_LIMITS,
+      capabilities: [],
+    })
     expect(next).toMatchObject({ ok: true, value: { twice: 42 } })
     for (const pid of pool.pids()) seenPids.add(pid)
     expect(pool.pids().length).toBeLessThanOrEqual(1)

@@ -10,7 +10,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createSandboxPool, type Capabilities, type SandboxCall, type SandboxPoolHandle } from '../../src/plugins/tools/sandbox/index.js'
+import {
+  createSandboxPool,
+  type Capabilities,
+  type SandboxCall,
+  type SandboxPoolHandle,
+} from '../../src/plugins/tools/sandbox/index.js'
 import { workerExecArgv } from '../../src/plugins/tools/sandbox/pool.js'
 
 jest.setTimeout(30_000)
@@ -63,27 +68,37 @@ describe('tools', () => {
   })
 
   test('a sync tool', async () => {
-    const r = await pool.run(call('export default function ({ a, b }) { return { sum: a + b, words: ["x", "y"] } }', { a: 2, b: 3 }))
+    const r = await pool.run(
+      call('export default function ({ a, b }) { return { sum: a + b, words: ["x", "y"] } }', { a: 2, b: 3 }),
+    )
     expect(r).toEqual({ ok: true, value: { sum: 5, words: ['x', 'y'] }, ms: expect.any(Number) })
     expect(pool.pids()).toHaveLength(1)
     for (const pid of pool.pids()) seenPids.add(pid)
   })
 
   test('an async tool', async () => {
-    const r = await pool.run(call('export default async (args) => { const v = await Promise.resolve(args.n); return [v, await null] }', { n: 7 }))
+    const r = await pool.run(
+      call('export default async (args) => { const v = await Promise.resolve(args.n); return [v, await null] }', {
+        n: 7,
+      }),
+    )
     expect(r).toMatchObject({ ok: true, value: [7, null] })
   })
 
   test('undefined becomes null; other values keep their JSON meaning', async () => {
     expect(await pool.run(call('export default () => {}'))).toMatchObject({ ok: true, value: null })
-    expect(await pool.run(call('export default () => ({ a: undefined, b: [undefined], c: NaN, d: new Date(0) })'))).toMatchObject({
+    expect(
+      await pool.run(call('export default () => ({ a: undefined, b: [undefined], c: NaN, d: new Date(0) })')),
+    ).toMatchObject({
       ok: true,
       value: { b: [null], c: null, d: '1970-01-01T00:00:00.000Z' },
     })
   })
 
   test('errors are short messages without a host stack or path', async () => {
-    const r = await pool.run(call('export default () => { const e = new RangeError("out of range"); e.stack = "at /etc/passwd"; throw e }'))
+    const r = await pool.run(
+      call('export default () => { const e = new RangeError("out of range"); e.stack = "at /etc/passwd"; throw e }'),
+    )
     expect(r).toMatchObject({ ok: false, code: 'TOOL_FAILED', error: 'RangeError: out of range' })
     const syntax = await pool.run(call('export default (('))
     expect(syntax).toMatchObject({ ok: false, code: 'TOOL_FAILED' })
@@ -124,7 +139,10 @@ describe('tools', () => {
       }
       return out
     }`
-    const r = await pool.run(call(source, {}, { capabilities: ['nothing', 'bigint', 'huge', 'throws', 'absent'] }), host)
+    const r = await pool.run(
+      call(source, {}, { capabilities: ['nothing', 'bigint', 'huge', 'throws', 'absent'] }),
+      host,
+    )
     expect(r.ok).toBe(true)
     const v = (r as { value: Record<string, { ok?: unknown; error?: string; own?: boolean }> }).value
     expect(v.nothing).toEqual({ ok: null })
@@ -150,14 +168,24 @@ describe('tools', () => {
   test('deterministic: the shipped calculate tool gives the same answer every time', async () => {
     const source = readFileSync(path.join(ROOT, 'tools/calculate.mjs'), 'utf8')
     const results = []
-    for (let i = 0; i < 5; i++) results.push(await pool.run(call(source, { expression: '2^10 + sqrt(16) * (3 - 1)' }, { filename: 'calculate.mjs' })))
-    for (const r of results) expect(r).toMatchObject({ ok: true, value: { expression: '2^10 + sqrt(16) * (3 - 1)', result: 1032 } })
-    expect(await pool.run(call(source, { expression: '1 / 0' }))).toMatchObject({ ok: false, code: 'TOOL_FAILED', error: expect.stringContaining('division by zero') })
+    for (let i = 0; i < 5; i++)
+      results.push(
+        await pool.run(call(source, { expression: '2^10 + sqrt(16) * (3 - 1)' }, { filename: 'calculate.mjs' })),
+      )
+    for (const r of results)
+      expect(r).toMatchObject({ ok: true, value: { expression: '2^10 + sqrt(16) * (3 - 1)', result: 1032 } })
+    expect(await pool.run(call(source, { expression: '1 / 0' }))).toMatchObject({
+      ok: false,
+      code: 'TOOL_FAILED',
+      error: expect.stringContaining('division by zero'),
+    })
   })
 
   test('nothing survives from one call to the next', async () => {
     await pool.run(call('globalThis.counter = (globalThis.counter ?? 0) + 1; export default () => globalThis.counter'))
-    const r = await pool.run(call('globalThis.counter = (globalThis.counter ?? 0) + 1; export default () => globalThis.counter'))
+    const r = await pool.run(
+      call('globalThis.counter = (globalThis.counter ?? 0) + 1; export default () => globalThis.counter'),
+    )
     expect(r).toMatchObject({ ok: true, value: 1 })
   })
 })
@@ -166,30 +194,53 @@ describe('limits', () => {
   const pool = newPool({ size: 1 })
 
   test('time: a busy tool ends at its deadline', async () => {
-    const r = await pool.run(call('export default () => { for (;;) {} }', {}, { limits: { ...LIMITS, timeoutMs: 200 } }))
+    const r = await pool.run(
+      call('export default () => { for (;;) {} }', {}, { limits: { ...LIMITS, timeoutMs: 200 } }),
+    )
     expect(r).toMatchObject({ ok: false, code: 'TOOL_TIMEOUT', error: expect.stringContaining('200 ms') })
     expect(r.ms).toBeGreaterThanOrEqual(195)
     expect(r.ms).toBeLessThan(1500)
     // the same work within a larger limit finishes
-    const fine = await pool.run(call('export default () => { const end = Date.now() + 100; while (Date.now() < end) {} return "done" }', {}, { limits: { ...LIMITS, timeoutMs: 1000 } }))
+    const fine = await pool.run(
+      call(
+        'export default () => { const end = Date.now() + 100; while (Date.now() < end) {} return "done" }',
+        {},
+        { limits: { ...LIMITS, timeoutMs: 1000 } },
+      ),
+    )
     expect(fine).toMatchObject({ ok: true, value: 'done' })
   })
 
   test('memory: the same allocation fails under 8 MB and succeeds under 64 MB', async () => {
-    const source = 'export default () => { const a = []; for (let i = 0; i < 400000; i++) a.push({ i, s: "v" + i }); return a.length }'
-    expect(await pool.run(call(source, {}, { limits: { ...LIMITS, memoryMb: 8 } }))).toMatchObject({ ok: false, code: 'TOOL_MEMORY', error: expect.stringContaining('8 MB') })
-    expect(await pool.run(call(source, {}, { limits: { ...LIMITS, memoryMb: 64 } }))).toMatchObject({ ok: true, value: 400000 })
+    const source =
+      'export default () => { const a = []; for (let i = 0; i < 400000; i++) a.push({ i, s: "v" + i }); return a.length }'
+    expect(await pool.run(call(source, {}, { limits: { ...LIMITS, memoryMb: 8 } }))).toMatchObject({
+      ok: false,
+      code: 'TOOL_MEMORY',
+      error: expect.stringContaining('8 MB'),
+    })
+    expect(await pool.run(call(source, {}, { limits: { ...LIMITS, memoryMb: 64 } }))).toMatchObject({
+      ok: true,
+      value: 400000,
+    })
   })
 
   test('output: the limit is in bytes of JSON', async () => {
     const source = 'export default ({ n }) => "x".repeat(n)'
     // "x" * 98 is 100 bytes of JSON with its quotes
-    expect(await pool.run(call(source, { n: 98 }, { limits: { ...LIMITS, maxOutputBytes: 100 } }))).toMatchObject({ ok: true })
-    expect(await pool.run(call(source, { n: 99 }, { limits: { ...LIMITS, maxOutputBytes: 100 } }))).toMatchObject({ ok: false, code: 'TOOL_OUTPUT' })
+    expect(await pool.run(call(source, { n: 98 }, { limits: { ...LIMITS, maxOutputBytes: 100 } }))).toMatchObject({
+      ok: true,
+    })
+    expect(await pool.run(call(source, { n: 99 }, { limits: { ...LIMITS, maxOutputBytes: 100 } }))).toMatchObject({
+      ok: false,
+      code: 'TOOL_OUTPUT',
+    })
   })
 
   test('nonsense limits are clamped, not trusted', async () => {
-    const r = await pool.run(call('export default () => 1', {}, { limits: { timeoutMs: Number.NaN, memoryMb: -5, maxOutputBytes: Infinity } }))
+    const r = await pool.run(
+      call('export default () => 1', {}, { limits: { timeoutMs: Number.NaN, memoryMb: -5, maxOutputBytes: Infinity } }),
+    )
     expect(r).toMatchObject({ ok: true, value: 1 })
   })
 })
@@ -215,7 +266,9 @@ describe('the pool', () => {
     await pool.run(call('export default () => 0'))
     const [pid] = pool.pids()
     seenPids.add(pid as number)
-    const running = pool.run(call('export default () => { for (;;) {} }', {}, { limits: { ...LIMITS, timeoutMs: 10_000 } }))
+    const running = pool.run(
+      call('export default () => { for (;;) {} }', {}, { limits: { ...LIMITS, timeoutMs: 10_000 } }),
+    )
     await new Promise((r) => setTimeout(r, 100))
     process.kill(pid as number, 'SIGKILL')
     expect(await running).toMatchObject({ ok: false, code: 'TOOL_CRASH', error: expect.stringContaining('SIGKILL') })
@@ -237,8 +290,15 @@ describe('the pool', () => {
   })
 
   test('a worker that dies, or sends anything malformed, answers TOOL_CRASH', async () => {
-    const dies = newPool({ size: 1, workerScript: `process.on('message', () => process.exit(3)); process.send({ t: 'ready' })` })
-    expect(await dies.run(call('export default () => 1'))).toMatchObject({ ok: false, code: 'TOOL_CRASH', error: expect.stringContaining('exit code 3') })
+    const dies = newPool({
+      size: 1,
+      workerScript: `process.on('message', () => process.exit(3)); process.send({ t: 'ready' })`,
+    })
+    expect(await dies.run(call('export default () => 1'))).toMatchObject({
+      ok: false,
+      code: 'TOOL_CRASH',
+      error: expect.stringContaining('exit code 3'),
+    })
     const liars = [
       `process.on('message', (m) => process.send({ t: 'result', id: m.id + 1, ok: true, json: '1', recycle: false }))`,
       `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, json: 42, recycle: false }))`,
@@ -252,8 +312,13 @@ describe('the pool', () => {
       await pool.close()
     }
     // a worker claiming a result larger than the limit, or nested too deep, is refused here too
-    const big = newPool({ size: 1, workerScript: `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, json: JSON.stringify('x'.repeat(1000)), recycle: false })); process.send({ t: 'ready' })` })
-    expect(await big.run(call('export default () => 1', {}, { limits: { ...LIMITS, maxOutputBytes: 100 } }))).toMatchObject({ ok: false, code: 'TOOL_OUTPUT' })
+    const big = newPool({
+      size: 1,
+      workerScript: `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, json: JSON.stringify('x'.repeat(1000)), recycle: false })); process.send({ t: 'ready' })`,
+    })
+    expect(
+      await big.run(call('export default () => 1', {}, { limits: { ...LIMITS, maxOutputBytes: 100 } })),
+    ).toMatchObject({ ok: false, code: 'TOOL_OUTPUT' })
     await big.close()
     await dies.close()
   })
@@ -267,21 +332,30 @@ describe('the pool', () => {
     }); process.send({ t: 'ready' })`
     const pool = newPool({ size: 1, workerScript: script })
     const r = await pool.run(call('export default () => 1'), host)
-    expect(r).toMatchObject({ ok: true, value: { t: 'capResult', ok: false, payload: expect.stringContaining('not granted') } })
+    expect(r).toMatchObject({
+      ok: true,
+      value: { t: 'capResult', ok: false, payload: expect.stringContaining('not granted') },
+    })
     expect(calls).toBe(0)
     await pool.close()
   })
 
   test('close() ends calls in flight and later calls with TOOL_CRASH, and kills the workers', async () => {
     const pool = newPool({ size: 1 })
-    const running = pool.run(call('export default () => new Promise(() => {})', {}, { limits: { ...LIMITS, timeoutMs: 10_000 } }))
+    const running = pool.run(
+      call('export default () => new Promise(() => {})', {}, { limits: { ...LIMITS, timeoutMs: 10_000 } }),
+    )
     const queued = pool.run(call('export default () => 1'))
     await waitFor(() => pool.pids().length === 1)
     const [pid] = pool.pids()
     await pool.close()
     expect(await running).toMatchObject({ ok: false, code: 'TOOL_CRASH' })
     expect(await queued).toMatchObject({ ok: false, code: 'TOOL_CRASH' })
-    expect(await pool.run(call('export default () => 1'))).toMatchObject({ ok: false, code: 'TOOL_CRASH', error: expect.stringContaining('closed') })
+    expect(await pool.run(call('export default () => 1'))).toMatchObject({
+      ok: false,
+      code: 'TOOL_CRASH',
+      error: expect.stringContaining('closed'),
+    })
     expect(pool.pids()).toEqual([])
     expect(await waitFor(() => !alive(pid as number))).toBe(true)
     await pool.close()
@@ -295,7 +369,11 @@ describe('the pool', () => {
       { source: 42, filename: 'x', args: {}, limits: LIMITS, capabilities: [] },
       call('export default () => 1', { n: 1n }),
       call('x'.repeat(5 * 1024 * 1024)),
-      call('export default () => 1', {}, { capabilities: 'all' as unknown as string[], filename: undefined as unknown as string }),
+      call(
+        'export default () => 1',
+        {},
+        { capabilities: 'all' as unknown as string[], filename: undefined as unknown as string },
+      ),
     ]
     for (const w of weird) {
       const r = await pool.run(w as SandboxCall)
@@ -320,7 +398,6 @@ describe('the worker process', () => {
     expect(r).toMatchObject({ ok: true, value: { env: [], wasm: 'undefined' } })
     await pool.close()
   })
-
   ;(hardened ? test : test.skip)('cannot write files or start processes (Node permission model)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mirador-worker-'))
     const target = path.join(dir, 'written')
@@ -333,7 +410,10 @@ describe('the worker process', () => {
     }); process.send({ t: 'ready' })`
     const pool = newPool({ size: 1, workerScript: probe })
     const r = await pool.run(call('export default () => 1'))
-    expect(r).toMatchObject({ ok: true, value: { write: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED', read: 'ERR_ACCESS_DENIED' } })
+    expect(r).toMatchObject({
+      ok: true,
+      value: { write: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED', read: 'ERR_ACCESS_DENIED' },
+    })
     expect(existsSync(target)).toBe(false)
     rmSync(dir, { recursive: true, force: true })
     await pool.close()
@@ -344,13 +424,33 @@ describe('processes', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'mirador-sandbox-proc-'))
   afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-  function runNode(args: string[], script: string): { status: number | null; signal: string | null; out: { r: { ok: boolean; value?: unknown }; pids: number[] } | undefined; ms: number; stderr: string } {
+  function runNode(
+    args: string[],
+    script: string,
+  ): {
+    status: number | null
+    signal: string | null
+    out: { r: { ok: boolean; value?: unknown }; pids: number[] } | undefined
+    ms: number
+    stderr: string
+  } {
     const file = path.join(tmp, `s${Math.random().toString(36).slice(2)}.mjs`)
     writeFileSync(file, script)
     const t0 = Date.now()
-    const res = spawnSync(process.execPath, [...args, file], { cwd: ROOT, encoding: 'utf8', timeout: 25_000, env: { ...process.env, NODE_OPTIONS: '' } })
+    const res = spawnSync(process.execPath, [...args, file], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 25_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
     const line = res.stdout.trim().split('\n').pop()
-    return { status: res.status, signal: res.signal, out: line ? JSON.parse(line) : undefined, ms: Date.now() - t0, stderr: res.stderr }
+    return {
+      status: res.status,
+      signal: res.signal,
+      out: line ? JSON.parse(line) : undefined,
+      ms: Date.now() - t0,
+      stderr: res.stderr,
+    }
   }
 
   const script = (entry: string) => `

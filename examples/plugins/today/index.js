@@ -29,7 +29,12 @@ export default class TodayPlugin {
 
   today(now = new Date()) {
     // en-CA formats as YYYY-MM-DD
-    return new Intl.DateTimeFormat('en-CA', { timeZone: this.options.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+    return new Intl.DateTimeFormat('en-CA', {
+      timeZone: this.options.timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).format(now)
   }
 
   apply(engine) {

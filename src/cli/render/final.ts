@@ -6,8 +6,10 @@ import type { Out, Renderer } from './renderer.js'
 export function finalRenderer(out: Out, err: Out): Renderer {
   return {
     event(e: RunEvent) {
-      if (e.type === 'error') err.write(`${e.stage ? `${String(e.stage)}: ` : ''}${String(e.code)}: ${String(e.message)}\n`)
-      else if (e.type === 'done' && typeof e.answer === 'string' && e.answer) out.write(safeText(e.answer).trim() + '\n')
+      if (e.type === 'error')
+        err.write(`${e.stage ? `${String(e.stage)}: ` : ''}${String(e.code)}: ${String(e.message)}\n`)
+      else if (e.type === 'done' && typeof e.answer === 'string' && e.answer)
+        out.write(safeText(e.answer).trim() + '\n')
     },
     close: () => {},
   }

@@ -1,10 +1,20 @@
 /** Lines the plain and live renderers print alike. */
-import type { DoneEvent, ErrorEvent, ModelPullEvent, PluginEvent, RunEvent, ToolCallEvent, ToolResultEvent } from '../../engine/events.js'
+import type {
+  DoneEvent,
+  ErrorEvent,
+  ModelPullEvent,
+  PluginEvent,
+  RunEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+} from '../../engine/events.js'
 import { bytes, pct, safeText, seconds, type Paint } from './format.js'
 
 /** The last line of a run: which stage answered, how sure, models, tokens, time. */
 export function summaryLine(e: DoneEvent, p: Paint): string {
-  const head = e.ok ? p.green(`✓ answer from ${e.stage} (confidence ${pct(e.confidence)})`) : p.red('✗ no stage produced an answer')
+  const head = e.ok
+    ? p.green(`✓ answer from ${e.stage} (confidence ${pct(e.confidence)})`)
+    : p.red('✗ no stage produced an answer')
   const models = e.models.length ? `models ${e.models.join(', ')}` : 'no model ran'
   return `${head} ${p.dim(`· ${models} · ${e.tokens} tokens · ${seconds(e.ms)}`)}`
 }
@@ -41,15 +51,31 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
     case 'route': {
       const head = `chose ${String(e.chain)} for a "${String(e.queryType)}" question`
       if (!e.explain) return head
-      const rows = Array.isArray(e.candidates) ? (e.candidates as { chain: string; weight: number; count: number; sample?: number }[]) : []
-      return [`${head}: ${String(e.reason)}`, ...rows.map((c) => `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''}`)].join('\n')
+      const rows = Array.isArray(e.candidates)
+        ? (e.candidates as { chain: string; weight: number; count: number; sample?: number }[])
+        : []
+      return [
+        `${head}: ${String(e.reason)}`,
+        ...rows.map(
+          (c) =>
+            `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''}`,
+        ),
+      ].join('\n')
     }
     case 'memory': {
       if (e.unavailable) return String(e.message)
       const scores = Array.isArray(e.scores) ? (e.scores as { id: string; score: number }[]) : []
-      const what = scores.length ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}` : 'recalled nothing'
+      const what = scores.length
+        ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}`
+        : 'recalled nothing'
       const session = e.session ? ` · session ${String(e.session)}` : ''
-      const text = typeof e.text === 'string' && e.text ? `\n${e.text.split('\n').map((l) => `    ${l}`).join('\n')}` : ''
+      const text =
+        typeof e.text === 'string' && e.text
+          ? `\n${e.text
+              .split('\n')
+              .map((l) => `    ${l}`)
+              .join('\n')}`
+          : ''
       return `${String(e.stage)}: ${what}${session}${text}`
     }
     default:
@@ -65,5 +91,7 @@ function preview(value: unknown, max = 160): string {
 /** A tool call and its result, one line each: tool output is untrusted, so it is escaped and cut. */
 export function toolLine(e: ToolCallEvent | ToolResultEvent): string {
   if (e.type === 'tool-call') return `→ ${e.name} ${preview(e.arguments)}`
-  return e.ok ? `← ${e.name} ${seconds(e.ms)}: ${preview(e.value)}` : `← ${e.name} failed (${e.code}) ${seconds(e.ms)}: ${safeText(String(e.error))}`
+  return e.ok
+    ? `← ${e.name} ${seconds(e.ms)}: ${preview(e.value)}`
+    : `← ${e.name} failed (${e.code}) ${seconds(e.ms)}: ${safeText(String(e.error))}`
 }

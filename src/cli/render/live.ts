@@ -58,7 +58,9 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
     const tail = running.size > 1 ? 3 : 6
     for (const [name, s] of running) {
       const conf = s.tokens ? ` · confidence ${pct(Math.exp(s.logSum / s.tokens))}` : ''
-      lines.push(`${s.tokens === 0 ? spin : p.cyan('▸')} ${p.bold(name)} ${p.dim(`${s.model}${s.tokens ? ` · ${s.tokens} tokens${conf}` : ' · waiting for the first token'}`)}`)
+      lines.push(
+        `${s.tokens === 0 ? spin : p.cyan('▸')} ${p.bold(name)} ${p.dim(`${s.model}${s.tokens ? ` · ${s.tokens} tokens${conf}` : ' · waiting for the first token'}`)}`,
+      )
       if (s.text) for (const l of wrap(safeText(s.text), columns() - 2).slice(-tail)) lines.push(`  ${l}`)
     }
     return lines

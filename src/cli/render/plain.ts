@@ -44,7 +44,9 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         case 'stage-end':
           flush(e.stage, true)
-          out.write(`[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource}) · ${seconds(e.ms)}\n`)
+          out.write(
+            `[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource}) · ${seconds(e.ms)}\n`,
+          )
           break
         case 'stage-skip':
           flush(e.stage, true)
@@ -64,7 +66,8 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         default: {
           const line = pluginEventLine(ev)
-          if (line) out.write(`[${ev.type === 'memory' || ev.type === 'route' ? ev.type : 'model'}] ${safeText(line)}\n`)
+          if (line)
+            out.write(`[${ev.type === 'memory' || ev.type === 'route' ? ev.type : 'model'}] ${safeText(line)}\n`)
         }
       }
     },

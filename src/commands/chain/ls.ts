@@ -18,7 +18,8 @@ export interface ChainSummary {
 
 export default class ChainLs extends MiradorCommand {
   static summary = 'List the chains you can run.'
-  static description = 'Looks in ./chains, then $MIRADOR_HOME/chains, then the chains shipped with Mirador; a chain in an earlier place hides one of the same name in a later place (shown as shadowed). Invalid chains are listed with their first error.'
+  static description =
+    'Looks in ./chains, then $MIRADOR_HOME/chains, then the chains shipped with Mirador; a chain in an earlier place hides one of the same name in a later place (shown as shadowed). Invalid chains are listed with their first error.'
   static examples = ['<%= config.bin %> chain ls', '<%= config.bin %> chain ls --json']
 
   async run(): Promise<ChainSummary[]> {
@@ -26,10 +27,20 @@ export default class ChainLs extends MiradorCommand {
     const cwd = process.cwd()
     // plugins may add stage keys, so chains are checked with them
     const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
-    const source = (file: string): ChainSummary['source'] => (file.startsWith(path.join(cwd, 'chains')) ? 'project' : file.startsWith(path.join(PACKAGE_ROOT, 'chains')) ? 'shipped' : 'user')
+    const source = (file: string): ChainSummary['source'] =>
+      file.startsWith(path.join(cwd, 'chains'))
+        ? 'project'
+        : file.startsWith(path.join(PACKAGE_ROOT, 'chains'))
+          ? 'shipped'
+          : 'user'
     const out: ChainSummary[] = []
     for (const c of listChainFiles(chainDirs(cwd, home))) {
-      const item: ChainSummary = { name: c.name, file: path.relative(cwd, c.file) || c.file, source: source(c.file), shadowed: c.shadowed }
+      const item: ChainSummary = {
+        name: c.name,
+        file: path.relative(cwd, c.file) || c.file,
+        source: source(c.file),
+        shadowed: c.shadowed,
+      }
       try {
         const chain = await loadChain(c.file, engine.stageKeys())
         if (chain.value.description) item.description = chain.value.description
@@ -44,7 +55,9 @@ export default class ChainLs extends MiradorCommand {
       if (out.length === 0) this.log('No chains found. Copy one from the shipped chains/ into ./chains to start.')
       for (const c of out) {
         const flags = [c.source, c.shadowed ? 'shadowed' : ''].filter(Boolean).join(', ')
-        const stages = c.stages ? c.stages.map((s) => `${s.stage}(${s.model})`).join(' ') : `INVALID ${c.error?.code}: ${c.error?.message}`
+        const stages = c.stages
+          ? c.stages.map((s) => `${s.stage}(${s.model})`).join(' ')
+          : `INVALID ${c.error?.code}: ${c.error?.message}`
         this.log(`${c.name.padEnd(16)} ${stages}  [${flags}]`)
         if (c.description) this.log(`${''.padEnd(16)} ${c.description}`)
       }

@@ -15,8 +15,19 @@ export default class ChainRun extends MiradorCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ChainRun)
     const code = await runChainCommand(
-      { ...(flags as Record<string, unknown>), chain: args.chain as string, ...(args.query !== undefined ? { query: args.query as string } : {}) },
-      { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), startedAt: performance.now() },
+      {
+        ...(flags as Record<string, unknown>),
+        chain: args.chain as string,
+        ...(args.query !== undefined ? { query: args.query as string } : {}),
+      },
+      {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        stdin: process.stdin,
+        env: process.env,
+        cwd: process.cwd(),
+        startedAt: performance.now(),
+      },
     )
     this.exit(code)
   }

@@ -9,7 +9,10 @@ import { Args } from '@oclif/core'
 
 export default class ChainShow extends MiradorCommand {
   static summary = 'Show a chain: its stages, models, what waits for what, and what runs at once.'
-  static examples = ['<%= config.bin %> chain show quick-deep', '<%= config.bin %> chain show ./chains/mine.yaml --json']
+  static examples = [
+    '<%= config.bin %> chain show quick-deep',
+    '<%= config.bin %> chain show ./chains/mine.yaml --json',
+  ]
   static args = { chain: Args.string({ description: 'chain name or path to a chain file', required: true }) }
 
   async run(): Promise<unknown> {
@@ -22,7 +25,22 @@ export default class ChainShow extends MiradorCommand {
     const stages = graph.order.map((name) => {
       const s = chain.value.stages[name]!
       const skip = graph.skips.get(name)
-      return { stage: name, model: s.model, after: [...graph.deps.get(name)!], options: s.options ?? {}, confidence: s.confidence ?? null, ...(skip ? { skip_when: { stage: skip.stage, confidence_above: skip.above, mode: skip.beforeStart ? 'before start' : 'cancel while running' } } : {}) }
+      return {
+        stage: name,
+        model: s.model,
+        after: [...graph.deps.get(name)!],
+        options: s.options ?? {},
+        confidence: s.confidence ?? null,
+        ...(skip
+          ? {
+              skip_when: {
+                stage: skip.stage,
+                confidence_above: skip.above,
+                mode: skip.beforeStart ? 'before start' : 'cancel while running',
+              },
+            }
+          : {}),
+      }
     })
     const answer = chain.value.answer ?? Object.keys(chain.value.stages).reverse()
     if (!this.jsonEnabled()) {
@@ -30,9 +48,14 @@ export default class ChainShow extends MiradorCommand {
       if (chain.value.description) this.log(chain.value.description)
       for (const s of stages) {
         const waits = s.after.length ? `after ${s.after.join(', ')}` : 'starts at once'
-        const opts = Object.entries(s.options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')
+        const opts = Object.entries(s.options)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(' ')
         this.log(`  ${s.stage.padEnd(12)} ${s.model.padEnd(20)} ${waits}${opts ? `  ${opts}` : ''}`)
-        if (s.skip_when) this.log(`  ${''.padEnd(12)} skipped when ${s.skip_when.stage} confidence > ${s.skip_when.confidence_above} (${s.skip_when.mode})`)
+        if (s.skip_when)
+          this.log(
+            `  ${''.padEnd(12)} skipped when ${s.skip_when.stage} confidence > ${s.skip_when.confidence_above} (${s.skip_when.mode})`,
+          )
       }
       this.log(`answer: first of ${answer.join(', ')} that succeeds`)
     }

@@ -4,7 +4,13 @@ import { chainProblems } from '../../cli/chain-load.js'
 import { listChainFiles } from '../../cli/chain-files.js'
 import { chainDirs } from '../../cli/paths.js'
 import { setup } from '../../cli/setup.js'
-import { loadConfigFile, validateConfigFile, type ChainFile, type ConfigKind, type ManifestFile } from '../../engine/config/index.js'
+import {
+  loadConfigFile,
+  validateConfigFile,
+  type ChainFile,
+  type ConfigKind,
+  type ManifestFile,
+} from '../../engine/config/index.js'
 import { manifestProblems } from '../../plugins/models/resolve.js'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
@@ -31,7 +37,11 @@ export default class ChainValidate extends MiradorCommand {
   static summary = 'Check chain files (and other Mirador YAML) against their schemas and the stage graph.'
   static description = `Reports every problem with its file:line:column, the key at fault and what was expected, and exits with status 1 if any file has one. Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. Files named manifest.yaml, mirador.config.yaml or config.yaml, and files in profiles/ or tools/, are checked against their own schemas.`
   static strict = false
-  static examples = ['<%= config.bin %> chain validate', '<%= config.bin %> chain validate chains/mine.yaml models/manifest.yaml', '<%= config.bin %> chain validate --json']
+  static examples = [
+    '<%= config.bin %> chain validate',
+    '<%= config.bin %> chain validate chains/mine.yaml models/manifest.yaml',
+    '<%= config.bin %> chain validate --json',
+  ]
   static args = { files: Args.string({ description: 'YAML files to check', required: false }) }
 
   async run(): Promise<{ ok: boolean; files: FileReport[] }> {
@@ -48,17 +58,35 @@ export default class ChainValidate extends MiradorCommand {
       const res = await validateConfigFile(shown, kind, opts)
       let errors = res.errors
       if (res.ok && kind === 'chain') errors = chainProblems(await loadConfigFile<ChainFile>(shown, 'chain', opts))
-      if (res.ok && kind === 'manifest') errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
-      reports.push({ file: shown, kind, ok: errors.length === 0, errors: errors.map((e: MiradorError) => ({ code: e.code, message: e.message, ...(e.location ? { line: e.location.line, column: e.location.column } : {}) })) })
+      if (res.ok && kind === 'manifest')
+        errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
+      reports.push({
+        file: shown,
+        kind,
+        ok: errors.length === 0,
+        errors: errors.map((e: MiradorError) => ({
+          code: e.code,
+          message: e.message,
+          ...(e.location ? { line: e.location.line, column: e.location.column } : {}),
+        })),
+      })
     }
     const ok = reports.every((r) => r.ok)
     if (!this.jsonEnabled()) {
-      if (reports.length === 0) this.log('No chain files found in ./chains or $MIRADOR_HOME/chains. Name files to check: mirador chain validate FILE…')
+      if (reports.length === 0)
+        this.log(
+          'No chain files found in ./chains or $MIRADOR_HOME/chains. Name files to check: mirador chain validate FILE…',
+        )
       for (const r of reports) {
         if (r.ok) this.log(`✓ ${r.file}`)
-        for (const e of r.errors) this.logToStderr(`✗ ${r.file}${e.line ? `:${e.line}:${e.column}` : ''}: ${e.code}: ${e.message}`)
+        for (const e of r.errors)
+          this.logToStderr(`✗ ${r.file}${e.line ? `:${e.line}:${e.column}` : ''}: ${e.code}: ${e.message}`)
       }
-      this.log(ok ? `${reports.length} file(s) valid.` : `${reports.filter((r) => !r.ok).length} of ${reports.length} file(s) have problems.`)
+      this.log(
+        ok
+          ? `${reports.length} file(s) valid.`
+          : `${reports.filter((r) => !r.ok).length} of ${reports.length} file(s) have problems.`,
+      )
     }
     // oclif prints the returned value for --json; the status says whether all was well
     if (!ok) process.exitCode = 1

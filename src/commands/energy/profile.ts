@@ -8,7 +8,11 @@ import { Flags, MiradorCommand } from '../base.js'
 export default class EnergyProfileCommand extends MiradorCommand {
   static summary = 'Which energy profile applies now, and why; the profiles found, by priority.'
   static description = `Reads the battery (or MIRADOR_BATTERY, e.g. 15,unplugged), then picks the profile as a run would: the pinned one (--profile, MIRADOR_PROFILE, profile: in config), else the first by priority whose \`when\` holds. Profiles are profiles/*.yaml in the project, $MIRADOR_HOME/profiles and the shipped ones.`
-  static examples = ['<%= config.bin %> energy profile', 'MIRADOR_BATTERY=15,unplugged <%= config.bin %> energy profile', '<%= config.bin %> energy profile --profile survival --json']
+  static examples = [
+    '<%= config.bin %> energy profile',
+    'MIRADOR_BATTERY=15,unplugged <%= config.bin %> energy profile',
+    '<%= config.bin %> energy profile --profile survival --json',
+  ]
   static flags = {
     profile: Flags.string({ description: 'Pin this profile, as `chain run --profile` does.', helpValue: 'NAME' }),
   }
@@ -27,13 +31,26 @@ export default class EnergyProfileCommand extends MiradorCommand {
       plugged: reading.plugged,
       hasBattery: reading.hasBattery,
       pinned: selection.pinned,
-      profiles: byPriority(profiles).map((p) => ({ name: p.name, priority: p.priority ?? 0, when: p.when ?? null, file: p.file, ...(p.description ? { description: p.description } : {}) })),
+      profiles: byPriority(profiles).map((p) => ({
+        name: p.name,
+        priority: p.priority ?? 0,
+        when: p.when ?? null,
+        file: p.file,
+        ...(p.description ? { description: p.description } : {}),
+      })),
       errors: errors.map((e) => e.toJSON()),
     }
     if (!this.jsonEnabled()) {
       this.log(`${describeReading(reading)}`)
-      this.log(out.profile ? `Profile: ${out.profile} (${out.reason})` : `No profile applies (${out.reason}): chains run as written.`)
-      for (const p of out.profiles) this.log(`  ${(p.name === out.profile ? '* ' : '  ') + p.name.padEnd(18)} priority ${String(p.priority).padStart(4)}  ${p.file}`)
+      this.log(
+        out.profile
+          ? `Profile: ${out.profile} (${out.reason})`
+          : `No profile applies (${out.reason}): chains run as written.`,
+      )
+      for (const p of out.profiles)
+        this.log(
+          `  ${(p.name === out.profile ? '* ' : '  ') + p.name.padEnd(18)} priority ${String(p.priority).padStart(4)}  ${p.file}`,
+        )
       for (const e of errors) this.logToStderr(`✗ ${e.code}: ${e.format()}`)
     }
     return out

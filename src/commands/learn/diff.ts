@@ -16,7 +16,8 @@ export default class LearnDiff extends MiradorCommand {
     const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
     const file = findChainFile(args.chain, chainDirs(s.cwd, s.home), s.cwd)
     const d = await weightDiff(file, s.home)
-    if (!this.jsonEnabled()) this.log(d ? safeText(d.text) || 'No change since the last backup.' : 'The learner has not changed this file.')
+    if (!this.jsonEnabled())
+      this.log(d ? safeText(d.text) || 'No change since the last backup.' : 'The learner has not changed this file.')
     return d ?? null
   }
 }

@@ -19,7 +19,11 @@ export default class LearnReport extends MiradorCommand {
     for (const per of Object.values(learned)) for (const t of Object.keys(per)) types.add(t)
     const report = [...types].sort().map((type) => {
       const rows = chains
-        .map((c) => ({ chain: c.name, weight: c.value.weights?.[type] ?? learned[c.name]?.[type]?.weight ?? null, ratings: learned[c.name]?.[type]?.count ?? 0 }))
+        .map((c) => ({
+          chain: c.name,
+          weight: c.value.weights?.[type] ?? learned[c.name]?.[type]?.weight ?? null,
+          ratings: learned[c.name]?.[type]?.count ?? 0,
+        }))
         .filter((r) => r.weight !== null || r.ratings > 0)
       const favourite = [...rows].sort((a, b) => (b.weight ?? 0) - (a.weight ?? 0))[0]?.chain ?? null
       return { type, favourite, chains: rows }
@@ -28,7 +32,10 @@ export default class LearnReport extends MiradorCommand {
       if (report.length === 0) this.log('Nothing learned yet: rate answers with `mirador rate --last 1..5`.')
       for (const r of report) {
         this.log(`${r.type}  (favourite: ${r.favourite})`)
-        for (const c of r.chains) this.log(`  ${c.chain.padEnd(20)} weight ${c.weight === null ? '—' : c.weight.toFixed(2)}  ${c.ratings} rating(s)`)
+        for (const c of r.chains)
+          this.log(
+            `  ${c.chain.padEnd(20)} weight ${c.weight === null ? '—' : c.weight.toFixed(2)}  ${c.ratings} rating(s)`,
+          )
       }
     }
     return report

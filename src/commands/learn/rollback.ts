@@ -6,8 +6,9 @@ import { rollback } from '../../plugins/learner/backups.js'
 import { MiradorCommand } from '../base.js'
 
 export default class LearnRollback extends MiradorCommand {
-  static summary = 'Put a chain file back as it was before the learner\'s last change.'
-  static description = 'The learner keeps the previous version of a chain file each time it rewrites it (the last 20, under $MIRADOR_HOME/learner/backups). The journal keeps every rating: `mirador learn report` still counts them.'
+  static summary = "Put a chain file back as it was before the learner's last change."
+  static description =
+    'The learner keeps the previous version of a chain file each time it rewrites it (the last 20, under $MIRADOR_HOME/learner/backups). The journal keeps every rating: `mirador learn report` still counts them.'
   static examples = ['<%= config.bin %> learn rollback quick-deep']
   static args = { chain: Args.string({ description: 'chain name or file', required: true }) }
 
@@ -16,7 +17,8 @@ export default class LearnRollback extends MiradorCommand {
     const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
     const file = findChainFile(args.chain, chainDirs(s.cwd, s.home), s.cwd)
     const r = await rollback(file, s.home)
-    if (!this.jsonEnabled()) this.log(r ? `✓ ${file} is back as it was before the last change` : `No earlier version of ${file} is kept.`)
+    if (!this.jsonEnabled())
+      this.log(r ? `✓ ${file} is back as it was before the last change` : `No earlier version of ${file} is kept.`)
     return { file, rolledBack: !!r }
   }
 }

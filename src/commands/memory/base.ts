@@ -6,8 +6,16 @@ import type { MemoryPlugin } from '../../plugins/memory/index.js'
 
 export async function memorySetup(config?: string): Promise<Setup & { memory: MemoryPlugin }> {
   const s = await setup(config ? { config } : {})
-  if (!s.memory) throw new MiradorError('USAGE', 'the memory plugin is turned off (builtins: { memory: false } in mirador.config.yaml)')
-  if (!s.engine.settings.memory) throw new MiradorError('USAGE', 'memory is off (MIRADOR_MEMORY=off, or memory: off in mirador.config.yaml): nothing is kept, so there is nothing to show or forget')
+  if (!s.memory)
+    throw new MiradorError(
+      'USAGE',
+      'the memory plugin is turned off (builtins: { memory: false } in mirador.config.yaml)',
+    )
+  if (!s.engine.settings.memory)
+    throw new MiradorError(
+      'USAGE',
+      'memory is off (MIRADOR_MEMORY=off, or memory: off in mirador.config.yaml): nothing is kept, so there is nothing to show or forget',
+    )
   return s as Setup & { memory: MemoryPlugin }
 }
 
@@ -16,7 +24,8 @@ export const yesFlag = Flags.boolean({ char: 'y', description: 'Do not ask for c
 /** Asks before something that cannot be undone; without a terminal, --yes is required. */
 export async function confirm(question: string, yes: boolean): Promise<void> {
   if (yes) return
-  if (!process.stdin.isTTY) throw new MiradorError('USAGE', `${question} Run again with --yes to confirm (no terminal to ask on).`)
+  if (!process.stdin.isTTY)
+    throw new MiradorError('USAGE', `${question} Run again with --yes to confirm (no terminal to ask on).`)
   const { createInterface } = await import('node:readline/promises')
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   try {

@@ -6,7 +6,8 @@ import { confirm, memorySetup, yesFlag } from './base.js'
 
 export default class MemoryForget extends MiradorCommand {
   static summary = 'Forget memories: one by id, a session, everything before a date, or all.'
-  static description = 'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). Asks first; --yes skips the question.'
+  static description =
+    'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). Asks first; --yes skips the question.'
   static examples = [
     '<%= config.bin %> memory forget m_mwyf2k3x9a1b2c',
     '<%= config.bin %> memory forget --session planning',
@@ -16,7 +17,10 @@ export default class MemoryForget extends MiradorCommand {
   static args = { id: Args.string({ description: 'a memory id', required: false }) }
   static flags = {
     session: Flags.string({ description: 'Forget this session: its memories and its turns.', helpValue: 'NAME' }),
-    before: Flags.string({ description: 'Forget what was made before this date (YYYY-MM-DD or an ISO time).', helpValue: 'DATE' }),
+    before: Flags.string({
+      description: 'Forget what was made before this date (YYYY-MM-DD or an ISO time).',
+      helpValue: 'DATE',
+    }),
     all: Flags.boolean({ description: 'Forget everything.' }),
     yes: yesFlag,
   }
@@ -24,19 +28,35 @@ export default class MemoryForget extends MiradorCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(MemoryForget)
     const chosen = [args.id, flags.session, flags.before, flags.all || undefined].filter((x) => x !== undefined)
-    if (chosen.length !== 1) throw new MiradorError('USAGE', 'say what to forget: one of ID, --session NAME, --before DATE or --all')
+    if (chosen.length !== 1)
+      throw new MiradorError('USAGE', 'say what to forget: one of ID, --session NAME, --before DATE or --all')
     let before: number | undefined
     if (flags.before !== undefined) {
       before = Date.parse(flags.before)
-      if (!Number.isFinite(before)) throw new MiradorError('USAGE', `--before ${flags.before} is not a date: use YYYY-MM-DD or an ISO time`)
+      if (!Number.isFinite(before))
+        throw new MiradorError('USAGE', `--before ${flags.before} is not a date: use YYYY-MM-DD or an ISO time`)
     }
-    const what = args.id ? `memory ${args.id}` : flags.session ? `session "${flags.session}" and its memories` : flags.all ? 'EVERYTHING Mirador remembers' : `everything made before ${flags.before}`
+    const what = args.id
+      ? `memory ${args.id}`
+      : flags.session
+        ? `session "${flags.session}" and its memories`
+        : flags.all
+          ? 'EVERYTHING Mirador remembers'
+          : `everything made before ${flags.before}`
     await confirm(`Forget ${what}? This cannot be undone.`, flags.yes)
     const s = await memorySetup(flags.config as string | undefined)
-    const req: ForgetRequest = { removed: {}, ...(args.id ? { ids: [args.id] } : {}), ...(flags.session ? { session: flags.session } : {}), ...(before !== undefined ? { before } : {}), ...(flags.all ? { all: true } : {}) }
+    const req: ForgetRequest = {
+      removed: {},
+      ...(args.id ? { ids: [args.id] } : {}),
+      ...(flags.session ? { session: flags.session } : {}),
+      ...(before !== undefined ? { before } : {}),
+      ...(flags.all ? { all: true } : {}),
+    }
     await s.engine.hooks.forget.promise(req)
     if (!this.jsonEnabled()) {
-      const parts = Object.entries(req.removed).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`)
+      const parts = Object.entries(req.removed)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${n} ${k}`)
       this.log(parts.length ? `✓ forgot ${parts.join(', ')}` : 'Nothing matched: nothing was forgotten.')
     }
     return { removed: req.removed }

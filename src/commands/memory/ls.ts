@@ -5,10 +5,15 @@ import { memorySetup, oneLine, when } from './base.js'
 
 export default class MemoryLs extends MiradorCommand {
   static summary = 'List what Mirador remembers, newest first.'
-  static description = 'Each memory with its id (to show or forget it), date, chain, session, how often it was recalled, and the start of its text. Memories waiting in the outbox (the store was down when they were made) are counted too.'
-  static examples = ['<%= config.bin %> memory ls', '<%= config.bin %> memory ls --session planning --limit 50', '<%= config.bin %> memory ls --json']
+  static description =
+    'Each memory with its id (to show or forget it), date, chain, session, how often it was recalled, and the start of its text. Memories waiting in the outbox (the store was down when they were made) are counted too.'
+  static examples = [
+    '<%= config.bin %> memory ls',
+    '<%= config.bin %> memory ls --session planning --limit 50',
+    '<%= config.bin %> memory ls --json',
+  ]
   static flags = {
-    session: Flags.string({ description: 'Only this session\'s memories.', helpValue: 'NAME' }),
+    session: Flags.string({ description: "Only this session's memories.", helpValue: 'NAME' }),
     limit: Flags.integer({ description: 'How many at most.', default: 20, min: 1 }),
   }
 
@@ -21,8 +26,13 @@ export default class MemoryLs extends MiradorCommand {
     const waiting = await (await s.memory.outbox()).size()
     if (!this.jsonEnabled()) {
       if (memories.length === 0) this.log('No memories yet: they are made after each run (unless --no-memory).')
-      for (const m of memories) this.log(`${m.id}  ${when(m.meta.createdAt)}  ${m.meta.chain}${m.meta.session ? ` [${m.meta.session}]` : ''}  ×${m.meta.recalls}  ${safeText(oneLine(m.text))}`)
-      this.log(`${all.length} memories${all.length > memories.length ? `, ${memories.length} shown` : ''}${waiting ? `; ${waiting} waiting in the outbox` : ''}`)
+      for (const m of memories)
+        this.log(
+          `${m.id}  ${when(m.meta.createdAt)}  ${m.meta.chain}${m.meta.session ? ` [${m.meta.session}]` : ''}  ×${m.meta.recalls}  ${safeText(oneLine(m.text))}`,
+        )
+      this.log(
+        `${all.length} memories${all.length > memories.length ? `, ${memories.length} shown` : ''}${waiting ? `; ${waiting} waiting in the outbox` : ''}`,
+      )
     }
     return { total: all.length, waiting, memories }
   }

@@ -6,7 +6,10 @@ import { memorySetup, when } from './base.js'
 
 export default class MemoryShow extends MiradorCommand {
   static summary = 'Show one memory: its text and where it came from.'
-  static examples = ['<%= config.bin %> memory show m_mwyf2k3x9a1b2c', '<%= config.bin %> memory show m_mwyf2k3x9a1b2c --json']
+  static examples = [
+    '<%= config.bin %> memory show m_mwyf2k3x9a1b2c',
+    '<%= config.bin %> memory show m_mwyf2k3x9a1b2c --json',
+  ]
   static args = { id: Args.string({ description: 'a memory id (from memory ls, or a memory event)', required: true }) }
 
   async run(): Promise<unknown> {
@@ -15,8 +18,12 @@ export default class MemoryShow extends MiradorCommand {
     const [m] = await (await s.memory.store()).get({ ids: [args.id] })
     if (!m) throw new MiradorError('USAGE', `no memory ${args.id}: see \`mirador memory ls\``)
     if (!this.jsonEnabled()) {
-      this.log(`${m.id}  ${m.meta.kind} from run ${m.meta.runId} of ${m.meta.chain}${m.meta.session ? `, session ${m.meta.session}` : ''}`)
-      this.log(`made ${when(m.meta.createdAt)}; recalled ${m.meta.recalls} time(s)${m.meta.lastRecalledAt ? `, last ${when(m.meta.lastRecalledAt)}` : ''}`)
+      this.log(
+        `${m.id}  ${m.meta.kind} from run ${m.meta.runId} of ${m.meta.chain}${m.meta.session ? `, session ${m.meta.session}` : ''}`,
+      )
+      this.log(
+        `made ${when(m.meta.createdAt)}; recalled ${m.meta.recalls} time(s)${m.meta.lastRecalledAt ? `, last ${when(m.meta.lastRecalledAt)}` : ''}`,
+      )
       this.log('')
       this.log(safeText(m.text))
     }

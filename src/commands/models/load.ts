@@ -6,7 +6,8 @@ import { modelsSetup } from './base.js'
 
 export default class ModelsLoad extends MiradorCommand {
   static summary = 'Make a model ready now: pull it if absent, create it with its adapter, load it into memory.'
-  static description = 'What a chain would do the first time a stage needs the model, done ahead of time, within the manifest\'s budget (idle models are evicted to make room). Ollama keeps the model loaded for its keep_alive. A llama.cpp model lives in the process that uses it: this checks that it and its adapters load, and how long that takes.'
+  static description =
+    "What a chain would do the first time a stage needs the model, done ahead of time, within the manifest's budget (idle models are evicted to make room). Ollama keeps the model loaded for its keep_alive. A llama.cpp model lives in the process that uses it: this checks that it and its adapters load, and how long that takes."
   static examples = ['<%= config.bin %> models load quick', '<%= config.bin %> models load deep --json']
   static args = { name: Args.string({ description: 'a manifest entry (or an Ollama tag)', required: true }) }
 
@@ -35,10 +36,23 @@ export default class ModelsLoad extends MiradorCommand {
     if (process.stderr.isTTY && progress) process.stderr.write('\n')
     const load = events.find((e) => e.type === 'model-load')
     const ms = Math.round(performance.now() - t0)
-    const result = { model: r.name, runtime: r.runtime, as: slot.model, loaded: !!load, ms: load ? load.ms : ms, sizeGb: slot.sizeGb, evicted: (load?.evicted as string[] | undefined) ?? [] }
+    const result = {
+      model: r.name,
+      runtime: r.runtime,
+      as: slot.model,
+      loaded: !!load,
+      ms: load ? load.ms : ms,
+      sizeGb: slot.sizeGb,
+      evicted: (load?.evicted as string[] | undefined) ?? [],
+    }
     if (!this.jsonEnabled()) {
-      this.log(load ? `✓ ${r.name} ready (${slot.model}) in ${String(load.ms)} ms` : `✓ ${r.name} was already loaded (${slot.model})`)
-      if (r.runtime === 'llamacpp') this.log('  llama.cpp models live in the process that uses them: a chain run loads it again, once.')
+      this.log(
+        load
+          ? `✓ ${r.name} ready (${slot.model}) in ${String(load.ms)} ms`
+          : `✓ ${r.name} was already loaded (${slot.model})`,
+      )
+      if (r.runtime === 'llamacpp')
+        this.log('  llama.cpp models live in the process that uses them: a chain run loads it again, once.')
     }
     await s.models.dispose()
     return result

@@ -5,7 +5,8 @@ import { modelsSetup } from './base.js'
 
 export default class ModelsUnload extends MiradorCommand {
   static summary = 'Free the memory a model takes now (Ollama: keep_alive 0).'
-  static description = 'Asks the model\'s Ollama server to unload it at once. A llama.cpp model is freed when the process that runs a chain ends, so there is nothing to unload from here.'
+  static description =
+    "Asks the model's Ollama server to unload it at once. A llama.cpp model is freed when the process that runs a chain ends, so there is nothing to unload from here."
   static examples = ['<%= config.bin %> models unload deep', '<%= config.bin %> models unload quick --json']
   static args = { name: Args.string({ description: 'a manifest entry (or an Ollama tag)', required: true }) }
 
@@ -18,11 +19,13 @@ export default class ModelsUnload extends MiradorCommand {
       return { model: r.name, runtime: r.runtime, unloaded: false }
     }
     const runtime = s.models.runtime(r)
-    if (!runtime.unload || !runtime.listLoaded) throw new MiradorError('USAGE', `runtime ${r.runtime} cannot unload models`)
+    if (!runtime.unload || !runtime.listLoaded)
+      throw new MiradorError('USAGE', `runtime ${r.runtime} cannot unload models`)
     const name = (await runtime.preparedName?.(r.spec)) ?? r.spec.base
     const targets = (await runtime.listLoaded()).filter((l) => l.model === name || l.model === `${name}:latest`)
     for (const t of targets) await runtime.unload(t.model)
-    if (!this.jsonEnabled()) this.log(targets.length ? `✓ unloaded ${targets.map((t) => t.model).join(', ')}` : `${r.name} was not loaded`)
+    if (!this.jsonEnabled())
+      this.log(targets.length ? `✓ unloaded ${targets.map((t) => t.model).join(', ')}` : `${r.name} was not loaded`)
     await s.models.dispose()
     return { model: r.name, runtime: r.runtime, unloaded: targets.map((t) => t.model) }
   }

@@ -10,8 +10,10 @@ export default class SessionLs extends MiradorCommand {
     const s = await memorySetup(flags.config as string | undefined)
     const sessions = await (await s.memory.sessions()).listSessions()
     if (!this.jsonEnabled()) {
-      if (sessions.length === 0) this.log('No sessions yet: start one with `mirador chain run CHAIN "…" --session NAME`.')
-      for (const x of sessions) this.log(`${x.name.padEnd(24)} ${String(x.turns).padStart(4)} turns  last ${when(x.updated)}`)
+      if (sessions.length === 0)
+        this.log('No sessions yet: start one with `mirador chain run CHAIN "…" --session NAME`.')
+      for (const x of sessions)
+        this.log(`${x.name.padEnd(24)} ${String(x.turns).padStart(4)} turns  last ${when(x.updated)}`)
     }
     return sessions
   }

@@ -16,7 +16,15 @@ export default class SessionRm extends MiradorCommand {
     const s = await memorySetup(flags.config as string | undefined)
     const req: ForgetRequest = { session: args.name, removed: {} }
     await s.engine.hooks.forget.promise(req)
-    if (!this.jsonEnabled()) this.log(`✓ removed ${Object.entries(req.removed).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing (no such session)'}`)
+    if (!this.jsonEnabled())
+      this.log(
+        `✓ removed ${
+          Object.entries(req.removed)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(', ') || 'nothing (no such session)'
+        }`,
+      )
     return { removed: req.removed }
   }
 }

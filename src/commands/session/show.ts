@@ -16,7 +16,8 @@ export default class SessionShow extends MiradorCommand {
     if (!session) throw new MiradorError('USAGE', `no session "${args.name}": see \`mirador session ls\``)
     if (!this.jsonEnabled()) {
       if (session.summary) this.log(`Summary of the earlier turns:\n${safeText(session.summary.text)}\n`)
-      for (const t of session.turns) this.log(`— ${when(t.at)} (${t.chain}, ${t.runId})\nQ: ${safeText(t.query)}\nA: ${safeText(t.answer)}\n`)
+      for (const t of session.turns)
+        this.log(`— ${when(t.at)} (${t.chain}, ${t.runId})\nQ: ${safeText(t.query)}\nA: ${safeText(t.answer)}\n`)
     }
     return session
   }

@@ -8,7 +8,8 @@ import { MiradorCommand } from '../base.js'
 
 export default class ToolsLs extends MiradorCommand {
   static summary = 'List the tools models can call.'
-  static description = 'Looks in ./tools, then $MIRADOR_HOME/tools, then the shipped tools; a tool in an earlier place hides one of the same name in a later place. Limits are shown as they apply: the tool\'s own, clamped to the policy in mirador.config.yaml.'
+  static description =
+    "Looks in ./tools, then $MIRADOR_HOME/tools, then the shipped tools; a tool in an earlier place hides one of the same name in a later place. Limits are shown as they apply: the tool's own, clamped to the policy in mirador.config.yaml."
   static examples = ['<%= config.bin %> tools ls', '<%= config.bin %> tools ls --json']
 
   async run(): Promise<unknown> {
@@ -18,7 +19,14 @@ export default class ToolsLs extends MiradorCommand {
     for (const t of listToolFiles(toolDirs(s.cwd, s.home))) {
       try {
         const tool = await loadTool(t.file)
-        out.push({ name: tool.name, file: path.relative(s.cwd, t.file) || t.file, shadowed: t.shadowed, description: tool.description, capabilities: tool.capabilities, limits: s.tools ? clampLimits(tool.declaredLimits, s.tools.policy) : undefined })
+        out.push({
+          name: tool.name,
+          file: path.relative(s.cwd, t.file) || t.file,
+          shadowed: t.shadowed,
+          description: tool.description,
+          capabilities: tool.capabilities,
+          limits: s.tools ? clampLimits(tool.declaredLimits, s.tools.policy) : undefined,
+        })
       } catch (err) {
         const e = MiradorError.from(err)
         out.push({ name: t.name, file: t.file, shadowed: t.shadowed, error: { code: e.code, message: e.format() } })
@@ -28,7 +36,10 @@ export default class ToolsLs extends MiradorCommand {
       if (out.length === 0) this.log('No tools found.')
       for (const t of out) {
         if ('error' in t && t.error) this.log(`✗ ${t.name.padEnd(14)} ${t.error.code}: ${t.error.message}`)
-        else if ('limits' in t) this.log(`${t.shadowed ? '·' : '•'} ${t.name.padEnd(14)} ${t.description?.split('\n')[0]}${t.capabilities?.length ? `  [${t.capabilities.join(', ')}]` : ''}${t.limits ? `  ${t.limits.timeoutMs} ms, ${t.limits.memoryMb} MB` : ''}${t.shadowed ? '  (shadowed)' : ''}`)
+        else if ('limits' in t)
+          this.log(
+            `${t.shadowed ? '·' : '•'} ${t.name.padEnd(14)} ${t.description?.split('\n')[0]}${t.capabilities?.length ? `  [${t.capabilities.join(', ')}]` : ''}${t.limits ? `  ${t.limits.timeoutMs} ms, ${t.limits.memoryMb} MB` : ''}${t.shadowed ? '  (shadowed)' : ''}`,
+          )
       }
     }
     return out

@@ -6,10 +6,16 @@ import { MiradorCommand } from '../base.js'
 
 export default class ToolsRun extends MiradorCommand {
   static summary = 'Run a tool once, in its sandbox, with the arguments given as JSON.'
-  static description = 'What a model\'s tool call would do: the arguments are checked against the tool\'s parameters, then the tool runs in a fresh isolate in a sandbox process with its limits. Looks in ./tools first, like chains. The result is printed with control characters escaped (tool output is untrusted).'
-  static examples = ['<%= config.bin %> tools run calculate --args \'{"expression":"2^10 / 4"}\'', '<%= config.bin %> tools run search_docs --args \'{"query":"dentist"}\' --json']
+  static description =
+    "What a model's tool call would do: the arguments are checked against the tool's parameters, then the tool runs in a fresh isolate in a sandbox process with its limits. Looks in ./tools first, like chains. The result is printed with control characters escaped (tool output is untrusted)."
+  static examples = [
+    '<%= config.bin %> tools run calculate --args \'{"expression":"2^10 / 4"}\'',
+    '<%= config.bin %> tools run search_docs --args \'{"query":"dentist"}\' --json',
+  ]
   static args = { name: Args.string({ description: 'the tool name', required: true }) }
-  static flags = { args: Flags.string({ description: 'the arguments, a JSON object', default: '{}', helpValue: 'JSON' }) }
+  static flags = {
+    args: Flags.string({ description: 'the arguments, a JSON object', default: '{}', helpValue: 'JSON' }),
+  }
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(ToolsRun)
@@ -20,7 +26,11 @@ export default class ToolsRun extends MiradorCommand {
       throw new MiradorError('USAGE', `--args is not JSON: ${err instanceof Error ? err.message : String(err)}`)
     }
     const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
-    if (!s.tools) throw new MiradorError('USAGE', 'the tools plugin is turned off (builtins: { tools: false } in mirador.config.yaml)')
+    if (!s.tools)
+      throw new MiradorError(
+        'USAGE',
+        'the tools plugin is turned off (builtins: { tools: false } in mirador.config.yaml)',
+      )
     try {
       const { tools, errors } = await s.tools.tools()
       const tool = tools.get(args.name)

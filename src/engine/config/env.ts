@@ -19,7 +19,11 @@ export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where
     if (match === '$$') return '$'
     const at = where ? { location: where } : {}
     if (body === undefined) {
-      throw new MiradorError('CONFIG_INVALID', `unclosed \${ in ${JSON.stringify(s)}. Write \${NAME} (or $$ for a literal $).`, at)
+      throw new MiradorError(
+        'CONFIG_INVALID',
+        `unclosed \${ in ${JSON.stringify(s)}. Write \${NAME} (or $$ for a literal $).`,
+        at,
+      )
     }
     const sep = body.indexOf(':-')
     const name = sep >= 0 ? body.slice(0, sep) : body

@@ -20,7 +20,9 @@ export function listYamlFiles(dirs: string[]): YamlListing[] {
   const out: YamlListing[] = []
   for (const dir of dirs) {
     if (!existsSync(dir)) continue
-    for (const f of readdirSync(dir).filter((f) => YAML_FILE.test(f)).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((f) => YAML_FILE.test(f))
+      .sort()) {
       const name = f.replace(YAML_FILE, '')
       out.push({ name, file: path.join(dir, f), shadowed: seen.has(name) })
       seen.add(name)

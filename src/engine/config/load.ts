@@ -151,7 +151,8 @@ function processText<T>(text: string, file: string, kind: ConfigKind, opts: Load
 /** Loads and validates YAML text (sync). Throws the first problem as a MiradorError. */
 export function loadConfigText<T>(text: string, file: string, kind: ConfigKind, opts: LoadOptions = {}): Loaded<T> {
   const out = processText<T>(text, file, kind, opts)
-  if (out.errors.length > 0 || !out.loaded) throw out.errors[0] ?? new MiradorError('INTERNAL', `${file}: could not be loaded`)
+  if (out.errors.length > 0 || !out.loaded)
+    throw out.errors[0] ?? new MiradorError('INTERNAL', `${file}: could not be loaded`)
   return out.loaded
 }
 
@@ -162,7 +163,11 @@ export async function loadConfigFile<T>(file: string, kind: ConfigKind, opts: Lo
 }
 
 /** Reads and validates a YAML file, reporting every problem found instead of throwing. */
-export async function validateConfigFile(file: string, kind: ConfigKind, opts: LoadOptions = {}): Promise<ValidationResult> {
+export async function validateConfigFile(
+  file: string,
+  kind: ConfigKind,
+  opts: LoadOptions = {},
+): Promise<ValidationResult> {
   let text: string
   try {
     text = await readConfigText(file)

@@ -94,7 +94,11 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
       const expected = (e.params as { type: unknown }).type
       const exp = Array.isArray(expected) ? expected.map(String) : String(expected).split(',')
       if (data === null || data === undefined) {
-        return { ...base, key: lastKey(path), message: `${p}is empty; expected ${typeWords(exp)}.${hint ? ` Give ${hint}.` : ''}` }
+        return {
+          ...base,
+          key: lastKey(path),
+          message: `${p}is empty; expected ${typeWords(exp)}.${hint ? ` Give ${hint}.` : ''}`,
+        }
       }
       let msg = `${p}must be ${typeWords(exp)} (got ${describeValue(data)}).`
       if (exp.includes('boolean') && typeof data === 'string' && YAML11_BOOL.test(data)) {
@@ -120,7 +124,8 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
       const { comparison, limit } = e.params as { comparison: string; limit: number }
       const key = lastKey(path)
       // a value in a free-form map or a list has no name of its own
-      const named = !/\/(additionalProperties|items)\/[^/]+$/.test(e.schemaPath) && typeof path[path.length - 1] === 'string'
+      const named =
+        !/\/(additionalProperties|items)\/[^/]+$/.test(e.schemaPath) && typeof path[path.length - 1] === 'string'
       return {
         ...base,
         key,
@@ -137,31 +142,57 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
     }
     case 'maxLength': {
       const limit = (e.params as { limit: number }).limit
-      return { ...base, key: lastKey(path), message: `${p}is too long: at most ${limit} characters (got ${String(data).length}). Shorten it.` }
+      return {
+        ...base,
+        key: lastKey(path),
+        message: `${p}is too long: at most ${limit} characters (got ${String(data).length}). Shorten it.`,
+      }
     }
     case 'pattern':
     case 'format': {
-      const what = hint ?? (e.keyword === 'format' ? `a valid ${String((e.params as { format: string }).format)}` : `text matching ${String((e.params as { pattern: string }).pattern)}`)
+      const what =
+        hint ??
+        (e.keyword === 'format'
+          ? `a valid ${String((e.params as { format: string }).format)}`
+          : `text matching ${String((e.params as { pattern: string }).pattern)}`)
       return { ...base, key: lastKey(path), message: `${p}must be ${what} (got ${describeValue(data)}).` }
     }
     case 'enum': {
       const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []) as unknown[]
-      const guess = typeof data === 'string' ? didYouMean(data, allowed.filter((a): a is string => typeof a === 'string')) : undefined
+      const guess =
+        typeof data === 'string'
+          ? didYouMean(
+              data,
+              allowed.filter((a): a is string => typeof a === 'string'),
+            )
+          : undefined
       let msg = `${p}must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${describeValue(data)}).`
       if (guess) msg += ` Did you mean "${guess}"?`
       return { ...base, key: lastKey(path), message: msg }
     }
     case 'const': {
       const allowed = (e.params as { allowedValue: unknown }).allowedValue
-      return { ...base, key: lastKey(path), message: `${p}must be ${JSON.stringify(allowed)} (got ${describeValue(data)}).` }
+      return {
+        ...base,
+        key: lastKey(path),
+        message: `${p}must be ${JSON.stringify(allowed)} (got ${describeValue(data)}).`,
+      }
     }
     case 'minItems': {
       const limit = (e.params as { limit: number }).limit
-      return { ...base, key: lastKey(path), message: `${p}must list at least ${limit} item${limit === 1 ? '' : 's'}.${hint ? ` Give ${hint}.` : ''}` }
+      return {
+        ...base,
+        key: lastKey(path),
+        message: `${p}must list at least ${limit} item${limit === 1 ? '' : 's'}.${hint ? ` Give ${hint}.` : ''}`,
+      }
     }
     case 'maxItems': {
       const limit = (e.params as { limit: number }).limit
-      return { ...base, key: lastKey(path), message: `${p}lists ${Array.isArray(data) ? data.length : '?'} items; at most ${limit} are allowed.` }
+      return {
+        ...base,
+        key: lastKey(path),
+        message: `${p}lists ${Array.isArray(data) ? data.length : '?'} items; at most ${limit} are allowed.`,
+      }
     }
     case 'uniqueItems': {
       const { i, j } = e.params as { i: number; j: number }
@@ -197,7 +228,11 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
     }
     case 'not':
       // a schema may say why in its hint: "must be <hint>"
-      return { ...base, key: lastKey(path), message: hint ? `${p}must be ${hint}.` : `${p}${describeValue(data)} is not allowed here.` }
+      return {
+        ...base,
+        key: lastKey(path),
+        message: hint ? `${p}must be ${hint}.` : `${p}${describeValue(data)} is not allowed here.`,
+      }
     default:
       return { ...base, key: lastKey(path), message: `${p}${e.message ?? 'is invalid'} (got ${describeValue(data)}).` }
   }

@@ -78,10 +78,17 @@ function collapse(errors: ErrorObject[], root: unknown): Problem[] {
     const chosen = typed.length === 1 ? typed[0]! : undefined
     const structural =
       chosen?.some(
-        (e) => e.instancePath !== alt.instancePath || ['required', 'additionalProperties', 'propertyNames'].includes(e.keyword),
+        (e) =>
+          e.instancePath !== alt.instancePath ||
+          ['required', 'additionalProperties', 'propertyNames'].includes(e.keyword),
       ) ?? false
     if (chosen && structural) {
-      problems.push(...collapse(chosen.filter((e) => branchErrors.includes(e)), root))
+      problems.push(
+        ...collapse(
+          chosen.filter((e) => branchErrors.includes(e)),
+          root,
+        ),
+      )
     } else {
       const ps = (alt.parentSchema ?? {}) as Schema
       const hint = hintOf(ps)
@@ -91,7 +98,11 @@ function collapse(errors: ErrorObject[], root: unknown): Problem[] {
   }
 
   // a value outside an enum is also often of the wrong type: the enum message says more
-  const listed = new Set(errors.filter((e) => (e.keyword === 'enum' || e.keyword === 'const') && !consumed.has(e)).map((e) => e.instancePath))
+  const listed = new Set(
+    errors
+      .filter((e) => (e.keyword === 'enum' || e.keyword === 'const') && !consumed.has(e))
+      .map((e) => e.instancePath),
+  )
   for (const e of errors) {
     if (consumed.has(e)) continue
     if (e.keyword === 'type' && listed.has(e.instancePath)) continue

@@ -119,7 +119,10 @@ export function inlineRefs(root: Schema): Schema {
  * to the stage schema's `properties`; each distinct set is compiled once.
  */
 export function getValidator(kind: ConfigKind, extraStageProperties?: Record<string, object>): ValidateFunction {
-  const extra = kind === 'chain' && extraStageProperties && Object.keys(extraStageProperties).length > 0 ? extraStageProperties : undefined
+  const extra =
+    kind === 'chain' && extraStageProperties && Object.keys(extraStageProperties).length > 0
+      ? extraStageProperties
+      : undefined
   const cacheKey = extra ? `${kind}+${stableKey(extra)}` : kind
   let v = validators.get(cacheKey)
   if (v) return v

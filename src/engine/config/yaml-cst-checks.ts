@@ -10,7 +10,15 @@ import { offsetToLocation } from './locate.js'
 import { err } from './yaml-errors.js'
 
 /** Explicit tags accepted; they only pick a core type. */
-export const ALLOWED_TAGS: readonly string[] = Object.freeze(['!!str', '!!int', '!!float', '!!bool', '!!null', '!!map', '!!seq'])
+export const ALLOWED_TAGS: readonly string[] = Object.freeze([
+  '!!str',
+  '!!int',
+  '!!float',
+  '!!bool',
+  '!!null',
+  '!!map',
+  '!!seq',
+])
 
 export interface CstScan {
   fatal?: MiradorError

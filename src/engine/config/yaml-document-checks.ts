@@ -23,9 +23,14 @@ export function checkDocument(doc: Document.Parsed, file: string, lc: LineCounte
         const name = keyText(k)
         if (name === '__proto__') {
           errors.push(
-            err('CONFIG_UNSAFE', 'the key "__proto__" is not allowed (it could tamper with objects). Remove it.', where(k), {
-              key: name,
-            }),
+            err(
+              'CONFIG_UNSAFE',
+              'the key "__proto__" is not allowed (it could tamper with objects). Remove it.',
+              where(k),
+              {
+                key: name,
+              },
+            ),
           )
         }
         const first = seen.get(name)

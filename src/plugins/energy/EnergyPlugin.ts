@@ -17,7 +17,15 @@ import type { PluginHost } from '../../engine/engine.js'
 import type { ChainFile } from '../../engine/config/index.js'
 import { validatePluginOptions } from '../../engine/plugin-options.js'
 import type { ForgetRequest, Prompt, RunPlan, RunResult, StageContext, StageResult } from '../../engine/types.js'
-import { addStage, appendLog, emptySummary, estimateJoules, forgetLog, type EnergySummary, type TokenCost } from './account.js'
+import {
+  addStage,
+  appendLog,
+  emptySummary,
+  estimateJoules,
+  forgetLog,
+  type EnergySummary,
+  type TokenCost,
+} from './account.js'
 import { readBattery, type BatteryReading } from './battery.js'
 import { loadProfiles, selectProfile, type LoadedProfiles, type Selection } from './profiles.js'
 import { applyProfile, type Change, type SizeOf } from './transform.js'
@@ -52,7 +60,12 @@ const configSchema = {
   additionalProperties: false,
   properties: {
     forbid: { type: 'array', items: modelName, maxItems: 500, uniqueItems: true },
-    prefer: { type: 'object', maxProperties: 500, additionalProperties: modelName, propertyNames: { not: { enum: ['__proto__', 'constructor', 'prototype'] } } },
+    prefer: {
+      type: 'object',
+      maxProperties: 500,
+      additionalProperties: modelName,
+      propertyNames: { not: { enum: ['__proto__', 'constructor', 'prototype'] } },
+    },
     costs: {
       type: 'object',
       maxProperties: 500,
@@ -60,14 +73,21 @@ const configSchema = {
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
-        properties: { j_per_token: { type: 'number', minimum: 0, maximum: 1000 }, j_per_prompt_token: { type: 'number', minimum: 0, maximum: 1000 } },
+        properties: {
+          j_per_token: { type: 'number', minimum: 0, maximum: 1000 },
+          j_per_prompt_token: { type: 'number', minimum: 0, maximum: 1000 },
+        },
       },
     },
   },
 }
 
 /** The pin, by precedence: the flag, then MIRADOR_PROFILE, then config `profile:`. */
-export function pinnedProfile(flag: string | undefined, env: NodeJS.ProcessEnv, config: { profile?: string }): { name: string; from: string } | undefined {
+export function pinnedProfile(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  config: { profile?: string },
+): { name: string; from: string } | undefined {
   if (flag) return { name: flag, from: '--profile' }
   if (env.MIRADOR_PROFILE) return { name: env.MIRADOR_PROFILE, from: 'MIRADOR_PROFILE' }
   if (config.profile) return { name: config.profile, from: 'profile: in config' }
@@ -148,12 +168,26 @@ export class EnergyPlugin {
     const { selection } = await this.current()
     const profile = selection.profile
     if (profile?.choose !== 'quality_per_joule') return undefined
-    const prefs = { ...(this.config.forbid ? { forbid: this.config.forbid } : {}), ...(this.config.prefer ? { prefer: this.config.prefer } : {}) }
+    const prefs = {
+      ...(this.config.forbid ? { forbid: this.config.forbid } : {}),
+      ...(this.config.prefer ? { prefer: this.config.prefer } : {}),
+    }
     return async (chain) => {
-      const plan = { runId: 'estimate', chain: 'estimate', query: '', stages: structuredClone(chain.stages), answer: [], concurrency: Number.POSITIVE_INFINITY, vars: {}, memory: false, summary: {} } as RunPlan
+      const plan = {
+        runId: 'estimate',
+        chain: 'estimate',
+        query: '',
+        stages: structuredClone(chain.stages),
+        answer: [],
+        concurrency: Number.POSITIVE_INFINITY,
+        vars: {},
+        memory: false,
+        summary: {},
+      } as RunPlan
       await applyProfile(plan, profile, prefs, this.#sizeOf)
       let joules = 0
-      for (const stage of Object.values(plan.stages)) joules += estimateJoules(await this.#sizeOf(stage.model), stage.options?.max_tokens ?? 300, 200)
+      for (const stage of Object.values(plan.stages))
+        joules += estimateJoules(await this.#sizeOf(stage.model), stage.options?.max_tokens ?? 300, 200)
       return joules
     }
   }
@@ -164,7 +198,9 @@ export class EnergyPlugin {
     const { profiles, errors } = await this.profiles()
     if (!profiles.some((p) => p.name === this.pin!.name)) {
       // a broken file of that name says more than "unknown"
-      const broken = errors.find((e) => e.location?.file.match(new RegExp(`[/\\\\]${this.pin!.name.replace(/[^a-z0-9_-]/g, '')}\\.ya?ml$`)))
+      const broken = errors.find((e) =>
+        e.location?.file.match(new RegExp(`[/\\\\]${this.pin!.name.replace(/[^a-z0-9_-]/g, '')}\\.ya?ml$`)),
+      )
       if (broken) throw broken
       selectProfile(profiles, { percent: 100, plugged: true, hasBattery: false }, this.pin)
     }
@@ -172,7 +208,10 @@ export class EnergyPlugin {
 
   async #plan(plan: RunPlan): Promise<RunPlan> {
     const { selection, reading } = await this.current()
-    const prefs = { ...(this.config.forbid ? { forbid: this.config.forbid } : {}), ...(this.config.prefer ? { prefer: this.config.prefer } : {}) }
+    const prefs = {
+      ...(this.config.forbid ? { forbid: this.config.forbid } : {}),
+      ...(this.config.prefer ? { prefer: this.config.prefer } : {}),
+    }
     const changes = await applyProfile(plan, selection.profile, prefs, this.#sizeOf)
     const report: ProfileReport = {
       name: selection.profile?.name ?? null,
@@ -194,16 +233,30 @@ export class EnergyPlugin {
     if (run && !run.emitted) {
       run.emitted = true
       ctx.emit({ type: 'profile', ...run.report })
-      for (const e of (await this.profiles()).errors) ctx.emit({ type: 'error', code: e.code, message: `energy profile left out: ${e.format()}`, plugin: PLUGIN_NAME })
+      for (const e of (await this.profiles()).errors)
+        ctx.emit({
+          type: 'error',
+          code: e.code,
+          message: `energy profile left out: ${e.format()}`,
+          plugin: PLUGIN_NAME,
+        })
     }
     return prompt
   }
 
   async #stageDone(result: StageResult, ctx: StageContext): Promise<void> {
-    const summary = ((ctx.summary as { energy?: EnergySummary }).energy ??= emptySummary(this.#runs.get(ctx.runId)?.report.name ?? null))
+    const summary = ((ctx.summary as { energy?: EnergySummary }).energy ??= emptySummary(
+      this.#runs.get(ctx.runId)?.report.name ?? null,
+    ))
     const gb = await this.#sizeOf(ctx.spec.model)
     const costs = this.config.costs
-    const cost = costs && (Object.prototype.hasOwnProperty.call(costs, ctx.spec.model) ? costs[ctx.spec.model] : result.model && Object.prototype.hasOwnProperty.call(costs, result.model) ? costs[result.model] : undefined)
+    const cost =
+      costs &&
+      (Object.prototype.hasOwnProperty.call(costs, ctx.spec.model)
+        ? costs[ctx.spec.model]
+        : result.model && Object.prototype.hasOwnProperty.call(costs, result.model)
+          ? costs[result.model]
+          : undefined)
     addStage(summary, result.model ?? ctx.spec.model, gb, result.tokens, result.promptTokens ?? 0, cost)
   }
 
@@ -224,8 +277,11 @@ export class EnergyPlugin {
 
   async #forget(req: ForgetRequest): Promise<void> {
     if (!this.#home || !(req.all || req.before !== undefined || req.runIds?.length)) return
-    const n = await forgetLog(this.#home, { ...(req.all ? { all: true } : {}), ...(req.before !== undefined ? { before: req.before } : {}), runIds: req.runIds ?? [] })
+    const n = await forgetLog(this.#home, {
+      ...(req.all ? { all: true } : {}),
+      ...(req.before !== undefined ? { before: req.before } : {}),
+      runIds: req.runIds ?? [],
+    })
     if (n > 0) req.removed['energy log entries'] = (req.removed['energy log entries'] ?? 0) + n
   }
 }
-

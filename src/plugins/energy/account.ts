@@ -40,7 +40,12 @@ export interface TokenCost {
 }
 
 /** Joules for one stage's tokens on a model of `gb` GB (or an explicit per-model cost). */
-export function estimateJoules(gb: number | undefined, generated: number, prompt: number, cost: TokenCost = {}): number {
+export function estimateJoules(
+  gb: number | undefined,
+  generated: number,
+  prompt: number,
+  cost: TokenCost = {},
+): number {
   const size = gb ?? DEFAULT_MODEL_GB
   const perGen = cost.j_per_token ?? J_GEN * size
   const perPrompt = cost.j_per_prompt_token ?? J_PROMPT * size
@@ -69,7 +74,14 @@ export function emptySummary(profile: string | null): EnergySummary {
 const r1 = (x: number) => Math.round(x * 10) / 10
 
 /** Adds one stage to a run's summary. */
-export function addStage(summary: EnergySummary, model: string, gb: number | undefined, generated: number, prompt: number, cost?: TokenCost): void {
+export function addStage(
+  summary: EnergySummary,
+  model: string,
+  gb: number | undefined,
+  generated: number,
+  prompt: number,
+  cost?: TokenCost,
+): void {
   const j = estimateJoules(gb, generated, prompt, cost)
   const m = (summary.byModel[model] ??= { joules: 0, tokens: 0, promptTokens: 0, gb: gb ?? DEFAULT_MODEL_GB })
   m.joules = r1(m.joules + j)
@@ -147,7 +159,10 @@ export async function readLog(home: string): Promise<EnergyLogEntry[]> {
 }
 
 /** Removes log lines of the given runs, before a time, or all (the `forget` hook). Returns how many. */
-export async function forgetLog(home: string, what: { runIds?: readonly string[]; before?: number; all?: boolean }): Promise<number> {
+export async function forgetLog(
+  home: string,
+  what: { runIds?: readonly string[]; before?: number; all?: boolean },
+): Promise<number> {
   const file = logFile(home)
   return withFileLock(
     lockFile(home),
@@ -159,7 +174,9 @@ export async function forgetLog(home: string, what: { runIds?: readonly string[]
         return entries.length
       }
       const ids = new Set(what.runIds ?? [])
-      const keep = entries.filter((e) => !ids.has(e.runId) && !(what.before !== undefined && Date.parse(e.at) < what.before))
+      const keep = entries.filter(
+        (e) => !ids.has(e.runId) && !(what.before !== undefined && Date.parse(e.at) < what.before),
+      )
       if (keep.length === entries.length) return 0
       await writeFileAtomic(file, keep.map((e) => JSON.stringify(e) + '\n').join(''), 0o600)
       return entries.length - keep.length

@@ -25,7 +25,12 @@ export interface BatteryReading {
 
 export const BATTERY_CACHE_MS = 30_000
 
-export const NO_BATTERY: BatteryReading = Object.freeze({ percent: 100, plugged: true, hasBattery: false, source: 'systeminformation' as const })
+export const NO_BATTERY: BatteryReading = Object.freeze({
+  percent: 100,
+  plugged: true,
+  hasBattery: false,
+  source: 'systeminformation' as const,
+})
 
 /** Parses `MIRADOR_BATTERY`: `none`, or `PERCENT[,plugged|unplugged]` (percent 0 to 100, default unplugged). */
 export function parseBatteryEnv(value: string): BatteryReading {
@@ -34,7 +39,11 @@ export function parseBatteryEnv(value: string): BatteryReading {
   const m = /^(\d{1,3}(?:\.\d+)?)\s*%?\s*(?:,\s*(plugged|unplugged|ac|battery|charging|discharging))?$/.exec(v)
   const percent = m ? Number(m[1]) : NaN
   if (!m || !(percent >= 0 && percent <= 100)) {
-    throw new MiradorError('USAGE', `MIRADOR_BATTERY=${JSON.stringify(value)} is not a battery reading. Write PERCENT,plugged or PERCENT,unplugged (percent 0 to 100, e.g. 15,unplugged), or none for a machine without a battery.`, { details: { env: 'MIRADOR_BATTERY' } })
+    throw new MiradorError(
+      'USAGE',
+      `MIRADOR_BATTERY=${JSON.stringify(value)} is not a battery reading. Write PERCENT,plugged or PERCENT,unplugged (percent 0 to 100, e.g. 15,unplugged), or none for a machine without a battery.`,
+      { details: { env: 'MIRADOR_BATTERY' } },
+    )
   }
   const state = m[2] ?? 'unplugged'
   const plugged = state === 'plugged' || state === 'ac' || state === 'charging'
@@ -72,7 +81,9 @@ export interface ReadBatteryOptions {
 
 async function probeSystem(): Promise<SiBattery> {
   const si = await import('systeminformation')
-  const api = (si as unknown as { default?: { battery(): Promise<SiBattery> } }).default ?? (si as unknown as { battery(): Promise<SiBattery> })
+  const api =
+    (si as unknown as { default?: { battery(): Promise<SiBattery> } }).default ??
+    (si as unknown as { battery(): Promise<SiBattery> })
   return api.battery()
 }
 
@@ -81,16 +92,36 @@ async function probeSystem(): Promise<SiBattery> {
  * (this process, then the home cache file); else systeminformation. A failing probe counts as no
  * battery: a profile must never stop a run.
  */
-export async function readBattery(env: NodeJS.ProcessEnv = process.env, opts: ReadBatteryOptions = {}): Promise<BatteryReading> {
+export async function readBattery(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: ReadBatteryOptions = {},
+): Promise<BatteryReading> {
   if (env.MIRADOR_BATTERY !== undefined && env.MIRADOR_BATTERY !== '') return parseBatteryEnv(env.MIRADOR_BATTERY)
   const now = (opts.now ?? Date.now)()
   if (memo && now - memo.at >= 0 && now - memo.at < BATTERY_CACHE_MS) return { ...memo.reading, source: 'cache' }
   const file = opts.home ? path.join(opts.home, 'energy', 'battery.json') : undefined
   if (file) {
     try {
-      const c = JSON.parse(await readFile(file, 'utf8')) as { at?: unknown; percent?: unknown; plugged?: unknown; hasBattery?: unknown }
-      if (typeof c.at === 'number' && now - c.at >= 0 && now - c.at < BATTERY_CACHE_MS && typeof c.percent === 'number' && typeof c.plugged === 'boolean' && typeof c.hasBattery === 'boolean') {
-        const reading: BatteryReading = { percent: c.percent, plugged: c.plugged, hasBattery: c.hasBattery, source: 'cache' }
+      const c = JSON.parse(await readFile(file, 'utf8')) as {
+        at?: unknown
+        percent?: unknown
+        plugged?: unknown
+        hasBattery?: unknown
+      }
+      if (
+        typeof c.at === 'number' &&
+        now - c.at >= 0 &&
+        now - c.at < BATTERY_CACHE_MS &&
+        typeof c.percent === 'number' &&
+        typeof c.plugged === 'boolean' &&
+        typeof c.hasBattery === 'boolean'
+      ) {
+        const reading: BatteryReading = {
+          percent: c.percent,
+          plugged: c.plugged,
+          hasBattery: c.hasBattery,
+          source: 'cache',
+        }
         memo = { at: c.at, reading }
         return reading
       }
@@ -107,7 +138,11 @@ export async function readBattery(env: NodeJS.ProcessEnv = process.env, opts: Re
   memo = { at: now, reading }
   if (file) {
     // best effort: a read-only home only costs the next process a probe
-    await writeFileAtomic(file, JSON.stringify({ at: now, percent: reading.percent, plugged: reading.plugged, hasBattery: reading.hasBattery }) + '\n').catch(() => {})
+    await writeFileAtomic(
+      file,
+      JSON.stringify({ at: now, percent: reading.percent, plugged: reading.plugged, hasBattery: reading.hasBattery }) +
+        '\n',
+    ).catch(() => {})
   }
   return reading
 }

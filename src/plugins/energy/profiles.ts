@@ -78,7 +78,9 @@ export function matches(profile: ProfileFile, reading: Pick<BatteryReading, 'per
 
 /** Highest priority first (no priority counts as 0), then by name. */
 export function byPriority(profiles: readonly Profile[]): Profile[] {
-  return [...profiles].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return [...profiles].sort(
+    (a, b) => (b.priority ?? 0) - (a.priority ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  )
 }
 
 export interface Selection {
@@ -98,27 +100,42 @@ function describeWhen(p: ProfileFile): string {
 }
 
 export function describeReading(r: Pick<BatteryReading, 'percent' | 'plugged' | 'hasBattery'>): string {
-  return r.hasBattery ? `battery ${Math.round(r.percent)} %, ${r.plugged ? 'plugged in' : 'unplugged'}` : 'no battery (counts as plugged in)'
+  return r.hasBattery
+    ? `battery ${Math.round(r.percent)} %, ${r.plugged ? 'plugged in' : 'unplugged'}`
+    : 'no battery (counts as plugged in)'
 }
 
 /** The error for a pinned name that no profile has. */
 export function unknownProfile(name: string, profiles: readonly Profile[], from = '--profile'): MiradorError {
   const names = profiles.map((p) => p.name).sort()
-  return new MiradorError('USAGE', `no energy profile named "${name}" (${from}). Profiles: ${names.length ? names.join(', ') : 'none found'}. They are profiles/NAME.yaml in the project, $MIRADOR_HOME/profiles or the shipped ones.`, { details: { profile: name, profiles: names } })
+  return new MiradorError(
+    'USAGE',
+    `no energy profile named "${name}" (${from}). Profiles: ${names.length ? names.join(', ') : 'none found'}. They are profiles/NAME.yaml in the project, $MIRADOR_HOME/profiles or the shipped ones.`,
+    { details: { profile: name, profiles: names } },
+  )
 }
 
 /**
  * The profile for a reading: the pinned one by name (an unknown name throws USAGE listing the
  * names), else the first by priority whose `when` holds, else none (the chain runs as written).
  */
-export function selectProfile(profiles: readonly Profile[], reading: Pick<BatteryReading, 'percent' | 'plugged' | 'hasBattery'>, pinned?: { name: string; from?: string }): Selection {
+export function selectProfile(
+  profiles: readonly Profile[],
+  reading: Pick<BatteryReading, 'percent' | 'plugged' | 'hasBattery'>,
+  pinned?: { name: string; from?: string },
+): Selection {
   if (pinned) {
     const p = profiles.find((x) => x.name === pinned.name)
     if (!p) throw unknownProfile(pinned.name, profiles, pinned.from)
     return { profile: p, reason: `pinned by ${pinned.from ?? '--profile'} (${describeReading(reading)})`, pinned: true }
   }
   for (const p of byPriority(profiles)) {
-    if (matches(p, reading)) return { profile: p, reason: `${describeReading(reading)}: matches ${describeWhen(p)} (priority ${p.priority ?? 0})`, pinned: false }
+    if (matches(p, reading))
+      return {
+        profile: p,
+        reason: `${describeReading(reading)}: matches ${describeWhen(p)} (priority ${p.priority ?? 0})`,
+        pinned: false,
+      }
   }
   return { reason: `${describeReading(reading)}: no profile matches`, pinned: false }
 }

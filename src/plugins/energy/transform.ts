@@ -41,11 +41,17 @@ export type Change =
   | { what: 'keep_alive'; to: string | number }
   | { what: 'memory'; to: 'off' }
 
-const own = <T>(map: Readonly<Record<string, T>> | undefined, key: string): T | undefined => (map && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined)
+const own = <T>(map: Readonly<Record<string, T>> | undefined, key: string): T | undefined =>
+  map && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined
 
 export type SizeOf = (model: string) => Promise<number | undefined>
 
-export async function applyProfile(plan: RunPlan, profile: ProfileFile | undefined, prefs: Preferences, sizeOf: SizeOf): Promise<Change[]> {
+export async function applyProfile(
+  plan: RunPlan,
+  profile: ProfileFile | undefined,
+  prefs: Preferences,
+  sizeOf: SizeOf,
+): Promise<Change[]> {
   const changes: Change[] = []
   const original: Record<string, Stage> = { ...plan.stages }
   const forbid = new Set(prefs.forbid ?? [])
@@ -75,13 +81,15 @@ export async function applyProfile(plan: RunPlan, profile: ProfileFile | undefin
     }
   }
   // 2. stages the profile leaves out
-  for (const name of profile?.drop_stages ?? []) if (name in plan.stages) drop(name, 'the profile drops it (drop_stages)')
+  for (const name of profile?.drop_stages ?? [])
+    if (name in plan.stages) drop(name, 'the profile drops it (drop_stages)')
   // 3. the size cap
   const cap = profile?.max_size_gb
   if (cap !== undefined) {
     for (const [name, stage] of Object.entries(plan.stages)) {
       const gb = await sizeOf(stage.model)
-      if (gb !== undefined && gb > cap) drop(name, `model "${stage.model}" is ${gb} GB, over the profile's max_size_gb of ${cap}`)
+      if (gb !== undefined && gb > cap)
+        drop(name, `model "${stage.model}" is ${gb} GB, over the profile's max_size_gb of ${cap}`)
     }
   }
   // 4. a stage that reads a dropped one cannot run
@@ -105,7 +113,12 @@ export async function applyProfile(plan: RunPlan, profile: ProfileFile | undefin
     }
     if (best) {
       plan.stages[best.name] = original[best.name]!
-      changes.push({ what: 'keep', stage: best.name, model: original[best.name]!.model, reason: 'the profile would leave no stage: the smallest one runs' })
+      changes.push({
+        what: 'keep',
+        stage: best.name,
+        model: original[best.name]!.model,
+        reason: 'the profile would leave no stage: the smallest one runs',
+      })
     }
   }
   plan.answer = plan.answer.filter((n) => n in plan.stages)

@@ -40,7 +40,11 @@ const optionsSchema = {
   additionalProperties: false,
   properties: {
     explore: { type: 'number', minimum: 0, maximum: 1 },
-    rules: { type: 'object', propertyNames: { pattern: '^[a-z][a-z0-9_-]{0,63}$' }, additionalProperties: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 200 } },
+    rules: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9_-]{0,63}$' },
+      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 200 },
+    },
     prior_strength: { type: 'number', minimum: 0, maximum: 100 },
   },
 }
@@ -107,12 +111,25 @@ export class LearnerPlugin {
   }
 
   /** The query's type: keyword rules, chain triggers, then the nearest rated queries. */
-  async classify(query: string, journal?: JournalEntry[]): Promise<{ type: string; via: string; detail: string; triggered: string[] }> {
+  async classify(
+    query: string,
+    journal?: JournalEntry[],
+  ): Promise<{ type: string; via: string; detail: string; triggered: string[] }> {
     const entries = journal ?? (await this.journal().read())
     const rated = new Set(entries.filter((e) => e.kind === 'rating').map((e) => e.runId))
-    const ratedQueries = entries.flatMap((e) => (e.kind === 'run' && e.query && rated.has(e.runId) ? [{ query: e.query, type: e.type }] : []))
-    const chains = (await this.chains()).map((c) => ({ name: c.name, ...(c.value.triggers ? { triggers: c.value.triggers } : {}) }))
-    return classify(query, { chains, ...(this.options.rules ? { rules: this.options.rules } : {}), rated: ratedQueries, embedder: createHashingEmbedder() })
+    const ratedQueries = entries.flatMap((e) =>
+      e.kind === 'run' && e.query && rated.has(e.runId) ? [{ query: e.query, type: e.type }] : [],
+    )
+    const chains = (await this.chains()).map((c) => ({
+      name: c.name,
+      ...(c.value.triggers ? { triggers: c.value.triggers } : {}),
+    }))
+    return classify(query, {
+      chains,
+      ...(this.options.rules ? { rules: this.options.rules } : {}),
+      rated: ratedQueries,
+      embedder: createHashingEmbedder(),
+    })
   }
 
   /** Picks the chain for a query (`mirador ask`), and why. */
@@ -120,10 +137,16 @@ export class LearnerPlugin {
    * Picks the chain for a query (`mirador ask`), and why. With `costOf` (an energy profile that
    * wants quality per joule), each candidate's draw is divided by the joules it would use.
    */
-  async route(query: string, runId: string, seed?: number, costOf?: (chain: ChainFile) => Promise<number>): Promise<RouteResult> {
+  async route(
+    query: string,
+    runId: string,
+    seed?: number,
+    costOf?: (chain: ChainFile) => Promise<number>,
+  ): Promise<RouteResult> {
     const [chains, entries] = await Promise.all([this.chains(), this.journal().read()])
     const { type, via, detail, triggered: byTrigger } = await this.classify(query, entries)
-    if (chains.length === 0) throw new MiradorError('CONFIG_NOT_FOUND', 'there is no chain to choose from: add one to ./chains')
+    if (chains.length === 0)
+      throw new MiradorError('CONFIG_NOT_FOUND', 'there is no chain to choose from: add one to ./chains')
     const learned = rebuildWeights(entries, (chain, t) => chains.find((c) => c.name === chain)?.value.weights?.[t])
     const withWeight = chains.filter((c) => c.value.weights?.[type] !== undefined || learned[c.name]?.[type])
     const triggered = chains.filter((c) => byTrigger.includes(c.name))
@@ -132,14 +155,28 @@ export class LearnerPlugin {
       const state = learned[c.name]?.[type]
       return { chain: c.name, weight: c.value.weights?.[type] ?? state?.weight ?? 0.5, count: state?.count ?? 0 }
     })
-    const picked = choose(candidates, { rng: seededRandom(seed ?? Date.now()), explore: this.options.explore ?? DEFAULT_EXPLORE, priorStrength: this.priorStrength, type })
+    const picked = choose(candidates, {
+      rng: seededRandom(seed ?? Date.now()),
+      explore: this.options.explore ?? DEFAULT_EXPLORE,
+      priorStrength: this.priorStrength,
+      type,
+    })
     this.#types.set(runId, type)
     if (costOf) {
       // the same draws, each divided by the chain's estimated joules
-      const perJoule = await Promise.all(picked.samples.map(async (s) => ({ s, joules: await costOf(chains.find((c) => c.name === s.chain)!.value) })))
-      const best = perJoule.reduce((a, b) => (b.s.sample / Math.max(1e-9, b.joules) > a.s.sample / Math.max(1e-9, a.joules) ? b : a))
+      const perJoule = await Promise.all(
+        picked.samples.map(async (s) => ({ s, joules: await costOf(chains.find((c) => c.name === s.chain)!.value) })),
+      )
+      const best = perJoule.reduce((a, b) =>
+        b.s.sample / Math.max(1e-9, b.joules) > a.s.sample / Math.max(1e-9, a.joules) ? b : a,
+      )
       picked.chain = best.s.chain
-      picked.reason = `${best.s.chain}: the best expected rating per joule (drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J; ${perJoule.filter((x) => x !== best).map((x) => `${x.s.chain} ${x.s.sample.toFixed(3)} for ${Math.round(x.joules)} J`).join(', ') || 'no other candidate'})`
+      picked.reason = `${best.s.chain}: the best expected rating per joule (drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J; ${
+        perJoule
+          .filter((x) => x !== best)
+          .map((x) => `${x.s.chain} ${x.s.sample.toFixed(3)} for ${Math.round(x.joules)} J`)
+          .join(', ') || 'no other candidate'
+      })`
     }
     const chain = chains.find((c) => c.name === picked.chain)!
     return {
@@ -147,7 +184,12 @@ export class LearnerPlugin {
       type,
       via,
       reason: `query type "${type}" (${detail}); ${picked.reason}`,
-      candidates: picked.samples.map((s) => ({ chain: s.chain, weight: candidates.find((c) => c.chain === s.chain)!.weight, count: candidates.find((c) => c.chain === s.chain)!.count, sample: s.sample })),
+      candidates: picked.samples.map((s) => ({
+        chain: s.chain,
+        weight: candidates.find((c) => c.chain === s.chain)!.weight,
+        count: candidates.find((c) => c.chain === s.chain)!.count,
+        sample: s.sample,
+      })),
     }
   }
 
@@ -158,19 +200,46 @@ export class LearnerPlugin {
     // with memory off nothing of the run is kept, so it cannot be rated later either
     if (!settings.memory || !r.memory) return
     const file = (await this.chains()).find((c) => c.name === r.chain)?.file
-    const entry: JournalEntry = { kind: 'run', runId: r.runId, chain: r.chain, ...(file ? { file } : {}), type, query: r.query, ...(r.session ? { session: r.session } : {}), at: Date.now() }
+    const entry: JournalEntry = {
+      kind: 'run',
+      runId: r.runId,
+      chain: r.chain,
+      ...(file ? { file } : {}),
+      type,
+      query: r.query,
+      ...(r.session ? { session: r.session } : {}),
+      at: Date.now(),
+    }
     await this.journal().append(entry)
   }
 
   /** Records a rating and moves the chain's weight for the run's query type. */
   async rate(rating: Rating): Promise<RateResult> {
-    if (!Number.isInteger(rating.rating) || rating.rating < 1 || rating.rating > 5) throw new MiradorError('USAGE', `a rating is a whole number from 1 to 5, not ${rating.rating}`)
+    if (!Number.isInteger(rating.rating) || rating.rating < 1 || rating.rating > 5)
+      throw new MiradorError('USAGE', `a rating is a whole number from 1 to 5, not ${rating.rating}`)
     const journal = this.journal()
     const run = await journal.findRun(rating.runId)
-    if (!run) throw new MiradorError('USAGE', `no recorded run ${rating.runId}: runs are recorded when memory is on; see \`mirador rate --last\``)
+    if (!run)
+      throw new MiradorError(
+        'USAGE',
+        `no recorded run ${rating.runId}: runs are recorded when memory is on; see \`mirador rate --last\``,
+      )
     const success = rating.rating >= 4
-    await journal.append({ kind: 'rating', runId: run.runId, chain: run.chain, type: run.type, rating: rating.rating, at: Date.now() })
-    const result: RateResult = { runId: run.runId, chain: run.chain, type: run.type, rating: rating.rating, ...(run.file ? { file: run.file } : {}) }
+    await journal.append({
+      kind: 'rating',
+      runId: run.runId,
+      chain: run.chain,
+      type: run.type,
+      rating: rating.rating,
+      at: Date.now(),
+    })
+    const result: RateResult = {
+      runId: run.runId,
+      chain: run.chain,
+      type: run.type,
+      rating: rating.rating,
+      ...(run.file ? { file: run.file } : {}),
+    }
     if (!run.file) {
       result.skipped = `chain ${run.chain} has no file to write its weight to`
     } else {
@@ -183,7 +252,8 @@ export class LearnerPlugin {
           (current) => {
             // the journal's count of earlier ratings, read now, under the file's lock
             const entries = journal.readSync()
-            const count = entries.filter((e) => e.kind === 'rating' && e.chain === run.chain && e.type === run.type).length - 1
+            const count =
+              entries.filter((e) => e.kind === 'rating' && e.chain === run.chain && e.type === run.type).length - 1
             return updateWeight({ weight: current ?? 0.5, count: Math.max(0, count) }, success, n0).weight
           },
           { home, extraStageProperties: this.#host().stageKeys() },
@@ -206,18 +276,31 @@ export class LearnerPlugin {
   async #forget(req: ForgetRequest): Promise<void> {
     const journal = this.journal()
     const ids = new Set(req.runIds ?? [])
-    const n = await journal.forget((e) => req.all === true || ids.has(e.runId) || (req.session !== undefined && e.session === req.session) || (req.before !== undefined && e.at < req.before))
+    const n = await journal.forget(
+      (e) =>
+        req.all === true ||
+        ids.has(e.runId) ||
+        (req.session !== undefined && e.session === req.session) ||
+        (req.before !== undefined && e.at < req.before),
+    )
     req.removed['learner records'] = (req.removed['learner records'] ?? 0) + n
   }
 }
 
 /** The chains of the chain folders, loaded (invalid ones left out). */
-export async function loadChainChoices(files: { name: string; file: string }[], stageKeys: Record<string, object>): Promise<ChainChoice[]> {
+export async function loadChainChoices(
+  files: { name: string; file: string }[],
+  stageKeys: Record<string, object>,
+): Promise<ChainChoice[]> {
   const out: ChainChoice[] = []
   for (const f of files) {
     try {
       const loaded = await loadConfigFile<ChainFile>(f.file, 'chain', { extraStageProperties: stageKeys })
-      out.push({ name: loaded.value.name ?? path.basename(f.file).replace(/\.ya?ml$/, ''), file: f.file, value: loaded.value })
+      out.push({
+        name: loaded.value.name ?? path.basename(f.file).replace(/\.ya?ml$/, ''),
+        file: f.file,
+        value: loaded.value,
+      })
     } catch {
       // an invalid chain cannot be routed to; `chain validate` reports it
     }

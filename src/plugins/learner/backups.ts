@@ -80,7 +80,9 @@ const queues = new Map<string, Promise<unknown>>()
 export async function withChainLock<T>(realPath: string, home: string, fn: () => Promise<T>): Promise<T> {
   const lock = lockFileFor(realPath, home)
   const prev = queues.get(lock) ?? Promise.resolve()
-  const run = prev.catch(() => {}).then(() => withFileLock(lock, fn, { timeoutMs: LOCK_TIMEOUT_MS, what: `the chain file ${realPath}` }))
+  const run = prev
+    .catch(() => {})
+    .then(() => withFileLock(lock, fn, { timeoutMs: LOCK_TIMEOUT_MS, what: `the chain file ${realPath}` }))
   queues.set(lock, run)
   try {
     return await run
@@ -88,7 +90,6 @@ export async function withChainLock<T>(realPath: string, home: string, fn: () =>
     if (queues.get(lock) === run) queues.delete(lock)
   }
 }
-
 
 /**
  * Removes temp files `writeFileAtomic` left in `dir` when a process died mid-write (their pid is
@@ -171,7 +172,12 @@ export interface FileState {
 export async function fileState(realPath: string): Promise<FileState | undefined> {
   const st = await stat(realPath).catch(() => undefined)
   if (!st || !st.isFile()) return undefined
-  const writable = (st.mode & 0o222) !== 0 && (await access(realPath, FS.W_OK).then(() => true, () => false))
+  const writable =
+    (st.mode & 0o222) !== 0 &&
+    (await access(realPath, FS.W_OK).then(
+      () => true,
+      () => false,
+    ))
   const bytes = await readFile(realPath)
   return { bytes, mode: st.mode & 0o7777, readOnly: !writable, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }
 }

@@ -47,7 +47,8 @@ export function sampleNormal(rng: () => number): number {
 
 /** A Gamma(shape, 1) draw, shape > 0 (Marsaglia–Tsang; shape < 1 by the boost Gamma(a+1)·U^(1/a)). */
 export function sampleGamma(rng: () => number, shape: number): number {
-  if (!(shape > 0 && Number.isFinite(shape))) throw new MiradorError('INTERNAL', `a Gamma shape must be a finite number > 0, not ${shape}`)
+  if (!(shape > 0 && Number.isFinite(shape)))
+    throw new MiradorError('INTERNAL', `a Gamma shape must be a finite number > 0, not ${shape}`)
   if (shape < 1) return sampleGamma(rng, shape + 1) * Math.pow(unit(rng), 1 / shape)
   const d = shape - 1 / 3
   const c = 1 / Math.sqrt(9 * d)
@@ -74,7 +75,11 @@ export function sampleBeta(rng: () => number, a: number, b: number): number {
 }
 
 /** The Beta posterior behind a weight and its count (see the file's comment). */
-export function posterior(weight: number, count: number, priorStrength = DEFAULT_PRIOR_STRENGTH): { alpha: number; beta: number } {
+export function posterior(
+  weight: number,
+  count: number,
+  priorStrength = DEFAULT_PRIOR_STRENGTH,
+): { alpha: number; beta: number } {
   const m = Math.max(0, count) + priorStrength
   return { alpha: 1 + weight * m, beta: 1 + (1 - weight) * m }
 }
@@ -126,14 +131,18 @@ export function choose(candidates: readonly Candidate[], options: ChooseOptions)
   const explore = options.explore ?? 1
   const n0 = options.priorStrength ?? DEFAULT_PRIOR_STRENGTH
   if (candidates.length === 0) throw new MiradorError('USAGE', 'there is no candidate chain to choose from')
-  if (!(Number.isFinite(explore) && explore >= 0 && explore <= 1)) throw new MiradorError('USAGE', `explore must be a number from 0 to 1, not ${explore}`)
-  if (!(Number.isFinite(n0) && n0 >= 0)) throw new MiradorError('USAGE', `the prior strength must be a number ≥ 0, not ${n0}`)
+  if (!(Number.isFinite(explore) && explore >= 0 && explore <= 1))
+    throw new MiradorError('USAGE', `explore must be a number from 0 to 1, not ${explore}`)
+  if (!(Number.isFinite(n0) && n0 >= 0))
+    throw new MiradorError('USAGE', `the prior strength must be a number ≥ 0, not ${n0}`)
   const seen = new Set<string>()
   for (const c of candidates) {
     if (seen.has(c.chain)) throw new MiradorError('INTERNAL', `chain ${c.chain} is a candidate twice`)
     seen.add(c.chain)
-    if (!(Number.isFinite(c.weight) && c.weight >= 0 && c.weight <= 1)) throw new MiradorError('USAGE', `chain ${c.chain}: a weight is a number from 0 to 1, not ${c.weight}`)
-    if (!(Number.isFinite(c.count) && c.count >= 0)) throw new MiradorError('INTERNAL', `chain ${c.chain}: a rating count must be ≥ 0, not ${c.count}`)
+    if (!(Number.isFinite(c.weight) && c.weight >= 0 && c.weight <= 1))
+      throw new MiradorError('USAGE', `chain ${c.chain}: a weight is a number from 0 to 1, not ${c.weight}`)
+    if (!(Number.isFinite(c.count) && c.count >= 0))
+      throw new MiradorError('INTERNAL', `chain ${c.chain}: a rating count must be ≥ 0, not ${c.count}`)
   }
 
   const samples: CandidateSample[] = candidates.map((c) => {
@@ -146,7 +155,8 @@ export function choose(candidates: readonly Candidate[], options: ChooseOptions)
   // the highest draw; ties (certain with explore 0 and equal weights) broken at random
   const top = Math.max(...samples.map((s) => s.sample))
   const tied = samples.map((s, i) => (s.sample === top ? i : -1)).filter((i) => i >= 0)
-  const winner = tied.length === 1 ? tied[0]! : tied[Math.min(tied.length - 1, Math.floor(options.rng() * tied.length))]!
+  const winner =
+    tied.length === 1 ? tied[0]! : tied[Math.min(tied.length - 1, Math.floor(options.rng() * tied.length))]!
   const chosen = candidates[winner]!
   return { chain: chosen.chain, samples, reason: explain(candidates, samples, winner, explore, options.type) }
 }
@@ -158,7 +168,13 @@ function evidence(c: Candidate, type: string | undefined): string {
   return `weight ${f2(c.weight)} after ${c.count} rated ${what}`
 }
 
-function explain(candidates: readonly Candidate[], samples: readonly CandidateSample[], winner: number, explore: number, type: string | undefined): string {
+function explain(
+  candidates: readonly Candidate[],
+  samples: readonly CandidateSample[],
+  winner: number,
+  explore: number,
+  type: string | undefined,
+): string {
   const c = candidates[winner]!
   const s = samples[winner]!
   const head = `${c.chain}: ${evidence(c, type)}`

@@ -67,7 +67,10 @@ const TYPE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/
 /** A chain name as a type name (the weights' keys allow letters, digits, _ . -, 64 at most). */
 export function typeNameOf(chain: string): string {
   if (TYPE_NAME.test(chain)) return chain
-  const t = chain.replace(/[^a-zA-Z0-9_.-]+/g, '-').replace(/^[^a-zA-Z0-9]+/, '').slice(0, 64)
+  const t = chain
+    .replace(/[^a-zA-Z0-9_.-]+/g, '-')
+    .replace(/^[^a-zA-Z0-9]+/, '')
+    .slice(0, 64)
   return t || DEFAULT_TYPE
 }
 
@@ -91,7 +94,10 @@ interface Match {
   words: number
 }
 
-function matchLists(terms: readonly string[], lists: readonly { name: string; keywords: readonly string[] }[]): Match[] {
+function matchLists(
+  terms: readonly string[],
+  lists: readonly { name: string; keywords: readonly string[] }[],
+): Match[] {
   const out: Match[] = []
   lists.forEach(({ name, keywords }, order) => {
     const hit: string[] = []
@@ -111,8 +117,12 @@ function matchLists(terms: readonly string[], lists: readonly { name: string; ke
 const quoted = (ks: readonly string[]) => ks.map((k) => `"${k}"`).join(', ')
 
 /** Keywords (rules or triggers) that can never match because analysis leaves no word of them. */
-export function unmatchableKeywords(lists: Readonly<Record<string, readonly string[]>>): { name: string; keyword: string }[] {
-  return Object.entries(lists).flatMap(([name, ks]) => ks.filter((k) => termsOf(k).length === 0).map((keyword) => ({ name, keyword })))
+export function unmatchableKeywords(
+  lists: Readonly<Record<string, readonly string[]>>,
+): { name: string; keyword: string }[] {
+  return Object.entries(lists).flatMap(([name, ks]) =>
+    ks.filter((k) => termsOf(k).length === 0).map((keyword) => ({ name, keyword })),
+  )
 }
 
 /** Embedding cache: (embedder id, text) → unit vector, so the rated queries are embedded once per process. */
@@ -155,14 +165,25 @@ export async function classify(query: string, options: ClassifyOptions): Promise
   )
   if (rules.length) {
     const r = rules[0]!
-    return { type: r.name, via: 'rule', detail: `${r.keywords.length > 1 ? 'keywords' : 'keyword'} ${quoted(r.keywords)} of rule "${r.name}"`, triggered }
+    return {
+      type: r.name,
+      via: 'rule',
+      detail: `${r.keywords.length > 1 ? 'keywords' : 'keyword'} ${quoted(r.keywords)} of rule "${r.name}"`,
+      triggered,
+    }
   }
   if (triggers.length) {
     const t = triggers[0]!
-    return { type: typeNameOf(t.name), via: 'trigger', detail: `${t.keywords.length > 1 ? 'triggers' : 'trigger'} ${quoted(t.keywords)} of chain ${t.name}`, triggered }
+    return {
+      type: typeNameOf(t.name),
+      via: 'trigger',
+      detail: `${t.keywords.length > 1 ? 'triggers' : 'trigger'} ${quoted(t.keywords)} of chain ${t.name}`,
+      triggered,
+    }
   }
 
-  const embedder = options.embedder === false ? undefined : (options.embedder ?? (defaultEmbedder ??= createHashingEmbedder()))
+  const embedder =
+    options.embedder === false ? undefined : (options.embedder ?? (defaultEmbedder ??= createHashingEmbedder()))
   const rated = (options.rated ?? []).filter((r) => r.query.trim() !== '' && r.type !== '')
   if (embedder && rated.length && query.trim() !== '') {
     const minRated = options.minRated ?? DEFAULT_MIN_RATED
@@ -185,7 +206,12 @@ export async function classify(query: string, options: ClassifyOptions): Promise
         if (!best || sim > best.sim) best = { type, sim, n: qs.length }
       }
       if (best && best.sim >= minSimilarity)
-        return { type: best.type, via: 'centroid', detail: `closest to the ${best.n} rated "${best.type}" queries (similarity ${best.sim.toFixed(2)} ≥ ${minSimilarity})`, triggered }
+        return {
+          type: best.type,
+          via: 'centroid',
+          detail: `closest to the ${best.n} rated "${best.type}" queries (similarity ${best.sim.toFixed(2)} ≥ ${minSimilarity})`,
+          triggered,
+        }
     }
   }
   return { type: DEFAULT_TYPE, via: 'default', detail: 'no rule, trigger or similar rated query matched', triggered }

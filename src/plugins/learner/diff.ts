@@ -68,7 +68,13 @@ export async function backupFolder(file: string, home: string): Promise<string> 
 export function readWeights(text: string): Map<string, number> {
   const out = new Map<string, number>()
   try {
-    const doc = parseDocument(text.replace(/^\uFEFF/, ''), { version: '1.2', schema: 'core', merge: false, stringKeys: true, logLevel: 'silent' })
+    const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
+      version: '1.2',
+      schema: 'core',
+      merge: false,
+      stringKeys: true,
+      logLevel: 'silent',
+    })
     if (doc.errors.length > 0) return out
     const value = doc.toJS({ maxAliasCount: LIMITS.maxAliasExpansion }) as { weights?: unknown } | null
     const w = value?.weights
@@ -122,7 +128,8 @@ export function lineDiff(a: string[], b: string[]): Op[] {
     const lcs = new Uint32Array((n + 1) * w)
     for (let i = n - 1; i >= 0; i--) {
       for (let j = m - 1; j >= 0; j--) {
-        lcs[i * w + j] = am[i] === bm[j] ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!)
+        lcs[i * w + j] =
+          am[i] === bm[j] ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!)
       }
     }
     let i = 0
@@ -157,7 +164,8 @@ export function lineDiff(a: string[], b: string[]): Op[] {
       s = e
     }
   }
-  for (let k = 0; k < tail; k++) ops.push({ kind: ' ', line: a[a.length - tail + k]!, a: a.length - tail + k, b: b.length - tail + k })
+  for (let k = 0; k < tail; k++)
+    ops.push({ kind: ' ', line: a[a.length - tail + k]!, a: a.length - tail + k, b: b.length - tail + k })
   return ops
 }
 

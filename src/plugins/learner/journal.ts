@@ -140,7 +140,10 @@ export class Journal {
   }
 
   #lock<T>(fn: () => Promise<T>): Promise<T> {
-    return withFileLock(this.lockFile, fn, { what: 'the learner journal', timeoutMs: this.#options.lockTimeoutMs ?? 10_000 })
+    return withFileLock(this.lockFile, fn, {
+      what: 'the learner journal',
+      timeoutMs: this.#options.lockTimeoutMs ?? 10_000,
+    })
   }
 
   /** Appends one entry as one line, fsynced before this returns. */
@@ -261,8 +264,13 @@ export class Journal {
  * with strength n0 = `priorStrength` (see the file's comment):
  * w' = (w·(n + n0) + x) / (n + n0 + 1), n' = n + 1, x = 1 for a success (rating ≥ 4), else 0.
  */
-export function updateWeight(state: WeightState, success: boolean, priorStrength = DEFAULT_PRIOR_STRENGTH): WeightState {
-  if (!(Number.isFinite(priorStrength) && priorStrength >= 0)) throw new MiradorError('USAGE', `the prior strength must be a number ≥ 0, not ${priorStrength}`)
+export function updateWeight(
+  state: WeightState,
+  success: boolean,
+  priorStrength = DEFAULT_PRIOR_STRENGTH,
+): WeightState {
+  if (!(Number.isFinite(priorStrength) && priorStrength >= 0))
+    throw new MiradorError('USAGE', `the prior strength must be a number ≥ 0, not ${priorStrength}`)
   const w = clamp01(state.weight)
   const n = Math.max(0, state.count)
   const m = n + priorStrength

@@ -42,8 +42,23 @@ import { stat } from 'node:fs/promises'
 import { isAlias, isMap, isScalar, parse as parseYaml, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import path from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
-import { getSchema, LIMITS, loadConfigText, readConfigText, type ChainFile, type Loaded } from '../../engine/config/index.js'
-import { fileState, readOnlyError, realChainPath, removeDeadTemps, replaceFile, saveBackup, withChainLock } from './backups.js'
+import {
+  getSchema,
+  LIMITS,
+  loadConfigText,
+  readConfigText,
+  type ChainFile,
+  type Loaded,
+} from '../../engine/config/index.js'
+import {
+  fileState,
+  readOnlyError,
+  realChainPath,
+  removeDeadTemps,
+  replaceFile,
+  saveBackup,
+  withChainLock,
+} from './backups.js'
 
 export interface UpdateWeightOptions {
   /** $MIRADOR_HOME: where the lock and backups live */
@@ -78,7 +93,8 @@ let typeCheck: ((t: string) => boolean) | undefined
 /** Whether `type` is a valid query type name (the chain schema's `weights.propertyNames`). */
 export function isValidType(type: string): boolean {
   if (!typeCheck) {
-    const names = ((getSchema('chain').properties as Record<string, Record<string, unknown>>).weights!.propertyNames ?? {}) as {
+    const names = ((getSchema('chain').properties as Record<string, Record<string, unknown>>).weights!.propertyNames ??
+      {}) as {
       pattern?: string
       not?: { enum?: string[] }
     }
@@ -109,9 +125,13 @@ export async function updateChainWeight(
       const out = await updateOnce(file, real, type, update, opts)
       if (out !== 'retry') return out
       if (attempt >= MAX_ATTEMPTS) {
-        throw new MiradorError('USAGE', `${file} kept changing while the learner updated it; weights.${type} was not updated. Try again once it is saved.`, {
-          details: { file, type, skipped: true },
-        })
+        throw new MiradorError(
+          'USAGE',
+          `${file} kept changing while the learner updated it; weights.${type} was not updated. Try again once it is saved.`,
+          {
+            details: { file, type, skipped: true },
+          },
+        )
       }
     }
   })
@@ -143,9 +163,13 @@ async function updateOnce(
   const before = currentWeight(loaded.value, type)
   const raw = update(before)
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 1) {
-    throw new MiradorError('USAGE', `the new weight for ${type} in ${file} must be a number between 0 and 1, not ${String(raw)}; the file was not changed.`, {
-      details: { file, type, value: String(raw) },
-    })
+    throw new MiradorError(
+      'USAGE',
+      `the new weight for ${type} in ${file} must be a number between 0 and 1, not ${String(raw)}; the file was not changed.`,
+      {
+        details: { file, type, value: String(raw) },
+      },
+    )
   }
   const after = roundWeight(raw)
   if (before === after) return { before, after, changed: false }
@@ -207,10 +231,14 @@ function invalidError(file: string, type: string | undefined, err: unknown): Mir
   const e = MiradorError.from(err, 'CONFIG_INVALID')
   if (e.code === 'CONFIG_NOT_FOUND') return e
   const what = type ? `weights.${type} was not updated` : 'its weights were not updated'
-  return new MiradorError('CONFIG_INVALID', `${e.format()} (not a valid chain, so ${what} and the file was left unchanged; \`mirador chain validate\` lists the problems).`, {
-    cause: err,
-    details: { file, reason: e.code, skipped: true, ...(type ? { type } : {}) },
-  })
+  return new MiradorError(
+    'CONFIG_INVALID',
+    `${e.format()} (not a valid chain, so ${what} and the file was left unchanged; \`mirador chain validate\` lists the problems).`,
+    {
+      cause: err,
+      details: { file, reason: e.code, skipped: true, ...(type ? { type } : {}) },
+    },
+  )
 }
 
 /**
@@ -229,7 +257,11 @@ function samePlain(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a)
   const kb = Object.keys(b)
   if (ka.length !== kb.length) return false
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && samePlain((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  return ka.every(
+    (k) =>
+      Object.prototype.hasOwnProperty.call(b, k) &&
+      samePlain((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  )
 }
 
 function currentWeight(value: ChainFile, type: string): number | undefined {
@@ -333,9 +365,13 @@ export function setWeightText(text: string, doc: Document, type: string, value: 
   const weightsPair = findPair(top, 'weights')
   const weights = weightsPair?.value as Node | null | undefined
   if (weightsPair && isAlias(weights)) {
-    throw new MiradorError('CONFIG_INVALID', `weights: is an alias (*${weights.source}); the learner does not rewrite shared maps. Write the weights map out in full.`, {
-      details: { type, reason: 'layout', skipped: true },
-    })
+    throw new MiradorError(
+      'CONFIG_INVALID',
+      `weights: is an alias (*${weights.source}); the learner does not rewrite shared maps. Write the weights map out in full.`,
+      {
+        details: { type, reason: 'layout', skipped: true },
+      },
+    )
   }
   if (weightsPair && isMap(weights)) {
     const pair = findPair(weights, type)
@@ -350,7 +386,8 @@ export function setWeightText(text: string, doc: Document, type: string, value: 
     const last = weights.items.at(-1) as Pair | undefined
     const firstKey = first?.key as Node | null | undefined
     const lastEnd = last ? (endOf(last.value) ?? endOf(last.key)) : undefined
-    if (!firstKey?.range || lastEnd === undefined) throw new MiradorError('INTERNAL', 'the weights map has no source position')
+    if (!firstKey?.range || lastEnd === undefined)
+      throw new MiradorError('INTERNAL', 'the weights map has no source position')
     const { at, prefix } = afterLine(text, lastEnd, eol)
     return splice(text, at, at, `${prefix}${indentAt(text, firstKey.range[0])}${entry}${eol}`)
   }

@@ -13,7 +13,14 @@ import type { ForgetRequest, Prompt, RunResult, StageContext } from '../../engin
 import { loadCipher, type MemoryCipher } from './crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from './embedder.js'
 import { memoryBlock, approxTokens } from './inject.js'
-import { DEFAULTS, optionsSchema, stageKeySchema, type MemoryOptions, type ResolvedMemoryOptions, type StageMemory } from './options.js'
+import {
+  DEFAULTS,
+  optionsSchema,
+  stageKeySchema,
+  type MemoryOptions,
+  type ResolvedMemoryOptions,
+  type StageMemory,
+} from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { provenance, recall, type Ranked } from './recall.js'
@@ -42,7 +49,10 @@ export class MemoryPlugin {
   #embedder?: Embedder
   readonly #runs = new Map<string, RunState>()
 
-  constructor(options: MemoryOptions = {}, readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    options: MemoryOptions = {},
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.options = { ...DEFAULTS, ...validatePluginOptions<MemoryOptions>(PLUGIN_NAME, optionsSchema, options) }
   }
 
@@ -77,7 +87,11 @@ export class MemoryPlugin {
       if (!e || e.runtime === 'hashing') this.#embedder = createHashingEmbedder()
       else {
         const factory = this.#host().runtimeFactory(e.runtime)
-        if (!factory) throw new MiradorError('MODEL_UNRESOLVED', `memory embeddings need runtime "${e.runtime}", which no plugin provides`)
+        if (!factory)
+          throw new MiradorError(
+            'MODEL_UNRESOLVED',
+            `memory embeddings need runtime "${e.runtime}", which no plugin provides`,
+          )
         this.#embedder = createEmbedder({ runtime: factory(e.host ? { host: e.host } : {}), model: e.model })
       }
     }
@@ -88,7 +102,13 @@ export class MemoryPlugin {
   store(onProgress?: (message: string) => void): Promise<MemoryStore> {
     this.#store ??= (async () => {
       const { openStore } = await import('./open-store.js')
-      return openStore({ home: this.home, env: this.env, cipher: await this.cipher(), embedderId: this.embedder().id, ...(onProgress ? { onProgress } : {}) })
+      return openStore({
+        home: this.home,
+        env: this.env,
+        cipher: await this.cipher(),
+        embedderId: this.embedder().id,
+        ...(onProgress ? { onProgress } : {}),
+      })
     })().catch((err: unknown) => {
       this.#store = undefined
       throw err
@@ -113,11 +133,23 @@ export class MemoryPlugin {
   async #searchCapability(args: unknown): Promise<unknown> {
     if (!this.#host().settings.memory) throw new MiradorError('USAGE', 'memory is off: there is nothing to search')
     const a = (args ?? {}) as { query?: unknown; k?: unknown }
-    if (typeof a.query !== 'string' || a.query.length === 0 || a.query.length > 2000) throw new MiradorError('TOOL_INVALID', 'memory.search needs { query: a string of 1 to 2000 characters, k?: 1 to 20 }')
+    if (typeof a.query !== 'string' || a.query.length === 0 || a.query.length > 2000)
+      throw new MiradorError(
+        'TOOL_INVALID',
+        'memory.search needs { query: a string of 1 to 2000 characters, k?: 1 to 20 }',
+      )
     const k = a.k === undefined ? 5 : a.k
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > 20) throw new MiradorError('TOOL_INVALID', 'memory.search: k must be a whole number from 1 to 20')
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > 20)
+      throw new MiradorError('TOOL_INVALID', 'memory.search: k must be a whole number from 1 to 20')
     const found = await this.search(a.query, k)
-    return { results: found.map((m) => ({ id: m.id, text: m.text, score: provenance(m).score, at: new Date(m.meta.createdAt).toISOString() })) }
+    return {
+      results: found.map((m) => ({
+        id: m.id,
+        text: m.text,
+        score: provenance(m).score,
+        at: new Date(m.meta.createdAt).toISOString(),
+      })),
+    }
   }
 
   #run(runId: string): RunState {
@@ -139,15 +171,26 @@ export class MemoryPlugin {
     const run = this.#run(ctx.runId)
     // the first use may start the memory server: say so while it starts (the spinner shows it)
     const status = (message: string) => ctx.emit({ type: 'status', stage: ctx.stage, message })
-    run.recall ??= this.store(status).then(() => this.search(ctx.query, RECALL_K)).catch((err: unknown) => {
-      if (!run.warned) {
-        run.warned = true
-        const e = MiradorError.from(err, 'MEMORY_UNAVAILABLE')
-        ctx.emit({ type: 'memory', stage: ctx.stage, unavailable: true, code: e.code, message: `memory is unavailable, so this run goes on without it: ${e.message}` })
-      }
-      return []
-    })
-    const [found, session] = await Promise.all([run.recall, ctx.session ? this.#sessionContext(ctx) : Promise.resolve('')])
+    run.recall ??= this.store(status)
+      .then(() => this.search(ctx.query, RECALL_K))
+      .catch((err: unknown) => {
+        if (!run.warned) {
+          run.warned = true
+          const e = MiradorError.from(err, 'MEMORY_UNAVAILABLE')
+          ctx.emit({
+            type: 'memory',
+            stage: ctx.stage,
+            unavailable: true,
+            code: e.code,
+            message: `memory is unavailable, so this run goes on without it: ${e.message}`,
+          })
+        }
+        return []
+      })
+    const [found, session] = await Promise.all([
+      run.recall,
+      ctx.session ? this.#sessionContext(ctx) : Promise.resolve(''),
+    ])
     const candidates = found.filter((m) => m.similarity >= threshold).slice(0, k)
     const block = memoryBlock(session, candidates, budget)
     for (const m of block.memories) run.injected.add(m.id)
@@ -167,7 +210,10 @@ export class MemoryPlugin {
 
   async #sessionContext(ctx: StageContext): Promise<string> {
     const sessions = await this.sessions()
-    const c = await sessions.contextFor(ctx.session!, { verbatim: this.options.session_verbatim, summarize: (texts) => this.#summarize(texts) })
+    const c = await sessions.contextFor(ctx.session!, {
+      verbatim: this.options.session_verbatim,
+      summarize: (texts) => this.#summarize(texts),
+    })
     return c.text
   }
 
@@ -182,17 +228,34 @@ export class MemoryPlugin {
     const patterns = this.options.redact_patterns ?? []
     if (result.session) {
       const sessions = await this.sessions()
-      await sessions.appendTurn(result.session, { runId: result.runId, query: result.query, answer: result.answer, at: Date.now(), chain: result.chain })
+      await sessions.appendTurn(result.session, {
+        runId: result.runId,
+        query: result.query,
+        answer: result.answer,
+        at: Date.now(),
+        chain: result.chain,
+      })
     }
     const long = result.answer.length > this.options.summarize_over_chars
-    const answer = long ? await this.#summarize([result.answer]).catch(() => `${result.answer.slice(0, this.options.summarize_over_chars)}…`) : result.answer
+    const answer = long
+      ? await this.#summarize([result.answer]).catch(
+          () => `${result.answer.slice(0, this.options.summarize_over_chars)}…`,
+        )
+      : result.answer
     const text = redact(`Q: ${result.query}\nA: ${answer.trim()}`, patterns).text
     const [embedding] = await this.embedder().embed([text])
     const record: MemoryRecord = {
       id: newRunId().replace(/^r_/, 'm_'),
       text,
       embedding: embedding!,
-      meta: { chain: result.chain, ...(result.session ? { session: result.session } : {}), runId: result.runId, createdAt: Date.now(), kind: long ? 'summary' : 'turn', recalls: 0 },
+      meta: {
+        chain: result.chain,
+        ...(result.session ? { session: result.session } : {}),
+        runId: result.runId,
+        createdAt: Date.now(),
+        kind: long ? 'summary' : 'turn',
+        recalls: 0,
+      },
     }
     const outbox = await this.outbox()
     try {
@@ -220,7 +283,12 @@ export class MemoryPlugin {
 
   /** Forgets memories, session turns and outbox records; adds counts to `req.removed`. */
   async forget(req: ForgetRequest): Promise<void> {
-    const filter = { ...(req.ids ? { ids: req.ids } : {}), ...(req.session ? { session: req.session } : {}), ...(req.before !== undefined ? { before: req.before } : {}), ...(req.all ? { all: true } : {}) }
+    const filter = {
+      ...(req.ids ? { ids: req.ids } : {}),
+      ...(req.session ? { session: req.session } : {}),
+      ...(req.before !== undefined ? { before: req.before } : {}),
+      ...(req.all ? { all: true } : {}),
+    }
     const add = (kind: string, n: number) => (req.removed[kind] = (req.removed[kind] ?? 0) + n)
     const store = await this.store()
     const runIds = req.ids ? (await store.get({ ids: req.ids })).map((m) => m.meta.runId) : []

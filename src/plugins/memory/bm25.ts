@@ -112,7 +112,11 @@ export interface Bm25Result {
 }
 
 /** BM25 of one query against a set of documents, given as term lists (`tokenize`). */
-export function bm25(query: readonly string[], docs: readonly (readonly string[])[], options: Bm25Options = {}): Bm25Result {
+export function bm25(
+  query: readonly string[],
+  docs: readonly (readonly string[])[],
+  options: Bm25Options = {},
+): Bm25Result {
   const k1 = options.k1 ?? BM25_K1
   const b = options.b ?? BM25_B
   const qterms = [...new Set(query)]

@@ -24,7 +24,15 @@
  * file system without hard links it falls back to O_EXCL on the final name plus a short wait for
  * the full length.) The loser reads and uses the winner's file.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  scrypt as scryptCb,
+  timingSafeEqual,
+} from 'node:crypto'
 import { constants as FS } from 'node:fs'
 import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
@@ -92,7 +100,8 @@ export class MemoryCipher implements Cipher {
     /** the key file or salt file, named in error messages */
     readonly origin: string,
   ) {
-    if (key.length !== KEY_LEN) throw new MiradorError('INTERNAL', `memory key must be ${KEY_LEN} bytes, got ${key.length}`)
+    if (key.length !== KEY_LEN)
+      throw new MiradorError('INTERNAL', `memory key must be ${KEY_LEN} bytes, got ${key.length}`)
     this.kid = createHmac('sha256', key).update('mirador key id').digest().subarray(0, KID_LEN)
     this.keyId = this.kid.toString('hex')
     this.aad = Buffer.concat([Buffer.from(VERSION), this.kid])
@@ -112,9 +121,15 @@ export class MemoryCipher implements Cipher {
     const version = colon > 0 && colon <= 8 ? sealed.slice(0, colon) : ''
     if (version !== VERSION) {
       if (/^v\d+$/.test(version)) {
-        throw new MiradorError('MEMORY_CRYPTO', `this data was sealed in format ${version}, which this Mirador cannot read; upgrade Mirador.`)
+        throw new MiradorError(
+          'MEMORY_CRYPTO',
+          `this data was sealed in format ${version}, which this Mirador cannot read; upgrade Mirador.`,
+        )
       }
-      throw new MiradorError('MEMORY_CRYPTO', 'this is not sealed Mirador data (no "v1:" prefix): it is damaged or was written by something else. Delete it, or restore it from a backup.')
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        'this is not sealed Mirador data (no "v1:" prefix): it is damaged or was written by something else. Delete it, or restore it from a backup.',
+      )
     }
     const body = sealed.slice(colon + 1).trim()
     const raw = Buffer.from(body, 'base64')
@@ -122,7 +137,10 @@ export class MemoryCipher implements Cipher {
     // length promises means it was not clean base64 (cheaper than a regex over a large document)
     const pad = body.endsWith('==') ? 2 : body.endsWith('=') ? 1 : 0
     if (raw.length < HEADER || body.length % 4 !== 0 || raw.length !== (body.length / 4) * 3 - pad) {
-      throw new MiradorError('MEMORY_CRYPTO', 'sealed data is truncated or damaged and cannot be read. Delete it, or restore it from a backup.')
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        'sealed data is truncated or damaged and cannot be read. Delete it, or restore it from a backup.',
+      )
     }
     const kid = raw.subarray(0, KID_LEN)
     if (!timingSafeEqual(kid, this.kid)) throw this.wrongKey(kid.toString('hex'))
@@ -168,7 +186,10 @@ export async function loadCipher(opts: LoadCipherOptions): Promise<MemoryCipher>
   await ensurePrivateDir(paths.dir)
   if (passphrase !== undefined) {
     if (passphrase.length === 0) {
-      throw new MiradorError('MEMORY_CRYPTO', `${PASSPHRASE_ENV} is set but empty. Set it to your passphrase, or unset it to use the key file ${paths.key}.`)
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        `${PASSPHRASE_ENV} is set but empty. Set it to your passphrase, or unset it to use the key file ${paths.key}.`,
+      )
     }
     return passphraseCipher(passphrase, paths.salt, opts.scrypt ?? SCRYPT_DEFAULTS)
   }
@@ -197,7 +218,10 @@ export async function openFile(cipher: Cipher, file: string): Promise<string | u
     return cipher.open(text.trim())
   } catch (err) {
     if (MiradorError.is(err, 'MEMORY_CRYPTO')) {
-      throw new MiradorError('MEMORY_CRYPTO', `${file}: ${err.message}`, { cause: err, ...(err.details ? { details: { ...err.details, file } } : { details: { file } }) })
+      throw new MiradorError('MEMORY_CRYPTO', `${file}: ${err.message}`, {
+        cause: err,
+        ...(err.details ? { details: { ...err.details, file } } : { details: { file } }),
+      })
     }
     throw err
   }
@@ -228,7 +252,8 @@ export async function createExclusive(file: string, data: Uint8Array, mode = 0o6
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') return false
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EXDEV') return createExclusiveDirect(file, data, mode)
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EXDEV')
+      return createExclusiveDirect(file, data, mode)
     throw err
   } finally {
     await rm(tmp, { force: true })
@@ -278,7 +303,11 @@ async function keyFromFile(file: string): Promise<Buffer> {
   }
   try {
     const st = await fh.stat()
-    if (!st.isFile()) throw new MiradorError('MEMORY_CRYPTO', `${file} is not a regular file. Remove it; a new key is created on the next run (memory sealed with the old key becomes unreadable).`)
+    if (!st.isFile())
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        `${file} is not a regular file. Remove it; a new key is created on the next run (memory sealed with the old key becomes unreadable).`,
+      )
     if (!isWindows) {
       if ((st.mode & 0o077) !== 0) {
         throw new MiradorError(
@@ -288,7 +317,10 @@ async function keyFromFile(file: string): Promise<Buffer> {
         )
       }
       if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-        throw new MiradorError('MEMORY_CRYPTO', `the memory key ${file} belongs to another user (uid ${st.uid}); Mirador will not use it. Run: chown ${process.getuid()} '${file}'`)
+        throw new MiradorError(
+          'MEMORY_CRYPTO',
+          `the memory key ${file} belongs to another user (uid ${st.uid}); Mirador will not use it. Run: chown ${process.getuid()} '${file}'`,
+        )
       }
     }
   } finally {
@@ -318,11 +350,21 @@ async function checkDirPermissions(dir: string): Promise<void> {
 
 function scryptAsync(passphrase: string, salt: Buffer, p: { N: number; r: number; p: number }): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scryptCb(passphrase.normalize('NFC'), salt, KEY_LEN, { N: p.N, r: p.r, p: p.p, maxmem: 128 * p.N * p.r * 2 + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+    scryptCb(
+      passphrase.normalize('NFC'),
+      salt,
+      KEY_LEN,
+      { N: p.N, r: p.r, p: p.p, maxmem: 128 * p.N * p.r * 2 + 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    ),
   )
 }
 
-async function passphraseCipher(passphrase: string, file: string, params: { N: number; r: number; p: number }): Promise<MemoryCipher> {
+async function passphraseCipher(
+  passphrase: string,
+  file: string,
+  params: { N: number; r: number; p: number },
+): Promise<MemoryCipher> {
   await checkDirPermissions(path.dirname(file))
   let raw = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined
@@ -339,7 +381,8 @@ async function passphraseCipher(passphrase: string, file: string, params: { N: n
       salt: salt.toString('base64'),
       check: new MemoryCipher(key, 'passphrase', file).seal(CHECK_TEXT),
     }
-    if (await createExclusive(file, Buffer.from(JSON.stringify(record, null, 2) + '\n'), 0o600)) return new MemoryCipher(key, 'passphrase', file)
+    if (await createExclusive(file, Buffer.from(JSON.stringify(record, null, 2) + '\n'), 0o600))
+      return new MemoryCipher(key, 'passphrase', file)
     raw = (await readComplete(file, 2)).toString('utf8') // another process created it first: use theirs
   }
   const rec = parseSaltFile(raw, file)
@@ -363,7 +406,10 @@ async function passphraseCipher(passphrase: string, file: string, params: { N: n
 
 function parseSaltFile(raw: string, file: string): SaltFile {
   const bad = (why: string) =>
-    new MiradorError('MEMORY_CRYPTO', `${file} is damaged (${why}), so the passphrase key cannot be derived. Restore it from a backup; without it, memory sealed with the passphrase is unreadable.`)
+    new MiradorError(
+      'MEMORY_CRYPTO',
+      `${file} is damaged (${why}), so the passphrase key cannot be derived. Restore it from a backup; without it, memory sealed with the passphrase is unreadable.`,
+    )
   let v: unknown
   try {
     v = JSON.parse(raw)
@@ -372,7 +418,8 @@ function parseSaltFile(raw: string, file: string): SaltFile {
   }
   const r = v as Partial<SaltFile>
   if (!r || typeof r !== 'object' || r.version !== 1 || r.kdf !== 'scrypt') throw bad('unknown version or kdf')
-  const isPow2 = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 2 && (n & (n - 1)) === 0
+  const isPow2 = (n: unknown): n is number =>
+    typeof n === 'number' && Number.isInteger(n) && n >= 2 && (n & (n - 1)) === 0
   if (!isPow2(r.N) || r.N > SCRYPT_MAX_N) throw bad(`N must be a power of two up to 2^20`)
   if (typeof r.r !== 'number' || !Number.isInteger(r.r) || r.r < 1 || r.r > 32) throw bad('r out of range')
   if (typeof r.p !== 'number' || !Number.isInteger(r.p) || r.p < 1 || r.p > 16) throw bad('p out of range')

@@ -63,7 +63,8 @@ export interface RuntimeEmbedderOptions {
 export function createEmbedder(options: RuntimeEmbedderOptions): Embedder {
   const { runtime, model } = options
   const batchSize = options.batchSize ?? 32
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new MiradorError('USAGE', `embedder batchSize must be a whole number ≥ 1, not ${batchSize}`)
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new MiradorError('USAGE', `embedder batchSize must be a whole number ≥ 1, not ${batchSize}`)
   let dims = options.dims
   const embedFn = runtime.embed?.bind(runtime)
   return {
@@ -83,7 +84,10 @@ export function createEmbedder(options: RuntimeEmbedderOptions): Embedder {
         const batch = texts.slice(i, i + batchSize)
         const vectors = await embedFn(model, batch, opts.signal ? { signal: opts.signal } : {})
         if (vectors.length !== batch.length)
-          throw new MiradorError('RUNTIME_PROTOCOL', `the ${runtime.name} runtime gave ${vectors.length} vectors for ${batch.length} texts (model ${model})`)
+          throw new MiradorError(
+            'RUNTIME_PROTOCOL',
+            `the ${runtime.name} runtime gave ${vectors.length} vectors for ${batch.length} texts (model ${model})`,
+          )
         for (const v of vectors) {
           if (dims === undefined) dims = v.length
           if (v.length !== dims)
@@ -145,11 +149,16 @@ export interface HashingEmbedder extends Embedder {
 
 export function createHashingEmbedder(options: HashingEmbedderOptions = {}): HashingEmbedder {
   const dims = options.dims ?? 384
-  if (!(Number.isInteger(dims) && dims >= 8)) throw new MiradorError('USAGE', `the hashing embedder needs a whole number of dimensions ≥ 8, not ${dims}`)
+  if (!(Number.isInteger(dims) && dims >= 8))
+    throw new MiradorError('USAGE', `the hashing embedder needs a whole number of dimensions ≥ 8, not ${dims}`)
   const fw: HashingWeights = { ...HASHING_WEIGHTS, ...options.weights }
   if (Object.values(fw).some((x) => !(Number.isFinite(x) && x >= 0)))
-    throw new MiradorError('USAGE', `hashing embedder weights must be numbers ≥ 0, not ${JSON.stringify(options.weights)}`)
-  const custom = fw.unigram !== HASHING_WEIGHTS.unigram || fw.bigram !== HASHING_WEIGHTS.bigram || fw.chars !== HASHING_WEIGHTS.chars
+    throw new MiradorError(
+      'USAGE',
+      `hashing embedder weights must be numbers ≥ 0, not ${JSON.stringify(options.weights)}`,
+    )
+  const custom =
+    fw.unigram !== HASHING_WEIGHTS.unigram || fw.bigram !== HASHING_WEIGHTS.bigram || fw.chars !== HASHING_WEIGHTS.chars
 
   const add = (v: Float64Array, feature: string, weight: number): void => {
     const h = hash32(feature)

@@ -101,7 +101,11 @@ export async function withFileLock<T>(lock: string, fn: () => Promise<T>, opts: 
 }
 
 /** As withFileLock, but returns undefined at once (without running `fn`) when the lock is held. */
-export async function tryWithFileLock<T>(lock: string, fn: () => Promise<T>, opts: Omit<LockOptions, 'timeoutMs'> = {}): Promise<{ value: T } | undefined> {
+export async function tryWithFileLock<T>(
+  lock: string,
+  fn: () => Promise<T>,
+  opts: Omit<LockOptions, 'timeoutMs'> = {},
+): Promise<{ value: T } | undefined> {
   let release: () => Promise<void>
   try {
     release = await acquireLock(lock, { ...opts, timeoutMs: 0 })
@@ -120,7 +124,12 @@ async function acquireLock(lock: string, opts: LockOptions): Promise<() => Promi
   const timeoutMs = opts.timeoutMs ?? 10_000
   const staleMs = opts.staleMs ?? 10_000
   const deadline = Date.now() + timeoutMs
-  const content: LockContent = { pid: process.pid, host: os.hostname(), token: randomBytes(8).toString('hex'), at: Date.now() }
+  const content: LockContent = {
+    pid: process.pid,
+    host: os.hostname(),
+    token: randomBytes(8).toString('hex'),
+    at: Date.now(),
+  }
   await ensurePrivateDir(path.dirname(lock))
   for (let attempt = 0; ; attempt++) {
     let fh

@@ -12,7 +12,11 @@ export function approxTokens(text: string): number {
 /** The session may take at most this share of the budget when memories compete for it. */
 const SESSION_SHARE = 0.6
 
-export function memoryBlock(session: string, memories: Ranked[], budgetTokens: number): { text: string; memories: Ranked[] } {
+export function memoryBlock(
+  session: string,
+  memories: Ranked[],
+  budgetTokens: number,
+): { text: string; memories: Ranked[] } {
   const parts: string[] = []
   let left = budgetTokens
   if (session) {

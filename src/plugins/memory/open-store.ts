@@ -8,12 +8,26 @@ import { createChromaStore } from './chroma/store.js'
 import type { Cipher, MemoryStore } from './types.js'
 
 export function collectionFor(embedderId: string): string {
-  const slug = embedderId.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '')
+  const slug = embedderId
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-._]+|[-._]+$/g, '')
   return `mirador-${slug}`.slice(0, 63)
 }
 
-export async function openStore(opts: { home: string; env: NodeJS.ProcessEnv; cipher: Cipher; embedderId: string; onProgress?: (message: string) => void }): Promise<MemoryStore> {
-  const ensure = () => ensureChromaServer({ home: opts.home, env: opts.env, ...(opts.onProgress ? { onProgress: (s: { message: string }) => opts.onProgress!(s.message) } : {}) })
+export async function openStore(opts: {
+  home: string
+  env: NodeJS.ProcessEnv
+  cipher: Cipher
+  embedderId: string
+  onProgress?: (message: string) => void
+}): Promise<MemoryStore> {
+  const ensure = () =>
+    ensureChromaServer({
+      home: opts.home,
+      env: opts.env,
+      ...(opts.onProgress ? { onProgress: (s: { message: string }) => opts.onProgress!(s.message) } : {}),
+    })
   const server = await ensure()
   return createChromaStore({
     url: server.url,

@@ -22,7 +22,19 @@ export interface MemoryOptions {
   show?: boolean
 }
 
-export type ResolvedMemoryOptions = MemoryOptions & Required<Pick<MemoryOptions, 'k' | 'threshold' | 'budget_tokens' | 'max_memories' | 'summarize_over_chars' | 'summary_model' | 'session_verbatim'>>
+export type ResolvedMemoryOptions = MemoryOptions &
+  Required<
+    Pick<
+      MemoryOptions,
+      | 'k'
+      | 'threshold'
+      | 'budget_tokens'
+      | 'max_memories'
+      | 'summarize_over_chars'
+      | 'summary_model'
+      | 'session_verbatim'
+    >
+  >
 
 export const DEFAULTS = {
   k: 5,
@@ -64,7 +76,8 @@ export const optionsSchema = {
 
 /** `memory:` on a stage: false keeps memory out of it; a map tunes its injection. */
 export const stageKeySchema = {
-  description: 'Memory for this stage: false to inject nothing, or { k, threshold, budget_tokens } to tune what {{memory}} holds.',
+  description:
+    'Memory for this stage: false to inject nothing, or { k, threshold, budget_tokens } to tune what {{memory}} holds.',
   anyOf: [
     { type: 'boolean', description: 'false: inject no memory into this stage.' },
     {
@@ -74,7 +87,12 @@ export const stageKeySchema = {
       properties: {
         k: { type: 'integer', minimum: 1, maximum: 50, description: 'Memories at most.' },
         threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Minimum similarity, 0 to 1.' },
-        budget_tokens: { type: 'integer', minimum: 0, maximum: 100000, description: 'Approximate tokens the memory block may take.' },
+        budget_tokens: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100000,
+          description: 'Approximate tokens the memory block may take.',
+        },
       },
     },
   ],

@@ -60,7 +60,13 @@ export class Outbox {
     if (!Array.isArray(records)) throw new MiradorError('INTERNAL', 'Outbox.put: records must be an array')
     if (records.length === 0) return undefined
     for (const r of records) {
-      if (!r || typeof r.id !== 'string' || typeof r.text !== 'string' || !r.meta || typeof r.meta.createdAt !== 'number') {
+      if (
+        !r ||
+        typeof r.id !== 'string' ||
+        typeof r.text !== 'string' ||
+        !r.meta ||
+        typeof r.meta.createdAt !== 'number'
+      ) {
         throw new MiradorError('INTERNAL', 'Outbox.put: a record lacks id, text or meta.createdAt')
       }
     }
@@ -134,7 +140,8 @@ export class Outbox {
    * removed (for `all`, those that could be counted).
    */
   async forget(filter: MemoryFilter): Promise<number> {
-    const any = filter.all === true || filter.ids !== undefined || filter.session !== undefined || filter.before !== undefined
+    const any =
+      filter.all === true || filter.ids !== undefined || filter.session !== undefined || filter.before !== undefined
     if (!any) throw new MiradorError('USAGE', 'forget needs ids, a session, a date (before) or all')
     return withFileLock(
       this.lock,
@@ -159,7 +166,11 @@ export class Outbox {
         }
         return removed
       },
-      { timeoutMs: this.options.lockTimeoutMs ?? 30_000, staleMs: this.options.staleLockMs ?? 10_000, what: 'the memory outbox' },
+      {
+        timeoutMs: this.options.lockTimeoutMs ?? 30_000,
+        staleMs: this.options.staleLockMs ?? 10_000,
+        what: 'the memory outbox',
+      },
     )
   }
 
@@ -175,9 +186,14 @@ export class Outbox {
     try {
       b = JSON.parse(text) as Batch
     } catch (err) {
-      throw new MiradorError('MEMORY_CRYPTO', `${file}: the outbox batch decrypts but is not valid JSON; delete it or run mirador memory forget --all.`, { cause: err })
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        `${file}: the outbox batch decrypts but is not valid JSON; delete it or run mirador memory forget --all.`,
+        { cause: err },
+      )
     }
-    if (!b || !Array.isArray(b.records)) throw new MiradorError('MEMORY_CRYPTO', `${file}: the outbox batch has an unknown shape; delete it.`)
+    if (!b || !Array.isArray(b.records))
+      throw new MiradorError('MEMORY_CRYPTO', `${file}: the outbox batch has an unknown shape; delete it.`)
     return b
   }
 }

@@ -14,7 +14,12 @@ export function usefulness(m: StoredMemory, now: number): number {
   return (m.meta.recalls + 1) * 0.5 ** (Math.max(0, now - lastUse) / DAY / HALF_LIFE_DAYS)
 }
 
-export function leastUseful(memories: StoredMemory[], n: number, now: number, keep: ReadonlySet<string> = new Set()): string[] {
+export function leastUseful(
+  memories: StoredMemory[],
+  n: number,
+  now: number,
+  keep: ReadonlySet<string> = new Set(),
+): string[] {
   return memories
     .filter((m) => !keep.has(m.id))
     .map((m) => ({ id: m.id, u: usefulness(m, now), at: m.meta.createdAt }))

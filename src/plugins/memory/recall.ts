@@ -125,7 +125,10 @@ export function rankMemories(query: string, candidates: readonly VectorHit[], op
     if (s > hi) hi = s
   }
   const span = hi - lo
-  const lex = bm25(tokenize(query), candidates.map((c) => tokenize(c.text)))
+  const lex = bm25(
+    tokenize(query),
+    candidates.map((c) => tokenize(c.text)),
+  )
   let best = 0
   for (const x of lex.scores) if (x > best) best = x
 
@@ -179,10 +182,15 @@ export async function recall(options: RecallOptions): Promise<Ranked[]> {
   const { store, embedder, query, k } = options
   const overfetch = options.overfetch ?? DEFAULT_OVERFETCH
   if (!(Number.isInteger(k) && k >= 1)) throw new MiradorError('USAGE', `recall k must be a whole number ≥ 1, not ${k}`)
-  if (!(Number.isInteger(overfetch) && overfetch >= 1)) throw new MiradorError('USAGE', `recall overfetch must be a whole number ≥ 1, not ${overfetch}`)
+  if (!(Number.isInteger(overfetch) && overfetch >= 1))
+    throw new MiradorError('USAGE', `recall overfetch must be a whole number ≥ 1, not ${overfetch}`)
   const [vector] = await embedder.embed([query], options.signal ? { signal: options.signal } : {})
   if (!vector) throw new MiradorError('INTERNAL', 'the embedder returned no vector for the query')
-  const hits = await store.query(vector, k * overfetch, options.session === undefined ? undefined : { session: options.session })
+  const hits = await store.query(
+    vector,
+    k * overfetch,
+    options.session === undefined ? undefined : { session: options.session },
+  )
   const preset = tuningFor(embedder.id)
   const ranked = rankMemories(query, hits, {
     now: options.now ?? Date.now(),
@@ -195,7 +203,14 @@ export async function recall(options: RecallOptions): Promise<Ranked[]> {
 }
 
 /** What the `memory` event shows of a recalled memory: its id and scores, rounded. */
-export function provenance(r: Ranked): { id: string; score: number; similarity: number; vector: number; lexical: number; recency: number } {
+export function provenance(r: Ranked): {
+  id: string
+  score: number
+  similarity: number
+  vector: number
+  lexical: number
+  recency: number
+} {
   const round = (x: number) => Math.round(x * 1e4) / 1e4
   return {
     id: r.id,

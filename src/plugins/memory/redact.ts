@@ -29,7 +29,16 @@
 import vm from 'node:vm'
 import { MiradorError } from '../../engine/errors.js'
 
-export type RedactionKind = 'PRIVATE_KEY' | 'JWT' | 'API_KEY' | 'TOKEN' | 'PASSWORD' | 'SECRET' | 'CARD' | 'EMAIL' | 'CUSTOM'
+export type RedactionKind =
+  | 'PRIVATE_KEY'
+  | 'JWT'
+  | 'API_KEY'
+  | 'TOKEN'
+  | 'PASSWORD'
+  | 'SECRET'
+  | 'CARD'
+  | 'EMAIL'
+  | 'CUSTOM'
 
 export interface RedactionResult {
   text: string
@@ -69,7 +78,8 @@ const PASSWORD_SHORT = 'pass|pwd'
  * to whitespace, a comma, a semicolon or a quote.
  */
 function keyValue(words: string, short?: string): RegExp {
-  const name = String.raw`(?:[A-Za-z0-9]{1,20}[_.-]){0,3}(?:[A-Za-z0-9]{0,20}(?:${words})` + (short ? `|(?:${short}))` : ')')
+  const name =
+    String.raw`(?:[A-Za-z0-9]{1,20}[_.-]){0,3}(?:[A-Za-z0-9]{0,20}(?:${words})` + (short ? `|(?:${short}))` : ')')
   return new RegExp(
     String.raw`(?<![A-Za-z0-9])(["']?)(${name})\1([ \t]{0,3}(?:=|:|=>|:=)[ \t]{0,3})("[^"\n]{1,300}"|'[^'\n]{1,300}'|<[^<>\n]{1,100}>|[^\s"',;]{1,300})`,
     'gi',
@@ -79,7 +89,11 @@ function keyValue(words: string, short?: string): RegExp {
 function keyValueReplace(m: RegExpExecArray | string[], kind: string): string {
   const [all, q = '', name = '', sep = '', value = ''] = m
   const inner = value.replace(/^["']|["']$/g, '')
-  if (PLACEHOLDER.test(inner) || /^(?:\*+|x{3,}|<[^>]*>|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|null|none|true|false|undefined)$/i.test(inner)) return all ?? ''
+  if (
+    PLACEHOLDER.test(inner) ||
+    /^(?:\*+|x{3,}|<[^>]*>|\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*|null|none|true|false|undefined)$/i.test(inner)
+  )
+    return all ?? ''
   const quote = value.startsWith('"') ? '"' : value.startsWith("'") ? "'" : ''
   return `${q}${name}${q}${sep}${quote}[REDACTED:${kind}]${quote}`
 }
@@ -171,7 +185,9 @@ const DETECTORS: Detector[] = [
     replace: (m, kind) => {
       const v = m[2] ?? ''
       // hex needs letters and digits; base64 also a mix of cases, so long words or paths survive
-      const random = /^[A-Fa-f0-9]+$/.test(v) ? hasDigitAndLetter(v) : hasDigitAndLetter(v) && /[a-z]/.test(v) && /[A-Z]/.test(v)
+      const random = /^[A-Fa-f0-9]+$/.test(v)
+        ? hasDigitAndLetter(v)
+        : hasDigitAndLetter(v) && /[a-z]/.test(v) && /[A-Z]/.test(v)
       return random ? `${m[1]}[REDACTED:${kind}]` : (m[0] ?? '')
     },
   },
@@ -218,19 +234,26 @@ export function compilePattern(pattern: string | RegExp): CompiledPattern {
     flags = slashed ? (slashed[2] ?? '') : ''
   }
   const shown = typeof pattern === 'string' ? JSON.stringify(pattern) : String(pattern)
-  const fail = (why: string) => new MiradorError('CONFIG_INVALID', `redaction pattern ${shown}: ${why}`, { details: { pattern: String(pattern) } })
+  const fail = (why: string) =>
+    new MiradorError('CONFIG_INVALID', `redaction pattern ${shown}: ${why}`, { details: { pattern: String(pattern) } })
   if (source.length === 0) throw fail('is empty')
-  if (source.length > MAX_PATTERN_LENGTH) throw fail(`is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`)
+  if (source.length > MAX_PATTERN_LENGTH)
+    throw fail(`is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`)
   const badFlag = [...flags].find((f) => !'dgimsuy'.includes(f))
   if (badFlag) throw fail(`unknown or unsupported flag "${badFlag}" (allowed: i, m, s, u)`)
   flags = [...new Set([...flags.replace(/[gyd]/g, ''), 'g', 'd'])].join('')
   const risk = backtrackingRisk(source)
-  if (risk) throw fail(`${risk}, which can take exponential time on some texts (catastrophic backtracking). Rewrite it with bounded repetitions, e.g. [a-z0-9]{1,40}`)
+  if (risk)
+    throw fail(
+      `${risk}, which can take exponential time on some texts (catastrophic backtracking). Rewrite it with bounded repetitions, e.g. [a-z0-9]{1,40}`,
+    )
   let re: RegExp
   try {
     re = new RegExp(source, flags)
   } catch (err) {
-    throw fail(`is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`)
+    throw fail(
+      `is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+    )
   }
   re.lastIndex = 0
   if (re.test('')) throw fail('matches the empty text; it must match at least one character')
@@ -320,7 +343,11 @@ const vmContext = vm.createContext({})
  * Replaces every secret in `text` by `[REDACTED:KIND]` (see the module comment) and, after the
  * built-in detectors, every match of `extraPatterns`.
  */
-export function redact(text: string, extraPatterns: (string | RegExp)[] = [], options: RedactOptions = {}): RedactionResult {
+export function redact(
+  text: string,
+  extraPatterns: (string | RegExp)[] = [],
+  options: RedactOptions = {},
+): RedactionResult {
   const counts = new Map<string, number>()
   const count = (kind: string) => counts.set(kind, (counts.get(kind) ?? 0) + 1)
   let out = text

@@ -98,10 +98,14 @@ const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u
 
 /** Checks a session name and returns it NFC-normalised; USAGE error saying what is allowed. */
 export function validateSessionName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) throw new MiradorError('USAGE', 'a session name is required: --session NAME')
+  if (typeof name !== 'string' || name.length === 0)
+    throw new MiradorError('USAGE', 'a session name is required: --session NAME')
   const n = name.normalize('NFC')
   if ([...n].length > SESSION_NAME_MAX) {
-    throw new MiradorError('USAGE', `session name "${n.slice(0, 20)}…" is ${[...n].length} characters long; the limit is ${SESSION_NAME_MAX}.`)
+    throw new MiradorError(
+      'USAGE',
+      `session name "${n.slice(0, 20)}…" is ${[...n].length} characters long; the limit is ${SESSION_NAME_MAX}.`,
+    )
   }
   if (!NAME_RE.test(n)) {
     throw new MiradorError(
@@ -146,7 +150,10 @@ export class SessionStore {
   fileFor(name: string): string {
     const n = validateSessionName(name)
     const c = this.cipher as Cipher & { keyedHash?: (text: string) => string }
-    const hash = typeof c.keyedHash === 'function' ? c.keyedHash(`session:${n}`) : createHash('sha256').update(`mirador session:${n}`).digest('hex')
+    const hash =
+      typeof c.keyedHash === 'function'
+        ? c.keyedHash(`session:${n}`)
+        : createHash('sha256').update(`mirador session:${n}`).digest('hex')
     return path.join(this.dir, `${hash.slice(0, 32)}.session`)
   }
 
@@ -268,7 +275,10 @@ export class SessionStore {
    * cached). `summarize` is called outside the lock; its result is stored only if the session
    * still starts with the turns it summarised.
    */
-  async contextFor(name: string, opts: { verbatim?: number; summarize?: Summarize; maxSummaryChars?: number } = {}): Promise<SessionContext> {
+  async contextFor(
+    name: string,
+    opts: { verbatim?: number; summarize?: Summarize; maxSummaryChars?: number } = {},
+  ): Promise<SessionContext> {
     const n = validateSessionName(name)
     const verbatim = Math.max(0, Math.floor(opts.verbatim ?? 3))
     const file = this.fileFor(n)
@@ -283,7 +293,13 @@ export class SessionStore {
     const prefixValid = (sum: SessionSummary | undefined): sum is SessionSummary =>
       !!sum && sum.through >= 1 && sum.through <= older.length && older[sum.through - 1]?.runId === sum.throughRunId
     if (prefixValid(cache) && cache.through === older.length) {
-      return { summary: cache.text, recent, older: older.length, summarized: 'cached', text: render(cache.text, recent) }
+      return {
+        summary: cache.text,
+        recent,
+        older: older.length,
+        summarized: 'cached',
+        text: render(cache.text, recent),
+      }
     }
     if (!opts.summarize) {
       const text = fallbackSummary(older)
@@ -296,7 +312,8 @@ export class SessionStore {
     try {
       summary = (await opts.summarize(texts)).trim()
       if (summary === '') throw new Error('the summary came back empty')
-      if (opts.maxSummaryChars && summary.length > opts.maxSummaryChars) summary = summary.slice(0, opts.maxSummaryChars) + '…'
+      if (opts.maxSummaryChars && summary.length > opts.maxSummaryChars)
+        summary = summary.slice(0, opts.maxSummaryChars) + '…'
     } catch (err) {
       const text = fallbackSummary(older)
       return {
@@ -312,7 +329,12 @@ export class SessionStore {
     const entry: SessionSummary = { through: older.length, throughRunId: last.runId, text: summary, at: Date.now() }
     await this.update(n, (cur) => {
       if (!cur || cur.turns[entry.through - 1]?.runId !== entry.throughRunId) return undefined // changed meanwhile
-      if (cur.summary && cur.summary.through > entry.through && cur.turns[cur.summary.through - 1]?.runId === cur.summary.throughRunId) return undefined
+      if (
+        cur.summary &&
+        cur.summary.through > entry.through &&
+        cur.turns[cur.summary.through - 1]?.runId === cur.summary.throughRunId
+      )
+        return undefined
       cur.summary = entry
       return cur
     })
@@ -334,13 +356,23 @@ export class SessionStore {
     try {
       s = JSON.parse(text) as Session & { v?: number }
     } catch (err) {
-      throw new MiradorError('MEMORY_CRYPTO', `${file}: the session decrypts but is not valid JSON; delete it (mirador session rm).`, { cause: err })
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        `${file}: the session decrypts but is not valid JSON; delete it (mirador session rm).`,
+        { cause: err },
+      )
     }
     if (!s || typeof s.name !== 'string' || !Array.isArray(s.turns)) {
-      throw new MiradorError('MEMORY_CRYPTO', `${file}: the session decrypts but has an unknown shape; delete it (mirador session rm).`)
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        `${file}: the session decrypts but has an unknown shape; delete it (mirador session rm).`,
+      )
     }
     if (expected !== undefined && s.name !== expected) {
-      throw new MiradorError('MEMORY_CRYPTO', `${file} holds session "${s.name}", not "${expected}": was it copied or renamed by hand? Move it back or delete it.`)
+      throw new MiradorError(
+        'MEMORY_CRYPTO',
+        `${file} holds session "${s.name}", not "${expected}": was it copied or renamed by hand? Move it back or delete it.`,
+      )
     }
     const { v: _v, ...session } = s
     return session
@@ -351,11 +383,18 @@ export class SessionStore {
   }
 
   private locked<T>(file: string, fn: () => Promise<T>): Promise<T> {
-    return withFileLock(file.replace(/\.session$/, '.lock'), fn, { timeoutMs: this.opts.lockTimeoutMs, staleMs: this.opts.staleLockMs, what: 'the session' })
+    return withFileLock(file.replace(/\.session$/, '.lock'), fn, {
+      timeoutMs: this.opts.lockTimeoutMs,
+      staleMs: this.opts.staleLockMs,
+      what: 'the session',
+    })
   }
 
   /** read–modify–write under the lock; `change` returning undefined writes nothing */
-  private async update(name: string, change: (s: Session | undefined) => Session | undefined): Promise<Session | undefined> {
+  private async update(
+    name: string,
+    change: (s: Session | undefined) => Session | undefined,
+  ): Promise<Session | undefined> {
     const file = this.fileFor(name)
     await ensurePrivateDir(this.dir)
     return this.locked(file, async () => {
@@ -374,7 +413,9 @@ function render(summary: string | undefined, recent: SessionTurn[]): string {
 }
 
 function fallbackSummary(older: SessionTurn[]): string {
-  const shown = older.slice(-10).map((t) => (t.query.length > 120 ? t.query.slice(0, 119) + '…' : t.query).replace(/\s+/g, ' '))
+  const shown = older
+    .slice(-10)
+    .map((t) => (t.query.length > 120 ? t.query.slice(0, 119) + '…' : t.query).replace(/\s+/g, ' '))
   const more = older.length > shown.length ? ` (and ${older.length - shown.length} before)` : ''
   return `earlier questions${more}: ${shown.map((q) => `"${q}"`).join('; ')}`
 }

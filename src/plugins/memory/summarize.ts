@@ -11,7 +11,18 @@ const TIMEOUT_MS = 60_000
 export async function summarizeWith(hooks: Hooks, model: string, texts: string[]): Promise<string> {
   const signal = AbortSignal.timeout(TIMEOUT_MS)
   const prompt = `Summarise the following in a few sentences, keeping names, numbers, decisions and preferences:\n\n${texts.join('\n\n---\n\n')}`
-  const ctx: StageContext = { runId: 'memory', chain: 'memory', stage: 'memory-summary', spec: { model, prompt }, query: '', memory: false, summary: {}, signal, results: new Map(), emit: () => {} }
+  const ctx: StageContext = {
+    runId: 'memory',
+    chain: 'memory',
+    stage: 'memory-summary',
+    spec: { model, prompt },
+    query: '',
+    memory: false,
+    summary: {},
+    signal,
+    results: new Map(),
+    emit: () => {},
+  }
   const loaded = await hooks.model.promise({ name: model, stage: 'memory-summary' }, ctx)
   if (!loaded) throw new MiradorError('MODEL_UNRESOLVED', `no runtime provides the summary model "${model}"`)
   let out = ''

@@ -62,7 +62,13 @@ export class ModelsPlugin {
       name: r.display,
       runtime: r.runtime,
       // a run's keep_alive (an energy profile's) wins over the manifest's
-      generate: (request) => runtime.generate({ ...request, model: prepared.model, ...(prepared.adapters ? { adapters: prepared.adapters } : {}), ...(request.keepAlive === undefined && keepAlive !== undefined ? { keepAlive } : {}) }),
+      generate: (request) =>
+        runtime.generate({
+          ...request,
+          model: prepared.model,
+          ...(prepared.adapters ? { adapters: prepared.adapters } : {}),
+          ...(request.keepAlive === undefined && keepAlive !== undefined ? { keepAlive } : {}),
+        }),
       release: () => {
         if (released) return
         released = true
@@ -111,7 +117,11 @@ export class ModelsPlugin {
     let runtime = this.#runtimes.get(key)
     if (!runtime) {
       const factory = this.#engine().runtimeFactory(r.runtime)
-      if (!factory) throw new MiradorError('MODEL_UNRESOLVED', `model "${r.name}" needs runtime "${r.runtime}", which no plugin provides. Check models/manifest.yaml.`)
+      if (!factory)
+        throw new MiradorError(
+          'MODEL_UNRESOLVED',
+          `model "${r.name}" needs runtime "${r.runtime}", which no plugin provides. Check models/manifest.yaml.`,
+        )
       runtime = factory(r.settings)
       this.#runtimes.set(key, runtime)
     }
@@ -127,7 +137,8 @@ export class ModelsPlugin {
       return new ModelManager({
         budget: () => this.budget(),
         policy: new EvictionPolicy({}, snapshot),
-        adoptable: (runtime) => entries.flatMap((e) => (e.resolved && this.runtime(e.resolved) === runtime ? [e.resolved] : [])),
+        adoptable: (runtime) =>
+          entries.flatMap((e) => (e.resolved && this.runtime(e.resolved) === runtime ? [e.resolved] : [])),
       })
     })()
     return this.#manager

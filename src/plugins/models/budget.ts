@@ -22,7 +22,8 @@ async function availableGb(env: NodeJS.ProcessEnv): Promise<number> {
   const given = env.MIRADOR_FREE_MEMORY_GB
   if (given !== undefined) {
     const gb = Number(given)
-    if (!Number.isFinite(gb) || gb <= 0) throw new MiradorError('USAGE', `MIRADOR_FREE_MEMORY_GB must be a number of GB above 0, not "${given}"`)
+    if (!Number.isFinite(gb) || gb <= 0)
+      throw new MiradorError('USAGE', `MIRADOR_FREE_MEMORY_GB must be a number of GB above 0, not "${given}"`)
     return gb
   }
   const si = await import('systeminformation')
@@ -30,7 +31,10 @@ async function availableGb(env: NodeJS.ProcessEnv): Promise<number> {
   return mem.available / 1e9
 }
 
-export async function budgetOf(manifest: ManifestFile | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Budget> {
+export async function budgetOf(
+  manifest: ManifestFile | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Budget> {
   const b = manifest?.budget
   const maxLoaded = b?.max_loaded ?? DEFAULT_MAX_LOADED
   if (typeof b?.memory_gb === 'number') return { memoryGb: b.memory_gb, maxLoaded, source: 'manifest' }

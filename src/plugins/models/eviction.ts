@@ -89,7 +89,9 @@ export class EvictionPolicy {
     const freeable = candidates.reduce((gb, c) => gb + c.sizeGb, 0)
     if (candidates.length < need.slots || freeable < need.gb - 1e-9) return undefined
     const values = candidates.map((c) => this.value(c))
-    return candidates.length <= EXACT_LIMIT ? exactCover(candidates, values, need) : greedyCover(candidates, values, need)
+    return candidates.length <= EXACT_LIMIT
+      ? exactCover(candidates, values, need)
+      : greedyCover(candidates, values, need)
   }
 
   snapshot(): PolicySnapshot {
@@ -125,7 +127,9 @@ function exactCover(candidates: Cacheable[], values: number[], need: Need): Cach
 }
 
 function greedyCover(candidates: Cacheable[], values: number[], need: Need): Cacheable[] {
-  const order = candidates.map((c, i) => ({ c, v: values[i]! })).sort((a, b) => a.v / Math.max(0.05, a.c.sizeGb) - b.v / Math.max(0.05, b.c.sizeGb))
+  const order = candidates
+    .map((c, i) => ({ c, v: values[i]! }))
+    .sort((a, b) => a.v / Math.max(0.05, a.c.sizeGb) - b.v / Math.max(0.05, b.c.sizeGb))
   const out: Cacheable[] = []
   let gb = 0
   for (const { c } of order) {

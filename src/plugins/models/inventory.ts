@@ -33,7 +33,10 @@ export interface InventoryEntry {
 }
 
 async function fileBytes(file: string): Promise<number | null> {
-  return stat(file).then((s) => (s.isFile() ? s.size : null), () => null)
+  return stat(file).then(
+    (s) => (s.isFile() ? s.size : null),
+    () => null,
+  )
 }
 
 function ollamaSize(status: RuntimeStatus, tag: string): number | null {
@@ -50,23 +53,59 @@ export async function inventory(models: ModelsPlugin): Promise<InventoryEntry[]>
   const out: InventoryEntry[] = []
   for (const { name, resolved, error } of await models.entries()) {
     if (!resolved) {
-      out.push({ name, runtime: '?', base: '?', baseBytes: null, sizeGb: null, adapters: [], present: false, loaded: false, priority: 0, detail: error!.format(), error: error!.code })
+      out.push({
+        name,
+        runtime: '?',
+        base: '?',
+        baseBytes: null,
+        sizeGb: null,
+        adapters: [],
+        present: false,
+        loaded: false,
+        priority: 0,
+        detail: error!.format(),
+        error: error!.code,
+      })
       continue
     }
-    out.push(await describe(models, resolved, (rt) => once(statuses, rt, () => rt.status()), (rt) => once(loadedLists, rt, async () => (rt.listLoaded ? (await rt.listLoaded().catch(() => undefined))?.map((l) => l.model) : undefined))))
+    out.push(
+      await describe(
+        models,
+        resolved,
+        (rt) => once(statuses, rt, () => rt.status()),
+        (rt) =>
+          once(loadedLists, rt, async () =>
+            rt.listLoaded ? (await rt.listLoaded().catch(() => undefined))?.map((l) => l.model) : undefined,
+          ),
+      ),
+    )
   }
   return out
 }
 
-async function describe(models: ModelsPlugin, r: ResolvedModel, statusOf: (rt: Runtime) => Promise<RuntimeStatus>, loadedOf: (rt: Runtime) => Promise<string[] | undefined>): Promise<InventoryEntry> {
-  const adapters = await Promise.all((r.spec.adapters ?? []).map(async (a) => ({ file: a.file, bytes: await fileBytes(a.file), scale: a.scale ?? 1 })))
+async function describe(
+  models: ModelsPlugin,
+  r: ResolvedModel,
+  statusOf: (rt: Runtime) => Promise<RuntimeStatus>,
+  loadedOf: (rt: Runtime) => Promise<string[] | undefined>,
+): Promise<InventoryEntry> {
+  const adapters = await Promise.all(
+    (r.spec.adapters ?? []).map(async (a) => ({ file: a.file, bytes: await fileBytes(a.file), scale: a.scale ?? 1 })),
+  )
   const missingAdapter = adapters.find((a) => a.bytes === null)
   const common = { name: r.name, runtime: r.runtime, sizeGb: r.sizeGb ?? null, adapters, priority: r.priority }
   let runtime: Runtime
   try {
     runtime = models.runtime(r)
   } catch (err) {
-    return { ...common, base: r.spec.base, baseBytes: null, present: false, loaded: false, detail: MiradorError.from(err).message }
+    return {
+      ...common,
+      base: r.spec.base,
+      baseBytes: null,
+      present: false,
+      loaded: false,
+      detail: MiradorError.from(err).message,
+    }
   }
   if (r.runtime === 'llamacpp') {
     const bytes = await fileBytes(r.spec.base)
@@ -77,7 +116,12 @@ async function describe(models: ModelsPlugin, r: ResolvedModel, statusOf: (rt: R
       present: bytes !== null && !missingAdapter,
       // a GGUF lives in the process that uses it: a command's own process has none loaded
       loaded: false,
-      detail: bytes === null ? `GGUF file not found: ${r.spec.base}` : missingAdapter ? `adapter not found: ${missingAdapter.file}` : 'GGUF on disk (loaded inside the process that runs a chain)',
+      detail:
+        bytes === null
+          ? `GGUF file not found: ${r.spec.base}`
+          : missingAdapter
+            ? `adapter not found: ${missingAdapter.file}`
+            : 'GGUF on disk (loaded inside the process that runs a chain)',
     }
   }
   const status = await statusOf(runtime)
@@ -93,7 +137,15 @@ async function describe(models: ModelsPlugin, r: ResolvedModel, statusOf: (rt: R
     baseBytes: ollamaSize(status, tag),
     present: present && !missingAdapter,
     loaded: isLoaded,
-    detail: !status.ok ? `Ollama unreachable at ${status.where}` : missingAdapter ? `adapter not found: ${missingAdapter.file}` : present ? (isLoaded ? 'loaded' : 'on disk') : `not pulled yet: \`ollama pull ${tag}\` or \`mirador models load ${r.name}\``,
+    detail: !status.ok
+      ? `Ollama unreachable at ${status.where}`
+      : missingAdapter
+        ? `adapter not found: ${missingAdapter.file}`
+        : present
+          ? isLoaded
+            ? 'loaded'
+            : 'on disk'
+          : `not pulled yet: \`ollama pull ${tag}\` or \`mirador models load ${r.name}\``,
   }
 }
 
@@ -118,12 +170,24 @@ export function diskUsage(entries: InventoryEntry[]): DiskUsage {
     if (e.error) continue
     const bytes = e.baseBytes ?? (e.sizeGb !== null ? Math.round(e.sizeGb * GB) : null)
     const key = `${e.runtime} ${e.base}`
-    const b = bases.get(key) ?? { base: e.runtime === 'llamacpp' ? path.basename(e.base) : e.base, runtime: e.runtime, bytes, entries: [] }
+    const b = bases.get(key) ?? {
+      base: e.runtime === 'llamacpp' ? path.basename(e.base) : e.base,
+      runtime: e.runtime,
+      bytes,
+      entries: [],
+    }
     b.entries.push(e.name)
     bases.set(key, b)
     fullCopies += bytes ?? 0
     for (const a of e.adapters) adapters.push({ entry: e.name, file: a.file, bytes: a.bytes })
   }
-  const actual = [...bases.values()].reduce((n, b) => n + (b.bytes ?? 0), 0) + adapters.reduce((n, a) => n + (a.bytes ?? 0), 0)
-  return { bases: [...bases.values()], adapters, actualBytes: actual, fullCopiesBytes: fullCopies, savedBytes: Math.max(0, fullCopies - actual) }
+  const actual =
+    [...bases.values()].reduce((n, b) => n + (b.bytes ?? 0), 0) + adapters.reduce((n, a) => n + (a.bytes ?? 0), 0)
+  return {
+    bases: [...bases.values()],
+    adapters,
+    actualBytes: actual,
+    fullCopiesBytes: fullCopies,
+    savedBytes: Math.max(0, fullCopies - actual),
+  }
 }

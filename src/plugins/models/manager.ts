@@ -50,7 +50,12 @@ export class ModelManager {
   constructor(readonly options: ManagerOptions) {}
 
   /** Makes `r` ready and marks it in use; call `release` when the stage is done with it. */
-  async acquire(r: ResolvedModel, runtime: Runtime, emit: Emit, signal?: AbortSignal): Promise<{ slot: Slot; prepared: PreparedModel }> {
+  async acquire(
+    r: ResolvedModel,
+    runtime: Runtime,
+    emit: Emit,
+    signal?: AbortSignal,
+  ): Promise<{ slot: Slot; prepared: PreparedModel }> {
     this.options.policy.record(r.key)
     this.dirty = true
     // what the runtime already holds (an earlier run's models) counts as loaded
@@ -81,7 +86,11 @@ export class ModelManager {
 
   /** Unloads a model now (`models unload`, or eviction). Refuses one in use. */
   async unload(slot: Slot, emit: Emit | undefined, reason: string): Promise<void> {
-    if (slot.inUse > 0) throw new MiradorError('USAGE', `${slot.display} is in use by a running stage; it is unloaded when the stage ends`)
+    if (slot.inUse > 0)
+      throw new MiradorError(
+        'USAGE',
+        `${slot.display} is in use by a running stage; it is unloaded when the stage ends`,
+      )
     this.slots.delete(slot.key)
     await this.#unloadFromRuntime(slot, emit, reason)
   }
@@ -109,11 +118,23 @@ export class ModelManager {
     }
   }
 
-  async #prepare(r: ResolvedModel, runtime: Runtime, emit: Emit | undefined, signal?: AbortSignal): Promise<PreparedModel> {
+  async #prepare(
+    r: ResolvedModel,
+    runtime: Runtime,
+    emit: Emit | undefined,
+    signal?: AbortSignal,
+  ): Promise<PreparedModel> {
     if (!runtime.prepare) return { model: r.spec.base, ...(r.spec.adapters ? { adapters: r.spec.adapters } : {}) }
     return runtime.prepare(r.spec, {
       ...(signal ? { signal } : {}),
-      onProgress: (p) => emit?.({ type: 'model-pull', model: r.display, status: p.status, ...(p.completed !== undefined ? { completed: p.completed } : {}), ...(p.total !== undefined ? { total: p.total } : {}) }),
+      onProgress: (p) =>
+        emit?.({
+          type: 'model-pull',
+          model: r.display,
+          status: p.status,
+          ...(p.completed !== undefined ? { completed: p.completed } : {}),
+          ...(p.total !== undefined ? { total: p.total } : {}),
+        }),
     })
   }
 
@@ -124,23 +145,45 @@ export class ModelManager {
       const budget = await this.options.budget()
       await this.#reconcile(runtime)
       if (sizeGb > budget.memoryGb) {
-        throw new MiradorError('MODEL_BUDGET', `${r.display} needs ${sizeGb} GB, more than the ${budget.memoryGb} GB budget. Raise budget.memory_gb in models/manifest.yaml, or use a smaller model.`)
+        throw new MiradorError(
+          'MODEL_BUDGET',
+          `${r.display} needs ${sizeGb} GB, more than the ${budget.memoryGb} GB budget. Raise budget.memory_gb in models/manifest.yaml, or use a smaller model.`,
+        )
       }
       const others = [...this.slots.values()]
       const need = { slots: others.length + 1 - budget.maxLoaded, gb: this.usedGb() + sizeGb - budget.memoryGb }
       const idle = others.filter((s) => s.inUse === 0 && s.state === 'ready')
       const victims = this.options.policy.victims(idle, need)
       if (!victims) {
-        if (!waited) emit({ type: 'model-wait', model: r.display, reason: `the budget (${budget.memoryGb} GB, ${budget.maxLoaded} models) is taken by models in use; waiting for one to be released` })
+        if (!waited)
+          emit({
+            type: 'model-wait',
+            model: r.display,
+            reason: `the budget (${budget.memoryGb} GB, ${budget.maxLoaded} models) is taken by models in use; waiting for one to be released`,
+          })
         waited = true
         await this.#released(signal)
         continue
       }
       // from here to the new slot nothing awaits, so concurrent loads see one consistent state
       for (const v of victims as Slot[]) this.slots.delete(v.key)
-      const slot: Slot = { key: r.key, display: r.display, runtimeName: r.runtime, runtime, model: r.spec.base, sizeGb, priority: r.priority, inUse: 1, state: 'loading', prepared: new Map(), loadedAt: Date.now() }
+      const slot: Slot = {
+        key: r.key,
+        display: r.display,
+        runtimeName: r.runtime,
+        runtime,
+        model: r.spec.base,
+        sizeGb,
+        priority: r.priority,
+        inUse: 1,
+        state: 'loading',
+        prepared: new Map(),
+        loadedAt: Date.now(),
+      }
       this.slots.set(r.key, slot)
-      await Promise.all((victims as Slot[]).map((v) => this.#unloadFromRuntime(v, emit, `to make room for ${r.display}`)))
+      await Promise.all(
+        (victims as Slot[]).map((v) => this.#unloadFromRuntime(v, emit, `to make room for ${r.display}`)),
+      )
       const t0 = performance.now()
       try {
         const prepared = await this.#prepare(r, runtime, emit, signal)
@@ -170,10 +213,23 @@ export class ModelManager {
     this.#wake()
     try {
       await slot.runtime.unload?.(slot.model)
-      emit?.({ type: 'model-evict', model: slot.display, runtime: slot.runtimeName, sizeGb: Math.round(slot.sizeGb * 1000) / 1000, reason })
+      emit?.({
+        type: 'model-evict',
+        model: slot.display,
+        runtime: slot.runtimeName,
+        sizeGb: Math.round(slot.sizeGb * 1000) / 1000,
+        reason,
+      })
     } catch (err) {
       const e = MiradorError.from(err)
-      emit?.({ type: 'model-evict', model: slot.display, runtime: slot.runtimeName, sizeGb: slot.sizeGb, reason, failed: `${e.code}: ${e.message}` })
+      emit?.({
+        type: 'model-evict',
+        model: slot.display,
+        runtime: slot.runtimeName,
+        sizeGb: slot.sizeGb,
+        reason,
+        failed: `${e.code}: ${e.message}`,
+      })
     }
   }
 
@@ -190,12 +246,26 @@ export class ModelManager {
         const loaded = await runtime.listLoaded().catch(() => undefined)
         if (!loaded) return
         const names = new Set(loaded.map((l) => l.model))
-        for (const s of this.slots.values()) if (s.runtime === runtime && s.state === 'ready' && s.inUse === 0 && !names.has(s.model)) this.slots.delete(s.key)
+        for (const s of this.slots.values())
+          if (s.runtime === runtime && s.state === 'ready' && s.inUse === 0 && !names.has(s.model))
+            this.slots.delete(s.key)
         for (const r of this.options.adoptable?.(runtime) ?? []) {
           const info = loaded.find((l) => l.model === r.spec.base || l.model === `${r.spec.base}:latest`)
           if (!info || this.slots.has(r.key) || r.spec.adapters) continue
           const sizeGb = r.sizeGb ?? info.sizeBytes / GB
-          this.slots.set(r.key, { key: r.key, display: r.display, runtimeName: r.runtime, runtime, model: info.model, sizeGb, priority: r.priority, inUse: 0, state: 'ready', prepared: new Map(), loadedAt: Date.now() })
+          this.slots.set(r.key, {
+            key: r.key,
+            display: r.display,
+            runtimeName: r.runtime,
+            runtime,
+            model: info.model,
+            sizeGb,
+            priority: r.priority,
+            inUse: 0,
+            state: 'ready',
+            prepared: new Map(),
+            loadedAt: Date.now(),
+          })
         }
       })()
       this.#reconciled.set(runtime, done)

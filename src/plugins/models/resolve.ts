@@ -4,7 +4,13 @@
  * and priority. A name the manifest lacks is an Ollama tag, used as it is.
  */
 import path from 'node:path'
-import { locate, resolveManifestPath, type Loaded, type ManifestEntry, type ManifestFile } from '../../engine/config/index.js'
+import {
+  locate,
+  resolveManifestPath,
+  type Loaded,
+  type ManifestEntry,
+  type ManifestFile,
+} from '../../engine/config/index.js'
 import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { ModelSpec } from '../../engine/runtime.js'
@@ -42,36 +48,81 @@ function adapterPath(manifest: Loaded<ManifestFile>, name: string, roots: string
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
   })
   if (!inside) {
-    throw new MiradorError('CONFIG_INVALID', `models.${name}.lora: the adapter ${file} is outside the project and $MIRADOR_HOME. Move it under ${roots.join(' or ')}.`, {
-      location: locate(manifest as Loaded<unknown>, ['models', name, 'lora']),
-      details: { key: 'lora' },
-    })
+    throw new MiradorError(
+      'CONFIG_INVALID',
+      `models.${name}.lora: the adapter ${file} is outside the project and $MIRADOR_HOME. Move it under ${roots.join(' or ')}.`,
+      {
+        location: locate(manifest as Loaded<unknown>, ['models', name, 'lora']),
+        details: { key: 'lora' },
+      },
+    )
   }
   return file
 }
 
-export function resolveModel(settings: Readonly<EngineSettings>, manifest: Loaded<ManifestFile> | undefined, name: string, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+export function resolveModel(
+  settings: Readonly<EngineSettings>,
+  manifest: Loaded<ManifestFile> | undefined,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedModel {
   const entry = entryOf(manifest, name)
   if (!entry || !manifest) {
     const s = runtimeSettings(settings, 'ollama')
-    return { name, display: name, runtime: 'ollama', settings: s, spec: { name, base: name }, key: `ollama ${String(s.host ?? '')} ${name}`, priority: 0 }
+    return {
+      name,
+      display: name,
+      runtime: 'ollama',
+      settings: s,
+      spec: { name, base: name },
+      key: `ollama ${String(s.host ?? '')} ${name}`,
+      priority: 0,
+    }
   }
   const s = runtimeSettings(settings, entry.runtime, entry)
-  const adapters = entry.lora ? [{ file: adapterPath(manifest, name, [settings.cwd, settings.home], env), ...(entry.lora_scale !== undefined ? { scale: entry.lora_scale } : {}) }] : undefined
-  const common = { name, runtime: entry.runtime, settings: s, priority: entry.priority ?? 0, entry, ...(entry.size_gb !== undefined ? { sizeGb: entry.size_gb } : {}) }
+  const adapters = entry.lora
+    ? [
+        {
+          file: adapterPath(manifest, name, [settings.cwd, settings.home], env),
+          ...(entry.lora_scale !== undefined ? { scale: entry.lora_scale } : {}),
+        },
+      ]
+    : undefined
+  const common = {
+    name,
+    runtime: entry.runtime,
+    settings: s,
+    priority: entry.priority ?? 0,
+    entry,
+    ...(entry.size_gb !== undefined ? { sizeGb: entry.size_gb } : {}),
+  }
   const keepAlive = entry.keep_alive !== undefined ? { keepAlive: entry.keep_alive } : {}
   if (entry.runtime === 'llamacpp') {
     // ${VAR} is expanded now, so a missing variable is named with its manifest line
     const base = resolveManifestPath(manifest, name, entry.base !== undefined ? 'base' : 'file', env)!
-    return { ...common, display: path.basename(base), spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive }, key: `llamacpp ${base}` }
+    return {
+      ...common,
+      display: path.basename(base),
+      spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive },
+      key: `llamacpp ${base}`,
+    }
   }
   const base = entry.base ?? name
   const adapterKey = adapters ? ` + ${adapters.map((a) => a.file).join(' + ')}` : ''
-  return { ...common, display: adapters ? `${base}+${path.basename(adapters[0]!.file)}` : base, spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive }, key: `ollama ${String(s.host ?? '')} ${base}${adapterKey}` }
+  return {
+    ...common,
+    display: adapters ? `${base}+${path.basename(adapters[0]!.file)}` : base,
+    spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive },
+    key: `ollama ${String(s.host ?? '')} ${base}${adapterKey}`,
+  }
 }
 
 /** Problems of a manifest beyond its schema (adapters outside the allowed folders), with positions. */
-export function manifestProblems(settings: Readonly<EngineSettings>, manifest: Loaded<ManifestFile>, env: NodeJS.ProcessEnv = process.env): MiradorError[] {
+export function manifestProblems(
+  settings: Readonly<EngineSettings>,
+  manifest: Loaded<ManifestFile>,
+  env: NodeJS.ProcessEnv = process.env,
+): MiradorError[] {
   const out: MiradorError[] = []
   for (const name of Object.keys(manifest.value.models ?? {})) {
     try {

@@ -2,7 +2,11 @@
 import type { ManifestEntry } from '../../engine/config/index.js'
 import type { EngineSettings } from '../../engine/engine.js'
 
-export function runtimeSettings(engine: Readonly<EngineSettings>, runtime: string, entry?: ManifestEntry): Record<string, unknown> {
+export function runtimeSettings(
+  engine: Readonly<EngineSettings>,
+  runtime: string,
+  entry?: ManifestEntry,
+): Record<string, unknown> {
   const config = engine.config
   if (runtime === 'llamacpp') {
     const threads = entry?.threads ?? config.llamacpp?.threads

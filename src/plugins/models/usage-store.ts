@@ -18,7 +18,8 @@ export async function loadUsage(home: string): Promise<PolicySnapshot | undefine
     if (typeof data.clock !== 'number' || !data.usage || typeof data.usage !== 'object') return undefined
     const usage: PolicySnapshot['usage'] = {}
     for (const [k, u] of Object.entries(data.usage)) {
-      if (k !== '__proto__' && typeof u?.count === 'number' && typeof u.at === 'number') usage[k] = { count: u.count, at: u.at }
+      if (k !== '__proto__' && typeof u?.count === 'number' && typeof u.at === 'number')
+        usage[k] = { count: u.count, at: u.at }
     }
     return { clock: data.clock, usage }
   } catch {

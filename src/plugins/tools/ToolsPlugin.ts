@@ -40,7 +40,12 @@ const stageKeys = {
     maxItems: 32,
     items: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$', description: 'A tool name.' },
   },
-  tool_rounds: { description: 'Rounds of tool calls this stage may make before it must answer (0 to 16).', type: 'integer', minimum: 0, maximum: 16 },
+  tool_rounds: {
+    description: 'Rounds of tool calls this stage may make before it must answer (0 to 16).',
+    type: 'integer',
+    minimum: 0,
+    maximum: 16,
+  },
 }
 
 type StageTools = { tools?: string[]; tool_rounds?: number }
@@ -88,10 +93,20 @@ export class ToolsPlugin {
       if (tool) defs.push(definitionOf(tool))
       else {
         const broken = errors.find((e) => e.location?.file.includes(`${name}.y`))
-        ctx.emit({ type: 'error', stage: ctx.stage, code: 'TOOL_NOT_FOUND', message: broken ? `tool "${name}" cannot be loaded: ${broken.format()}` : `no tool named "${name}" (looked in ${this.dirs.join(', ')}); the stage runs without it` })
+        ctx.emit({
+          type: 'error',
+          stage: ctx.stage,
+          code: 'TOOL_NOT_FOUND',
+          message: broken
+            ? `tool "${name}" cannot be loaded: ${broken.format()}`
+            : `no tool named "${name}" (looked in ${this.dirs.join(', ')}); the stage runs without it`,
+        })
       }
     }
-    return { tools: [...offer.tools, ...defs], maxRounds: Math.min(spec.tool_rounds ?? this.policy.max_rounds, this.policy.max_rounds) }
+    return {
+      tools: [...offer.tools, ...defs],
+      maxRounds: Math.min(spec.tool_rounds ?? this.policy.max_rounds, this.policy.max_rounds),
+    }
   }
 
   async #call(call: ToolCall, ctx: StageContext): Promise<ToolResult | undefined> {
@@ -105,15 +120,35 @@ export class ToolsPlugin {
   async run(tool: Tool, args: unknown): Promise<ToolResult> {
     const t0 = performance.now()
     const ms = () => Math.round(performance.now() - t0)
-    if (!tool.validate(args)) return { ok: false, code: 'TOOL_INVALID', error: `the arguments do not match ${tool.name}'s parameters: ${argumentErrors(tool)}`, ms: ms() }
+    if (!tool.validate(args))
+      return {
+        ok: false,
+        code: 'TOOL_INVALID',
+        error: `the arguments do not match ${tool.name}'s parameters: ${argumentErrors(tool)}`,
+        ms: ms(),
+      }
     const host: Capabilities = {}
     for (const name of tool.capabilities) {
       const fn = this.#engine?.capability(name)
-      host[name] = fn ?? (async () => Promise.reject(new MiradorError('USAGE', `${name} is not available: the plugin that provides it is not loaded`)))
+      host[name] =
+        fn ??
+        (async () =>
+          Promise.reject(
+            new MiradorError('USAGE', `${name} is not available: the plugin that provides it is not loaded`),
+          ))
     }
     try {
       const pool = await this.pool()
-      const r = await pool.run({ source: tool.source, filename: tool.sourceFile, args, limits: clampLimits(tool.declaredLimits, this.policy), capabilities: tool.capabilities }, host)
+      const r = await pool.run(
+        {
+          source: tool.source,
+          filename: tool.sourceFile,
+          args,
+          limits: clampLimits(tool.declaredLimits, this.policy),
+          capabilities: tool.capabilities,
+        },
+        host,
+      )
       return r.ok ? { ok: true, value: r.value, ms: r.ms } : { ok: false, code: r.code, error: r.error, ms: r.ms }
     } catch (err) {
       const e = MiradorError.from(err, 'TOOL_CRASH')

@@ -13,12 +13,20 @@ export interface ToolsPolicy {
   max_rounds: number
 }
 
-export const POLICY_DEFAULTS: ToolsPolicy = { max_timeout_ms: 10_000, max_memory_mb: 128, max_output_bytes: 256 * 1024, max_rounds: 4 }
+export const POLICY_DEFAULTS: ToolsPolicy = {
+  max_timeout_ms: 10_000,
+  max_memory_mb: 128,
+  max_output_bytes: 256 * 1024,
+  max_rounds: 4,
+}
 
 /** What a tool gets when it declares nothing. */
 export const LIMIT_DEFAULTS: SandboxLimits = { timeoutMs: 2000, memoryMb: 32, maxOutputBytes: 64 * 1024 }
 
-export function clampLimits(declared: { timeout_ms?: number; memory_mb?: number; max_output_bytes?: number } | undefined, policy: ToolsPolicy): SandboxLimits {
+export function clampLimits(
+  declared: { timeout_ms?: number; memory_mb?: number; max_output_bytes?: number } | undefined,
+  policy: ToolsPolicy,
+): SandboxLimits {
   return {
     timeoutMs: Math.min(declared?.timeout_ms ?? LIMIT_DEFAULTS.timeoutMs, policy.max_timeout_ms),
     memoryMb: Math.min(declared?.memory_mb ?? LIMIT_DEFAULTS.memoryMb, policy.max_memory_mb),

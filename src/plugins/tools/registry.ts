@@ -42,20 +42,34 @@ export async function loadTool(file: string): Promise<Tool> {
     const rel = path.relative(root, p)
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
   }
-  if (!inside(sourceFile, dir)) throw new MiradorError('CONFIG_INVALID', `source: ${v.source} is outside the tool's folder ${dir}. Put the tool's file beside its YAML.`, { location: where })
+  if (!inside(sourceFile, dir))
+    throw new MiradorError(
+      'CONFIG_INVALID',
+      `source: ${v.source} is outside the tool's folder ${dir}. Put the tool's file beside its YAML.`,
+      { location: where },
+    )
   let real: string
   try {
     real = await realpath(sourceFile)
   } catch {
-    throw new MiradorError('CONFIG_INVALID', `source: ${v.source} does not exist (looked for ${sourceFile}).`, { location: where })
+    throw new MiradorError('CONFIG_INVALID', `source: ${v.source} does not exist (looked for ${sourceFile}).`, {
+      location: where,
+    })
   }
-  if (!inside(real, await realpath(dir))) throw new MiradorError('CONFIG_INVALID', `source: ${v.source} is a link to ${real}, outside the tool's folder.`, { location: where })
+  if (!inside(real, await realpath(dir)))
+    throw new MiradorError('CONFIG_INVALID', `source: ${v.source} is a link to ${real}, outside the tool's folder.`, {
+      location: where,
+    })
   ajv ??= new Ajv({ allErrors: true, strict: false })
   let validate: ValidateFunction
   try {
     validate = ajv.compile(v.parameters)
   } catch (err) {
-    throw new MiradorError('CONFIG_INVALID', `parameters: not a valid JSON Schema: ${err instanceof Error ? err.message : String(err)}`, { location: locate(loaded as never, ['parameters']) })
+    throw new MiradorError(
+      'CONFIG_INVALID',
+      `parameters: not a valid JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+      { location: locate(loaded as never, ['parameters']) },
+    )
   }
   return {
     name: v.name ?? path.basename(file).replace(/\.ya?ml$/, ''),
@@ -93,6 +107,9 @@ export async function loadTools(dirs: string[]): Promise<{ tools: Map<string, To
 export function argumentErrors(tool: Tool): string {
   return (tool.validate.errors ?? [])
     .slice(0, 5)
-    .map((e) => `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'arguments'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`)
+    .map(
+      (e) =>
+        `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'arguments'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`,
+    )
     .join('; ')
 }

@@ -33,7 +33,11 @@ const checked = new WeakMap<LlamaModel, Map<string, string>>()
  * Throws a MiradorError: RUNTIME_LOAD for a file that is missing or is not a LoRA adapter for this
  * base, USAGE for a scale that is not a finite number.
  */
-export async function checkAdapters(model: LlamaModel, modelFile: string, specs: readonly AdapterSpec[]): Promise<CheckedAdapter[]> {
+export async function checkAdapters(
+  model: LlamaModel,
+  modelFile: string,
+  specs: readonly AdapterSpec[],
+): Promise<CheckedAdapter[]> {
   const out: CheckedAdapter[] = []
   for (const spec of specs) out.push(await checkAdapter(model, modelFile, spec))
   return out
@@ -45,7 +49,10 @@ async function checkAdapter(model: LlamaModel, modelFile: string, spec: AdapterS
   const filePath = path.resolve(spec.file)
   const scale = spec.scale ?? 1
   if (typeof scale !== 'number' || !Number.isFinite(scale))
-    throw new MiradorError('USAGE', `the scale of LoRA adapter ${filePath} must be a finite number, not ${String(scale)}`)
+    throw new MiradorError(
+      'USAGE',
+      `the scale of LoRA adapter ${filePath} must be a finite number, not ${String(scale)}`,
+    )
   const fail = (what: string, cause?: unknown) =>
     new MiradorError('RUNTIME_LOAD', `cannot load LoRA adapter ${filePath} for model ${modelFile}: ${what}`, {
       ...(cause === undefined ? {} : { cause }),
@@ -64,7 +71,10 @@ async function checkAdapter(model: LlamaModel, modelFile: string, spec: AdapterS
     if (err instanceof MiradorError) throw err
     const code = (err as { code?: unknown } | null)?.code
     if (code === 'ENOENT')
-      throw fail('the file does not exist. Check the adapter path (in the model manifest), or create or download the adapter there', err)
+      throw fail(
+        'the file does not exist. Check the adapter path (in the model manifest), or create or download the adapter there',
+        err,
+      )
     if (code === 'EACCES' || code === 'EPERM') throw fail('permission denied. Make the file readable by this user', err)
     throw fail(message(err), err)
   }
@@ -80,7 +90,7 @@ async function checkAdapter(model: LlamaModel, modelFile: string, spec: AdapterS
     const name = (err as { constructor?: { name?: unknown } } | null)?.constructor?.name
     if (name === 'InvalidGgufMagicError')
       throw fail(
-        'it is not a GGUF file. llama.cpp needs LoRA adapters in GGUF format (convert a PEFT/safetensors adapter with llama.cpp\'s convert_lora_to_gguf.py)',
+        "it is not a GGUF file. llama.cpp needs LoRA adapters in GGUF format (convert a PEFT/safetensors adapter with llama.cpp's convert_lora_to_gguf.py)",
         err,
       )
     throw fail(`it could not be read as GGUF (${message(err)}). It may be truncated: re-create or re-download it`, err)
@@ -95,11 +105,14 @@ async function checkAdapter(model: LlamaModel, modelFile: string, spec: AdapterS
         : `its general.type is ${JSON.stringify(generalType)}, not "adapter"`,
     )
   const adapterType = metaValue(meta, 'adapter.type')
-  if (adapterType !== 'lora') throw fail(`it is a ${JSON.stringify(adapterType ?? 'unknown')} adapter; only LoRA adapters ("lora") are supported`)
+  if (adapterType !== 'lora')
+    throw fail(`it is a ${JSON.stringify(adapterType ?? 'unknown')} adapter; only LoRA adapters ("lora") are supported`)
   const arch = metaValue(meta, 'general.architecture')
   const baseArch = metaValue(model.fileInfo.metadata as unknown as Record<string, unknown>, 'general.architecture')
   if (arch !== baseArch)
-    throw fail(`it was made for ${JSON.stringify(arch)} models but the base model is ${JSON.stringify(baseArch)}. Use an adapter trained for this base model`)
+    throw fail(
+      `it was made for ${JSON.stringify(arch)} models but the base model is ${JSON.stringify(baseArch)}. Use an adapter trained for this base model`,
+    )
 
   const baseTensors = model.fileInfo.fullTensorInfo ?? model.fileInfo.tensorInfo
   if (info.tensorInfo && baseTensors) checkTensors(info.tensorInfo, baseTensors, size, fail)
@@ -119,8 +132,11 @@ function checkTensors(
   const baseByName = new Map(base.map((t) => [t.name, t]))
   const pairs = new Map<string, { a?: GgufTensorInfo; b?: GgufTensorInfo }>()
   for (const t of tensors) {
-    const end = Number(t.fileOffset) + (BYTES_PER_VALUE[t.ggmlType] ?? 0) * t.dimensions.reduce<number>((n, d) => n * Number(d), 1)
-    if (end > size) throw fail(`tensor ${t.name} runs past the end of the file: it is truncated. Re-create or re-download it`)
+    const end =
+      Number(t.fileOffset) +
+      (BYTES_PER_VALUE[t.ggmlType] ?? 0) * t.dimensions.reduce<number>((n, d) => n * Number(d), 1)
+    if (end > size)
+      throw fail(`tensor ${t.name} runs past the end of the file: it is truncated. Re-create or re-download it`)
     const m = /^(.*)\.lora_([ab])$/.exec(t.name)
     if (!m) {
       if (t.name.endsWith('_norm.weight')) continue // llama.cpp ignores these

@@ -120,7 +120,9 @@ export async function embedTexts(
         out.push([...embedding.vector])
       } catch (err) {
         if (signal?.aborted) throw abortedError(file)
-        throw new MiradorError('RUNTIME_FAILED', `llama.cpp could not embed a text with ${file}: ${message(err)}`, { cause: err })
+        throw new MiradorError('RUNTIME_FAILED', `llama.cpp could not embed a text with ${file}: ${message(err)}`, {
+          cause: err,
+        })
       }
     }
     return out

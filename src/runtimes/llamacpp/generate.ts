@@ -100,7 +100,10 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
         }
         adapters = checked
       } catch (err) {
-        yield { type: 'error', error: MiradorError.from(err, 'RUNTIME_LOAD', `cannot load the LoRA adapters of ${req.model}`) }
+        yield {
+          type: 'error',
+          error: MiradorError.from(err, 'RUNTIME_LOAD', `cannot load the LoRA adapters of ${req.model}`),
+        }
         return
       }
     }
@@ -114,7 +117,10 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     if (promptTokens.length === 0) {
       yield {
         type: 'error',
-        error: new MiradorError('RUNTIME_FAILED', `the prompt is empty and model ${req.model} has no BOS token to start from`),
+        error: new MiradorError(
+          'RUNTIME_FAILED',
+          `the prompt is empty and model ${req.model} has no BOS token to start from`,
+        ),
       }
       return
     }
@@ -127,7 +133,9 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
         contextSize,
         threads: config.threads!,
         sequences: 1,
-        ...(adapters.length > 0 && { lora: { adapters: adapters.map(({ filePath, scale }) => ({ filePath, scale })) } }),
+        ...(adapters.length > 0 && {
+          lora: { adapters: adapters.map(({ filePath, scale }) => ({ filePath, scale })) },
+        }),
       })
       if (adapters.length > 0) lease.noteAdapters(new Map(adapters.map((a) => [a.filePath, a.bytes])))
     } catch (err) {
@@ -182,7 +190,9 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     const decoder = new TokenDecoder((t, last) => model.detokenize(t, false, last), promptTokens)
     const stopper = new StopMatcher(opts.stop)
     const delta = (p: Piece): StreamPart =>
-      p.logprob === undefined ? { type: 'text-delta', text: p.text } : { type: 'text-delta', text: p.text, logprob: p.logprob }
+      p.logprob === undefined
+        ? { type: 'text-delta', text: p.text }
+        : { type: 'text-delta', text: p.text, logprob: p.logprob }
 
     let generated = 0
     let reason: 'stop' | 'length' | 'abort' = 'length'
@@ -223,7 +233,11 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
   } catch (err) {
     // Anything unexpected (a native evaluation failure, a bug): one error part, never a throw.
     if (signal?.aborted) yield abortFinish(undefined, 0)
-    else yield { type: 'error', error: MiradorError.from(err, 'RUNTIME_FAILED', `llama.cpp generation on ${req.model} failed`) }
+    else
+      yield {
+        type: 'error',
+        error: MiradorError.from(err, 'RUNTIME_FAILED', `llama.cpp generation on ${req.model} failed`),
+      }
   } finally {
     if (signal && onAbort) signal.removeEventListener('abort', onAbort)
     // The token generator may still be evaluating (abort raced it); return() waits for that step,
@@ -236,7 +250,12 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
 }
 
 /** createContext failed with adapters attached: llama.cpp rejected an adapter, or memory is short. */
-export function adapterAttachError(err: unknown, model: string, adapters: readonly CheckedAdapter[], contextSize: number): MiradorError {
+export function adapterAttachError(
+  err: unknown,
+  model: string,
+  adapters: readonly CheckedAdapter[],
+  contextSize: number,
+): MiradorError {
   const files = adapters.map((a) => a.filePath)
   return new MiradorError(
     'RUNTIME_LOAD',

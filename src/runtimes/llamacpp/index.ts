@@ -40,7 +40,15 @@ import type {
 import { checkAdapters } from './adapters.js'
 import { embedTexts } from './embed.js'
 import { adapterAttachError, generate, defaultThreads } from './generate.js'
-import { acquireModel, loadedModelSize, loadedModels, releaseModels, message, getLlamaOnce, unloadModel } from './load.js'
+import {
+  acquireModel,
+  loadedModelSize,
+  loadedModels,
+  releaseModels,
+  message,
+  getLlamaOnce,
+  unloadModel,
+} from './load.js'
 
 export { llamaCppStats } from './load.js'
 export { DEFAULT_MAX_TOKENS, DEFAULT_SAMPLING } from './generate.js'
@@ -69,7 +77,8 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
     throw new MiradorError('USAGE', `llama.cpp threads must be a whole number of at least 1, not ${threads}`)
   if (!(Number.isInteger(contextSize) && contextSize >= 1))
     throw new MiradorError('USAGE', `llama.cpp contextSize must be a whole number of tokens, not ${contextSize}`)
-  if (gpu !== false) throw new MiradorError('USAGE', 'the llama.cpp runtime runs on the CPU only: set gpu to false or leave it out')
+  if (gpu !== false)
+    throw new MiradorError('USAGE', 'the llama.cpp runtime runs on the CPU only: set gpu to false or leave it out')
 
   /** identifies this runtime instance as a holder of shared models */
   const owner = {}
@@ -89,10 +98,7 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
     else outer?.addEventListener('abort', follow, { once: true })
     active.add(controller)
     try {
-      yield* generate(
-        { ...req, signal: controller.signal },
-        { threads, contextSize, owner, onBackgroundCleanup },
-      )
+      yield* generate({ ...req, signal: controller.signal }, { threads, contextSize, owner, onBackgroundCleanup })
     } finally {
       outer?.removeEventListener('abort', follow)
       active.delete(controller)
@@ -159,7 +165,10 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
           const checked = await untilAborted(checkAdapters(model, spec.base, adapters), signal, spec.name)
           check()
           progress({ status: 'loading adapters', completed: 0, total: adapters.length })
-          const contextSize = Math.max(1, Math.min(PREPARE_CONTEXT_SIZE, model.trainContextSize || PREPARE_CONTEXT_SIZE))
+          const contextSize = Math.max(
+            1,
+            Math.min(PREPARE_CONTEXT_SIZE, model.trainContextSize || PREPARE_CONTEXT_SIZE),
+          )
           let context
           try {
             context = await model.createContext({

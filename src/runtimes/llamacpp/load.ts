@@ -172,7 +172,8 @@ async function disposeEntry(entry: ModelEntry): Promise<void> {
 /** The models loaded in this process (not those still loading), with their sizes. */
 export function loadedModels(): { model: string; sizeBytes: number }[] {
   const out: { model: string; sizeBytes: number }[] = []
-  for (const [key, entry] of models) if (entry.model) out.push({ model: key, sizeBytes: modelSizeBytes(entry.model, entry.adapters) })
+  for (const [key, entry] of models)
+    if (entry.model) out.push({ model: key, sizeBytes: modelSizeBytes(entry.model, entry.adapters) })
   return out
 }
 
@@ -206,7 +207,12 @@ export function loadedModelSize(file: string): number | undefined {
  * first time (an adapter is loaded once per model; a reloaded model loads it again),
  * `loadedModels` = absolute paths currently held (or loading).
  */
-export function llamaCppStats(): { bindingLoads: number; modelLoads: number; adapterLoads: number; loadedModels: string[] } {
+export function llamaCppStats(): {
+  bindingLoads: number
+  modelLoads: number
+  adapterLoads: number
+  loadedModels: string[]
+} {
   return { bindingLoads, modelLoads, adapterLoads, loadedModels: [...models.keys()] }
 }
 
@@ -218,7 +224,8 @@ function loadError(file: string, err: unknown): MiradorError {
   else if (code === 'EISDIR') what = 'it is a directory. Point the model at the .gguf file inside it'
   else if (code === 'EACCES' || code === 'EPERM') what = 'permission denied. Make the file readable by this user'
   else if (name === 'InvalidGgufMagicError')
-    what = 'it is not a GGUF file. The llama.cpp runtime needs a model in GGUF format (convert it, or download a .gguf build)'
+    what =
+      'it is not a GGUF file. The llama.cpp runtime needs a model in GGUF format (convert it, or download a .gguf build)'
   else
     what = `${message(err)}. Check that the file is a complete GGUF file of an architecture this llama.cpp build supports (re-download it if it may be truncated)`
   return new MiradorError('RUNTIME_LOAD', `cannot load model ${file}: ${what}`, {

@@ -101,7 +101,10 @@ export async function adapterFiles(
       paths = [...tensors, ...names.filter((n) => n === 'adapter_config.json')].map((n) => join(file, n))
     } else if (file.endsWith('.safetensors')) {
       const config = join(dirname(file), 'adapter_config.json')
-      const hasConfig = await stat(config).then((s) => s.isFile(), () => false)
+      const hasConfig = await stat(config).then(
+        (s) => s.isFile(),
+        () => false,
+      )
       paths = hasConfig ? [file, config] : [file]
     } else {
       paths = [file]
@@ -132,7 +135,12 @@ export async function adapterFiles(
       out.push({ path, name, digest: hashed.digest, size: hashed.size })
     } else if (hashed.head.equals(GGUF_MAGIC) || /\.(gguf|bin)$/i.test(name)) {
       // Ollama decides the type by the name's suffix
-      out.push({ path, name: /\.(gguf|bin)$/i.test(name) ? name : `${name}.gguf`, digest: hashed.digest, size: hashed.size })
+      out.push({
+        path,
+        name: /\.(gguf|bin)$/i.test(name) ? name : `${name}.gguf`,
+        digest: hashed.digest,
+        size: hashed.size,
+      })
     } else {
       throw new MiradorError(
         'USAGE',
@@ -158,7 +166,11 @@ export function entrySlug(entry: string): string {
 }
 
 /** `mirador-<entry>:<12 hex>`, see the file's comment. */
-export function derivedModelName(entry: string, base: string, files: readonly Pick<AdapterFile, 'name' | 'digest'>[]): string {
+export function derivedModelName(
+  entry: string,
+  base: string,
+  files: readonly Pick<AdapterFile, 'name' | 'digest'>[],
+): string {
   const key = createHash('sha256')
     .update(`${base}\n`)
     .update(
@@ -173,14 +185,23 @@ export function derivedModelName(entry: string, base: string, files: readonly Pi
 }
 
 /** `HEAD /api/blobs/:digest`: does Ollama have the blob? (bounded by statusTimeoutMs) */
-export async function blobExists(env: CallEnv, model: string, digest: string, signal?: AbortSignal, doing?: string): Promise<boolean> {
+export async function blobExists(
+  env: CallEnv,
+  model: string,
+  digest: string,
+  signal?: AbortSignal,
+  doing?: string,
+): Promise<boolean> {
   return callOllama(
     env,
     model,
     async (_client, ctx) => {
-      const res = await guardedFetch({ fetch: ctx.fetch, signal: ctx.signal, watch: ctx.watch })(`${env.host}/api/blobs/${digest}`, {
-        method: 'HEAD',
-      })
+      const res = await guardedFetch({ fetch: ctx.fetch, signal: ctx.signal, watch: ctx.watch })(
+        `${env.host}/api/blobs/${digest}`,
+        {
+          method: 'HEAD',
+        },
+      )
       if (res.status === 200) return true
       if (res.status === 404) return false
       throw await httpError(env.host, res, `checking for the adapter blob ${digest}`, model)
@@ -202,7 +223,13 @@ async function errorText(res: Response): Promise<string> {
   return said
 }
 
-async function httpError(host: string, res: Response, doing: string, model: string, said?: string): Promise<MiradorError> {
+async function httpError(
+  host: string,
+  res: Response,
+  doing: string,
+  model: string,
+  said?: string,
+): Promise<MiradorError> {
   said ??= await errorText(res)
   const h = displayHost(host)
   const details = { host, model, status: res.status }
@@ -214,7 +241,9 @@ async function httpError(host: string, res: Response, doing: string, model: stri
       { details },
     )
   }
-  return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} failed while ${doing}: ${said} (HTTP ${res.status})`, { details })
+  return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} failed while ${doing}: ${said} (HTTP ${res.status})`, {
+    details,
+  })
 }
 
 export interface UploadEnv extends CallEnv {
@@ -231,7 +260,11 @@ export async function uploadBlob(
   env: UploadEnv,
   entry: string,
   file: AdapterFile,
-  options: { signal?: AbortSignal | undefined; onProgress?: ((p: ProgressUpdate) => void) | undefined; doing?: string } = {},
+  options: {
+    signal?: AbortSignal | undefined
+    onProgress?: ((p: ProgressUpdate) => void) | undefined
+    doing?: string
+  } = {},
 ): Promise<void> {
   const model = entry
   const guard = new RequestGuard(options.signal)
@@ -306,7 +339,8 @@ export async function uploadBlob(
     guard.pause()
     if (guard.why === 'user') throw abortedError(options.doing, err)
     if (guard.why === 'dispose') throw disposedError(err)
-    if (guard.why === 'idle') throw timeoutError('idle', env.idleTimeoutMs, { host: env.host, model, tokens: 0, action: 'upload' })
+    if (guard.why === 'idle')
+      throw timeoutError('idle', env.idleTimeoutMs, { host: env.host, model, tokens: 0, action: 'upload' })
     if (MiradorError.is(err)) throw err
     throw toMiradorError(err, { host: env.host, model, tokens: 0, watch, action: 'upload' })
   } finally {

@@ -45,7 +45,11 @@ export interface CallContext {
 }
 
 export function abortedError(doing: string | undefined, cause?: unknown): MiradorError {
-  return new MiradorError('ABORTED', doing ? `Cancelled while ${doing}.` : 'Cancelled.', cause === undefined ? {} : { cause })
+  return new MiradorError(
+    'ABORTED',
+    doing ? `Cancelled while ${doing}.` : 'Cancelled.',
+    cause === undefined ? {} : { cause },
+  )
 }
 
 export function disposedError(cause?: unknown): MiradorError {
@@ -83,10 +87,14 @@ export async function callOllama<T>(
     if (guard.why === 'user') throw abortedError(options.doing, err)
     if (guard.why === 'dispose') throw disposedError(err)
     if (model && isModelNotFound(err)) {
-      throw new MiradorError('MODEL_MISSING', `model ${model} is not on the Ollama server at ${displayHost(env.host)}`, {
-        cause: err,
-        details: { host: env.host, model },
-      })
+      throw new MiradorError(
+        'MODEL_MISSING',
+        `model ${model} is not on the Ollama server at ${displayHost(env.host)}`,
+        {
+          cause: err,
+          details: { host: env.host, model },
+        },
+      )
     }
     throw toMiradorError(err, { host: env.host, model, tokens: 0, watch, action })
   } finally {

@@ -75,7 +75,9 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
   try {
     try {
       guard.arm('first-token', env.firstTokenTimeoutMs)
-      const client = await guard.race(makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }))
+      const client = await guard.race(
+        makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }),
+      )
       const stream = await guard.race(client.chat(chatRequest(req)))
       abortStream = () => stream.abort()
       const it = stream[Symbol.asyncIterator]()
@@ -92,7 +94,8 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
         const text = chunk.message?.content ?? ''
         if (text) {
           tokens++
-          const part: StreamPart = pending === undefined ? { type: 'text-delta', text } : { type: 'text-delta', text, logprob: pending }
+          const part: StreamPart =
+            pending === undefined ? { type: 'text-delta', text } : { type: 'text-delta', text, logprob: pending }
           pending = undefined
           yield part
         }

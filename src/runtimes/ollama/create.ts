@@ -32,7 +32,8 @@ export interface CreateSpec {
 }
 
 function said(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && (err as { name?: unknown }).name === 'ResponseError') return (err as Error).message
+  if (err && typeof err === 'object' && (err as { name?: unknown }).name === 'ResponseError')
+    return (err as Error).message
   return undefined
 }
 
@@ -44,7 +45,11 @@ function statusOf(err: unknown): number | undefined {
 export async function createModel(
   env: CreateEnv,
   spec: CreateSpec,
-  options: { signal?: AbortSignal | undefined; onProgress?: ((p: ProgressUpdate) => void) | undefined; doing?: string } = {},
+  options: {
+    signal?: AbortSignal | undefined
+    onProgress?: ((p: ProgressUpdate) => void) | undefined
+    doing?: string
+  } = {},
 ): Promise<void> {
   if (env.hostError) throw badHostError(env, spec.model)
   const guard = new RequestGuard(options.signal)
@@ -56,8 +61,12 @@ export async function createModel(
   const details = { host: env.host, model: spec.model, from: spec.from, adapters: spec.adapters }
   try {
     guard.arm('idle', env.idleTimeoutMs)
-    const client = await guard.race(makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }))
-    const stream = await guard.race(client.create({ model: spec.model, from: spec.from, adapters: spec.adapters, stream: true }))
+    const client = await guard.race(
+      makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }),
+    )
+    const stream = await guard.race(
+      client.create({ model: spec.model, from: spec.from, adapters: spec.adapters, stream: true }),
+    )
     abortStream = () => stream.abort()
     const it = stream[Symbol.asyncIterator]()
     for (;;) {
@@ -79,7 +88,8 @@ export async function createModel(
     guard.pause()
     if (guard.why === 'user') throw abortedError(options.doing, err)
     if (guard.why === 'dispose') throw disposedError(err)
-    if (guard.why === 'idle') throw timeoutError('idle', env.idleTimeoutMs, { host: env.host, model: spec.model, tokens: 0, action: 'create' })
+    if (guard.why === 'idle')
+      throw timeoutError('idle', env.idleTimeoutMs, { host: env.host, model: spec.model, tokens: 0, action: 'create' })
     if (MiradorError.is(err)) throw err
     if (isModelNotFound(err)) {
       throw new MiradorError(

@@ -59,7 +59,12 @@ export async function embedTexts(
   if (vectors.length !== texts.length) throw bad(`${vectors.length} vectors for ${texts.length} texts`)
   const dims = Array.isArray(vectors[0]) ? vectors[0].length : 0
   for (const v of vectors) {
-    if (!Array.isArray(v) || v.length === 0 || v.length !== dims || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    if (
+      !Array.isArray(v) ||
+      v.length === 0 ||
+      v.length !== dims ||
+      !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+    )
       throw bad('a vector that is empty, not numeric or of another length than the rest')
   }
   return vectors as number[][]

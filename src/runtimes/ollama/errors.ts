@@ -140,7 +140,10 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
   const m = ctx.model
   const details = { host: ctx.host, model: m, tokens: ctx.tokens }
   const doing = doingText(ctx.action, m)
-  const after = ctx.action === 'run' || ctx.action === undefined || ctx.action === 'pull' ? ` (after ${plural(ctx.tokens, 'token')})` : ''
+  const after =
+    ctx.action === 'run' || ctx.action === undefined || ctx.action === 'pull'
+      ? ` (after ${plural(ctx.tokens, 'token')})`
+      : ''
   const name = err && typeof err === 'object' ? (err as { name?: unknown }).name : undefined
 
   // a line that is not JSON (caught by the fetch wrapper) or a body that does not parse
@@ -156,10 +159,14 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
 
   // Ollama said what went wrong, as an `{"error": …}` line in the stream
   if (ctx.watch.errorLine !== undefined) {
-    return new MiradorError('RUNTIME_FAILED', `Ollama at ${h} reported an error while ${doing}: ${ctx.watch.errorLine}`, {
-      cause: err,
-      details,
-    })
+    return new MiradorError(
+      'RUNTIME_FAILED',
+      `Ollama at ${h} reported an error while ${doing}: ${ctx.watch.errorLine}`,
+      {
+        cause: err,
+        details,
+      },
+    )
   }
 
   // an HTTP error status
@@ -202,7 +209,9 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
   }
   if (ctx.watch.responded || code === 'UND_ERR_SOCKET' || /terminated|other side closed|socket/i.test(text)) {
     const what =
-      ctx.action === 'run' || ctx.action === undefined || ctx.action === 'call' ? `after ${plural(ctx.tokens, 'token')} of ${m}` : `while ${doing}`
+      ctx.action === 'run' || ctx.action === undefined || ctx.action === 'call'
+        ? `after ${plural(ctx.tokens, 'token')} of ${m}`
+        : `while ${doing}`
     return new MiradorError(
       'RUNTIME_FAILED',
       `The connection to Ollama at ${h} was lost ${what}. The server may have crashed or been stopped; check its log and try again.`,

@@ -168,7 +168,9 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
       try {
         const [version, tags] = await call('', (c) => Promise.all([c.version(), c.list()]))
         const models = (tags.models ?? []).map((m) => m.name)
-        const sizes = Object.fromEntries((tags.models ?? []).flatMap((m) => (typeof m.size === 'number' ? [[m.name, m.size]] : [])))
+        const sizes = Object.fromEntries(
+          (tags.models ?? []).flatMap((m) => (typeof m.size === 'number' ? [[m.name, m.size]] : [])),
+        )
         return {
           runtime: 'ollama',
           ok: true,
@@ -229,4 +231,3 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
     },
   }
 }
-

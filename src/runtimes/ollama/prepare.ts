@@ -91,7 +91,11 @@ export async function preparedName(spec: ModelSpec, signal?: AbortSignal): Promi
   return derivedModelName(spec.name, spec.base, await adapterFiles(spec.name, adapters[0]!.file, signal))
 }
 
-export async function prepareModel(env: PrepareEnv, spec: ModelSpec, options: PrepareOptions = {}): Promise<PreparedModel> {
+export async function prepareModel(
+  env: PrepareEnv,
+  spec: ModelSpec,
+  options: PrepareOptions = {},
+): Promise<PreparedModel> {
   const { signal, onProgress } = options
   const doing = `preparing ${spec.name} (${spec.base})`
   if (signal?.aborted) throw abortedError(doing)
@@ -150,7 +154,13 @@ export async function prepareModel(env: PrepareEnv, spec: ModelSpec, options: Pr
   await callOllama(
     env,
     model,
-    (c) => c.generate({ model, prompt: '', stream: false, ...(spec.keepAlive !== undefined ? { keep_alive: spec.keepAlive } : {}) }),
+    (c) =>
+      c.generate({
+        model,
+        prompt: '',
+        stream: false,
+        ...(spec.keepAlive !== undefined ? { keep_alive: spec.keepAlive } : {}),
+      }),
     { signal, doing, timeoutMs: env.firstTokenTimeoutMs, action: 'load' },
   )
   const sizeBytes = await sizeOf(env, model, signal, doing)
@@ -158,13 +168,22 @@ export async function prepareModel(env: PrepareEnv, spec: ModelSpec, options: Pr
 }
 
 /** The model's size in memory (`/api/ps`), else on disk (`/api/tags`); undefined if unknown. */
-async function sizeOf(env: CallEnv, model: string, signal: AbortSignal | undefined, doing: string): Promise<number | undefined> {
+async function sizeOf(
+  env: CallEnv,
+  model: string,
+  signal: AbortSignal | undefined,
+  doing: string,
+): Promise<number | undefined> {
   try {
     const ps = await callOllama(env, model, (c) => c.ps(), { signal, doing })
-    const loaded = (ps.models ?? []).find((m) => sameModel(m.name ?? m.model ?? '', model) || sameModel(m.model ?? '', model))
+    const loaded = (ps.models ?? []).find(
+      (m) => sameModel(m.name ?? m.model ?? '', model) || sameModel(m.model ?? '', model),
+    )
     if (loaded && typeof loaded.size === 'number') return loaded.size
     const tags = await callOllama(env, model, (c) => c.list(), { signal, doing })
-    const onDisk = (tags.models ?? []).find((m) => sameModel(m.name ?? m.model ?? '', model) || sameModel(m.model ?? '', model))
+    const onDisk = (tags.models ?? []).find(
+      (m) => sameModel(m.name ?? m.model ?? '', model) || sameModel(m.model ?? '', model),
+    )
     return onDisk && typeof onDisk.size === 'number' ? onDisk.size : undefined
   } catch (err) {
     // the size is a nicety: only a cancellation is worth failing for

@@ -22,7 +22,11 @@ export interface PullEnv {
 /** Ollama's words when the registry has no such model */
 const NO_SUCH_MODEL = /file does not exist|manifest unknown|not found|invalid model name/i
 
-export async function* pullModel(env: PullEnv, model: string, signal?: AbortSignal): AsyncGenerator<StreamPart, boolean> {
+export async function* pullModel(
+  env: PullEnv,
+  model: string,
+  signal?: AbortSignal,
+): AsyncGenerator<StreamPart, boolean> {
   const guard = new RequestGuard(signal)
   env.active.add(guard)
   const watch = newWatch()
@@ -32,7 +36,9 @@ export async function* pullModel(env: PullEnv, model: string, signal?: AbortSign
   try {
     try {
       guard.arm('idle', env.idleTimeoutMs)
-      const client = await guard.race(makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }))
+      const client = await guard.race(
+        makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }),
+      )
       const stream = await guard.race(client.pull({ model, stream: true }))
       abortStream = () => stream.abort()
       const it = stream[Symbol.asyncIterator]()
@@ -66,7 +72,7 @@ export async function* pullModel(env: PullEnv, model: string, signal?: AbortSign
           error: new MiradorError(
             'MODEL_MISSING',
             `Ollama at ${displayHost(env.host)} could not pull ${model}: ${said}. ` +
-              'Check the model name (see https://ollama.com/library) or the model\'s `host` in models/manifest.yaml.',
+              "Check the model name (see https://ollama.com/library) or the model's `host` in models/manifest.yaml.",
             { cause: err, details: { host: env.host, model } },
           ),
         }

@@ -31,24 +31,32 @@ export function toolsOf(tools: readonly ToolDefinition[] | undefined): Tool[] | 
   if (!tools || tools.length === 0) return undefined
   return tools.map((t) => ({
     type: 'function',
-    function: { name: t.name, description: t.description, parameters: t.parameters as NonNullable<Tool['function']['parameters']> },
+    function: {
+      name: t.name,
+      description: t.description,
+      parameters: t.parameters as NonNullable<Tool['function']['parameters']>,
+    },
   }))
 }
 
 /** the messages of the earlier rounds, after the prompt */
 export function toolMessages(turns: readonly ToolTurn[] | undefined): Message[] {
-  return (turns ?? []).map((t): Message =>
-    t.role === 'assistant'
-      ? {
-          role: 'assistant',
-          content: t.content,
-          ...(t.toolCalls.length ? { tool_calls: t.toolCalls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) } : {}),
-        }
-      : { role: 'tool', content: t.content, tool_name: t.name },
+  return (turns ?? []).map(
+    (t): Message =>
+      t.role === 'assistant'
+        ? {
+            role: 'assistant',
+            content: t.content,
+            ...(t.toolCalls.length
+              ? { tool_calls: t.toolCalls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) }
+              : {}),
+          }
+        : { role: 'tool', content: t.content, tool_name: t.name },
   )
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 function snippet(v: unknown): string {
   let text: string
@@ -78,7 +86,8 @@ export class ToolCallReader {
     const fn = isPlainObject(raw) ? raw.function : undefined
     if (!isPlainObject(fn)) return { problem: `a tool call without a "function" object: ${snippet(raw)}` }
     const name = fn.name
-    if (typeof name !== 'string' || !name.trim()) return { problem: `a tool call without a function name: ${snippet(raw)}` }
+    if (typeof name !== 'string' || !name.trim())
+      return { problem: `a tool call without a function name: ${snippet(raw)}` }
     let args: unknown = fn.arguments
     if (typeof args === 'string') {
       if (!args.trim()) args = {}
@@ -91,7 +100,8 @@ export class ToolCallReader {
       }
     }
     if (args === undefined || args === null) args = {}
-    if (!isPlainObject(args)) return { problem: `a tool call to "${name}" whose arguments are not a JSON object: ${snippet(fn.arguments)}` }
+    if (!isPlainObject(args))
+      return { problem: `a tool call to "${name}" whose arguments are not a JSON object: ${snippet(fn.arguments)}` }
     const given = (raw as { id?: unknown }).id
     const id = this.#unique(typeof given === 'string' && given ? given : `call_${n}`)
     return { id, name, arguments: args }

@@ -19,7 +19,15 @@ import type * as FsModule from 'node:fs'
 
 type Fs = Pick<
   typeof FsModule,
-  'openSync' | 'writeSync' | 'closeSync' | 'readFileSync' | 'statSync' | 'renameSync' | 'linkSync' | 'rmSync' | 'unlinkSync'
+  | 'openSync'
+  | 'writeSync'
+  | 'closeSync'
+  | 'readFileSync'
+  | 'statSync'
+  | 'renameSync'
+  | 'linkSync'
+  | 'rmSync'
+  | 'unlinkSync'
 >
 
 /** Tries once to take the lock (breaking a stale one); returns the holder nonce, or null if held. */

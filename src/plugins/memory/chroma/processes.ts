@@ -19,7 +19,8 @@ export async function heartbeat(url: string, timeoutMs: number): Promise<{ ok: t
     return { ok: false, reason: `HTTP ${res.status} from /api/v2/heartbeat` }
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } }
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { ok: false, reason: `no answer within ${timeoutMs} ms` }
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      return { ok: false, reason: `no answer within ${timeoutMs} ms` }
     return { ok: false, reason: e.cause?.code ?? e.cause?.message ?? e.message }
   }
 }
@@ -52,7 +53,9 @@ export async function stopRecorded(rec: ChromaServerRecord, paths: ChromaPaths, 
   }
   if (pids.length === 0) return
   await waitDead(pids, KILL_AFTER_MS + 1000)
-  killHard(pids.filter((p) => p === rec.pid ? isOurs(p, [SUPERVISOR_ROLE, paths.data]) : isOurs(p, ['cli.mjs', paths.data])))
+  killHard(
+    pids.filter((p) => (p === rec.pid ? isOurs(p, [SUPERVISOR_ROLE, paths.data]) : isOurs(p, ['cli.mjs', paths.data]))),
+  )
   await waitDead(pids, 2000)
 }
 
@@ -117,7 +120,10 @@ function cmdline(pid: number): string | undefined {
     if (process.platform === 'linux') return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined
   }
   try {
-    return execFileSync('ps', ['-ww', '-o', 'command=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    return execFileSync('ps', ['-ww', '-o', 'command=', '-p', String(pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
   } catch {
     return ''
   }
@@ -148,7 +154,12 @@ function findProcesses(markers: string[]): number[] {
     } catch {
       continue
     }
-    if (markers.every((m) => cmd.includes(m)) && (cmd.includes('cli.mjs') || cmd.includes(SUPERVISOR_ROLE)) && !zombie(pid)) out.push(pid)
+    if (
+      markers.every((m) => cmd.includes(m)) &&
+      (cmd.includes('cli.mjs') || cmd.includes(SUPERVISOR_ROLE)) &&
+      !zombie(pid)
+    )
+      out.push(pid)
   }
   return out
 }

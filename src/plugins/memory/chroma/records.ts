@@ -55,13 +55,29 @@ export async function readRecord(paths: ChromaPaths): Promise<ChromaServerRecord
   }
   try {
     const r = JSON.parse(text) as Partial<ChromaServerRecord>
-    if (typeof r.pid === 'number' && typeof r.chromaPid === 'number' && typeof r.port === 'number' && typeof r.url === 'string') {
+    if (
+      typeof r.pid === 'number' &&
+      typeof r.chromaPid === 'number' &&
+      typeof r.port === 'number' &&
+      typeof r.url === 'string'
+    ) {
       return r as ChromaServerRecord
     }
   } catch {
     /* damaged: stale */
   }
-  return { version: 1, pid: 0, chromaPid: 0, host: HOST, port: 0, url: '', startedAt: 0, dataDir: paths.data, idleMs: 0, log: paths.log }
+  return {
+    version: 1,
+    pid: 0,
+    chromaPid: 0,
+    host: HOST,
+    port: 0,
+    url: '',
+    startedAt: 0,
+    dataDir: paths.data,
+    idleMs: 0,
+    log: paths.log,
+  }
 }
 
 const lastTouch = new Map<string, number>()

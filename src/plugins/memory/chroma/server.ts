@@ -47,7 +47,14 @@ import path from 'node:path'
 import { MiradorError } from '../../../engine/errors.js'
 import { releaseLock, tryLock } from './lock.js'
 import { heartbeat, KILL_AFTER_MS, killOrphans, recordHealth, sleep, stopRecorded } from './processes.js'
-import { chromaPaths, LOCK_STALE_MS, readRecord, touchChromaServer, type ChromaPaths, type ChromaServerRecord } from './records.js'
+import {
+  chromaPaths,
+  LOCK_STALE_MS,
+  readRecord,
+  touchChromaServer,
+  type ChromaPaths,
+  type ChromaServerRecord,
+} from './records.js'
 import { PortTaken, startServer } from './start.js'
 
 export { alive, heartbeat } from './processes.js'
@@ -140,9 +147,13 @@ async function ensureBundled(opts: EnsureChromaServerOptions, env: NodeJS.Proces
   try {
     await mkdir(paths.data, { recursive: true, mode: 0o700 })
   } catch (err) {
-    throw new MiradorError('MEMORY_UNAVAILABLE', `cannot create ${paths.data} for the local Chroma server: ${(err as Error).message}. Check MIRADOR_HOME and its permissions.`, {
-      cause: err,
-    })
+    throw new MiradorError(
+      'MEMORY_UNAVAILABLE',
+      `cannot create ${paths.data} for the local Chroma server: ${(err as Error).message}. Check MIRADOR_HOME and its permissions.`,
+      {
+        cause: err,
+      },
+    )
   }
   const idleMs = opts.idleMs ?? idleFromEnv(env)
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
@@ -233,12 +244,19 @@ function idleFromEnv(env: NodeJS.ProcessEnv): number {
   if (!raw) return DEFAULT_IDLE_MS
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 0) {
-    throw new MiradorError('MEMORY_UNAVAILABLE', `${IDLE_ENV}="${raw}" is not a whole number of milliseconds (0 = never stop); fix or unset it.`)
+    throw new MiradorError(
+      'MEMORY_UNAVAILABLE',
+      `${IDLE_ENV}="${raw}" is not a whole number of milliseconds (0 = never stop); fix or unset it.`,
+    )
   }
   return n
 }
 
-async function acquire(paths: ChromaPaths, timeoutMs: number, onProgress?: (s: ChromaServerStatus) => void): Promise<() => void> {
+async function acquire(
+  paths: ChromaPaths,
+  timeoutMs: number,
+  onProgress?: (s: ChromaServerStatus) => void,
+): Promise<() => void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o700 })
   const deadline = Date.now() + timeoutMs
   let told = false

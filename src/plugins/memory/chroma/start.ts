@@ -11,8 +11,22 @@ import path from 'node:path'
 import { writeFileAtomic } from '../../../engine/atomic-write.js'
 import { MiradorError } from '../../../engine/errors.js'
 import { heartbeat, KILL_AFTER_MS, killHard, sleep, waitDead } from './processes.js'
-import { HOST, LOCK_STALE_MS, logTail, rotateLog, touchChromaServer, type ChromaPaths, type ChromaServerRecord } from './records.js'
-import { SUPERVISOR_BOOTSTRAP, SUPERVISOR_ENV, SUPERVISOR_ROLE, supervisorScript, type SupervisorArgs } from './supervisor.js'
+import {
+  HOST,
+  LOCK_STALE_MS,
+  logTail,
+  rotateLog,
+  touchChromaServer,
+  type ChromaPaths,
+  type ChromaServerRecord,
+} from './records.js'
+import {
+  SUPERVISOR_BOOTSTRAP,
+  SUPERVISOR_ENV,
+  SUPERVISOR_ROLE,
+  supervisorScript,
+  type SupervisorArgs,
+} from './supervisor.js'
 
 /** The start failed because Chroma could not bind the port it was given: worth another port. */
 export class PortTaken extends Error {
@@ -21,7 +35,12 @@ export class PortTaken extends Error {
   }
 }
 
-export async function startServer(paths: ChromaPaths, idleMs: number, startTimeoutMs: number, home: string): Promise<ChromaServerRecord> {
+export async function startServer(
+  paths: ChromaPaths,
+  idleMs: number,
+  startTimeoutMs: number,
+  home: string,
+): Promise<ChromaServerRecord> {
   const cli = chromaCli()
   const port = await freePort()
   await rotateLog(paths.log)
@@ -140,7 +159,11 @@ export function chromaCli(): string {
   try {
     main = createRequire(import.meta.url).resolve('chromadb')
   } catch (err) {
-    throw new MiradorError('MEMORY_UNAVAILABLE', 'the chromadb package is not installed; reinstall Mirador, or set CHROMA_URL to a Chroma server.', { cause: err })
+    throw new MiradorError(
+      'MEMORY_UNAVAILABLE',
+      'the chromadb package is not installed; reinstall Mirador, or set CHROMA_URL to a Chroma server.',
+      { cause: err },
+    )
   }
   let dir = path.dirname(main)
   for (let i = 0; i < 4; i++) {
@@ -148,7 +171,10 @@ export function chromaCli(): string {
     if (fs.existsSync(cli) && path.basename(dir) === 'dist') return cli
     dir = path.dirname(dir)
   }
-  throw new MiradorError('MEMORY_UNAVAILABLE', `chromadb's CLI (dist/cli.mjs) was not found near ${main}; reinstall Mirador, or set CHROMA_URL to a Chroma server.`)
+  throw new MiradorError(
+    'MEMORY_UNAVAILABLE',
+    `chromadb's CLI (dist/cli.mjs) was not found near ${main}; reinstall Mirador, or set CHROMA_URL to a Chroma server.`,
+  )
 }
 
 async function freePort(): Promise<number> {

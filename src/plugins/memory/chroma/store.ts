@@ -29,7 +29,16 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { ChromaClient, Collection, EmbeddingFunction, Metadata, Where } from 'chromadb'
 import { MiradorError } from '../../../engine/errors.js'
-import type { Cipher, MemoryFilter, MemoryKind, MemoryMeta, MemoryRecord, MemoryStore, StoredMemory, VectorHit } from '../types.js'
+import type {
+  Cipher,
+  MemoryFilter,
+  MemoryKind,
+  MemoryMeta,
+  MemoryRecord,
+  MemoryStore,
+  StoredMemory,
+  VectorHit,
+} from '../types.js'
 
 export const DEFAULT_COLLECTION = 'mirador-memory'
 const LAYOUT_VERSION = 1
@@ -100,7 +109,9 @@ class ChromaMemoryStore implements MemoryStore {
       if (typeof sealedKey !== 'string') {
         // a collection made by something else: give it a key, keeping its metadata
         sealedKey = this.opts.cipher.seal(randomBytes(32).toString('hex'))
-        await col.modify({ metadata: { ...(col.metadata ?? {}), [TAG_KEY_META]: sealedKey, mirador_v: LAYOUT_VERSION } })
+        await col.modify({
+          metadata: { ...(col.metadata ?? {}), [TAG_KEY_META]: sealedKey, mirador_v: LAYOUT_VERSION },
+        })
       }
       const tagKey = Buffer.from(this.opts.cipher.open(sealedKey), 'hex')
       const maxBatch = Math.max(1, Math.min(PAGE * 5, await client.getMaxBatchSize()))
@@ -140,7 +151,12 @@ class ChromaMemoryStore implements MemoryStore {
     checkVector(embedding, embedding.length, 'query embedding')
     const res = await this.op('search memory', async (c) => {
       const where = filter.session !== undefined ? { session_tag: this.tag(c, filter.session) } : undefined
-      return c.col.query({ queryEmbeddings: [embedding], nResults: k, include: ['documents', 'metadatas', 'distances'], ...(where ? { where } : {}) })
+      return c.col.query({
+        queryEmbeddings: [embedding],
+        nResults: k,
+        include: ['documents', 'metadatas', 'distances'],
+        ...(where ? { where } : {}),
+      })
     })
     const ids = res.ids[0] ?? []
     const hits: VectorHit[] = []
@@ -173,13 +189,18 @@ class ChromaMemoryStore implements MemoryStore {
         r.ids.forEach((id, j) => docs.set(id, { document: r.documents[j] ?? null, metadata: r.metadatas[j] ?? null }))
       }
       // a record deleted between the two reads is left out
-      return wanted.filter((id) => docs.has(id)).map((id) => this.toStored(id, docs.get(id)!.document, docs.get(id)!.metadata))
+      return wanted
+        .filter((id) => docs.has(id))
+        .map((id) => this.toStored(id, docs.get(id)!.document, docs.get(id)!.metadata))
     })
   }
 
   async delete(filter: MemoryFilter): Promise<number> {
     if (!filter.all && filter.ids === undefined && filter.session === undefined && filter.before === undefined) {
-      throw new MiradorError('USAGE', 'refusing to delete memory with an empty filter: give ids, a session, a date, or all.')
+      throw new MiradorError(
+        'USAGE',
+        'refusing to delete memory with an empty filter: give ids, a session, a date, or all.',
+      )
     }
     if (filter.ids && filter.ids.length === 0) return 0
     return this.op('delete memory', async (c) => {
@@ -197,11 +218,13 @@ class ChromaMemoryStore implements MemoryStore {
   async updateMeta(id: string, patch: Partial<Pick<MemoryMeta, 'recalls' | 'lastRecalledAt'>>): Promise<void> {
     const m: Metadata = {}
     if (patch.recalls !== undefined) {
-      if (!Number.isInteger(patch.recalls) || patch.recalls < 0) throw new MiradorError('INTERNAL', `recalls must be a whole number ≥ 0, got ${patch.recalls}`)
+      if (!Number.isInteger(patch.recalls) || patch.recalls < 0)
+        throw new MiradorError('INTERNAL', `recalls must be a whole number ≥ 0, got ${patch.recalls}`)
       m.recalls = patch.recalls
     }
     if (patch.lastRecalledAt !== undefined) {
-      if (!Number.isFinite(patch.lastRecalledAt)) throw new MiradorError('INTERNAL', `lastRecalledAt must be a time in ms, got ${patch.lastRecalledAt}`)
+      if (!Number.isFinite(patch.lastRecalledAt))
+        throw new MiradorError('INTERNAL', `lastRecalledAt must be a time in ms, got ${patch.lastRecalledAt}`)
       m.lastRecalledAt = Math.round(patch.lastRecalledAt)
     }
     if (Object.keys(m).length === 0) return
@@ -224,7 +247,12 @@ class ChromaMemoryStore implements MemoryStore {
   }
 
   /** every matching row, in pages (Chroma caps nothing, but one huge response is avoidable) */
-  private async list(c: Conn, ids: string[] | undefined, where: Where | undefined, include: ('documents' | 'metadatas')[]): Promise<Row[]> {
+  private async list(
+    c: Conn,
+    ids: string[] | undefined,
+    where: Where | undefined,
+    include: ('documents' | 'metadatas')[],
+  ): Promise<Row[]> {
     const out: Row[] = []
     for (let offset = 0; ; offset += PAGE) {
       const r = await c.col.get({ ...(ids ? { ids } : {}), ...(where ? { where } : {}), include, limit: PAGE, offset })
@@ -273,7 +301,8 @@ class ChromaMemoryStore implements MemoryStore {
     try {
       return await this.guard(c.url, what, () => fn(c))
     } catch (err) {
-      if (!this.opts.reconnect || !MiradorError.is(err, 'MEMORY_UNAVAILABLE') || err.details?.connection !== true) throw err
+      if (!this.opts.reconnect || !MiradorError.is(err, 'MEMORY_UNAVAILABLE') || err.details?.connection !== true)
+        throw err
       await this.connect(await this.opts.reconnect())
       const again = this.conn!
       return this.guard(again.url, what, () => fn(again))
@@ -296,7 +325,10 @@ interface Row {
 }
 
 function sortRows(rows: Row[]): Row[] {
-  return rows.sort((a, b) => (num(a.metadata?.createdAt) ?? 0) - (num(b.metadata?.createdAt) ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return rows.sort(
+    (a, b) =>
+      (num(a.metadata?.createdAt) ?? 0) - (num(b.metadata?.createdAt) ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  )
 }
 
 /** Chroma errors → MiradorError: unreachable, 5xx, auth → MEMORY_UNAVAILABLE; a bad request is our bug. */
@@ -313,19 +345,33 @@ export function toMiradorError(err: unknown, url: string, what: string): Mirador
         { cause: err, details: { url, connection: true } },
       )
     case 'ChromaServerError':
-      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} failed (${msg}). See its log (for the local server: $MIRADOR_HOME/memory/chroma.log) and retry.`, {
-        cause: err,
-        details: { url },
-      })
+      return new MiradorError(
+        'MEMORY_UNAVAILABLE',
+        `cannot ${what}: Chroma at ${url} failed (${msg}). See its log (for the local server: $MIRADOR_HOME/memory/chroma.log) and retry.`,
+        {
+          cause: err,
+          details: { url },
+        },
+      )
     case 'ChromaAuthError': // ChromaUnauthorizedError's name
     case 'ChromaUnauthorizedError':
     case 'ChromaForbiddenError':
-      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} refused access (${msg}). Check the server's authentication settings.`, { cause: err, details: { url } })
+      return new MiradorError(
+        'MEMORY_UNAVAILABLE',
+        `cannot ${what}: Chroma at ${url} refused access (${msg}). Check the server's authentication settings.`,
+        { cause: err, details: { url } },
+      )
     case 'ChromaRateLimitError':
     case 'ChromaQuotaExceededError':
-      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} is over a limit (${msg}).`, { cause: err, details: { url } })
+      return new MiradorError('MEMORY_UNAVAILABLE', `cannot ${what}: Chroma at ${url} is over a limit (${msg}).`, {
+        cause: err,
+        details: { url },
+      })
     default:
-      return new MiradorError('INTERNAL', `cannot ${what}: Chroma at ${url} rejected the request: ${msg}`, { cause: err, details: { url } })
+      return new MiradorError('INTERNAL', `cannot ${what}: Chroma at ${url} rejected the request: ${msg}`, {
+        cause: err,
+        details: { url },
+      })
   }
 }
 
@@ -342,7 +388,9 @@ function parseUrl(url: string): { hostname: string; port: number; ssl: boolean }
   try {
     u = new URL(url)
   } catch (err) {
-    throw new MiradorError('MEMORY_UNAVAILABLE', `"${url}" is not a Chroma URL (expected http://host:port)`, { cause: err })
+    throw new MiradorError('MEMORY_UNAVAILABLE', `"${url}" is not a Chroma URL (expected http://host:port)`, {
+      cause: err,
+    })
   }
   const ssl = u.protocol === 'https:'
   // URL hostnames of IPv6 literals keep their brackets, which is what a base URL needs
@@ -350,7 +398,12 @@ function parseUrl(url: string): { hostname: string; port: number; ssl: boolean }
 }
 
 function checkVector(v: unknown, dim: number, what: string): void {
-  if (!Array.isArray(v) || v.length === 0 || v.length !== dim || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+  if (
+    !Array.isArray(v) ||
+    v.length === 0 ||
+    v.length !== dim ||
+    !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+  ) {
     throw new MiradorError('INTERNAL', `${what} must be ${dim} finite numbers`)
   }
 }

@@ -14,5 +14,11 @@
  * The isolate has only ECMAScript built-ins: no require, process, import (static or dynamic),
  * timers, fetch, WebAssembly, SharedArrayBuffer or Atomics. Nothing survives between calls.
  */
-export { createSandboxPool, nestedDeeperThan, SANDBOX_LIMITS, type SandboxPoolHandle, type SandboxPoolOptions } from './pool.js'
+export {
+  createSandboxPool,
+  nestedDeeperThan,
+  SANDBOX_LIMITS,
+  type SandboxPoolHandle,
+  type SandboxPoolOptions,
+} from './pool.js'
 export type { Capabilities, SandboxCall, SandboxErrorCode, SandboxLimits, SandboxPool, SandboxResult } from './types.js'

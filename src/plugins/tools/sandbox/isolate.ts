@@ -172,11 +172,15 @@ export function isolateMain(done: DoneFn, request: RequestFn, configJson: string
 
   function call(name: unknown, args: unknown): Promise<unknown> {
     return new PromiseCtor(function (resolve, reject) {
-      if (typeof name !== 'string') throw new TypeErrorCtor('host.call(name, args): the name of a capability is a string')
-      if (granted[name] !== true) throw new ErrorCtor('the capability "' + clip(name, 100) + '" was not granted to this tool')
+      if (typeof name !== 'string')
+        throw new TypeErrorCtor('host.call(name, args): the name of a capability is a string')
+      if (granted[name] !== true)
+        throw new ErrorCtor('the capability "' + clip(name, 100) + '" was not granted to this tool')
       if (settled) throw new ErrorCtor('the tool call has ended')
-      if (calls >= maxCalls) throw new ErrorCtor('too many capability calls (at most ' + maxCalls + ' in one tool call)')
-      if (inFlight >= maxInFlight) throw new ErrorCtor('too many capability calls at once (at most ' + maxInFlight + ')')
+      if (calls >= maxCalls)
+        throw new ErrorCtor('too many capability calls (at most ' + maxCalls + ' in one tool call)')
+      if (inFlight >= maxInFlight)
+        throw new ErrorCtor('too many capability calls at once (at most ' + maxInFlight + ')')
       let json: unknown
       try {
         json = args === undefined ? 'null' : stringify(args, replacer)
@@ -184,7 +188,8 @@ export function isolateMain(done: DoneFn, request: RequestFn, configJson: string
         throw new TypeErrorCtor('the arguments of ' + name + ' cannot be turned into JSON: ' + describe(e))
       }
       if (typeof json !== 'string') throw new TypeErrorCtor('the arguments of ' + name + ' cannot be turned into JSON')
-      if (json.length > maxCallArgChars) throw new ErrorCtor('the arguments of ' + name + ' are larger than ' + maxCallArgChars + ' bytes of JSON')
+      if (json.length > maxCallArgChars)
+        throw new ErrorCtor('the arguments of ' + name + ' are larger than ' + maxCallArgChars + ' bytes of JSON')
       // the checks above may have run tool code (toJSON, getters): look again
       if (settled) throw new ErrorCtor('the tool call has ended')
       if (calls >= maxCalls || inFlight >= maxInFlight) throw new ErrorCtor('too many capability calls')
@@ -250,7 +255,9 @@ export function isolateMain(done: DoneFn, request: RequestFn, configJson: string
   }
 
   function settle(callId: number, ok: boolean, payload: string): void {
-    const entry = pending[callId] as { resolve: (v: unknown) => void; reject: (e: unknown) => void; name: string } | undefined
+    const entry = pending[callId] as
+      | { resolve: (v: unknown) => void; reject: (e: unknown) => void; name: string }
+      | undefined
     if (entry === undefined) return
     deleteProperty(pending, callId)
     inFlight--

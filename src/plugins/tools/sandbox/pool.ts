@@ -23,7 +23,16 @@ import type { CapMessage, FromWorker, RunMessage, ToWorker } from './protocol.js
 import { isolateSource, workerProgram } from './program.js'
 import type { Capabilities, SandboxCall, SandboxErrorCode, SandboxPool, SandboxResult } from './types.js'
 import { WORKER_BOOTSTRAP } from './worker.js'
-import { clamp, clean, ivmLocation, messageOf, nestedDeeperThan, track, untrack, workerExecArgv } from './worker-process.js'
+import {
+  clamp,
+  clean,
+  ivmLocation,
+  messageOf,
+  nestedDeeperThan,
+  track,
+  untrack,
+  workerExecArgv,
+} from './worker-process.js'
 
 export { nestedDeeperThan, workerExecArgv }
 
@@ -95,7 +104,13 @@ interface Worker {
   exited: Promise<void>
 }
 
-const ERROR_CODES: ReadonlySet<string> = new Set<SandboxErrorCode>(['TOOL_TIMEOUT', 'TOOL_MEMORY', 'TOOL_OUTPUT', 'TOOL_FAILED', 'TOOL_CRASH'])
+const ERROR_CODES: ReadonlySet<string> = new Set<SandboxErrorCode>([
+  'TOOL_TIMEOUT',
+  'TOOL_MEMORY',
+  'TOOL_OUTPUT',
+  'TOOL_FAILED',
+  'TOOL_CRASH',
+])
 
 export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPoolHandle {
   const size = Math.max(1, Math.floor(options.size ?? 2))
@@ -112,11 +127,18 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
 
   const ms = (job: Job) => Math.round(performance.now() - job.t0)
 
-  function complete(job: Job, r: { ok: true; value: unknown } | { ok: false; code: SandboxErrorCode; error: string }): void {
+  function complete(
+    job: Job,
+    r: { ok: true; value: unknown } | { ok: false; code: SandboxErrorCode; error: string },
+  ): void {
     if (job.done) return
     job.done = true
     pending.delete(job)
-    job.resolve(r.ok ? { ok: true, value: r.value, ms: ms(job) } : { ok: false, code: r.code, error: clean(r.error), ms: ms(job) })
+    job.resolve(
+      r.ok
+        ? { ok: true, value: r.value, ms: ms(job) }
+        : { ok: false, code: r.code, error: clean(r.error), ms: ms(job) },
+    )
   }
 
   function send(w: Worker, msg: ToWorker): void {
@@ -193,7 +215,10 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       kill(w, `the sandbox worker died (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ''}`)
       exitedResolve()
     })
-    w.startTimer = setTimeout(() => kill(w, `the sandbox worker did not start within ${startTimeoutMs} ms`), startTimeoutMs)
+    w.startTimer = setTimeout(
+      () => kill(w, `the sandbox worker did not start within ${startTimeoutMs} ms`),
+      startTimeoutMs,
+    )
     send(w, { t: 'boot', program: program.program, isolateSource: program.isolateSource, ivmPath: ivm.main })
     return w
   }
@@ -202,7 +227,15 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
     w.job = job
     busy(w)
     if (!w.ready) return // sent once the worker says it is ready
-    w.killTimer = setTimeout(() => kill(w, `the tool ran past its time limit of ${job.msg.timeoutMs} ms (the sandbox worker was killed)`, 'TOOL_TIMEOUT'), job.msg.timeoutMs + killGraceMs)
+    w.killTimer = setTimeout(
+      () =>
+        kill(
+          w,
+          `the tool ran past its time limit of ${job.msg.timeoutMs} ms (the sandbox worker was killed)`,
+          'TOOL_TIMEOUT',
+        ),
+      job.msg.timeoutMs + killGraceMs,
+    )
     send(w, job.msg)
   }
 
@@ -231,7 +264,11 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
     if (!job || m.id !== job.id) return kill(w, 'the sandbox worker answered a call it was not given')
     if (m.t === 'cap') return void onCapability(w, job, m)
     if (m.t !== 'result' || typeof m.ok !== 'boolean') return kill(w, 'the sandbox worker sent a malformed message')
-    if (m.ok ? typeof m.json !== 'string' : typeof m.code !== 'string' || !ERROR_CODES.has(m.code) || typeof m.error !== 'string') {
+    if (
+      m.ok
+        ? typeof m.json !== 'string'
+        : typeof m.code !== 'string' || !ERROR_CODES.has(m.code) || typeof m.error !== 'string'
+    ) {
       return kill(w, 'the sandbox worker sent a malformed result')
     }
     clearTimeout(w.killTimer)
@@ -242,35 +279,49 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
     pump()
   }
 
-  function decodeResult(json: string, maxBytes: number): { ok: true; value: unknown } | { ok: false; code: SandboxErrorCode; error: string } {
+  function decodeResult(
+    json: string,
+    maxBytes: number,
+  ): { ok: true; value: unknown } | { ok: false; code: SandboxErrorCode; error: string } {
     const bytes = Buffer.byteLength(json)
-    if (bytes > maxBytes) return { ok: false, code: 'TOOL_OUTPUT', error: `the result is larger than ${maxBytes} bytes of JSON (${bytes})` }
+    if (bytes > maxBytes)
+      return { ok: false, code: 'TOOL_OUTPUT', error: `the result is larger than ${maxBytes} bytes of JSON (${bytes})` }
     let value: unknown
     try {
       value = JSON.parse(json)
     } catch {
       return { ok: false, code: 'TOOL_OUTPUT', error: 'the result is not JSON' }
     }
-    if (nestedDeeperThan(value, SANDBOX_LIMITS.maxDepth)) return { ok: false, code: 'TOOL_OUTPUT', error: `the result nests deeper than ${SANDBOX_LIMITS.maxDepth} levels` }
+    if (nestedDeeperThan(value, SANDBOX_LIMITS.maxDepth))
+      return { ok: false, code: 'TOOL_OUTPUT', error: `the result nests deeper than ${SANDBOX_LIMITS.maxDepth} levels` }
     return { ok: true, value }
   }
 
   async function onCapability(w: Worker, job: Job, m: CapMessage): Promise<void> {
     const { callId, name, args } = m
-    if (typeof callId !== 'number' || !Number.isSafeInteger(callId) || typeof name !== 'string' || typeof args !== 'string') return kill(w, 'the sandbox worker sent a malformed capability call')
+    if (
+      typeof callId !== 'number' ||
+      !Number.isSafeInteger(callId) ||
+      typeof name !== 'string' ||
+      typeof args !== 'string'
+    )
+      return kill(w, 'the sandbox worker sent a malformed capability call')
     const reply = (ok: boolean, payload: string) => {
       if (!job.done && w.job === job && !w.gone) send(w, { t: 'capResult', id: job.id, callId, ok, payload })
     }
     const fn = job.host && Object.hasOwn(job.host, name) ? job.host[name] : undefined
-    if (!job.capabilities.has(name) || typeof fn !== 'function') return reply(false, `the capability "${clean(name, 100)}" was not granted to this tool`)
-    if (Buffer.byteLength(args) > SANDBOX_LIMITS.maxCallArgBytes) return reply(false, `the arguments are larger than ${SANDBOX_LIMITS.maxCallArgBytes} bytes of JSON`)
+    if (!job.capabilities.has(name) || typeof fn !== 'function')
+      return reply(false, `the capability "${clean(name, 100)}" was not granted to this tool`)
+    if (Buffer.byteLength(args) > SANDBOX_LIMITS.maxCallArgBytes)
+      return reply(false, `the arguments are larger than ${SANDBOX_LIMITS.maxCallArgBytes} bytes of JSON`)
     let value: unknown
     try {
       value = JSON.parse(args)
     } catch {
       return reply(false, 'the arguments are not JSON')
     }
-    if (nestedDeeperThan(value, SANDBOX_LIMITS.maxDepth)) return reply(false, `the arguments nest deeper than ${SANDBOX_LIMITS.maxDepth} levels`)
+    if (nestedDeeperThan(value, SANDBOX_LIMITS.maxDepth))
+      return reply(false, `the arguments nest deeper than ${SANDBOX_LIMITS.maxDepth} levels`)
     let answer: string | undefined
     try {
       const out = await Reflect.apply(fn, job.host, [value])
@@ -279,14 +330,16 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       return reply(false, clean(messageOf(err), 300))
     }
     if (typeof answer !== 'string') return reply(false, 'the capability answered something that is not JSON')
-    if (Buffer.byteLength(answer) > SANDBOX_LIMITS.maxCallReplyBytes) return reply(false, `the answer is larger than ${SANDBOX_LIMITS.maxCallReplyBytes} bytes of JSON`)
+    if (Buffer.byteLength(answer) > SANDBOX_LIMITS.maxCallReplyBytes)
+      return reply(false, `the answer is larger than ${SANDBOX_LIMITS.maxCallReplyBytes} bytes of JSON`)
     reply(true, answer)
   }
 
   function prepare(call: SandboxCall, id: number): RunMessage | string {
     if (!call || typeof call !== 'object') return 'the call is not an object'
     if (typeof call.source !== 'string') return 'the tool source is not text'
-    if (Buffer.byteLength(call.source) > SANDBOX_LIMITS.maxSourceBytes) return `the tool source is larger than ${SANDBOX_LIMITS.maxSourceBytes} bytes`
+    if (Buffer.byteLength(call.source) > SANDBOX_LIMITS.maxSourceBytes)
+      return `the tool source is larger than ${SANDBOX_LIMITS.maxSourceBytes} bytes`
     let args: string | undefined
     try {
       args = call.args === undefined ? 'null' : JSON.stringify(call.args)
@@ -306,7 +359,9 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
       timeoutMs: clamp(limits.timeoutMs, SANDBOX_LIMITS.timeoutMs),
       memoryMb: clamp(limits.memoryMb, SANDBOX_LIMITS.memoryMb),
       maxOutputBytes: clamp(limits.maxOutputBytes, SANDBOX_LIMITS.maxOutputBytes),
-      capabilities: Array.isArray(call.capabilities) ? call.capabilities.filter((c): c is string => typeof c === 'string') : [],
+      capabilities: Array.isArray(call.capabilities)
+        ? call.capabilities.filter((c): c is string => typeof c === 'string')
+        : [],
       maxCallArgBytes: SANDBOX_LIMITS.maxCallArgBytes,
       maxCalls: SANDBOX_LIMITS.maxCalls,
       maxInFlight: SANDBOX_LIMITS.maxInFlight,
@@ -328,21 +383,28 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
           queue.push(job)
           pump()
         } catch (err) {
-          resolve({ ok: false, code: 'TOOL_CRASH', error: clean(`the sandbox failed: ${messageOf(err)}`), ms: Math.round(performance.now() - t0) })
+          resolve({
+            ok: false,
+            code: 'TOOL_CRASH',
+            error: clean(`the sandbox failed: ${messageOf(err)}`),
+            ms: Math.round(performance.now() - t0),
+          })
         }
       })
     },
 
     async close(): Promise<void> {
       closed = true
-      for (const job of queue.splice(0)) complete(job, { ok: false, code: 'TOOL_CRASH', error: 'the sandbox pool was closed' })
+      for (const job of queue.splice(0))
+        complete(job, { ok: false, code: 'TOOL_CRASH', error: 'the sandbox pool was closed' })
       const waits: Promise<void>[] = []
       for (const w of [...all]) {
         waits.push(w.exited)
         busy(w) // keep the process alive until the exit is seen
         kill(w, 'the sandbox pool was closed')
       }
-      for (const job of [...pending]) complete(job, { ok: false, code: 'TOOL_CRASH', error: 'the sandbox pool was closed' })
+      for (const job of [...pending])
+        complete(job, { ok: false, code: 'TOOL_CRASH', error: 'the sandbox pool was closed' })
       // SIGKILL is not refused; the bound only guards against a lost exit event
       let timer: NodeJS.Timeout | undefined
       await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, 5000)))])

@@ -61,6 +61,9 @@ export interface CapMessage {
 }
 
 /** worker → parent: the outcome of a call; `recycle` asks the parent to replace the worker */
-export type ResultMessage = { t: 'result'; id: number; recycle: boolean } & ({ ok: true; json: string } | { ok: false; code: SandboxErrorCode; error: string })
+export type ResultMessage = { t: 'result'; id: number; recycle: boolean } & (
+  | { ok: true; json: string }
+  | { ok: false; code: SandboxErrorCode; error: string }
+)
 
 export type FromWorker = ReadyMessage | CapMessage | ResultMessage

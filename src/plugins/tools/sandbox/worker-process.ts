@@ -34,7 +34,8 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
     const [v, d] = stack.pop() as [unknown, number]
     if (v === null || typeof v !== 'object') continue
     if (d >= max) return true
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1])
+    for (const child of Array.isArray(v) ? v : Object.values(v))
+      if (child !== null && typeof child === 'object') stack.push([child, d + 1])
   }
   return false
 }
@@ -52,8 +53,13 @@ export function ivmLocation(): { main: string; dir: string } {
 export function workerExecArgv(ivmDir: string): string[] {
   const flags = process.allowedNodeEnvironmentFlags
   const args = ['--no-node-snapshot', '--no-expose-wasm', '--no-warnings']
-  const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined
-  if (permission && flags.has('--allow-addons') && flags.has('--allow-fs-read')) args.push(permission, `--allow-fs-read=${ivmDir}`, '--allow-addons')
+  const permission = flags.has('--permission')
+    ? '--permission'
+    : flags.has('--experimental-permission')
+      ? '--experimental-permission'
+      : undefined
+  if (permission && flags.has('--allow-addons') && flags.has('--allow-fs-read'))
+    args.push(permission, `--allow-fs-read=${ivmDir}`, '--allow-addons')
   return args
 }
 
@@ -80,4 +86,3 @@ export function track(child: ChildProcess): void {
     })
   }
 }
-

@@ -62,7 +62,17 @@ export function workerMain(require: (id: string) => unknown, boot: Boot): void {
   const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s)
   const remaining = (run: Run): number => Math.max(1, Math.ceil(run.deadline - Date.now()))
 
-  function finish(run: Run, result: { ok: true; json: string } | { ok: false; code: 'TOOL_TIMEOUT' | 'TOOL_MEMORY' | 'TOOL_OUTPUT' | 'TOOL_FAILED' | 'TOOL_CRASH'; error: string }, recycle = false): void {
+  function finish(
+    run: Run,
+    result:
+      | { ok: true; json: string }
+      | {
+          ok: false
+          code: 'TOOL_TIMEOUT' | 'TOOL_MEMORY' | 'TOOL_OUTPUT' | 'TOOL_FAILED' | 'TOOL_CRASH'
+          error: string
+        },
+    recycle = false,
+  ): void {
     if (run.finished) return
     run.finished = true
     if (run.timer) clearTimeout(run.timer)
@@ -94,7 +104,11 @@ export function workerMain(require: (id: string) => unknown, boot: Boot): void {
     // (a top-level throw is copied out by isolated-vm like its own errors): by their effects
     const disposed = run.isolate?.isDisposed === true
     if (disposed && /memory limit/.test(message)) {
-      finish(run, { ok: false, code: 'TOOL_MEMORY', error: `the tool used more than its memory limit of ${run.memoryMb} MB` })
+      finish(run, {
+        ok: false,
+        code: 'TOOL_MEMORY',
+        error: `the tool used more than its memory limit of ${run.memoryMb} MB`,
+      })
     } else if (message === 'Script execution timed out.' && Date.now() >= run.deadline - 10) {
       finish(run, { ok: false, code: 'TOOL_TIMEOUT', error: `the tool ran past its time limit of ${run.timeoutMs} ms` })
     } else if (disposed) {
@@ -124,7 +138,11 @@ export function workerMain(require: (id: string) => unknown, boot: Boot): void {
         case 'O':
           return finish(run, { ok: false, code: 'TOOL_OUTPUT', error: body })
         case 'M':
-          return finish(run, { ok: false, code: 'TOOL_MEMORY', error: `the tool used more than its memory limit of ${run.memoryMb} MB (${body})` })
+          return finish(run, {
+            ok: false,
+            code: 'TOOL_MEMORY',
+            error: `the tool used more than its memory limit of ${run.memoryMb} MB (${body})`,
+          })
         default:
           return finish(run, { ok: false, code: 'TOOL_FAILED', error: body })
       }
@@ -134,22 +152,45 @@ export function workerMain(require: (id: string) => unknown, boot: Boot): void {
     (run: Run, maxArgChars: number): RequestFn =>
     (callId, name, args) => {
       if (run.finished) return 'the tool call has ended'
-      if (typeof callId !== 'number' || typeof name !== 'string' || typeof args !== 'string') return 'bad capability call'
+      if (typeof callId !== 'number' || typeof name !== 'string' || typeof args !== 'string')
+        return 'bad capability call'
       if (name.length > 200 || args.length > maxArgChars) return 'capability call too large'
       send({ t: 'cap', id: run.id, callId, name, args })
       return ''
     }
 
   async function start(m: RunMessage): Promise<void> {
-    const run: Run = { id: m.id, deadline: Date.now() + m.timeoutMs, finished: false, busy: 0, memoryMb: m.memoryMb, timeoutMs: m.timeoutMs }
+    const run: Run = {
+      id: m.id,
+      deadline: Date.now() + m.timeoutMs,
+      finished: false,
+      busy: 0,
+      memoryMb: m.memoryMb,
+      timeoutMs: m.timeoutMs,
+    }
     if (current) {
-      send({ t: 'result', id: m.id, recycle: true, ok: false, code: 'TOOL_CRASH', error: 'the sandbox worker was busy' })
+      send({
+        t: 'result',
+        id: m.id,
+        recycle: true,
+        ok: false,
+        code: 'TOOL_CRASH',
+        error: 'the sandbox worker was busy',
+      })
       return
     }
     current = run
     // isolated-vm's own timeouts end at the deadline and leave the isolate clean; this timer, a little
     // later, ends calls that are waiting (a promise that never settles) or stuck where no timeout applies
-    run.timer = setTimeout(() => finish(run, { ok: false, code: 'TOOL_TIMEOUT', error: `the tool ran past its time limit of ${m.timeoutMs} ms` }, run.busy > 0), m.timeoutMs + HARD_DEADLINE_MARGIN_MS)
+    run.timer = setTimeout(
+      () =>
+        finish(
+          run,
+          { ok: false, code: 'TOOL_TIMEOUT', error: `the tool ran past its time limit of ${m.timeoutMs} ms` },
+          run.busy > 0,
+        ),
+      m.timeoutMs + HARD_DEADLINE_MARGIN_MS,
+    )
     try {
       // the worker alone chooses the isolate's options: never inspector, snapshot or cached data
       const isolate = new ivm.Isolate({
@@ -170,17 +211,31 @@ export function workerMain(require: (id: string) => unknown, boot: Boot): void {
       const request = new ivm.Callback(onRequest(run, m.maxCallArgBytes))
       const api = (await enter(
         run,
-        context.evalClosure(`${boot.isolateSource}; return isolateMain($0, $1, $2)`, [done, request, JSON.stringify(config)], { timeout: remaining(run), result: { reference: true } }),
+        context.evalClosure(
+          `${boot.isolateSource}; return isolateMain($0, $1, $2)`,
+          [done, request, JSON.stringify(config)],
+          { timeout: remaining(run), result: { reference: true } },
+        ),
       )) as import('isolated-vm').Reference<unknown>
       if (run.finished) return
-      const runFn = (await enter(run, api.get('run' as never, { reference: true }))) as import('isolated-vm').Reference<unknown>
-      run.settle = (await enter(run, api.get('settle' as never, { reference: true }))) as import('isolated-vm').Reference<unknown>
+      const runFn = (await enter(
+        run,
+        api.get('run' as never, { reference: true }),
+      )) as import('isolated-vm').Reference<unknown>
+      run.settle = (await enter(
+        run,
+        api.get('settle' as never, { reference: true }),
+      )) as import('isolated-vm').Reference<unknown>
       api.release()
       if (run.finished) return
       const mod = await enter(run, isolate.compileModule(m.source, { filename: m.filename }))
       const deps = mod.dependencySpecifiers
       if (deps.length > 0) {
-        finish(run, { ok: false, code: 'TOOL_FAILED', error: `a tool cannot import modules (it imports "${clip(String(deps[0]), 100)}")` })
+        finish(run, {
+          ok: false,
+          code: 'TOOL_FAILED',
+          error: `a tool cannot import modules (it imports "${clip(String(deps[0]), 100)}")`,
+        })
         return
       }
       await enter(
@@ -204,7 +259,10 @@ export function workerMain(require: (id: string) => unknown, boot: Boot): void {
     const run = current
     if (!run || run.id !== m.id || run.finished || !run.settle) return
     const settle = run.settle
-    enter(run, settle.apply(undefined, [m.callId, m.ok === true, String(m.payload)], { timeout: remaining(run) })).catch((err: unknown) => fromError(run, err))
+    enter(
+      run,
+      settle.apply(undefined, [m.callId, m.ok === true, String(m.payload)], { timeout: remaining(run) }),
+    ).catch((err: unknown) => fromError(run, err))
   }
 
   process.on('message', (m: ToWorker) => {
