@@ -15,7 +15,7 @@
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createHashingEmbedder, type Embedder } from '../src/plugins/memory/embedder.js'
+import { createHashingEmbedder, type Embedder } from '../src/lib/embedder.js'
 import { recall } from '../src/plugins/memory/recall.js'
 import type { MemoryRecord, MemoryStore } from '../src/plugins/memory/types.js'
 import { seededRandom } from '../test/support/make-lora.js'

@@ -25,8 +25,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Runtime } from '../src/engine/runtime.js'
-import { bm25, tokenize } from '../src/plugins/memory/bm25.js'
-import { createEmbedder, createHashingEmbedder, type Embedder } from '../src/plugins/memory/embedder.js'
+import { bm25, tokenize } from '../src/lib/bm25.js'
+import { createEmbedder, createHashingEmbedder, type Embedder } from '../src/lib/embedder.js'
 import {
   DEFAULT_HALF_LIFE_DAYS,
   HASHING_TUNING,

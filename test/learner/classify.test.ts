@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { classify, typeNameOf, unmatchableKeywords, DEFAULT_TYPE } from '../../src/plugins/learner/classify.js'
-import type { Embedder } from '../../src/plugins/memory/embedder.js'
+import type { Embedder } from '../../src/lib/embedder.js'
 
 const chains = [
   { name: 'quick-deep' },

@@ -13,7 +13,7 @@ import {
   openFile,
   sealFile,
   SCRYPT_DEFAULTS,
-} from '../../src/plugins/memory/crypto.js'
+} from '../../src/lib/crypto.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const scratch = mkdtempSync(path.join(tmpdir(), 'mirador-crypto-'))
@@ -144,7 +144,7 @@ describe('key file', () => {
     writeFileSync(
       script,
       `import { existsSync, writeFileSync } from 'node:fs'\n` +
-        `import { loadCipher } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/plugins/memory/crypto.ts')).href)}\n` +
+        `import { loadCipher } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/lib/crypto.ts')).href)}\n` +
         `const [home, barrier, tag] = process.argv.slice(2)\n` +
         `writeFileSync(barrier + '/ready-' + tag, '')\n` +
         `while (!existsSync(barrier + '/go')) await new Promise((r) => setTimeout(r, 1))\n` +

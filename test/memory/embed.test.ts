@@ -6,7 +6,7 @@
 import { describe, expect, test } from '@jest/globals'
 import { MiradorError } from '../../src/engine/errors.js'
 import type { Runtime } from '../../src/engine/runtime.js'
-import { createEmbedder, createHashingEmbedder, hash32, l2normalize } from '../../src/plugins/memory/embedder.js'
+import { createEmbedder, createHashingEmbedder, hash32, l2normalize } from '../../src/lib/embedder.js'
 import { createOllama } from '../../src/runtimes/ollama/index.js'
 import { embedText, startOllamaTestServer } from '../support/ollama-server.js'
 

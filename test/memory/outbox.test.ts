@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { MiradorError } from '../../src/engine/errors.js'
-import { loadCipher } from '../../src/plugins/memory/crypto.js'
+import { loadCipher } from '../../src/lib/crypto.js'
 import { Outbox } from '../../src/plugins/memory/outbox.js'
 import type { MemoryRecord } from '../../src/plugins/memory/types.js'
 

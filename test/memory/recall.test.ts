@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import { MiradorError } from '../../src/engine/errors.js'
-import { analyze, bm25, stem, tokenize } from '../../src/plugins/memory/bm25.js'
-import { createHashingEmbedder } from '../../src/plugins/memory/embedder.js'
+import { analyze, bm25, stem, tokenize } from '../../src/lib/bm25.js'
+import { createHashingEmbedder } from '../../src/lib/embedder.js'
 import {
   DEFAULT_WEIGHTS,
   HASHING_TUNING,

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { MiradorError } from '../../src/engine/errors.js'
-import { loadCipher } from '../../src/plugins/memory/crypto.js'
+import { loadCipher } from '../../src/lib/crypto.js'
 import { SessionStore, validateSessionName, withFileLock, type SessionTurn } from '../../src/plugins/memory/sessions.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -247,7 +247,7 @@ describe('concurrency', () => {
     writeFileSync(
       script,
       [
-        `import { loadCipher } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/plugins/memory/crypto.ts')).href)}`,
+        `import { loadCipher } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/lib/crypto.ts')).href)}`,
         `import { SessionStore } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/plugins/memory/sessions.ts')).href)}`,
         `import { existsSync, writeFileSync } from 'node:fs'`,
         `const [home, tag, count] = process.argv.slice(2)`,

@@ -1,6 +1,6 @@
 /**
  * Helpers for the Chroma tests: a temp MIRADOR_HOME, a test Cipher (AES-256-GCM with a random
- * key; the real one lives in src/plugins/memory/crypto.ts), process checks through /proc, and a
+ * key; the real one lives in src/lib/crypto.ts), process checks through /proc, and a
  * child process that runs ensureChromaServer (test/support/chroma-ensure-main.ts).
  */
 import { spawn } from 'node:child_process'

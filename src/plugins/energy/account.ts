@@ -22,9 +22,9 @@
  */
 import { open, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../engine/atomic-write.js'
-import { withFileLock } from '../memory/file-lock.js'
-import { ensurePrivateDir } from '../memory/crypto.js'
+import { writeFileAtomic } from '../../lib/atomic-write.js'
+import { withFileLock } from '../../lib/file-lock.js'
+import { ensurePrivateDir } from '../../lib/crypto.js'
 import { DEFAULT_MODEL_GB } from './transform.js'
 
 /** joules per generated token per GB of model */

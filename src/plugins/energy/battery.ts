@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../engine/atomic-write.js'
+import { writeFileAtomic } from '../../lib/atomic-write.js'
 import { MiradorError } from '../../engine/errors.js'
 
 export interface BatteryReading {

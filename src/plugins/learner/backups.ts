@@ -4,7 +4,7 @@
  * Layout, under `$MIRADOR_HOME/learner/`:
  *
  *   locks/<key>.lock                       the cross-process lock of one chain file (O_EXCL, see
- *                                          ../memory/file-lock.ts: stale locks of dead processes
+ *                                          ../../lib/file-lock.ts: stale locks of dead processes
  *                                          are broken at once, others after 10 s without refresh)
  *   backups/<key>/index.json               { "version": 1, "path": "/abs/real/path/chain.yaml" }
  *   backups/<key>/<timestamp>.yaml         the file's exact bytes before one rewrite (newest 20 kept)
@@ -27,9 +27,9 @@ import { createHash } from 'node:crypto'
 import { constants as FS } from 'node:fs'
 import { access, chmod, mkdir, readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../engine/atomic-write.js'
+import { writeFileAtomic } from '../../lib/atomic-write.js'
 import { MiradorError } from '../../engine/errors.js'
-import { processGone, withFileLock } from '../memory/file-lock.js'
+import { processGone, withFileLock } from '../../lib/file-lock.js'
 
 /** Backups kept per chain file. */
 export const MAX_BACKUPS = 20

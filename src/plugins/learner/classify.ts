@@ -26,8 +26,8 @@
  *    queries that share words and word stems, not meanings. `embedder: false` turns this off.
  * 4. Otherwise `general`.
  */
-import { analyze } from '../memory/bm25.js'
-import { createHashingEmbedder, l2normalize, type Embedder } from '../memory/embedder.js'
+import { analyze } from '../../lib/bm25.js'
+import { createHashingEmbedder, l2normalize, type Embedder } from '../../lib/embedder.js'
 
 export const DEFAULT_TYPE = 'general'
 /**

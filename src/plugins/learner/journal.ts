@@ -38,10 +38,10 @@
 import { constants as FS, readFileSync } from 'node:fs'
 import { open, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../engine/atomic-write.js'
+import { writeFileAtomic } from '../../lib/atomic-write.js'
 import { MiradorError } from '../../engine/errors.js'
-import { ensurePrivateDir } from '../memory/crypto.js'
-import { withFileLock } from '../memory/file-lock.js'
+import { ensurePrivateDir } from '../../lib/crypto.js'
+import { withFileLock } from '../../lib/file-lock.js'
 import type { JournalEntry, WeightState, Weights } from './types.js'
 
 export type RunEntry = Extract<JournalEntry, { kind: 'run' }>

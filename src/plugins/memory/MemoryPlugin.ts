@@ -10,8 +10,8 @@ import { MiradorError } from '../../engine/errors.js'
 import { validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunResult, StageContext } from '../../engine/types.js'
-import { loadCipher, type MemoryCipher } from './crypto.js'
-import { createEmbedder, createHashingEmbedder, type Embedder } from './embedder.js'
+import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
+import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { memoryBlock, approxTokens } from './inject.js'
 import {
   DEFAULTS,

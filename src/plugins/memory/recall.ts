@@ -36,8 +36,8 @@
  * first, however unrelated.
  */
 import { MiradorError } from '../../engine/errors.js'
-import { bm25, tokenize } from './bm25.js'
-import type { Embedder } from './embedder.js'
+import { bm25, tokenize } from '../../lib/bm25.js'
+import type { Embedder } from '../../lib/embedder.js'
 import type { MemoryStore, VectorHit } from './types.js'
 
 export interface RankWeights {

@@ -23,13 +23,13 @@ import { createHash } from 'node:crypto'
 import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
-import { ensurePrivateDir, openFile, sealFile } from './crypto.js'
-import { withFileLock } from './file-lock.js'
+import { ensurePrivateDir, openFile, sealFile } from '../../lib/crypto.js'
+import { withFileLock } from '../../lib/file-lock.js'
 import { listFiles } from './files.js'
 import { redact } from './redact.js'
 import type { Cipher } from './types.js'
 
-export { tryWithFileLock, withFileLock, type LockOptions } from './file-lock.js'
+export { tryWithFileLock, withFileLock, type LockOptions } from '../../lib/file-lock.js'
 
 export interface SessionTurn {
   runId: string

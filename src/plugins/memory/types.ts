@@ -60,8 +60,4 @@ export interface MemoryStore {
   updateMeta(id: string, patch: Partial<Pick<MemoryMeta, 'recalls' | 'lastRecalledAt'>>): Promise<void>
 }
 
-/** Seals text at rest (AES-256-GCM); `open` throws MEMORY_CRYPTO on a wrong key or tampering. */
-export interface Cipher {
-  seal(plaintext: string): string
-  open(sealed: string): string
-}
+export type { Cipher } from '../../lib/crypto.js'

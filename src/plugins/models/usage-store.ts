@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../engine/atomic-write.js'
+import { writeFileAtomic } from '../../lib/atomic-write.js'
 import type { PolicySnapshot } from './eviction.js'
 
 export function usageFile(home: string): string {

@@ -10,7 +10,7 @@
  * - A text longer than the context is cut to fit (like Ollama's `truncate: true`); an empty text
  *   is embedded as the model's BOS token alone.
  * - Vectors are returned as llama.cpp computes them, not normalised (callers normalise:
- *   src/plugins/memory/embedder.ts). Their length is the model's embedding size (64 for the
+ *   src/lib/embedder.ts). Their length is the model's embedding size (64 for the
  *   stories260K test model, which is not a sentence-embedding model).
  * - Throws MiradorError: RUNTIME_LOAD (the model file), RUNTIME_FAILED (llama.cpp refused), ABORTED.
  */

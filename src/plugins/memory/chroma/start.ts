@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import path from 'node:path'
-import { writeFileAtomic } from '../../../engine/atomic-write.js'
+import { writeFileAtomic } from '../../../lib/atomic-write.js'
 import { MiradorError } from '../../../engine/errors.js'
 import { heartbeat, KILL_AFTER_MS, killHard, sleep, waitDead } from './processes.js'
 import {

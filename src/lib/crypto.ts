@@ -36,9 +36,14 @@ import {
 import { constants as FS } from 'node:fs'
 import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../../engine/atomic-write.js'
-import { MiradorError } from '../../engine/errors.js'
-import type { Cipher } from './types.js'
+import { writeFileAtomic } from './atomic-write.js'
+import { MiradorError } from '../engine/errors.js'
+
+/** Seals text at rest (AES-256-GCM); `open` throws MEMORY_CRYPTO on a wrong key or tampering. */
+export interface Cipher {
+  seal(plaintext: string): string
+  open(sealed: string): string
+}
 
 export const PASSPHRASE_ENV = 'MIRADOR_MEMORY_PASSPHRASE'
 const VERSION = 'v1'

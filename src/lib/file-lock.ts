@@ -14,7 +14,7 @@ import { constants as FS } from 'node:fs'
 import { open, readFile, rm, stat, utimes } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { MiradorError } from '../../engine/errors.js'
+import { MiradorError } from '../engine/errors.js'
 import { ensurePrivateDir } from './crypto.js'
 
 export interface LockOptions {

@@ -24,8 +24,8 @@
  * L2-normalised. A text with no words (empty, only stop words or punctuation) gets the vector of
  * one fixed feature, so it is never the zero vector. Deterministic across runs and platforms.
  */
-import { MiradorError } from '../../engine/errors.js'
-import type { Runtime } from '../../engine/runtime.js'
+import { MiradorError } from '../engine/errors.js'
+import type { Runtime } from '../engine/runtime.js'
 import { analyze } from './bm25.js'
 
 export interface Embedder {
