@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint'
 const PLUGINS = ['energy', 'learner', 'memory', 'models', 'tools']
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'src/engine/config/types.gen.ts', 'test/fixtures/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.gen.ts', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,7 +22,10 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
     rules: {
       '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'no-restricted-syntax': [
         'error',
         {

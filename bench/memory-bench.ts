@@ -25,9 +25,9 @@ export interface MemoryBench {
 }
 
 async function firstTokenMs(home: string, memory: boolean, runs: number, env: NodeJS.ProcessEnv): Promise<number> {
-  const engine = new Engine({ cwd: home, home, offline: true, memory, config: {} })
+  const engine = new Engine({ cwd: home, home, offline: true, memory, config: {}, env })
   engine.use(scriptedModels({ m: { tokens: ['ok'] } }).plugin)
-  if (memory) engine.use(new MemoryPlugin({}, env))
+  if (memory) engine.use(new MemoryPlugin({}))
   const times: number[] = []
   let t0 = 0
   let first = -1

@@ -4,7 +4,9 @@
  * is loaded, so the user sees an answer at once.
  */
 import { MiradorError } from '../engine/errors.js'
-import type { RunEvent } from '../engine/events.js'
+import { chainDisplayName } from '../engine/chain-name.js'
+import type { Engine } from '../engine/engine.js'
+import type { AckEvent, RunEvent } from '../engine/events.js'
 import { newRunId } from '../engine/run-id.js'
 import { findChainFile } from './chain-files.js'
 import { chainDirs, miradorHome } from './paths.js'
@@ -32,6 +34,8 @@ export interface ChainRunInput {
   rate?: boolean
   /** pin an energy profile */
   profile?: string
+  /** emit each stage's filled prompt */
+  'show-prompt'?: boolean
 }
 
 export interface ChainRunIO {
@@ -56,43 +60,8 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   return text.trim()
 }
 
-/** Reports an error that stopped the run before or outside the engine. */
-function reportFatal(
-  err: unknown,
-  input: ChainRunInput,
-  io: ChainRunIO,
-  renderer: Renderer | undefined,
-  runId: string,
-  startedAt: number,
-): void {
-  const e = MiradorError.from(err)
-  if (input.json) {
-    // the stream always ends with `done`, so a consumer can wait for it
-    const t = Math.round(performance.now() - startedAt)
-    io.stdout.write(JSON.stringify({ type: 'error', runId, t, code: e.code, message: e.format() }) + '\n')
-    io.stdout.write(
-      JSON.stringify({
-        type: 'done',
-        runId,
-        t,
-        answer: '',
-        stage: null,
-        confidence: 0,
-        models: [],
-        tokens: 0,
-        ms: t,
-        ok: false,
-      }) + '\n',
-    )
-  } else {
-    renderer?.close()
-    io.stderr.write(`✗ ${e.code}: ${e.format()}\n`)
-  }
-  if (input.debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n')
-}
-
 /** `--rate`: one question at the end of an interactive run; Enter skips it. */
-async function askRating(engine: import('../engine/engine.js').Engine, runId: string, io: ChainRunIO): Promise<void> {
+async function askRating(engine: Engine, runId: string, io: ChainRunIO): Promise<void> {
   const { createInterface } = await import('node:readline/promises')
   const rl = createInterface({ input: io.stdin, output: process.stderr })
   try {
@@ -108,29 +77,39 @@ async function askRating(engine: import('../engine/engine.js').Engine, runId: st
   }
 }
 
+/** The renderer draws what the engine's `event` hook delivers; the `ack` it already drew passes by. */
+function attach(engine: Engine, renderer: Renderer, shown: RunEvent | undefined): void {
+  engine.hooks.event.tap('Renderer', (e: RunEvent) => {
+    if (e !== shown) renderer.event(e)
+  })
+}
+
 export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Promise<number> {
   const runId = newRunId()
   const home = miradorHome(io.env)
   let renderer: Renderer | undefined
+  let engine: Engine | undefined
+  let ack: AckEvent | undefined
+  let query = input.query
   try {
-    let query = input.query
     if (query === undefined || query === '-') {
-      if (io.stdin.isTTY)
+      if (io.stdin.isTTY) {
         throw new MiradorError(
           'USAGE',
           'no query given: pass it after the chain name (mirador chain run CHAIN "QUERY") or on standard input',
         )
+      }
       query = await readStdin(io.stdin)
     }
     if (!query.trim()) throw new MiradorError('USAGE', 'the query is empty: say what to ask')
-    // `auto` (mirador ask): the learner picks the chain once the engine is up
-    const auto = input.chain === 'auto'
-    let chainFile = auto ? '' : findChainFile(input.chain, chainDirs(io.cwd, home), io.cwd)
+    // a chain named is found now, before anything loads, so a typo fails at once;
+    // `auto` (mirador ask) is answered by the route hook once the engine is up
+    const chain = input.chain === 'auto' ? 'auto' : findChainFile(input.chain, chainDirs(io.cwd, home), io.cwd)
     renderer = pickRenderer(input, io)
-    const chainName = input.chain.replace(/^.*\//, '').replace(/\.ya?ml$/, '')
-    renderer.event({ type: 'ack', runId, chain: chainName, t: Math.round(performance.now() - io.startedAt) })
+    ack = { type: 'ack', runId, chain: chainDisplayName(input.chain), t: Math.round(performance.now() - io.startedAt) }
+    renderer.event(ack)
 
-    const [{ setup }, { loadChain }] = await Promise.all([import('./setup.js'), import('./chain-load.js')])
+    const { setup } = await import('./setup.js')
     const s = await setup({
       cwd: io.cwd,
       env: io.env,
@@ -138,37 +117,12 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       ...(input.offline ? { offline: true } : {}),
       ...(input.host ? { host: input.host } : {}),
       ...(input.memory === false ? { memory: false } : {}),
-      ...(input['show-memory'] ? { showMemory: true } : {}),
-      ...(input.profile ? { profile: input.profile } : {}),
+      flags: { ...input },
     })
     // an unknown profile name fails before the run, not as a plugin error inside it
     await s.energy?.checkPin()
-    if (auto) {
-      if (!s.learner)
-        throw new MiradorError(
-          'USAGE',
-          'choosing a chain needs the learner, which is turned off (builtins: { learner: false })',
-        )
-      // an energy profile may want the best expected rating per joule
-      const costOf = await s.energy?.qualityPerJoule()
-      const route = await s.learner.route(query, runId, undefined, costOf)
-      chainFile = route.chain.file
-      renderer.event({
-        type: 'route',
-        runId,
-        t: Math.round(performance.now() - io.startedAt),
-        chain: route.chain.name,
-        queryType: route.type,
-        via: route.via,
-        reason: route.reason,
-        candidates: route.candidates,
-        explain: input.explain === true,
-      } as RunEvent)
-    }
-    const engine = s.engine
-    const chain = await loadChain(chainFile, engine.stageKeys())
-    const r = renderer
-    engine.hooks.event.tap('Renderer', (e: RunEvent) => r.event(e))
+    engine = s.engine
+    attach(engine, renderer, ack)
 
     const controller = new AbortController()
     let interrupts = 0
@@ -182,11 +136,10 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       const result = await engine.run({
         chain,
         query,
-        runId,
-        startedAt: io.startedAt,
-        ack: false,
+        ack,
         signal: controller.signal,
         ...(input.session ? { session: input.session } : {}),
+        ...(input['show-prompt'] ? { showPrompt: true } : {}),
       })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
@@ -196,7 +149,46 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       process.off('SIGINT', onSigint)
     }
   } catch (err) {
-    reportFatal(err, input, io, renderer, runId, io.startedAt)
+    await reportFailure(err, { input, io, runId, query: query ?? '', renderer, engine, ack })
     return 1
   }
+}
+
+/**
+ * A run that could not start (no query, no such chain, a broken config): its error and `done` go
+ * through an engine's `event` hook like every other run's, the real one if it was made, else one
+ * with no plugins, so `--json` consumers still get a stream that ends with `done`.
+ */
+async function reportFailure(
+  err: unknown,
+  at: {
+    input: ChainRunInput
+    io: ChainRunIO
+    runId: string
+    query: string
+    renderer: Renderer | undefined
+    engine: Engine | undefined
+    ack: AckEvent | undefined
+  },
+): Promise<void> {
+  const { input, io } = at
+  const renderer = at.renderer ?? pickRenderer(input, io)
+  let engine = at.engine
+  if (!engine) {
+    const { Engine } = await import('../engine/engine.js')
+    engine = new Engine({
+      cwd: io.cwd,
+      home: miradorHome(io.env),
+      offline: true,
+      memory: false,
+      config: {},
+      env: io.env,
+    })
+    attach(engine, renderer, at.ack)
+  }
+  const t = Math.round(performance.now() - io.startedAt)
+  const ack = at.ack ?? { type: 'ack', runId: at.runId, chain: chainDisplayName(input.chain), t }
+  await engine.run({ chain: () => Promise.reject(err), query: at.query, startedAt: io.startedAt, ack })
+  renderer.close()
+  if (input.debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n')
 }

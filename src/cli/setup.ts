@@ -1,22 +1,21 @@
 /**
  * Wires Mirador together for a command: reads config (flags, environment, project, user,
- * defaults, in that order), creates the engine, registers the built-in runtimes and applies the
- * built-in plugins, then the third-party plugins listed in config.
+ * defaults, in that order), creates the engine with the chain catalog, registers the built-in
+ * runtimes and applies the built-in plugins, then the third-party plugins listed in config.
  */
 import path from 'node:path'
 import { loadConfigFile, type MiradorConfig } from '../engine/config/index.js'
 import { Engine } from '../engine/engine.js'
+import { MiradorError } from '../engine/errors.js'
 import type { MiradorPlugin, PluginEntry } from '../engine/plugins.js'
+import { EnergyPlugin } from '../plugins/energy/index.js'
+import { LearnerPlugin } from '../plugins/learner/LearnerPlugin.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
-import { LearnerPlugin, loadChainChoices, type ChainChoice } from '../plugins/learner/LearnerPlugin.js'
-import { MiradorError } from '../engine/errors.js'
-import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
-import { createOllama } from '../runtimes/ollama/index.js'
+import { folderCatalog } from './chain-catalog.js'
 import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
-import { EnergyPlugin, pinnedProfile } from '../plugins/energy/index.js'
-import { listChainFiles } from './chain-files.js'
+import { registerBuiltinRuntimes } from './runtimes.js'
 
 export interface SetupOptions {
   cwd?: string
@@ -29,10 +28,8 @@ export interface SetupOptions {
   host?: string
   /** --no-memory (false): nothing of the run is kept or read back */
   memory?: boolean
-  /** --show-memory: recalled memories are shown with their text */
-  showMemory?: boolean
-  /** --profile: pin an energy profile */
-  profile?: string
+  /** the command's other flags, for plugins that offer one (`show-memory`, `profile`) */
+  flags?: Record<string, unknown>
 }
 
 export interface Setup {
@@ -78,13 +75,16 @@ export async function loadMergedConfig(
   return { config, plugins }
 }
 
+type Builtins = NonNullable<MiradorConfig['builtins']>
+
 /**
- * Applies a built-in plugin unless its `builtins:` setting is false; a map there is its options.
- * Options it refuses are reported by name like any plugin's, and Mirador goes on without it.
+ * Applies a built-in plugin unless its `builtins:` setting is false; a map there is its options
+ * (already checked against its schema, with positions, when the config file was loaded). Options
+ * it refuses are reported by name like any plugin's, and Mirador goes on without it.
  */
 function builtin<P extends MiradorPlugin>(
   engine: Engine,
-  setting: boolean | Record<string, unknown> | undefined,
+  setting: Builtins[keyof Builtins],
   make: (options: Record<string, unknown>) => P,
 ): P | undefined {
   if (setting === false) return undefined
@@ -103,6 +103,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const home = miradorHome(env)
   const files = configFiles(cwd, home, options.config, env)
   const { config, plugins } = await loadMergedConfig(files)
+  // the one place OLLAMA_HOST is read: the flag, then the environment, then config
   const host = options.host ?? env.OLLAMA_HOST
   if (host) config.ollama = { ...config.ollama, host }
   const offline = options.offline === true || truthyEnv(env.MIRADOR_OFFLINE) || config.offline === true
@@ -112,55 +113,36 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     (env.MIRADOR_MEMORY !== undefined
       ? !/^(0|false|no|off)$/i.test(env.MIRADOR_MEMORY)
       : config.memory !== 'off' && config.memory !== false)
-  const engine = new Engine({ cwd, home, offline, memory, config })
-  engine.registerRuntime('ollama', (s) => createOllama(s))
-  engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
   const manifest = manifestFile(cwd, home, env)
+  const dirs = { chains: chainDirs(cwd, home), tools: toolDirs(cwd, home), profiles: profileDirs(cwd, home) }
+  const engine = new Engine({
+    cwd,
+    home,
+    offline,
+    memory,
+    config,
+    env,
+    flags: options.flags ?? {},
+    dirs,
+    ...(manifest ? { manifest } : {}),
+    catalog: folderCatalog(dirs.chains, cwd),
+  })
+  registerBuiltinRuntimes(engine)
   // built-in plugins, each of which `builtins: { name: false }` in config turns off
   const b = config.builtins ?? {}
-  const models = builtin(engine, b.models, () => new ModelsPlugin(manifest ? { manifest } : {}))
-  const memoryPlugin = builtin(
-    engine,
-    b.memory,
-    (o) => new MemoryPlugin({ ...o, ...(options.showMemory ? { show: true } : {}) }, env),
-  )
-  const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(toolDirs(cwd, home), o))
-  let chains: Promise<ChainChoice[]> | undefined
-  const loadChains = () =>
-    (chains ??= loadChainChoices(
-      listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed),
-      engine.stageKeys(),
-    ))
-  const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o, loadChains))
-  const pin = pinnedProfile(options.profile, env, config)
-  const energy = builtin(
-    engine,
-    b.energy,
-    (o) =>
-      new EnergyPlugin({
-        ...o,
-        dirs: profileDirs(cwd, home),
-        ...(pin ? { profile: pin.name, profileFrom: pin.from } : {}),
-        // the manifest's size of a model, for size caps and the energy estimate
-        sizeOf: async (name) => {
-          if (!models) return undefined
-          try {
-            return (await models.resolve(name)).sizeGb
-          } catch {
-            return undefined
-          }
-        },
-        env,
-      }),
-  )
+  const models = builtin(engine, b.models, (o) => new ModelsPlugin(o))
+  const memoryPlugin = builtin(engine, b.memory, (o) => new MemoryPlugin(o))
+  const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
+  const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
+  const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
   for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
   return {
-    ...(energy ? { energy } : {}),
     engine,
     ...(models ? { models } : {}),
     ...(memoryPlugin ? { memory: memoryPlugin } : {}),
     ...(tools ? { tools } : {}),
     ...(learner ? { learner } : {}),
+    ...(energy ? { energy } : {}),
     config,
     configFiles: files,
     home,

@@ -1,7 +1,6 @@
 import { setup } from '../cli/setup.js'
 import { inventory } from '../plugins/models/inventory.js'
 import type { RuntimeStatus } from '../engine/runtime.js'
-import { runtimeSettings } from '../plugins/models/settings.js'
 import { MiradorCommand } from './base.js'
 
 export interface DoctorReport {
@@ -28,23 +27,19 @@ export default class Doctor extends MiradorCommand {
   async run(): Promise<DoctorReport> {
     const { flags } = await this.parse(Doctor)
     const s = await setup({ ...(flags.config ? { config: flags.config } : {}) })
-    const statuses = new Map<string, Promise<RuntimeStatus>>()
-    const statusOf = (runtime: string, settings: Record<string, unknown>) => {
-      const key = `${runtime} ${JSON.stringify(settings)}`
-      if (!statuses.has(key)) {
-        const factory = s.engine.runtimeFactory(runtime)
-        statuses.set(
-          key,
-          factory
-            ? factory(settings).status()
-            : Promise.resolve({ runtime, ok: false, where: '-', detail: `no plugin provides runtime "${runtime}"` }),
-        )
+    // one check per runtime instance: the engine shares an instance between equal settings
+    const statuses = new Map<object, Promise<RuntimeStatus>>()
+    const statusOf = (runtime: string, settings: Record<string, unknown> = {}): Promise<RuntimeStatus> => {
+      if (!s.engine.hasRuntime(runtime)) {
+        return Promise.resolve({ runtime, ok: false, where: '-', detail: `no plugin provides runtime "${runtime}"` })
       }
-      return statuses.get(key)!
+      const instance = s.engine.runtime(runtime, settings)
+      if (!statuses.has(instance)) statuses.set(instance, instance.status())
+      return statuses.get(instance)!
     }
     // every built-in runtime is checked, used by the manifest or not
-    statusOf('ollama', runtimeSettings(s.engine.settings, 'ollama'))
-    statusOf('llamacpp', runtimeSettings(s.engine.settings, 'llamacpp'))
+    statusOf('ollama')
+    statusOf('llamacpp')
     const models: DoctorReport['models'] = []
     if (s.models) {
       const resolved = new Map(

@@ -1,17 +1,28 @@
 /**
- * The engine: builds the hooks, applies plugins, runs chains. It knows no capability by name:
- * models, memory, tools and the rest arrive as plugins through the hooks.
+ * The engine: builds the hooks, applies plugins, keeps the registries plugins share (stage keys,
+ * runtimes, capabilities, the chain catalog) and runs chains (run.ts). It knows no capability by
+ * name: models, memory, tools and the rest arrive as plugins through the hooks.
  */
-import type { ChainFile, MiradorConfig } from './config/index.js'
+import type { MiradorConfig } from './config/index.js'
 import { MiradorError } from './errors.js'
-import type { EventInput, CoreEvent, PluginEvent, RunEvent } from './events.js'
+import type { RunEvent } from './events.js'
 import { guardHooks, type Guard, type TapFailure } from './guard.js'
 import { createHooks, type Hooks } from './hooks.js'
 import { API_VERSION, checkPlugin, loadPlugin, type MiradorPlugin, type PluginEntry } from './plugins.js'
+import { runChain, type ActiveRun, type RunRequest } from './run.js'
 import type { Runtime } from './runtime.js'
-import { newRunId } from './run-id.js'
-import { round, runStages } from './runner.js'
-import type { RunPlan, RunResult, StageResult } from './types.js'
+import { stableKey } from './stable-key.js'
+import type { ChainDef, RunResult } from './types.js'
+
+export type { RunRequest } from './run.js'
+export type { ChainDef } from './types.js'
+
+/** Folders searched in order (project, user, shipped): the first file of a name wins. */
+export interface EngineDirs {
+  chains: string[]
+  tools: string[]
+  profiles: string[]
+}
 
 export interface EngineSettings {
   /** the project folder (where chains/ and mirador.config.yaml are looked for) */
@@ -24,9 +35,36 @@ export interface EngineSettings {
   memory: boolean
   /** mirador.config.yaml, merged with flags and environment */
   config: MiradorConfig
+  /** the environment plugins read (they never read process.env themselves) */
+  env: Readonly<Record<string, string | undefined>>
+  /** the command's flags, for plugins that offer one (`--profile`, `--show-memory`) */
+  flags: Readonly<Record<string, unknown>>
+  dirs: Readonly<EngineDirs>
+  /** models/manifest.yaml in use, when there is one */
+  manifest?: string
+}
+
+/** What a caller must give; the rest has defaults (the process environment, no flags, no folders). */
+export type EngineInit = Omit<EngineSettings, 'env' | 'flags' | 'dirs'> &
+  Partial<Pick<EngineSettings, 'env' | 'flags' | 'dirs'>> & {
+    /** where chains come from; without it only loaded chains (ChainDef) can run */
+    catalog?: ChainCatalog
+  }
+
+/** Finds and loads chain files. The CLI provides it; the engine and plugins ask it. */
+export interface ChainCatalog {
+  /** every chain that can be run by name, loaded (files that fail to load are left out) */
+  list(stageKeys: Record<string, object>): Promise<ChainDef[]>
+  /** a chain by name or path. Throws MiradorError (CONFIG_NOT_FOUND, CONFIG_INVALID, CHAIN_GRAPH). */
+  load(nameOrPath: string, stageKeys: Record<string, object>): Promise<ChainDef>
 }
 
 export type RuntimeFactory = (settings: Record<string, unknown>) => Runtime
+
+export interface RuntimeRegistration {
+  /** the runtime's settings from Mirador's own (config, flags, environment); overrides go on top */
+  settings?: (engine: Readonly<EngineSettings>) => Record<string, unknown>
+}
 
 /** What a plugin sees: the hooks and the registries it may add to. */
 export interface PluginHost {
@@ -38,37 +76,21 @@ export interface PluginHost {
   /** the stage keys plugins added (for loading chain files with them) */
   stageKeys(): Record<string, object>
   /** makes a model back end available by name (`runtime:` in the manifest) */
-  registerRuntime(name: string, factory: RuntimeFactory): void
-  runtimeFactory(name: string): RuntimeFactory | undefined
-  /** offers a host function to sandboxed tools, by name (`memory.search`): JSON in, JSON out */
+  registerRuntime(name: string, factory: RuntimeFactory, registration?: RuntimeRegistration): void
+  /**
+   * The runtime of that name with Mirador's settings for it and `overrides` on top (a model's own
+   * host, …): made once per distinct settings and shared by every plugin that asks.
+   */
+  runtime(name: string, overrides?: Record<string, unknown>): Runtime
+  hasRuntime(name: string): boolean
+  /** offers a host function to sandboxed tools and other plugins, by name (`memory.search`): JSON in, JSON out */
   registerCapability(name: string, fn: Capability): void
   capability(name: string): Capability | undefined
+  /** the chains that can be run by name, loaded once per engine */
+  chains(): Promise<ChainDef[]>
 }
 
 export type Capability = (args: unknown) => Promise<unknown>
-
-export interface ChainDef {
-  name: string
-  file?: string
-  value: ChainFile
-}
-
-export interface RunRequest {
-  chain: ChainDef
-  query: string
-  /** the conversation this run continues */
-  session?: string
-  signal?: AbortSignal
-  runId?: string
-  /** `performance.now()` when the user asked; event times count from it */
-  startedAt?: number
-  /** false when the caller has already shown the acknowledgment */
-  ack?: boolean
-  /** extra template variables */
-  vars?: Record<string, unknown>
-}
-
-type Emit = (event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>) => void
 
 export class Engine implements PluginHost {
   readonly apiVersion = API_VERSION
@@ -80,15 +102,24 @@ export class Engine implements PluginHost {
   readonly pluginErrors: MiradorError[] = []
 
   readonly #guard: Guard
+  readonly #catalog?: ChainCatalog
   readonly #stageKeys: Record<string, object> = {}
   readonly #stageKeyOwners = new Map<string, string>()
-  readonly #runtimes = new Map<string, RuntimeFactory>()
+  readonly #runtimeFactories = new Map<string, { factory: RuntimeFactory; registration: RuntimeRegistration }>()
+  readonly #runtimes = new Map<string, Runtime>()
   readonly #capabilities = new Map<string, Capability>()
+  #chains?: Promise<ChainDef[]>
   /** runs in progress, so a failing tap can be reported in the run it failed in */
-  readonly #runs = new Map<string, { emit: Emit; reported: Set<string> }>()
+  readonly #runs = new Map<string, ActiveRun>()
 
-  constructor(settings: EngineSettings) {
-    this.settings = Object.freeze({ ...settings })
+  constructor({ catalog, ...init }: EngineInit) {
+    this.settings = Object.freeze({
+      env: process.env,
+      flags: {},
+      dirs: { chains: [], tools: [], profiles: [] },
+      ...init,
+    })
+    this.#catalog = catalog
     this.hooks = createHooks()
     this.#guard = guardHooks(this.hooks, (f) => this.#tapFailed(f))
   }
@@ -107,12 +138,31 @@ export class Engine implements PluginHost {
     return { ...this.#stageKeys }
   }
 
-  registerRuntime(name: string, factory: RuntimeFactory): void {
-    this.#runtimes.set(name, factory)
+  registerRuntime(name: string, factory: RuntimeFactory, registration: RuntimeRegistration = {}): void {
+    this.#runtimeFactories.set(name, { factory, registration })
   }
 
-  runtimeFactory(name: string): RuntimeFactory | undefined {
-    return this.#runtimes.get(name)
+  hasRuntime(name: string): boolean {
+    return this.#runtimeFactories.has(name)
+  }
+
+  runtime(name: string, overrides: Record<string, unknown> = {}): Runtime {
+    const registered = this.#runtimeFactories.get(name)
+    if (!registered) {
+      const known = [...this.#runtimeFactories.keys()].join(', ') || 'none'
+      throw new MiradorError(
+        'MODEL_UNRESOLVED',
+        `no plugin provides the runtime "${name}" (registered: ${known}). Check runtime: in models/manifest.yaml.`,
+      )
+    }
+    const settings = { ...registered.registration.settings?.(this.settings), ...overrides }
+    const key = `${name} ${stableKey(settings)}`
+    let runtime = this.#runtimes.get(key)
+    if (!runtime) {
+      runtime = registered.factory(settings)
+      this.#runtimes.set(key, runtime)
+    }
+    return runtime
   }
 
   registerCapability(name: string, fn: Capability): void {
@@ -121,6 +171,19 @@ export class Engine implements PluginHost {
 
   capability(name: string): Capability | undefined {
     return this.#capabilities.get(name)
+  }
+
+  chains(): Promise<ChainDef[]> {
+    this.#chains ??= this.#catalog ? this.#catalog.list(this.stageKeys()) : Promise.resolve([])
+    return this.#chains
+  }
+
+  /** A chain by name or path, through the catalog. */
+  loadChain(nameOrPath: string): Promise<ChainDef> {
+    if (!this.#catalog) {
+      return Promise.reject(new MiradorError('INTERNAL', `no chain catalog: cannot look up "${nameOrPath}"`))
+    }
+    return this.#catalog.load(nameOrPath, this.stageKeys())
   }
 
   /** Applies a plugin. On failure the plugin's taps are switched off and the error is kept. */
@@ -141,7 +204,8 @@ export class Engine implements PluginHost {
           ? err
           : new MiradorError(
               MiradorError.is(err) ? err.code : 'PLUGIN_FAILED',
-              `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. Mirador goes on without it.`,
+              `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. ` +
+                'Mirador goes on without it.',
               { cause: err, details: { plugin: name } },
             )
       this.pluginErrors.push(e)
@@ -162,6 +226,18 @@ export class Engine implements PluginHost {
     }
   }
 
+  /** Runs a chain. Never throws for run-time failures: they are `error` events and `ok: false`. */
+  run(req: RunRequest): Promise<RunResult> {
+    return runChain(this, req, this.#runs)
+  }
+
+  /** Frees every runtime made (sockets, native models). */
+  async dispose(): Promise<void> {
+    const runtimes = [...this.#runtimes.values()]
+    this.#runtimes.clear()
+    await Promise.all(runtimes.map((r) => r.dispose?.()))
+  }
+
   #tapFailed({ hook, plugin, error, args }: TapFailure): void {
     // every hook's arguments carry the run: a plan, a context, an event, a result or a rating
     const carrier = args.find(
@@ -169,110 +245,15 @@ export class Engine implements PluginHost {
     )
     const run = carrier && this.#runs.get(carrier.runId)
     const key = `${plugin}:${hook}`
-    // Once per plugin and hook per run: a failing `event` tap must not recurse through its own report.
     if (!run || run.reported.has(key)) return
     run.reported.add(key)
     const message = `plugin ${plugin} failed in the ${hook} hook: ${error instanceof Error ? error.message : String(error)}. The run goes on without it.`
-    queueMicrotask(() => run.emit({ type: 'error', code: 'PLUGIN_FAILED', message, plugin }))
-  }
-
-  /** Runs a chain. Never throws for run-time failures: they are `error` events and `ok: false`. */
-  async run(req: RunRequest): Promise<RunResult> {
-    const runId = req.runId ?? newRunId()
-    const t0 = req.startedAt ?? performance.now()
-    // stamps the event in place: events are built fresh for each emit, and a copy per token costs
-    const emit: Emit = (e) => {
-      const ev = e as RunEvent
-      ev.runId = runId
-      ev.t = Math.round(performance.now() - t0)
-      this.hooks.event.call(ev)
-    }
-    this.#runs.set(runId, { emit, reported: new Set() })
-    try {
-      return await this.#run(req, runId, t0, emit)
-    } finally {
-      this.#runs.delete(runId)
-    }
-  }
-
-  async #run(req: RunRequest, runId: string, t0: number, emit: Emit): Promise<RunResult> {
-    if (req.ack !== false) emit({ type: 'ack', chain: req.chain.name })
-    for (const e of this.pluginErrors)
-      emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
-    const chain = req.chain.value
-    // plan taps may change the stages: they get a copy, never the loaded chain
-    const stages = structuredClone(chain.stages)
-    let plan: RunPlan = {
-      runId,
-      chain: req.chain.name,
-      ...(req.chain.file ? { file: req.chain.file } : {}),
-      query: req.query,
-      ...(req.session ? { session: req.session } : {}),
-      stages,
-      answer: chain.answer ?? Object.keys(stages).reverse(),
-      concurrency: Number.POSITIVE_INFINITY,
-      vars: { ...req.vars, query: req.query },
-      memory: this.settings.memory,
-      summary: {},
-      ...(chain.ack ? { ack: chain.ack } : {}),
-    }
-    let results = new Map<string, StageResult>()
-    let failure: MiradorError | undefined
-    try {
-      plan = await this.hooks.plan.promise(plan)
-      results = await runStages(this.hooks, plan, emit, req.signal ?? new AbortController().signal)
-    } catch (err) {
-      failure = MiradorError.from(err)
-    }
-    return this.#finish(plan, emit, t0, results, failure)
-  }
-
-  async #finish(
-    plan: RunPlan,
-    emit: Emit,
-    t0: number,
-    results: Map<string, StageResult>,
-    failure?: MiradorError,
-  ): Promise<RunResult> {
-    if (failure) emit({ type: 'error', code: failure.code, message: failure.format() })
-    const ok = [...results.values()].filter((r) => r.status === 'ok' && r.output.trim() !== '')
-    const best =
-      plan.answer.map((n) => results.get(n)).find((r) => r && ok.includes(r)) ??
-      [...ok].sort((a, b) => b.confidence - a.confidence)[0]
-    // models that produced something: a stage that failed before its first token used none
-    const models = [
-      ...new Set(
-        [...results.values()].flatMap((r) => (r.model && (r.status === 'ok' || r.tokens > 0) ? [r.model] : [])),
-      ),
-    ]
-    const tokens = [...results.values()].reduce((n, r) => n + r.tokens, 0)
-    const result: RunResult = {
-      runId: plan.runId,
-      chain: plan.chain,
-      query: plan.query,
-      ...(plan.session ? { session: plan.session } : {}),
-      memory: plan.memory && this.settings.memory,
-      answer: best?.output ?? '',
-      answerStage: best?.stage ?? null,
-      confidence: best?.confidence ?? 0,
-      stages: [...results.values()],
-      models,
-      tokens,
-      ms: Math.round(performance.now() - t0),
-      ok: best !== undefined,
-    }
-    emit({
-      type: 'done',
-      answer: result.answer,
-      stage: result.answerStage,
-      confidence: round(result.confidence),
-      models,
-      tokens,
-      ms: result.ms,
-      ok: result.ok,
-      ...plan.summary,
-    })
-    await this.hooks.runDone.promise(result)
-    return result
+    const report = () => run.emit({ type: 'error', code: 'PLUGIN_FAILED', message, plugin })
+    // a failing `event` tap is reported once the event being delivered has reached every tap
+    if (hook === 'event') queueMicrotask(report)
+    else report()
   }
 }
+
+/** The events of a run as the `event` hook delivers them: what renderers, servers and tests consume. */
+export type { RunEvent }

@@ -11,6 +11,9 @@ import type {
   ModelRef,
   Prompt,
   Rating,
+  RouteAnswer,
+  RouteRequest,
+  RunContext,
   RunPlan,
   RunResult,
   StageContext,
@@ -22,8 +25,10 @@ import type {
 
 export function createHooks() {
   return Object.freeze({
-    /** Transforms the plan of a run before any stage starts (pick a chain, swap or drop stages). */
-    plan: new AsyncSeriesWaterfallHook<[RunPlan]>(['plan']),
+    /** `chain: auto`: the first tap to answer picks the chain a query runs on. */
+    route: new AsyncSeriesBailHook<[RouteRequest, RunContext], RouteAnswer | undefined>(['request', 'context']),
+    /** Transforms the plan of a run before any stage starts (swap models, drop stages). */
+    plan: new AsyncSeriesWaterfallHook<[RunPlan, RunContext]>(['plan', 'context']),
     /** Transforms a stage's prompt before its template is filled (add variables such as memory). */
     prompt: new AsyncSeriesWaterfallHook<[Prompt, StageContext]>(['prompt', 'context']),
     /** The first tap to answer provides the model a stage runs on. */
@@ -36,8 +41,8 @@ export function createHooks() {
     event: new SyncHook<[RunEvent]>(['event']),
     /** After each stage, in series (confidence gates, bookkeeping). */
     stageDone: new AsyncSeriesHook<[StageResult, StageContext]>(['result', 'context']),
-    /** After a run, all taps at once (remember, record). */
-    runDone: new AsyncParallelHook<[RunResult]>(['result']),
+    /** After a run, all taps at once (remember, record); the run's `done` event comes after them. */
+    runDone: new AsyncParallelHook<[RunResult, RunContext]>(['result', 'context']),
     /** A user's rating of a run. */
     feedback: new AsyncSeriesHook<[Rating]>(['rating']),
     /** The user asks to forget: every plugin that keeps what runs said erases it. */

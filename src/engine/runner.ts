@@ -6,13 +6,10 @@
  */
 import { buildGraph, type ChainGraph } from './chain.js'
 import { MiradorError } from './errors.js'
-import type { EventInput, CoreEvent, PluginEvent } from './events.js'
 import type { Hooks } from './hooks.js'
 import { renderTemplate } from './template.js'
 import type { ToolCallRequest, ToolTurn } from './runtime.js'
-import type { Prompt, RunPlan, Stage, StageContext, StageResult, ToolResult } from './types.js'
-
-type Emit = (event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>) => void
+import type { Prompt, RunContext, RunPlan, Stage, StageContext, StageResult, ToolResult } from './types.js'
 
 const DEFAULT_CONFIDENCE = 0.5
 /** rounds of tool calls a stage may make unless the `tools` hook says otherwise */
@@ -41,8 +38,11 @@ interface RunState {
   hooks: Hooks
   plan: RunPlan
   graph: ChainGraph
-  emit: Emit
+  run: RunContext
+  emit: RunContext['emit']
   signal: AbortSignal
+  /** emit each stage's filled prompt (`--show-prompt`) */
+  showPrompt: boolean
   results: Map<string, StageResult>
   /** stages cancelled by a skip rule, with the reason */
   cancelled: Map<string, string>
@@ -52,9 +52,10 @@ interface RunState {
 export async function runStages(
   hooks: Hooks,
   plan: RunPlan,
-  emit: Emit,
-  signal: AbortSignal,
+  run: RunContext,
+  showPrompt = false,
 ): Promise<Map<string, StageResult>> {
+  const { emit, signal } = run
   const graph = buildGraph(plan.stages)
   emit({
     type: 'plan',
@@ -71,8 +72,10 @@ export async function runStages(
     hooks,
     plan,
     graph,
+    run,
     emit,
     signal,
+    showPrompt,
     results: new Map(),
     cancelled: new Map(),
     controllers: new Map(),
@@ -202,17 +205,13 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   if (timeout) signals.push(timeout)
   const signal = AbortSignal.any(signals)
   const ctx: StageContext = {
-    runId: plan.runId,
-    chain: plan.chain,
+    ...state.run,
     stage: name,
     spec,
-    query: plan.query,
-    ...(plan.session ? { session: plan.session } : {}),
     memory: plan.memory,
     summary: plan.summary,
     signal,
     results: state.results,
-    emit,
   }
   const declared = spec.confidence ?? DEFAULT_CONFIDENCE
   const started = performance.now()
@@ -257,6 +256,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     prompt = await hooks.prompt.promise(prompt, ctx)
     const text = renderTemplate(prompt.template, prompt.vars)
     const system = prompt.system === undefined ? undefined : renderTemplate(prompt.system, prompt.vars)
+    if (state.showPrompt) emit({ type: 'prompt', stage: name, text, ...(system !== undefined ? { system } : {}) })
     const model = await hooks.model.promise({ name: spec.model, stage: name }, ctx)
     if (!model) {
       throw new MiradorError(

@@ -2,7 +2,7 @@
  * The values that flow through the hooks. Chain and stage shapes come from the JSON Schemas
  * (config/types.gen.ts); these are the run-time shapes built from them.
  */
-import type { Stage } from './config/index.js'
+import type { ChainFile, Stage } from './config/index.js'
 import type { EventInput, CoreEvent, PluginEvent } from './events.js'
 import type { GenerateRequest, StreamPart, ToolCallRequest, ToolDefinition } from './runtime.js'
 import type { MiradorError } from './errors.js'
@@ -34,6 +34,8 @@ export interface RunPlan {
   summary: Record<string, unknown>
   /** the chain's acknowledgment text, if it declares one */
   ack?: string
+  /** the query's type, when a router decided it (`chain: auto`) */
+  queryType?: string
 }
 
 /** A prompt before its template is filled: `prompt` taps add variables or rewrite the template. */
@@ -43,22 +45,60 @@ export interface Prompt {
   vars: Record<string, unknown>
 }
 
-export interface StageContext {
+/** How a plugin speaks to the user: a `log` event the renderers place where it does not break the display. */
+export interface LogOptions {
+  /** `warn` goes to standard error in plain output (default `info`) */
+  level?: 'info' | 'warn'
+  /** the plugin speaking (shown beside the message) */
+  plugin?: string
+}
+
+/** What every hook of a run hands its taps besides the value: which run, and how to speak in it. */
+export interface RunContext {
   readonly runId: string
   readonly chain: string
-  readonly stage: string
-  readonly spec: Stage
   readonly query: string
   readonly session?: string
   /** false: memory is off for this run */
   readonly memory: boolean
+  /** aborts when the run is cancelled */
+  readonly signal: AbortSignal
+  /** emits an event into the run (stamped with runId and t); nothing is emitted after `done` */
+  emit(event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>): void
+  /** prints a line for the user through the renderers (a `log` event), never straight to a stream */
+  log(message: string, options?: LogOptions): void
+}
+
+export interface StageContext extends RunContext {
+  readonly stage: string
+  readonly spec: Stage
   /** fields for the `done` event: a stageDone tap may add to it */
   readonly summary: Record<string, unknown>
+  /** aborts when the run is cancelled or the stage is skipped */
   readonly signal: AbortSignal
   /** results of the stages that finished so far */
   readonly results: ReadonlyMap<string, StageResult>
-  /** emits an event into the run (stamped with runId and t) */
-  emit(event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>): void
+}
+
+/** `chain: auto`: the `route` hook's question. Taps before the answering one may add to it. */
+export interface RouteRequest {
+  query: string
+  /** an estimate of the joules a chain would use, for routers that weigh quality per joule */
+  cost?: (chain: ChainFile) => Promise<number>
+}
+
+/** The `route` hook's answer: the chain to run, already loaded, and the query's type. */
+export interface RouteAnswer {
+  chain: ChainDef
+  /** the query type the router decided (recorded with the run) */
+  queryType?: string
+}
+
+/** A chain ready to run: its name, the file it came from, and its validated content. */
+export interface ChainDef {
+  name: string
+  file?: string
+  value: ChainFile
 }
 
 export interface ModelRef {
@@ -107,6 +147,10 @@ export interface StageResult {
 export interface RunResult {
   runId: string
   chain: string
+  /** the chain file, when the chain came from one */
+  file?: string
+  /** the query's type, when a router decided it */
+  queryType?: string
   query: string
   session?: string
   /** false: memory was off for this run */

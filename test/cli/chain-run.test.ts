@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import { defaultReply, startOllamaTestServer, unusedPort, type OllamaTestServer } from '../support/ollama-server.js'
@@ -52,7 +52,9 @@ describe('mirador chain run', () => {
     const ev = r.events
     expect(ev.length).toBe(r.stdout.trim().split('\n').length) // every line is one JSON event
     expect(ev[0]).toMatchObject({ type: 'ack', chain: 'quick-deep' })
-    expect(ev[1]).toMatchObject({
+    // the energy profile shapes the plan, so its event comes first
+    expect(ev[1]).toMatchObject({ type: 'profile' })
+    expect(ev[2]).toMatchObject({
       type: 'plan',
       stages: [
         { stage: 'quick', model: 'quick', after: [] },
@@ -236,6 +238,15 @@ describe('mirador chain run', () => {
     expect(r.stderr).toMatch(/bad\.yaml:5:5: .*temprature/)
   })
 
+  it('an unknown chain under --json still streams ack, error and done', async () => {
+    const p = project()
+    const r = await runCli(['chain', 'run', 'nope', 'hi', '--json'], { cwd: p.dir, env: env(p) })
+    expect(r.code).toBe(1)
+    expect(r.events.map((e) => e.type)).toEqual(['ack', 'error', 'done'])
+    expect(r.events[1]).toMatchObject({ code: 'CONFIG_NOT_FOUND' })
+    expect(r.events[2]).toMatchObject({ ok: false })
+  })
+
   it('a usage error exits 2 with a hint', async () => {
     const p = project()
     const r = await runCli(['chain', 'run'], { cwd: p.dir, env: env(p) })
@@ -326,5 +337,43 @@ describe('third-party plugins from mirador.config.yaml', () => {
     const sent = server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)
     expect(sent).not.toContain('HIJACK')
     expect(r.events.at(-1)).toMatchObject({ type: 'done', ok: true })
+  })
+})
+
+describe('every event a user can see goes through the event hook', () => {
+  // a plugin that writes every event it is given, exactly as --json prints them
+  const TAP = `import { appendFileSync } from 'node:fs'
+export default {
+  name: 'EventTap',
+  apiVersion: 1,
+  apply(engine) {
+    engine.hooks.event.tap('EventTap', (e) => appendFileSync(process.env.EVENT_TAP_FILE, JSON.stringify(e) + '\\n'))
+  },
+}
+`
+  it.each([
+    ['chain run', ['chain', 'run', 'quick-deep', 'What should I focus on?', '--json']],
+    ['ask (routing)', ['ask', 'Help me plan my week', '--json', '--explain']],
+    ['a failing stage', ['chain', 'run', 'quick-deep', 'hi', '--json', '--offline']],
+  ])('%s: the hook sees exactly what --json prints, ending with done', async (_label, args) => {
+    const p = project({
+      'plugins/tap.js': TAP,
+      'mirador.config.yaml': 'plugins: [./plugins/tap.js]\n',
+      ...(_label === 'a failing stage'
+        ? {
+            'models/manifest.yaml':
+              'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "not-pulled:7b" }\n',
+          }
+        : {}),
+    })
+    const file = path.join(p.dir, 'events.ndjson')
+    const r = await runCli(args, { cwd: p.dir, env: env(p, { EVENT_TAP_FILE: file }) })
+    const printed = r.stdout.trim().split('\n')
+    const tapped = readFileSync(file, 'utf8').trim().split('\n')
+    expect(tapped).toEqual(printed)
+    expect(r.events.at(-1)!.type).toBe('done')
+    expect(r.events[0]!.type).toBe('ack')
+    if (_label === 'ask (routing)') expect(r.events.map((e) => e.type)).toContain('route')
+    if (_label === 'a failing stage') expect(r.events.map((e) => e.type)).toContain('error')
   })
 })

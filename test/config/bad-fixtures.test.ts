@@ -72,7 +72,7 @@ const CASES: Record<string, [ErrorCode, number, number, string]> = {
     'CONFIG_INVALID',
     2,
     11,
-    'builtins.memory: must be true, false, or a map of the plugin\'s options (got "off")',
+    'builtins.memory: must be true, false, or a map of its options (got "off")',
   ],
   'octal.chain.yaml': ['CONFIG_UNSAFE', 5, 22, 'the number 0755 has a leading zero'],
   'sexagesimal.chain.yaml': [

@@ -11,6 +11,9 @@ import { describe, expect, it } from '@jest/globals'
 import { getSchema, schemaFile, validateConfigFile, type ConfigKind } from '../../src/engine/config/index.js'
 
 const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool']
+const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy']
+const pluginSchema = (name: string) =>
+  JSON.parse(readFileSync(`schemas/plugins/${name}.schema.json`, 'utf8')) as Record<string, unknown>
 const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')
 
 type Schema = Record<string, unknown>
@@ -57,6 +60,8 @@ describe('schemas', () => {
     })
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
     ajv.addFormat('uri', true)
+    // config.schema.json takes each built-in plugin's options from schemas/plugins/ (editors follow the $ref)
+    for (const name of PLUGINS) ajv.addSchema(pluginSchema(name))
     expect(ajv.validateSchema(raw)).toBe(true)
     expect(() => ajv.compile(raw)).not.toThrow()
   })
@@ -83,8 +88,30 @@ describe('schemas', () => {
   })
 })
 
+describe('built-in plugin option schemas (schemas/plugins/)', () => {
+  it.each(PLUGINS)('%s: valid draft-07, closed, every property described, config takes it', (name) => {
+    const raw = pluginSchema(name)
+    expect(raw.$schema).toBe('http://json-schema.org/draft-07/schema#')
+    expect(raw.$id).toBe(`https://mirador.local/schemas/plugins/${name}.schema.json`)
+    expect(raw.additionalProperties).toBe(false)
+    const ajv = new Ajv({ strict: true, strictRequired: false, strictTypes: false, validateSchema: true })
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
+    expect(ajv.validateSchema(raw)).toBe(true)
+    expect(() => ajv.compile(raw)).not.toThrow()
+    const undocumented = propertySchemas(raw)
+      .filter(([, s]) => typeof s.description !== 'string' && typeof s.$ref !== 'string')
+      .map(([p]) => p)
+    expect(undocumented).toEqual([])
+    const builtins = (getSchema('config').properties as Record<string, Schema>).builtins!.properties as Record<
+      string,
+      { anyOf: Schema[] }
+    >
+    expect(builtins[name]!.anyOf[1]).toEqual({ $ref: `plugins/${name}.schema.json` })
+  })
+})
+
 describe('generated types', () => {
-  it('src/engine/config/types.gen.ts is up to date with the schemas (npm run gen:types)', async () => {
+  it("types.gen.ts and the plugins' options.gen.ts are up to date with the schemas (npm run gen:types)", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['scripts/gen-types.js', '--check'], {
       timeout: 60_000,
     })

@@ -23,19 +23,23 @@ const QUICK_DEEP: ChainFile = {
 
 function run(battery: string, opts: { profile?: string; memory?: boolean; forbid?: string[]; home?: string } = {}) {
   const home = opts.home ?? mkdtempSync(path.join(os.tmpdir(), 'mirador-energy-plugin-'))
-  const engine = new Engine({ cwd: ROOT, home, offline: true, memory: opts.memory ?? false, config: {} })
+  const engine = new Engine({
+    cwd: ROOT,
+    home,
+    offline: true,
+    memory: opts.memory ?? false,
+    config: {},
+    env: { MIRADOR_BATTERY: battery, ...(opts.profile ? { MIRADOR_PROFILE: opts.profile } : {}) },
+    dirs: { chains: [], tools: [], profiles: [path.join(ROOT, 'profiles')] },
+  })
+  // the sizes the models plugin would give from the manifest
+  engine.registerCapability('models.size', async (a) => ({ sizeGb: SIZES[(a as { model: string }).model] ?? null }))
   const { plugin, calls } = scriptedModels({
     quick: { tokens: ['a', 'b', 'c'] },
     deep: { tokens: ['d', 'e', 'f', 'g', 'h'] },
   })
   engine.use(plugin)
-  const energy = new EnergyPlugin({
-    dirs: [path.join(ROOT, 'profiles')],
-    sizeOf: async (m) => SIZES[m],
-    env: { MIRADOR_BATTERY: battery },
-    ...(opts.profile ? { profile: opts.profile } : {}),
-    ...(opts.forbid ? { forbid: opts.forbid } : {}),
-  })
+  const energy = new EnergyPlugin(opts.forbid ? { forbid: opts.forbid } : {})
   expect(engine.use(energy)).toBe(true)
   const events: RunEvent[] = []
   engine.hooks.event.tap('test', (e) => void events.push(structuredClone(e) as RunEvent))
@@ -60,10 +64,9 @@ describe('EnergyPlugin in the engine', () => {
     expect(energy.byModel.quick!.joules).toBeCloseTo(1.3 * (0.2 * 3 + 0.02 * 'Briefly: hi'.length), 1)
     expect(energy.byModel.deep!.joules).toBeCloseTo(4.7 * (0.2 * 5 + 0.02 * 'Deeply: hi'.length), 1)
     expect((done.profile as { name: string }).name).toBe('performance')
-    // the profile event comes after the plan, before the first stage starts
+    // the profile shapes the plan: its event comes right before the plan's
     const types = events.map((e) => e.type)
-    expect(types.indexOf('plan')).toBeLessThan(types.indexOf('profile'))
-    expect(types.indexOf('profile')).toBeLessThan(types.indexOf('stage-start'))
+    expect(types.indexOf('profile')).toBe(types.indexOf('plan') - 1)
   })
 
   it('on battery: balanced substitutes deep → quick and caps num_ctx', async () => {
@@ -139,30 +142,42 @@ describe('EnergyPlugin in the engine', () => {
       expect.objectContaining({ chain: 'quick-deep', profile: 'performance', runId: a.result.runId }),
     ])
     expect(entries[0]!.joules).toBe((of(a.events, 'done')[0]!.energy as { joules: number }).joules)
-    // survival turns memory off for its runs: nothing logged
+    // survival turns memory off for its runs, but the log holds no text: still logged
     const b = await run('10,unplugged', { memory: true })
-    expect(await readLog(b.home)).toEqual([])
+    expect((await readLog(b.home)).map((e) => e.profile)).toEqual(['survival'])
+    expect(of(b.events, 'done')[0]!.energy).toBeDefined()
     const c = await run('90,plugged', { memory: false })
     expect(await readLog(c.home)).toEqual([])
   })
 
   it('checkPin fails early for an unknown name', async () => {
-    const p = new EnergyPlugin({
-      dirs: [path.join(ROOT, 'profiles')],
-      profile: 'turbo',
-      profileFrom: 'MIRADOR_PROFILE',
-    })
-    await expect(p.checkPin()).rejects.toThrow(/no energy profile named "turbo" \(MIRADOR_PROFILE\)/)
-    await expect(
-      new EnergyPlugin({ dirs: [path.join(ROOT, 'profiles')], profile: 'balanced' }).checkPin(),
-    ).resolves.toBeUndefined()
+    const pinned = (env: Record<string, string>, flags: Record<string, unknown> = {}) => {
+      const engine = new Engine({
+        cwd: ROOT,
+        home: '/nonexistent',
+        offline: true,
+        memory: false,
+        config: {},
+        env,
+        flags,
+        dirs: { chains: [], tools: [], profiles: [path.join(ROOT, 'profiles')] },
+      })
+      const p = new EnergyPlugin()
+      engine.use(p)
+      return p
+    }
+    await expect(pinned({ MIRADOR_PROFILE: 'turbo' }).checkPin()).rejects.toThrow(
+      /no energy profile named "turbo" \(MIRADOR_PROFILE\)/,
+    )
+    await expect(pinned({}, { profile: 'turbo' }).checkPin()).rejects.toThrow(/"turbo" \(--profile\)/)
+    await expect(pinned({ MIRADOR_PROFILE: 'balanced' }).checkPin()).resolves.toBeUndefined()
   })
 
   it('options from config are validated', () => {
-    expect(() => new EnergyPlugin({ dirs: [], forbid: 'deep' as unknown as string[] })).toThrow(
+    expect(() => new EnergyPlugin(JSON.parse('{"forbid":"deep"}'))).toThrow(
       /plugin EnergyPlugin: options.forbid must be array/,
     )
-    expect(() => new EnergyPlugin({ dirs: [], ...({ turbo: true } as object) })).toThrow(/\(turbo\)/)
+    expect(() => new EnergyPlugin(JSON.parse('{"turbo":true}'))).toThrow(/\(turbo\)/)
   })
 
   it('pinnedProfile: flag, then MIRADOR_PROFILE, then config', () => {

@@ -28,6 +28,7 @@ describe('plugins', () => {
       'model',
       'plan',
       'prompt',
+      'route',
       'runDone',
       'stageDone',
       'toolCall',

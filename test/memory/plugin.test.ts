@@ -29,11 +29,18 @@ function setup(opts: { memory?: boolean; options?: MemoryOptions; env?: NodeJS.P
   const p = makeProject({})
   const home = opts.home ?? p.home
   if (!homes.includes(home)) homes.push(home)
-  const engine = new Engine({ cwd: p.dir, home, offline: true, memory: opts.memory ?? true, config: {} })
+  const engine = new Engine({
+    cwd: p.dir,
+    home,
+    offline: true,
+    memory: opts.memory ?? true,
+    config: {},
+    env: { ...opts.env, MIRADOR_CHROMA_IDLE_MS: '0' },
+  })
   const answers: Record<string, Script> = {}
   const models = scriptedModels(new Proxy(answers, { get: (t, k: string) => t[k] ?? { tokens: ['ok'] } }))
   engine.use(models.plugin)
-  const memory = new MemoryPlugin(opts.options ?? {}, { ...opts.env, MIRADOR_CHROMA_IDLE_MS: '0' })
+  const memory = new MemoryPlugin(opts.options ?? {})
   expect(engine.use(memory)).toBe(true)
   const events: LooseEvent[] = []
   engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))

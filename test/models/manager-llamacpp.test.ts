@@ -7,7 +7,8 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { Engine } from '../../src/engine/engine.js'
 import { ModelsPlugin } from '../../src/plugins/models/index.js'
-import { createLlamaCpp, llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
+import { llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
+import { registerBuiltinRuntimes } from '../../src/cli/runtimes.js'
 import { gguf, makeProject } from '../support/cli.js'
 import type { LooseEvent } from '../support/events.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
@@ -27,7 +28,7 @@ describe('model manager on llama.cpp', () => {
     await makeLoraAdapter({ base, out: path.join(p.dir, 'adapters/poet.gguf'), seed: 1 })
     await makeLoraAdapter({ base, out: path.join(p.dir, 'adapters/coder.gguf'), seed: 2 })
     const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, memory: true, config: {} })
-    engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
+    registerBuiltinRuntimes(engine)
     const models = new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') })
     engine.use(models)
     const events: LooseEvent[] = []
@@ -58,7 +59,7 @@ describe('model manager on llama.cpp', () => {
     // one base, loaded once, whatever rides on it
     expect(events.filter((e) => e.type === 'model-load')).toHaveLength(1)
     expect(llamaCppStats().modelLoads - loadsBefore).toBe(1)
-    await models.dispose()
+    await engine.dispose()
   })
 
   it('an adapter outside the project and MIRADOR_HOME is refused with its position', async () => {
@@ -66,7 +67,7 @@ describe('model manager on llama.cpp', () => {
       'models/manifest.yaml': `models:\n  bad: { runtime: llamacpp, base: "${gguf()}", lora: /etc/hostname }\n`,
     })
     const engine = new Engine({ cwd: p.dir, home: p.home, offline: true, memory: true, config: {} })
-    engine.registerRuntime('llamacpp', (s) => createLlamaCpp(s))
+    registerBuiltinRuntimes(engine)
     engine.use(new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') }))
     const events: LooseEvent[] = []
     engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))

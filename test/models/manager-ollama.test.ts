@@ -8,7 +8,7 @@ import path from 'node:path'
 import { Engine } from '../../src/engine/engine.js'
 import type { ChainFile } from '../../src/engine/config/index.js'
 import { ModelsPlugin } from '../../src/plugins/models/index.js'
-import { createOllama } from '../../src/runtimes/ollama/index.js'
+import { registerBuiltinRuntimes } from '../../src/cli/runtimes.js'
 import { makeProject } from '../support/cli.js'
 import type { LooseEvent } from '../support/events.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
@@ -28,7 +28,7 @@ function setupEngine(manifest: string, files: Record<string, string> = {}, memor
     memory,
     config: { ollama: { host: server!.url } },
   })
-  engine.registerRuntime('ollama', (s) => createOllama(s))
+  registerBuiltinRuntimes(engine)
   const models = new ModelsPlugin({ manifest: path.join(p.dir, 'models/manifest.yaml') })
   expect(engine.use(models)).toBe(true)
   const events: LooseEvent[] = []

@@ -45,6 +45,8 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
   let frame = 0
   let timer: NodeJS.Timeout | undefined
   let dirty = false
+  // a run that failed before its plan has only its error to say: no summary line under it
+  let planned = false
 
   const clear = () => {
     if (drawn > 0) out.write(`\x1b[${drawn}A\r\x1b[0J`)
@@ -94,6 +96,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           commit(p.dim(`▸ ${e.chain} · ${e.runId}`))
           break
         case 'plan':
+          planned = true
           waiting = 'loading models…'
           if (e.text) commit(safeText(e.text))
           break
@@ -140,7 +143,8 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
         case 'done':
           waiting = undefined
           running.clear()
-          commit(summaryLine(e, p))
+          if (planned || e.ok) commit(summaryLine(e, p))
+          else draw()
           break
         default: {
           // a plugin saying what it is doing while nothing streams yet (starting a server, …)

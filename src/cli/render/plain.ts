@@ -11,6 +11,8 @@ export function plainRenderer(out: Out, err: Out): Renderer {
   const pending = new Map<string, string>()
   const p = paint(false)
   let lastPull = ''
+  // a run that failed before its plan has only its error to say: no summary line under it
+  let planned = false
   const flush = (stage: string, all: boolean) => {
     const lines = (pending.get(stage) ?? '').split('\n')
     const rest = all ? '' : lines.pop()!
@@ -26,6 +28,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           out.write(`▸ ${e.chain} (${e.runId})\n`)
           break
         case 'plan':
+          planned = true
           if (e.text) out.write(`${safeText(e.text)}\n`)
           break
         case 'stage-start':
@@ -57,7 +60,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           err.write(errorLine(e, p) + '\n')
           break
         case 'done':
-          out.write(summaryLine(e, p) + '\n')
+          if (planned || e.ok) out.write(summaryLine(e, p) + '\n')
           break
         case 'tool-call':
         case 'tool-result':

@@ -1,8 +1,6 @@
 import { setup } from '../../cli/setup.js'
-import { profileDirs } from '../../cli/paths.js'
-import { readBattery } from '../../plugins/energy/battery.js'
-import { pinnedProfile } from '../../plugins/energy/EnergyPlugin.js'
-import { byPriority, describeReading, loadProfiles, selectProfile } from '../../plugins/energy/profiles.js'
+import { MiradorError } from '../../engine/errors.js'
+import { byPriority, describeReading } from '../../plugins/energy/profiles.js'
 import { Flags, MiradorCommand } from '../base.js'
 
 export default class EnergyProfileCommand extends MiradorCommand {
@@ -19,11 +17,13 @@ export default class EnergyProfileCommand extends MiradorCommand {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(EnergyProfileCommand)
-    const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
-    const { profiles, errors } = await loadProfiles(profileDirs(s.cwd, s.home))
-    const reading = await readBattery(process.env, { home: s.home })
-    const pin = pinnedProfile(flags.profile, process.env, s.config)
-    const selection = selectProfile(profiles, reading, pin)
+    const s = await setup({
+      ...(flags.config ? { config: flags.config as string } : {}),
+      flags: { ...(flags.profile ? { profile: flags.profile } : {}) },
+    })
+    if (!s.energy) throw new MiradorError('USAGE', 'energy profiles are turned off (builtins: { energy: false })')
+    // what a run would do: the plugin's own choice
+    const [{ profiles, errors }, { selection, reading }] = await Promise.all([s.energy.profiles(), s.energy.current()])
     const out = {
       profile: selection.profile?.name ?? null,
       reason: selection.reason,

@@ -54,7 +54,7 @@ export default class ModelsLoad extends MiradorCommand {
       if (r.runtime === 'llamacpp')
         this.log('  llama.cpp models live in the process that uses them: a chain run loads it again, once.')
     }
-    await s.models.dispose()
+    await s.engine.dispose()
     return result
   }
 }

@@ -26,7 +26,7 @@ export default class ModelsUnload extends MiradorCommand {
     for (const t of targets) await runtime.unload(t.model)
     if (!this.jsonEnabled())
       this.log(targets.length ? `✓ unloaded ${targets.map((t) => t.model).join(', ')}` : `${r.name} was not loaded`)
-    await s.models.dispose()
+    await s.engine.dispose()
     return { model: r.name, runtime: r.runtime, unloaded: targets.map((t) => t.model) }
   }
 }

@@ -238,13 +238,45 @@ export interface MiradorConfig {
    */
   plugins?: (PluginName | PluginRef)[]
   /**
-   * Turn built-in plugins on or off by name, or give their options: e.g. { memory: false } or { memory: { max_memories: 5000 } }. Built-ins are on unless listed as false.
+   * Turn built-in plugins on or off, or give their options: e.g. { memory: false } or { memory: { max_memories: 5000 } }. Built-ins are on unless set to false.
    */
   builtins?: {
     /**
-     * true to load this built-in plugin, false to leave it out, or a map of its options (the plugin validates them).
+     * The model manager: loads models as stages need them, within the manifest budget, LoRA adapters on shared bases. true or false to turn it on or off, or a map of its options.
      */
-    [k: string]:
+    models?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
+     * Long-term memory: recall injected as {{memory}}, each run remembered (encrypted), sessions. true or false to turn it on or off, or a map of its options.
+     */
+    memory?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
+     * Tools models call, run in isolated-vm sandboxes (tools/*.yaml). true or false to turn it on or off, or a map of its options.
+     */
+    tools?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
+     * The pattern learner: ratings move chain weights; `mirador ask` routes by them. true or false to turn it on or off, or a map of its options.
+     */
+    learner?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
+     * Battery-aware energy profiles (profiles/*.yaml) and the energy account of each run. true or false to turn it on or off, or a map of its options.
+     */
+    energy?:
       | boolean
       | {
           [k: string]: unknown

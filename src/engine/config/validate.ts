@@ -11,9 +11,11 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Ajv, ValidateFunction } from 'ajv'
 import { MiradorError } from '../errors.js'
+import { stableKey } from '../stable-key.js'
 import type { ConfigKind, Schema } from './types.js'
 
 const SCHEMA_FILES: Record<ConfigKind, string> = {
@@ -24,21 +26,31 @@ const SCHEMA_FILES: Record<ConfigKind, string> = {
   tool: 'tool.schema.json',
 }
 
-/** Absolute path of a kind's schema file (schemas/ at the package root, from src/ or dist/). */
-export function schemaFile(kind: ConfigKind): string {
-  return fileURLToPath(new URL(`../../../schemas/${SCHEMA_FILES[kind]}`, import.meta.url))
+/** Absolute path of a file under schemas/ (at the package root, from src/ or dist/). */
+export function schemaPath(rel: string): string {
+  return fileURLToPath(new URL(`../../../schemas/${rel}`, import.meta.url))
 }
 
-const schemaCache = new Map<ConfigKind, Schema>()
+/** Absolute path of a kind's schema file. */
+export function schemaFile(kind: ConfigKind): string {
+  return schemaPath(SCHEMA_FILES[kind])
+}
+
+const schemaCache = new Map<string, Schema>()
+
+/** A schema file under schemas/, parsed (read once). Do not mutate it. */
+export function schemaAt(rel: string): Schema {
+  let s = schemaCache.get(rel)
+  if (!s) {
+    s = JSON.parse(readFileSync(schemaPath(rel), 'utf8')) as Schema
+    schemaCache.set(rel, s)
+  }
+  return s
+}
 
 /** The parsed JSON Schema of a kind (read once). Do not mutate it. */
 export function getSchema(kind: ConfigKind): Schema {
-  let s = schemaCache.get(kind)
-  if (!s) {
-    s = JSON.parse(readFileSync(schemaFile(kind), 'utf8')) as Schema
-    schemaCache.set(kind, s)
-  }
-  return s
+  return schemaAt(SCHEMA_FILES[kind])
 }
 
 let ajv: Ajv | undefined
@@ -69,6 +81,8 @@ function getAjv(): Ajv {
       strictTypes: false,
       allowUnionTypes: true,
       validateSchema: false,
+      // plugin options schemas give their defaults (schemas/plugins/*.json); no other schema has any
+      useDefaults: true,
       code: { optimize: false },
     })
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
@@ -77,41 +91,57 @@ function getAjv(): Ajv {
   return ajv
 }
 
-/** JSON.stringify with sorted keys, for cache keys. */
-function stableKey(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'undefined'
-  if (Array.isArray(v)) return `[${v.map(stableKey).join(',')}]`
-  const o = v as Record<string, unknown>
-  return `{${Object.keys(o)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableKey(o[k])}`)
-    .join(',')}}`
-}
-
 /**
- * A copy of a schema with its internal `$ref`s (`#/definitions/…`) replaced by their targets and
- * `definitions` dropped. Mirador's schemas have no recursive references.
+ * A copy of a schema with its `$ref`s replaced by their targets and `definitions` dropped: refs
+ * inside the file (`#/definitions/x`) and to another file under schemas/ (`plugins/memory.schema.json`,
+ * optionally with `#/definitions/x`), which is how config.schema.json takes each built-in plugin's
+ * options. Mirador's schemas have no recursive references.
  */
-export function inlineRefs(root: Schema): Schema {
-  const defs = (root.definitions ?? {}) as Record<string, unknown>
-  const walk = (node: unknown, depth: number): unknown => {
+export function inlineRefs(root: Schema, dir = '', keepDefaults = true): Schema {
+  const walk = (node: unknown, doc: Schema, docDir: string, depth: number): unknown => {
     if (depth > 64) throw new MiradorError('INTERNAL', 'schema $refs nest too deeply (a recursive schema?)')
-    if (Array.isArray(node)) return node.map((n) => walk(n, depth + 1))
+    if (Array.isArray(node)) return node.map((n) => walk(n, doc, docDir, depth + 1))
     if (node === null || typeof node !== 'object') return node
     const o = node as Schema
     const out: Schema = {}
     if (typeof o.$ref === 'string') {
-      const m = /^#\/definitions\/([^/]+)$/.exec(o.$ref)
-      if (!m || !(m[1]! in defs)) throw new MiradorError('INTERNAL', `unsupported $ref ${o.$ref}`)
-      Object.assign(out, walk(defs[m[1]!], depth + 1) as Schema)
+      const m = /^([\w./-]*\.json)?(?:#\/definitions\/([^/]+))?$/.exec(o.$ref)
+      if (!m || (!m[1] && !m[2])) throw new MiradorError('INTERNAL', `unsupported $ref ${o.$ref}`)
+      const rel = m[1] ? path.posix.join(docDir, m[1]) : undefined
+      const target = rel ? schemaAt(rel) : doc
+      const targetDir = rel ? path.posix.dirname(rel) : docDir
+      const defs = (target.definitions ?? {}) as Record<string, unknown>
+      const picked = m[2] ? defs[m[2]] : target
+      if (picked === undefined) throw new MiradorError('INTERNAL', `unsupported $ref ${o.$ref}`)
+      const inlined = walk(picked, target, targetDir === '.' ? '' : targetDir, depth + 1) as Schema
+      for (const k of ['$id', '$schema', 'definitions']) delete inlined[k]
+      Object.assign(out, inlined)
     }
     for (const [k, v] of Object.entries(o)) {
-      if (k === '$ref' || (k === 'definitions' && depth === 0)) continue
-      out[k] = walk(v, depth + 1)
+      if (k === '$ref' || (k === 'definitions' && node === doc)) continue
+      if (k === 'default' && !keepDefaults) continue
+      out[k] = walk(v, doc, docDir, depth + 1)
     }
     return out
   }
-  return walk(root, 0) as Schema
+  return walk(root, root, dir, 0) as Schema
+}
+
+/**
+ * A validator for a plugin's options schema (built-ins: `schemaAt('plugins/NAME.schema.json')`;
+ * third parties: their own object), compiled once per schema object. Defaults in the schema are
+ * filled in.
+ */
+const optionValidators = new WeakMap<object, ValidateFunction>()
+export function getOptionsValidator(schema: object): ValidateFunction {
+  let v = optionValidators.get(schema)
+  if (!v) {
+    const inlined = inlineRefs(schema as Schema, 'plugins')
+    delete inlined.$id
+    v = getAjv().compile(inlined)
+    optionValidators.set(schema, v)
+  }
+  return v
 }
 
 /**
@@ -128,7 +158,8 @@ export function getValidator(kind: ConfigKind, extraStageProperties?: Record<str
   if (v) return v
   // internal $refs are inlined so that every error's schemaPath follows the document's shape
   // (this is what lets anyOf alternatives be grouped by path when their errors are collapsed)
-  const schema = inlineRefs(getSchema(kind))
+  // defaults are for plugins' own validation of their options: in a file, a missing key stays missing
+  const schema = inlineRefs(getSchema(kind), '', false)
   if (extra) {
     delete schema.$id // the variant must not clash with the base schema's id
     const stage = ((schema.properties as Record<string, Schema>).stages as Schema).additionalProperties as Schema

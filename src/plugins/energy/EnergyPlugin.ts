@@ -1,86 +1,41 @@
 /**
  * Battery-aware energy profiles and an energy account for every run (docs/energy.md).
  *
+ * - `route` tap (before the router): under a profile that says `choose: quality_per_joule`, gives
+ *   `mirador ask` the estimated joules of each chain.
  * - `plan` tap: reads the battery (battery.ts), chooses the profile (profiles.ts: pinned by
  *   --profile / MIRADOR_PROFILE / config `profile:`, else the first by priority whose `when`
  *   holds) and applies it to the plan (transform.ts): substitutions, dropped stages, size cap,
- *   concurrency, num_ctx, keep_alive, memory. What it did goes into `done.profile`.
- * - `prompt` tap, once per run (the first stage to build its prompt): emits the `profile` event
- *   (which profile, why, battery %, plugged, the changes). The plan hook has no way to emit, and
- *   this is the first hook of a run that has one; it comes right after the `plan` event.
+ *   concurrency, num_ctx, keep_alive, memory. It emits the `profile` event (which profile, why,
+ *   battery %, plugged, the changes) and puts the same in `done.profile`.
  * - `stageDone` tap: adds the stage's estimated joules to `done.energy` (account.ts).
- * - `runDone` tap: when the run's memory is on, appends `{ at, runId, chain, profile, joules }`
+ * - `runDone` tap: unless the user turned memory off (a profile turning it off does not count: the
+ *   log holds no text), appends `{ at, runId, chain, profile, joules }`
  *   to $MIRADOR_HOME/energy/log.jsonl, which `mirador energy report` sums.
  * - `forget` tap: forgetting runs, a time range or everything removes their log lines too.
  */
 import type { PluginHost } from '../../engine/engine.js'
 import type { ChainFile } from '../../engine/config/index.js'
-import { validatePluginOptions } from '../../engine/plugin-options.js'
-import type { ForgetRequest, Prompt, RunPlan, RunResult, StageContext, StageResult } from '../../engine/types.js'
-import {
-  addStage,
-  appendLog,
-  emptySummary,
-  estimateJoules,
-  forgetLog,
-  type EnergySummary,
-  type TokenCost,
-} from './account.js'
+import { MiradorError } from '../../engine/errors.js'
+import { builtinOptionsSchema, validatePluginOptions } from '../../engine/plugin-options.js'
+import type {
+  ForgetRequest,
+  RouteRequest,
+  RunContext,
+  RunPlan,
+  RunResult,
+  StageContext,
+  StageResult,
+} from '../../engine/types.js'
+import { addStage, appendLog, emptySummary, estimateJoules, forgetLog, type EnergySummary } from './account.js'
 import { readBattery, type BatteryReading } from './battery.js'
+import type { EnergyOptions } from './options.gen.js'
 import { loadProfiles, selectProfile, type LoadedProfiles, type Selection } from './profiles.js'
 import { applyProfile, type Change, type SizeOf } from './transform.js'
 
 const PLUGIN_NAME = 'EnergyPlugin'
 
-/** The options config may give (`builtins: { energy: { … } }`). */
-export interface EnergyConfigOptions {
-  /** models never used: a stage on one is dropped */
-  forbid?: string[]
-  /** model → the model used instead, in every profile */
-  prefer?: Record<string, string>
-  /** per-model energy cost, overriding the size-based estimate */
-  costs?: Record<string, TokenCost>
-}
-
-export interface EnergyPluginOptions extends EnergyConfigOptions {
-  /** profile folders, most important first (profileDirs(cwd, home)) */
-  dirs: string[]
-  /** a pinned profile name (--profile, MIRADOR_PROFILE, config `profile:`) */
-  profile?: string
-  /** where the pin came from, for messages ("--profile", "MIRADOR_PROFILE", "config") */
-  profileFrom?: string
-  /** a model's size in GB (from the manifest), undefined when unknown */
-  sizeOf?: SizeOf
-  env?: NodeJS.ProcessEnv
-}
-
-const modelName = { type: 'string', minLength: 1, maxLength: 200 }
-const configSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    forbid: { type: 'array', items: modelName, maxItems: 500, uniqueItems: true },
-    prefer: {
-      type: 'object',
-      maxProperties: 500,
-      additionalProperties: modelName,
-      propertyNames: { not: { enum: ['__proto__', 'constructor', 'prototype'] } },
-    },
-    costs: {
-      type: 'object',
-      maxProperties: 500,
-      propertyNames: { not: { enum: ['__proto__', 'constructor', 'prototype'] } },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          j_per_token: { type: 'number', minimum: 0, maximum: 1000 },
-          j_per_prompt_token: { type: 'number', minimum: 0, maximum: 1000 },
-        },
-      },
-    },
-  },
-}
+export type { EnergyOptions } from './options.gen.js'
 
 /** The pin, by precedence: the flag, then MIRADOR_PROFILE, then config `profile:`. */
 export function pinnedProfile(
@@ -107,7 +62,6 @@ export interface ProfileReport {
 
 interface RunState {
   report: ProfileReport
-  emitted: boolean
   chain: string
   /** the plan's `summary.energy`, which stageDone fills */
   energy: EnergySummary
@@ -116,41 +70,57 @@ interface RunState {
 export class EnergyPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
-  readonly dirs: string[]
-  readonly config: EnergyConfigOptions
-  readonly pin?: { name: string; from: string }
-  readonly #sizeOf: SizeOf
-  readonly #env: NodeJS.ProcessEnv
-  #home?: string
+  readonly config: EnergyOptions
+  #engine?: PluginHost
   #profiles?: Promise<LoadedProfiles>
   readonly #runs = new Map<string, RunState>()
 
-  constructor(options: EnergyPluginOptions) {
-    const { dirs, profile, profileFrom, sizeOf, env, ...config } = options
-    this.config = validatePluginOptions<EnergyConfigOptions>(PLUGIN_NAME, configSchema, config)
-    this.dirs = dirs
-    if (profile) this.pin = { name: profile, from: profileFrom ?? '--profile' }
-    this.#sizeOf = sizeOf ?? (async () => undefined)
-    this.#env = env ?? process.env
+  constructor(options: EnergyOptions = {}) {
+    this.config = validatePluginOptions<EnergyOptions>(PLUGIN_NAME, builtinOptionsSchema('energy'), options)
   }
 
   apply(engine: PluginHost): void {
-    this.#home = engine.settings.home
-    engine.hooks.plan.tapPromise(PLUGIN_NAME, (plan) => this.#plan(plan))
-    engine.hooks.prompt.tapPromise(PLUGIN_NAME, async (prompt, ctx) => this.#prompt(prompt, ctx))
+    this.#engine = engine
+    engine.hooks.route.tapPromise({ name: PLUGIN_NAME, stage: -10 }, (request) => this.#route(request))
+    engine.hooks.plan.tapPromise(PLUGIN_NAME, (plan, ctx) => this.#plan(plan, ctx))
     engine.hooks.stageDone.tapPromise(PLUGIN_NAME, (result, ctx) => this.#stageDone(result, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, (result) => this.#runDone(result))
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.#forget(req))
   }
 
+  #host(): PluginHost {
+    if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
+    return this.#engine
+  }
+
+  /** profile folders, most important first (project, user, shipped) */
+  get dirs(): readonly string[] {
+    return this.#host().settings.dirs.profiles
+  }
+
+  /** the pinned profile: --profile, then MIRADOR_PROFILE, then config `profile:` */
+  get pin(): { name: string; from: string } | undefined {
+    const { flags, env, config } = this.#host().settings
+    return pinnedProfile(typeof flags.profile === 'string' ? flags.profile : undefined, env, config)
+  }
+
+  /** a model's size in GB, as the manifest declares it (through the models plugin), when known */
+  readonly #sizeOf: SizeOf = async (model) => {
+    const size = this.#engine?.capability('models.size')
+    if (!size) return undefined
+    const r = (await size({ model }).catch(() => undefined)) as { sizeGb?: number | null } | undefined
+    return r?.sizeGb ?? undefined
+  }
+
   /** The profiles of `dirs`, loaded once. */
   profiles(): Promise<LoadedProfiles> {
-    this.#profiles ??= loadProfiles(this.dirs)
+    this.#profiles ??= loadProfiles([...this.dirs])
     return this.#profiles
   }
 
   battery(): Promise<BatteryReading> {
-    return readBattery(this.#env, this.#home ? { home: this.#home } : {})
+    const { env, home } = this.#host().settings
+    return readBattery(env, { home })
   }
 
   /** The profile that applies now, and why (throws USAGE for an unknown pinned name). */
@@ -206,7 +176,14 @@ export class EnergyPlugin {
     }
   }
 
-  async #plan(plan: RunPlan): Promise<RunPlan> {
+  /** `chain: auto` under a profile that weighs quality per joule: the router gets the cost of each chain. */
+  async #route(request: RouteRequest): Promise<undefined> {
+    const cost = await this.qualityPerJoule()
+    if (cost) request.cost = cost
+    return undefined
+  }
+
+  async #plan(plan: RunPlan, ctx: RunContext): Promise<RunPlan> {
     const { selection, reading } = await this.current()
     const prefs = {
       ...(this.config.forbid ? { forbid: this.config.forbid } : {}),
@@ -224,24 +201,12 @@ export class EnergyPlugin {
     plan.summary.profile = report
     const energy = emptySummary(report.name)
     plan.summary.energy = energy
-    this.#runs.set(plan.runId, { report, emitted: false, chain: plan.chain, energy })
-    return plan
-  }
-
-  async #prompt(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
-    const run = this.#runs.get(ctx.runId)
-    if (run && !run.emitted) {
-      run.emitted = true
-      ctx.emit({ type: 'profile', ...run.report })
-      for (const e of (await this.profiles()).errors)
-        ctx.emit({
-          type: 'error',
-          code: e.code,
-          message: `energy profile left out: ${e.format()}`,
-          plugin: PLUGIN_NAME,
-        })
+    this.#runs.set(plan.runId, { report, chain: plan.chain, energy })
+    ctx.emit({ type: 'profile', ...report })
+    for (const e of (await this.profiles()).errors) {
+      ctx.emit({ type: 'error', code: e.code, message: `energy profile left out: ${e.format()}`, plugin: PLUGIN_NAME })
     }
-    return prompt
+    return plan
   }
 
   async #stageDone(result: StageResult, ctx: StageContext): Promise<void> {
@@ -263,8 +228,8 @@ export class EnergyPlugin {
   async #runDone(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
-    if (!run || !result.memory || !this.#home) return
-    await appendLog(this.#home, {
+    if (!run || !this.#host().settings.memory) return
+    await appendLog(this.#host().settings.home, {
       at: new Date().toISOString(),
       runId: result.runId,
       chain: run.chain,
@@ -276,8 +241,8 @@ export class EnergyPlugin {
   }
 
   async #forget(req: ForgetRequest): Promise<void> {
-    if (!this.#home || !(req.all || req.before !== undefined || req.runIds?.length)) return
-    const n = await forgetLog(this.#home, {
+    if (!(req.all || req.before !== undefined || req.runIds?.length)) return
+    const n = await forgetLog(this.#host().settings.home, {
       ...(req.all ? { all: true } : {}),
       ...(req.before !== undefined ? { before: req.before } : {}),
       runIds: req.runIds ?? [],

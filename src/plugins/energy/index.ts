@@ -1,10 +1,4 @@
-export {
-  EnergyPlugin,
-  pinnedProfile,
-  type EnergyPluginOptions,
-  type EnergyConfigOptions,
-  type ProfileReport,
-} from './EnergyPlugin.js'
+export { EnergyPlugin, pinnedProfile, type EnergyOptions, type ProfileReport } from './EnergyPlugin.js'
 export { readBattery, parseBatteryEnv, resetBatteryCache, type BatteryReading } from './battery.js'
 export {
   loadProfiles,

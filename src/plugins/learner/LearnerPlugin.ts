@@ -5,14 +5,22 @@
  * routes a query to the chain most likely to satisfy this user, by Thompson sampling over the
  * weights. With memory off no run is recorded: a rating needs a recorded run.
  */
-import path from 'node:path'
-import { loadConfigFile, type ChainFile } from '../../engine/config/index.js'
+import type { ChainFile } from '../../engine/config/index.js'
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
-import { validatePluginOptions } from '../../engine/plugin-options.js'
-import type { ForgetRequest, Rating, RunResult } from '../../engine/types.js'
+import { builtinOptionsSchema, validatePluginOptions } from '../../engine/plugin-options.js'
+import type {
+  ChainDef,
+  ForgetRequest,
+  Rating,
+  RouteAnswer,
+  RouteRequest,
+  RunContext,
+  RunResult,
+} from '../../engine/types.js'
 import { createHashingEmbedder } from '../../lib/embedder.js'
 import { choose, seededRandom } from './bandit.js'
+import type { LearnerOptions } from './options.gen.js'
 import { classify } from './classify.js'
 import { Journal, rebuildWeights, updateWeight } from './journal.js'
 import { updateChainWeight } from './rewrite.js'
@@ -26,34 +34,10 @@ const PLUGIN_NAME = 'LearnerPlugin'
  */
 const DEFAULT_EXPLORE = 0.25
 
-export interface LearnerOptions {
-  /** 1 = plain Thompson sampling; lower explores less; 0 = always the best mean (default 0.25) */
-  explore?: number
-  /** query types by keyword: { planning: [plan, week, schedule] } */
-  rules?: Record<string, string[]>
-  /** how many ratings the YAML weight counts for (default 2) */
-  prior_strength?: number
-}
+export type { LearnerOptions } from './options.gen.js'
 
-const optionsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    explore: { type: 'number', minimum: 0, maximum: 1 },
-    rules: {
-      type: 'object',
-      propertyNames: { pattern: '^[a-z][a-z0-9_-]{0,63}$' },
-      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 200 },
-    },
-    prior_strength: { type: 'number', minimum: 0, maximum: 100 },
-  },
-}
-
-export interface ChainChoice {
-  name: string
-  file: string
-  value: ChainFile
-}
+/** A chain the learner can route to (the engine's chain catalog). */
+export type ChainChoice = ChainDef
 
 export interface RouteResult {
   chain: ChainChoice
@@ -79,19 +63,15 @@ export class LearnerPlugin {
   readonly apiVersion = 1
   readonly options: LearnerOptions
   #engine?: PluginHost
-  /** types decided while routing, so the run is recorded with the same one */
-  readonly #types = new Map<string, string>()
   readonly #lastRate = new Map<string, RateResult>()
 
-  constructor(
-    options: LearnerOptions = {},
-    readonly chains: () => Promise<ChainChoice[]>,
-  ) {
-    this.options = validatePluginOptions<LearnerOptions>(PLUGIN_NAME, optionsSchema, options)
+  constructor(options: LearnerOptions = {}) {
+    this.options = validatePluginOptions<LearnerOptions>(PLUGIN_NAME, builtinOptionsSchema('learner'), options)
   }
 
   apply(engine: PluginHost): void {
     this.#engine = engine
+    engine.hooks.route.tapPromise(PLUGIN_NAME, (request, ctx) => this.#route(request, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, (r) => this.#record(r))
     engine.hooks.feedback.tapPromise(PLUGIN_NAME, async (rating) => void (await this.rate(rating)))
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.#forget(req))
@@ -100,6 +80,27 @@ export class LearnerPlugin {
   #host(): PluginHost {
     if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
     return this.#engine
+  }
+
+  /** the chains that can be routed to (the engine's catalog) */
+  chains(): Promise<ChainChoice[]> {
+    return this.#host().chains()
+  }
+
+  /** `chain: auto`: picks the chain and says why in a `route` event. */
+  async #route(request: RouteRequest, ctx: RunContext): Promise<RouteAnswer> {
+    const route = await this.route(request.query, undefined, request.cost)
+    ctx.emit({
+      type: 'route',
+      chain: route.chain.name,
+      queryType: route.type,
+      via: route.via,
+      reason: route.reason,
+      candidates: route.candidates,
+      // `--explain`: renderers show the candidates and the draws, not only the choice
+      explain: this.#host().settings.flags.explain === true,
+    })
+    return { chain: route.chain, queryType: route.type }
   }
 
   journal(): Journal {
@@ -137,12 +138,7 @@ export class LearnerPlugin {
    * Picks the chain for a query (`mirador ask`), and why. With `costOf` (an energy profile that
    * wants quality per joule), each candidate's draw is divided by the joules it would use.
    */
-  async route(
-    query: string,
-    runId: string,
-    seed?: number,
-    costOf?: (chain: ChainFile) => Promise<number>,
-  ): Promise<RouteResult> {
+  async route(query: string, seed?: number, costOf?: (chain: ChainFile) => Promise<number>): Promise<RouteResult> {
     const [chains, entries] = await Promise.all([this.chains(), this.journal().read()])
     const { type, via, detail, triggered: byTrigger } = await this.classify(query, entries)
     if (chains.length === 0)
@@ -161,7 +157,6 @@ export class LearnerPlugin {
       priorStrength: this.priorStrength,
       type,
     })
-    this.#types.set(runId, type)
     if (costOf) {
       // the same draws, each divided by the chain's estimated joules
       const perJoule = await Promise.all(
@@ -195,11 +190,11 @@ export class LearnerPlugin {
 
   async #record(r: RunResult): Promise<void> {
     const settings = this.#host().settings
-    const type = this.#types.get(r.runId) ?? (await this.classify(r.query)).type
-    this.#types.delete(r.runId)
-    // with memory off nothing of the run is kept, so it cannot be rated later either
-    if (!settings.memory || !r.memory) return
-    const file = (await this.chains()).find((c) => c.name === r.chain)?.file
+    // with memory off nothing of the run is kept, so it cannot be rated later either; a run that
+    // never reached a stage has nothing to rate
+    if (!settings.memory || !r.memory || r.stages.length === 0) return
+    const type = r.queryType ?? (await this.classify(r.query)).type
+    const file = r.file
     const entry: JournalEntry = {
       kind: 'run',
       runId: r.runId,
@@ -285,25 +280,4 @@ export class LearnerPlugin {
     )
     req.removed['learner records'] = (req.removed['learner records'] ?? 0) + n
   }
-}
-
-/** The chains of the chain folders, loaded (invalid ones left out). */
-export async function loadChainChoices(
-  files: { name: string; file: string }[],
-  stageKeys: Record<string, object>,
-): Promise<ChainChoice[]> {
-  const out: ChainChoice[] = []
-  for (const f of files) {
-    try {
-      const loaded = await loadConfigFile<ChainFile>(f.file, 'chain', { extraStageProperties: stageKeys })
-      out.push({
-        name: loaded.value.name ?? path.basename(f.file).replace(/\.ya?ml$/, ''),
-        file: f.file,
-        value: loaded.value,
-      })
-    } catch {
-      // an invalid chain cannot be routed to; `chain validate` reports it
-    }
-  }
-  return out
 }

@@ -7,20 +7,13 @@
  */
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
-import { validatePluginOptions } from '../../engine/plugin-options.js'
+import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunResult, StageContext } from '../../engine/types.js'
 import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { memoryBlock, approxTokens } from './inject.js'
-import {
-  DEFAULTS,
-  optionsSchema,
-  stageKeySchema,
-  type MemoryOptions,
-  type ResolvedMemoryOptions,
-  type StageMemory,
-} from './options.js'
+import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { provenance, recall, type Ranked } from './recall.js'
@@ -49,16 +42,14 @@ export class MemoryPlugin {
   #embedder?: Embedder
   readonly #runs = new Map<string, RunState>()
 
-  constructor(
-    options: MemoryOptions = {},
-    readonly env: NodeJS.ProcessEnv = process.env,
-  ) {
-    this.options = { ...DEFAULTS, ...validatePluginOptions<MemoryOptions>(PLUGIN_NAME, optionsSchema, options) }
+  constructor(options: MemoryOptions = {}) {
+    const schema = builtinOptionsSchema('memory')
+    this.options = validatePluginOptions<ResolvedMemoryOptions>(PLUGIN_NAME, schema, options)
   }
 
   apply(engine: PluginHost): void {
     this.#engine = engine
-    engine.registerStageKeys({ memory: stageKeySchema })
+    engine.registerStageKeys(builtinStageKeys('memory'))
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
@@ -71,13 +62,22 @@ export class MemoryPlugin {
     return this.#host().settings.home
   }
 
+  get #env(): NodeJS.ProcessEnv {
+    return this.#host().settings.env
+  }
+
+  /** recalled text goes into `memory` events (the option, or `--show-memory`) */
+  get #show(): boolean {
+    return this.options.show === true || this.#host().settings.flags['show-memory'] === true
+  }
+
   #host(): PluginHost {
     if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
     return this.#engine
   }
 
   cipher(): Promise<MemoryCipher> {
-    this.#cipher ??= loadCipher({ home: this.home, env: this.env })
+    this.#cipher ??= loadCipher({ home: this.home, env: this.#env })
     return this.#cipher
   }
 
@@ -86,13 +86,9 @@ export class MemoryPlugin {
       const e = this.options.embed
       if (!e || e.runtime === 'hashing') this.#embedder = createHashingEmbedder()
       else {
-        const factory = this.#host().runtimeFactory(e.runtime)
-        if (!factory)
-          throw new MiradorError(
-            'MODEL_UNRESOLVED',
-            `memory embeddings need runtime "${e.runtime}", which no plugin provides`,
-          )
-        this.#embedder = createEmbedder({ runtime: factory(e.host ? { host: e.host } : {}), model: e.model })
+        // the same runtime settings as chains (--host, config ollama:), with the embedder's own host on top
+        const runtime = this.#host().runtime(e.runtime, e.host ? { host: e.host } : {})
+        this.#embedder = createEmbedder({ runtime, model: e.model ?? '' })
       }
     }
     return this.#embedder
@@ -104,7 +100,7 @@ export class MemoryPlugin {
       const { openStore } = await import('./open-store.js')
       return openStore({
         home: this.home,
-        env: this.env,
+        env: this.#env,
         cipher: await this.cipher(),
         embedderId: this.embedder().id,
         ...(onProgress ? { onProgress } : {}),
@@ -202,7 +198,7 @@ export class MemoryPlugin {
         scores: block.memories.map((m) => provenance(m)),
         tokens: approxTokens(block.text),
         ...(ctx.session ? { session: ctx.session, sessionTokens: approxTokens(session) } : {}),
-        ...(this.options.show ? { text: block.text } : {}),
+        ...(this.#show ? { text: block.text } : {}),
       })
     }
     return { ...prompt, vars: { ...prompt.vars, memory: block.text } }

@@ -1,2 +1,2 @@
 export { MemoryPlugin } from './MemoryPlugin.js'
-export type { MemoryOptions } from './options.js'
+export type { MemoryOptions } from './options.gen.js'

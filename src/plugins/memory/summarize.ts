@@ -22,6 +22,7 @@ export async function summarizeWith(hooks: Hooks, model: string, texts: string[]
     signal,
     results: new Map(),
     emit: () => {},
+    log: () => {},
   }
   const loaded = await hooks.model.promise({ name: model, stage: 'memory-summary' }, ctx)
   if (!loaded) throw new MiradorError('MODEL_UNRESOLVED', `no runtime provides the summary model "${model}"`)

@@ -4,51 +4,49 @@
  * is an Ollama tag. Nothing loads at start-up: a model is made ready the first time a stage needs
  * it (pulled, created with its adapter, preloaded), within the manifest's budget, evicting idle
  * models by the policy in eviction.ts. Runtimes are created once per runtime and settings and
- * shared, so a GGUF base is loaded once per process whatever adapters ride on it.
+ * shared (the engine keeps them), so a GGUF base is loaded once per process whatever adapters ride on it.
  */
+import path from 'node:path'
 import { loadConfigFile, type Loaded, type ManifestFile } from '../../engine/config/index.js'
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
-import { validatePluginOptions } from '../../engine/plugin-options.js'
+import { builtinOptionsSchema, validatePluginOptions } from '../../engine/plugin-options.js'
 import type { Runtime } from '../../engine/runtime.js'
 import type { LoadedModel, ModelRef, StageContext } from '../../engine/types.js'
 import { budgetOf, type Budget } from './budget.js'
 import { EvictionPolicy } from './eviction.js'
 import { ModelManager } from './manager.js'
 import { resolveModel, type ResolvedModel } from './resolve.js'
+import type { ModelsOptions } from './options.gen.js'
 import { loadUsage, saveUsage } from './usage-store.js'
 
 const PLUGIN_NAME = 'ModelsPlugin'
 
-export interface ModelsPluginOptions {
-  /** path of models/manifest.yaml; without it, every model name is an Ollama tag */
-  manifest?: string
-}
-
-const optionsSchema = {
-  type: 'object',
-  properties: { manifest: { type: 'string', minLength: 1 } },
-  additionalProperties: false,
-}
+export type { ModelsOptions as ModelsPluginOptions } from './options.gen.js'
 
 export class ModelsPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
-  readonly options: ModelsPluginOptions
+  readonly options: ModelsOptions
   #manifest?: Promise<Loaded<ManifestFile> | undefined>
   #manager?: Promise<ModelManager>
   #budget?: Promise<Budget>
-  readonly #runtimes = new Map<string, Runtime>()
   #host?: PluginHost
 
-  constructor(options: ModelsPluginOptions = {}) {
-    this.options = validatePluginOptions<ModelsPluginOptions>(PLUGIN_NAME, optionsSchema, options)
+  constructor(options: ModelsOptions = {}) {
+    this.options = validatePluginOptions<ModelsOptions>(PLUGIN_NAME, builtinOptionsSchema('models'), options)
   }
 
   apply(engine: PluginHost): void {
     this.#host = engine
     engine.hooks.model.tapPromise(PLUGIN_NAME, (ref: ModelRef, ctx: StageContext) => this.#provide(ref, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, () => this.saveUsage())
+    // other plugins (energy) weigh models by the size the manifest declares
+    engine.registerCapability('models.size', async (args) => {
+      const model = (args as { model?: unknown } | null)?.model
+      if (typeof model !== 'string') throw new MiradorError('TOOL_INVALID', 'models.size needs { model: a name }')
+      return { sizeGb: (await this.resolve(model).catch(() => undefined))?.sizeGb ?? null }
+    })
   }
 
   async #provide(ref: ModelRef, ctx: StageContext): Promise<LoadedModel> {
@@ -84,7 +82,8 @@ export class ModelsPlugin {
 
   /** the manifest, loaded on first use and once */
   manifest(): Promise<Loaded<ManifestFile> | undefined> {
-    const file = this.options.manifest
+    const { cwd, manifest } = this.#engine().settings
+    const file = this.options.manifest ? path.resolve(cwd, this.options.manifest) : manifest
     this.#manifest ??= file ? loadConfigFile<ManifestFile>(file, 'manifest') : Promise.resolve(undefined)
     return this.#manifest
   }
@@ -111,21 +110,9 @@ export class ModelsPlugin {
     })
   }
 
-  /** The runtime instance for a resolved model, created once per runtime and settings. */
+  /** The runtime for a resolved model: the engine's, shared with every plugin that asks for the same settings. */
   runtime(r: ResolvedModel): Runtime {
-    const key = `${r.runtime} ${JSON.stringify(r.settings)}`
-    let runtime = this.#runtimes.get(key)
-    if (!runtime) {
-      const factory = this.#engine().runtimeFactory(r.runtime)
-      if (!factory)
-        throw new MiradorError(
-          'MODEL_UNRESOLVED',
-          `model "${r.name}" needs runtime "${r.runtime}", which no plugin provides. Check models/manifest.yaml.`,
-        )
-      runtime = factory(r.settings)
-      this.#runtimes.set(key, runtime)
-    }
-    return runtime
+    return this.#engine().runtime(r.runtime, r.settings)
   }
 
   manager(): Promise<ModelManager> {
@@ -151,10 +138,5 @@ export class ModelsPlugin {
     if (!manager.dirty) return
     manager.dirty = false
     await saveUsage(this.#engine().settings.home, manager.options.policy.snapshot())
-  }
-
-  /** Frees runtimes (sockets, native models). */
-  async dispose(): Promise<void> {
-    await Promise.all([...this.#runtimes.values()].map((r) => r.dispose?.()))
   }
 }

@@ -14,7 +14,6 @@ import {
 import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { ModelSpec } from '../../engine/runtime.js'
-import { runtimeSettings } from './settings.js'
 
 export interface ResolvedModel {
   /** the name stages use */
@@ -22,6 +21,7 @@ export interface ResolvedModel {
   /** what events and summaries show: the Ollama tag, or the GGUF file's name */
   display: string
   runtime: string
+  /** the model's own runtime settings (its host, threads, …), on top of Mirador's for that runtime */
   settings: Record<string, unknown>
   spec: ModelSpec
   /**
@@ -60,6 +60,17 @@ function adapterPath(manifest: Loaded<ManifestFile>, name: string, roots: string
   return file
 }
 
+/** A manifest entry's own runtime settings: they win over config's for that runtime. */
+function entrySettings(entry: ManifestEntry): Record<string, unknown> {
+  if (entry.runtime === 'llamacpp') {
+    return {
+      ...(entry.threads !== undefined ? { threads: entry.threads } : {}),
+      ...(entry.context_size !== undefined ? { contextSize: entry.context_size } : {}),
+    }
+  }
+  return entry.host !== undefined ? { host: entry.host } : {}
+}
+
 export function resolveModel(
   settings: Readonly<EngineSettings>,
   manifest: Loaded<ManifestFile> | undefined,
@@ -67,19 +78,19 @@ export function resolveModel(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedModel {
   const entry = entryOf(manifest, name)
+  const configHost = settings.config.ollama?.host ?? ''
   if (!entry || !manifest) {
-    const s = runtimeSettings(settings, 'ollama')
     return {
       name,
       display: name,
       runtime: 'ollama',
-      settings: s,
+      settings: {},
       spec: { name, base: name },
-      key: `ollama ${String(s.host ?? '')} ${name}`,
+      key: `ollama ${configHost} ${name}`,
       priority: 0,
     }
   }
-  const s = runtimeSettings(settings, entry.runtime, entry)
+  const s = entrySettings(entry)
   const adapters = entry.lora
     ? [
         {
@@ -113,7 +124,7 @@ export function resolveModel(
     ...common,
     display: adapters ? `${base}+${path.basename(adapters[0]!.file)}` : base,
     spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive },
-    key: `ollama ${String(s.host ?? '')} ${base}${adapterKey}`,
+    key: `ollama ${entry.host ?? configHost} ${base}${adapterKey}`,
   }
 }
 

@@ -7,46 +7,16 @@
  */
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
-import { validatePluginOptions } from '../../engine/plugin-options.js'
+import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import type { StageContext, ToolCall, ToolOffer, ToolResult } from '../../engine/types.js'
-import { clampLimits, POLICY_DEFAULTS, type ToolsPolicy } from './policy.js'
+import type { ToolsOptions } from './options.gen.js'
+import { clampLimits, type ToolsPolicy } from './policy.js'
 import { argumentErrors, definitionOf, loadTools, type Tool } from './registry.js'
 import type { Capabilities, SandboxPool } from './sandbox/types.js'
 
 const PLUGIN_NAME = 'ToolsPlugin'
 
-export interface ToolsPluginOptions extends Partial<ToolsPolicy> {
-  /** sandbox worker processes (default 2) */
-  pool_size?: number
-}
-
-const optionsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    max_timeout_ms: { type: 'integer', minimum: 10, maximum: 600_000 },
-    max_memory_mb: { type: 'integer', minimum: 8, maximum: 4096 },
-    max_output_bytes: { type: 'integer', minimum: 1, maximum: 10_485_760 },
-    max_rounds: { type: 'integer', minimum: 0, maximum: 16 },
-    pool_size: { type: 'integer', minimum: 1, maximum: 16 },
-  },
-}
-
-const stageKeys = {
-  tools: {
-    description: 'Tools this stage may call, by name (tools/NAME.yaml).',
-    type: 'array',
-    uniqueItems: true,
-    maxItems: 32,
-    items: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$', description: 'A tool name.' },
-  },
-  tool_rounds: {
-    description: 'Rounds of tool calls this stage may make before it must answer (0 to 16).',
-    type: 'integer',
-    minimum: 0,
-    maximum: 16,
-  },
-}
+export type { ToolsOptions as ToolsPluginOptions } from './options.gen.js'
 
 type StageTools = { tools?: string[]; tool_rounds?: number }
 
@@ -59,26 +29,28 @@ export class ToolsPlugin {
   #tools?: Promise<{ tools: Map<string, Tool>; errors: MiradorError[] }>
   #pool?: Promise<SandboxPool>
 
-  constructor(
-    readonly dirs: string[],
-    options: ToolsPluginOptions = {},
-  ) {
-    const o = validatePluginOptions<ToolsPluginOptions>(PLUGIN_NAME, optionsSchema, options)
+  constructor(options: ToolsOptions = {}) {
+    const o = validatePluginOptions<Required<ToolsOptions>>(PLUGIN_NAME, builtinOptionsSchema('tools'), options)
     const { pool_size, ...policy } = o
-    this.policy = { ...POLICY_DEFAULTS, ...policy }
-    this.poolSize = pool_size ?? 2
+    this.policy = policy
+    this.poolSize = pool_size
   }
 
   apply(engine: PluginHost): void {
     this.#engine = engine
-    engine.registerStageKeys(stageKeys)
+    engine.registerStageKeys(builtinStageKeys('tools'))
     engine.hooks.tools.tapPromise(PLUGIN_NAME, (offer, ctx) => this.#offer(offer, ctx))
     engine.hooks.toolCall.tapPromise(PLUGIN_NAME, (call, ctx) => this.#call(call, ctx))
   }
 
+  /** the tool folders, most important first (project, user, shipped) */
+  get dirs(): readonly string[] {
+    return this.#engine?.settings.dirs.tools ?? []
+  }
+
   /** The declared tools, loaded once. */
   tools(): Promise<{ tools: Map<string, Tool>; errors: MiradorError[] }> {
-    this.#tools ??= loadTools(this.dirs)
+    this.#tools ??= loadTools([...this.dirs])
     return this.#tools
   }
 

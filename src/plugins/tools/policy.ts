@@ -1,7 +1,7 @@
 /**
  * Limits of a tool call: what the tool declares, clamped to the policy's maximum (set by the user
- * in mirador.config.yaml, `builtins: { tools: { max_timeout_ms, … } }`). A tool file can ask for
- * less than the policy allows, never more.
+ * in mirador.config.yaml, `builtins: { tools: { max_timeout_ms, … } }`, defaults in
+ * schemas/plugins/tools.schema.json). A tool file can ask for less than the policy allows, never more.
  */
 import type { SandboxLimits } from './sandbox/types.js'
 
@@ -11,13 +11,6 @@ export interface ToolsPolicy {
   max_output_bytes: number
   /** rounds of tool calls a stage may make unless it says fewer */
   max_rounds: number
-}
-
-export const POLICY_DEFAULTS: ToolsPolicy = {
-  max_timeout_ms: 10_000,
-  max_memory_mb: 128,
-  max_output_bytes: 256 * 1024,
-  max_rounds: 4,
 }
 
 /** What a tool gets when it declares nothing. */

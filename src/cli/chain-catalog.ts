@@ -1,0 +1,22 @@
+/** The chain catalog the CLI gives the engine: chains/ folders (project, user, shipped), by name or path. */
+import type { ChainCatalog } from '../engine/engine.js'
+import type { ChainDef } from '../engine/types.js'
+import { findChainFile, listChainFiles } from './chain-files.js'
+import { loadChain } from './chain-load.js'
+
+export function folderCatalog(dirs: string[], cwd: string): ChainCatalog {
+  return {
+    async list(stageKeys) {
+      const out: ChainDef[] = []
+      for (const f of listChainFiles(dirs).filter((c) => !c.shadowed)) {
+        try {
+          out.push(await loadChain(f.file, stageKeys))
+        } catch {
+          // an invalid chain cannot be run by name; `chain validate` reports it
+        }
+      }
+      return out
+    },
+    load: (nameOrPath, stageKeys) => loadChain(findChainFile(nameOrPath, dirs, cwd), stageKeys),
+  }
+}
