@@ -16,7 +16,7 @@ import { createLlamaCpp } from '../runtimes/llamacpp/index.js'
 import { createOllama } from '../runtimes/ollama/index.js'
 import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
 import { EnergyPlugin, pinnedProfile } from '../plugins/energy/index.js'
-import { listChainFiles } from './chain-files.js'
+import { listChains } from './chain-files.js'
 
 export interface SetupOptions {
   cwd?: string
@@ -128,7 +128,8 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   let chains: Promise<ChainChoice[]> | undefined
   const loadChains = () =>
     (chains ??= loadChainChoices(
-      listChainFiles(chainDirs(cwd, home)).filter((c) => !c.shadowed),
+      // a name two files claim is not routed to: `chain validate` reports it
+      listChains(chainDirs(cwd, home)).filter((c) => !c.shadowed && c.conflicts.length === 0),
       engine.stageKeys(),
     ))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o, loadChains))
