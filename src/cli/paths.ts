@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url'
 /** The installed package's root (dist/cli/paths.js → ../..). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
+/** The JSON Schemas of Mirador's YAML files, installed with it: what editors are pointed at. */
+export const SCHEMAS_DIR = path.join(PACKAGE_ROOT, 'schemas')
+
 export function miradorHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.MIRADOR_HOME ? path.resolve(env.MIRADOR_HOME) : path.join(os.homedir(), '.mirador')
 }

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',
   PLUGIN_FAILED: 'a plugin threw while it ran',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
+  FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',
   INTERNAL: 'a bug in Mirador',
 } as const
