@@ -9,8 +9,9 @@
  *   (which profile, why, battery %, plugged, the changes). The plan hook has no way to emit, and
  *   this is the first hook of a run that has one; it comes right after the `plan` event.
  * - `stageDone` tap: adds the stage's estimated joules to `done.energy` (account.ts).
- * - `runDone` tap: when the run's memory is on, appends `{ at, runId, chain, profile, joules }`
- *   to $MIRADOR_HOME/energy/log.jsonl, which `mirador energy report` sums.
+ * - `runDone` tap: unless the user turned memory off (a profile's `memory: off` does not count:
+ *   the log holds no text), appends `{ at, runId, chain, profile, joules }` to
+ *   $MIRADOR_HOME/energy/log.jsonl, which `mirador energy report` sums.
  * - `forget` tap: forgetting runs, a time range or everything removes their log lines too.
  */
 import type { PluginHost } from '../../engine/engine.js'
@@ -111,6 +112,12 @@ interface RunState {
   chain: string
   /** the plan's `summary.energy`, which stageDone fills */
   energy: EnergySummary
+  /**
+   * The user's memory setting (engine.settings.memory), as the plan brings it before a profile
+   * turns memory off for the run: only the user's own --no-memory stops the energy log, which
+   * holds no text.
+   */
+  userMemory: boolean
 }
 
 export class EnergyPlugin {
@@ -207,6 +214,7 @@ export class EnergyPlugin {
   }
 
   async #plan(plan: RunPlan): Promise<RunPlan> {
+    const userMemory = plan.memory
     const { selection, reading } = await this.current()
     const prefs = {
       ...(this.config.forbid ? { forbid: this.config.forbid } : {}),
@@ -224,7 +232,7 @@ export class EnergyPlugin {
     plan.summary.profile = report
     const energy = emptySummary(report.name)
     plan.summary.energy = energy
-    this.#runs.set(plan.runId, { report, emitted: false, chain: plan.chain, energy })
+    this.#runs.set(plan.runId, { report, emitted: false, chain: plan.chain, energy, userMemory })
     return plan
   }
 
@@ -263,7 +271,7 @@ export class EnergyPlugin {
   async #runDone(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
-    if (!run || !result.memory || !this.#home) return
+    if (!run || !run.userMemory || !this.#home) return
     await appendLog(this.#home, {
       at: new Date().toISOString(),
       runId: result.runId,
