@@ -3,13 +3,16 @@
  * ./mirador.config.yaml) come first, then the user's own under $MIRADOR_HOME, then the defaults
  * shipped with Mirador, so a user copies a shipped file into the project to change it.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The installed package's root (dist/cli/paths.js → ../..). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** The JSON Schemas of Mirador's YAML files, installed with it: what editors are pointed at. */
+export const SCHEMAS_DIR = path.join(PACKAGE_ROOT, 'schemas')
 
 export function miradorHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.MIRADOR_HOME ? path.resolve(env.MIRADOR_HOME) : path.join(os.homedir(), '.mirador')
@@ -19,8 +22,40 @@ function unique(dirs: string[]): string[] {
   return [...new Set(dirs.map((d) => path.resolve(d)))]
 }
 
+export type ChainSource = 'project' | 'user' | 'shipped'
+
+function realDir(dir: string): string {
+  try {
+    return realpathSync(dir)
+  } catch {
+    return path.resolve(dir)
+  }
+}
+
+/**
+ * The chain folders in search order, each with where it comes from. Run from the Mirador package
+ * itself (its checkout), ./chains is the shipped folder, and is labelled so.
+ */
+export function chainFolders(cwd: string, home: string): { dir: string; source: ChainSource }[] {
+  const shipped = realDir(path.join(PACKAGE_ROOT, 'chains'))
+  const candidates: [string, ChainSource][] = [
+    [path.join(cwd, 'chains'), 'project'],
+    [path.join(home, 'chains'), 'user'],
+    [path.join(PACKAGE_ROOT, 'chains'), 'shipped'],
+  ]
+  const seen = new Set<string>()
+  const out: { dir: string; source: ChainSource }[] = []
+  for (const [dir, source] of candidates) {
+    const real = realDir(dir)
+    if (seen.has(real)) continue
+    seen.add(real)
+    out.push({ dir: path.resolve(dir), source: real === shipped ? 'shipped' : source })
+  }
+  return out
+}
+
 export function chainDirs(cwd: string, home: string): string[] {
-  return unique([path.join(cwd, 'chains'), path.join(home, 'chains'), path.join(PACKAGE_ROOT, 'chains')])
+  return chainFolders(cwd, home).map((f) => f.dir)
 }
 
 export function toolDirs(cwd: string, home: string): string[] {

@@ -1,3 +1,5 @@
+import { checkMemory, type MemoryReport } from '../cli/doctor/memory.js'
+import { checkSandbox, type SandboxReport } from '../cli/doctor/sandbox.js'
 import { setup } from '../cli/setup.js'
 import { inventory } from '../plugins/models/inventory.js'
 import type { RuntimeStatus } from '../engine/runtime.js'
@@ -11,13 +13,22 @@ export interface DoctorReport {
   runtimes: RuntimeStatus[]
   models: { name: string; runtime: string; model: string; where: string; present: boolean; detail: string }[]
   plugins: { loaded: string[]; failed: { code: string; message: string }[] }
+  memory: MemoryReport
+  /** the tool sandbox: isolated-vm in a worker process, started, used once and stopped */
+  sandbox: SandboxReport
 }
 
 export default class Doctor extends MiradorCommand {
   static summary =
-    'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied.'
+    'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied, ' +
+    'the memory store, the tool sandbox.'
   static description =
-    'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded llama.cpp runtime, and the plugins in config. Exits with status 1 when something needs fixing, and says how.'
+    'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded ' +
+    'llama.cpp runtime, and the plugins in config. Reports the memory store (off; the server CHROMA_URL names, ' +
+    'and whether it answers; or whether the local memory server is running for this $MIRADOR_HOME, where, its ' +
+    'pids and idle timeout; doctor never starts one), and whether tools can run: a sandbox worker process is ' +
+    'started, loads isolated-vm, runs one call and is stopped, and the time is shown. Exits with status 1 when ' +
+    'something needs fixing, and says how.'
   static examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor --json',
@@ -27,6 +38,14 @@ export default class Doctor extends MiradorCommand {
   async run(): Promise<DoctorReport> {
     const { flags } = await this.parse(Doctor)
     const s = await setup({ ...(flags.config ? { config: flags.config } : {}) })
+    // the sandbox worker runs beside the runtime checks; it is stopped before the report
+    const sandbox = checkSandbox({ plugin: s.tools !== undefined })
+    const memory = checkMemory({
+      plugin: s.memory !== undefined,
+      enabled: s.engine.settings.memory,
+      home: s.home,
+      env: s.engine.settings.env,
+    })
     // one check per runtime instance: the engine shares an instance between equal settings
     const statuses = new Map<object, Promise<RuntimeStatus>>()
     const statusOf = (runtime: string, settings: Record<string, unknown> = {}): Promise<RuntimeStatus> => {
@@ -56,8 +75,14 @@ export default class Doctor extends MiradorCommand {
     const runtimes = [
       ...new Map((await Promise.all(statuses.values())).map((r) => [`${r.runtime} ${r.where}`, r])).values(),
     ]
+    const [memoryReport, sandboxReport] = await Promise.all([memory, sandbox])
     const report: DoctorReport = {
-      ok: runtimes.every((r) => r.ok) && models.every((m) => m.present) && s.engine.pluginErrors.length === 0,
+      ok:
+        runtimes.every((r) => r.ok) &&
+        models.every((m) => m.present) &&
+        s.engine.pluginErrors.length === 0 &&
+        memoryReport.ok &&
+        sandboxReport.ok,
       home: s.home,
       config: s.configFiles,
       manifest: s.manifest ?? null,
@@ -67,6 +92,8 @@ export default class Doctor extends MiradorCommand {
         loaded: s.engine.plugins,
         failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.message })),
       },
+      memory: memoryReport,
+      sandbox: sandboxReport,
     }
     if (!this.jsonEnabled()) {
       const mark = (ok: boolean) => (ok ? '✓' : '✗')
@@ -81,6 +108,10 @@ export default class Doctor extends MiradorCommand {
       this.log('plugins')
       this.log(`  ✓ ${report.plugins.loaded.join(', ') || '(none)'}`)
       for (const f of report.plugins.failed) this.log(`  ✗ ${f.code}: ${f.message}`)
+      this.log('memory')
+      this.log(`  ${mark(memoryReport.ok)} ${memoryReport.state.padEnd(9)} ${memoryReport.detail}`)
+      this.log('tools')
+      this.log(`  ${mark(sandboxReport.ok)} sandbox   ${sandboxReport.detail}`)
     }
     // oclif prints the returned value for --json; the status says whether all was well
     if (!report.ok) process.exitCode = 1

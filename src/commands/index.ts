@@ -1,5 +1,6 @@
 // oclif's explicit command strategy: no directory scan at start-up.
 import Ask from './ask.js'
+import ChainCopy from './chain/copy.js'
 import ChainLs from './chain/ls.js'
 import ChainRun from './chain/run.js'
 import ChainShow from './chain/show.js'
@@ -11,6 +12,7 @@ import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
 import LearnRollback from './learn/rollback.js'
 import Rate from './rate.js'
+import SchemasPath from './schemas/path.js'
 import MemoryForget from './memory/forget.js'
 import MemoryLs from './memory/ls.js'
 import MemorySearch from './memory/search.js'
@@ -29,6 +31,7 @@ import ModelsUnload from './models/unload.js'
 
 export const commands = {
   ask: Ask,
+  'chain:copy': ChainCopy,
   'chain:ls': ChainLs,
   'chain:run': ChainRun,
   'chain:show': ChainShow,
@@ -40,6 +43,7 @@ export const commands = {
   'learn:report': LearnReport,
   'learn:rollback': LearnRollback,
   rate: Rate,
+  'schemas:path': SchemasPath,
   'memory:forget': MemoryForget,
   'memory:ls': MemoryLs,
   'memory:search': MemorySearch,

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   CONFIG_UNSAFE: 'a YAML file uses a feature Mirador refuses (tags, too many aliases, deep nesting, YAML 1.1)',
   CONFIG_INVALID: 'a YAML file does not match its schema',
   CHAIN_GRAPH: 'the stages of a chain do not form a valid graph',
+  CHAIN_NAME_CONFLICT: 'two chain files of one folder claim the same chain name',
   TEMPLATE: 'a prompt template refers to something that does not exist',
   MODEL_UNRESOLVED: 'no runtime could provide the model a stage names',
   MODEL_MISSING: 'the model is not present and may not be pulled',
@@ -33,6 +34,7 @@ export const ERROR_CODES = {
   PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',
   PLUGIN_FAILED: 'a plugin threw while it ran',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
+  FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',
   INTERNAL: 'a bug in Mirador',
 } as const

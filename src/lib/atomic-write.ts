@@ -4,10 +4,19 @@
  * through here.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { link, mkdir, open, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/**
+ * `exclusive`: never replace a file, even one created meanwhile: the temp file is linked to its
+ * name (which fails with EEXIST if the name is taken) instead of renamed over it.
+ */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  opts: { exclusive?: boolean } = {},
+): Promise<void> {
   const dir = path.dirname(file)
   await mkdir(dir, { recursive: true })
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
@@ -19,11 +28,13 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     } finally {
       await fh.close()
     }
-    await rename(tmp, file)
+    if (opts.exclusive) await link(tmp, file)
+    else await rename(tmp, file)
   } catch (err) {
     await rm(tmp, { force: true })
     throw err
   }
+  if (opts.exclusive) await rm(tmp, { force: true })
   // the rename itself is durable only once the folder is synced
   const d = await open(dir, 'r').catch(() => undefined)
   await d?.sync().catch(() => {})

@@ -1,7 +1,6 @@
-import path from 'node:path'
-import { chainDirs, PACKAGE_ROOT } from '../../cli/paths.js'
+import { chainFolders, type ChainSource } from '../../cli/paths.js'
 import { setup } from '../../cli/setup.js'
-import { listChainFiles } from '../../cli/chain-files.js'
+import { conflictError, listChains, shownPath } from '../../cli/chain-files.js'
 import { loadChain } from '../../cli/chain-load.js'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
@@ -9,8 +8,10 @@ import { MiradorCommand } from '../base.js'
 export interface ChainSummary {
   name: string
   file: string
-  source: 'project' | 'user' | 'shipped'
+  source: ChainSource
   shadowed: boolean
+  /** other files of the same folder that claim the same name (a conflict `chain run` refuses) */
+  conflicts?: string[]
   description?: string
   stages?: { stage: string; model: string }[]
   error?: { code: string; message: string }
@@ -19,7 +20,11 @@ export interface ChainSummary {
 export default class ChainLs extends MiradorCommand {
   static summary = 'List the chains you can run.'
   static description =
-    'Looks in ./chains, then $MIRADOR_HOME/chains, then the chains shipped with Mirador; a chain in an earlier place hides one of the same name in a later place (shown as shadowed). Invalid chains are listed with their first error.'
+    'Looks in ./chains, then $MIRADOR_HOME/chains, then the chains shipped with Mirador. ' +
+    "A chain's name is its name: key, else its file name; a chain in an earlier place hides one of the same " +
+    'name in a later place (shown as shadowed). Two files of one folder that claim the same name are a ' +
+    'conflict: both are listed, with a warning, and `chain run` refuses the name. ' +
+    'Invalid chains are listed with their first error.'
   static examples = ['<%= config.bin %> chain ls', '<%= config.bin %> chain ls --json']
 
   async run(): Promise<ChainSummary[]> {
@@ -27,19 +32,16 @@ export default class ChainLs extends MiradorCommand {
     const cwd = process.cwd()
     // plugins may add stage keys, so chains are checked with them
     const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
-    const source = (file: string): ChainSummary['source'] =>
-      file.startsWith(path.join(cwd, 'chains'))
-        ? 'project'
-        : file.startsWith(path.join(PACKAGE_ROOT, 'chains'))
-          ? 'shipped'
-          : 'user'
+    const folders = chainFolders(cwd, home)
+    const entries = listChains(folders.map((f) => f.dir))
     const out: ChainSummary[] = []
-    for (const c of listChainFiles(chainDirs(cwd, home))) {
+    for (const c of entries) {
       const item: ChainSummary = {
         name: c.name,
-        file: path.relative(cwd, c.file) || c.file,
-        source: source(c.file),
+        file: shownPath(c.file, cwd),
+        source: folders[c.folder]!.source,
         shadowed: c.shadowed,
+        ...(c.conflicts.length ? { conflicts: c.conflicts.map((f) => shownPath(f, cwd)) } : {}),
       }
       try {
         const chain = await loadChain(c.file, engine.stageKeys())
@@ -54,7 +56,9 @@ export default class ChainLs extends MiradorCommand {
     if (!this.jsonEnabled()) {
       if (out.length === 0) this.log('No chains found. Copy one from the shipped chains/ into ./chains to start.')
       for (const c of out) {
-        const flags = [c.source, c.shadowed ? 'shadowed' : ''].filter(Boolean).join(', ')
+        const flags = [c.source, c.shadowed ? 'shadowed' : '', c.conflicts ? 'name conflict' : '']
+          .filter(Boolean)
+          .join(', ')
         const stages = c.stages
           ? c.stages.map((s) => `${s.stage}(${s.model})`).join(' ')
           : `INVALID ${c.error?.code}: ${c.error?.message}`
@@ -62,6 +66,9 @@ export default class ChainLs extends MiradorCommand {
         if (c.description) this.log(`${''.padEnd(16)} ${c.description}`)
       }
     }
+    // once per conflict, on stderr, with --json too
+    for (const c of entries.filter((e) => e.conflicts.length && e.conflicts.every((f) => f > e.file)))
+      this.logToStderr(`⚠ ${conflictError(c.name, [c.file, ...c.conflicts], cwd).message}`)
     return out
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { Args } from '@oclif/core'
 import { chainProblems } from '../../cli/chain-load.js'
-import { listChainFiles } from '../../cli/chain-files.js'
+import { conflictProblem, listChains } from '../../cli/chain-files.js'
 import { chainDirs } from '../../cli/paths.js'
 import { setup } from '../../cli/setup.js'
 import {
@@ -35,7 +35,12 @@ export interface FileReport {
 
 export default class ChainValidate extends MiradorCommand {
   static summary = 'Check chain files (and other Mirador YAML) against their schemas and the stage graph.'
-  static description = `Reports every problem with its file:line:column, the key at fault and what was expected, and exits with status 1 if any file has one. Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. Files named manifest.yaml, mirador.config.yaml or config.yaml, and files in profiles/ or tools/, are checked against their own schemas.`
+  static description =
+    'Reports every problem with its file:line:column, the key at fault and what was expected, and exits with ' +
+    'status 1 if any file has one. Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. ' +
+    'Two chain files of one folder that claim the same name (by their name: keys, or a name: key and a file ' +
+    'name) are an error. Files named manifest.yaml, mirador.config.yaml or config.yaml, and files in profiles/ ' +
+    'or tools/, are checked against their own schemas.'
   static strict = false
   static examples = [
     '<%= config.bin %> chain validate',
@@ -49,7 +54,9 @@ export default class ChainValidate extends MiradorCommand {
     const cwd = process.cwd()
     const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
     const given = (argv as string[]).map((f) => path.resolve(cwd, f))
-    const files = given.length ? given : listChainFiles(chainDirs(cwd, home).slice(0, 2)).map((c) => c.file)
+    const dirs = chainDirs(cwd, home)
+    const chains = new Map(listChains(dirs).map((c) => [c.file, c]))
+    const files = given.length ? given : [...chains.values()].filter((c) => c.folder < 2).map((c) => c.file)
     const reports: FileReport[] = []
     for (const file of files) {
       const kind = kindOf(file)
@@ -60,6 +67,8 @@ export default class ChainValidate extends MiradorCommand {
       if (res.ok && kind === 'chain') errors = chainProblems(await loadConfigFile<ChainFile>(shown, 'chain', opts))
       if (res.ok && kind === 'manifest')
         errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
+      const entry = kind === 'chain' ? chains.get(file) : undefined
+      if (entry?.conflicts.length) errors = [...errors, conflictProblem(entry, cwd)]
       reports.push({
         file: shown,
         kind,

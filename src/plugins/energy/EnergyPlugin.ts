@@ -9,9 +9,9 @@
  *   concurrency, num_ctx, keep_alive, memory. It emits the `profile` event (which profile, why,
  *   battery %, plugged, the changes) and puts the same in `done.profile`.
  * - `stageDone` tap: adds the stage's estimated joules to `done.energy` (account.ts).
- * - `runDone` tap: unless the user turned memory off (a profile turning it off does not count: the
- *   log holds no text), appends `{ at, runId, chain, profile, joules }`
- *   to $MIRADOR_HOME/energy/log.jsonl, which `mirador energy report` sums.
+ * - `runDone` tap: unless the user turned memory off (a profile's `memory: off` does not count:
+ *   the log holds no text), appends `{ at, runId, chain, profile, joules }` to
+ *   $MIRADOR_HOME/energy/log.jsonl, which `mirador energy report` sums.
  * - `forget` tap: forgetting runs, a time range or everything removes their log lines too.
  */
 import type { PluginHost } from '../../engine/engine.js'
