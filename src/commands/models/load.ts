@@ -1,7 +1,8 @@
 import { Args } from '@oclif/core'
 import type { RunEvent } from '../../engine/events.js'
 import { MiradorCommand } from '../base.js'
-import { pullLine } from '../../cli/render/lines.js'
+import { liveRenderer } from '../../cli/render/live.js'
+import { plainRenderer } from '../../cli/render/plain.js'
 import { modelsSetup } from './base.js'
 
 export default class ModelsLoad extends MiradorCommand {
@@ -16,39 +17,39 @@ export default class ModelsLoad extends MiradorCommand {
     const s = await modelsSetup(flags.config as string | undefined)
     const r = await s.models.resolve(args.name)
     const manager = await s.models.manager()
-    const events: Record<string, unknown>[] = []
-    let progress = ''
-    const emit = (e: Record<string, unknown> & { type: string }) => {
-      events.push(e)
-      if (this.jsonEnabled()) return
-      if (e.type === 'model-pull') {
-        const line = pullLine(e as unknown as Parameters<typeof pullLine>[0])
-        if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`)
-        else if (line !== progress && !/\d+%/.test(line)) process.stderr.write(line + '\n')
-        progress = line
-      } else if (e.type === 'model-evict') this.log(`evicted ${String(e.model)} (${String(e.reason)})`)
-      else if (e.type === 'model-wait') this.log(String(e.reason))
-    }
+    const events: RunEvent[] = []
+    // pulls, evictions and waits are drawn as a run draws them, on stderr (stdout is the result)
+    const err = process.stderr
+    const renderer = this.jsonEnabled() ? undefined : err.isTTY ? liveRenderer(err, err) : plainRenderer(err, err)
     const t0 = performance.now()
-    const { slot } = await manager.acquire(r, s.models.runtime(r), emit as unknown as (e: RunEvent) => void)
+    const emit = (e: Omit<RunEvent, 'runId' | 't'>) => {
+      const event = { ...e, runId: '', t: Math.round(performance.now() - t0) } as RunEvent
+      events.push(event)
+      if (event.type !== 'model-load') renderer?.event(event)
+    }
+    let slot
+    try {
+      slot = (await manager.acquire(r, s.models.runtime(r), emit)).slot
+    } finally {
+      renderer?.close()
+    }
     manager.release(slot)
     await s.models.saveUsage()
-    if (process.stderr.isTTY && progress) process.stderr.write('\n')
-    const load = events.find((e) => e.type === 'model-load')
+    const load = events.find((e) => e.type === 'model-load') as { ms?: number; evicted?: string[] } | undefined
     const ms = Math.round(performance.now() - t0)
     const result = {
       model: r.name,
       runtime: r.runtime,
       as: slot.model,
       loaded: !!load,
-      ms: load ? load.ms : ms,
+      ms: load?.ms ?? ms,
       sizeGb: slot.sizeGb,
-      evicted: (load?.evicted as string[] | undefined) ?? [],
+      evicted: load?.evicted ?? [],
     }
     if (!this.jsonEnabled()) {
       this.log(
         load
-          ? `✓ ${r.name} ready (${slot.model}) in ${String(load.ms)} ms`
+          ? `✓ ${r.name} ready (${slot.model}) in ${String(load.ms ?? ms)} ms`
           : `✓ ${r.name} was already loaded (${slot.model})`,
       )
       if (r.runtime === 'llamacpp')
