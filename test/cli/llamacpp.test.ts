@@ -1,7 +1,8 @@
-import { describe, expect, it } from '@jest/globals'
-import { gguf, makeProject, runCli } from '../support/cli.js'
+import { expect, it } from '@jest/globals'
+import { makeProject, runCli } from '../support/cli.js'
+import { describeGguf, gguf } from '../support/test-gguf.js'
 
-describe('chain run on the embedded llama.cpp runtime', () => {
+describeGguf('chain run on the embedded llama.cpp runtime', () => {
   it('streams real tokens from the GGUF model end to end through the CLI', async () => {
     const p = makeProject({
       'models/manifest.yaml': `models:\n  tiny: { runtime: llamacpp, file: "\${MIRADOR_TEST_GGUF}", threads: 1, context_size: 256 }\n`,
