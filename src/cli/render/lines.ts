@@ -24,13 +24,18 @@ export function errorLine(e: ErrorEvent, p: Paint): string {
   return p.red(`✗ ${where}${e.code}: `) + e.message
 }
 
+/**
+ * A model being made ready: a download bar when the runtime reports byte counts, else its status as
+ * the runtime words it (Ollama says "pulling manifest", llama.cpp "loading FILE": a local file is
+ * loaded, never pulled).
+ */
 export function pullLine(e: ModelPullEvent, width = 24): string {
   if (e.total && e.completed !== undefined) {
     const frac = Math.min(1, e.completed / e.total)
     const filled = Math.round(frac * width)
     return `pulling ${e.model} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(frac * 100)}% of ${bytes(e.total)}`
   }
-  return `pulling ${e.model}: ${e.status}`
+  return `${e.model}: ${e.status}`
 }
 
 /**
