@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs'
 import { YAML_FILE as CHAIN_FILE, listYamlFiles as listChainFiles } from '../engine/config/folders.js'
 import path from 'node:path'
+import { didYouMeanText } from '../engine/config/message-words.js'
 import { MiradorError } from '../engine/errors.js'
 
 export {
@@ -28,6 +29,7 @@ export function findChainFile(nameOrPath: string, dirs: string[], cwd: string): 
     .map((c) => c.name)
   throw new MiradorError(
     'CONFIG_NOT_FOUND',
-    `no chain named "${nameOrPath}" (looked in ${dirs.join(', ')}). Known chains: ${known.join(', ') || 'none'}. See \`mirador chain ls\`.`,
+    `no chain named "${nameOrPath}" (looked in ${dirs.join(', ')}).${didYouMeanText(nameOrPath, known)} ` +
+      `Known chains: ${known.join(', ') || 'none'}. See \`mirador chain ls\`.`,
   )
 }

@@ -28,6 +28,7 @@ export default class ModelsLoad extends MiradorCommand {
         progress = line
       } else if (e.type === 'model-evict') this.log(`evicted ${String(e.model)} (${String(e.reason)})`)
       else if (e.type === 'model-wait') this.log(String(e.reason))
+      else if (e.type === 'error') this.logToStderr(`✗ ${String(e.code)}: ${String(e.message)}`)
     }
     const t0 = performance.now()
     const { slot } = await manager.acquire(r, s.models.runtime(r), emit as unknown as (e: RunEvent) => void)

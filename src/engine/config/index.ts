@@ -9,7 +9,7 @@ export { expandEnv, manifestPath, resolveManifestPath, type ManifestPath } from 
 export { LIMITS } from './limits.js'
 export { ALLOWED_TAGS } from './yaml-cst-checks.js'
 export { getSchema, getValidator, schemaFile } from './validate.js'
-export { formatPath } from './message-words.js'
+export { didYouMean, didYouMeanText, formatPath } from './message-words.js'
 export type {
   ChainFile,
   Stage,

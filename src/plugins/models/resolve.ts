@@ -17,6 +17,7 @@ import {
 import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { ModelSpec } from '../../engine/runtime.js'
+import { nearManifestName } from './near-miss.js'
 import { runtimeSettings } from './settings.js'
 
 export interface ResolvedModel {
@@ -38,6 +39,8 @@ export interface ResolvedModel {
   entry?: ManifestEntry
   /** the model file on this machine (llama.cpp), and where its path came from */
   localFile?: ManifestPath
+  /** a name the manifest lacks but nearly has: the entry it is probably a typo of (near-miss.ts) */
+  nearMiss?: string
 }
 
 export function entryOf(manifest: Loaded<ManifestFile> | undefined, name: string): ManifestEntry | undefined {
@@ -80,7 +83,9 @@ export function resolveModel(
   const entry = entryOf(manifest, name)
   if (!entry || !manifest) {
     const s = runtimeSettings(settings, 'ollama')
+    const nearMiss = nearManifestName(manifest, name)
     return {
+      ...(nearMiss ? { nearMiss } : {}),
       name,
       display: name,
       runtime: 'ollama',
