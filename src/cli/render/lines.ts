@@ -19,6 +19,21 @@ export function summaryLine(e: DoneEvent, p: Paint): string {
   return `${head} ${p.dim(`· ${models} · ${e.tokens} tokens · ${seconds(e.ms)}`)}`
 }
 
+/**
+ * Says whether an error event is new to the run. One cause often fails every stage alike (Ollama
+ * down: each stage reports the same RUNTIME_UNREACHABLE); the terminal shows it once. `--json`
+ * keeps every event.
+ */
+export function firstOfEachError(): (e: { code: unknown; message: unknown }) => boolean {
+  const seen = new Set<string>()
+  return (e) => {
+    const key = `${String(e.code)} ${String(e.message)}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  }
+}
+
 export function errorLine(e: ErrorEvent, p: Paint): string {
   const where = e.stage ? `[${e.stage}] ` : e.plugin ? `[plugin ${e.plugin}] ` : ''
   return p.red(`✗ ${where}${e.code}: `) + e.message

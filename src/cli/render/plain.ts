@@ -5,12 +5,13 @@
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
 import type { Out, Renderer } from './renderer.js'
-import { errorLine, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
+import { errorLine, firstOfEachError, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
 
 export function plainRenderer(out: Out, err: Out): Renderer {
   const pending = new Map<string, string>()
   const p = paint(false)
   let lastPull = ''
+  const isNew = firstOfEachError()
   const flush = (stage: string, all: boolean) => {
     const lines = (pending.get(stage) ?? '').split('\n')
     const rest = all ? '' : lines.pop()!
@@ -54,7 +55,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         case 'error':
           if (e.stage) flush(e.stage, true)
-          err.write(errorLine(e, p) + '\n')
+          if (isNew(e)) err.write(errorLine(e, p) + '\n')
           break
         case 'done':
           out.write(summaryLine(e, p) + '\n')
