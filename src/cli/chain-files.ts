@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { YAML_FILE as CHAIN_FILE, listYamlFiles } from '../engine/config/folders.js'
+import { didYouMeanText } from '../engine/config/message-words.js'
 import { MiradorError } from '../engine/errors.js'
 import { readNameKey, type NameKey } from './chain-name.js'
 
@@ -117,7 +118,7 @@ export function findChainFile(nameOrPath: string, dirs: string[], cwd: string): 
   const known = [...new Set(all.filter((c) => !c.shadowed).map((c) => c.name))]
   throw new MiradorError(
     'CONFIG_NOT_FOUND',
-    `no chain named "${nameOrPath}" (looked in ${dirs.join(', ')}). ` +
+    `no chain named "${nameOrPath}" (looked in ${dirs.join(', ')}).${didYouMeanText(nameOrPath, known)} ` +
       `Known chains: ${known.join(', ') || 'none'}. See \`mirador chain ls\`.`,
   )
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
-import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
+import { chromaServerInfo, stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
+import { startOllamaTestServer, unusedPort, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
 
 let server: OllamaTestServer
@@ -112,6 +112,25 @@ describe('memory through the CLI', () => {
     expect((await runCli(['memory', 'stop'], { cwd: p.dir, env: p.env })).stdout).toMatch(
       /No memory server was running/,
     )
+  })
+
+  it('a run that fails before any model answers: its error once, no memory server left that it started', async () => {
+    const p = project()
+    const env = { ...p.env, OLLAMA_HOST: `http://127.0.0.1:${await unusedPort()}` }
+    // the shipped quick-deep: two stages, both on the closed port
+    const r = await runCli(['chain', 'run', 'quick-deep', 'hello'], { cwd: p.dir, env })
+    expect(r.code).toBe(1)
+    expect(r.stderr.match(/RUNTIME_UNREACHABLE/g)).toHaveLength(1)
+    expect(r.stderr).toMatch(/No Ollama\? .*`runtime: llamacpp` and `base: \$\{MIRADOR_GGUF\}`.*`local-story`/)
+    // the recall did start it (its log is there), and the failed run stopped it
+    expect(existsSync(path.join(p.home, 'memory', 'chroma.log'))).toBe(true)
+    expect((await chromaServerInfo(p.home)).running).toBe(false)
+
+    // a server the run found running is not its to stop
+    expect((await runCli(['memory', 'ls'], { cwd: p.dir, env: p.env })).code).toBe(0)
+    const pid = (await chromaServerInfo(p.home)).record?.pid
+    expect((await runCli(['chain', 'run', 'quick-deep', 'hello'], { cwd: p.dir, env })).code).toBe(1)
+    expect(await chromaServerInfo(p.home)).toMatchObject({ running: true, record: { pid } })
   })
 
   it('every memory and session command has help with examples', async () => {

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
-import { gguf, makeProject, runCli } from '../support/cli.js'
+import { makeProject, runCli } from '../support/cli.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
+import { TEST_GGUF, gguf, itGguf } from '../support/test-gguf.js'
 
 let server: OllamaTestServer
 beforeAll(async () => {
@@ -24,22 +25,29 @@ async function project(manifest: string) {
   mkdirSync(path.join(p.dir, 'adapters'))
   return {
     ...p,
-    env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_TEST_GGUF: gguf(), MIRADOR_FREE_MEMORY_GB: '16' },
+    env: {
+      MIRADOR_HOME: p.home,
+      OLLAMA_HOST: server.url,
+      MIRADOR_FREE_MEMORY_GB: '16',
+      ...(TEST_GGUF ? { MIRADOR_TEST_GGUF: TEST_GGUF } : {}),
+    },
   }
 }
 
-const MANIFEST = `budget: { memory_gb: 8, max_loaded: 2 }
+/** Ollama entries only: what runs without the GGUF test model */
+const OLLAMA_MANIFEST = `budget: { memory_gb: 8, max_loaded: 2 }
 models:
   quick: { runtime: ollama, base: "llama3.2:1b", priority: 1 }
   deep: { runtime: ollama, base: "qwen2.5:7b" }
   mini: { runtime: ollama, base: "phi3:mini" }
-  story: { runtime: llamacpp, base: "\${MIRADOR_TEST_GGUF}" }
+`
+const MANIFEST = `${OLLAMA_MANIFEST}  story: { runtime: llamacpp, base: "\${MIRADOR_TEST_GGUF}" }
   poet: { runtime: llamacpp, base: "\${MIRADOR_TEST_GGUF}", lora: ../adapters/poet.gguf }
   coder: { runtime: llamacpp, base: "\${MIRADOR_TEST_GGUF}", lora: ../adapters/coder.gguf, lora_scale: 0.5 }
 `
 
 describe('mirador models', () => {
-  it('ls lists entries with presence, load state, sizes, adapters and the budget', async () => {
+  itGguf('ls lists entries with presence, load state, sizes, adapters and the budget', async () => {
     const p = await project(MANIFEST)
     await makeLoraAdapter({ base: gguf(), out: path.join(p.dir, 'adapters/poet.gguf') })
     const r = await runCli(['models', 'ls', '--json'], { cwd: p.dir, env: p.env })
@@ -67,7 +75,7 @@ describe('mirador models', () => {
   })
 
   it('load pulls and preloads; ls then shows it loaded; unload frees it', async () => {
-    const p = await project(MANIFEST)
+    const p = await project(OLLAMA_MANIFEST)
     const load = await runCli(['models', 'load', 'mini', '--json'], { cwd: p.dir, env: p.env })
     expect(load.code).toBe(0)
     expect(JSON.parse(load.stdout)).toMatchObject({
@@ -88,7 +96,7 @@ describe('mirador models', () => {
   })
 
   it('load evicts within the budget (max_loaded 2), across processes', async () => {
-    const p = await project(MANIFEST)
+    const p = await project(OLLAMA_MANIFEST)
     for (const m of ['quick', 'deep'])
       expect((await runCli(['models', 'load', m], { cwd: p.dir, env: p.env })).code).toBe(0)
     const third = await runCli(['models', 'load', 'mini', '--json'], { cwd: p.dir, env: p.env })
@@ -97,7 +105,7 @@ describe('mirador models', () => {
     await runCli(['models', 'unload', 'mini'], { cwd: p.dir, env: p.env })
   })
 
-  it('du counts each base once, lists adapters and shows the saving', async () => {
+  itGguf('du counts each base once, lists adapters and shows the saving', async () => {
     // a server of its own, so that what other tests pulled does not count
     const own = await startOllamaTestServer({
       models: [
@@ -106,6 +114,13 @@ describe('mirador models', () => {
         { name: 'phi3:mini', present: false },
       ],
     })
+    try {
+      await checkDu(own)
+    } finally {
+      await own.close()
+    }
+  })
+  async function checkDu(own: OllamaTestServer) {
     const p = await project(MANIFEST)
     p.env.OLLAMA_HOST = own.url
     const poet = await makeLoraAdapter({ base: gguf(), out: path.join(p.dir, 'adapters/poet.gguf') })
@@ -132,8 +147,7 @@ describe('mirador models', () => {
     expect(du.savedBytes).toBe(2 * baseBytes - poet.bytes - coder.bytes)
     const text = await runCli(['models', 'du'], { cwd: p.dir, env: p.env })
     expect(text.stdout).toMatch(/used by story, poet, coder/)
-    await own.close()
-  })
+  }
 
   it('manifest errors name file:line:column: unknown runtime, adapter outside the project, negative size', async () => {
     const p = await project('models:\n  a: { runtime: vllm, base: x }\n')
@@ -160,7 +174,7 @@ describe('mirador models', () => {
   })
 
   it('every models command has help with examples', async () => {
-    const p = await project(MANIFEST)
+    const p = await project(OLLAMA_MANIFEST)
     for (const cmd of ['ls', 'load', 'unload', 'du']) {
       const r = await runCli(['models', cmd, '--help'], { cwd: p.dir, env: p.env })
       expect(r.stdout).toMatch(/EXAMPLES/)

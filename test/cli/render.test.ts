@@ -3,6 +3,7 @@ import type { RunEvent } from '../../src/engine/events.js'
 import { liveRenderer } from '../../src/cli/render/live.js'
 import { plainRenderer } from '../../src/cli/render/plain.js'
 import { jsonRenderer } from '../../src/cli/render/json.js'
+import { finalRenderer } from '../../src/cli/render/final.js'
 import { safeText } from '../../src/cli/render/format.js'
 
 function sink() {
@@ -94,6 +95,25 @@ describe('terminal renderers', () => {
       '▸ qd (r_1)\n[quick] started on m\n[quick] one line\n[quick] two lines\n[quick] done · 3 tokens · confidence 0.90 (logprobs) · 10 ms\n',
     )
     expect(err.text).toBe('✗ [deep] RUNTIME_UNREACHABLE: Cannot reach Ollama at 127.0.0.1:1\n')
+  })
+
+  it('one cause that fails every stage alike is printed once, in every terminal mode', () => {
+    const down = { type: 'error', code: 'RUNTIME_UNREACHABLE', message: 'Cannot reach Ollama at 127.0.0.1:1' }
+    for (const make of [
+      (err: ReturnType<typeof sink>) => plainRenderer(sink(), err),
+      (err: ReturnType<typeof sink>) => liveRenderer(sink(), err, { columns: 60, color: false }),
+      (err: ReturnType<typeof sink>) => finalRenderer(sink(), err),
+    ]) {
+      const err = sink()
+      const r = make(err)
+      r.event(ev({ ...down, stage: 'quick' }))
+      r.event(ev({ ...down, stage: 'deep' }))
+      r.event(ev({ ...down, stage: 'deep', code: 'RUNTIME_TIMEOUT' }))
+      r.close()
+      expect(err.text.match(/RUNTIME_UNREACHABLE/g)).toHaveLength(1)
+      expect(err.text).toMatch(/quick.*RUNTIME_UNREACHABLE: Cannot reach Ollama at 127\.0\.0\.1:1\n/)
+      expect(err.text).toMatch(/RUNTIME_TIMEOUT/)
+    }
   })
 
   it('model output cannot drive the terminal: control and bidi characters are escaped', () => {

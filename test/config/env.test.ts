@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
 import { resolve } from 'node:path'
-import { expandEnv, loadConfigFile, resolveManifestPath, type ManifestFile } from '../../src/engine/config/index.js'
+import {
+  expandEnv,
+  loadConfigFile,
+  loadConfigText,
+  manifestPath,
+  resolveManifestPath,
+  type ManifestFile,
+} from '../../src/engine/config/index.js'
 import { MiradorError } from '../../src/engine/errors.js'
 
 describe('expandEnv', () => {
@@ -56,20 +63,53 @@ describe('expandEnv', () => {
 describe('resolveManifestPath', () => {
   const file = 'test/fixtures/config/good/models/manifest.yaml'
 
-  it('expands variables and resolves relative paths against the manifest folder', async () => {
+  it('a path written in the manifest is relative to its folder, one from a variable to the working one', async () => {
     const loaded = await loadConfigFile<ManifestFile>(file, 'manifest')
     expect(resolveManifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: '/abs/tiny.gguf' })).toBe('/abs/tiny.gguf')
-    expect(resolveManifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: 'rel/tiny.gguf' })).toBe(
-      resolve('test/fixtures/config/good/models/rel/tiny.gguf'),
+    // what a user types in the shell (MIRADOR_GGUF=../shared/m.gguf) is read from where they type it
+    expect(resolveManifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: '../shared/m.gguf' }, '/work/me')).toBe(
+      '/work/shared/m.gguf',
     )
+    expect(manifestPath(loaded, 'tiny', 'file', { MIRADOR_GGUF: 'rel/tiny.gguf' }, '/work/me')).toMatchObject({
+      path: '/work/me/rel/tiny.gguf',
+      variable: 'MIRADOR_GGUF',
+      value: 'rel/tiny.gguf',
+      base: '/work/me',
+      location: { file, line: 9, column: 36 },
+    })
     expect(resolveManifestPath(loaded, 'stories', 'file', {})).toBe(
       resolve('test/fixtures/config/good/models/stories260K.gguf'),
     )
     expect(resolveManifestPath(loaded, 'stories', 'lora', {})).toBe(
       resolve('test/fixtures/config/good/models/adapters/story.gguf'),
     )
+    expect(manifestPath(loaded, 'stories', 'file', {}, '/work/me')).toMatchObject({
+      base: resolve('test/fixtures/config/good/models'),
+    })
+    expect(manifestPath(loaded, 'stories', 'file', {})!.variable).toBeUndefined()
     expect(resolveManifestPath(loaded, 'quick', 'file', {})).toBeUndefined()
     expect(resolveManifestPath(loaded, 'nope', 'file', {})).toBeUndefined()
+  })
+
+  it('only a path that starts with a variable is read from the working folder', () => {
+    const loaded = loadConfigText<ManifestFile>(
+      [
+        'models:',
+        '  fallback: { runtime: llamacpp, base: "${NOPE:-rel/a.gguf}" }',
+        '  inside: { runtime: llamacpp, base: "weights/${NAME}.gguf" }',
+        '  empty: { runtime: llamacpp, base: "${EMPTY}w/e.gguf" }',
+        '  lead: { runtime: llamacpp, base: "${DIR}/b.gguf" }',
+        '',
+      ].join('\n'),
+      '/proj/models/manifest.yaml',
+      'manifest',
+    )
+    const env = { NAME: 'x', EMPTY: '', DIR: 'models' }
+    const at = (m: string) => resolveManifestPath(loaded, m, 'base', env, '/work/me')
+    expect(at('fallback')).toBe('/proj/models/rel/a.gguf')
+    expect(at('inside')).toBe('/proj/models/weights/x.gguf')
+    expect(at('empty')).toBe('/proj/models/w/e.gguf')
+    expect(at('lead')).toBe('/work/me/models/b.gguf')
   })
 
   it('a missing variable points at the file: value in the manifest', async () => {

@@ -4,13 +4,14 @@
  * long and empty texts, errors, abort, and coexistence with generation on the same model.
  * (stories260K is not a sentence-embedding model: nothing here is about retrieval quality.)
  */
-import { afterAll, describe, expect, test } from '@jest/globals'
+import { afterAll, expect, test } from '@jest/globals'
 import { MiradorError } from '../../src/engine/errors.js'
 import { embeddingContextsCreated } from '../../src/runtimes/llamacpp/embed.js'
 import { createLlamaCpp, llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
-import { collect, testGguf, textOf } from './helpers.js'
+import { collect, textOf } from './helpers.js'
+import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
-const GGUF = testGguf()
+const GGUF = TEST_GGUF
 // a small context, so that cutting an over-long text is cheap to test
 const runtime = createLlamaCpp({ threads: 1, contextSize: 256 })
 
@@ -20,7 +21,7 @@ afterAll(async () => {
 
 const norm = (v: number[]) => Math.hypot(...v)
 
-describe('llama.cpp embed', () => {
+describeGguf('llama.cpp embed', () => {
   test('one 64-dim vector per text, deterministic, different texts differ', async () => {
     const texts = ['Once upon a time there was a cat.', 'The dog ran to the park.', 'Once upon a time there was a cat.']
     const a = await runtime.embed!(GGUF, texts)

@@ -2,12 +2,13 @@
  * Generation on the real stories260K GGUF (MIRADOR_TEST_GGUF): streaming, spacing, logprobs,
  * max_tokens, stop strings, abort, concurrency. One runtime (one getLlama) for the whole file.
  */
-import { afterAll, describe, expect, test } from '@jest/globals'
+import { afterAll, expect, test } from '@jest/globals'
 import { createLlamaCpp } from '../../src/runtimes/llamacpp/index.js'
 import type { GenerateRequest } from '../../src/engine/runtime.js'
-import { STORY_START, collect, deltas, finishOf, testGguf, textOf } from './helpers.js'
+import { STORY_START, collect, deltas, finishOf, textOf } from './helpers.js'
+import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
-const GGUF = testGguf()
+const GGUF = TEST_GGUF
 const runtime = createLlamaCpp({ threads: 1 })
 const greedy = (extra: Partial<GenerateRequest> = {}, options: GenerateRequest['options'] = {}): GenerateRequest => ({
   model: GGUF,
@@ -20,7 +21,7 @@ afterAll(async () => {
   await runtime.dispose?.()
 })
 
-describe('llama.cpp generate (real GGUF)', () => {
+describeGguf('llama.cpp generate (real GGUF)', () => {
   test('greedy output for "Once upon a time" is the known story, correctly spaced', async () => {
     const parts = await collect(runtime, greedy())
     expect(textOf(parts).startsWith(STORY_START)).toBe(true)

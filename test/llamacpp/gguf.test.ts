@@ -22,9 +22,9 @@ import {
   type GgufMetadata,
 } from '../support/gguf.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
-import { testGguf } from './helpers.js'
+import { TEST_GGUF, describeGguf, itGguf } from '../support/test-gguf.js'
 
-const GGUF = testGguf()
+const GGUF = TEST_GGUF
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mirador-gguf-'))
 const ramp = (n: number, k = 1) => Float32Array.from({ length: n }, (_, i) => Math.fround((i - n / 2) * 0.125 * k))
 
@@ -133,7 +133,7 @@ describe('gguf.ts', () => {
     expect(() => encodeGguf({ metadata: { 'x.y': gv.arr('string', [1]) }, tensors: [] })).toThrow(/x\.y\[0\]/)
   })
 
-  test('reads the real base model: metadata and all 48 tensors, as node-llama-cpp reads them', async () => {
+  itGguf('reads the real base model: metadata and all 48 tensors, as node-llama-cpp reads them', async () => {
     const base = await readGguf(GGUF)
     expect(base.version).toBe(3)
     expect(metaString(base, 'general.architecture')).toBe('llama')
@@ -170,7 +170,7 @@ describe('gguf.ts', () => {
   })
 })
 
-describe('make-lora.ts', () => {
+describeGguf('make-lora.ts', () => {
   test('writes a LoRA adapter with the metadata and tensor shapes llama.cpp expects', async () => {
     const made = await makeLoraAdapter({ base: GGUF, out: path.join(tmp, 'lora.gguf'), rank: 3, seed: 7 })
     expect(made).toEqual({ file: path.join(tmp, 'lora.gguf'), tensors: 40, bytes: statSync(made.file).size })

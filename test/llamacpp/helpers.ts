@@ -1,21 +1,8 @@
 /**
- * Shared by the llama.cpp tests. The real model is reached only through MIRADOR_TEST_GGUF (CI sets
- * it); when it is missing the suites fail with this message rather than skip.
+ * Shared by the llama.cpp tests. The real model comes from test/support/test-gguf.ts
+ * (MIRADOR_TEST_GGUF; without it those tests are skipped with one notice for the run).
  */
-import { existsSync } from 'node:fs'
-import path from 'node:path'
 import type { GenerateRequest, Runtime, StreamPart } from '../../src/engine/runtime.js'
-
-export function testGguf(): string {
-  const file = process.env.MIRADOR_TEST_GGUF
-  if (!file)
-    throw new Error(
-      'MIRADOR_TEST_GGUF is not set: the llama.cpp tests need the stories260K.gguf test model. ' +
-        'Run them with MIRADOR_TEST_GGUF=/work/shared/models/stories260K.gguf (or wherever that file is; CI always sets it).',
-    )
-  if (!existsSync(file)) throw new Error(`MIRADOR_TEST_GGUF=${file}: no such file (it should be stories260K.gguf)`)
-  return path.resolve(file)
-}
 
 /** Greedy continuation of "Once upon a time" by stories260K (from the model's README). */
 export const STORY_START =

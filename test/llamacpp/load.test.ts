@@ -3,16 +3,17 @@
  * share the load), load failures are RUNTIME_LOAD error parts, status() and dispose().
  * This file must start from a fresh module state (jest gives each test file its own).
  */
-import { afterAll, describe, expect, test } from '@jest/globals'
+import { afterAll, expect, test } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createLlamaCpp, llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
 import { MiradorError } from '../../src/engine/errors.js'
 import type { GenerateRequest } from '../../src/engine/runtime.js'
-import { STORY_START, collect, finishOf, testGguf, textOf } from './helpers.js'
+import { STORY_START, collect, finishOf, textOf } from './helpers.js'
+import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
-const GGUF = testGguf()
+const GGUF = TEST_GGUF
 const runtime = createLlamaCpp({ threads: 1 })
 const req = (model: string): GenerateRequest => ({
   model,
@@ -25,7 +26,7 @@ afterAll(async () => {
   await runtime.dispose?.()
 })
 
-describe('llama.cpp loading', () => {
+describeGguf('llama.cpp loading', () => {
   test('concurrent first requests share one binding load and one model load', async () => {
     expect(llamaCppStats()).toEqual({ bindingLoads: 0, modelLoads: 0, adapterLoads: 0, loadedModels: [] })
     const [a, b] = await Promise.all([collect(runtime, req(GGUF)), collect(runtime, req(GGUF))])

@@ -4,7 +4,7 @@
  * adapters on one loaded base (concurrently and in turn), and bad adapters as error parts.
  * This file must start from a fresh module state (jest gives each test file its own).
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,9 +12,10 @@ import { createLlamaCpp, llamaCppStats } from '../../src/runtimes/llamacpp/index
 import type { AdapterSpec, GenerateRequest, StreamPart } from '../../src/engine/runtime.js'
 import { gv, writeGguf } from '../support/gguf.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
-import { STORY_START, collect, finishOf, testGguf, textOf } from './helpers.js'
+import { STORY_START, collect, finishOf, textOf } from './helpers.js'
+import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
-const GGUF = testGguf()
+const GGUF = TEST_GGUF
 const runtime = createLlamaCpp({ threads: 1 })
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mirador-lora-'))
 const A = path.join(tmp, 'a.gguf')
@@ -36,16 +37,16 @@ let base = ''
 let withA = ''
 let withB = ''
 
-beforeAll(async () => {
-  await makeLoraAdapter({ base: GGUF, out: A, seed: 1 })
-  await makeLoraAdapter({ base: GGUF, out: B, seed: 2 })
-})
-
 afterAll(async () => {
   await runtime.dispose?.()
 })
 
-describe('llama.cpp LoRA adapters (real GGUF, generated adapters)', () => {
+describeGguf('llama.cpp LoRA adapters (real GGUF, generated adapters)', () => {
+  beforeAll(async () => {
+    await makeLoraAdapter({ base: GGUF, out: A, seed: 1 })
+    await makeLoraAdapter({ base: GGUF, out: B, seed: 2 })
+  })
+
   test('an adapter at scale 1 changes the greedy output; the base is unchanged without it', async () => {
     const parts = await collect(runtime, greedy())
     base = textOf(parts)

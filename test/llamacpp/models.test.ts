@@ -2,7 +2,7 @@
  * prepare / unload / listLoaded on the real stories260K GGUF (MIRADOR_TEST_GGUF), with generated
  * LoRA adapters. This file must start from a fresh module state (jest gives each test file its own).
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { mkdtempSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,9 +10,10 @@ import { MiradorError } from '../../src/engine/errors.js'
 import type { GenerateRequest, ProgressUpdate } from '../../src/engine/runtime.js'
 import { createLlamaCpp, llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
-import { STORY_START, collect, finishOf, testGguf, textOf } from './helpers.js'
+import { STORY_START, collect, finishOf, textOf } from './helpers.js'
+import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
-const GGUF = testGguf()
+const GGUF = TEST_GGUF
 const runtime = createLlamaCpp({ threads: 1 })
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mirador-llamacpp-models-'))
 const A = path.join(tmp, 'a.gguf')
@@ -33,16 +34,16 @@ const rejection = async (p: Promise<unknown>): Promise<MiradorError> => {
   throw new Error('expected a rejection')
 }
 
-beforeAll(async () => {
-  await makeLoraAdapter({ base: GGUF, out: A, seed: 1 })
-  await makeLoraAdapter({ base: GGUF, out: B, seed: 2 })
-})
-
 afterAll(async () => {
   await runtime.dispose?.()
 })
 
-describe('llama.cpp prepare / unload / listLoaded', () => {
+describeGguf('llama.cpp prepare / unload / listLoaded', () => {
+  beforeAll(async () => {
+    await makeLoraAdapter({ base: GGUF, out: A, seed: 1 })
+    await makeLoraAdapter({ base: GGUF, out: B, seed: 2 })
+  })
+
   test('nothing is loaded at first', async () => {
     expect(await runtime.listLoaded!()).toEqual([])
     expect(llamaCppStats()).toEqual({ bindingLoads: 0, modelLoads: 0, adapterLoads: 0, loadedModels: [] })

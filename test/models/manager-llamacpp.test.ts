@@ -2,18 +2,19 @@
  * The model manager on the real llama.cpp runtime: entries that put different adapters on one
  * GGUF share a single loaded base, each gets its own output, and scale 0 leaves the base alone.
  */
-import { describe, expect, it } from '@jest/globals'
+import { expect, it } from '@jest/globals'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { Engine } from '../../src/engine/engine.js'
 import { ModelsPlugin } from '../../src/plugins/models/index.js'
 import { llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
 import { registerBuiltinRuntimes } from '../../src/cli/runtimes.js'
-import { gguf, makeProject } from '../support/cli.js'
+import { makeProject } from '../support/cli.js'
 import type { LooseEvent } from '../support/events.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
+import { describeGguf, gguf } from '../support/test-gguf.js'
 
-describe('model manager on llama.cpp', () => {
+describeGguf('model manager on llama.cpp', () => {
   it('two adapters on one loaded base: one load, different outputs; scale 0 is the base', async () => {
     const base = gguf()
     const p = makeProject({

@@ -93,12 +93,3 @@ export function makeProject(files: Record<string, string>): { dir: string; home:
   mkdirSync(home, { recursive: true })
   return { dir, home }
 }
-
-export function gguf(): string {
-  const file = process.env.MIRADOR_TEST_GGUF
-  if (!file)
-    throw new Error(
-      'MIRADOR_TEST_GGUF is not set: point it at stories260K.gguf (see ../shared/models/README.md); .ci/run sets it',
-    )
-  return path.resolve(ROOT, file)
-}

@@ -19,18 +19,38 @@ export function summaryLine(e: DoneEvent, p: Paint): string {
   return `${head} ${p.dim(`· ${models} · ${e.tokens} tokens · ${seconds(e.ms)}`)}`
 }
 
+/**
+ * Says whether an error event is new to the run. One cause often fails every stage alike (Ollama
+ * down: each stage reports the same RUNTIME_UNREACHABLE); the terminal shows it once. `--json`
+ * keeps every event.
+ */
+export function firstOfEachError(): (e: { code: unknown; message: unknown }) => boolean {
+  const seen = new Set<string>()
+  return (e) => {
+    const key = `${String(e.code)} ${String(e.message)}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  }
+}
+
 export function errorLine(e: ErrorEvent, p: Paint): string {
   const where = e.stage ? `[${e.stage}] ` : e.plugin ? `[plugin ${e.plugin}] ` : ''
   return p.red(`✗ ${where}${e.code}: `) + e.message
 }
 
+/**
+ * A model being made ready: a download bar when the runtime reports byte counts, else its status as
+ * the runtime words it (Ollama says "pulling manifest", llama.cpp "loading FILE": a local file is
+ * loaded, never pulled).
+ */
 export function pullLine(e: ModelPullEvent, width = 24): string {
   if (e.total && e.completed !== undefined) {
     const frac = Math.min(1, e.completed / e.total)
     const filled = Math.round(frac * width)
     return `pulling ${e.model} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(frac * 100)}% of ${bytes(e.total)}`
   }
-  return `pulling ${e.model}: ${e.status}`
+  return `${e.model}: ${e.status}`
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
-import { errorLine, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
+import { errorLine, firstOfEachError, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
 import type { Out, Renderer } from './renderer.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
@@ -47,6 +47,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
   let dirty = false
   // a run that failed before its plan has only its error to say: no summary line under it
   let planned = false
+  const isNew = firstOfEachError()
 
   const clear = () => {
     if (drawn > 0) out.write(`\x1b[${drawn}A\r\x1b[0J`)
@@ -132,6 +133,10 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           break
         case 'error':
           if (e.stage) running.delete(e.stage)
+          if (!isNew(e)) {
+            dirty = true
+            break
+          }
           clear()
           err.write(errorLine(e, p) + '\n')
           draw()

@@ -5,7 +5,7 @@
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
 import type { Out, Renderer } from './renderer.js'
-import { errorLine, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
+import { errorLine, firstOfEachError, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
 
 export function plainRenderer(out: Out, err: Out): Renderer {
   const pending = new Map<string, string>()
@@ -13,6 +13,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
   let lastPull = ''
   // a run that failed before its plan has only its error to say: no summary line under it
   let planned = false
+  const isNew = firstOfEachError()
   const flush = (stage: string, all: boolean) => {
     const lines = (pending.get(stage) ?? '').split('\n')
     const rest = all ? '' : lines.pop()!
@@ -57,7 +58,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         case 'error':
           if (e.stage) flush(e.stage, true)
-          err.write(errorLine(e, p) + '\n')
+          if (isNew(e)) err.write(errorLine(e, p) + '\n')
           break
         case 'done':
           if (planned || e.ok) out.write(summaryLine(e, p) + '\n')

@@ -11,6 +11,7 @@ import {
   type ConfigKind,
   type ManifestFile,
 } from '../../engine/config/index.js'
+import { chainModelWarnings } from '../../plugins/models/near-miss.js'
 import { manifestProblems } from '../../plugins/models/resolve.js'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
@@ -26,18 +27,34 @@ export function kindOf(file: string): ConfigKind {
   return 'chain'
 }
 
+interface Problem {
+  code: string
+  message: string
+  line?: number
+  column?: number
+}
+
 export interface FileReport {
   file: string
   kind: ConfigKind
   ok: boolean
-  errors: { code: string; message: string; line?: number; column?: number }[]
+  errors: Problem[]
+  /** what is valid but most likely a mistake (a model name one typo from a manifest entry); not a failure */
+  warnings?: Problem[]
 }
+
+const problem = (e: MiradorError): Problem => ({
+  code: e.code,
+  message: e.message,
+  ...(e.location ? { line: e.location.line, column: e.location.column } : {}),
+})
 
 export default class ChainValidate extends MiradorCommand {
   static summary = 'Check chain files (and other Mirador YAML) against their schemas and the stage graph.'
   static description =
     'Reports every problem with its file:line:column, the key at fault and what was expected, and exits with ' +
-    'status 1 if any file has one. Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. ' +
+    'status 1 if any file has one. A stage model that the manifest lacks but is one typo from an entry is a ' +
+    'warning (the status stays 0). Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. ' +
     'Two chain files of one folder that claim the same name (by their name: keys, or a name: key and a file ' +
     'name) are an error. Files named manifest.yaml, mirador.config.yaml or config.yaml, and files in profiles/ ' +
     'or tools/, are checked against their own schemas.'
@@ -52,7 +69,9 @@ export default class ChainValidate extends MiradorCommand {
   async run(): Promise<{ ok: boolean; files: FileReport[] }> {
     const { argv, flags } = await this.parse(ChainValidate)
     const cwd = process.cwd()
-    const { engine, home } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
+    const { engine, home, models } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
+    // a broken manifest is reported when it is checked itself; here it just gives no names to compare
+    const manifest = await models?.manifest().catch(() => undefined)
     const given = (argv as string[]).map((f) => path.resolve(cwd, f))
     const dirs = chainDirs(cwd, home)
     const chains = new Map(listChains(dirs).map((c) => [c.file, c]))
@@ -64,7 +83,12 @@ export default class ChainValidate extends MiradorCommand {
       const opts = kind === 'chain' ? { extraStageProperties: engine.stageKeys() } : {}
       const res = await validateConfigFile(shown, kind, opts)
       let errors = res.errors
-      if (res.ok && kind === 'chain') errors = chainProblems(await loadConfigFile<ChainFile>(shown, 'chain', opts))
+      let warnings: MiradorError[] = []
+      if (res.ok && kind === 'chain') {
+        const chain = await loadConfigFile<ChainFile>(shown, 'chain', opts)
+        errors = chainProblems(chain)
+        warnings = chainModelWarnings(chain, manifest)
+      }
       if (res.ok && kind === 'manifest')
         errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
       const entry = kind === 'chain' ? chains.get(file) : undefined
@@ -73,11 +97,8 @@ export default class ChainValidate extends MiradorCommand {
         file: shown,
         kind,
         ok: errors.length === 0,
-        errors: errors.map((e: MiradorError) => ({
-          code: e.code,
-          message: e.message,
-          ...(e.location ? { line: e.location.line, column: e.location.column } : {}),
-        })),
+        errors: errors.map(problem),
+        ...(warnings.length ? { warnings: warnings.map(problem) } : {}),
       })
     }
     const ok = reports.every((r) => r.ok)
@@ -86,15 +107,18 @@ export default class ChainValidate extends MiradorCommand {
         this.log(
           'No chain files found in ./chains or $MIRADOR_HOME/chains. Name files to check: mirador chain validate FILE…',
         )
+      const at = (r: FileReport, e: Problem) => `${r.file}${e.line ? `:${e.line}:${e.column}` : ''}`
       for (const r of reports) {
         if (r.ok) this.log(`✓ ${r.file}`)
-        for (const e of r.errors)
-          this.logToStderr(`✗ ${r.file}${e.line ? `:${e.line}:${e.column}` : ''}: ${e.code}: ${e.message}`)
+        for (const e of r.errors) this.logToStderr(`✗ ${at(r, e)}: ${e.code}: ${e.message}`)
+        for (const w of r.warnings ?? []) this.logToStderr(`! ${at(r, w)}: warning: ${w.code}: ${w.message}`)
       }
+      const warned = reports.reduce((n, r) => n + (r.warnings?.length ?? 0), 0)
       this.log(
-        ok
+        (ok
           ? `${reports.length} file(s) valid.`
-          : `${reports.filter((r) => !r.ok).length} of ${reports.length} file(s) have problems.`,
+          : `${reports.filter((r) => !r.ok).length} of ${reports.length} file(s) have problems.`) +
+          (warned ? ` ${warned} warning(s).` : ''),
       )
     }
     // oclif prints the returned value for --json; the status says whether all was well

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { safeText } from '../../cli/render/format.js'
 import { setup } from '../../cli/setup.js'
+import { didYouMeanText } from '../../engine/config/index.js'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
 
@@ -36,7 +37,13 @@ export default class ToolsRun extends MiradorCommand {
       const tool = tools.get(args.name)
       if (!tool) {
         const broken = errors.find((e) => e.location?.file.includes(`${args.name}.y`))
-        throw broken ?? new MiradorError('TOOL_NOT_FOUND', `no tool named "${args.name}": see \`mirador tools ls\``)
+        throw (
+          broken ??
+          new MiradorError(
+            'TOOL_NOT_FOUND',
+            `no tool named "${args.name}".${didYouMeanText(args.name, [...tools.keys()])} See \`mirador tools ls\`.`,
+          )
+        )
       }
       const result = await s.tools.run(tool, input)
       if (!this.jsonEnabled()) {

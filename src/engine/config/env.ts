@@ -47,19 +47,61 @@ export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where
   })
 }
 
+/** A path-valued key of a manifest entry, resolved, and where it came from (for messages). */
+export interface ManifestPath {
+  /** absolute */
+  path: string
+  /** the variable the value starts with, when it came from the environment (then `base` is the working folder) */
+  variable?: string
+  /** the text before resolving, variables expanded */
+  value: string
+  /** the folder a relative value was resolved from */
+  base: string
+  location: SourceLocation
+}
+
+/** The variable a value starts with (`${NAME}…`), when the environment gives it a non-empty value. */
+function leadingVariable(raw: string, env: NodeJS.ProcessEnv): string | undefined {
+  const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/.exec(raw)?.[1]
+  return name && env[name] ? name : undefined
+}
+
 /**
  * A path-valued key of a manifest entry (`base` of a llamacpp entry, `file` or `lora`), with `${VAR}` expanded and made
- * absolute relative to the manifest's folder. Returns undefined when the entry has no such key.
+ * absolute. A path written in the manifest is relative to the manifest's folder; one that starts with a variable's
+ * value came from the user's shell, so it is relative to the working folder `cwd`, as any path typed there.
+ * Returns undefined when the entry has no such key.
  */
-export function resolveManifestPath(
+export function manifestPath(
   loaded: Loaded<{ models?: Record<string, { base?: string; file?: string; lora?: string } | undefined> }>,
   model: string,
   key: 'base' | 'file' | 'lora' = 'file',
   env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
+  cwd: string = process.cwd(),
+): ManifestPath | undefined {
   const entry = loaded.value.models?.[model]
   const raw = entry?.[key]
   if (typeof raw !== 'string') return undefined
-  const expanded = expandEnv(raw, env, locate(loaded, ['models', model, key]))
-  return isAbsolute(expanded) ? expanded : resolve(dirname(loaded.file), expanded)
+  const location = locate(loaded, ['models', model, key])
+  const value = expandEnv(raw, env, location)
+  const variable = leadingVariable(raw, env)
+  const base = variable ? resolve(cwd) : dirname(resolve(loaded.file))
+  return {
+    path: isAbsolute(value) ? value : resolve(base, value),
+    value,
+    base,
+    location,
+    ...(variable ? { variable } : {}),
+  }
+}
+
+/** manifestPath's path alone. */
+export function resolveManifestPath(
+  loaded: Parameters<typeof manifestPath>[0],
+  model: string,
+  key: 'base' | 'file' | 'lora' = 'file',
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): string | undefined {
+  return manifestPath(loaded, model, key, env, cwd)?.path
 }

@@ -5,11 +5,11 @@
 export type { ConfigKind, Loaded, LoadOptions, SourceLocation, ValidationResult } from './types.js'
 export { loadConfigFile, loadConfigText, validateConfigFile, readConfigText } from './load.js'
 export { locate, findNode, type PathSegment } from './locate.js'
-export { expandEnv, resolveManifestPath } from './env.js'
+export { expandEnv, manifestPath, resolveManifestPath, type ManifestPath } from './env.js'
 export { LIMITS } from './limits.js'
 export { ALLOWED_TAGS } from './yaml-cst-checks.js'
 export { getSchema, getValidator, schemaFile } from './validate.js'
-export { formatPath } from './message-words.js'
+export { didYouMean, didYouMeanText, formatPath } from './message-words.js'
 export type {
   ChainFile,
   Stage,

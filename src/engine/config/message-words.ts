@@ -79,6 +79,12 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return best
 }
 
+/** ` Did you mean "x"?`, with its leading space, when `word` looks like a typo of a candidate; else ''. */
+export function didYouMeanText(word: string, candidates: readonly string[]): string {
+  const guess = didYouMean(word, candidates)
+  return guess === undefined ? '' : ` Did you mean "${guess}"?`
+}
+
 /** The last key name on a path (list indexes skipped): what a message calls the value. */
 export function lastKey(path: readonly PathSegment[]): string {
   for (let i = path.length - 1; i >= 0; i--) {

@@ -9,7 +9,7 @@
  */
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
-import { loadConfigFile, type ProfileFile } from '../../engine/config/index.js'
+import { didYouMeanText, loadConfigFile, type ProfileFile } from '../../engine/config/index.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { BatteryReading } from './battery.js'
 
@@ -110,7 +110,9 @@ export function unknownProfile(name: string, profiles: readonly Profile[], from 
   const names = profiles.map((p) => p.name).sort()
   return new MiradorError(
     'USAGE',
-    `no energy profile named "${name}" (${from}). Profiles: ${names.length ? names.join(', ') : 'none found'}. They are profiles/NAME.yaml in the project, $MIRADOR_HOME/profiles or the shipped ones.`,
+    `no energy profile named "${name}" (${from}).${didYouMeanText(name, names)} ` +
+      `Profiles: ${names.length ? names.join(', ') : 'none found'}. ` +
+      'They are profiles/NAME.yaml in the project, $MIRADOR_HOME/profiles or the shipped ones.',
     { details: { profile: name, profiles: names } },
   )
 }

@@ -40,6 +40,8 @@ export class MemoryPlugin {
   #cipher?: Promise<MemoryCipher>
   #store?: Promise<MemoryStore>
   #embedder?: Embedder
+  /** this process started the memory server (none was running): see #stopServerUnused */
+  #startedServer = false
   readonly #runs = new Map<string, RunState>()
 
   constructor(options: MemoryOptions = {}) {
@@ -104,6 +106,7 @@ export class MemoryPlugin {
         cipher: await this.cipher(),
         embedderId: this.embedder().id,
         ...(onProgress ? { onProgress } : {}),
+        onStarted: () => (this.#startedServer = true),
       })
     })().catch((err: unknown) => {
       this.#store = undefined
@@ -220,6 +223,7 @@ export class MemoryPlugin {
   async #remember(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
+    if (result.models.length === 0) await this.#stopServerUnused()
     if (!result.ok || !result.answer.trim() || !result.memory) return
     const patterns = this.options.redact_patterns ?? []
     if (result.session) {
@@ -268,6 +272,20 @@ export class MemoryPlugin {
       // nothing is lost: it waits, sealed, for the next run that reaches the store
       await outbox.put([record])
     }
+  }
+
+  /**
+   * A run that failed before any model answered (Ollama down, a model missing) has nothing to
+   * remember: the memory server it started for its recall would only idle for its 15 minutes, so it
+   * is stopped. One this process found running, or that another run of this process still uses, is
+   * left alone; the next use starts it again.
+   */
+  async #stopServerUnused(): Promise<void> {
+    if (!this.#startedServer || this.#runs.size > 0) return
+    this.#startedServer = false
+    this.#store = undefined
+    const { stopChromaServer } = await import('./chroma/server.js')
+    await stopChromaServer(this.home).catch(() => false)
   }
 
   async #prune(store: MemoryStore, justMade: string): Promise<void> {

@@ -21,6 +21,8 @@ export async function openStore(opts: {
   cipher: Cipher
   embedderId: string
   onProgress?: (message: string) => void
+  /** told when this call started the bundled server itself (it did not find one running) */
+  onStarted?: () => void
 }): Promise<MemoryStore> {
   const ensure = () =>
     ensureChromaServer({
@@ -29,6 +31,7 @@ export async function openStore(opts: {
       ...(opts.onProgress ? { onProgress: (s: { message: string }) => opts.onProgress!(s.message) } : {}),
     })
   const server = await ensure()
+  if (server.started) opts.onStarted?.()
   return createChromaStore({
     url: server.url,
     collection: collectionFor(opts.embedderId),

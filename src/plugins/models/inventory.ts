@@ -8,6 +8,7 @@ import path from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
 import type { Runtime, RuntimeStatus } from '../../engine/runtime.js'
 import type { ModelsPlugin } from './ModelsPlugin.js'
+import { sameTag } from './near-miss.js'
 import type { ResolvedModel } from './resolve.js'
 
 export interface AdapterInfo {
@@ -127,10 +128,9 @@ async function describe(
   const status = await statusOf(runtime)
   const loaded = (await loadedOf(runtime)) ?? []
   const tag = r.spec.base
-  const same = (m: string, name: string) => m === name || m === `${name}:latest`
-  const present = !!status.models?.some((m) => same(m, tag))
+  const present = !!status.models?.some((m) => sameTag(m, tag))
   const asLoaded = missingAdapter ? undefined : await runtime.preparedName?.(r.spec).catch(() => undefined)
-  const isLoaded = loaded.some((m) => same(m, asLoaded ?? tag))
+  const isLoaded = loaded.some((m) => sameTag(m, asLoaded ?? tag))
   return {
     ...common,
     base: tag,

@@ -9,7 +9,8 @@ import type { PreparedModel, Runtime } from '../../engine/runtime.js'
 import type { StageContext } from '../../engine/types.js'
 import type { Budget } from './budget.js'
 import type { EvictionPolicy } from './eviction.js'
-import type { ResolvedModel } from './resolve.js'
+import { nearMissBeforePull } from './near-miss.js'
+import { missingLocalFile, type ResolvedModel } from './resolve.js'
 
 export type Emit = StageContext['emit']
 
@@ -139,6 +140,10 @@ export class ModelManager {
   }
 
   async #load(r: ResolvedModel, runtime: Runtime, emit: Emit, signal?: AbortSignal): Promise<Slot> {
+    const missing = missingLocalFile(r)
+    if (missing) throw missing
+    const typo = await nearMissBeforePull(r.name, r.nearMiss, runtime)
+    if (typo) emit({ type: 'error', code: typo.code, message: typo.message })
     const sizeGb = r.sizeGb ?? 0
     let waited = false
     for (;;) {

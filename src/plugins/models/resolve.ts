@@ -3,17 +3,21 @@
  * runtime prepares (base and adapters, paths resolved), the unit of memory it occupies, its size
  * and priority. A name the manifest lacks is an Ollama tag, used as it is.
  */
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import {
   locate,
+  manifestPath,
   resolveManifestPath,
   type Loaded,
   type ManifestEntry,
   type ManifestFile,
+  type ManifestPath,
 } from '../../engine/config/index.js'
 import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { ModelSpec } from '../../engine/runtime.js'
+import { nearManifestName } from './near-miss.js'
 
 export interface ResolvedModel {
   /** the name stages use */
@@ -33,6 +37,10 @@ export interface ResolvedModel {
   sizeGb?: number
   priority: number
   entry?: ManifestEntry
+  /** the model file on this machine (llama.cpp), and where its path came from */
+  localFile?: ManifestPath
+  /** a name the manifest lacks but nearly has: the entry it is probably a typo of (near-miss.ts) */
+  nearMiss?: string
 }
 
 export function entryOf(manifest: Loaded<ManifestFile> | undefined, name: string): ManifestEntry | undefined {
@@ -41,8 +49,14 @@ export function entryOf(manifest: Loaded<ManifestFile> | undefined, name: string
 }
 
 /** A path the manifest names, resolved, refused when it escapes the allowed folders. */
-function adapterPath(manifest: Loaded<ManifestFile>, name: string, roots: string[], env: NodeJS.ProcessEnv): string {
-  const file = resolveManifestPath(manifest, name, 'lora', env)!
+function adapterPath(
+  manifest: Loaded<ManifestFile>,
+  name: string,
+  roots: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string {
+  const file = resolveManifestPath(manifest, name, 'lora', env, cwd)!
   const inside = roots.some((root) => {
     const rel = path.relative(path.resolve(root), file)
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
@@ -80,7 +94,9 @@ export function resolveModel(
   const entry = entryOf(manifest, name)
   const configHost = settings.config.ollama?.host ?? ''
   if (!entry || !manifest) {
+    const nearMiss = nearManifestName(manifest, name)
     return {
+      ...(nearMiss ? { nearMiss } : {}),
       name,
       display: name,
       runtime: 'ollama',
@@ -94,7 +110,7 @@ export function resolveModel(
   const adapters = entry.lora
     ? [
         {
-          file: adapterPath(manifest, name, [settings.cwd, settings.home], env),
+          file: adapterPath(manifest, name, [settings.cwd, settings.home], env, settings.cwd),
           ...(entry.lora_scale !== undefined ? { scale: entry.lora_scale } : {}),
         },
       ]
@@ -110,12 +126,14 @@ export function resolveModel(
   const keepAlive = entry.keep_alive !== undefined ? { keepAlive: entry.keep_alive } : {}
   if (entry.runtime === 'llamacpp') {
     // ${VAR} is expanded now, so a missing variable is named with its manifest line
-    const base = resolveManifestPath(manifest, name, entry.base !== undefined ? 'base' : 'file', env)!
+    const localFile = manifestPath(manifest, name, entry.base !== undefined ? 'base' : 'file', env, settings.cwd)!
+    const base = localFile.path
     return {
       ...common,
       display: path.basename(base),
       spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive },
       key: `llamacpp ${base}`,
+      localFile,
     }
   }
   const base = entry.base ?? name
@@ -144,4 +162,25 @@ export function manifestProblems(
     }
   }
   return out
+}
+
+/**
+ * MODEL_MISSING for a local model file that is not there, before any load is tried: a file is not
+ * pulled, so the message says where the path came from and where it was looked for.
+ */
+export function missingLocalFile(r: ResolvedModel): MiradorError | undefined {
+  const f = r.localFile
+  if (!f || existsSync(f.path)) return undefined
+  const relative = !path.isAbsolute(f.value)
+  const from = f.variable
+    ? ` ($${f.variable} is ${JSON.stringify(f.value)}${relative ? `, read from the working folder ${f.base}` : ''})`
+    : relative
+      ? ` (relative to the manifest's folder ${f.base})`
+      : ''
+  return new MiradorError(
+    'MODEL_MISSING',
+    `model "${r.name}": the GGUF file ${f.path} does not exist${from}. ` +
+      'Check the path, or download the GGUF file there.',
+    { location: f.location, details: { model: r.name, file: f.path } },
+  )
 }

@@ -5,6 +5,7 @@
  * tool's parameter schema and runs it with the limits of its file, clamped to the user's policy,
  * and only the host functions (capabilities) it was granted.
  */
+import { didYouMeanText } from '../../engine/config/index.js'
 import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
@@ -71,7 +72,8 @@ export class ToolsPlugin {
           code: 'TOOL_NOT_FOUND',
           message: broken
             ? `tool "${name}" cannot be loaded: ${broken.format()}`
-            : `no tool named "${name}" (looked in ${this.dirs.join(', ')}); the stage runs without it`,
+            : `no tool named "${name}" (looked in ${this.dirs.join(', ')}); the stage runs without it.` +
+              didYouMeanText(name, [...tools.keys()]),
         })
       }
     }

@@ -90,10 +90,14 @@ export function isModelNotFound(err: unknown): boolean {
   return statusOf(err) === 404 && /\bmodel\b.*\bnot found\b/i.test(messageOf(err))
 }
 
+/** Also says how to do without Ollama: a first run on a machine without it ends here. */
 export function unreachableMessage(host: string, reason: string): string {
   return (
     `Cannot reach Ollama at ${displayHost(host)} (${reason}). Start it with \`ollama serve\`, or point ` +
-    "OLLAMA_HOST (or the model's `host` in models/manifest.yaml) at a running server."
+    "OLLAMA_HOST (or the model's `host` in models/manifest.yaml) at a running server. " +
+    'No Ollama? Run GGUF models inside Mirador on the embedded llama.cpp runtime: a manifest entry with ' +
+    '`runtime: llamacpp` and `base: ${MIRADOR_GGUF}`, as in the shipped `local-story` chain ' +
+    '(MIRADOR_GGUF=path/to/model.gguf mirador chain run local-story "Once upon a time").'
   )
 }
 
