@@ -12,6 +12,7 @@ import { finalRenderer } from './render/final.js'
 import { jsonRenderer } from './render/json.js'
 import { liveRenderer } from './render/live.js'
 import { plainRenderer } from './render/plain.js'
+import { safeText } from './render/format.js'
 import type { Out, Renderer } from './render/renderer.js'
 
 export interface ChainRunInput {
@@ -46,8 +47,9 @@ export interface ChainRunIO {
 
 function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
   if (input.json) return jsonRenderer(io.stdout)
-  if (input.stream === false) return finalRenderer(io.stdout, io.stderr)
-  return io.stdout.isTTY ? liveRenderer(io.stdout, io.stderr) : plainRenderer(io.stdout, io.stderr)
+  const options = { debug: input.debug === true }
+  if (input.stream === false) return finalRenderer(io.stdout, io.stderr, options)
+  return io.stdout.isTTY ? liveRenderer(io.stdout, io.stderr, options) : plainRenderer(io.stdout, io.stderr, options)
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
@@ -86,7 +88,7 @@ function reportFatal(
     )
   } else {
     renderer?.close()
-    io.stderr.write(`✗ ${e.code}: ${e.format()}\n`)
+    io.stderr.write(`✗ ${e.code}: ${safeText(e.format())}\n`)
   }
   if (input.debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n')
 }
@@ -102,7 +104,7 @@ async function askRating(engine: import('../engine/engine.js').Engine, runId: st
     await engine.hooks.feedback.promise({ runId, rating })
     io.stderr.write(`✓ rated ${runId} ${rating}\n`)
   } catch (err) {
-    io.stderr.write(`✗ ${MiradorError.from(err).message}\n`)
+    io.stderr.write(`✗ ${safeText(MiradorError.from(err).message)}\n`)
   } finally {
     rl.close()
   }

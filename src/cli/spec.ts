@@ -35,7 +35,10 @@ export const commonFlags = {
     description: 'Config file to use instead of ./mirador.config.yaml (also MIRADOR_CONFIG).',
     helpValue: 'FILE',
   },
-  debug: { type: 'boolean', description: 'Show stack traces and internal details of errors.' },
+  debug: {
+    type: 'boolean',
+    description: 'Show stack traces and internal details of errors, and events of types the output does not know.',
+  },
 } satisfies Record<string, FlagSpec>
 
 export const chainRunSpec: CommandSpec = {

@@ -11,6 +11,22 @@ export function safeText(s: string): string {
   )
 }
 
+/**
+ * An event with every top-level string, and every list of strings, escaped with `safeText`: what
+ * the terminal renderers draw. Nested values are escaped where they are drawn.
+ */
+export function safeEvent<E extends object>(e: E): E {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(e))
+    out[k] =
+      typeof v === 'string'
+        ? safeText(v)
+        : Array.isArray(v) && v.every((x) => typeof x === 'string')
+          ? v.map(safeText)
+          : v
+  return out as E
+}
+
 export function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
 }
