@@ -7,6 +7,7 @@ import { MiradorError } from '../engine/errors.js'
 import type { RunEvent } from '../engine/events.js'
 import { newRunId } from '../engine/run-id.js'
 import { findChainFile } from './chain-files.js'
+import { outputClosedSignal } from './closed-output.js'
 import { chainDirs, miradorHome } from './paths.js'
 import { finalRenderer } from './render/final.js'
 import { jsonRenderer } from './render/json.js'
@@ -113,6 +114,8 @@ async function askRating(engine: import('../engine/engine.js').Engine, runId: st
 export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Promise<number> {
   const runId = newRunId()
   const home = miradorHome(io.env)
+  // a reader that goes away (`| head`) ends the run as Ctrl-C does
+  const closed = outputClosedSignal(io.stdout, new MiradorError('ABORTED', 'the output was closed'))
   let renderer: Renderer | undefined
   try {
     let query = input.query
@@ -170,7 +173,8 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     const engine = s.engine
     const chain = await loadChain(chainFile, engine.stageKeys())
     const r = renderer
-    engine.hooks.event.tap('Renderer', (e: RunEvent) => r.event(e))
+    // once the reader has gone, nothing more is said: not even that the run stopped
+    engine.hooks.event.tap('Renderer', (e: RunEvent) => closed.aborted || r.event(e))
 
     const controller = new AbortController()
     let interrupts = 0
@@ -187,12 +191,12 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
         runId,
         startedAt: io.startedAt,
         ack: false,
-        signal: controller.signal,
+        signal: AbortSignal.any([controller.signal, closed]),
         ...(input.session ? { session: input.session } : {}),
       })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
-      if (controller.signal.aborted) return 130
+      if (controller.signal.aborted || closed.aborted) return 130
       return result.ok ? 0 : 1
     } finally {
       process.off('SIGINT', onSigint)

@@ -47,7 +47,7 @@ export const chainRunSpec: CommandSpec = {
 
 CHAIN is a name from \`mirador chain ls\` (./chains, then $MIRADOR_HOME/chains, then the shipped chains), a path to a chain file, or \`auto\` to let the learner choose (as \`mirador ask\` does). QUERY may also come on standard input.
 
-Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C).`,
+Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C, or the reader of a pipe closed it early).`,
   examples: [
     '<%= config.bin %> chain run quick-deep "What should I focus on this week?"',
     '<%= config.bin %> chain run single "Summarise this" --no-stream < notes.txt',

@@ -3,8 +3,11 @@
  * command, a reader closing the pipe early, --show-prompt, --debug, and plugins' log events.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
-import { makeProject, runCli } from '../support/cli.js'
+import { BIN, makeProject, runCli } from '../support/cli.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -84,6 +87,86 @@ source: evil_tool.mjs
     const p = project({ 'chains/evil.yaml': evil })
     const r = await runCli(['chain', 'show', 'evil', '--json'], { cwd: p.dir, env: p.env() })
     expect(JSON.parse(r.stdout).description).toBe('Looks fine \x1b]0;pwned\x07\x1b[2J\u202eevil')
+  })
+})
+
+/** Runs a shell pipeline `mirador ARGS | head -n LINES`, the way a user would; mirador's stderr goes to a file. */
+function pipeToHead(
+  args: string[],
+  lines: number,
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ status: number; head: string; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+    const child = spawn('bash', ['-c', `${quoted} 2>mirador.err | head -n ${lines}; echo "status=\${PIPESTATUS[0]}"`], {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH, HOME: opts.cwd, NO_COLOR: '1', MIRADOR_MEMORY: 'off', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`the pipeline did not end: ${out}`))
+    }, 20_000)
+    child.on('close', () => {
+      clearTimeout(timer)
+      const m = /status=(\d+)\n$/.exec(out)
+      resolve({
+        status: Number(m?.[1]),
+        head: out.slice(0, m?.index),
+        stderr: readFileSync(path.join(opts.cwd, 'mirador.err'), 'utf8'),
+        ms: performance.now() - t0,
+      })
+    })
+  })
+}
+
+describe('a reader that closes the pipe early (| head)', () => {
+  it('chain run ends quietly: no stack trace, status 130, the model requests closed', async () => {
+    // plain output is written a line at a time: the reply has lines, so there is something to write
+    const reply = () => 'First point.\nSecond point.\nThird point.\n'
+    const slow = await startOllamaTestServer({
+      tokenDelayMs: 20,
+      tokens: 1000,
+      models: [
+        { name: 'llama3.2:1b', reply },
+        { name: 'qwen2.5:7b', reply },
+      ],
+    })
+    try {
+      const p = project()
+      for (const mode of [[], ['--json']]) {
+        const r = await pipeToHead(['chain', 'run', 'quick-deep', 'hello', ...mode], 4, {
+          cwd: p.dir,
+          env: p.env({ OLLAMA_HOST: slow.url }),
+        })
+        expect(r.head.split('\n').filter(Boolean)).toHaveLength(4)
+        expect(r.stderr).toBe('')
+        expect(r.status).toBe(130)
+        expect(r.ms).toBeLessThan(10_000) // 1000 tokens would take 20 s
+      }
+      await new Promise((res) => setTimeout(res, 100))
+      const chats = slow.requests.filter((q) => q.path === '/api/chat')
+      expect(chats.length).toBe(4)
+      expect(chats.every((q) => q.closed)).toBe(true)
+    } finally {
+      await slow.close()
+    }
+  })
+
+  it('a command printing a lot (chain ls) ends without a stack trace', async () => {
+    const many: Record<string, string> = {}
+    for (let i = 0; i < 60; i++)
+      many[`chains/c${i}.yaml`] = `description: "${'x'.repeat(1990)}"\nstages:\n  a:\n    model: m\n    prompt: x\n`
+    const p = project(many)
+    for (const mode of [[], ['--json']]) {
+      const r = await pipeToHead(['chain', 'ls', ...mode], 1, { cwd: p.dir, env: p.env() })
+      expect(r.head.split('\n').filter(Boolean)).toHaveLength(1)
+      expect(r.stderr).toBe('')
+      expect(r.status).toBe(0)
+    }
   })
 })
 
