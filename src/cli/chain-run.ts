@@ -34,6 +34,8 @@ export interface ChainRunInput {
   rate?: boolean
   /** pin an energy profile */
   profile?: string
+  /** print each stage's filled prompt */
+  'show-prompt'?: boolean
 }
 
 export interface ChainRunIO {
@@ -193,6 +195,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
         ack: false,
         signal: AbortSignal.any([controller.signal, closed]),
         ...(input.session ? { session: input.session } : {}),
+        ...(input['show-prompt'] ? { showPrompt: true } : {}),
       })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)

@@ -56,6 +56,7 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     '<%= config.bin %> chain run single "And what about Tuesday?" --session planning',
     '<%= config.bin %> chain run single "Something private" --no-memory',
     '<%= config.bin %> chain run quick-deep "Plan my day" --profile survival',
+    '<%= config.bin %> chain run quick-deep "Plan my day" --show-prompt',
   ],
   args: [
     { name: 'chain', description: 'chain name or path to a chain file', required: true },
@@ -94,6 +95,12 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     'show-memory': {
       type: 'boolean',
       description: 'Print the memories recalled into each prompt, with their ids and scores.',
+    },
+    'show-prompt': {
+      type: 'boolean',
+      description:
+        "Print each stage's prompt as sent to its model: the template filled in with the query, " +
+        'earlier stages and recalled memories.',
     },
     rate: {
       type: 'boolean',

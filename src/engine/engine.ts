@@ -66,6 +66,8 @@ export interface RunRequest {
   ack?: boolean
   /** extra template variables */
   vars?: Record<string, unknown>
+  /** emit each stage's filled prompt as a `prompt` event (`--show-prompt`) */
+  showPrompt?: boolean
 }
 
 type Emit = (event: EventInput<CoreEvent> | Omit<PluginEvent, 'runId' | 't'>) => void
@@ -215,6 +217,7 @@ export class Engine implements PluginHost {
       memory: this.settings.memory,
       summary: {},
       ...(chain.ack ? { ack: chain.ack } : {}),
+      ...(req.showPrompt ? { showPrompt: true } : {}),
     }
     let results = new Map<string, StageResult>()
     let failure: MiradorError | undefined

@@ -257,6 +257,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     prompt = await hooks.prompt.promise(prompt, ctx)
     const text = renderTemplate(prompt.template, prompt.vars)
     const system = prompt.system === undefined ? undefined : renderTemplate(prompt.system, prompt.vars)
+    if (plan.showPrompt) emit({ type: 'prompt', stage: name, text, ...(system !== undefined ? { system } : {}) })
     const model = await hooks.model.promise({ name: spec.model, stage: name }, ctx)
     if (!model) {
       throw new MiradorError(

@@ -34,6 +34,8 @@ export interface RunPlan {
   summary: Record<string, unknown>
   /** the chain's acknowledgment text, if it declares one */
   ack?: string
+  /** emit each stage's filled prompt as a `prompt` event (it may hold memories: only when asked) */
+  showPrompt?: boolean
 }
 
 /** A prompt before its template is filled: `prompt` taps add variables or rewrite the template. */

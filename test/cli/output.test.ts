@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
+import { defaultReply, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { BIN, makeProject, runCli } from '../support/cli.js'
 
 const MANIFEST = `models:
@@ -167,6 +167,46 @@ describe('a reader that closes the pipe early (| head)', () => {
       expect(r.stderr).toBe('')
       expect(r.status).toBe(0)
     }
+  })
+})
+
+describe('--show-prompt', () => {
+  it('--json: a prompt event per stage, with the filled template and system prompt, before its stage starts', async () => {
+    const p = project()
+    const r = await runCli(['chain', 'run', 'quick-deep', 'What now?', '--json', '--show-prompt'], {
+      cwd: p.dir,
+      env: p.env(),
+    })
+    expect(r.code).toBe(0)
+    const prompts = r.events.filter((e) => e.type === 'prompt')
+    expect(prompts.map(({ stage, text, system }) => ({ stage, text, system }))).toEqual(
+      expect.arrayContaining([
+        { stage: 'quick', text: 'Briefly: What now?', system: 'Be brief.' },
+        { stage: 'deep', text: 'Deeply: What now?', system: undefined },
+      ]),
+    )
+    const at = (type: string, stage: string) => r.events.findIndex((e) => e.type === type && e.stage === stage)
+    expect(at('prompt', 'quick')).toBeLessThan(at('stage-start', 'quick'))
+    const without = await runCli(['chain', 'run', 'quick-deep', 'What now?', '--json'], { cwd: p.dir, env: p.env() })
+    expect(without.events.some((e) => e.type === 'prompt')).toBe(false)
+  })
+
+  it('plain output labels the prompt lines; --no-stream prints them on stderr; ask takes the flag too', async () => {
+    const p = project()
+    const plain = await runCli(['chain', 'run', 'quick-deep', 'Plan\x1b[2J my day', '--show-prompt'], {
+      cwd: p.dir,
+      env: p.env(),
+    })
+    expect(plain.stdout).toContain('[quick system] Be brief.\n[quick prompt] Briefly: Plan\\u001b[2J my day\n')
+    expect(plain.stdout).toContain('[deep prompt] Deeply: Plan\\u001b[2J my day\n')
+    const final = await runCli(['chain', 'run', 'quick-deep', 'Plan my day', '--show-prompt', '--no-stream'], {
+      cwd: p.dir,
+      env: p.env(),
+    })
+    expect(final.stdout).toBe(defaultReply('qwen2.5:7b', 'Deeply: Plan my day') + '\n')
+    expect(final.stderr).toContain('[quick prompt] Briefly: Plan my day\n')
+    const help = await runCli(['ask', '--help'], { cwd: p.dir, env: p.env() })
+    expect(help.stdout).toContain('--show-prompt')
   })
 })
 
