@@ -171,7 +171,7 @@ describe('a reader that closes the pipe early (| head)', () => {
 })
 
 describe('--show-prompt', () => {
-  it('--json: a prompt event per stage, with the filled template and system prompt, before its stage starts', async () => {
+  it('--json: a prompt event per stage (filled template, system prompt) before its stage starts', async () => {
     const p = project()
     const r = await runCli(['chain', 'run', 'quick-deep', 'What now?', '--json', '--show-prompt'], {
       cwd: p.dir,

@@ -106,10 +106,10 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
         : []
       return [
         `${head}: ${String(e.reason)}`,
-        ...rows.map(
-          (c) =>
-            `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''}`,
-        ),
+        ...rows.map((c) => {
+          const drew = c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''
+          return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}`
+        }),
       ].join('\n')
     }
     case 'memory': {

@@ -207,7 +207,10 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
         case 'stage-end': {
           const s = running.get(e.stage)
           running.delete(e.stage)
-          const head = `${p.green('■')} ${p.bold(e.stage)} ${p.dim(`${e.model} · ${e.tokens} tokens · confidence ${pct(e.confidence)}${e.confidenceSource === 'declared' ? ' (declared)' : ''} · ${seconds(e.ms)}`)}`
+          const declared = e.confidenceSource === 'declared' ? ' (declared)' : ''
+          const confidence = `confidence ${pct(e.confidence)}${declared}`
+          const detail = `${e.model} · ${e.tokens} tokens · ${confidence} · ${seconds(e.ms)}`
+          const head = `${p.green('■')} ${p.bold(e.stage)} ${p.dim(detail)}`
           commit(`${head}\n${(s?.text ?? '').trim()}`)
           break
         }

@@ -64,7 +64,8 @@ export function plainRenderer(out: Out, err: Out, options: PlainOptions = {}): R
         case 'stage-end':
           flush(e.stage, true)
           out.write(
-            `[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource}) · ${seconds(e.ms)}\n`,
+            `[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource})` +
+              ` · ${seconds(e.ms)}\n`,
           )
           break
         case 'stage-skip':
