@@ -9,11 +9,13 @@ import type { Engine } from '../engine/engine.js'
 import type { AckEvent, RunEvent } from '../engine/events.js'
 import { newRunId } from '../engine/run-id.js'
 import { findChainFile } from './chain-files.js'
+import { outputClosedSignal } from './closed-output.js'
 import { chainDirs, miradorHome } from './paths.js'
 import { finalRenderer } from './render/final.js'
 import { jsonRenderer } from './render/json.js'
 import { liveRenderer } from './render/live.js'
 import { plainRenderer } from './render/plain.js'
+import { safeText } from './render/format.js'
 import type { Out, Renderer } from './render/renderer.js'
 
 export interface ChainRunInput {
@@ -34,7 +36,7 @@ export interface ChainRunInput {
   rate?: boolean
   /** pin an energy profile */
   profile?: string
-  /** emit each stage's filled prompt */
+  /** print each stage's filled prompt */
   'show-prompt'?: boolean
 }
 
@@ -50,8 +52,9 @@ export interface ChainRunIO {
 
 function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
   if (input.json) return jsonRenderer(io.stdout)
-  if (input.stream === false) return finalRenderer(io.stdout, io.stderr)
-  return io.stdout.isTTY ? liveRenderer(io.stdout, io.stderr) : plainRenderer(io.stdout, io.stderr)
+  const options = { debug: input.debug === true }
+  if (input.stream === false) return finalRenderer(io.stdout, io.stderr, options)
+  return io.stdout.isTTY ? liveRenderer(io.stdout, io.stderr, options) : plainRenderer(io.stdout, io.stderr, options)
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
@@ -71,22 +74,27 @@ async function askRating(engine: Engine, runId: string, io: ChainRunIO): Promise
     await engine.hooks.feedback.promise({ runId, rating })
     io.stderr.write(`✓ rated ${runId} ${rating}\n`)
   } catch (err) {
-    io.stderr.write(`✗ ${MiradorError.from(err).message}\n`)
+    io.stderr.write(`✗ ${safeText(MiradorError.from(err).message)}\n`)
   } finally {
     rl.close()
   }
 }
 
-/** The renderer draws what the engine's `event` hook delivers; the `ack` it already drew passes by. */
-function attach(engine: Engine, renderer: Renderer, shown: RunEvent | undefined): void {
+/**
+ * The renderer draws what the engine's `event` hook delivers; the `ack` it already drew passes by.
+ * Once the reader has gone (`| head`), nothing more is said: not even that the run stopped.
+ */
+function attach(engine: Engine, renderer: Renderer, shown: RunEvent | undefined, closed?: AbortSignal): void {
   engine.hooks.event.tap('Renderer', (e: RunEvent) => {
-    if (e !== shown) renderer.event(e)
+    if (e !== shown && !closed?.aborted) renderer.event(e)
   })
 }
 
 export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Promise<number> {
   const runId = newRunId()
   const home = miradorHome(io.env)
+  // a reader that goes away (`| head`) ends the run as Ctrl-C does
+  const closed = outputClosedSignal(io.stdout, new MiradorError('ABORTED', 'the output was closed'))
   let renderer: Renderer | undefined
   let engine: Engine | undefined
   let ack: AckEvent | undefined
@@ -122,7 +130,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     // an unknown profile name fails before the run, not as a plugin error inside it
     await s.energy?.checkPin()
     engine = s.engine
-    attach(engine, renderer, ack)
+    attach(engine, renderer, ack, closed)
 
     const controller = new AbortController()
     let interrupts = 0
@@ -137,19 +145,19 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
         chain,
         query,
         ack,
-        signal: controller.signal,
+        signal: AbortSignal.any([controller.signal, closed]),
         ...(input.session ? { session: input.session } : {}),
         ...(input['show-prompt'] ? { showPrompt: true } : {}),
       })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
-      if (controller.signal.aborted) return 130
+      if (controller.signal.aborted || closed.aborted) return 130
       return result.ok ? 0 : 1
     } finally {
       process.off('SIGINT', onSigint)
     }
   } catch (err) {
-    await reportFailure(err, { input, io, runId, query: query ?? '', renderer, engine, ack })
+    await reportFailure(err, { input, io, runId, query: query ?? '', renderer, engine, ack, closed })
     return 1
   }
 }
@@ -169,6 +177,7 @@ async function reportFailure(
     renderer: Renderer | undefined
     engine: Engine | undefined
     ack: AckEvent | undefined
+    closed: AbortSignal
   },
 ): Promise<void> {
   const { input, io } = at
@@ -184,7 +193,7 @@ async function reportFailure(
       config: {},
       env: io.env,
     })
-    attach(engine, renderer, at.ack)
+    attach(engine, renderer, at.ack, at.closed)
   }
   const t = Math.round(performance.now() - io.startedAt)
   const ack = at.ack ?? { type: 'ack', runId: at.runId, chain: chainDisplayName(input.chain), t }

@@ -4,10 +4,13 @@
  * everything else, and `chain run --help`, goes through oclif.
  */
 import { parseWithSpec } from './argv.js'
+import { onOutputClosed } from './closed-output.js'
 import { askSpec, chainRunSpec } from './spec.js'
 
 function drained(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())))
+  return new Promise((resolve) =>
+    stream.destroyed || stream.writableLength === 0 ? resolve() : stream.write('', () => resolve()),
+  )
 }
 
 const HELP = new Set(['--help', '-h', 'help'])
@@ -15,6 +18,11 @@ const HELP = new Set(['--help', '-h', 'help'])
 export async function main(argv: string[], startedAt = performance.now()): Promise<void> {
   const run = argv[0] === 'chain' && argv[1] === 'run'
   const ask = argv[0] === 'ask'
+  // A reader that went away (`| head`) is no reason for a stack trace: a run stops as on Ctrl-C
+  // (src/cli/chain-run.ts); other commands finish their work (files written, processes stopped)
+  // without printing more.
+  onOutputClosed(process.stdout, () => {})
+  onOutputClosed(process.stderr, () => {})
   if ((run || ask) && !argv.slice(run ? 2 : 1).some((a) => HELP.has(a))) {
     const { runChainCommand } = await import('./chain-run.js')
     let code: number

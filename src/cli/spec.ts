@@ -35,7 +35,10 @@ export const commonFlags = {
     description: 'Config file to use instead of ./mirador.config.yaml (also MIRADOR_CONFIG).',
     helpValue: 'FILE',
   },
-  debug: { type: 'boolean', description: 'Show stack traces and internal details of errors.' },
+  debug: {
+    type: 'boolean',
+    description: 'Show stack traces and internal details of errors, and events of types the output does not know.',
+  },
 } satisfies Record<string, FlagSpec>
 
 export const chainRunSpec: CommandSpec = {
@@ -44,7 +47,7 @@ export const chainRunSpec: CommandSpec = {
 
 CHAIN is a name from \`mirador chain ls\` (./chains, then $MIRADOR_HOME/chains, then the shipped chains), a path to a chain file, or \`auto\` to let the learner choose (as \`mirador ask\` does). QUERY may also come on standard input.
 
-Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C).`,
+Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C, or the reader of a pipe closed it early).`,
   examples: [
     '<%= config.bin %> chain run quick-deep "What should I focus on this week?"',
     '<%= config.bin %> chain run single "Summarise this" --no-stream < notes.txt',
@@ -53,6 +56,7 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     '<%= config.bin %> chain run single "And what about Tuesday?" --session planning',
     '<%= config.bin %> chain run single "Something private" --no-memory',
     '<%= config.bin %> chain run quick-deep "Plan my day" --profile survival',
+    '<%= config.bin %> chain run quick-deep "Plan my day" --show-prompt',
   ],
   args: [
     { name: 'chain', description: 'chain name or path to a chain file', required: true },
@@ -91,6 +95,12 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     'show-memory': {
       type: 'boolean',
       description: 'Print the memories recalled into each prompt, with their ids and scores.',
+    },
+    'show-prompt': {
+      type: 'boolean',
+      description:
+        "Print each stage's prompt as sent to its model: the template filled in with the query, " +
+        'earlier stages and recalled memories.',
     },
     rate: {
       type: 'boolean',

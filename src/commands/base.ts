@@ -1,8 +1,13 @@
 /**
- * What every Mirador command shares: `--json`, `--config`, `--debug`, and errors printed as one
- * clear line with their stable code (a stack trace only with --debug).
+ * What every Mirador command shares: `--json`, `--config`, `--debug`, errors printed as one
+ * clear line with their stable code (a stack trace only with --debug), and text made safe for a
+ * terminal: everything a command logs may hold text from YAML files, models or tools, so all of
+ * it goes through the renderers' one escaper (`safeText`): no escape sequence, BEL or bidi
+ * override in a chain's description can reach the terminal. `--json` output is JSON, as is.
  */
+import { format } from 'node:util'
 import { Command, Flags, type Interfaces } from '@oclif/core'
+import { safeText } from '../cli/render/format.js'
 import { MiradorError } from '../engine/errors.js'
 import { commonFlags } from '../cli/spec.js'
 import { toOclifFlags } from './oclif-spec.js'
@@ -10,6 +15,14 @@ import { toOclifFlags } from './oclif-spec.js'
 export abstract class MiradorCommand extends Command {
   static enableJsonFlag = true
   static baseFlags = toOclifFlags(commonFlags)
+
+  log(message = '', ...args: unknown[]): void {
+    super.log(safeText(format(message, ...args)))
+  }
+
+  logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(safeText(format(message, ...args)))
+  }
 
   protected async catch(err: Interfaces.CommandError): Promise<unknown> {
     if (!(err instanceof MiradorError)) return super.catch(err)

@@ -99,6 +99,21 @@ export interface ErrorEvent extends Base {
   stage?: string
   plugin?: string
 }
+/** A plugin's message for the user (`ctx.log`): renderers place it where it does not disturb the stream. */
+export interface LogEvent extends Base {
+  type: 'log'
+  level: 'info' | 'warn'
+  message: string
+  plugin?: string
+  stage?: string
+}
+/** A stage's prompt once its template is filled (only with `--show-prompt`: it may hold private memories). */
+export interface PromptEvent extends Base {
+  type: 'prompt'
+  stage: string
+  text: string
+  system?: string
+}
 /** Events contributed by plugins: any `type` not above, with their own fields. */
 export interface PluginEvent extends Base {
   type: `${string}`
@@ -117,6 +132,8 @@ export type CoreEvent =
   | ToolResultEvent
   | DoneEvent
   | ErrorEvent
+  | LogEvent
+  | PromptEvent
 
 export type RunEvent = CoreEvent | PluginEvent
 

@@ -5,6 +5,7 @@ import { plainRenderer } from '../../src/cli/render/plain.js'
 import { jsonRenderer } from '../../src/cli/render/json.js'
 import { finalRenderer } from '../../src/cli/render/final.js'
 import { safeText } from '../../src/cli/render/format.js'
+import { Screen } from '../support/screen.js'
 
 function sink() {
   const out = {
@@ -24,7 +25,7 @@ describe('terminal renderers', () => {
   it('live: a spinner until the first token, labelled stages with confidence, committed text at the end', () => {
     const out = sink()
     const err = sink()
-    const r = liveRenderer(out, err, { columns: 60, color: false })
+    const r = liveRenderer(out, err, { columns: 100, color: false })
     r.event(ev({ type: 'ack', chain: 'qd' }))
     r.event(ev({ type: 'stage-start', stage: 'quick', model: 'llama3.2:1b' }))
     expect(out.text).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] quick llama3\.2:1b · waiting for the first token/)
@@ -101,7 +102,7 @@ describe('terminal renderers', () => {
     const down = { type: 'error', code: 'RUNTIME_UNREACHABLE', message: 'Cannot reach Ollama at 127.0.0.1:1' }
     for (const make of [
       (err: ReturnType<typeof sink>) => plainRenderer(sink(), err),
-      (err: ReturnType<typeof sink>) => liveRenderer(sink(), err, { columns: 60, color: false }),
+      (err: ReturnType<typeof sink>) => liveRenderer(sink(), err, { columns: 100, color: false }),
       (err: ReturnType<typeof sink>) => finalRenderer(sink(), err),
     ]) {
       const err = sink()
@@ -136,5 +137,303 @@ describe('terminal renderers', () => {
         .filter(Boolean)
         .map((l) => JSON.parse(l).type),
     ).toEqual(['ack', 'token', 'done'])
+  })
+})
+
+/** stdout and stderr of one terminal: both draw on the same screen, and each keeps what it was sent */
+function terminal() {
+  const screen = new Screen()
+  const stream = () => {
+    const s = {
+      text: '',
+      write(chunk: string) {
+        s.text += chunk
+        return screen.write(chunk)
+      },
+    }
+    return s
+  }
+  return { screen, out: stream(), err: stream() }
+}
+
+const start = (stage: string, model = 'm') => ev({ type: 'stage-start', stage, model })
+const token = (stage: string, text: string) => ev({ type: 'token', stage, text, confidence: 0.5 })
+const end = (stage: string, tokens: number) =>
+  ev({ type: 'stage-end', stage, model: 'm', tokens, confidence: 0.5, confidenceSource: 'logprobs', ms: 10 })
+const done = (ok: boolean) =>
+  ev({ type: 'done', answer: '', stage: ok ? 'a' : null, confidence: 0, models: [], tokens: 0, ms: 5, ok })
+/** forces a redraw of the live region now (tokens wait for the next frame) */
+const redraw = () => ev({ type: 'status', message: 'working' })
+
+const EVIL = 'x\x1b]0;pwned\x07\x1b[2J\u202eevil\x9b1A'
+/** EVIL as it appears, escaped, inside a JSON string */
+const EVIL_IN_JSON = safeText(JSON.stringify(EVIL).slice(1, -1))
+
+describe('live renderer: layout', () => {
+  const text = 'The quick brown fox jumps over the lazy dog and keeps running'
+
+  it('draws concurrently running stages side by side when the terminal is wide enough', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 100, rows: 40, color: false })
+    r.event(start('quick'))
+    r.event(start('deep'))
+    r.event(token('quick', text))
+    r.event(token('deep', 'Deep thoughts arrive slowly'))
+    r.event(redraw())
+    const rows = screen.text().split('\n')
+    const head = rows.find((l) => l.includes('quick'))!
+    expect(head).toMatch(/▸ quick m · 1 tokens.*│ ▸ deep m · 1 tokens/)
+    const body = rows.slice(rows.indexOf(head) + 1)
+    // 98 usable columns: two of 47, 3 apart
+    expect(body[0]).toBe('The quick brown fox jumps over the lazy dog and │ Deep thoughts arrive slowly')
+    expect(body[1]).toBe('keeps running                                   │')
+    expect(screen.widest).toBeLessThanOrEqual(98)
+    // each ended stage's whole text goes above the region for good
+    r.event(end('quick', 1))
+    r.event(end('deep', 1))
+    r.close()
+    expect(screen.text()).toBe(
+      [
+        '■ quick m · 1 tokens · confidence 0.50 · 10 ms',
+        text,
+        '■ deep m · 1 tokens · confidence 0.50 · 10 ms',
+        'Deep thoughts arrive slowly',
+      ].join('\n'),
+    )
+  })
+
+  it('stacks the stages when columns would be too narrow, wrapping at word boundaries', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 40, rows: 40, color: false })
+    r.event(start('quick'))
+    r.event(start('deep'))
+    r.event(token('quick', text))
+    r.event(redraw())
+    expect(screen.text()).toBe(
+      [
+        '▸ quick m · 1 tokens · confidence 0.50',
+        '  The quick brown fox jumps over the',
+        '  lazy dog and keeps running',
+        '⠋ deep m · waiting for the first token',
+      ].join('\n'),
+    )
+    expect(screen.widest).toBeLessThanOrEqual(38)
+    // the text printed for good when the stage ends is wrapped the same way
+    r.event(end('quick', 1))
+    r.close()
+    expect(screen.text()).toBe(
+      '■ quick m · 1 tokens · confidence 0.50\n· 10 ms\nThe quick brown fox jumps over the\nlazy dog and keeps running',
+    )
+  })
+
+  it('keeps the region within the screen height', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 40, rows: 5, color: false })
+    r.event(start('a'))
+    r.event(token('a', 'one\ntwo\nthree\nfour\nfive\nsix\nseven'))
+    r.event(redraw())
+    expect(screen.text().split('\n').length).toBeLessThanOrEqual(3)
+    r.close()
+  })
+})
+
+describe('live renderer: an interrupted run keeps what was streamed', () => {
+  it('Ctrl-C: the partial text of each running stage stays on screen, then the error (once) and the summary', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 80, rows: 40, color: false })
+    r.event(ev({ type: 'ack', chain: 'qd' }))
+    r.event(ev({ type: 'plan', chain: 'qd', stages: [], concurrency: 2 }))
+    r.event(start('quick'))
+    r.event(start('deep'))
+    r.event(token('quick', 'Partial quick answer'))
+    r.event(token('deep', 'Partial deep'))
+    r.event(ev({ type: 'error', stage: 'quick', code: 'ABORTED', message: 'the run was cancelled' }))
+    r.event(ev({ type: 'error', stage: 'deep', code: 'ABORTED', message: 'the run was cancelled' }))
+    r.event(done(false))
+    r.close()
+    expect(screen.text()).toBe(
+      [
+        '▸ qd · r_1',
+        '■ quick m · 1 tokens · interrupted',
+        'Partial quick answer',
+        '✗ [quick] ABORTED: the run was cancelled',
+        '■ deep m · 1 tokens · interrupted',
+        'Partial deep',
+        '✗ no stage produced an answer · no model ran · 0 tokens · 5 ms',
+      ].join('\n'),
+    )
+    expect(err.text).toContain('ABORTED')
+    expect(out.text).not.toContain('ABORTED')
+  })
+
+  it('close() without the stages ending keeps their text too', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 80, rows: 40, color: false })
+    r.event(start('only'))
+    r.event(token('only', 'half an answer'))
+    r.close()
+    expect(screen.text()).toBe('■ only m · 1 tokens · stopped\nhalf an answer')
+  })
+})
+
+describe('renderers: log events, foreign writes, unknown events, prompts', () => {
+  const info = ev({ type: 'log', level: 'info', message: 'index rebuilt', plugin: 'DocsPlugin' })
+  const warn = ev({ type: 'log', level: 'warn', message: 'quota low', plugin: 'DocsPlugin', stage: 'quick' })
+  const custom = ev({ type: 'timestamp', stage: 'quick', iso: '2026-01-01', note: EVIL })
+  const prompt = ev({ type: 'prompt', stage: 'quick', text: 'Briefly: hi\nthere', system: 'Be terse.' })
+
+  it('live: log lines are printed above the region (warnings on stderr) and the region survives', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 80, rows: 40, color: false })
+    r.event(start('quick'))
+    r.event(token('quick', 'streaming'))
+    r.event(info)
+    r.event(warn)
+    expect(screen.text().split('\n')).toEqual([
+      '  DocsPlugin: index rebuilt',
+      '! DocsPlugin [quick]: warning: quota low',
+      '▸ quick m · 1 tokens · confidence 0.50',
+      '  streaming',
+    ])
+    expect(err.text).toContain('quota low')
+    expect(err.text).not.toContain('index rebuilt')
+    r.close()
+  })
+
+  it('live: a plugin writing straight to stderr (console.error) lands above the region, not inside it', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 80, rows: 40, color: false })
+    r.event(start('quick'))
+    r.event(token('quick', 'streaming'))
+    r.event(redraw())
+    err.write('plugin noise\n')
+    err.write('partial line')
+    out.write('console.log from a plugin\n')
+    const rows = screen.text().split('\n')
+    expect(rows).toEqual([
+      'plugin noise',
+      'partial line',
+      'console.log from a plugin',
+      '▸ quick m · 1 tokens · confidence 0.50',
+      '  streaming',
+    ])
+    r.close()
+    // once closed, writes go straight through again
+    const before = err.text
+    err.write('after\n')
+    expect(err.text).toBe(before + 'after\n')
+    expect(screen.text().split('\n').at(-1)).toBe('after')
+  })
+
+  it('live: --show-prompt prints the filled prompt above the region', () => {
+    const { screen, out, err } = terminal()
+    const r = liveRenderer(out, err, { columns: 80, rows: 40, color: false })
+    r.event(prompt)
+    r.close()
+    expect(screen.text()).toBe('▹ quick prompt\n  system: Be terse.\n  Briefly: hi\n  there')
+  })
+
+  it('live: --debug shows an unknown event as one line, escaped; without it nothing', () => {
+    for (const debug of [true, false]) {
+      const { screen, out, err } = terminal()
+      const r = liveRenderer(out, err, { columns: 200, rows: 40, color: false, debug })
+      r.event(custom)
+      r.close()
+      if (debug)
+        expect(screen.text()).toBe(`timestamp {"t":0,"stage":"quick","iso":"2026-01-01","note":"${EVIL_IN_JSON}"}`)
+      else expect(screen.text()).toBe('')
+      for (const c of ['\x07', '\u202e', '\x9b', '\x1b]']) expect(out.text).not.toContain(c)
+    }
+  })
+
+  it('plain: [log] lines (warnings on stderr), prompts labelled, unknown events with --debug', () => {
+    const out = sink()
+    const err = sink()
+    const r = plainRenderer(out, err, { debug: true })
+    r.event(info)
+    r.event(warn)
+    r.event(prompt)
+    r.event(custom)
+    r.close()
+    expect(out.text).toBe(
+      [
+        '[log] DocsPlugin: index rebuilt',
+        '[quick system] Be terse.',
+        '[quick prompt] Briefly: hi',
+        '[quick prompt] there',
+        `[event] timestamp {"t":0,"stage":"quick","iso":"2026-01-01","note":"${EVIL_IN_JSON}"}`,
+        '',
+      ].join('\n'),
+    )
+    expect(err.text).toBe('[log] DocsPlugin [quick]: warning: quota low\n')
+    const quiet = sink()
+    const q = plainRenderer(quiet, sink())
+    q.event(custom)
+    expect(quiet.text).toBe('')
+  })
+
+  it('--no-stream: only warnings, prompts and (with --debug) unknown events, all on stderr', () => {
+    const out = sink()
+    const err = sink()
+    const r = finalRenderer(out, err, { debug: true })
+    for (const e of [info, warn, prompt, custom]) r.event(e)
+    r.event(
+      ev({ type: 'done', answer: 'The answer', stage: 'a', confidence: 1, models: [], tokens: 1, ms: 1, ok: true }),
+    )
+    expect(out.text).toBe('The answer\n')
+    expect(err.text).toMatch(/^\[log\] DocsPlugin \[quick\]: warning: quota low\n\[quick system\] Be terse\.\n/)
+    expect(err.text).toContain('[quick prompt] there\n[event] timestamp {')
+    expect(err.text).not.toContain('index rebuilt')
+  })
+
+  it('json: log, prompt and unknown events go out as they are', () => {
+    const out = sink()
+    const r = jsonRenderer(out)
+    for (const e of [info, warn, prompt, custom]) r.event(e)
+    r.close()
+    expect(
+      out.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([info, warn, prompt, custom])
+  })
+})
+
+describe('renderers escape every string that comes from YAML or a model', () => {
+  const events = [
+    ev({ type: 'ack', chain: `qd${EVIL}` }),
+    ev({ type: 'plan', chain: 'qd', stages: [], concurrency: 1, text: `ack ${EVIL}` }),
+    ev({ type: 'stage-start', stage: `s${EVIL}`, model: `m${EVIL}` }),
+    ev({ type: 'token', stage: `s${EVIL}`, text: `t${EVIL}`, confidence: 0.5 }),
+    ev({ type: 'model-pull', model: `m${EVIL}`, status: `pulling ${EVIL}` }),
+    ev({ type: 'log', level: 'warn', message: EVIL, plugin: EVIL }),
+    ev({ type: 'prompt', stage: 's', text: EVIL, system: EVIL }),
+    ev({ type: 'status', message: EVIL }),
+    ev({ type: 'model-load', model: EVIL, ms: 5 }),
+    ev({ type: 'stage-skip', stage: `s2${EVIL}`, reason: EVIL }),
+    ev({ type: 'error', stage: `s${EVIL}`, code: 'RUNTIME_FAILED', message: EVIL }),
+    ev({ type: 'error', plugin: EVIL, code: 'PLUGIN_FAILED', message: EVIL }),
+    ev({ type: 'stage-end', stage: EVIL, model: EVIL, tokens: 1, confidence: 1, confidenceSource: 'declared', ms: 1 }),
+    ev({ type: 'done', answer: EVIL, stage: EVIL, confidence: 1, models: [EVIL], tokens: 1, ms: 1, ok: true }),
+  ]
+  // the cursor movements the live renderer itself writes, and nothing else
+  // eslint-disable-next-line no-control-regex -- the cursor movements the live renderer itself writes
+  const ownControls = /\x1b\[\d*A|\r|\x1b\[0J/g
+  // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+  const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/
+
+  it('live, plain and --no-stream', () => {
+    const { out, err } = terminal()
+    const live = liveRenderer(out, err, { columns: 200, rows: 40, color: false })
+    const plain = { out: sink(), err: sink() }
+    const final = { out: sink(), err: sink() }
+    const renderers = [live, plainRenderer(plain.out, plain.err), finalRenderer(final.out, final.err)]
+    for (const e of events) for (const r of renderers) r.event(e)
+    for (const r of renderers) r.close()
+    for (const text of [out.text, err.text, plain.out.text, plain.err.text, final.out.text, final.err.text]) {
+      expect(text).toContain('\\u001b]0;pwned\\u0007')
+      expect(text.replace(ownControls, '')).not.toMatch(raw)
+    }
   })
 })

@@ -1,18 +1,31 @@
-/** `--no-stream`: only the final answer on stdout; problems on stderr. */
-import type { RunEvent } from '../../engine/events.js'
-import { safeText } from './format.js'
-import { firstOfEachError } from './lines.js'
+/**
+ * `--no-stream`: only the final answer on stdout; on stderr, what the user must or asked to see
+ * (errors, plugins' warnings, prompts with --show-prompt, unknown events with --debug).
+ */
+import type { CoreEvent, RunEvent } from '../../engine/events.js'
+import { safeEvent } from './format.js'
+import { debugLine, firstOfEachError, isKnownEvent, labelled, logLine } from './lines.js'
 import type { Out, Renderer } from './renderer.js'
 
-export function finalRenderer(out: Out, err: Out): Renderer {
+export interface FinalOptions {
+  /** show events of types the renderer does not know (`--debug`) */
+  debug?: boolean
+}
+
+export function finalRenderer(out: Out, err: Out, options: FinalOptions = {}): Renderer {
   const isNew = firstOfEachError()
   return {
-    event(e: RunEvent) {
+    event(ev: RunEvent) {
+      if (ev.type === 'token') return
+      const e = safeEvent(ev) as CoreEvent
       if (e.type === 'error') {
-        if (isNew({ code: e.code, message: e.message }))
-          err.write(`${e.stage ? `${String(e.stage)}: ` : ''}${String(e.code)}: ${String(e.message)}\n`)
-      } else if (e.type === 'done' && typeof e.answer === 'string' && e.answer)
-        out.write(safeText(e.answer).trim() + '\n')
+        if (isNew(e)) err.write(`${e.stage ? `${e.stage}: ` : ''}${e.code}: ${e.message}\n`)
+      } else if (e.type === 'done' && typeof e.answer === 'string' && e.answer) out.write(e.answer.trim() + '\n')
+      else if (e.type === 'log' && e.level === 'warn') err.write(`[log] ${logLine(e)}\n`)
+      else if (e.type === 'prompt') {
+        if (e.system !== undefined) err.write(labelled(`${e.stage} system`, e.system))
+        err.write(labelled(`${e.stage} prompt`, e.text))
+      } else if (options.debug && !isKnownEvent(ev.type)) err.write(`[event] ${debugLine(ev)}\n`)
     },
     close: () => {},
   }

@@ -1,7 +1,8 @@
-/** Lines the plain and live renderers print alike. */
+/** Lines the plain and live renderers print alike. Each escapes the event text it draws (`safeText`). */
 import type {
   DoneEvent,
   ErrorEvent,
+  LogEvent,
   ModelPullEvent,
   PluginEvent,
   RunEvent,
@@ -10,12 +11,59 @@ import type {
 } from '../../engine/events.js'
 import { bytes, pct, safeText, seconds, type Paint } from './format.js'
 
+/** Every event type the renderers know, drawn or deliberately left out; others are shown only with --debug. */
+const KNOWN = new Set([
+  'ack',
+  'plan',
+  'stage-start',
+  'token',
+  'stage-end',
+  'stage-skip',
+  'model-pull',
+  'tool-call',
+  'tool-result',
+  'done',
+  'error',
+  'log',
+  'prompt',
+  'status',
+  'model-load',
+  'model-evict',
+  'model-wait',
+  'route',
+  'memory',
+])
+
+export function isKnownEvent(type: string): boolean {
+  return KNOWN.has(type)
+}
+
+/** `--debug`: an event of a type the renderers do not know, as its type and its fields in compact JSON. */
+export function debugLine(e: RunEvent): string {
+  const fields = Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'type' && k !== 'runId'))
+  return safeText(`${e.type} ${JSON.stringify(fields)}`)
+}
+
+/** A plugin's `log` message, with who says it: `MemoryPlugin [quick]: …`. */
+export function logLine(e: LogEvent): string {
+  const who = [e.plugin, e.stage ? `[${e.stage}]` : ''].filter(Boolean).join(' ')
+  return safeText(`${who ? `${who}: ` : ''}${e.level === 'warn' ? 'warning: ' : ''}${e.message}`)
+}
+
+/** Text with each line labelled, for plain output: `[quick prompt] …`. */
+export function labelled(label: string, text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `[${label}] ${safeText(l)}\n`)
+    .join('')
+}
+
 /** The last line of a run: which stage answered, how sure, models, tokens, time. */
 export function summaryLine(e: DoneEvent, p: Paint): string {
   const head = e.ok
-    ? p.green(`✓ answer from ${e.stage} (confidence ${pct(e.confidence)})`)
+    ? p.green(`✓ answer from ${safeText(String(e.stage))} (confidence ${pct(e.confidence)})`)
     : p.red('✗ no stage produced an answer')
-  const models = e.models.length ? `models ${e.models.join(', ')}` : 'no model ran'
+  const models = e.models.length ? `models ${safeText(e.models.join(', '))}` : 'no model ran'
   return `${head} ${p.dim(`· ${models} · ${e.tokens} tokens · ${seconds(e.ms)}`)}`
 }
 
@@ -36,7 +84,7 @@ export function firstOfEachError(): (e: { code: unknown; message: unknown }) => 
 
 export function errorLine(e: ErrorEvent, p: Paint): string {
   const where = e.stage ? `[${e.stage}] ` : e.plugin ? `[plugin ${e.plugin}] ` : ''
-  return p.red(`✗ ${where}${e.code}: `) + e.message
+  return p.red(safeText(`✗ ${where}${e.code}: `)) + safeText(e.message)
 }
 
 /**
@@ -45,12 +93,14 @@ export function errorLine(e: ErrorEvent, p: Paint): string {
  * loaded, never pulled).
  */
 export function pullLine(e: ModelPullEvent, width = 24): string {
+  const model = safeText(String(e.model))
   if (e.total && e.completed !== undefined) {
     const frac = Math.min(1, e.completed / e.total)
     const filled = Math.round(frac * width)
-    return `pulling ${e.model} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(frac * 100)}% of ${bytes(e.total)}`
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
+    return `pulling ${model} ${bar} ${Math.round(frac * 100)}% of ${bytes(e.total)}`
   }
-  return `${e.model}: ${e.status}`
+  return `${model}: ${safeText(String(e.status))}`
 }
 
 /**
@@ -76,10 +126,10 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
         : []
       return [
         `${head}: ${String(e.reason)}`,
-        ...rows.map(
-          (c) =>
-            `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''}`,
-        ),
+        ...rows.map((c) => {
+          const drew = c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''
+          return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}`
+        }),
       ].join('\n')
     }
     case 'memory': {

@@ -3,11 +3,27 @@
  * text is streamed a line at a time with its label, so concurrent stages stay readable.
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
-import { paint, pct, safeText, seconds } from './format.js'
+import { paint, pct, safeEvent, safeText, seconds } from './format.js'
 import type { Out, Renderer } from './renderer.js'
-import { errorLine, firstOfEachError, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
+import {
+  debugLine,
+  errorLine,
+  firstOfEachError,
+  isKnownEvent,
+  labelled,
+  logLine,
+  pluginEventLine,
+  pullLine,
+  summaryLine,
+  toolLine,
+} from './lines.js'
 
-export function plainRenderer(out: Out, err: Out): Renderer {
+export interface PlainOptions {
+  /** show events of types the renderer does not know (`--debug`) */
+  debug?: boolean
+}
+
+export function plainRenderer(out: Out, err: Out, options: PlainOptions = {}): Renderer {
   const pending = new Map<string, string>()
   const p = paint(false)
   let lastPull = ''
@@ -18,19 +34,23 @@ export function plainRenderer(out: Out, err: Out): Renderer {
     const lines = (pending.get(stage) ?? '').split('\n')
     const rest = all ? '' : lines.pop()!
     if (all && lines[lines.length - 1] === '') lines.pop()
-    for (const line of lines) out.write(`[${stage}] ${safeText(line)}\n`)
+    for (const line of lines) out.write(`[${stage}] ${line}\n`)
     pending.set(stage, rest)
   }
   return {
     event(ev: RunEvent) {
-      const e = ev as CoreEvent
+      const e = safeEvent(ev) as CoreEvent
       switch (e.type) {
         case 'ack':
           out.write(`▸ ${e.chain} (${e.runId})\n`)
           break
         case 'plan':
           planned = true
-          if (e.text) out.write(`${safeText(e.text)}\n`)
+          if (e.text) out.write(`${e.text}\n`)
+          break
+        case 'prompt':
+          if (e.system !== undefined) out.write(labelled(`${e.stage} system`, e.system))
+          out.write(labelled(`${e.stage} prompt`, e.text))
           break
         case 'stage-start':
           out.write(`[${e.stage}] started on ${e.model}\n`)
@@ -49,7 +69,8 @@ export function plainRenderer(out: Out, err: Out): Renderer {
         case 'stage-end':
           flush(e.stage, true)
           out.write(
-            `[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource}) · ${seconds(e.ms)}\n`,
+            `[${e.stage}] done · ${e.tokens} tokens · confidence ${pct(e.confidence)} (${e.confidenceSource})` +
+              ` · ${seconds(e.ms)}\n`,
           )
           break
         case 'stage-skip':
@@ -59,6 +80,9 @@ export function plainRenderer(out: Out, err: Out): Renderer {
         case 'error':
           if (e.stage) flush(e.stage, true)
           if (isNew(e)) err.write(errorLine(e, p) + '\n')
+          break
+        case 'log':
+          ;(e.level === 'warn' ? err : out).write(`[log] ${logLine(e)}\n`)
           break
         case 'done':
           if (planned || e.ok) out.write(summaryLine(e, p) + '\n')
@@ -72,6 +96,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           const line = pluginEventLine(ev)
           if (line)
             out.write(`[${ev.type === 'memory' || ev.type === 'route' ? ev.type : 'model'}] ${safeText(line)}\n`)
+          else if (options.debug && !isKnownEvent(ev.type)) out.write(`[event] ${debugLine(ev)}\n`)
         }
       }
     },
