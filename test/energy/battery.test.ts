@@ -1,9 +1,15 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { MiradorError } from '../../src/engine/errors.js'
-import { BATTERY_CACHE_MS, parseBatteryEnv, readBattery, resetBatteryCache } from '../../src/plugins/energy/battery.js'
+import {
+  BATTERY_CACHE_MS,
+  parseBatteryEnv,
+  probeSysfs,
+  readBattery,
+  resetBatteryCache,
+} from '../../src/plugins/energy/battery.js'
 
 beforeEach(() => resetBatteryCache())
 
@@ -102,5 +108,44 @@ describe('readBattery from the hardware', () => {
     expect(r.percent).toBeGreaterThanOrEqual(0)
     expect(r.percent).toBeLessThanOrEqual(100)
     if (!r.hasBattery) expect(r.plugged).toBe(true)
+  })
+})
+
+describe('Linux power supplies, read without systeminformation', () => {
+  /** a /sys/class/power_supply of our own: NAME → { file: content } */
+  function sysfs(supplies: Record<string, Record<string, string>>): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mirador-sysfs-'))
+    for (const [name, files] of Object.entries(supplies)) {
+      mkdirSync(path.join(dir, name))
+      for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, name, f), `${text}\n`)
+    }
+    return dir
+  }
+
+  it('a laptop on battery: the capacity, not plugged', async () => {
+    const dir = sysfs({
+      BAT0: { type: 'Battery', capacity: '37', status: 'Discharging' },
+      AC: { type: 'Mains', online: '0' },
+    })
+    expect(await probeSysfs(dir)).toEqual({ hasBattery: true, percent: 37, acConnected: false, isCharging: false })
+  })
+
+  it('plugged in and charging', async () => {
+    const dir = sysfs({
+      BAT1: { type: 'Battery', capacity: '80', status: 'Charging' },
+      ADP1: { type: 'Mains', online: '1' },
+    })
+    expect(await probeSysfs(dir)).toMatchObject({ hasBattery: true, percent: 80, acConnected: true })
+  })
+
+  it('no battery (a desktop, a server, a container without /sys): plugged in at 100 %', async () => {
+    expect(await probeSysfs(sysfs({ AC: { type: 'Mains', online: '1' } }))).toMatchObject({ hasBattery: false })
+    expect(await probeSysfs('/nonexistent/power_supply')).toMatchObject({ hasBattery: false, acConnected: true })
+  })
+
+  it('readBattery on this Linux machine takes the direct path', async () => {
+    if (process.platform !== 'linux') return
+    const r = await readBattery({})
+    expect(r.source).toBe('sysfs')
   })
 })

@@ -1,14 +1,15 @@
 /**
  * The battery, as the energy profiles see it: charge in percent and whether the machine is on
- * mains power. Read with systeminformation (imported lazily: commands that never run a chain do
- * not load it), cached for 30 s in the process and in `$MIRADOR_HOME/energy/battery.json` (so a
- * burst of CLI runs reads the hardware once). A machine with no battery counts as plugged in at
- * 100 %.
+ * mains power. On Linux it is read straight from /sys/class/power_supply (what systeminformation
+ * reads there too, without loading it: a run's plan waits for this reading); elsewhere with
+ * systeminformation, imported lazily. Cached for 30 s in the process and in
+ * `$MIRADOR_HOME/energy/battery.json` (so a burst of CLI runs reads the hardware once). A machine
+ * with no battery counts as plugged in at 100 %.
  *
  * The seam: `MIRADOR_BATTERY` replaces the hardware reading, for tests and for users who want to
  * see what a profile would do: `15,unplugged`, `80,plugged`, `50` (unplugged), `none` (no battery).
  */
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from '../../lib/atomic-write.js'
 import { MiradorError } from '../../engine/errors.js'
@@ -20,7 +21,7 @@ export interface BatteryReading {
   plugged: boolean
   hasBattery: boolean
   /** where the reading came from */
-  source: 'env' | 'systeminformation' | 'cache'
+  source: 'env' | 'sysfs' | 'systeminformation' | 'cache'
 }
 
 export const BATTERY_CACHE_MS = 30_000
@@ -57,11 +58,49 @@ interface SiBattery {
   isCharging: boolean
 }
 
-/** What systeminformation says, as a reading. */
-export function fromSystemInformation(b: SiBattery): BatteryReading {
-  if (!b.hasBattery) return { ...NO_BATTERY }
+/** What a probe says, as a reading. */
+export function fromSystemInformation(
+  b: SiBattery,
+  source: 'sysfs' | 'systeminformation' = 'systeminformation',
+): BatteryReading {
+  if (!b.hasBattery) return { ...NO_BATTERY, source }
   const percent = Math.max(0, Math.min(100, Number.isFinite(b.percent) ? b.percent : 100))
-  return { percent, plugged: Boolean(b.acConnected || b.isCharging), hasBattery: true, source: 'systeminformation' }
+  return { percent, plugged: Boolean(b.acConnected || b.isCharging), hasBattery: true, source }
+}
+
+const readText = (file: string) =>
+  readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    () => undefined,
+  )
+
+/**
+ * Linux's power supplies (`type` Battery or Mains/USB), read as systeminformation reads them: the
+ * first battery's `capacity` and `status`, and whether any mains supply is `online`.
+ */
+export async function probeSysfs(dir = '/sys/class/power_supply'): Promise<SiBattery> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const supplies = await Promise.all(
+    names.map(async (name) => {
+      const at = (f: string) => readText(path.join(dir, name, f))
+      const [type, capacity, status, online] = await Promise.all([
+        at('type'),
+        at('capacity'),
+        at('status'),
+        at('online'),
+      ])
+      return { type, capacity, status, online }
+    }),
+  )
+  const battery = supplies.find((s) => s.type === 'Battery' && s.capacity !== undefined)
+  const acConnected = supplies.some((s) => s.type !== 'Battery' && s.online === '1')
+  if (!battery) return { hasBattery: false, percent: 100, acConnected: true, isCharging: false }
+  return {
+    hasBattery: true,
+    percent: Number(battery.capacity),
+    acConnected,
+    isCharging: battery.status === 'Charging' || battery.status === 'Full',
+  }
 }
 
 let memo: { at: number; reading: BatteryReading } | undefined
@@ -74,7 +113,7 @@ export function resetBatteryCache(): void {
 export interface ReadBatteryOptions {
   /** $MIRADOR_HOME: keep the reading in energy/battery.json for the next process */
   home?: string
-  /** replaces systeminformation (tests) */
+  /** replaces the hardware probe (tests) */
   probe?: () => Promise<SiBattery>
   now?: () => number
 }
@@ -131,7 +170,11 @@ export async function readBattery(
   }
   let reading: BatteryReading
   try {
-    reading = fromSystemInformation(await (opts.probe ?? probeSystem)())
+    reading = opts.probe
+      ? fromSystemInformation(await opts.probe())
+      : process.platform === 'linux'
+        ? fromSystemInformation(await probeSysfs(), 'sysfs')
+        : fromSystemInformation(await probeSystem())
   } catch {
     reading = { ...NO_BATTERY }
   }
