@@ -12,7 +12,31 @@ export function builtinOptionsSchema(name: string): Record<string, unknown> {
   return schemaAt(`plugins/${name}.schema.json`)
 }
 
+const defaultsOf = new WeakMap<object, Record<string, unknown> | null>()
+
+/**
+ * No options given: the schema's top-level defaults, without compiling it (most runs give built-ins
+ * no options, and ajv is the costliest thing to load on the way to a first token). Null when the
+ * schema requires something, so an empty object must go through validation to be refused.
+ */
+function defaultsFor(schema: object): Record<string, unknown> | null {
+  let d = defaultsOf.get(schema)
+  if (d === undefined) {
+    const s = schema as { required?: unknown[]; properties?: Record<string, { default?: unknown }> }
+    d = s.required?.length
+      ? null
+      : Object.fromEntries(
+          Object.entries(s.properties ?? {}).flatMap(([k, p]) => (p.default === undefined ? [] : [[k, p.default]])),
+        )
+    defaultsOf.set(schema, d)
+  }
+  return d
+}
+
 export function validatePluginOptions<T>(plugin: string, schema: object, options: unknown): T {
+  const empty = options === undefined || (isPlainObject(options) && Object.keys(options).length === 0)
+  const defaults = empty ? defaultsFor(schema) : null
+  if (defaults) return structuredClone(defaults) as T
   let validate
   try {
     validate = getOptionsValidator(schema)
@@ -48,4 +72,8 @@ export function validatePluginOptions<T>(plugin: string, schema: object, options
 export function builtinStageKeys(name: string): Record<string, object> {
   const defs = builtinOptionsSchema(name).definitions as { stage_keys?: { properties?: Record<string, object> } }
   return { ...defs?.stage_keys?.properties }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype
 }

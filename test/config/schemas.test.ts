@@ -9,6 +9,8 @@ import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
 import { describe, expect, it } from '@jest/globals'
 import { getSchema, schemaFile, validateConfigFile, type ConfigKind } from '../../src/engine/config/index.js'
+import { getOptionsValidator } from '../../src/engine/config/validate.js'
+import { validatePluginOptions } from '../../src/engine/plugin-options.js'
 
 const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool']
 const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy']
@@ -107,6 +109,17 @@ describe('built-in plugin option schemas (schemas/plugins/)', () => {
       { anyOf: Schema[] }
     >
     expect(builtins[name]!.anyOf[1]).toEqual({ $ref: `plugins/${name}.schema.json` })
+  })
+})
+
+describe('built-in options without a schema compile', () => {
+  it.each(PLUGINS)('%s: no options give exactly the defaults ajv would fill in', (name) => {
+    const schema = pluginSchema(name)
+    const fast = validatePluginOptions(name, schema, {})
+    const full = {}
+    expect(getOptionsValidator(schema)(full)).toBe(true)
+    expect(fast).toEqual(full)
+    expect(validatePluginOptions(name, schema, undefined)).toEqual(full)
   })
 })
 

@@ -12,8 +12,10 @@
  */
 import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { isMap, type Document, type LineCounter } from 'yaml'
+import type { Document, LineCounter } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import { MiradorError } from '../errors.js'
+import { cacheKey, readCached, writeCached } from './cache.js'
 import { LIMITS } from './limits.js'
 import { offsetToLocation } from './locate.js'
 import { toMiradorErrors } from './schema-errors.js'
@@ -108,7 +110,7 @@ function processText<T>(text: string, file: string, kind: ConfigKind, opts: Load
       ],
     }
   }
-  if (!isMap(doc.contents) || typeof value !== 'object' || Array.isArray(value)) {
+  if (!yaml().isMap(doc.contents) || typeof value !== 'object' || Array.isArray(value)) {
     const got = Array.isArray(value) ? 'a list' : 'a single value'
     return {
       value,
@@ -148,11 +150,31 @@ function processText<T>(text: string, file: string, kind: ConfigKind, opts: Load
   return { loaded: loaded as Loaded<T>, value, errors: [] }
 }
 
+/** A file validated before (cache.ts): its value now, its Document parsed only if someone asks. */
+function fromCache<T>(file: string, text: string, value: unknown): Loaded<T> {
+  let parsed: ReturnType<typeof parseYamlSafe> | undefined
+  const get = () => (parsed ??= parseYamlSafe(text, file))
+  return {
+    file,
+    value: value as T,
+    get doc() {
+      return get().doc as Document
+    },
+    get lineCounter() {
+      return get().lineCounter as LineCounter
+    },
+  }
+}
+
 /** Loads and validates YAML text (sync). Throws the first problem as a MiradorError. */
 export function loadConfigText<T>(text: string, file: string, kind: ConfigKind, opts: LoadOptions = {}): Loaded<T> {
+  const key = cacheKey(kind, file, text, kind === 'chain' ? opts.extraStageProperties : undefined)
+  const hit = readCached(key)
+  if (hit) return fromCache<T>(file, text, hit.value)
   const out = processText<T>(text, file, kind, opts)
   if (out.errors.length > 0 || !out.loaded)
     throw out.errors[0] ?? new MiradorError('INTERNAL', `${file}: could not be loaded`)
+  writeCached(key, out.loaded.value)
   return out.loaded
 }
 

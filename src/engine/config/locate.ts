@@ -3,7 +3,8 @@
  * YAML node it came from, and that node to `file:line:column`. Used for schema errors and for
  * semantic errors found later (graph cycles, unknown models…).
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import type { Document, LineCounter, Node } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import type { SourceLocation } from './types.js'
 
 export type PathSegment = string | number
@@ -22,7 +23,7 @@ export function offsetToLocation(file: string, lineCounter: LineCounter, offset:
 
 /** The text of a map key, as `toJS` would turn it into an object key. */
 export function keyText(key: unknown): string {
-  if (isScalar(key)) return String(key.value)
+  if (yaml().isScalar(key)) return String(key.value)
   if (key === null || key === undefined) return ''
   return String(key)
 }
@@ -42,13 +43,13 @@ export function findNode(doc: Document, path: readonly PathSegment[]): FoundNode
   let key: Node | null = null
   let matched = 0
   for (const seg of path) {
-    if (isAlias(node)) node = (node.resolve(doc) ?? node) as Node
-    if (isMap(node)) {
+    if (yaml().isAlias(node)) node = (node.resolve(doc) ?? node) as Node
+    if (yaml().isMap(node)) {
       const pair = node.items.find((p) => keyText(p.key) === String(seg))
       if (!pair) break
       key = (pair.key ?? null) as Node | null
       node = (pair.value ?? null) as Node | null
-    } else if (isSeq(node)) {
+    } else if (yaml().isSeq(node)) {
       const i = typeof seg === 'number' ? seg : Number(seg)
       if (!Number.isInteger(i) || i < 0 || i >= node.items.length) break
       key = null
@@ -79,7 +80,7 @@ export function locate(
   else if (target === 'key') offset = startOf(key) ?? startOf(node)
   else {
     // an empty value (`model:`) has a zero-width range right after the colon; point at the key instead
-    const empty = isScalar(node) && node.value === null && node.range && node.range[0] === node.range[1]
+    const empty = yaml().isScalar(node) && node.value === null && node.range && node.range[0] === node.range[1]
     offset = empty ? (startOf(key) ?? startOf(node)) : (startOf(node) ?? startOf(key))
   }
   return offsetToLocation(loaded.file, loaded.lineCounter, offset ?? 0)

@@ -3,7 +3,8 @@
  * the line of the first one), the key `__proto__`, integers with a leading zero (octal in YAML
  * 1.1, decimal in 1.2) and aliases that refer to no anchor or to a node that contains them.
  */
-import { visit, type Document, type LineCounter, type Node } from 'yaml'
+import type { Document, LineCounter, Node } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import type { MiradorError } from '../errors.js'
 import { keyText, offsetToLocation } from './locate.js'
 import { err } from './yaml-errors.js'
@@ -15,7 +16,7 @@ export function checkDocument(doc: Document.Parsed, file: string, lc: LineCounte
   const errors: MiradorError[] = []
   const where = (n: { range?: readonly number[] | null } | null | undefined) =>
     offsetToLocation(file, lc, n?.range?.[0] ?? 0)
-  visit(doc, {
+  yaml().visit(doc, {
     Map(_, map) {
       const seen = new Map<string, Node>()
       for (const pair of map.items) {

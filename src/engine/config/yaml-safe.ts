@@ -31,7 +31,8 @@
  * Positions of yaml's own errors come from our LineCounter rather than `prettyErrors`, which would
  * append a multi-line code frame to the message: MiradorError.format() prints `file:line:col:`.
  */
-import { Composer, LineCounter, Parser, visit, type CST, type Document } from 'yaml'
+import type { CST, Document, LineCounter } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import type { MiradorError } from '../errors.js'
 import { LIMITS } from './limits.js'
 import { offsetToLocation } from './locate.js'
@@ -68,6 +69,7 @@ export interface SafeParse {
  * then conversion to a plain value.
  */
 export function parseYamlSafe(text: string, file: string): SafeParse {
+  const { Composer, LineCounter, Parser, visit } = yaml()
   const lineCounter = new LineCounter()
   const fail = (errors: MiradorError[], doc?: Document.Parsed): SafeParse => ({
     lineCounter,

@@ -11,7 +11,7 @@
  * ends is not printed.
  */
 import { readFile } from 'node:fs/promises'
-import { parseDocument } from 'yaml'
+import { yaml } from '../../engine/config/yaml-lib.js'
 import { LIMITS } from '../../engine/config/index.js'
 import { backupDirFor, latestDifferentBackup, realChainPath } from './backups.js'
 
@@ -68,7 +68,7 @@ export async function backupFolder(file: string, home: string): Promise<string> 
 export function readWeights(text: string): Map<string, number> {
   const out = new Map<string, number>()
   try {
-    const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
+    const doc = yaml().parseDocument(text.replace(/^\uFEFF/, ''), {
       version: '1.2',
       schema: 'core',
       merge: false,

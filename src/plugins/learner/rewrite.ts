@@ -39,7 +39,8 @@
  * Symlinked chain files are followed: the real file is rewritten, the link stays a link.
  */
 import { stat } from 'node:fs/promises'
-import { isAlias, isMap, isScalar, parse as parseYaml, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
+import type { Document, Node, Pair, YAMLMap } from 'yaml'
+import { yaml } from '../../engine/config/yaml-lib.js'
 import path from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
 import {
@@ -292,7 +293,7 @@ function column(text: string, offset: number): number {
 export function keySource(key: string): string {
   let plain: unknown
   try {
-    plain = parseYaml(key, { version: '1.2', schema: 'core' })
+    plain = yaml().parse(key, { version: '1.2', schema: 'core' })
   } catch {
     plain = undefined
   }
@@ -301,7 +302,7 @@ export function keySource(key: string): string {
 
 function keyOf(pair: Pair): string | undefined {
   const k = pair.key as Node | null
-  return isScalar(k) ? String(k.value) : undefined
+  return yaml().isScalar(k) ? String(k.value) : undefined
 }
 
 function findPair(map: YAMLMap, key: string): Pair | undefined {
@@ -323,7 +324,7 @@ function afterLine(text: string, valueEnd: number, eol: string): { at: number; p
 function indentUnit(text: string, top: YAMLMap): number {
   for (const p of top.items as Pair[]) {
     const v = p.value as Node | null
-    if (isMap(v) && !v.flow && v.items.length > 0) {
+    if (yaml().isMap(v) && !v.flow && v.items.length > 0) {
       const k = (v.items[0] as Pair).key as Node | null
       const pk = p.key as Node | null
       if (k?.range && pk?.range) {
@@ -364,7 +365,7 @@ export function setWeightText(text: string, doc: Document, type: string, value: 
   const v = formatWeight(value)
   const weightsPair = findPair(top, 'weights')
   const weights = weightsPair?.value as Node | null | undefined
-  if (weightsPair && isAlias(weights)) {
+  if (weightsPair && yaml().isAlias(weights)) {
     throw new MiradorError(
       'CONFIG_INVALID',
       `weights: is an alias (*${weights.source}); the learner does not rewrite shared maps. Write the weights map out in full.`,
@@ -373,7 +374,7 @@ export function setWeightText(text: string, doc: Document, type: string, value: 
       },
     )
   }
-  if (weightsPair && isMap(weights)) {
+  if (weightsPair && yaml().isMap(weights)) {
     const pair = findPair(weights, type)
     if (pair) {
       const node = pair.value as Node | null

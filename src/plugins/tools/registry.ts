@@ -6,7 +6,8 @@
  */
 import { readFile, realpath } from 'node:fs/promises'
 import path from 'node:path'
-import { Ajv, type ValidateFunction } from 'ajv'
+import { createRequire } from 'node:module'
+import type { Ajv, ValidateFunction } from 'ajv'
 import { loadConfigFile, locate, type ToolFile } from '../../engine/config/index.js'
 import { listYamlFiles } from '../../engine/config/folders.js'
 import { MiradorError } from '../../engine/errors.js'
@@ -60,7 +61,8 @@ export async function loadTool(file: string): Promise<Tool> {
     throw new MiradorError('CONFIG_INVALID', `source: ${v.source} is a link to ${real}, outside the tool's folder.`, {
       location: where,
     })
-  ajv ??= new Ajv({ allErrors: true, strict: false })
+  // loaded when a tool is, not when the plugin is: a run without tools never pays for ajv
+  ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false })
   let validate: ValidateFunction
   try {
     validate = ajv.compile(v.parameters)
