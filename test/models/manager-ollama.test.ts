@@ -171,6 +171,18 @@ describe('model manager on Ollama', () => {
     expect(server.loaded().map((m) => m.name)).toEqual(['qwen2.5:7b'])
   })
 
+  it('a model another run left loaded is used at once: no show, load or size request before the chat', async () => {
+    server = await startOllamaTestServer()
+    const manifest = 'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n'
+    await setupEngine(manifest).run({ a: { model: 'quick', prompt: 'x' } })
+    const before = server.requests.length
+    const second = setupEngine(manifest)
+    expect((await second.run({ a: { model: 'quick', prompt: 'again' } })).ok).toBe(true)
+    const paths = server.requests.slice(before).map((r) => r.path)
+    expect(paths).toEqual(['/api/ps', '/api/chat'])
+    expect(of(second.events, 'model-load')).toEqual([])
+  })
+
   it('what the policy learned is saved under MIRADOR_HOME for the next run', async () => {
     server = await startOllamaTestServer()
     const { run, project } = setupEngine('models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n')

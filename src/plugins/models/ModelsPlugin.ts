@@ -39,6 +39,12 @@ export class ModelsPlugin {
 
   apply(engine: PluginHost): void {
     this.#host = engine
+    // once the plan is final (after other plugins swapped models), what the runtimes hold is asked
+    // for while the prompts are built, so the first request does not wait for it
+    engine.hooks.plan.tap({ name: PLUGIN_NAME, stage: 100 }, (plan) => {
+      this.#warm(Object.values(plan.stages).map((s) => s.model))
+      return plan
+    })
     engine.hooks.model.tapPromise(PLUGIN_NAME, (ref: ModelRef, ctx: StageContext) => this.#provide(ref, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, () => this.saveUsage())
     // other plugins (energy) weigh models by the size the manifest declares
@@ -46,6 +52,16 @@ export class ModelsPlugin {
       const model = (args as { model?: unknown } | null)?.model
       if (typeof model !== 'string') throw new MiradorError('TOOL_INVALID', 'models.size needs { model: a name }')
       return { sizeGb: (await this.resolve(model).catch(() => undefined))?.sizeGb ?? null }
+    })
+  }
+
+  #warm(models: string[]): void {
+    void (async () => {
+      const manager = await this.manager()
+      const runtimes = new Set((await Promise.all(models.map((m) => this.resolve(m)))).map((r) => this.runtime(r)))
+      await Promise.all([...runtimes].map((r) => manager.warm(r)))
+    })().catch(() => {
+      // a model that cannot be resolved fails in its stage, with its own message
     })
   }
 

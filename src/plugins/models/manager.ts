@@ -80,6 +80,11 @@ export class ModelManager {
     }
   }
 
+  /** Asks the runtime what it has loaded now, ahead of the first `acquire` (which would wait for it). */
+  warm(runtime: Runtime): Promise<void> {
+    return this.#reconcile(runtime)
+  }
+
   release(slot: Slot): void {
     slot.inUse = Math.max(0, slot.inUse - 1)
     this.#wake()
@@ -268,7 +273,8 @@ export class ModelManager {
             priority: r.priority,
             inUse: 0,
             state: 'ready',
-            prepared: new Map(),
+            // loaded means present and ready: nothing to prepare before the first request
+            prepared: new Map([[r.name, { model: info.model, sizeBytes: info.sizeBytes }]]),
             loadedAt: Date.now(),
           })
         }
