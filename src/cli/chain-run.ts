@@ -145,6 +145,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
         chain,
         query,
         ack,
+        startedAt: io.startedAt,
         signal: AbortSignal.any([controller.signal, closed]),
         ...(input.session ? { session: input.session } : {}),
         ...(input['show-prompt'] ? { showPrompt: true } : {}),

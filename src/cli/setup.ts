@@ -5,6 +5,7 @@
  */
 import path from 'node:path'
 import { loadConfigFile, type MiradorConfig } from '../engine/config/index.js'
+import { useConfigCache } from '../engine/config/cache.js'
 import { Engine } from '../engine/engine.js'
 import { MiradorError } from '../engine/errors.js'
 import type { MiradorPlugin, PluginEntry } from '../engine/plugins.js'
@@ -101,6 +102,8 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const env = options.env ?? process.env
   const cwd = path.resolve(options.cwd ?? process.cwd())
   const home = miradorHome(env)
+  // files validated once are not parsed or validated again while unchanged (engine/config/cache.ts)
+  useConfigCache(path.join(home, 'cache', 'config'))
   const files = configFiles(cwd, home, options.config, env)
   const { config, plugins } = await loadMergedConfig(files)
   // the one place OLLAMA_HOST is read: the flag, then the environment, then config
