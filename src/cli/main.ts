@@ -3,6 +3,7 @@
  * (about 60 ms here), so its acknowledgment is on screen within a few milliseconds of Node itself;
  * everything else, and `chain run --help`, goes through oclif.
  */
+import path from 'node:path'
 import { parseWithSpec } from './argv.js'
 import { onOutputClosed } from './closed-output.js'
 import { askSpec, chainRunSpec } from './spec.js'
@@ -50,5 +51,6 @@ export async function main(argv: string[], startedAt = performance.now()): Promi
     process.exit(code)
   }
   const { execute } = await import('@oclif/core')
-  await execute({ dir: new URL('../../package.json', import.meta.url).href, args: argv })
+  const { PACKAGE_ROOT } = await import('../engine/package-root.js')
+  await execute({ dir: path.join(PACKAGE_ROOT, 'package.json'), args: argv })
 }

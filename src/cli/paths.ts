@@ -6,10 +6,9 @@
 import { existsSync, realpathSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 
-/** The installed package's root (dist/cli/paths.js → ../..). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export { PACKAGE_ROOT } from '../engine/package-root.js'
+import { PACKAGE_ROOT } from '../engine/package-root.js'
 
 /** The JSON Schemas of Mirador's YAML files, installed with it: what editors are pointed at. */
 export const SCHEMAS_DIR = path.join(PACKAGE_ROOT, 'schemas')

@@ -49,7 +49,15 @@ export interface MiradorErrorOptions {
   details?: Record<string, unknown>
 }
 
+/**
+ * Marks Mirador's errors whichever copy of this module made them: the CLI runs bundled
+ * (dist/mirador.js) while a plugin may import the compiled modules, and both must agree on what a
+ * MiradorError is.
+ */
+const BRAND = Symbol.for('mirador.error')
+
 export class MiradorError extends Error {
+  readonly [BRAND] = true
   readonly code: ErrorCode
   readonly location?: MiradorErrorOptions['location']
   readonly details?: Record<string, unknown>
@@ -75,6 +83,10 @@ export class MiradorError extends Error {
       ...(this.location ? { location: this.location } : {}),
       ...(this.details ? { details: this.details } : {}),
     }
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
   }
 
   static is(err: unknown, code?: ErrorCode): err is MiradorError {

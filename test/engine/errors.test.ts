@@ -25,3 +25,18 @@ describe('MiradorError', () => {
     expect(MiradorError.from(e)).toBe(e)
   })
 })
+
+describe('MiradorError across copies of the module', () => {
+  it('an error made by another copy (a plugin importing the compiled modules while the CLI runs bundled) is one', () => {
+    class OtherCopy extends Error {
+      readonly [Symbol.for('mirador.error')] = true
+      readonly code = 'USAGE'
+    }
+    const foreign = new OtherCopy('from the other copy')
+    expect(foreign instanceof MiradorError).toBe(true)
+    expect(MiradorError.is(foreign, 'USAGE')).toBe(true)
+    expect(MiradorError.from(foreign)).toBe(foreign)
+    expect(new Error('plain') instanceof MiradorError).toBe(false)
+    expect(null instanceof MiradorError).toBe(false)
+  })
+})

@@ -12,9 +12,9 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Ajv, ValidateFunction } from 'ajv'
 import { MiradorError } from '../errors.js'
+import { PACKAGE_ROOT } from '../package-root.js'
 import { stableKey } from '../stable-key.js'
 import type { ConfigKind, Schema } from './types.js'
 
@@ -28,7 +28,7 @@ const SCHEMA_FILES: Record<ConfigKind, string> = {
 
 /** Absolute path of a file under schemas/ (at the package root, from src/ or dist/). */
 export function schemaPath(rel: string): string {
-  return fileURLToPath(new URL(`../../../schemas/${rel}`, import.meta.url))
+  return path.join(PACKAGE_ROOT, 'schemas', rel)
 }
 
 /** Absolute path of a kind's schema file. */

@@ -47,7 +47,16 @@ export interface SupervisorArgs {
   startedAt: number
 }
 
-export function supervisorMain(lock: typeof tryLock, unlock: typeof releaseLock, a: SupervisorArgs): void {
+/**
+ * `require` comes in as a parameter, the child's own: this function runs from its source text, and
+ * a bundler must see no `require` call of its own to rewrite in it.
+ */
+export function supervisorMain(
+  require: (id: string) => unknown,
+  lock: typeof tryLock,
+  unlock: typeof releaseLock,
+  a: SupervisorArgs,
+): void {
   const fs = require('node:fs') as typeof import('node:fs')
   const cp = require('node:child_process') as typeof import('node:child_process')
   const say = (msg: string): void => {
@@ -156,7 +165,7 @@ export function supervisorMain(lock: typeof tryLock, unlock: typeof releaseLock,
  * refer to the instrumented module; the shim defines them as a sink so the same source still runs.
  */
 export function supervisorScript(): string {
-  const body = `(${supervisorMain.toString()})((${tryLock.toString()}),(${releaseLock.toString()}),JSON.parse(process.argv[1]));`
+  const body = `(${supervisorMain.toString()})(require,(${tryLock.toString()}),(${releaseLock.toString()}),JSON.parse(process.argv[1]));`
   const counters = [...new Set(body.match(/\bcov_[A-Za-z0-9_]+(?=\(\))/g) ?? [])]
   const shim = counters.length
     ? `var __sink=new Proxy(function(){},{get:(t,k)=>k===Symbol.toPrimitive?()=>0:__sink,set:()=>true,apply:()=>__sink});${counters.map((n) => `var ${n}=()=>__sink;`).join('')}`
