@@ -28,8 +28,8 @@ import type { JournalEntry } from './types.js'
 
 const PLUGIN_NAME = 'LearnerPlugin'
 /**
- * Thompson sampling tempered to a quarter of its spread: on the simulated user (bench), 77 % of
- * queries go to the best chain after 50 ratings (plain Thompson: 62 %), and 91 % after 150; less
+ * Thompson sampling tempered to a quarter of its spread: on the simulated user (bench), about 75 %
+ * of queries go to the best chain after 50 ratings (plain Thompson: 62 %), and 91 % after 150; less
  * exploration wins a few points in the first week and loses them later, or when tastes change.
  */
 const DEFAULT_EXPLORE = 0.25
