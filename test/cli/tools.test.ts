@@ -115,5 +115,22 @@ describe('tools through the CLI', () => {
     expect(v.stderr).toMatch(
       /escape\.yaml:4:9: source: \.\.\/outside\.mjs is outside the tool's folder|escape\.yaml:4:\d+: .*source/,
     )
+    // chain validate knows tools/ for the tools plugin's folder, and asks the plugin to check what the
+    // schema cannot see (here: a source file that is not there)
+    writeFileSync(
+      path.join(p.dir, 'tools/ghost.yaml'),
+      'name: ghost\ndescription: Its file is missing.\nparameters: { type: object }\nsource: ghost.mjs\n',
+    )
+    const cv = await runCli(['chain', 'validate', 'tools/ghost.yaml', 'tools/shout.yaml', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    expect(cv.code).toBe(1)
+    const files = JSON.parse(cv.stdout).files as { file: string; kind: string; ok: boolean; errors: unknown[] }[]
+    expect(files.map((f) => [f.file, f.kind, f.ok])).toEqual([
+      ['tools/ghost.yaml', 'tool', false],
+      ['tools/shout.yaml', 'tool', true],
+    ])
+    expect(JSON.stringify(files[0]!.errors)).toMatch(/ghost\.mjs does not exist/)
   })
 })

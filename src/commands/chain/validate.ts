@@ -13,17 +13,24 @@ import {
 } from '../../engine/config/index.js'
 import { chainModelWarnings } from '../../plugins/models/near-miss.js'
 import { manifestProblems } from '../../plugins/models/resolve.js'
+import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
 
-/** The kind of a YAML file, from its name and folder. */
-export function kindOf(file: string): ConfigKind {
-  const base = path.basename(file)
-  const dir = path.basename(path.dirname(file))
-  if (base === 'manifest.yaml' || base === 'manifest.yml') return 'manifest'
+/**
+ * The kind of a YAML file: by the folders and manifest Mirador uses (engine settings), then by its
+ * name and folder for files elsewhere.
+ */
+export function kindOf(file: string, settings: Pick<EngineSettings, 'dirs' | 'manifest'>): ConfigKind {
+  const abs = path.resolve(file)
+  const dir = path.dirname(abs)
+  const base = path.basename(abs)
+  const inside = (dirs: readonly string[]) => dirs.some((d) => path.resolve(d) === dir)
+  if ((settings.manifest && path.resolve(settings.manifest) === abs) || /^manifest\.ya?ml$/.test(base))
+    return 'manifest'
   if (base === 'mirador.config.yaml' || base === 'config.yaml') return 'config'
-  if (dir === 'profiles') return 'profile'
-  if (dir === 'tools') return 'tool'
+  if (inside(settings.dirs.profiles) || path.basename(dir) === 'profiles') return 'profile'
+  if (inside(settings.dirs.tools) || path.basename(dir) === 'tools') return 'tool'
   return 'chain'
 }
 
@@ -69,7 +76,10 @@ export default class ChainValidate extends MiradorCommand {
   async run(): Promise<{ ok: boolean; files: FileReport[] }> {
     const { argv, flags } = await this.parse(ChainValidate)
     const cwd = process.cwd()
-    const { engine, home, models } = await setup({ cwd, ...(flags.config ? { config: flags.config as string } : {}) })
+    const { engine, home, models, tools } = await setup({
+      cwd,
+      ...(flags.config ? { config: flags.config as string } : {}),
+    })
     // a broken manifest is reported when it is checked itself; here it just gives no names to compare
     const manifest = await models?.manifest().catch(() => undefined)
     const given = (argv as string[]).map((f) => path.resolve(cwd, f))
@@ -78,7 +88,7 @@ export default class ChainValidate extends MiradorCommand {
     const files = given.length ? given : [...chains.values()].filter((c) => c.folder < 2).map((c) => c.file)
     const reports: FileReport[] = []
     for (const file of files) {
-      const kind = kindOf(file)
+      const kind = kindOf(file, engine.settings)
       const shown = path.relative(cwd, file) || file
       const opts = kind === 'chain' ? { extraStageProperties: engine.stageKeys() } : {}
       const res = await validateConfigFile(shown, kind, opts)
@@ -91,6 +101,8 @@ export default class ChainValidate extends MiradorCommand {
       }
       if (res.ok && kind === 'manifest')
         errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
+      // what the tools plugin checks beyond the schema (the source file beside it, its parameters)
+      if (res.ok && kind === 'tool' && tools) errors = await tools.check(shown)
       const entry = kind === 'chain' ? chains.get(file) : undefined
       if (entry?.conflicts.length) errors = [...errors, conflictProblem(entry, cwd)]
       reports.push({

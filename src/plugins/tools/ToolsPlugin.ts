@@ -49,6 +49,17 @@ export class ToolsPlugin {
     return this.#engine?.settings.dirs.tools ?? []
   }
 
+  /** Every problem of one tool file (schema, source file, parameters): what `tools validate` reports. */
+  async check(file: string): Promise<MiradorError[]> {
+    const { loadTool } = await import('./registry.js')
+    try {
+      await loadTool(file)
+      return []
+    } catch (err) {
+      return [MiradorError.from(err, 'CONFIG_INVALID')]
+    }
+  }
+
   /** The declared tools, loaded once. */
   tools(): Promise<{ tools: Map<string, Tool>; errors: MiradorError[] }> {
     this.#tools ??= loadTools([...this.dirs])
