@@ -18,8 +18,18 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // loaded lazily, when used: native addons, servers, large libraries, oclif
-  external: ['@oclif/core', 'ajv', 'chromadb', 'isolated-vm', 'node-llama-cpp', 'systeminformation', 'yaml'],
+  // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client is
+  // bundled (resolving its modules at run time costs more than loading it); its optional parts are not
+  external: [
+    '@oclif/core',
+    '@chroma-core/*',
+    'ajv',
+    'chromadb-js-bindings-*',
+    'isolated-vm',
+    'node-llama-cpp',
+    'systeminformation',
+    'yaml',
+  ],
   // the CommonJS modules inside (tapable) require Node's own modules
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -91,6 +91,22 @@ describe('memory plugin on Chroma', () => {
     expect(stored!.meta.recalls).toBe(1) // counted for pruning
   })
 
+  it('a run after the first finds the server its record names and recalls without waiting for the lock', async () => {
+    const first = setup()
+    await first.ask('The boiler service is due in May', 'Noted.')
+    // a new process: a new engine and plugin on the same home
+    const second = setup({ home: first.home })
+    second.events.length = 0
+    const r = await second.ask('When is the boiler service due?', 'In May.')
+    expect(r.ok).toBe(true)
+    // no "checking the local Chroma server" (the lock and heartbeat path), and the memory was there
+    expect(second.events.filter((e) => e.type === 'status')).toEqual([])
+    expect(second.events.find((e) => e.type === 'memory')!.ids).toHaveLength(1)
+    // the recall started with the plan, before the first stage built its prompt
+    const types = second.events.map((e) => e.type)
+    expect(types.indexOf('memory')).toBeLessThan(types.indexOf('stage-start'))
+  })
+
   it('redacts secrets and keeps documents and session files encrypted at rest', async () => {
     const { ask, memory, home } = setup()
     await ask(

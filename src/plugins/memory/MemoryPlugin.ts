@@ -9,7 +9,7 @@ import type { PluginHost } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
-import type { ForgetRequest, Prompt, RunResult, StageContext } from '../../engine/types.js'
+import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
 import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { memoryBlock, approxTokens } from './inject.js'
@@ -27,7 +27,8 @@ const PLUGIN_NAME = 'MemoryPlugin'
 const RECALL_K = 20
 
 interface RunState {
-  recall?: Promise<Ranked[]>
+  /** the run's recall, started with its plan; a failure is kept to be said once, by the first stage */
+  recall?: Promise<{ found: Ranked[]; error?: unknown }>
   injected: Set<string>
   warned: boolean
 }
@@ -55,6 +56,13 @@ export class MemoryPlugin {
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
+    // the recall starts as soon as the plan is final (after a profile may have turned memory off),
+    // so the store is reached while the rest of the run gets ready, not when the first prompt is built
+    engine.hooks.plan.tap({ name: PLUGIN_NAME, stage: 50 }, (plan, ctx) => {
+      const wanted = Object.values(plan.stages).some((s) => (s as { memory?: StageMemory }).memory !== false)
+      if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
+      return plan
+    })
     engine.hooks.prompt.tapPromise(PLUGIN_NAME, (prompt, ctx) => this.#inject(prompt, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, (result) => this.#remember(result))
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.forget(req))
@@ -160,6 +168,20 @@ export class MemoryPlugin {
     return run
   }
 
+  /** Recalls once per run: the first call starts it, later ones share it. */
+  #startRecall(runId: string, query: string, ctx: RunContext): RunState {
+    const run = this.#run(runId)
+    // the first use may start the memory server: say so while it starts (the spinner shows it)
+    const status = (message: string) => ctx.emit({ type: 'status', message })
+    run.recall ??= this.store(status)
+      .then(() => this.search(query, RECALL_K))
+      .then(
+        (found) => ({ found }),
+        (error: unknown) => ({ found: [], error }),
+      )
+    return run
+  }
+
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
     const stage = (ctx.spec as { memory?: StageMemory }).memory
     if (stage === false || !ctx.memory) return prompt
@@ -167,29 +189,22 @@ export class MemoryPlugin {
     const k = tune.k ?? this.options.k
     const threshold = tune.threshold ?? this.options.threshold
     const budget = tune.budget_tokens ?? this.options.budget_tokens
-    const run = this.#run(ctx.runId)
-    // the first use may start the memory server: say so while it starts (the spinner shows it)
-    const status = (message: string) => ctx.emit({ type: 'status', stage: ctx.stage, message })
-    run.recall ??= this.store(status)
-      .then(() => this.search(ctx.query, RECALL_K))
-      .catch((err: unknown) => {
-        if (!run.warned) {
-          run.warned = true
-          const e = MiradorError.from(err, 'MEMORY_UNAVAILABLE')
-          ctx.emit({
-            type: 'memory',
-            stage: ctx.stage,
-            unavailable: true,
-            code: e.code,
-            message: `memory is unavailable, so this run goes on without it: ${e.message}`,
-          })
-        }
-        return []
-      })
-    const [found, session] = await Promise.all([
-      run.recall,
+    const run = this.#startRecall(ctx.runId, ctx.query, ctx)
+    const [{ found, error }, session] = await Promise.all([
+      run.recall!,
       ctx.session ? this.#sessionContext(ctx) : Promise.resolve(''),
     ])
+    if (error !== undefined && !run.warned) {
+      run.warned = true
+      const e = MiradorError.from(error, 'MEMORY_UNAVAILABLE')
+      ctx.emit({
+        type: 'memory',
+        stage: ctx.stage,
+        unavailable: true,
+        code: e.code,
+        message: `memory is unavailable, so this run goes on without it: ${e.message}`,
+      })
+    }
     const candidates = found.filter((m) => m.similarity >= threshold).slice(0, k)
     const block = memoryBlock(session, candidates, budget)
     for (const m of block.memories) run.injected.add(m.id)

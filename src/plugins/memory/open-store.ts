@@ -3,7 +3,8 @@
  * needed) and the collection of the embedder in use: vectors of different embedders never mix.
  * Imported only when memory is first used: the chromadb client is heavy.
  */
-import { ensureChromaServer, touchChromaServer } from './chroma/server.js'
+import { MiradorError } from '../../engine/errors.js'
+import { ensureChromaServer, knownChromaServer, touchChromaServer } from './chroma/server.js'
 import { createChromaStore } from './chroma/store.js'
 import type { Cipher, MemoryStore } from './types.js'
 
@@ -30,13 +31,26 @@ export async function openStore(opts: {
       env: opts.env,
       ...(opts.onProgress ? { onProgress: (s: { message: string }) => opts.onProgress!(s.message) } : {}),
     })
+  const open = (url: string) =>
+    createChromaStore({
+      url,
+      collection: collectionFor(opts.embedderId),
+      cipher: opts.cipher,
+      onUse: () => touchChromaServer(opts.home),
+      reconnect: async () => (await ensure()).url,
+    })
+  // the server a run before this one left running: straight to it, the first request is the check
+  const known = await knownChromaServer(opts.home, opts.env)
+  if (known) {
+    try {
+      const store = await open(known)
+      void touchChromaServer(opts.home, { force: true })
+      return store
+    } catch (err) {
+      if (!(MiradorError.is(err) && err.details?.connection === true)) throw err
+    }
+  }
   const server = await ensure()
   if (server.started) opts.onStarted?.()
-  return createChromaStore({
-    url: server.url,
-    collection: collectionFor(opts.embedderId),
-    cipher: opts.cipher,
-    onUse: () => touchChromaServer(opts.home),
-    reconnect: async () => (await ensure()).url,
-  })
+  return open(server.url)
 }

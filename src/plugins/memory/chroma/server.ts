@@ -46,7 +46,7 @@ import { mkdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../../../engine/errors.js'
 import { releaseLock, tryLock } from './lock.js'
-import { heartbeat, KILL_AFTER_MS, killOrphans, recordHealth, sleep, stopRecorded } from './processes.js'
+import { alive, heartbeat, KILL_AFTER_MS, killOrphans, recordHealth, sleep, stopRecorded } from './processes.js'
 import {
   chromaPaths,
   LOCK_STALE_MS,
@@ -139,6 +139,18 @@ async function checkExternal(raw: string, onProgress?: (s: ChromaServerStatus) =
   }
   onProgress?.({ state: 'ready', message: `Chroma at ${base}`, url: base })
   return { url: base, started: false }
+}
+
+/**
+ * The bundled server this home's record names, when both its processes are alive: a run may use it
+ * at once, without the lock and the heartbeat. The first request to it is the check; a server that
+ * is gone after all is found again, or started, by ensureChromaServer. Undefined with CHROMA_URL
+ * (that path is one heartbeat already) or when nothing is recorded.
+ */
+export async function knownChromaServer(home: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (env[CHROMA_URL_ENV]) return undefined
+  const rec = await readRecord(chromaPaths(home))
+  return rec && rec.url && alive(rec.pid) && alive(rec.chromaPid) ? rec.url : undefined
 }
 
 async function ensureBundled(opts: EnsureChromaServerOptions, env: NodeJS.ProcessEnv): Promise<ChromaServerHandle> {

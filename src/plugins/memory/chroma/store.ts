@@ -71,7 +71,8 @@ interface Conn {
   client: ChromaClient
   col: Collection
   tagKey: Buffer
-  maxBatch: number
+  /** the server's largest batch, asked for when a batch is first written (not on the way to a recall) */
+  maxBatch?: number
 }
 
 class ChromaMemoryStore implements MemoryStore {
@@ -114,8 +115,7 @@ class ChromaMemoryStore implements MemoryStore {
         })
       }
       const tagKey = Buffer.from(this.opts.cipher.open(sealedKey), 'hex')
-      const maxBatch = Math.max(1, Math.min(PAGE * 5, await client.getMaxBatchSize()))
-      return { url, client, col, tagKey, maxBatch }
+      return { url, client, col, tagKey }
     })
   }
 
@@ -134,8 +134,9 @@ class ChromaMemoryStore implements MemoryStore {
       metadatas.push(this.toMetadata(r.meta))
     }
     await this.op('add memories', async (c) => {
-      for (let i = 0; i < ids.length; i += c.maxBatch) {
-        const end = i + c.maxBatch
+      const batch = await maxBatch(c)
+      for (let i = 0; i < ids.length; i += batch) {
+        const end = i + batch
         await c.col.add({
           ids: ids.slice(i, end),
           embeddings: embeddings.slice(i, end),
@@ -206,7 +207,8 @@ class ChromaMemoryStore implements MemoryStore {
     return this.op('delete memory', async (c) => {
       const rows = await this.list(c, filter.ids, this.where(c, filter), [])
       const ids = rows.map((r) => r.id)
-      for (let i = 0; i < ids.length; i += c.maxBatch) await c.col.delete({ ids: ids.slice(i, i + c.maxBatch) })
+      const batch = await maxBatch(c)
+      for (let i = 0; i < ids.length; i += batch) await c.col.delete({ ids: ids.slice(i, i + batch) })
       return ids.length
     })
   }
@@ -316,6 +318,11 @@ class ChromaMemoryStore implements MemoryStore {
       throw toMiradorError(err, url, what)
     }
   }
+}
+
+async function maxBatch(c: Conn): Promise<number> {
+  c.maxBatch ??= Math.max(1, Math.min(PAGE * 5, await c.client.getMaxBatchSize()))
+  return c.maxBatch
 }
 
 interface Row {
