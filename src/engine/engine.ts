@@ -75,6 +75,10 @@ export interface PluginHost {
   registerStageKeys(properties: Record<string, object>): void
   /** the stage keys plugins added (for loading chain files with them) */
   stageKeys(): Record<string, object>
+  /** declares the template variables this plugin fills (`memory` → `{{memory}}`), so they are never reported unknown */
+  registerTemplateVars(names: string[]): void
+  /** every template variable plugins declared */
+  templateVars(): ReadonlySet<string>
   /** makes a model back end available by name (`runtime:` in the manifest) */
   registerRuntime(name: string, factory: RuntimeFactory, registration?: RuntimeRegistration): void
   /**
@@ -108,6 +112,7 @@ export class Engine implements PluginHost {
   readonly #runtimeFactories = new Map<string, { factory: RuntimeFactory; registration: RuntimeRegistration }>()
   readonly #runtimes = new Map<string, Runtime>()
   readonly #capabilities = new Map<string, Capability>()
+  readonly #templateVars = new Set<string>()
   #chains?: Promise<ChainDef[]>
   /** runs in progress, so a failing tap can be reported in the run it failed in */
   readonly #runs = new Map<string, ActiveRun>()
@@ -136,6 +141,14 @@ export class Engine implements PluginHost {
   /** the stage keys plugins added, for the chain schema */
   stageKeys(): Record<string, object> {
     return { ...this.#stageKeys }
+  }
+
+  registerTemplateVars(names: string[]): void {
+    for (const n of names) this.#templateVars.add(n)
+  }
+
+  templateVars(): ReadonlySet<string> {
+    return this.#templateVars
   }
 
   registerRuntime(name: string, factory: RuntimeFactory, registration: RuntimeRegistration = {}): void {

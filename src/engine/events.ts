@@ -104,6 +104,8 @@ export interface LogEvent extends Base {
   type: 'log'
   level: 'info' | 'warn'
   message: string
+  /** a warning's stable code, when it has one (`TEMPLATE`) */
+  code?: ErrorCode
   plugin?: string
   stage?: string
 }

@@ -101,7 +101,10 @@ export async function runChain(engine: Engine, req: RunRequest, runs: Map<string
       ctx = contextFor({ ...base, chain: chain.name }, emit)
       plan = planFor(chain, req, runId, memory, queryType)
       plan = await engine.hooks.plan.promise(plan, ctx)
-      results = await runStages(engine.hooks, plan, ctx, req.showPrompt === true)
+      results = await runStages(engine.hooks, plan, ctx, {
+        showPrompt: req.showPrompt === true,
+        declaredVars: engine.templateVars(),
+      })
     } catch (err) {
       failure = MiradorError.from(err)
     }

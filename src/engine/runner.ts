@@ -7,7 +7,7 @@
 import { buildGraph, type ChainGraph } from './chain.js'
 import { MiradorError } from './errors.js'
 import type { Hooks } from './hooks.js'
-import { renderTemplate } from './template.js'
+import { renderTemplate, unknownVars, unknownVarsWarning } from './template.js'
 import type { ToolCallRequest, ToolTurn } from './runtime.js'
 import type { Prompt, RunContext, RunPlan, Stage, StageContext, StageResult, ToolResult } from './types.js'
 
@@ -43,6 +43,8 @@ interface RunState {
   signal: AbortSignal
   /** emit each stage's filled prompt (`--show-prompt`) */
   showPrompt: boolean
+  /** template variables plugins fill (the rest of a template's unknown names are warned about) */
+  declaredVars: ReadonlySet<string>
   results: Map<string, StageResult>
   /** stages cancelled by a skip rule, with the reason */
   cancelled: Map<string, string>
@@ -53,7 +55,7 @@ export async function runStages(
   hooks: Hooks,
   plan: RunPlan,
   run: RunContext,
-  showPrompt = false,
+  options: { showPrompt?: boolean; declaredVars?: ReadonlySet<string> } = {},
 ): Promise<Map<string, StageResult>> {
   const { emit, signal } = run
   const graph = buildGraph(plan.stages)
@@ -75,7 +77,8 @@ export async function runStages(
     run,
     emit,
     signal,
-    showPrompt,
+    showPrompt: options.showPrompt === true,
+    declaredVars: options.declaredVars ?? new Set(),
     results: new Map(),
     cancelled: new Map(),
     controllers: new Map(),
@@ -254,6 +257,8 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
       vars: { ...plan.vars, query: plan.query, stages: stageVars(state.results) },
     }
     prompt = await hooks.prompt.promise(prompt, ctx)
+    const unknown = unknownVars(`${prompt.template}\n${prompt.system ?? ''}`, prompt.vars, state.declaredVars)
+    if (unknown.length) emit(unknownVarsWarning(name, unknown))
     const text = renderTemplate(prompt.template, prompt.vars)
     const system = prompt.system === undefined ? undefined : renderTemplate(prompt.system, prompt.vars)
     if (state.showPrompt) emit({ type: 'prompt', stage: name, text, ...(system !== undefined ? { system } : {}) })

@@ -85,6 +85,23 @@ describe('did you mean, through the CLI', () => {
     })
   })
 
+  it('a template variable no plugin fills: a TEMPLATE warning at its prompt in chain validate, a log in a run', async () => {
+    const p = project({
+      'chains/vars.yaml': 'stages:\n  a:\n    model: quick\n    prompt: "{{memroy}} {{query}} {{memory}}"\n',
+    })
+    const j = await runCli(['chain', 'validate', 'chains/vars.yaml', '--json'], { cwd: p.dir, env: p.env })
+    expect(j.code).toBe(0)
+    expect(JSON.parse(j.stdout).files[0]).toMatchObject({
+      ok: true,
+      warnings: [{ code: 'TEMPLATE', line: 4, column: 13, message: expect.stringContaining('{{memroy}}') }],
+    })
+    const r = await runCli(['chain', 'run', 'vars', 'hi', '--json'], { cwd: p.dir, env: p.env })
+    expect(r.code).toBe(0)
+    expect(r.events.filter((e) => e.type === 'log' && e.code === 'TEMPLATE')).toEqual([
+      expect.objectContaining({ level: 'warn', stage: 'a', message: expect.stringContaining('{{memroy}}') }),
+    ])
+  })
+
   it('a run warns with an event before it pulls the near-miss tag; a tag Ollama has is no typo', async () => {
     const p = project()
     const r = await runCli(['chain', 'run', 'typo', 'hi', '--json'], { cwd: p.dir, env: p.env })

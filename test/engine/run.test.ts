@@ -166,4 +166,22 @@ describe('one event channel', () => {
     await engine.run({ chain: { name: 'single', value: single }, query: 'hi', showPrompt: true })
     expect(events.find((e) => e.type === 'prompt')).toMatchObject({ stage: 's', text: 'Q: hi' })
   })
+
+  it('a template variable nothing fills is a TEMPLATE warning (once per stage); a declared one is not', async () => {
+    const { engine, events } = setup()
+    engine.registerTemplateVars(['mood'])
+    const chain: ChainFile = {
+      stages: { s: { model: 'm', prompt: '{{mood}} {{memroy}} {{query}} {{stages.x.output}} {{memroy}}' } },
+    }
+    await engine.run({ chain: { name: 'c', value: chain }, query: 'hi' })
+    const warnings = events.filter((e) => e.type === 'log')
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        code: 'TEMPLATE',
+        stage: 's',
+        message: expect.stringMatching(/^stage "s": \{\{memroy\}\} is filled by no plugin, so it renders empty/),
+      }),
+    ])
+  })
 })

@@ -38,6 +38,8 @@ export default class TodayPlugin {
   }
 
   apply(engine) {
+    // {{today}} is ours: Mirador does not report it as an unknown variable
+    engine.registerTemplateVars?.(['today'])
     engine.hooks.prompt.tap(PLUGIN_NAME, (prompt, context) => {
       const now = new Date()
       context.emit({ type: 'timestamp', stage: context.stage, iso: now.toISOString(), today: this.today(now) })

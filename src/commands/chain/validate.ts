@@ -12,6 +12,7 @@ import {
   type ManifestFile,
 } from '../../engine/config/index.js'
 import { chainModelWarnings } from '../../plugins/models/near-miss.js'
+import { templateWarnings } from '../../cli/chain-problems.js'
 import { manifestProblems } from '../../plugins/models/resolve.js'
 import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
@@ -97,7 +98,7 @@ export default class ChainValidate extends MiradorCommand {
       if (res.ok && kind === 'chain') {
         const chain = await loadConfigFile<ChainFile>(shown, 'chain', opts)
         errors = chainProblems(chain)
-        warnings = chainModelWarnings(chain, manifest)
+        warnings = [...chainModelWarnings(chain, manifest), ...templateWarnings(chain, engine.templateVars())]
       }
       if (res.ok && kind === 'manifest')
         errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))

@@ -53,6 +53,8 @@ export class MemoryPlugin {
   apply(engine: PluginHost): void {
     this.#engine = engine
     engine.registerStageKeys(builtinStageKeys('memory'))
+    // {{memory}} is ours even when memory is off for a run (it is empty then, by design)
+    engine.registerTemplateVars(['memory'])
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
