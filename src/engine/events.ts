@@ -5,6 +5,7 @@
  * (`PluginEvent`); renderers ignore types they do not know.
  */
 import type { ErrorCode } from './errors.js'
+import type { Progress } from './runtime.js'
 
 interface Base {
   runId: string
@@ -52,12 +53,10 @@ export interface StageSkipEvent extends Base {
   stage: string
   reason: string
 }
-export interface ModelPullEvent extends Base {
+/** A model being made ready: the runtime's Progress, with the model's name. */
+export interface ModelPullEvent extends Base, Progress {
   type: 'model-pull'
   model: string
-  status: string
-  completed?: number
-  total?: number
 }
 export interface ToolCallEvent extends Base {
   type: 'tool-call'

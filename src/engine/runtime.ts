@@ -45,8 +45,14 @@ export interface LoadedModelInfo {
   expiresAt?: Date
 }
 
-export interface ProgressUpdate {
+/**
+ * Progress of making a model ready (a pull, an upload, a load): one shape from the runtime to the
+ * renderer. `prepare` reports it to `onProgress`, a stream carries it as a `progress` part, and the
+ * run's `model-pull` event is the same fields with the model's name.
+ */
+export interface Progress {
   status: string
+  /** bytes (or steps) done so far, when the runtime counts them */
   completed?: number
   total?: number
 }
@@ -91,7 +97,7 @@ export interface GenerateRequest {
 
 export type StreamPart =
   | { type: 'text-delta'; text: string; /** natural log of the token's probability */ logprob?: number }
-  | { type: 'progress'; status: string; completed?: number; total?: number }
+  | ({ type: 'progress' } & Progress)
   | { type: 'tool-call'; call: ToolCallRequest }
   | { type: 'finish'; reason: 'stop' | 'length' | 'abort'; usage: { promptTokens?: number; completionTokens: number } }
   | { type: 'error'; error: MiradorError }
@@ -122,7 +128,7 @@ export interface Runtime {
    */
   prepare?(
     spec: ModelSpec,
-    options?: { signal?: AbortSignal; onProgress?: (p: ProgressUpdate) => void },
+    options?: { signal?: AbortSignal; onProgress?: (p: Progress) => void },
   ): Promise<PreparedModel>
   /** The `PreparedModel.model` that `prepare` would give, without making anything ready. */
   preparedName?(spec: ModelSpec): Promise<string>

@@ -133,14 +133,7 @@ export class ModelManager {
     if (!runtime.prepare) return { model: r.spec.base, ...(r.spec.adapters ? { adapters: r.spec.adapters } : {}) }
     return runtime.prepare(r.spec, {
       ...(signal ? { signal } : {}),
-      onProgress: (p) =>
-        emit?.({
-          type: 'model-pull',
-          model: r.display,
-          status: p.status,
-          ...(p.completed !== undefined ? { completed: p.completed } : {}),
-          ...(p.total !== undefined ? { total: p.total } : {}),
-        }),
+      onProgress: (p) => emit?.({ type: 'model-pull', model: r.display, ...p }),
     })
   }
 

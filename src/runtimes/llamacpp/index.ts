@@ -32,7 +32,7 @@ import type {
   LoadedModelInfo,
   ModelSpec,
   PreparedModel,
-  ProgressUpdate,
+  Progress,
   Runtime,
   RuntimeStatus,
   StreamPart,
@@ -141,13 +141,13 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
      */
     async prepare(
       spec: ModelSpec,
-      options: { signal?: AbortSignal; onProgress?: (p: ProgressUpdate) => void } = {},
+      options: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {},
     ): Promise<PreparedModel> {
       const { signal, onProgress } = options
       const check = () => {
         if (signal?.aborted) throw new MiradorError('ABORTED', `preparing model ${spec.name} was cancelled`)
       }
-      const progress = (p: ProgressUpdate) => {
+      const progress = (p: Progress) => {
         try {
           onProgress?.(p)
         } catch {

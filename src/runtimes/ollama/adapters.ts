@@ -22,7 +22,7 @@ import { createReadStream } from 'node:fs'
 import { open, readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
-import type { ProgressUpdate } from '../../engine/runtime.js'
+import type { Progress } from '../../engine/runtime.js'
 import { abortedError, callOllama, disposedError, type CallEnv } from './call.js'
 import { guardedFetch, newWatch } from './client.js'
 import { timeoutError, toMiradorError } from './errors.js'
@@ -86,7 +86,7 @@ export async function adapterFiles(
   entry: string,
   file: string,
   signal: AbortSignal | undefined,
-  onProgress?: (p: ProgressUpdate) => void,
+  onProgress?: (p: Progress) => void,
   doing?: string,
 ): Promise<AdapterFile[]> {
   let paths: string[]
@@ -262,7 +262,7 @@ export async function uploadBlob(
   file: AdapterFile,
   options: {
     signal?: AbortSignal | undefined
-    onProgress?: ((p: ProgressUpdate) => void) | undefined
+    onProgress?: ((p: Progress) => void) | undefined
     doing?: string
   } = {},
 ): Promise<void> {

@@ -11,7 +11,7 @@
  * - others as toMiradorError maps them (connection lost, not JSON, …)
  */
 import { MiradorError } from '../../engine/errors.js'
-import type { ProgressUpdate } from '../../engine/runtime.js'
+import type { Progress } from '../../engine/runtime.js'
 import { abortedError, badHostError, disposedError, type CallEnv } from './call.js'
 import { makeClient, newWatch } from './client.js'
 import { isModelNotFound, timeoutError, toMiradorError } from './errors.js'
@@ -47,7 +47,7 @@ export async function createModel(
   spec: CreateSpec,
   options: {
     signal?: AbortSignal | undefined
-    onProgress?: ((p: ProgressUpdate) => void) | undefined
+    onProgress?: ((p: Progress) => void) | undefined
     doing?: string
   } = {},
 ): Promise<void> {
@@ -74,7 +74,7 @@ export async function createModel(
       if (next.done) throw new Error('Did not receive done or success response in stream.')
       guard.pause()
       const p = next.value
-      const update: ProgressUpdate = { status: String(p.status ?? '') }
+      const update: Progress = { status: String(p.status ?? '') }
       if (typeof p.completed === 'number') update.completed = p.completed
       if (typeof p.total === 'number') update.total = p.total
       options.onProgress?.(update)

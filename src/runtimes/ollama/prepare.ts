@@ -29,7 +29,7 @@
  * with ABORTED.
  */
 import { MiradorError } from '../../engine/errors.js'
-import type { ModelSpec, PreparedModel, ProgressUpdate } from '../../engine/runtime.js'
+import type { ModelSpec, PreparedModel, Progress } from '../../engine/runtime.js'
 import { adapterFiles, blobExists, derivedModelName, uploadBlob } from './adapters.js'
 import { abortedError, callOllama, disposedError, type CallEnv } from './call.js'
 import { createModel } from './create.js'
@@ -45,7 +45,7 @@ export interface PrepareEnv extends CallEnv {
 
 export interface PrepareOptions {
   signal?: AbortSignal | undefined
-  onProgress?: ((p: ProgressUpdate) => void) | undefined
+  onProgress?: ((p: Progress) => void) | undefined
 }
 
 /** "llama3.2" and "llama3.2:latest" are one model */
@@ -119,10 +119,8 @@ export async function prepareModel(
     if (env.offline || !env.pull) throw pullRefusedError(env.host, spec.base, env.offline)
     for await (const part of pullModel(env, spec.base, signal)) {
       if (part.type === 'progress') {
-        const p: ProgressUpdate = { status: part.status }
-        if (part.completed !== undefined) p.completed = part.completed
-        if (part.total !== undefined) p.total = part.total
-        onProgress?.(p)
+        const { type: _, ...progress } = part
+        onProgress?.(progress)
       } else if (part.type === 'error') {
         throw part.error
       } else if (part.type === 'finish') {
