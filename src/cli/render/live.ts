@@ -15,6 +15,8 @@ const FRAME_MS = 80
 interface LiveStage {
   model: string
   text: string
+  /** the text made safe to show (safeText), kept as it grows */
+  shown: string
   tokens: number
   /** sum of log token probabilities: the live confidence is their geometric mean, as at stage end */
   logSum: number
@@ -25,14 +27,24 @@ export interface LiveOptions {
   color?: boolean
 }
 
-/** Wraps text to `width` columns (by characters; good enough for a live preview). */
-function wrap(text: string, width: number): string[] {
-  const out: string[] = []
-  for (const line of text.split('\n')) {
-    if (line.length === 0) out.push('')
-    for (let i = 0; i < line.length; i += width) out.push(line.slice(i, i + width))
+/**
+ * The last `count` rows of `text` wrapped to `width` columns (by characters; good enough for a
+ * live preview). It reads the text from its end, so a frame costs the same however long the
+ * stage's text has grown.
+ */
+export function tailRows(text: string, width: number, count: number): string[] {
+  const rows: string[] = []
+  let end = text.length
+  for (;;) {
+    const start = end === 0 ? 0 : text.lastIndexOf('\n', end - 1) + 1
+    const n = Math.max(1, Math.ceil((end - start) / width))
+    const line: string[] = []
+    for (let r = Math.max(0, n - (count - rows.length)); r < n; r++)
+      line.push(text.slice(start + r * width, Math.min(end, start + (r + 1) * width)))
+    rows.unshift(...line)
+    if (rows.length >= count || start === 0) return rows
+    end = start - 1
   }
-  return out
 }
 
 export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Renderer {
@@ -46,9 +58,11 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
   let timer: NodeJS.Timeout | undefined
   let dirty = false
 
-  const clear = () => {
-    if (drawn > 0) out.write(`\x1b[${drawn}A\r\x1b[0J`)
+  /** the escape sequence that erases the live region (one write per redraw: no flicker, one system call) */
+  const clear = (): string => {
+    const seq = drawn > 0 ? `\x1b[${drawn}A\r\x1b[0J` : ''
     drawn = 0
+    return seq
   }
   const region = (): string[] => {
     const spin = p.cyan(FRAMES[frame % FRAMES.length]!)
@@ -61,23 +75,21 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
       lines.push(
         `${s.tokens === 0 ? spin : p.cyan('▸')} ${p.bold(name)} ${p.dim(`${s.model}${s.tokens ? ` · ${s.tokens} tokens${conf}` : ' · waiting for the first token'}`)}`,
       )
-      if (s.text) for (const l of wrap(safeText(s.text), columns() - 2).slice(-tail)) lines.push(`  ${l}`)
+      if (s.shown) for (const l of tailRows(s.shown, columns() - 2, tail)) lines.push(`  ${l}`)
     }
     return lines
   }
-  const draw = () => {
+  /** redraws the live region, after `above` (text printed above it for good) */
+  const draw = (above = '') => {
     dirty = false
-    clear()
+    const erase = clear()
     const lines = region()
-    if (lines.length) out.write(lines.join('\n') + '\n')
+    const text = erase + above + (lines.length ? lines.join('\n') + '\n' : '')
+    if (text) out.write(text)
     drawn = lines.length
   }
   /** prints lines above the live region, for good */
-  const commit = (text: string) => {
-    clear()
-    out.write(text.endsWith('\n') ? text : text + '\n')
-    draw()
-  }
+  const commit = (text: string) => draw(text.endsWith('\n') ? text : text + '\n')
   const tick = () => {
     frame++
     draw()
@@ -98,7 +110,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           if (e.text) commit(safeText(e.text))
           break
         case 'stage-start':
-          running.set(e.stage, { model: e.model, text: '', tokens: 0, logSum: 0 })
+          running.set(e.stage, { model: e.model, text: '', shown: '', tokens: 0, logSum: 0 })
           dirty = true
           break
         case 'model-pull':
@@ -110,6 +122,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           const s = running.get(e.stage)
           if (s) {
             s.text += e.text
+            s.shown += safeText(e.text)
             s.tokens++
             s.logSum += Math.log(Math.max(e.confidence, 1e-6))
           }
@@ -127,12 +140,14 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
           running.delete(e.stage)
           commit(`${p.yellow('□')} ${p.bold(e.stage)} ${p.dim(`skipped: ${e.reason}`)}`)
           break
-        case 'error':
+        case 'error': {
           if (e.stage) running.delete(e.stage)
-          clear()
+          const erase = clear()
+          if (erase) out.write(erase)
           err.write(errorLine(e, p) + '\n')
           draw()
           break
+        }
         case 'tool-call':
         case 'tool-result':
           commit(p.dim(`  ${e.stage} ${toolLine(e)}`))
@@ -166,7 +181,8 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
       waiting = undefined
       running.clear()
       pull = undefined
-      clear()
+      const erase = clear()
+      if (erase) out.write(erase)
     },
   }
 }

@@ -1,13 +1,23 @@
 /**
  * Plain lines for pipes and logs (stdout is not a TTY): no cursor movement, no colour; each stage's
- * text is streamed a line at a time with its label, so concurrent stages stay readable.
+ * text is streamed a line at a time with its label, so concurrent stages stay readable. A turn's
+ * lines go out in one write (batch.ts); stdout is flushed before anything goes to stderr, so the
+ * two stay in order where they meet.
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeText, seconds } from './format.js'
+import { batched } from './batch.js'
 import type { Out, Renderer } from './renderer.js'
 import { errorLine, pluginEventLine, pullLine, summaryLine, toolLine } from './lines.js'
 
-export function plainRenderer(out: Out, err: Out): Renderer {
+export function plainRenderer(stdout: Out, stderr: Out): Renderer {
+  const out = batched(stdout)
+  const err: Out = {
+    write(s: string) {
+      out.flush()
+      return stderr.write(s)
+    },
+  }
   const pending = new Map<string, string>()
   const p = paint(false)
   let lastPull = ''
@@ -58,6 +68,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
           break
         case 'done':
           out.write(summaryLine(e, p) + '\n')
+          out.flush()
           break
         case 'tool-call':
         case 'tool-result':
@@ -73,6 +84,7 @@ export function plainRenderer(out: Out, err: Out): Renderer {
     },
     close() {
       for (const stage of pending.keys()) flush(stage, true)
+      out.flush()
     },
   }
 }
