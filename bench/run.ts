@@ -3,7 +3,8 @@
  * against a baseline measured beside it, so the ratios hold even on a noisy machine.
  *
  *   1. process start → `ack` printed by `chain run --json`, against `node -e` printing a byte
- *   2. tokens/s through `chain run` against the raw ollama client, same test server
+ *   2. tokens/s through `chain run` against the raw ollama client, same test server, and the CPU a
+ *      token costs in process (--json and plain) against the client's own loop
  *   3. wall time of quick-deep against its slower stage alone
  *   4. first token in-process on llama.cpp (tiny GGUF), after load
  *   5. eviction hit ratios on request traces: Mirador's policy, LRU, GDSF, Belady's oracle
@@ -23,6 +24,8 @@ import { startOllamaTestServer } from '../test/support/ollama-server.js'
 import { makeLoraAdapter } from '../test/support/make-lora.js'
 import { belady, evictionRows, lru, mirador, traces } from './eviction.js'
 import { fmt, median, printTable, timeChild, type Row } from './lib.js'
+import { throughputRows } from './throughput.js'
+import { tokenCostRows } from './token-cost.js'
 import { benchAdapterSwitch } from './lora-switch.js'
 import { memoryBench } from './memory-bench.js'
 import { benchToolLatency } from './tools-latency.js'
@@ -35,6 +38,33 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
 const RUNS = Number(process.env.BENCH_RUNS ?? 11)
 const rows: Row[] = []
+/** the sections to run, by name (BENCH_ONLY=throughput,eviction); all when unset */
+const SECTIONS = [
+  'start',
+  'throughput',
+  'quick-deep',
+  'llamacpp',
+  'eviction',
+  'adapters',
+  'du',
+  'memory',
+  'tools',
+  'learner',
+  'energy',
+  'recall',
+] as const
+type Section = (typeof SECTIONS)[number]
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean)
+for (const name of only) {
+  if (!(SECTIONS as readonly string[]).includes(name)) {
+    console.error(`BENCH_ONLY: unknown section "${name}"; the sections are ${SECTIONS.join(', ')}`)
+    process.exit(2)
+  }
+}
+const want = (section: Section) => only.length === 0 || only.includes(section)
 const gguf = path.resolve(process.env.MIRADOR_TEST_GGUF ?? path.join(ROOT, '../shared/models/stories260K.gguf'))
 
 function project(files: Record<string, string>): string {
@@ -75,7 +105,7 @@ async function main() {
   }
 
   // 1. start → ack
-  {
+  if (want('start')) {
     const ack: number[] = []
     const bare: number[] = []
     for (let i = 0; i < RUNS; i++) {
@@ -96,58 +126,14 @@ async function main() {
     })
   }
 
-  // 2. tokens/s: chain run vs the raw client
-  // paced: a model far faster than any local LLM; unpaced: the server writes as fast as it can,
-  // against a raw client that prints each token (the least a streaming display does)
-  for (const [label, delay, show] of [
-    ['paced 1 ms/token', 1, false],
-    ['unpaced', 0, true],
-  ] as const) {
-    server.setOptions({ tokenDelayMs: delay, tokens: delay ? 1000 : 4000 })
-    const viaMirador: number[] = []
-    const raw: number[] = []
-    const rawScript = `
-      import { Ollama } from 'ollama'
-      const c = new Ollama({ host: process.env.OLLAMA_HOST })
-      const s = await c.chat({ model: 'stream:1b', messages: [{ role: 'user', content: 'go' }], stream: true, logprobs: true, options: { num_predict: 100000 } })
-      let n = 0, first = 0
-      for await (const part of s) { if (part.message?.content) { if (!n) first = performance.now(); n++; if (show) process.stdout.write(part.message.content) } }
-      process.stdout.write(String.fromCharCode(10) + JSON.stringify({ n, ms: performance.now() - first }))`
-    for (let i = 0; i < Math.max(3, RUNS >> 1); i++) {
-      const m = await timeChild(process.execPath, [BIN, 'chain', 'run', 'stream', 'go', '--json'], { cwd: dir, env })
-      const events = m.stdout
-        .trim()
-        .split('\n')
-        .map((l) => {
-          try {
-            return JSON.parse(l) as { type: string; t: number }
-          } catch {
-            throw new Error(`chain run printed a line that is not JSON (exit ${m.code}): ${l.slice(0, 200)}`)
-          }
-        })
-      const toks = events.filter((e) => e.type === 'token')
-      viaMirador.push((toks.length - 1) / ((toks.at(-1)!.t - toks[0]!.t) / 1000))
-      const out = await timeChild(
-        process.execPath,
-        ['--input-type=module', '-e', `const show = ${show};` + rawScript],
-        { cwd: ROOT, env },
-      )
-      const { n, ms } = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { n: number; ms: number }
-      raw.push((n - 1) / (ms / 1000))
-    }
-    const r = median(viaMirador) / median(raw)
-    rows.push({
-      benchmark: `tokens/s, ${label}`,
-      measured: `${median(viaMirador).toFixed(0)} tok/s`,
-      baseline: `raw client: ${median(raw).toFixed(0)} tok/s`,
-      ratio: `${r.toFixed(3)}×`,
-      goal: '≥ 0.97×',
-      met: r >= 0.97 ? 'yes' : 'no',
-    })
+  // 2. tokens/s: chain run vs the raw client (throughput.ts), and the CPU a token costs in process (token-cost.ts)
+  if (want('throughput')) {
+    rows.push(...(await throughputRows({ server, dir, env, bin: BIN, root: ROOT, runs: RUNS })))
+    rows.push(...(await tokenCostRows()))
   }
 
   // 3. quick-deep against deep alone (5 ms per token: quick 40 tokens, deep 120)
-  {
+  if (want('quick-deep')) {
     server.setOptions({ tokenDelayMs: 5, tokens: undefined as unknown as number })
     const both: number[] = []
     const alone: number[] = []
@@ -179,7 +165,7 @@ async function main() {
   await server.close()
 
   // 4. llama.cpp first token after load, in-process
-  {
+  if (want('llamacpp')) {
     const file = gguf
     const { createLlamaCpp } = await import('../src/runtimes/llamacpp/index.js')
     const rt = createLlamaCpp({ threads: 1, contextSize: 256 })
@@ -213,7 +199,7 @@ async function main() {
   }
 
   // 5. eviction: hit ratios on request traces (seed 42), and the worst ratio over five more seeds
-  for (const r of evictionRows()) {
+  for (const r of want('eviction') ? evictionRows() : []) {
     const ratio = r.mirador / r.belady
     rows.push({
       benchmark: `eviction: ${r.trace}`,
@@ -224,7 +210,7 @@ async function main() {
       met: ratio >= 0.9 && r.mirador > r.lru ? 'yes' : 'no',
     })
   }
-  {
+  if (want('eviction')) {
     const ratios = [1, 2, 3, 7, 99].flatMap((seed) =>
       traces(seed).map((t) => ({ ratio: mirador(t) / belady(t), aboveLru: mirador(t) > lru(t) })),
     )
@@ -240,7 +226,7 @@ async function main() {
   }
 
   // 6. switching adapters on one loaded base against loading a second full model (tiny GGUF)
-  {
+  if (want('adapters')) {
     const { switchMs, secondModelMs } = await benchAdapterSwitch(gguf)
     rows.push({
       benchmark: 'adapter switch on a loaded base',
@@ -253,7 +239,7 @@ async function main() {
   }
 
   // 7. storage: `models du` for the shipped manifest, and for one with adapters on shared bases
-  {
+  if (want('du')) {
     const s2 = await startOllamaTestServer()
     const du = async (cwd: string) =>
       JSON.parse(
@@ -298,7 +284,7 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
   }
 
   // 8. memory: recall latency on Chroma at 1k and 10k memories; what injection adds before the first token
-  {
+  if (want('memory')) {
     const m = await memoryBench()
     for (const l of m.latency) {
       rows.push({
@@ -321,7 +307,7 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
   }
 
   // 9. tool call latency: warm sandbox pool, cold, and node:vm in the same process
-  {
+  if (want('tools')) {
     const t = await benchToolLatency()
     rows.push({
       benchmark: 'tool call (calculate), warm pool',
@@ -342,7 +328,7 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
   }
 
   // 10. the learner: the simulated user after a week (50 ratings), and rewrite latency per rating
-  {
+  if (want('learner')) {
     const sim = simulateUser({ seeds: 100, warmup: 50, evaluate: 100, explore: 0.25 })
     const plain = simulateUser({ seeds: 100, warmup: 50, evaluate: 100, explore: 1 })
     const later = simulateUser({ seeds: 100, warmup: 150, evaluate: 100, explore: 0.25 })
@@ -366,7 +352,7 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
   }
 
   // 11. energy: a simulated day of 200 queries under each shipped profile
-  rows.push(...(await energyRows()))
+  if (want('energy')) rows.push(...(await energyRows()))
 
   console.log(
     `\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, medians of ${RUNS} runs where timed from a process)\n`,
@@ -374,8 +360,10 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
   printTable(rows)
 
   // 12. recall quality on the labelled set, for each embedder that runs here
-  console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
-  printRecallRows(await runRecallBenchmark({ gguf }))
+  if (want('recall')) {
+    console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
+    printRecallRows(await runRecallBenchmark({ gguf }))
+  }
 }
 
 await main()

@@ -122,7 +122,51 @@ describe('terminal renderers', () => {
     const out = sink()
     const r = plainRenderer(out, sink())
     r.event(ev({ type: 'token', stage: 's', text: 'x\x1b]0;pwned\x07\n', confidence: 1 }))
-    expect(out.text).not.toMatch(/\x1b/)
+    r.close()
+    expect(out.text).toBe('[s] x\\u001b]0;pwned\\u0007\n')
+  })
+
+  it("plain and json: a turn's output goes out in one write, stdout before stderr", async () => {
+    const writes: string[] = []
+    const out = { write: (s: string) => writes.push(s) }
+    const errors: string[] = []
+    const r = plainRenderer(out, { write: (s: string) => errors.push(`after ${writes.length} writes: ${s}`) })
+    r.event(ev({ type: 'stage-start', stage: 's', model: 'm' }))
+    for (let i = 0; i < 50; i++)
+      r.event(ev({ type: 'token', stage: 's', text: `w${i}${i % 5 === 4 ? '\n' : ' '}`, confidence: 1 }))
+    expect(writes).toEqual([])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(writes).toHaveLength(1)
+    expect(writes[0]!.split('\n')).toHaveLength(12) // the start line, ten text lines, and the end
+    r.event(ev({ type: 'token', stage: 's', text: 'last\n', confidence: 1 }))
+    r.event(ev({ type: 'error', code: 'RUNTIME_FAILED', message: 'gone' }))
+    expect(writes.at(-1)).toBe('[s] last\n')
+    expect(errors).toEqual(['after 2 writes: ✗ RUNTIME_FAILED: gone\n'])
+
+    const lines: string[] = []
+    const j = jsonRenderer({ write: (s: string) => lines.push(s) })
+    for (let i = 0; i < 50; i++) j.event(ev({ type: 'token', stage: 's', text: `w${i}`, confidence: 1 }))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]!.trim().split('\n')).toHaveLength(50)
+  })
+
+  it('live: each redraw is one write, and only the tail of a long text is wrapped', () => {
+    const writes: string[] = []
+    const r = liveRenderer({ write: (s: string) => writes.push(s) }, sink(), { columns: 40, color: false })
+    r.event(ev({ type: 'stage-start', stage: 's', model: 'm' }))
+    for (let i = 0; i < 1000; i++) r.event(ev({ type: 'token', stage: 's', text: `${i}\n`, confidence: 1 }))
+    const before = writes.length
+    r.event(ev({ type: 'stage-skip', stage: 'other', reason: 'not needed' }))
+    expect(writes).toHaveLength(before + 1)
+    // erase the region (one line: tokens wait for the next frame), print the line above it, draw the region again
+    // erase the region, print the line above it, draw the region again: the tail of the text only
+    const last = writes.at(-1)!
+    expect(last).toContain('□ other skipped: not needed\n')
+    expect(last).toMatch(/▸ s m · 1000 tokens/)
+    expect(last).toMatch(/999\n/)
+    expect(last).not.toMatch(/\b990\b/)
+    r.close()
   })
 
   it('json: one parseable line per event, in order, flushed by done', () => {

@@ -13,7 +13,7 @@ import {
   unusedPort,
   type OllamaTestServer,
 } from '../support/ollama-server.js'
-import { collect, onlyError, texts, until } from './helpers.js'
+import { collect, ofType, onlyError, texts, until } from './helpers.js'
 
 let server: OllamaTestServer
 let rt: OllamaRuntime
@@ -131,6 +131,22 @@ describe('server faults', () => {
     )
   })
 
+  test('a JSON line that is not an object → RUNTIME_PROTOCOL saying so, after the good lines', async () => {
+    const body = [
+      JSON.stringify({ model: 'm', message: { role: 'assistant', content: 'Hi' }, done: false }),
+      '42',
+      '',
+    ].join('\n')
+    const parts = await collect(createOllama({ host: 'http://h:1', fetch: fakeFetch(body) }).generate(req()))
+    expect(texts(parts)).toEqual(['Hi'])
+    expect(onlyError(parts)).toMatchObject({
+      code: 'RUNTIME_PROTOCOL',
+      message:
+        'Ollama at http://h:1 sent a line that is not a JSON object while running llama3.2:1b (after 1 token): 42. ' +
+        "Check that OLLAMA_HOST (or the model's `host`) points at an Ollama server.",
+    })
+  })
+
   test("HTTP 500 → RUNTIME_FAILED with Ollama's error text", async () => {
     server.setFault({ kind: 'http-error', status: 500, message: 'llama runner process has terminated: signal: killed' })
     const parts = await collect(rt.generate(req()), 5000)
@@ -239,6 +255,37 @@ describe('timeouts', () => {
       `Ollama at ${server.url} stopped sending tokens for llama3.2:1b: nothing for 200 ms after 1 token. ` +
         "Check that the server is not stuck (`ollama ps`) and try again, or raise the runtime's idleTimeoutMs.",
     )
+  })
+
+  test('tokens that keep coming, each within idleTimeoutMs, never time out however long the stream lasts', async () => {
+    server.setOptions({ tokenDelayMs: 60, tokens: 12 })
+    const quick = createOllama({ host: server.url, firstTokenTimeoutMs: 150, idleTimeoutMs: 150 })
+    const parts = await collect(quick.generate(req()), 5000)
+    expect(ofType(parts, 'text-delta')).toHaveLength(12)
+    expect(parts[parts.length - 1]).toMatchObject({ type: 'finish', reason: 'stop' })
+  })
+
+  test('a body that stalls and ignores the abort (a fetch that drops the signal) still times out', async () => {
+    const line = JSON.stringify({ model: 'm', message: { role: 'assistant', content: 'Hi' }, done: false }) + '\n'
+    let cancelled = false
+    const deaf: typeof fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(line))
+          },
+          cancel() {
+            cancelled = true
+          },
+        }),
+        { headers: { 'content-type': 'application/x-ndjson' } },
+      )
+    const t0 = Date.now()
+    const parts = await collect(createOllama({ host: 'http://h:1', fetch: deaf, idleTimeoutMs: 200 }).generate(req()))
+    expect(Date.now() - t0).toBeLessThan(1500)
+    expect(texts(parts)).toEqual(['Hi'])
+    expect(onlyError(parts)).toMatchObject({ code: 'RUNTIME_TIMEOUT', details: { kind: 'idle' } })
+    expect(cancelled).toBe(true)
   })
 
   test('a slow consumer does not count as an idle server', async () => {

@@ -84,17 +84,41 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
   let midLine = false
 
   const foreign: Around = (pass, endsLine) => {
-    clear()
+    inOneWrite(clear)
     const r = pass()
     midLine = !endsLine
-    draw()
+    inOneWrite(draw)
     return r
   }
   const intercept = options.intercept !== false
   const outIo = intercept ? interceptWrites(out, foreign) : undefined
   const errIo = intercept && err !== out ? interceptWrites(err, foreign) : outIo
-  const write = outIo ? outIo.raw : (s: string) => void out.write(s)
-  const writeErr = errIo ? errIo.raw : (s: string) => void err.write(s)
+  const rawWrite = outIo ? outIo.raw : (s: string) => void out.write(s)
+  const rawWriteErr = errIo ? errIo.raw : (s: string) => void err.write(s)
+  // what one event (or frame) draws goes out in one write: erasing, printing above, redrawing
+  let pending: string[] | undefined
+  const write = (s: string) => (pending ? void pending.push(s) : rawWrite(s))
+  const flushPending = () => {
+    if (!pending?.length) return
+    const text = pending.join('')
+    pending.length = 0
+    rawWrite(text)
+  }
+  // stderr is another stream: what stdout has queued goes first, so the two stay in order
+  const writeErr = (s: string) => {
+    flushPending()
+    rawWriteErr(s)
+  }
+  function inOneWrite(fn: () => void): void {
+    if (pending) return fn()
+    pending = []
+    try {
+      fn()
+    } finally {
+      flushPending()
+      pending = undefined
+    }
+  }
 
   function endForeignLine() {
     if (midLine) write('\n')
@@ -163,114 +187,122 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
   }
   const tick = () => {
     frame++
-    draw()
+    inOneWrite(draw)
   }
   timer = setInterval(tick, FRAME_MS)
   timer.unref()
 
   return {
     event(ev: RunEvent) {
-      const e = safeEvent(ev) as CoreEvent
-      switch (e.type) {
-        case 'ack':
-          waiting = `${e.chain}: getting ready…`
-          commit(p.dim(`▸ ${e.chain} · ${e.runId}`))
-          break
-        case 'plan':
-          planned = true
-          waiting = 'loading models…'
-          if (e.text) commit(e.text)
-          break
-        case 'prompt':
-          commit(
-            p.dim(
-              [`▹ ${e.stage} prompt`, ...(e.system !== undefined ? [paragraphs(`system: ${e.system}`, '  ')] : [])]
-                .concat(paragraphs(e.text, '  '))
-                .join('\n'),
-            ),
-          )
-          break
-        case 'stage-start':
-          running.set(e.stage, { model: e.model, text: '', tokens: 0, logSum: 0 })
-          dirty = true
-          break
-        case 'model-pull':
-          pull = pullLine(e)
-          dirty = true
-          break
-        case 'token': {
-          pull = undefined
-          const s = running.get(e.stage)
-          if (s) {
-            s.text += e.text
-            s.tokens++
-            s.logSum += Math.log(Math.max(e.confidence, 1e-6))
-          }
-          dirty = true
-          break
-        }
-        case 'stage-end': {
-          const s = running.get(e.stage)
-          running.delete(e.stage)
-          const declared = e.confidenceSource === 'declared' ? ' (declared)' : ''
-          const confidence = `confidence ${pct(e.confidence)}${declared}`
-          const detail = `${e.model} · ${e.tokens} tokens · ${confidence} · ${seconds(e.ms)}`
-          const head = `${p.green('■')} ${p.bold(e.stage)} ${p.dim(detail)}`
-          commit(`${head}\n${(s?.text ?? '').trim()}`)
-          break
-        }
-        case 'stage-skip':
-          running.delete(e.stage)
-          commit(`${p.yellow('□')} ${p.bold(e.stage)} ${p.dim(`skipped: ${e.reason}`)}`)
-          break
-        case 'error':
-          if (e.stage) keepPartial(e.stage, e.code === 'ABORTED' ? 'interrupted' : 'failed')
-          // several stages failing alike (an unreachable server) say it once
-          if (isNew(e)) commit(errorLine(e, p), writeErr)
-          else dirty = true
-          break
-        case 'log':
-          if (e.level === 'warn') commit(p.yellow(`! ${logLine(e)}`), writeErr)
-          else commit(`  ${logLine(e)}`)
-          break
-        case 'tool-call':
-        case 'tool-result':
-          commit(p.dim(`  ${e.stage} ${toolLine(e)}`))
-          break
-        case 'done':
-          waiting = undefined
-          for (const name of [...running.keys()]) keepPartial(name, 'stopped')
-          if (planned || e.ok) commit(summaryLine(e, p))
-          else draw()
-          break
-        default: {
-          // a plugin saying what it is doing while nothing streams yet (starting a server, …)
-          const message = (ev as { message?: unknown }).message
-          if (ev.type === 'status' && typeof message === 'string') {
-            waiting = (e as { message: string }).message
-            dirty = true
-            break
-          }
-          const line = pluginEventLine(ev)
-          if (line) {
-            pull = undefined
-            commit(p.dim(`  ${safeText(line)}`))
-          } else if (options.debug && !isKnownEvent(ev.type)) commit(p.dim(truncate(debugLine(ev), width())))
-        }
-      }
-      // tokens wait for the next frame, so a fast model costs one redraw per frame, not per token
-      if (dirty && e.type !== 'token') draw()
+      inOneWrite(() => onEvent(ev))
     },
     close() {
-      if (timer) clearInterval(timer)
-      timer = undefined
-      waiting = undefined
-      pull = undefined
-      // a run that ends without its stages ending (interrupted) keeps what they had streamed
-      for (const name of [...running.keys()]) keepPartial(name, 'stopped')
-      clear()
-      outIo?.restore()
-      if (errIo !== outIo) errIo?.restore()
+      inOneWrite(onClose)
     },
+  }
+
+  function onEvent(ev: RunEvent): void {
+    const e = safeEvent(ev) as CoreEvent
+    switch (e.type) {
+      case 'ack':
+        waiting = `${e.chain}: getting ready…`
+        commit(p.dim(`▸ ${e.chain} · ${e.runId}`))
+        break
+      case 'plan':
+        planned = true
+        waiting = 'loading models…'
+        if (e.text) commit(e.text)
+        break
+      case 'prompt':
+        commit(
+          p.dim(
+            [`▹ ${e.stage} prompt`, ...(e.system !== undefined ? [paragraphs(`system: ${e.system}`, '  ')] : [])]
+              .concat(paragraphs(e.text, '  '))
+              .join('\n'),
+          ),
+        )
+        break
+      case 'stage-start':
+        running.set(e.stage, { model: e.model, text: '', tokens: 0, logSum: 0 })
+        dirty = true
+        break
+      case 'model-pull':
+        pull = pullLine(e)
+        dirty = true
+        break
+      case 'token': {
+        pull = undefined
+        const s = running.get(e.stage)
+        if (s) {
+          s.text += e.text
+          s.tokens++
+          s.logSum += Math.log(Math.max(e.confidence, 1e-6))
+        }
+        dirty = true
+        break
+      }
+      case 'stage-end': {
+        const s = running.get(e.stage)
+        running.delete(e.stage)
+        const declared = e.confidenceSource === 'declared' ? ' (declared)' : ''
+        const confidence = `confidence ${pct(e.confidence)}${declared}`
+        const detail = `${e.model} · ${e.tokens} tokens · ${confidence} · ${seconds(e.ms)}`
+        const head = `${p.green('■')} ${p.bold(e.stage)} ${p.dim(detail)}`
+        commit(`${head}\n${(s?.text ?? '').trim()}`)
+        break
+      }
+      case 'stage-skip':
+        running.delete(e.stage)
+        commit(`${p.yellow('□')} ${p.bold(e.stage)} ${p.dim(`skipped: ${e.reason}`)}`)
+        break
+      case 'error':
+        if (e.stage) keepPartial(e.stage, e.code === 'ABORTED' ? 'interrupted' : 'failed')
+        // several stages failing alike (an unreachable server) say it once
+        if (isNew(e)) commit(errorLine(e, p), writeErr)
+        else dirty = true
+        break
+      case 'log':
+        if (e.level === 'warn') commit(p.yellow(`! ${logLine(e)}`), writeErr)
+        else commit(`  ${logLine(e)}`)
+        break
+      case 'tool-call':
+      case 'tool-result':
+        commit(p.dim(`  ${e.stage} ${toolLine(e)}`))
+        break
+      case 'done':
+        waiting = undefined
+        for (const name of [...running.keys()]) keepPartial(name, 'stopped')
+        if (planned || e.ok) commit(summaryLine(e, p))
+        else draw()
+        break
+      default: {
+        // a plugin saying what it is doing while nothing streams yet (starting a server, …)
+        const message = (ev as { message?: unknown }).message
+        if (ev.type === 'status' && typeof message === 'string') {
+          waiting = (e as { message: string }).message
+          dirty = true
+          break
+        }
+        const line = pluginEventLine(ev)
+        if (line) {
+          pull = undefined
+          commit(p.dim(`  ${safeText(line)}`))
+        } else if (options.debug && !isKnownEvent(ev.type)) commit(p.dim(truncate(debugLine(ev), width())))
+      }
+    }
+    // tokens wait for the next frame, so a fast model costs one redraw per frame, not per token
+    if (dirty && e.type !== 'token') draw()
+  }
+
+  function onClose(): void {
+    if (timer) clearInterval(timer)
+    timer = undefined
+    waiting = undefined
+    pull = undefined
+    // a run that ends without its stages ending (interrupted) keeps what they had streamed
+    for (const name of [...running.keys()]) keepPartial(name, 'stopped')
+    clear()
+    outIo?.restore()
+    if (errIo !== outIo) errIo?.restore()
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Plain lines for pipes and logs (stdout is not a TTY): no cursor movement, no colour; each stage's
- * text is streamed a line at a time with its label, so concurrent stages stay readable.
+ * text is streamed a line at a time with its label, so concurrent stages stay readable. A turn's
+ * lines go out in one write (batch.ts); stdout is flushed before anything goes to stderr, so the
+ * two stay in order where they meet.
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
 import { paint, pct, safeEvent, safeText, seconds } from './format.js'
+import { batched } from './batch.js'
 import type { Out, Renderer } from './renderer.js'
 import {
   debugLine,
@@ -23,7 +26,16 @@ export interface PlainOptions {
   debug?: boolean
 }
 
-export function plainRenderer(out: Out, err: Out, options: PlainOptions = {}): Renderer {
+export function plainRenderer(stdout: Out, stderr: Out, options: PlainOptions = {}): Renderer {
+  // a turn's lines go out in one write; stdout is flushed before anything goes to stderr, so the
+  // two stay in order where they meet
+  const out = batched(stdout)
+  const err: Out = {
+    write(s: string) {
+      out.flush()
+      return stderr.write(s)
+    },
+  }
   const pending = new Map<string, string>()
   const p = paint(false)
   let lastPull = ''
@@ -86,6 +98,7 @@ export function plainRenderer(out: Out, err: Out, options: PlainOptions = {}): R
           break
         case 'done':
           if (planned || e.ok) out.write(summaryLine(e, p) + '\n')
+          out.flush()
           break
         case 'tool-call':
         case 'tool-result':
@@ -102,6 +115,7 @@ export function plainRenderer(out: Out, err: Out, options: PlainOptions = {}): R
     },
     close() {
       for (const stage of pending.keys()) flush(stage, true)
+      out.flush()
     },
   }
 }

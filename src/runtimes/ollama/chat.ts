@@ -19,10 +19,11 @@
  *   to later text: they were the call's tokens.
  */
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
-import type { ChatRequest, Message, Options } from 'ollama'
+import type { ChatRequest, ChatResponse, Message, Options } from 'ollama'
 import { makeClient, newWatch } from './client.js'
 import { isModelNotFound, timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
+import { NdjsonReader } from './ndjson.js'
 import { ToolCallReader, toolCallError, toolMessages, toolsOf } from './tools.js'
 
 export interface ChatEnv {
@@ -71,6 +72,7 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
   let tokens = 0
   let completed = false
   let abortStream: (() => void) | undefined
+  let lines: NdjsonReader<ChatResponse> | undefined
   const ctx = { host: env.host, model: req.model, watch, action: 'run' as const }
   try {
     try {
@@ -80,45 +82,48 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
       )
       const stream = await guard.race(client.chat(chatRequest(req)))
       abortStream = () => stream.abort()
-      const it = stream[Symbol.asyncIterator]()
+      lines = new NdjsonReader<ChatResponse>(watch, guard.signal)
       const calls = new ToolCallReader()
       let pending: number | undefined
       for (;;) {
-        const next = await guard.race(it.next())
-        if (next.done) throw new Error('Did not receive done or success response in stream.')
-        const chunk = next.value
+        // a network chunk's worth of messages: the clock is only touched once per chunk
+        const batch = await lines.read()
+        if (!batch) throw new Error('Did not receive done or success response in stream.')
+        if (batch.length === 0) continue
         guard.pause()
-        for (const lp of chunk.logprobs ?? []) {
-          if (typeof lp?.logprob === 'number') pending = (pending ?? 0) + lp.logprob
-        }
-        const text = chunk.message?.content ?? ''
-        if (text) {
-          tokens++
-          const part: StreamPart =
-            pending === undefined ? { type: 'text-delta', text } : { type: 'text-delta', text, logprob: pending }
-          pending = undefined
-          yield part
-        }
-        const rawCalls: unknown = chunk.message?.tool_calls
-        if (Array.isArray(rawCalls) && rawCalls.length > 0) {
-          pending = undefined
-          for (const raw of rawCalls) {
-            const call = calls.read(raw)
-            if ('problem' in call) {
-              yield { type: 'error', error: toolCallError(call.problem, { ...ctx, tokens }) }
-              return 'ok'
+        for (const chunk of batch) {
+          if (chunk.logprobs) {
+            for (const lp of chunk.logprobs) if (typeof lp?.logprob === 'number') pending = (pending ?? 0) + lp.logprob
+          }
+          const text = chunk.message?.content
+          if (text) {
+            tokens++
+            const part: StreamPart =
+              pending === undefined ? { type: 'text-delta', text } : { type: 'text-delta', text, logprob: pending }
+            pending = undefined
+            yield part
+          }
+          const rawCalls: unknown = chunk.message?.tool_calls
+          if (Array.isArray(rawCalls) && rawCalls.length > 0) {
+            pending = undefined
+            for (const raw of rawCalls) {
+              const call = calls.read(raw)
+              if ('problem' in call) {
+                yield { type: 'error', error: toolCallError(call.problem, { ...ctx, tokens }) }
+                return 'ok'
+              }
+              yield { type: 'tool-call', call }
             }
-            yield { type: 'tool-call', call }
           }
-        }
-        if (chunk.done) {
-          completed = true
-          const usage = {
-            ...(typeof chunk.prompt_eval_count === 'number' ? { promptTokens: chunk.prompt_eval_count } : {}),
-            completionTokens: typeof chunk.eval_count === 'number' ? chunk.eval_count : tokens,
+          if (chunk.done) {
+            completed = true
+            const usage = {
+              ...(typeof chunk.prompt_eval_count === 'number' ? { promptTokens: chunk.prompt_eval_count } : {}),
+              completionTokens: typeof chunk.eval_count === 'number' ? chunk.eval_count : tokens,
+            }
+            yield { type: 'finish', reason: reasonOf(chunk.done_reason), usage }
+            return 'ok'
           }
-          yield { type: 'finish', reason: reasonOf(chunk.done_reason), usage }
-          return 'ok'
         }
         guard.arm('idle', env.idleTimeoutMs)
       }
@@ -140,6 +145,7 @@ export async function* chatOnce(env: ChatEnv, req: GenerateRequest): AsyncGenera
     }
   } finally {
     if (!completed) abortStream?.()
+    lines?.close()
     guard.dispose(completed)
     env.active.delete(guard)
   }

@@ -3,9 +3,8 @@
  * given. Each request gets its own client whose fetch
  * - adds the request's AbortSignal to every call (the client passes none for non-streamed calls,
  *   and its own per-stream one before headers arrive), so timeouts and aborts always bite;
- * - checks a streamed body line by line: a line that is not JSON errors the stream with an
- *   `NdjsonError` (the client itself only console.warns and skips such lines), and an
- *   `{"error": …}` line is noted in the `StreamWatch` so it can be reported in Ollama's words;
+ * - hands a streamed body to the caller (`watch.body`), which reads and checks it in one pass
+ *   (ndjson.ts), instead of to the client's own parser;
  * - turns error bodies that are not JSON into `{"error": text}`, so the client does not
  *   console.log while reading them (which would pollute `--json` output).
  */
@@ -26,66 +25,14 @@ export function loadOllama(): Promise<OllamaModule> {
 export interface StreamWatch {
   /** the HTTP response (headers) arrived */
   responded: boolean
-  /** NDJSON lines received */
-  lines: number
+  /** a streamed call's body, for NdjsonReader (ndjson.ts) */
+  body?: ReadableStream<Uint8Array>
   /** text of an `{"error": …}` line in a stream */
   errorLine?: string
 }
 
-export class NdjsonError extends Error {
-  constructor(readonly line: string) {
-    super(`not a JSON line: ${line.length > 80 ? `${line.slice(0, 80)}…` : line}`)
-    this.name = 'NdjsonError'
-  }
-}
-
 export function newWatch(): StreamWatch {
-  return { responded: false, lines: 0 }
-}
-
-function checkLine(line: string, watch: StreamWatch): void {
-  if (!line.trim()) return
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(line)
-  } catch {
-    throw new NdjsonError(line.trim())
-  }
-  watch.lines++
-  if (parsed && typeof parsed === 'object' && 'error' in parsed) {
-    watch.errorLine = String((parsed as { error: unknown }).error)
-  }
-}
-
-/** Passes complete, valid NDJSON lines through; errors the stream at the first bad one. */
-function ndjsonGuard(watch: StreamWatch): TransformStream<Uint8Array, Uint8Array> {
-  const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
-  let buffer = ''
-  return new TransformStream({
-    transform(chunk, controller) {
-      buffer += decoder.decode(chunk, { stream: true })
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      const good: string[] = []
-      try {
-        for (const line of lines) {
-          checkLine(line, watch)
-          good.push(line)
-        }
-      } catch (err) {
-        if (good.length) controller.enqueue(encoder.encode(good.join('\n') + '\n'))
-        controller.error(err)
-        return
-      }
-      if (good.length) controller.enqueue(encoder.encode(good.join('\n') + '\n'))
-    },
-    flush(controller) {
-      buffer += decoder.decode()
-      checkLine(buffer, watch)
-      if (buffer.trim()) controller.enqueue(encoder.encode(buffer))
-    },
-  })
+  return { responded: false }
 }
 
 async function jsonErrorResponse(res: Response): Promise<Response> {
@@ -109,7 +56,7 @@ export interface ClientFetchOptions {
   fetch?: typeof fetch | undefined
   signal: AbortSignal
   watch?: StreamWatch | undefined
-  /** check the body as NDJSON (streamed calls) */
+  /** a streamed call: the body goes to `watch.body`, for NdjsonReader, not to the client */
   ndjson?: boolean
 }
 
@@ -121,11 +68,10 @@ export function guardedFetch(opts: ClientFetchOptions): typeof fetch {
     if (opts.watch) opts.watch.responded = true
     if (!res.ok) return jsonErrorResponse(res)
     if (!opts.ndjson || !res.body || !opts.watch) return res
-    return new Response(res.body.pipeThrough(ndjsonGuard(opts.watch)), {
-      status: res.status,
-      statusText: res.statusText,
-      headers: res.headers,
-    })
+    // the caller reads the body (NdjsonReader); the client gets an empty one, and its lazy parser
+    // over it is never started
+    opts.watch.body = res.body
+    return new Response('', { status: res.status, statusText: res.statusText, headers: res.headers })
   }
 }
 

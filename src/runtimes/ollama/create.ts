@@ -10,12 +10,14 @@
  *                        not take) or reported an error line, in Ollama's words
  * - others as toMiradorError maps them (connection lost, not JSON, …)
  */
+import type { ProgressResponse } from 'ollama'
 import { MiradorError } from '../../engine/errors.js'
 import type { Progress } from '../../engine/runtime.js'
 import { abortedError, badHostError, disposedError, type CallEnv } from './call.js'
 import { makeClient, newWatch } from './client.js'
 import { isModelNotFound, timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
+import { NdjsonReader } from './ndjson.js'
 import { displayHost } from './host.js'
 
 export interface CreateEnv extends CallEnv {
@@ -57,6 +59,7 @@ export async function createModel(
   const watch = newWatch()
   let completed = false
   let abortStream: (() => void) | undefined
+  let lines: NdjsonReader<ProgressResponse> | undefined
   const h = displayHost(env.host)
   const details = { host: env.host, model: spec.model, from: spec.from, adapters: spec.adapters }
   try {
@@ -68,19 +71,21 @@ export async function createModel(
       client.create({ model: spec.model, from: spec.from, adapters: spec.adapters, stream: true }),
     )
     abortStream = () => stream.abort()
-    const it = stream[Symbol.asyncIterator]()
+    lines = new NdjsonReader<ProgressResponse>(watch, guard.signal)
     for (;;) {
-      const next = await guard.race(it.next())
-      if (next.done) throw new Error('Did not receive done or success response in stream.')
+      const batch = await lines.read()
+      if (!batch) throw new Error('Did not receive done or success response in stream.')
+      if (batch.length === 0) continue
       guard.pause()
-      const p = next.value
-      const update: Progress = { status: String(p.status ?? '') }
-      if (typeof p.completed === 'number') update.completed = p.completed
-      if (typeof p.total === 'number') update.total = p.total
-      options.onProgress?.(update)
-      if (p.status === 'success') {
-        completed = true
-        return
+      for (const p of batch) {
+        const update: Progress = { status: String(p.status ?? '') }
+        if (typeof p.completed === 'number') update.completed = p.completed
+        if (typeof p.total === 'number') update.total = p.total
+        options.onProgress?.(update)
+        if (p.status === 'success') {
+          completed = true
+          return
+        }
       }
       guard.arm('idle', env.idleTimeoutMs)
     }
@@ -110,6 +115,7 @@ export async function createModel(
     throw toMiradorError(err, { host: env.host, model: spec.model, tokens: 0, watch, action: 'create' })
   } finally {
     if (!completed) abortStream?.()
+    lines?.close()
     guard.dispose(completed)
     env.active.delete(guard)
   }

@@ -5,6 +5,7 @@
  */
 import { MiradorError } from '../../engine/errors.js'
 import type { StreamWatch } from './client.js'
+import type { NdjsonError } from './ndjson.js'
 import { displayHost } from './host.js'
 
 /** what was going on when something failed */
@@ -150,12 +151,12 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
       : ''
   const name = err && typeof err === 'object' ? (err as { name?: unknown }).name : undefined
 
-  // a line that is not JSON (caught by the fetch wrapper) or a body that does not parse
+  // a streamed line that is not a JSON object (ndjson.ts) or a body that does not parse
   if (name === 'NdjsonError' || name === 'SyntaxError') {
-    const what = name === 'NdjsonError' ? `a line that is not JSON` : `a body that is not JSON`
+    const what = name === 'NdjsonError' ? `a line that is not ${(err as NdjsonError).what}` : `a body that is not JSON`
     return new MiradorError(
       'RUNTIME_PROTOCOL',
-      `Ollama at ${h} sent ${what} while ${doing}${after}: ${messageOf(err).replace(/^not a JSON line: /, '')}. ` +
+      `Ollama at ${h} sent ${what} while ${doing}${after}: ${messageOf(err).replace(/^not (a )?JSON( object)?: /, '')}. ` +
         "Check that OLLAMA_HOST (or the model's `host`) points at an Ollama server.",
       { cause: err, details },
     )

@@ -5,11 +5,13 @@
  * A pull has no first-token deadline (downloads are slow to start on some networks) but the same
  * idle timeout as generation: no progress line for `idleTimeoutMs` stops it.
  */
+import type { ProgressResponse } from 'ollama'
 import { MiradorError } from '../../engine/errors.js'
 import type { StreamPart } from '../../engine/runtime.js'
 import { makeClient, newWatch } from './client.js'
 import { timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
+import { NdjsonReader } from './ndjson.js'
 import { displayHost } from './host.js'
 
 export interface PullEnv {
@@ -32,6 +34,7 @@ export async function* pullModel(
   const watch = newWatch()
   let completed = false
   let abortStream: (() => void) | undefined
+  let lines: NdjsonReader<ProgressResponse> | undefined
   const ctx = { host: env.host, model, tokens: 0, watch, action: 'pull' as const }
   try {
     try {
@@ -41,18 +44,20 @@ export async function* pullModel(
       )
       const stream = await guard.race(client.pull({ model, stream: true }))
       abortStream = () => stream.abort()
-      const it = stream[Symbol.asyncIterator]()
+      lines = new NdjsonReader<ProgressResponse>(watch, guard.signal)
       for (;;) {
-        const next = await guard.race(it.next())
-        if (next.done) throw new Error('Did not receive done or success response in stream.')
+        const batch = await lines.read()
+        if (!batch) throw new Error('Did not receive done or success response in stream.')
+        if (batch.length === 0) continue
         guard.pause()
-        const p = next.value
-        const part: StreamPart = { type: 'progress', status: String(p.status ?? '') }
-        if (typeof p.completed === 'number') part.completed = p.completed
-        if (typeof p.total === 'number') part.total = p.total
-        if (p.status === 'success') completed = true
-        yield part
-        if (completed) return true
+        for (const p of batch) {
+          const part: StreamPart = { type: 'progress', status: String(p.status ?? '') }
+          if (typeof p.completed === 'number') part.completed = p.completed
+          if (typeof p.total === 'number') part.total = p.total
+          if (p.status === 'success') completed = true
+          yield part
+          if (completed) return true
+        }
         guard.arm('idle', env.idleTimeoutMs)
       }
     } catch (err) {
@@ -83,6 +88,7 @@ export async function* pullModel(
     }
   } finally {
     if (!completed) abortStream?.()
+    lines?.close()
     guard.dispose(completed)
     env.active.delete(guard)
   }
