@@ -36,6 +36,8 @@ export interface TokenEvent extends Base {
   text: string
   /** probability of this token when the runtime reports log-probabilities, else the stage's declared confidence */
   confidence: number
+  /** the stage's confidence so far, as its `stage-end` would say it now (a probability, like every confidence) */
+  stageConfidence: number
 }
 export interface StageEndEvent extends Base {
   type: 'stage-end'

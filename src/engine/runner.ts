@@ -219,19 +219,24 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   const declared = spec.confidence ?? DEFAULT_CONFIDENCE
   const started = performance.now()
   let output = ''
-  let tokens = 0
+  /** text deltas seen; the runtime's own count (usage) is preferred when every round gave one */
+  let deltas = 0
+  let usage: number | undefined = 0
   let logprobSum = 0
   let logprobCount = 0
   let promptTokens: number | undefined
   let modelName = spec.model
+  // a stage's confidence: the geometric mean of its tokens' probabilities, or the declared one
+  const confidenceSoFar = () => (logprobCount > 0 ? Math.exp(logprobSum / logprobCount) : declared)
+  const tokenCount = () => (usage !== undefined && usage > 0 ? usage : deltas)
   const finish = (status: StageResult['status'], error?: MiradorError): StageResult => {
-    const confidence = logprobCount > 0 ? Math.exp(logprobSum / logprobCount) : declared
+    const confidence = confidenceSoFar()
     const result: StageResult = {
       stage: name,
       status,
       model: modelName,
       output,
-      tokens,
+      tokens: tokenCount(),
       ...(promptTokens !== undefined ? { promptTokens } : {}),
       confidence,
       confidenceSource: logprobCount > 0 ? 'logprobs' : 'declared',
@@ -292,30 +297,30 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
         for await (const part of model.generate(request)) {
           if (part.type === 'text-delta') {
             roundText += part.text
-            tokens++
-            if (part.logprob !== undefined && Number.isFinite(part.logprob)) {
-              logprobSum += part.logprob
+            deltas++
+            const known = part.logprob !== undefined && Number.isFinite(part.logprob)
+            if (known) {
+              logprobSum += part.logprob!
               logprobCount++
             }
             emit({
               type: 'token',
               stage: name,
               text: part.text,
-              confidence: round(part.logprob !== undefined ? Math.exp(part.logprob) : declared),
+              confidence: round(known ? Math.exp(part.logprob!) : declared),
+              stageConfidence: round(confidenceSoFar()),
             })
           } else if (part.type === 'tool-call') {
             // runtimes number calls per request: the round makes them unique in the stage
             calls.push({ ...part.call, id: `${r}.${part.call.id}` })
           } else if (part.type === 'progress') {
-            emit({
-              type: 'model-pull',
-              model: model.name,
-              status: part.status,
-              ...(part.completed !== undefined ? { completed: part.completed } : {}),
-              ...(part.total !== undefined ? { total: part.total } : {}),
-            })
+            const { type: _, ...progress } = part
+            emit({ type: 'model-pull', model: model.name, ...progress })
           } else if (part.type === 'finish') {
-            promptTokens = part.usage.promptTokens
+            // every round's prompt counts (tool rounds send the conversation again)
+            if (part.usage.promptTokens !== undefined) promptTokens = (promptTokens ?? 0) + part.usage.promptTokens
+            usage =
+              usage !== undefined && part.usage.completionTokens > 0 ? usage + part.usage.completionTokens : undefined
             if (part.reason === 'abort') throw failure(new MiradorError('ABORTED', 'the run was cancelled'))
           } else {
             throw failure(part.error)
@@ -350,7 +355,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     type: 'stage-end',
     stage: name,
     model: modelName,
-    tokens,
+    tokens: result.tokens,
     ...(promptTokens !== undefined ? { promptTokens } : {}),
     confidence: round(result.confidence),
     confidenceSource: result.confidenceSource,

@@ -184,4 +184,33 @@ describe('one event channel', () => {
       }),
     ])
   })
+
+  it('a stage counts the tokens its runtime reports (usage), else the pieces it streamed', async () => {
+    const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, memory: false, config: {} })
+    engine.use(
+      scriptedModels({ counted: { tokens: [' a', ' b'], usage: 7 }, uncounted: { tokens: [' a', ' b'], usage: 0 } })
+        .plugin,
+    )
+    const chain: ChainFile = {
+      stages: { c: { model: 'counted', prompt: 'x' }, u: { model: 'uncounted', prompt: 'y' } },
+    }
+    const r = await engine.run({ chain: { name: 'c', value: chain }, query: 'q' })
+    expect(Object.fromEntries(r.stages.map((s) => [s.stage, s.tokens]))).toEqual({ c: 7, u: 2 })
+    expect(r.tokens).toBe(9)
+  })
+
+  it('each token carries the stage confidence so far, ending where stage-end says', async () => {
+    const engine = new Engine({ cwd: process.cwd(), home: '/nonexistent', offline: true, memory: false, config: {} })
+    engine.use(scriptedModels({ m: { tokens: [' a', ' b', ' c'], logprob: Math.log(0.4) } }).plugin)
+    const events: RunEvent[] = []
+    engine.hooks.event.tap('Collect', (e) => void events.push(structuredClone(e) as RunEvent))
+    await engine.run({ chain: { name: 'c', value: single }, query: 'q' })
+    const tokens = events.filter((e) => e.type === 'token')
+    expect(tokens.map((t) => [t.confidence, t.stageConfidence])).toEqual([
+      [0.4, 0.4],
+      [0.4, 0.4],
+      [0.4, 0.4],
+    ])
+    expect(events.find((e) => e.type === 'stage-end')!.confidence).toBe(tokens.at(-1)!.stageConfidence)
+  })
 })

@@ -19,6 +19,8 @@ export interface Script {
   callTools?: { name: string; arguments: Record<string, unknown> }[]
   /** call tools again in every round (to test the round limit) */
   alwaysCallTools?: boolean
+  /** the completion tokens the runtime reports at the end (default: as many as `tokens`; 0: none) */
+  usage?: number
 }
 
 export interface Call {
@@ -87,7 +89,7 @@ export function scriptedModels(scripts: Record<string, Script>) {
               yield {
                 type: 'finish',
                 reason: 'stop',
-                usage: { promptTokens: req.prompt.length, completionTokens: script.tokens.length },
+                usage: { promptTokens: req.prompt.length, completionTokens: script.usage ?? script.tokens.length },
               }
             } finally {
               call.end = performance.now()

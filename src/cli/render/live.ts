@@ -41,8 +41,8 @@ interface LiveStage {
   /** escaped text streamed so far */
   text: string
   tokens: number
-  /** sum of log token probabilities: the live confidence is their geometric mean, as at stage end */
-  logSum: number
+  /** the stage's confidence so far, as the engine computes it (the same number its stage-end will give) */
+  confidence: number
 }
 
 export interface LiveOptions {
@@ -134,7 +134,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
       .map((l) => indent + l)
       .join('\n')
   const header = (name: string, s: LiveStage, spin: string) => {
-    const conf = s.tokens ? ` · confidence ${pct(Math.exp(s.logSum / s.tokens))}` : ''
+    const conf = s.tokens ? ` · confidence ${pct(s.confidence)}` : ''
     const detail = `${s.model}${s.tokens ? ` · ${s.tokens} tokens${conf}` : ' · waiting for the first token'}`
     return `${s.tokens === 0 ? spin : p.cyan('▸')} ${p.bold(name)} ${p.dim(detail)}`
   }
@@ -223,7 +223,7 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
         )
         break
       case 'stage-start':
-        running.set(e.stage, { model: e.model, text: '', tokens: 0, logSum: 0 })
+        running.set(e.stage, { model: e.model, text: '', tokens: 0, confidence: 0 })
         dirty = true
         break
       case 'model-pull':
@@ -236,7 +236,8 @@ export function liveRenderer(out: Out, err: Out, options: LiveOptions = {}): Ren
         if (s) {
           s.text += e.text
           s.tokens++
-          s.logSum += Math.log(Math.max(e.confidence, 1e-6))
+          // older streams (a --json log replayed) may lack it: the token's own then
+          s.confidence = e.stageConfidence ?? e.confidence
         }
         dirty = true
         break
