@@ -14,7 +14,8 @@ describe('MiradorError', () => {
     })
     expect(e.format()).toBe('chains/a.yaml:3:5: stages.a: unknown key "x"')
     expect(JSON.stringify(e)).toBe(
-      '{"code":"CONFIG_INVALID","message":"stages.a: unknown key \\"x\\"","location":{"file":"chains/a.yaml","line":3,"column":5}}',
+      '{"code":"CONFIG_INVALID","message":"stages.a: unknown key \\"x\\"",' +
+        '"location":{"file":"chains/a.yaml","line":3,"column":5}}',
     )
   })
 
