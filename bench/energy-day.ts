@@ -168,7 +168,9 @@ export async function energyRows(): Promise<Row[]> {
     benchmark: `energy: day of 200 queries, ${r.profile}`,
     measured: `${r.joulesPerQuery.toFixed(0)} J/query, ${(100 * r.answered).toFixed(0)} % answered`,
     baseline: `performance ${perf.joulesPerQuery.toFixed(0)} J/query`,
-    ratio: `${(r.joulesPerQuery / perf.joulesPerQuery).toFixed(2)}×; dropped ${r.stagesDropped}/q, ${r.meanModelGb} GB mean, deep answers ${(100 * r.deepAnswers).toFixed(0)} %`,
+    ratio:
+      `${(r.joulesPerQuery / perf.joulesPerQuery).toFixed(2)}×; dropped ${r.stagesDropped}/q, ` +
+      `${r.meanModelGb} GB mean, deep answers ${(100 * r.deepAnswers).toFixed(0)} %`,
     goal: r.profile === 'survival' ? '≤ 1/3 of performance' : 'report',
     met: r.profile === 'survival' ? (ratio <= 1 / 3 ? 'yes' : 'no') : '—',
   }))
@@ -177,17 +179,24 @@ export async function energyRows(): Promise<Row[]> {
 async function main(): Promise<void> {
   const { rows, ratio } = await simulateDay()
   console.log(
-    'A simulated day: 200 queries (quick-deep 40 %, draft-refine 30 %, single 30 %), seeded; shipped profiles, chains and manifest.\n',
+    'A simulated day: 200 queries (quick-deep 40 %, draft-refine 30 %, single 30 %), seeded; ' +
+      'shipped profiles, chains and manifest.\n',
   )
   console.log('profile       J/query  answered  tokens/q  dropped/q  substituted/q  mean model GB  deep answers')
   for (const r of rows) {
-    console.log(
-      `${r.profile.padEnd(12)} ${r.joulesPerQuery.toFixed(1).padStart(8)}  ${(100 * r.answered).toFixed(0).padStart(7)} %  ${String(r.tokensPerQuery).padStart(8)}  ${r.stagesDropped.toFixed(2).padStart(9)}  ${r.stagesSubstituted.toFixed(2).padStart(13)}  ${r.meanModelGb.toFixed(2).padStart(13)}  ${(100 * r.deepAnswers).toFixed(0).padStart(10)} %`,
-    )
+    const cells = [
+      r.joulesPerQuery.toFixed(1).padStart(8),
+      `${(100 * r.answered).toFixed(0).padStart(7)} %`,
+      String(r.tokensPerQuery).padStart(8),
+      r.stagesDropped.toFixed(2).padStart(9),
+      r.stagesSubstituted.toFixed(2).padStart(13),
+      r.meanModelGb.toFixed(2).padStart(13),
+      `${(100 * r.deepAnswers).toFixed(0).padStart(10)} %`,
+    ]
+    console.log(`${r.profile.padEnd(12)} ${cells.join('  ')}`)
   }
-  console.log(
-    `\nsurvival / performance energy per query: ${ratio.toFixed(3)} (goal ≤ 0.333: ${ratio <= 1 / 3 ? 'met' : 'not met'})`,
-  )
+  const goal = ratio <= 1 / 3 ? 'met' : 'not met'
+  console.log(`\nsurvival / performance energy per query: ${ratio.toFixed(3)} (goal ≤ 0.333: ${goal})`)
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()

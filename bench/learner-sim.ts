@@ -143,7 +143,8 @@ export function optimalShare({
     const pb = pBest(st)
     let best = -Infinity
     for (let i = 0; i < st.length; i++) {
-      if (st.slice(0, i).some(([s, f]) => s === st[i]![0] && f === st[i]![1])) continue // same state as an earlier chain
+      // same state as an earlier chain
+      if (st.slice(0, i).some(([s, f]) => s === st[i]![0] && f === st[i]![1])) continue
       const [s, f] = st[i] as [number, number]
       const pSuccess = pb[i]! * BEST_P + (1 - pb[i]!) * (bad(s + 1, f) / bad(s, f))
       const up = st.map((x, j) => (j === i ? [s + 1, f] : x))
@@ -180,15 +181,14 @@ function main(): void {
   for (const explore of settings) {
     const t0 = performance.now()
     const r = simulateUser({ seeds, explore })
-    console.log(
-      `  explore ${String(explore).padEnd(5)} ${pct(r.share)} ± ${pct(r.stderr)}   (${(performance.now() - t0).toFixed(0)} ms)`,
-    )
+    const ms = (performance.now() - t0).toFixed(0)
+    console.log(`  explore ${String(explore).padEnd(5)} ${pct(r.share)} ± ${pct(r.stderr)}   (${ms} ms)`)
   }
   if (args.includes('--bound')) {
     const t0 = performance.now()
-    console.log(
-      `  Bayes-optimal router that knows the simulation (10 + 20 queries per type): ${pct(optimalShare())}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-    )
+    const share = pct(optimalShare())
+    const s = ((performance.now() - t0) / 1000).toFixed(1)
+    console.log(`  Bayes-optimal router that knows the simulation (10 + 20 queries per type): ${share}   (${s} s)`)
   }
 }
 

@@ -181,10 +181,18 @@ export function printLatency(label: string, results: LatencyResult[]): void {
   console.log(`Recall latency, ${label} (k 5, over-fetch 4; goal ≤ 25 ms p50 at 10k):`)
   console.log('| memories | p50 | p95 | embed p50 | store p50 | rank p50 | fill |')
   console.log('|---|---|---|---|---|---|---|')
-  for (const r of results)
-    console.log(
-      `| ${r.size} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.embedP50)} | ${f(r.storeP50)} | ${f(r.rankP50)} | ${(r.fillMs / 1000).toFixed(1)} s |`,
-    )
+  for (const r of results) {
+    const cells = [
+      r.size,
+      f(r.p50),
+      f(r.p95),
+      f(r.embedP50),
+      f(r.storeP50),
+      f(r.rankP50),
+      `${(r.fillMs / 1000).toFixed(1)} s`,
+    ]
+    console.log(`| ${cells.join(' | ')} |`)
+  }
 }
 
 async function main(): Promise<void> {

@@ -28,7 +28,6 @@ import type { Runtime } from '../src/engine/runtime.js'
 import { bm25, tokenize } from '../src/lib/bm25.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../src/lib/embedder.js'
 import {
-  DEFAULT_HALF_LIFE_DAYS,
   HASHING_TUNING,
   MODEL_TUNING,
   rankMemories,
@@ -357,14 +356,18 @@ export function printRecallRows(rows: RecallRow[], set: RecallSet = loadRecallSe
   const o = overlapStats(set)
   const { tune, heldOut } = splitQueries(set.queries)
   console.log(
-    `Recall set: ${set.memories.length} memories, ${set.queries.length} queries (${tune.length} tuning, ${heldOut.length} held out); ` +
-      `a query shares on average ${o.meanShared.toFixed(2)} stemmed terms with its relevant memories, none at all in ${o.noneShared} of ${o.queries}.`,
+    `Recall set: ${set.memories.length} memories, ${set.queries.length} queries ` +
+      `(${tune.length} tuning, ${heldOut.length} held out); ` +
+      `a query shares on average ${o.meanShared.toFixed(2)} stemmed terms with its relevant memories, ` +
+      `none at all in ${o.noneShared} of ${o.queries}.`,
   )
   const t = (x: RecallTuning) =>
     `${x.weights.vector}/${x.weights.lexical}/${x.weights.recency}, half-life ${x.halfLifeDays} d`
   console.log(
-    `Hybrid: k ${K}, over-fetch ${OVERFETCH}; weights vector/lexical/recency: "hashing" = HASHING_TUNING (${t(HASHING_TUNING)}, measured on the tuning half), ` +
-      `"model" = MODEL_TUNING (${t(MODEL_TUNING)}, a prior, not measured). recall() uses "hashing" for the hashing embedder, "model" for the others.`,
+    `Hybrid: k ${K}, over-fetch ${OVERFETCH}; weights vector/lexical/recency: ` +
+      `"hashing" = HASHING_TUNING (${t(HASHING_TUNING)}, measured on the tuning half), ` +
+      `"model" = MODEL_TUNING (${t(MODEL_TUNING)}, a prior, not measured). ` +
+      'recall() uses "hashing" for the hashing embedder, "model" for the others.',
   )
   const head = [
     'embedder',
@@ -411,18 +414,24 @@ async function main(): Promise<void> {
     const p = await prepareSet(set, createHashingEmbedder())
     const results = tuneWeights(p, tune)
     console.log(
-      `Grid search on the tuning half (${tune.length} queries), hashing embedder; vector-only there: ${pct(scoreVectorOnly(p, tune).recall5)}`,
+      `Grid search on the tuning half (${tune.length} queries), hashing embedder; ` +
+        `vector-only there: ${pct(scoreVectorOnly(p, tune).recall5)}`,
     )
     console.log(
-      'best 25 by neighbourhood-smoothed tuning recall@5 (smoothed, recall@5, MRR on the tuning half; held-out recall@5 only for information, not used):',
+      'best 25 by neighbourhood-smoothed tuning recall@5 ' +
+        '(smoothed, recall@5, MRR on the tuning half; held-out recall@5 only for information, not used):',
     )
-    for (const r of results.slice(0, 25))
+    for (const r of results.slice(0, 25)) {
+      const heldOutRecall = pct(scoreReranked(p, heldOut, r.weights, r.halfLifeDays).recall5)
       console.log(
-        `  ${JSON.stringify(r.weights)} half-life ${r.halfLifeDays}: ${pct(r.smoothed)} ${pct(r.scores.recall5)} ${r.scores.mrr.toFixed(3)}  (held out ${pct(scoreReranked(p, heldOut, r.weights, r.halfLifeDays).recall5)})`,
+        `  ${JSON.stringify(r.weights)} half-life ${r.halfLifeDays}: ` +
+          `${pct(r.smoothed)} ${pct(r.scores.recall5)} ${r.scores.mrr.toFixed(3)}  (held out ${heldOutRecall})`,
       )
+    }
     const byRaw = [...results].sort((a, b) => b.scores.recall5 - a.scores.recall5 || b.scores.mrr - a.scores.mrr)[0]!
     console.log(
-      `best single point by tuning recall@5: ${JSON.stringify(byRaw.weights)} half-life ${byRaw.halfLifeDays}: ${pct(byRaw.scores.recall5)}`,
+      `best single point by tuning recall@5: ${JSON.stringify(byRaw.weights)} ` +
+        `half-life ${byRaw.halfLifeDays}: ${pct(byRaw.scores.recall5)}`,
     )
     return
   }

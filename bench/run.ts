@@ -2,7 +2,8 @@
  * `npm run bench`: the engine spine's numbers, all measured on this machine in this run, each
  * against a baseline measured beside it, so the ratios hold even on a noisy machine.
  *
- *   1. process start → `ack` printed by `chain run --json`, against `node -e` printing a byte
+ *   1. process start → `ack` printed by `chain run --json`, against `node -e` printing a byte; and
+ *      process start → first token (memory on and off, warm home) against a script using the ollama client
  *   2. tokens/s through `chain run` against the raw ollama client, same test server, and the CPU a
  *      token costs in process (--json and plain) against the client's own loop
  *   3. wall time of quick-deep against its slower stage alone
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { startOllamaTestServer } from '../test/support/ollama-server.js'
 import { makeLoraAdapter } from '../test/support/make-lora.js'
 import { belady, evictionRows, lru, mirador, traces } from './eviction.js'
+import { benchFirstToken } from './first-token.js'
 import { fmt, median, printTable, timeChild, type Row } from './lib.js'
 import { throughputRows } from './throughput.js'
 import { tokenCostRows } from './token-cost.js'
@@ -41,6 +43,7 @@ const rows: Row[] = []
 /** the sections to run, by name (BENCH_ONLY=throughput,eviction); all when unset */
 const SECTIONS = [
   'start',
+  'first-token',
   'throughput',
   'quick-deep',
   'llamacpp',
@@ -124,6 +127,34 @@ async function main() {
       goal: '≤ 2×',
       met: r <= 2 ? 'yes' : 'no',
     })
+  }
+
+  // 1b. start → first token, against a plain script using the ollama client, memory on and off
+  if (want('first-token')) {
+    const ft = project({
+      'models/manifest.yaml': 'models:\n  quick: { runtime: ollama, base: "quick:1b" }\n',
+      'chains/single.yaml': 'stages:\n  s: { model: quick, prompt: "{{memory}}\\n{{query}}" }\n',
+    })
+    const ftEnv = { ...env, MIRADOR_HOME: path.join(ft, 'home'), MIRADOR_CHROMA_IDLE_MS: '120000' }
+    for (const memory of ['on', 'off'] as const) {
+      const r = await benchFirstToken({
+        dir: ft,
+        env: { ...ftEnv, MIRADOR_MEMORY: memory },
+        chain: 'single',
+        runs: RUNS,
+      })
+      const ratio = r.mirador / r.raw
+      const p = r.phases
+      rows.push({
+        benchmark: `start → first token, memory ${memory} (warm home)`,
+        measured: `${fmt(r.mirador)} (ack ${fmt(r.ack)}; in-run t: plan ${p.plan}, stage-start ${p['stage-start']}, token ${p.token})`,
+        baseline: `raw client: ${fmt(r.raw)}`,
+        ratio: `${ratio.toFixed(2)}× (runs ${fmt(r.spread.mirador[0])}–${fmt(r.spread.mirador[1])})`,
+        goal: '≤ 1.3×',
+        met: ratio <= 1.3 ? 'yes' : 'no',
+      })
+    }
+    await timeChild(process.execPath, [BIN, 'memory', 'stop'], { cwd: ft, env: ftEnv })
   }
 
   // 2. tokens/s: chain run vs the raw client (throughput.ts), and the CPU a token costs in process (token-cost.ts)

@@ -8,6 +8,6 @@ export default async function searchDocs({ query, k = 5 }, host) {
     const message = String((err && err.message) || err)
     // memory turned off is an answer, not a failure: the model should say it cannot recall
     if (/memory is off/i.test(message)) return { query, results: [], note: 'memory is off: nothing can be recalled' }
-    throw new Error(`memory search failed: ${message}`)
+    throw new Error(`memory search failed: ${message}`, { cause: err })
   }
 }

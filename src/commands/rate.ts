@@ -6,7 +6,9 @@ import { MiradorCommand } from './base.js'
 export default class Rate extends MiradorCommand {
   static summary = 'Rate an answer 1–5; Mirador learns which chain suits which kind of question.'
   static description =
-    "The rating goes to the append-only journal ($MIRADOR_HOME/learner/journal.jsonl) and moves the chain's weight for the run's query type, written back into the chain file (a 4 or 5 counts as a success). `mirador learn diff` shows what changed and `mirador learn rollback` undoes it."
+    'The rating goes to the append-only journal ($MIRADOR_HOME/learner/journal.jsonl) ' +
+    "and moves the chain's weight for the run's query type, written back into the chain file " +
+    '(a 4 or 5 counts as a success). `mirador learn diff` shows what changed and `mirador learn rollback` undoes it.'
   static examples = [
     '<%= config.bin %> rate r_mwyf2k3x9a1b2c 5',
     '<%= config.bin %> rate --last 2',

@@ -43,7 +43,8 @@ export function validatePluginOptions<T>(plugin: string, schema: object, options
   } catch (err) {
     throw new MiradorError(
       'PLUGIN_API',
-      `plugin ${plugin}: its options schema is not a valid JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+      `plugin ${plugin}: its options schema is not a valid JSON Schema: ` +
+        (err instanceof Error ? err.message : String(err)),
       { cause: err, details: { plugin } },
     )
   }

@@ -42,23 +42,28 @@ export function checkPlugin(candidate: unknown, source: string): MiradorPlugin {
   if (typeof p.apiVersion !== 'number' || !SUPPORTED_API_VERSIONS.includes(p.apiVersion)) {
     throw new MiradorError(
       'PLUGIN_API',
-      `plugin ${name} declares apiVersion ${String(p.apiVersion)}; this Mirador supports ${SUPPORTED_API_VERSIONS.join(', ')}. Use a version of the plugin made for API ${API_VERSION}, or upgrade Mirador.`,
+      `plugin ${name} declares apiVersion ${String(p.apiVersion)}; ` +
+        `this Mirador supports ${SUPPORTED_API_VERSIONS.join(', ')}. ` +
+        `Use a version of the plugin made for API ${API_VERSION}, or upgrade Mirador.`,
       { details: { plugin: name } },
     )
   }
   return p as MiradorPlugin
 }
 
+/** What a module exports as a plugin, when it is a function: a class or a factory, called with the options. */
+type PluginFactory = ((options: unknown) => unknown) & (new (options: unknown) => unknown)
+
 /** Turns a module's export into a plugin instance, passing the options from config. */
 export function instantiate(exported: unknown, options: unknown, source: string): MiradorPlugin {
   let value = exported
   if (typeof value === 'function') {
-    const fn = value as (...a: unknown[]) => unknown
+    const fn = value as PluginFactory
     const isClass =
       /^class[\s{]/.test(Function.prototype.toString.call(fn)) ||
       typeof (fn.prototype as { apply?: unknown } | undefined)?.apply === 'function'
     try {
-      value = isClass ? new (fn as unknown as new (o: unknown) => unknown)(options) : fn(options)
+      value = isClass ? new fn(options) : fn(options)
     } catch (err) {
       throw MiradorError.is(err)
         ? err

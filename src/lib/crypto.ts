@@ -133,7 +133,8 @@ export class MemoryCipher implements Cipher {
       }
       throw new MiradorError(
         'MEMORY_CRYPTO',
-        'this is not sealed Mirador data (no "v1:" prefix): it is damaged or was written by something else. Delete it, or restore it from a backup.',
+        'this is not sealed Mirador data (no "v1:" prefix): it is damaged or was written by something else. ' +
+          'Delete it, or restore it from a backup.',
       )
     }
     const body = sealed.slice(colon + 1).trim()
@@ -159,7 +160,8 @@ export class MemoryCipher implements Cipher {
     } catch (err) {
       throw new MiradorError(
         'MEMORY_CRYPTO',
-        'sealed data failed its integrity check: it was altered or damaged after it was written (the key is right). It cannot be read; delete it, or restore it from a backup.',
+        'sealed data failed its integrity check: it was altered or damaged after it was written (the key is right). ' +
+          'It cannot be read; delete it, or restore it from a backup.',
         { cause: err },
       )
     }
@@ -173,11 +175,14 @@ export class MemoryCipher implements Cipher {
   private wrongKey(found: string): MiradorError {
     const fix =
       this.source === 'passphrase'
-        ? `${PASSPHRASE_ENV} is not the passphrase it was written with, or it was written with the key file before a passphrase was set (then unset ${PASSPHRASE_ENV}).`
-        : `the key file ${this.origin} is not the key it was written with (was it replaced?), or it was written with a passphrase (then set ${PASSPHRASE_ENV}).`
+        ? `${PASSPHRASE_ENV} is not the passphrase it was written with, or it was written with the key file ` +
+          `before a passphrase was set (then unset ${PASSPHRASE_ENV}).`
+        : `the key file ${this.origin} is not the key it was written with (was it replaced?), ` +
+          `or it was written with a passphrase (then set ${PASSPHRASE_ENV}).`
     return new MiradorError(
       'MEMORY_CRYPTO',
-      `sealed data was written with another key (key id ${found}, current ${this.keyId}): ${fix} Restore the right key, or delete the data (mirador session rm, mirador memory forget --all) to start afresh.`,
+      `sealed data was written with another key (key id ${found}, current ${this.keyId}): ${fix} ` +
+        'Restore the right key, or delete the data (mirador session rm, mirador memory forget --all) to start afresh.',
       { details: { keyId: this.keyId, sealedWith: found, source: this.source } },
     )
   }
@@ -311,20 +316,23 @@ async function keyFromFile(file: string): Promise<Buffer> {
     if (!st.isFile())
       throw new MiradorError(
         'MEMORY_CRYPTO',
-        `${file} is not a regular file. Remove it; a new key is created on the next run (memory sealed with the old key becomes unreadable).`,
+        `${file} is not a regular file. ` +
+          'Remove it; a new key is created on the next run (memory sealed with the old key becomes unreadable).',
       )
     if (!isWindows) {
       if ((st.mode & 0o077) !== 0) {
         throw new MiradorError(
           'MEMORY_CRYPTO',
-          `the memory key ${file} is accessible to other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); Mirador will not use it. Run: chmod 600 '${file}'`,
+          `the memory key ${file} is accessible to other users (mode ${octalMode(st.mode)}); ` +
+            `Mirador will not use it. Run: chmod 600 '${file}'`,
           { details: { file, mode: st.mode & 0o777 } },
         )
       }
       if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
         throw new MiradorError(
           'MEMORY_CRYPTO',
-          `the memory key ${file} belongs to another user (uid ${st.uid}); Mirador will not use it. Run: chown ${process.getuid()} '${file}'`,
+          `the memory key ${file} belongs to another user (uid ${st.uid}); ` +
+            `Mirador will not use it. Run: chown ${process.getuid()} '${file}'`,
         )
       }
     }
@@ -335,7 +343,8 @@ async function keyFromFile(file: string): Promise<Buffer> {
   if (key.length !== KEY_LEN) {
     throw new MiradorError(
       'MEMORY_CRYPTO',
-      `the memory key ${file} is damaged (${key.length} bytes, expected ${KEY_LEN}). Restore it from a backup; or delete it to start afresh (memory sealed with it becomes unreadable).`,
+      `the memory key ${file} is damaged (${key.length} bytes, expected ${KEY_LEN}). ` +
+        'Restore it from a backup; or delete it to start afresh (memory sealed with it becomes unreadable).',
     )
   }
   return key
@@ -347,10 +356,16 @@ async function checkDirPermissions(dir: string): Promise<void> {
   if ((st.mode & 0o022) !== 0) {
     throw new MiradorError(
       'MEMORY_CRYPTO',
-      `the keys folder ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}), so the memory key could be replaced. Run: chmod 700 '${dir}'`,
+      `the keys folder ${dir} is writable by other users (mode ${octalMode(st.mode)}), ` +
+        `so the memory key could be replaced. Run: chmod 700 '${dir}'`,
       { details: { file: dir, mode: st.mode & 0o777 } },
     )
   }
+}
+
+/** A file's permission bits as chmod writes them: 0644 */
+function octalMode(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(4, '0')
 }
 
 function scryptAsync(passphrase: string, salt: Buffer, p: { N: number; r: number; p: number }): Promise<Buffer> {
@@ -393,16 +408,18 @@ async function passphraseCipher(
   const rec = parseSaltFile(raw, file)
   const key = await scryptAsync(passphrase, Buffer.from(rec.salt, 'base64'), rec)
   const cipher = new MemoryCipher(key, 'passphrase', file)
-  let ok = false
+  let ok: boolean
   try {
     ok = cipher.open(rec.check) === CHECK_TEXT
   } catch {
     ok = false
   }
   if (!ok) {
+    const memoryRoot = path.dirname(path.dirname(file))
     throw new MiradorError(
       'MEMORY_CRYPTO',
-      `${PASSPHRASE_ENV} is not the passphrase memory was set up with (${file}). Set the right passphrase; or, to start afresh, delete ${file} and the sealed memory and sessions under ${path.dirname(path.dirname(file))}.`,
+      `${PASSPHRASE_ENV} is not the passphrase memory was set up with (${file}). Set the right passphrase; ` +
+        `or, to start afresh, delete ${file} and the sealed memory and sessions under ${memoryRoot}.`,
       { details: { file } },
     )
   }
@@ -413,7 +430,8 @@ function parseSaltFile(raw: string, file: string): SaltFile {
   const bad = (why: string) =>
     new MiradorError(
       'MEMORY_CRYPTO',
-      `${file} is damaged (${why}), so the passphrase key cannot be derived. Restore it from a backup; without it, memory sealed with the passphrase is unreadable.`,
+      `${file} is damaged (${why}), so the passphrase key cannot be derived. ` +
+        'Restore it from a backup; without it, memory sealed with the passphrase is unreadable.',
     )
   let v: unknown
   try {

@@ -77,7 +77,8 @@ export function createEmbedder(options: RuntimeEmbedderOptions): Embedder {
         throw new MiradorError(
           'USAGE',
           `the ${runtime.name} runtime cannot compute embeddings, so it cannot serve the embedding model ${model}. ` +
-            'Name an embedding model on a runtime that has them (Ollama or llama.cpp), or leave it out to use the built-in hashing embedder.',
+            'Name an embedding model on a runtime that has them (Ollama or llama.cpp), ' +
+            'or leave it out to use the built-in hashing embedder.',
         )
       const out: number[][] = []
       for (let i = 0; i < texts.length; i += batchSize) {
@@ -94,7 +95,8 @@ export function createEmbedder(options: RuntimeEmbedderOptions): Embedder {
             throw new MiradorError(
               'RUNTIME_FAILED',
               `the embedding model ${model} gives ${v.length}-dimensional vectors, but ${dims} are expected: ` +
-                'the memory store was built with another embedding model. Name that model again, or start a new memory store for this one.',
+                'the memory store was built with another embedding model. ' +
+                'Name that model again, or start a new memory store for this one.',
               { details: { model, expected: dims, got: v.length } },
             )
           out.push(l2normalize([...v]))

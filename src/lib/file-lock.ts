@@ -140,9 +140,11 @@ async function acquireLock(lock: string, opts: LockOptions): Promise<() => Promi
       if (await breakIfStale(lock, staleMs)) continue
       if (Date.now() >= deadline) {
         const holder = await readLock(lock)
+        const by = holder ? `process ${holder.pid} on ${holder.host}` : 'another process'
         throw new MiradorError(
           'LOCKED',
-          `${opts.what ?? 'the file'} is locked by ${holder ? `process ${holder.pid} on ${holder.host}` : 'another process'} (${lock}); waited ${timeoutMs} ms. If no other Mirador is running, delete the lock file.`,
+          `${opts.what ?? 'the file'} is locked by ${by} (${lock}); waited ${timeoutMs} ms. ` +
+            'If no other Mirador is running, delete the lock file.',
           { details: { lock, busy: true, ...(holder ? { pid: holder.pid } : {}) } },
         )
       }

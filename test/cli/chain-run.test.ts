@@ -112,7 +112,7 @@ describe('mirador chain run', () => {
     expect(r.stdout).toMatch(
       /✓ answer from deep \(confidence 0\.\d\d\) · models llama3\.2:1b, qwen2\.5:7b · \d+ tokens · \d+/,
     )
-    expect(r.stdout).not.toMatch(/\x1b\[/) // no escape codes in a pipe
+    expect(r.stdout).not.toContain('\x1b[') // no escape codes in a pipe
   })
 
   it('--no-stream prints only the final answer', async () => {
@@ -293,8 +293,12 @@ describe('third-party plugins from mirador.config.yaml', () => {
     const plugin = `export default class Mood {
   name = 'MoodPlugin'; apiVersion = 1
   apply(engine) {
-    engine.registerStageKeys({ mood: { type: 'string', enum: ['cheerful', 'grim'], description: 'tone of the answer' } })
-    engine.hooks.prompt.tap('MoodPlugin', (prompt, ctx) => ctx.spec.mood ? { ...prompt, template: '(' + ctx.spec.mood + ') ' + prompt.template } : prompt)
+    engine.registerStageKeys({
+      mood: { type: 'string', enum: ['cheerful', 'grim'], description: 'tone of the answer' },
+    })
+    engine.hooks.prompt.tap('MoodPlugin', (prompt, ctx) =>
+      ctx.spec.mood ? { ...prompt, template: '(' + ctx.spec.mood + ') ' + prompt.template } : prompt,
+    )
   }
 }
 `
@@ -319,10 +323,13 @@ describe('third-party plugins from mirador.config.yaml', () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,
       'plugins/throws.js':
-        "export default { name: 'Thrower', apiVersion: 1, apply(engine) { engine.hooks.prompt.tap('Thrower', () => ({ template: 'HIJACK', vars: {} })); throw new Error('no config for me') } }\n",
+        "export default { name: 'Thrower', apiVersion: 1, apply(engine) { " +
+        "engine.hooks.prompt.tap('Thrower', () => ({ template: 'HIJACK', vars: {} })); " +
+        "throw new Error('no config for me') } }\n",
       'plugins/future.js': "export default { name: 'Future', apiVersion: 99, apply() {} }\n",
       'mirador.config.yaml':
-        'plugins:\n  - ./plugins/throws.js\n  - ./plugins/future.js\n  - ./plugins/missing.js\n  - { name: mirador-plugin-today-nope }\n',
+        'plugins:\n  - ./plugins/throws.js\n  - ./plugins/future.js\n' +
+        '  - ./plugins/missing.js\n  - { name: mirador-plugin-today-nope }\n',
     })
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
@@ -362,7 +369,8 @@ export default {
       ...(_label === 'a failing stage'
         ? {
             'models/manifest.yaml':
-              'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "not-pulled:7b" }\n',
+              'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n' +
+              '  deep: { runtime: ollama, base: "not-pulled:7b" }\n',
           }
         : {}),
     })

@@ -69,7 +69,8 @@ describe('mirador chain ls / show / validate / doctor', () => {
   it('chain validate reports every problem with file:line:column and exits 1', async () => {
     const p = project({
       'chains/broken.yaml':
-        'stages:\n  a:\n    model: m\n    prompt: "{{stages.zzz.output}}"\n  b:\n    model: m\n    prompt: x\n    after: [b]\n',
+        'stages:\n  a:\n    model: m\n    prompt: "{{stages.zzz.output}}"\n' +
+        '  b:\n    model: m\n    prompt: x\n    after: [b]\n',
       'chains/cycle.yaml':
         'stages:\n  a: { model: m, prompt: "{{stages.b.output}}" }\n  b: { model: m, prompt: "{{stages.a.output}}" }\n',
     })

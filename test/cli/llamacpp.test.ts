@@ -7,9 +7,11 @@ import { gguf, itGguf } from '../support/test-gguf.js'
 describe('chain run on the embedded llama.cpp runtime', () => {
   itGguf('streams real tokens from the GGUF model end to end through the CLI', async () => {
     const p = makeProject({
-      'models/manifest.yaml': `models:\n  tiny: { runtime: llamacpp, file: "\${MIRADOR_TEST_GGUF}", threads: 1, context_size: 256 }\n`,
+      'models/manifest.yaml':
+        'models:\n  tiny: { runtime: llamacpp, file: "${MIRADOR_TEST_GGUF}", threads: 1, context_size: 256 }\n',
       'chains/story.yaml':
-        'stages:\n  a:\n    model: tiny\n    prompt: "{{query}}"\n    options: { temperature: 0, max_tokens: 24 }\n  b:\n    model: tiny\n    prompt: "{{query}}"\n    options: { temperature: 0, max_tokens: 12 }\n',
+        'stages:\n  a:\n    model: tiny\n    prompt: "{{query}}"\n    options: { temperature: 0, max_tokens: 24 }\n' +
+        '  b:\n    model: tiny\n    prompt: "{{query}}"\n    options: { temperature: 0, max_tokens: 12 }\n',
     })
     const r = await runCli(['chain', 'run', 'story', 'Once upon a time', '--json'], {
       cwd: p.dir,

@@ -19,7 +19,7 @@ function sink() {
 }
 
 const base = { runId: 'r_1', t: 0 }
-const ev = (e: Record<string, unknown>) => ({ ...base, ...e }) as unknown as RunEvent
+const ev = <E extends { type: string }>(e: E): RunEvent => ({ ...base, ...e })
 
 describe('terminal renderers', () => {
   it('live: a spinner until the first token, labelled stages with confidence, committed text at the end', () => {
@@ -62,6 +62,7 @@ describe('terminal renderers', () => {
       }),
     )
     r.close()
+    // eslint-disable-next-line no-control-regex -- removes the terminal's escape sequences to read the screen text
     const screen = out.text.replace(/\x1b\[[0-9;]*[A-Za-z]|\r/g, '')
     expect(screen.trimEnd().split('\n').at(-1)).toBe(
       '✓ answer from quick (confidence 0.50) · models llama3.2:1b · 2 tokens · 1.3 s',
@@ -93,7 +94,8 @@ describe('terminal renderers', () => {
     )
     r.close()
     expect(out.text).toBe(
-      '▸ qd (r_1)\n[quick] started on m\n[quick] one line\n[quick] two lines\n[quick] done · 3 tokens · confidence 0.90 (logprobs) · 10 ms\n',
+      '▸ qd (r_1)\n[quick] started on m\n[quick] one line\n[quick] two lines\n' +
+        '[quick] done · 3 tokens · confidence 0.90 (logprobs) · 10 ms\n',
     )
     expect(err.text).toBe('✗ [deep] RUNTIME_UNREACHABLE: Cannot reach Ollama at 127.0.0.1:1\n')
   })

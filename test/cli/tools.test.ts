@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
@@ -23,7 +23,7 @@ function project(extra: Record<string, string> = {}) {
 const chats = () => server.requests.filter((r) => r.path === '/api/chat' && r.body?.messages?.length)
 
 describe('tools through the CLI', () => {
-  it('a model calls calculate through Ollama tool calling; the sandbox answers; the model gets the result', async () => {
+  it('a model calls calculate via Ollama tool calling; the sandbox answers; the model gets the result', async () => {
     const p = project()
     const r = await runCli(['chain', 'run', 'calc', 'CALL calculate {"expression":"2^10 / 4"}', '--json'], {
       cwd: p.dir,
@@ -95,18 +95,21 @@ describe('tools through the CLI', () => {
   it('tools ls, run and validate', async () => {
     const p = project({
       'tools/shout.yaml':
-        'name: shout\ndescription: Upper-cases text.\nparameters: { type: object, properties: { text: { type: string } }, required: [text] }\nsource: shout.mjs\nlimits: { timeout_ms: 60000 }\n',
+        'name: shout\ndescription: Upper-cases text.\n' +
+        'parameters: { type: object, properties: { text: { type: string } }, required: [text] }\n' +
+        'source: shout.mjs\nlimits: { timeout_ms: 60000 }\n',
       'tools/shout.mjs': 'export default ({ text }) => ({ loud: text.toUpperCase() + "\\u001b[2J" })\n',
       'tools/escape.yaml':
         'name: escape\ndescription: Tries to leave its folder.\nparameters: { type: object }\nsource: ../outside.mjs\n',
     })
     const ls = JSON.parse((await runCli(['tools', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)
-    expect(ls.find((t: { name: string }) => t.name === 'shout')).toMatchObject({ limits: { timeoutMs: 10000 } }) // clamped to the policy
+    // clamped to the policy
+    expect(ls.find((t: { name: string }) => t.name === 'shout')).toMatchObject({ limits: { timeoutMs: 10000 } })
     expect(ls.find((t: { name: string }) => t.name === 'calculate')).toBeDefined()
     const run = await runCli(['tools', 'run', 'shout', '--args', '{"text":"hi"}'], { cwd: p.dir, env: p.env })
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('"loud": "HI\\u001b[2J"')
-    expect(run.stdout).not.toMatch(/\x1b/)
+    expect(run.stdout).not.toContain('\x1b')
     const bad = await runCli(['tools', 'run', 'shout', '--args', '{}'], { cwd: p.dir, env: p.env })
     expect(bad.code).toBe(1)
     expect(bad.stderr).toMatch(/TOOL_INVALID/)

@@ -193,7 +193,8 @@ describe('messages', () => {
     )
     expect(e.location).toEqual({ file: 'c.yaml', line: 5, column: 5 })
     expect(e.message).toBe(
-      'stages.quick: unknown key "temprature". Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
+      'stages.quick: unknown key "temprature". ' +
+        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
     )
     expect(e.details).toMatchObject({ key: 'temprature', schemaPath: expect.stringContaining('additionalProperties') })
   })
@@ -229,7 +230,8 @@ describe('messages', () => {
 
   it('if/then cascades collapse into the missing key', async () => {
     expect(await allMessages('models:\n  q: { runtime: ollama }\n', 'manifest')).toEqual([
-      'models.q: missing required key "base": an ollama model needs base: the Ollama model tag, e.g. base: "llama3.2:1b".',
+      'models.q: missing required key "base": ' +
+        'an ollama model needs base: the Ollama model tag, e.g. base: "llama3.2:1b".',
     ])
   })
 
@@ -247,7 +249,8 @@ describe('messages', () => {
 
   it('quoted numbers say to remove the quotes', async () => {
     expect(await allMessages('llamacpp: { threads: "4" }\n', 'config')).toEqual([
-      'llamacpp.threads: must be a whole number (got "4"). Remove the quotes (and any _ separators) so that it reads as a number.',
+      'llamacpp.threads: must be a whole number (got "4"). ' +
+        'Remove the quotes (and any _ separators) so that it reads as a number.',
     ])
   })
 
@@ -266,13 +269,16 @@ describe('validateConfigFile', () => {
     const file = join(scratch, `many-${counter++}.yaml`)
     writeFileSync(
       file,
-      'name: Bad\nstages:\n  quick:\n    modle: m\n    prompt: ""\n    options: { temperature: 3, top_k: 0 }\n  deep:\n    model: m\n    prompt: p\n    after: [nope!]\n',
+      'name: Bad\nstages:\n  quick:\n    modle: m\n    prompt: ""\n    options: { temperature: 3, top_k: 0 }\n' +
+        '  deep:\n    model: m\n    prompt: p\n    after: [nope!]\n',
     )
     const res = await validateConfigFile(file, 'chain')
     expect(res.ok).toBe(false)
     expect(res.errors.map((e) => `${e.location!.line}:${e.location!.column} ${e.message}`)).toEqual([
-      '1:7 name: must be a lowercase letter followed by a-z, 0-9, _ or - (at most 64 characters in all), e.g. quick-deep (got "Bad").',
-      '4:5 stages.quick: unknown key "modle". Did you mean "model"? Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
+      '1:7 name: must be a lowercase letter followed by a-z, 0-9, _ or - (at most 64 characters in all), ' +
+        'e.g. quick-deep (got "Bad").',
+      '4:5 stages.quick: unknown key "modle". Did you mean "model"? ' +
+        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
       '5:13 stages.quick.prompt: must not be empty. Give the prompt template, e.g. "Answer briefly: {{query}}".',
       '6:29 stages.quick.options.temperature: must be <= 2 (got 3). Set a temperature between 0 and 2.',
       '6:39 stages.quick.options.top_k: must be >= 1 (got 0). Set a top_k between 1 and 1000.',
@@ -332,7 +338,8 @@ describe('locate', () => {
 
   it('follows aliases', () => {
     const l = loadConfigText(
-      'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n  b: { model: m, prompt: p, options: *o }\n',
+      'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n' +
+        '  b: { model: m, prompt: p, options: *o }\n',
       'c.yaml',
       'chain',
     )
@@ -354,7 +361,7 @@ describe('plugin stage keys', () => {
   it('are unknown keys without the plugin, valid with it', () => {
     expect(thrown(() => loadConfigText(chain, 'c.yaml', 'chain')).message).toContain('unknown key "memory"')
     const l = loadConfigText<ChainFile>(chain, 'c.yaml', 'chain', { extraStageProperties: extra })
-    expect((l.value.stages.quick as unknown as Record<string, unknown>).memory).toEqual({ k: 3 })
+    expect(l.value.stages.quick).toHaveProperty('memory', { k: 3 })
   })
 
   it('are validated by their schema and listed among the allowed keys', () => {

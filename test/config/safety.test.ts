@@ -16,7 +16,7 @@ function thrown(fn: () => unknown): MiradorError {
     fn()
   } catch (e) {
     if (e instanceof MiradorError) return e
-    throw new Error(`expected a MiradorError, got ${String(e)}`)
+    throw new Error(`expected a MiradorError, got ${String(e)}`, { cause: e })
   }
   throw new Error('expected an error, got none')
 }
@@ -26,7 +26,7 @@ async function rejected(p: Promise<unknown>): Promise<MiradorError> {
     await p
   } catch (e) {
     if (e instanceof MiradorError) return e
-    throw new Error(`expected a MiradorError, got ${String(e)}`)
+    throw new Error(`expected a MiradorError, got ${String(e)}`, { cause: e })
   }
   throw new Error('expected an error, got none')
 }
@@ -128,7 +128,8 @@ describe('aliases', () => {
 
   it('lets an anchor share stage options', () => {
     const text =
-      'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n  b: { model: m, prompt: p, options: *o }\n'
+      'stages:\n  a: { model: m, prompt: p, options: &o { temperature: 0.2 } }\n' +
+      '  b: { model: m, prompt: p, options: *o }\n'
     const v = loadConfigText<{ stages: Record<string, { options: unknown }> }>(text, 'c.yaml', 'chain').value
     expect(v.stages.b!.options).toEqual({ temperature: 0.2 })
   })
@@ -141,7 +142,8 @@ describe('tags and directives', () => {
 
   it('accepts the core tags where the schema wants their type', () => {
     const chain = loadConfigText<{ stages: { a: object } }>(
-      'stages: !!map\n  a:\n    model: !!str 3\n    prompt: p\n    confidence: !!float 0.5\n    timeout_ms: !!int 1000\n    after: !!seq []\n',
+      'stages: !!map\n  a:\n    model: !!str 3\n    prompt: p\n' +
+        '    confidence: !!float 0.5\n    timeout_ms: !!int 1000\n    after: !!seq []\n',
       'c.yaml',
       'chain',
     ).value

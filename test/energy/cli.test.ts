@@ -2,7 +2,6 @@
  * End to end through the built CLI against the Ollama test server.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import path from 'node:path'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
@@ -142,11 +141,14 @@ describe('quality per joule', () => {
     try {
       const p = makeProject({
         'models/manifest.yaml':
-          'models:\n  quick: { runtime: ollama, base: "llama3.2:1b", size_gb: 1.3 }\n  deep: { runtime: ollama, base: "qwen2.5:7b", size_gb: 4.7 }\n',
+          'models:\n  quick: { runtime: ollama, base: "llama3.2:1b", size_gb: 1.3 }\n' +
+          '  deep: { runtime: ollama, base: "qwen2.5:7b", size_gb: 4.7 }\n',
         'chains/cheap.yaml':
-          'weights: { general: 0.6 }\nstages:\n  a: { model: quick, prompt: "{{query}}", options: { max_tokens: 300 } }\n',
+          'weights: { general: 0.6 }\n' +
+          'stages:\n  a: { model: quick, prompt: "{{query}}", options: { max_tokens: 300 } }\n',
         'chains/pricey.yaml':
-          'weights: { general: 0.6 }\nstages:\n  a: { model: deep, prompt: "{{query}}", options: { max_tokens: 300 } }\n',
+          'weights: { general: 0.6 }\n' +
+          'stages:\n  a: { model: deep, prompt: "{{query}}", options: { max_tokens: 300 } }\n',
         'profiles/frugal.yaml': 'name: frugal\ndescription: Best rating per joule.\nchoose: quality_per_joule\n',
       })
       const env = { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url, MIRADOR_BATTERY: 'none' }

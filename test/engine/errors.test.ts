@@ -14,7 +14,8 @@ describe('MiradorError', () => {
     })
     expect(e.format()).toBe('chains/a.yaml:3:5: stages.a: unknown key "x"')
     expect(JSON.stringify(e)).toBe(
-      '{"code":"CONFIG_INVALID","message":"stages.a: unknown key \\"x\\"","location":{"file":"chains/a.yaml","line":3,"column":5}}',
+      '{"code":"CONFIG_INVALID","message":"stages.a: unknown key \\"x\\"",' +
+        '"location":{"file":"chains/a.yaml","line":3,"column":5}}',
     )
   })
 
@@ -28,15 +29,15 @@ describe('MiradorError', () => {
 
 describe('MiradorError across copies of the module', () => {
   it('an error made by another copy (a plugin importing the compiled modules while the CLI runs bundled) is one', () => {
-    class OtherCopy extends Error {
-      readonly [Symbol.for('mirador.error')] = true
-      readonly code = 'USAGE'
-    }
-    const foreign = new OtherCopy('from the other copy')
+    const foreign: unknown = Object.assign(new Error('from the other copy'), {
+      [Symbol.for('mirador.error')]: true,
+      code: 'USAGE',
+    })
     expect(foreign instanceof MiradorError).toBe(true)
     expect(MiradorError.is(foreign, 'USAGE')).toBe(true)
     expect(MiradorError.from(foreign)).toBe(foreign)
     expect(new Error('plain') instanceof MiradorError).toBe(false)
-    expect(null instanceof MiradorError).toBe(false)
+    const nothing: unknown = null
+    expect(nothing instanceof MiradorError).toBe(false)
   })
 })

@@ -144,7 +144,7 @@ describe('plugins', () => {
       constructor(public o: unknown) {}
       apply() {}
     }
-    expect((instantiate(K, { a: 1 }, 'k') as unknown as K).o).toEqual({ a: 1 })
+    expect(instantiate(K, { a: 1 }, 'k')).toHaveProperty('o', { a: 1 })
     expect(instantiate((o: unknown) => ({ name: 'F', apiVersion: 1, o, apply() {} }), 5, 'f')).toMatchObject({
       name: 'F',
       o: 5,

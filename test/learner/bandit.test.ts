@@ -179,7 +179,7 @@ describe('choose', () => {
 })
 
 describe('the simulated user (bench/learner-sim.ts)', () => {
-  it('is reproducible, and turning exploration down routes more queries to the best chain in the first weeks', async () => {
+  it('is reproducible; turning exploration down routes more queries to the best chain in the first weeks', async () => {
     const { simulateUser } = await import('../../bench/learner-sim.js')
     const plain = simulateUser({ seeds: 100 })
     expect(simulateUser({ seeds: 100 }).perSeed).toEqual(plain.perSeed)

@@ -10,6 +10,8 @@ import { Journal, rebuildWeights, updateWeight } from '../../src/plugins/learner
 import type { JournalEntry, WeightState } from '../../src/plugins/learner/types.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** a module of this project as an import specifier, for scripts run in another process */
+const moduleUrl = (file: string) => JSON.stringify(pathToFileURL(path.join(ROOT, file)).href)
 const scratch = mkdtempSync(path.join(tmpdir(), 'mirador-journal-'))
 let n = 0
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -64,7 +66,8 @@ describe('Journal', () => {
 
   it('refuses to append something that is not an entry', async () => {
     const { journal } = fresh()
-    await expect(journal.append({ kind: 'rating', runId: 'x' } as unknown as JournalEntry)).rejects.toMatchObject({
+    const incomplete = JSON.parse('{ "kind": "rating", "runId": "x" }')
+    await expect(journal.append(incomplete)).rejects.toMatchObject({
       code: 'INTERNAL',
     })
   })
@@ -83,7 +86,8 @@ describe('Journal', () => {
     await journal.append(run('r3'))
     warnings.length = 0
     const after = await journal.read()
-    expect(after.map((e) => (e.kind === 'set' ? '' : e.runId))).toEqual(['r1', 'r1', 'r3']) // r3 not swallowed by the torn line
+    // r3 not swallowed by the torn line
+    expect(after.map((e) => (e.kind === 'set' ? '' : e.runId))).toEqual(['r1', 'r1', 'r3'])
     expect(warnings).toEqual([`${journal.file}:3: skipped a line that is not a journal entry`])
     // a per-call callback overrides the constructor's
     const mine: string[] = []
@@ -162,13 +166,16 @@ describe('Journal', () => {
     writeFileSync(
       script,
       [
-        `import { Journal } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/plugins/learner/journal.ts')).href)}`,
+        `import { Journal } from ${moduleUrl('src/plugins/learner/journal.ts')}`,
         `import { existsSync, writeFileSync } from 'node:fs'`,
         `const [home, tag, count] = process.argv.slice(2)`,
         `const journal = new Journal(home)`,
         `writeFileSync(home + '/ready-' + tag, '')`,
         `while (!existsSync(home + '/go')) await new Promise((r) => setTimeout(r, 1))`,
-        `for (let i = 0; i < Number(count); i++) await journal.append({ kind: 'run', runId: tag + '-' + i, chain: 'c', type: 't', query: 'q ' + i, at: Date.now() })`,
+        `for (let i = 0; i < Number(count); i++)`,
+        `  await journal.append({`,
+        `    kind: 'run', runId: tag + '-' + i, chain: 'c', type: 't', query: 'q ' + i, at: Date.now(),`,
+        `  })`,
         `console.log('done ' + tag)`,
       ].join('\n'),
     )

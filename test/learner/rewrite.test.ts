@@ -270,8 +270,9 @@ describe('updateChainWeight: refusals leave the file untouched', () => {
     ['-Infinity', Number.NEGATIVE_INFINITY],
     ['below 0', -0.0001],
     ['above 1', 1.5],
-    ['a string', '0.5' as unknown as number],
-    ['undefined', undefined as unknown as number],
+    // what an update function in plain JavaScript could return (JSON.parse gives `any`)
+    ['a string', JSON.parse('"0.5"')],
+    ['undefined', JSON.parse('{}').weight],
   ])('refuses an update returning %s', async (_label, value) => {
     const { home, file } = chain(text)
     const e = await rejects(updateChainWeight(file, 'chat', () => value, { home }))

@@ -114,7 +114,8 @@ describe('gguf.ts', () => {
     bigEndian.writeUInt32BE(3, 4)
     expect(() => parseGguf(bigEndian)).toThrow(/big-endian/)
     const badAlign = encodeGguf({ metadata: { 'general.alignment': gv.u32(32) }, tensors: [] })
-    badAlign.writeUInt32LE(12, badAlign.indexOf('general.alignment') + 'general.alignment'.length + 4) // after key and type
+    const afterKeyAndType = badAlign.indexOf('general.alignment') + 'general.alignment'.length + 4
+    badAlign.writeUInt32LE(12, afterKeyAndType)
     expect(() => parseGguf(badAlign)).toThrow(/general.alignment must be/)
   })
 

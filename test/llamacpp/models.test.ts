@@ -7,7 +7,7 @@ import { mkdtempSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { MiradorError } from '../../src/engine/errors.js'
-import type { GenerateRequest, ProgressUpdate } from '../../src/engine/runtime.js'
+import type { GenerateRequest, Progress } from '../../src/engine/runtime.js'
 import { createLlamaCpp, llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
 import { STORY_START, collect, finishOf, textOf } from './helpers.js'
@@ -50,7 +50,7 @@ describeGguf('llama.cpp prepare / unload / listLoaded', () => {
   })
 
   test('prepare loads the base once and reports its size; listLoaded lists it', async () => {
-    const updates: ProgressUpdate[] = []
+    const updates: Progress[] = []
     const prepared = await runtime.prepare!({ name: 'stories', base: GGUF }, { onProgress: (p) => updates.push(p) })
     expect(prepared).toEqual({ model: GGUF, sizeBytes: expect.any(Number) })
     // node-llama-cpp's size of the tensors in memory: about the file, less its header
@@ -67,7 +67,7 @@ describeGguf('llama.cpp prepare / unload / listLoaded', () => {
 
   test('prepare with adapters loads them onto the base; generation then reuses them', async () => {
     const before = (await runtime.listLoaded!())[0]!.sizeBytes
-    const updates: ProgressUpdate[] = []
+    const updates: Progress[] = []
     const adapters = [{ file: A, scale: 1 }, { file: B }]
     const prepared = await runtime.prepare!(
       { name: 'stories-ab', base: GGUF, adapters },

@@ -242,7 +242,7 @@ describe('start failure', () => {
 })
 
 describe('idle stop', () => {
-  test('the server stops itself once unused for the idle period, after the process that started it exited', async () => {
+  test('the server stops itself once unused for the idle period, after its starting process exited', async () => {
     const home = await newHome('idle')
     const h = await ensureInChild(home, 0, { MIRADOR_CHROMA_IDLE_MS: '1500' })
     expect(h.started).toBe(true)

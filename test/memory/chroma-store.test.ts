@@ -329,7 +329,8 @@ describe('1k records', () => {
     const pageMs = performance.now() - t0
     expect(page.map((m) => m.id)).toEqual(big.slice(500, 520).map((r) => r.id))
     process.stderr.write(
-      `chroma store: add 1000×384-d ${addMs.toFixed(0)} ms; query k=10 median ${times[15]!.toFixed(1)} ms (p90 ${times[27]!.toFixed(1)}); ` +
+      `chroma store: add 1000×384-d ${addMs.toFixed(0)} ms; ` +
+        `query k=10 median ${times[15]!.toFixed(1)} ms (p90 ${times[27]!.toFixed(1)}); ` +
         `session query ${sessionMs.toFixed(1)} ms; get page of 20 at 500 ${pageMs.toFixed(1)} ms\n`,
     )
   })

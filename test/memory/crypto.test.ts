@@ -6,14 +6,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { MiradorError } from '../../src/engine/errors.js'
-import {
-  keyPaths,
-  loadCipher,
-  MemoryCipher,
-  openFile,
-  sealFile,
-  SCRYPT_DEFAULTS,
-} from '../../src/lib/crypto.js'
+import { keyPaths, loadCipher, MemoryCipher, openFile, sealFile, SCRYPT_DEFAULTS } from '../../src/lib/crypto.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const scratch = mkdtempSync(path.join(tmpdir(), 'mirador-crypto-'))
@@ -56,7 +49,7 @@ describe('cipher', () => {
     )
   })
 
-  it('detects every single-byte change, truncation, a foreign version and garbage, and never returns garbage', async () => {
+  it('detects any single-byte change, truncation, a foreign version and garbage; never returns garbage', async () => {
     const c = await loadCipher({ home: home(), env: {} })
     const sealed = c.seal('the secret plan')
     const raw = Buffer.from(sealed.slice(3), 'base64')
@@ -175,7 +168,7 @@ describe('key file', () => {
 })
 
 describe('passphrase', () => {
-  it('derives the key with scrypt, recording salt and parameters; the same passphrase opens, another is refused', async () => {
+  it('scrypt derives the key, salt and parameters kept; the same passphrase opens, another is refused', async () => {
     const h = home()
     const env = { MIRADOR_MEMORY_PASSPHRASE: 'correct horse battery staple' }
     const c1 = await loadCipher({ home: h, env, scrypt: FAST })

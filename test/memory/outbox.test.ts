@@ -69,7 +69,7 @@ describe('outbox', () => {
     expect(await outbox.size()).toBe(0)
   })
 
-  it('a failing write keeps that batch and every later one; the next drain finishes, in order, nothing lost or doubled', async () => {
+  it('a failed write keeps its batch and later ones; the next drain ends in order, none lost or doubled', async () => {
     const { outbox } = await fresh()
     for (let i = 0; i < 5; i++) await outbox.put([rec(`m${i}a`), rec(`m${i}b`)])
     const store: string[] = []

@@ -259,7 +259,7 @@ describe('recall', () => {
     expect(await recall({ store, embedder, query: 'cat', k: 4, threshold: 0.95, now: NOW })).toEqual([])
   })
 
-  test('default weights follow the embedder: HASHING_TUNING for the hashing embedder, MODEL_TUNING otherwise', async () => {
+  test('default weights follow the embedder: HASHING_TUNING for the hashing one, MODEL_TUNING otherwise', async () => {
     expect(tuningFor(createHashingEmbedder().id)).toBe(HASHING_TUNING)
     expect(tuningFor('ollama/nomic-embed-text')).toBe(MODEL_TUNING)
     expect(tuningFor(undefined)).toBe(MODEL_TUNING)

@@ -19,6 +19,8 @@ import { loadCipher } from '../../src/lib/crypto.js'
 import { SessionStore, validateSessionName, withFileLock, type SessionTurn } from '../../src/plugins/memory/sessions.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** a module of this project as an import specifier, for scripts run in another process */
+const moduleUrl = (file: string) => JSON.stringify(pathToFileURL(path.join(ROOT, file)).href)
 const scratch = mkdtempSync(path.join(tmpdir(), 'mirador-sessions-'))
 let n = 0
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -68,7 +70,7 @@ describe('session names', () => {
 })
 
 describe('session store', () => {
-  it('appends and reads turns back; the file is sealed, 0600, named by a keyed hash, and holds neither name nor text', async () => {
+  it('appends and reads turns back; the file is sealed, 0600, named by a keyed hash, has no name or text', async () => {
     const { store, home } = await fresh()
     const query = 'how do I renew the passport of Ingrid Bergström'
     await store.appendTurn('family-admin', turn(1, { query }))
@@ -167,7 +169,8 @@ describe('context for a continuing session', () => {
     expect(c1).toMatchObject({ summary: 'summary#1', older: 2, summarized: 'fresh' })
     expect(calls).toEqual([['Q: question 1\nA: answer 1', 'Q: question 2\nA: answer 2']])
     expect(c1.text).toBe(
-      'Earlier in this conversation (summary): summary#1\n\nQ: question 3\nA: answer 3\n\nQ: question 4\nA: answer 4\n\nQ: question 5\nA: answer 5',
+      'Earlier in this conversation (summary): summary#1\n\n' +
+        'Q: question 3\nA: answer 3\n\nQ: question 4\nA: answer 4\n\nQ: question 5\nA: answer 5',
     )
 
     // another process (a new store) sees the cached summary: no call
@@ -247,15 +250,18 @@ describe('concurrency', () => {
     writeFileSync(
       script,
       [
-        `import { loadCipher } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/lib/crypto.ts')).href)}`,
-        `import { SessionStore } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/plugins/memory/sessions.ts')).href)}`,
+        `import { loadCipher } from ${moduleUrl('src/lib/crypto.ts')}`,
+        `import { SessionStore } from ${moduleUrl('src/plugins/memory/sessions.ts')}`,
         `import { existsSync, writeFileSync } from 'node:fs'`,
         `const [home, tag, count] = process.argv.slice(2)`,
         `const store = new SessionStore(home, await loadCipher({ home, env: {} }))`,
         // a barrier: both processes are loaded before either starts appending
         `writeFileSync(home + '/ready-' + tag, '')`,
         `while (!existsSync(home + '/go')) await new Promise((r) => setTimeout(r, 1))`,
-        `for (let i = 0; i < Number(count); i++) await store.appendTurn('shared', { runId: tag + '-' + i, query: 'q', answer: 'a', at: Date.now(), chain: 'c' })`,
+        `for (let i = 0; i < Number(count); i++)`,
+        `  await store.appendTurn('shared', {`,
+        `    runId: tag + '-' + i, query: 'q', answer: 'a', at: Date.now(), chain: 'c',`,
+        `  })`,
         `console.log('done ' + tag)`,
       ].join('\n'),
     )

@@ -17,12 +17,13 @@ import { describeGguf, gguf } from '../support/test-gguf.js'
 describeGguf('model manager on llama.cpp', () => {
   it('two adapters on one loaded base: one load, different outputs; scale 0 is the base', async () => {
     const base = gguf()
+    const small = 'threads: 1, context_size: 256'
     const p = makeProject({
       'models/manifest.yaml': `models:
-  plain: { runtime: llamacpp, base: "${base}", threads: 1, context_size: 256 }
-  poet: { runtime: llamacpp, base: "${base}", lora: ../adapters/poet.gguf, threads: 1, context_size: 256 }
-  coder: { runtime: llamacpp, base: "${base}", lora: ../adapters/coder.gguf, threads: 1, context_size: 256 }
-  muted: { runtime: llamacpp, base: "${base}", lora: ../adapters/poet.gguf, lora_scale: 0, threads: 1, context_size: 256 }
+  plain: { runtime: llamacpp, base: "${base}", ${small} }
+  poet: { runtime: llamacpp, base: "${base}", lora: ../adapters/poet.gguf, ${small} }
+  coder: { runtime: llamacpp, base: "${base}", lora: ../adapters/coder.gguf, ${small} }
+  muted: { runtime: llamacpp, base: "${base}", lora: ../adapters/poet.gguf, lora_scale: 0, ${small} }
 `,
     })
     mkdirSync(path.join(p.dir, 'adapters'))

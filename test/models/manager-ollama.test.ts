@@ -38,6 +38,11 @@ function setupEngine(manifest: string, files: Record<string, string> = {}, memor
   return { engine, models, events, run, project: p }
 }
 
+/** quick and deep, with room for one model loaded at a time */
+const ONE_AT_A_TIME =
+  'budget: { memory_gb: 64, max_loaded: 1 }\n' +
+  'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n'
+
 const of = (events: LooseEvent[], type: string) => events.filter((e) => e.type === type)
 const chat = () => server!.requests.filter((r) => r.path === '/api/chat' && r.body?.messages?.length)
 
@@ -115,9 +120,7 @@ describe('model manager on Ollama', () => {
 
   it('evicts by unloading (keep_alive 0) when a load would pass max_loaded', async () => {
     server = await startOllamaTestServer()
-    const { events, run } = setupEngine(
-      'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n',
-    )
+    const { events, run } = setupEngine(ONE_AT_A_TIME)
     await run({ a: { model: 'quick', prompt: 'x' } })
     await run({ b: { model: 'deep', prompt: 'y' } })
     expect(of(events, 'model-evict')).toEqual([
@@ -132,7 +135,9 @@ describe('model manager on Ollama', () => {
   it('evicts to stay within the memory budget, and refuses a model larger than the budget', async () => {
     server = await startOllamaTestServer({ models: [{ name: 'a:1b' }, { name: 'b:1b' }, { name: 'huge:70b' }] })
     const { events, run } = setupEngine(
-      'budget: { memory_gb: 3, max_loaded: 5 }\nmodels:\n  a: { runtime: ollama, base: "a:1b", size_gb: 2 }\n  b: { runtime: ollama, base: "b:1b", size_gb: 2 }\n  huge: { runtime: ollama, base: "huge:70b", size_gb: 40 }\n',
+      'budget: { memory_gb: 3, max_loaded: 5 }\nmodels:\n' +
+        '  a: { runtime: ollama, base: "a:1b", size_gb: 2 }\n  b: { runtime: ollama, base: "b:1b", size_gb: 2 }\n' +
+        '  huge: { runtime: ollama, base: "huge:70b", size_gb: 40 }\n',
     )
     await run({ s: { model: 'a', prompt: 'x' } })
     await run({ s: { model: 'b', prompt: 'x' } })
@@ -147,9 +152,7 @@ describe('model manager on Ollama', () => {
 
   it('never evicts a model in use: a load waits until the running stage releases it', async () => {
     server = await startOllamaTestServer({ tokenDelayMs: 5 })
-    const { events, run } = setupEngine(
-      'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n',
-    )
+    const { events, run } = setupEngine(ONE_AT_A_TIME)
     const r = await run({ quick: { model: 'quick', prompt: 'x' }, deep: { model: 'deep', prompt: 'y' } })
     expect(r.ok).toBe(true)
     expect(of(events, 'error')).toHaveLength(0)
@@ -162,10 +165,8 @@ describe('model manager on Ollama', () => {
 
   it('adopts a manifest model another run left loaded, and counts it in the budget', async () => {
     server = await startOllamaTestServer()
-    const manifest =
-      'budget: { memory_gb: 64, max_loaded: 1 }\nmodels:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n  deep: { runtime: ollama, base: "qwen2.5:7b" }\n'
-    await setupEngine(manifest).run({ a: { model: 'quick', prompt: 'x' } })
-    const second = setupEngine(manifest)
+    await setupEngine(ONE_AT_A_TIME).run({ a: { model: 'quick', prompt: 'x' } })
+    const second = setupEngine(ONE_AT_A_TIME)
     await second.run({ b: { model: 'deep', prompt: 'y' } })
     expect(of(second.events, 'model-evict')).toEqual([expect.objectContaining({ model: 'llama3.2:1b' })])
     expect(server.loaded().map((m) => m.name)).toEqual(['qwen2.5:7b'])

@@ -126,7 +126,8 @@ describe('server faults', () => {
     const err = onlyError(parts)
     expect(err.code).toBe('RUNTIME_PROTOCOL')
     expect(err.message).toBe(
-      `Ollama at ${server.url} sent a line that is not JSON while running llama3.2:1b (after 2 tokens): this is not JSON {"done":. ` +
+      `Ollama at ${server.url} sent a line that is not JSON while running llama3.2:1b (after 2 tokens): ` +
+        'this is not JSON {"done":. ' +
         "Check that OLLAMA_HOST (or the model's `host`) points at an Ollama server.",
     )
   })
@@ -154,7 +155,8 @@ describe('server faults', () => {
     const err = onlyError(parts)
     expect(err.code).toBe('RUNTIME_FAILED')
     expect(err.message).toBe(
-      `Ollama at ${server.url} failed while running llama3.2:1b: llama runner process has terminated: signal: killed (HTTP 500)`,
+      `Ollama at ${server.url} failed while running llama3.2:1b: ` +
+        'llama runner process has terminated: signal: killed (HTTP 500)',
     )
     expect(err.details).toMatchObject({ status: 500 })
   })
@@ -211,7 +213,7 @@ describe('server faults', () => {
 })
 
 describe('timeouts', () => {
-  test('a server that accepts and never answers → RUNTIME_TIMEOUT after firstTokenTimeoutMs, request aborted', async () => {
+  test('a server that accepts, never answers → RUNTIME_TIMEOUT at firstTokenTimeoutMs, request aborted', async () => {
     server.setFault({ kind: 'hang' })
     const quick = createOllama({ host: server.url, firstTokenTimeoutMs: 300 })
     const t0 = Date.now()
@@ -222,7 +224,8 @@ describe('timeouts', () => {
     const err = onlyError(parts)
     expect(err.code).toBe('RUNTIME_TIMEOUT')
     expect(err.message).toBe(
-      `Ollama at ${server.url} sent no token for llama3.2:1b within 300 ms. The model may still be loading or the machine is overloaded: ` +
+      `Ollama at ${server.url} sent no token for llama3.2:1b within 300 ms. ` +
+        'The model may still be loading or the machine is overloaded: ' +
         "check `ollama ps`, try a smaller model, or raise the runtime's firstTokenTimeoutMs.",
     )
     expect(err.details).toMatchObject({ host: server.url, model: 'llama3.2:1b', timeoutMs: 300, kind: 'first-token' })

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ModelSpec, PreparedModel, ProgressUpdate } from '../../src/engine/runtime.js'
+import type { ModelSpec, PreparedModel, Progress } from '../../src/engine/runtime.js'
 import { MiradorError } from '../../src/engine/errors.js'
 import {
   createOllama,
@@ -55,8 +55,8 @@ async function prepare(
   spec: ModelSpec,
   signal?: AbortSignal,
   ms = 8_000,
-): Promise<{ result: PreparedModel; progress: ProgressUpdate[] }> {
-  const progress: ProgressUpdate[] = []
+): Promise<{ result: PreparedModel; progress: Progress[] }> {
+  const progress: Progress[] = []
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
     const result = await Promise.race([
@@ -130,7 +130,8 @@ describe('prepare a base model', () => {
     const err = await prepareError(runtime({ offline: true }), { name: 'deep', base: 'phi3:mini' })
     expect(err.code).toBe('MODEL_MISSING')
     expect(err.message).toBe(
-      `model phi3:mini is not on the Ollama server at ${server.url} and --offline forbids pulling it; run \`ollama pull phi3:mini\``,
+      `model phi3:mini is not on the Ollama server at ${server.url} and --offline forbids pulling it; ` +
+        'run `ollama pull phi3:mini`',
     )
     expect(paths()).toEqual(['POST /api/show'])
   })
@@ -139,7 +140,8 @@ describe('prepare a base model', () => {
     const err = await prepareError(runtime({ pull: false }), { name: 'deep', base: 'phi3:mini' })
     expect([err.code, err.message]).toEqual([
       'MODEL_MISSING',
-      `model phi3:mini is not on the Ollama server at ${server.url} and pulling is turned off for this runtime; run \`ollama pull phi3:mini\``,
+      `model phi3:mini is not on the Ollama server at ${server.url} and pulling is turned off for this runtime; ` +
+        'run `ollama pull phi3:mini`',
     ])
     expect(paths()).toEqual(['POST /api/show'])
   })
@@ -339,7 +341,8 @@ describe('prepare refuses what Ollama cannot do, before any request', () => {
     })
     expect(err.code).toBe('USAGE')
     expect(err.message).toContain(
-      `Model entry "tone" asks for the adapter ${a.path} at scale 0.5, but Ollama applies adapters at full strength only.`,
+      `Model entry "tone" asks for the adapter ${a.path} at scale 0.5, ` +
+        'but Ollama applies adapters at full strength only.',
     )
     expect(server.requests).toEqual([])
   })
@@ -481,7 +484,8 @@ describe('failures while preparing', () => {
     expect(Date.now() - t0).toBeLessThan(2_000)
     expect(err.code).toBe('RUNTIME_TIMEOUT')
     expect(err.message).toBe(
-      `Ollama at ${server.url} did not finish loading llama3.2:1b within 300 ms. The model may be too big for this machine ` +
+      `Ollama at ${server.url} did not finish loading llama3.2:1b within 300 ms. ` +
+        'The model may be too big for this machine ' +
         "or the server is busy: check `ollama ps` and the server's log, or raise the runtime's firstTokenTimeoutMs.",
     )
   })
@@ -513,7 +517,7 @@ describe('failures while preparing', () => {
     expect(server.present()).not.toContain('phi3:mini')
   })
 
-  test('abort during a create ends promptly with ABORTED; a later prepare creates it without uploading again', async () => {
+  test('an abort during a create → ABORTED promptly; a later prepare creates it without uploading again', async () => {
     const a = await adapterFile()
     server.setOptions({ createDelayMs: 200 })
     const spec: ModelSpec = { name: 'tone', base: 'llama3.2:1b', adapters: [{ file: a.path }] }
@@ -557,7 +561,7 @@ describe('failures while preparing', () => {
 })
 
 describe('unload and listLoaded', () => {
-  test('listLoaded lists prepared models as {model, sizeBytes, expiresAt}; unload removes one from /api/ps', async () => {
+  test('listLoaded gives prepared models as {model, sizeBytes, expiresAt}; unload drops one from /api/ps', async () => {
     const a = await adapterFile()
     const rt = runtime()
     const base = await prepare(rt, { name: 'quick', base: 'llama3.2:1b', keepAlive: '10m' })

@@ -68,7 +68,8 @@ describe('pull on a missing model', () => {
     const err = onlyError(parts)
     expect(err.code).toBe('MODEL_MISSING')
     expect(err.message).toBe(
-      `model phi3:mini is not on the Ollama server at ${server.url} and --offline forbids pulling it; run \`ollama pull phi3:mini\``,
+      `model phi3:mini is not on the Ollama server at ${server.url} and --offline forbids pulling it; ` +
+        'run `ollama pull phi3:mini`',
     )
     expect(paths()).toEqual(['POST /api/chat'])
   })
@@ -77,7 +78,8 @@ describe('pull on a missing model', () => {
     const err = onlyError(await collect(createOllama({ host: server.url, pull: false }).generate(req())))
     expect(err.code).toBe('MODEL_MISSING')
     expect(err.message).toBe(
-      `model phi3:mini is not on the Ollama server at ${server.url} and pulling is turned off for this runtime; run \`ollama pull phi3:mini\``,
+      `model phi3:mini is not on the Ollama server at ${server.url} and pulling is turned off for this runtime; ` +
+        'run `ollama pull phi3:mini`',
     )
     expect(paths()).toEqual(['POST /api/chat'])
   })
@@ -121,7 +123,8 @@ describe('pull failures', () => {
     const err = onlyError(parts)
     expect(err.code).toBe('RUNTIME_FAILED')
     expect(err.message).toBe(
-      `The connection to Ollama at ${server.url} was lost while pulling phi3:mini. The server may have crashed or been stopped; check its log and try again.`,
+      `The connection to Ollama at ${server.url} was lost while pulling phi3:mini. ` +
+        'The server may have crashed or been stopped; check its log and try again.',
     )
   })
 

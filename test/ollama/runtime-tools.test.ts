@@ -100,7 +100,7 @@ describe('the request', () => {
     expect(texts(parts).join('')).toBe(defaultReply('llama3.2:1b', 'Hello'))
   })
 
-  test('turns follow the prompt: the assistant message with its tool_calls, then each tool message with tool_name', async () => {
+  test('turns follow the prompt: assistant message + tool_calls, then each tool message with tool_name', async () => {
     const turns: ToolTurn[] = [
       {
         role: 'assistant',
@@ -297,14 +297,15 @@ describe('arguments', () => {
   test.each([
     ['a string that is not JSON', '{"city": Paris', /arguments are not JSON: "\{\\"city\\": Paris"/],
     ['JSON that is not an object', '["Paris"]', /arguments are not a JSON object: "\[\\"Paris\\"\]"/],
-    ['a number', 42, /arguments are not a JSON object: 42/],
+    // not a type the test double takes (JSON.parse gives `any`): it sends it as it is
+    ['a number', JSON.parse('42'), /arguments are not a JSON object: 42/],
   ])(
     'arguments that are %s → one RUNTIME_PROTOCOL error part, after the calls before it',
     async (_what, args, message) => {
       server.setOptions({
         toolCalls: () => [
           { name: 'clock', arguments: {} },
-          { name: 'weather', arguments: args as unknown as object },
+          { name: 'weather', arguments: args },
           { name: 'clock', arguments: {} },
         ],
       })
@@ -330,7 +331,7 @@ describe('arguments', () => {
 })
 
 describe('the test double', () => {
-  test('streams like Ollama: a chunk whose message.tool_calls holds the call, then the done chunk (done_reason stop)', async () => {
+  test('streams like Ollama: a chunk with message.tool_calls, then the done chunk (done_reason stop)', async () => {
     const client = new Ollama({ host: server.url })
     const chunks = []
     const stream = await client.chat({
@@ -365,7 +366,7 @@ describe('the test double', () => {
     })
   })
 
-  test('the toolCalls option gets the request, only when tools are offered; [] means text, undefined the CALL rule', async () => {
+  test('toolCalls gets the request, only when tools are offered; [] means text, undefined the CALL rule', async () => {
     const seen: ChatRequestBody[] = []
     let answer: TestToolCall[] | undefined = []
     server.setOptions({

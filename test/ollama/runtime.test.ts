@@ -100,7 +100,7 @@ describe('generate', () => {
     expect(parts[parts.length - 1]).toMatchObject({ type: 'finish', reason: 'length', usage: { completionTokens: 5 } })
   })
 
-  test('a delta carrying several tokens gets the SUM of their logprobs; logprobs of empty chunks carry over', async () => {
+  test('a delta of several tokens gets the SUM of their logprobs; logprobs of empty chunks carry over', async () => {
     const lines = [
       { message: { role: 'assistant', content: 'Hel' }, done: false, logprobs: [{ token: 'Hel', logprob: -0.5 }] },
       { message: { role: 'assistant', content: '' }, done: false, logprobs: [{ token: 'l', logprob: -0.25 }] },
@@ -279,6 +279,13 @@ describe('status and model management', () => {
   })
 })
 
+/** the client, showing the host it normalised (its `config` is protected) */
+class HostOf extends Ollama {
+  get host(): string {
+    return this.config.host
+  }
+}
+
 describe('host and loading', () => {
   test('hosts are normalised exactly like the ollama client does', () => {
     for (const h of [
@@ -291,8 +298,7 @@ describe('host and loading', () => {
       '10.0.0.2',
       'http://u:p@host:1/path/',
     ]) {
-      const client = new Ollama({ host: h }) as unknown as { config: { host: string } }
-      expect([h, normalizeHost(h)]).toEqual([h, client.config.host])
+      expect([h, normalizeHost(h)]).toEqual([h, new HostOf({ host: h }).host])
     }
     expect(normalizeHost(undefined)).toBe('http://127.0.0.1:11434')
   })

@@ -91,7 +91,7 @@ describe('read-only endpoints', () => {
     expect(tags.models[0]!.digest).toMatch(/^[0-9a-f]{64}$/)
     const show = await client.show({ model: 'llama3.2:1b' })
     expect(show.details.family).toBe('llama')
-    expect((show.model_info as unknown as Record<string, unknown>)['llama.context_length']).toBe(131072)
+    expect(show.model_info).toHaveProperty(['llama.context_length'], 131072)
     expect(show.capabilities).toEqual(['completion'])
   })
 
@@ -333,7 +333,7 @@ describe('blobs and create', () => {
   const blob = (digest: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${server.url}/api/blobs/${digest}`, init)
 
-  test('HEAD is 404 until the blob is pushed; POST stores it (201), then answers 200 without storing again', async () => {
+  test('HEAD 404s until the blob is pushed; POST stores it (201), then 200 without storing again', async () => {
     expect((await blob(DIGEST, { method: 'HEAD' })).status).toBe(404)
     const created = await blob(DIGEST, { method: 'POST', body: ADAPTER })
     expect(created.status).toBe(201)
@@ -361,7 +361,7 @@ describe('blobs and create', () => {
     expect((await blob('md5:abc', { method: 'HEAD' })).status).toBe(400)
   })
 
-  test("create from a base with an adapter streams Ollama's status lines; the model is listed, bigger, and replies marked", async () => {
+  test("create from base + adapter streams Ollama's status; the model is listed, bigger, replies marked", async () => {
     server.addBlob(ADAPTER)
     const stream = await client.create({
       model: 'mirador-tone:abc123',
@@ -508,7 +508,7 @@ describe('faults as the bare client sees them', () => {
     expect((await client.list()).models).toHaveLength(2)
   })
 
-  test('malformed-line: the bare client only warns and skips the line (why the runtime checks lines itself)', async () => {
+  test('malformed-line: the bare client just warns, skips the line (why the runtime checks lines itself)', async () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => {})
     try {
       server.setFault({ kind: 'malformed-line', afterTokens: 2 })

@@ -121,7 +121,7 @@ export function listeners(port: number): string[] {
   const hex = port.toString(16).toUpperCase().padStart(4, '0')
   const out: string[] = []
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = ''
+    let text: string
     try {
       text = readFileSync(f, 'utf8')
     } catch {

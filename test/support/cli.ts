@@ -58,7 +58,8 @@ export function runCli(
       child.kill('SIGKILL')
       reject(
         new Error(
-          `CLI did not finish in ${opts.timeoutMs ?? 20000} ms: mirador ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`,
+          `CLI did not finish in ${opts.timeoutMs ?? 20000} ms: mirador ${args.join(' ')}\n` +
+            `stdout: ${stdout}\nstderr: ${stderr}`,
         ),
       )
     }, opts.timeoutMs ?? 20000)

@@ -3,6 +3,5 @@ export interface LooseEvent {
   type: string
   runId: string
   t: number
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [key: string]: any
 }

@@ -126,7 +126,8 @@ async function main(argv: string[]): Promise<void> {
   })
   if (!values.base || !values.out) {
     process.stderr.write(
-      'usage: make-lora.ts --base BASE.gguf --out ADAPTER.gguf [--seed N] [--rank R] [--alpha A] [--magnitude M] [--target NAME ...]\n',
+      'usage: make-lora.ts --base BASE.gguf --out ADAPTER.gguf ' +
+        '[--seed N] [--rank R] [--alpha A] [--magnitude M] [--target NAME ...]\n',
     )
     process.exitCode = 2
     return

@@ -135,7 +135,11 @@ describe('tools', () => {
     const source = `export default async function (_a, host) {
       const out = {}
       for (const name of ['nothing', 'bigint', 'huge', 'throws', 'absent']) {
-        try { out[name] = { ok: await host.call(name, {}) } } catch (e) { out[name] = { error: e.message, own: e instanceof Error } }
+        try {
+          out[name] = { ok: await host.call(name, {}) }
+        } catch (e) {
+          out[name] = { error: e.message, own: e instanceof Error }
+        }
       }
       return out
     }`
@@ -213,7 +217,8 @@ describe('limits', () => {
 
   test('memory: the same allocation fails under 8 MB and succeeds under 64 MB', async () => {
     const source =
-      'export default () => { const a = []; for (let i = 0; i < 400000; i++) a.push({ i, s: "v" + i }); return a.length }'
+      'export default () => { const a = []; ' +
+      'for (let i = 0; i < 400000; i++) a.push({ i, s: "v" + i }); return a.length }'
     expect(await pool.run(call(source, {}, { limits: { ...LIMITS, memoryMb: 8 } }))).toMatchObject({
       ok: false,
       code: 'TOOL_MEMORY',
@@ -299,12 +304,14 @@ describe('the pool', () => {
       code: 'TOOL_CRASH',
       error: expect.stringContaining('exit code 3'),
     })
+    // a worker that answers every message `m` with `reply`
+    const answering = (reply: string) => `process.on('message', (m) => process.send(${reply}))`
     const liars = [
-      `process.on('message', (m) => process.send({ t: 'result', id: m.id + 1, ok: true, json: '1', recycle: false }))`,
-      `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, json: 42, recycle: false }))`,
-      `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: false, code: 'TOOL_OK', error: 'x', recycle: false }))`,
-      `process.on('message', (m) => process.send({ t: 'cap', id: m.id, callId: 'one', name: {}, args: 1 }))`,
-      `process.on('message', (m) => process.send('hello'))`,
+      answering(`{ t: 'result', id: m.id + 1, ok: true, json: '1', recycle: false }`),
+      answering(`{ t: 'result', id: m.id, ok: true, json: 42, recycle: false }`),
+      answering(`{ t: 'result', id: m.id, ok: false, code: 'TOOL_OK', error: 'x', recycle: false }`),
+      answering(`{ t: 'cap', id: m.id, callId: 'one', name: {}, args: 1 }`),
+      answering(`'hello'`),
     ]
     for (const script of liars) {
       const pool = newPool({ size: 1, workerScript: `${script}; process.send({ t: 'ready' })` })
@@ -312,10 +319,8 @@ describe('the pool', () => {
       await pool.close()
     }
     // a worker claiming a result larger than the limit, or nested too deep, is refused here too
-    const big = newPool({
-      size: 1,
-      workerScript: `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, json: JSON.stringify('x'.repeat(1000)), recycle: false })); process.send({ t: 'ready' })`,
-    })
+    const tooBig = `{ t: 'result', id: m.id, ok: true, json: JSON.stringify('x'.repeat(1000)), recycle: false }`
+    const big = newPool({ size: 1, workerScript: `${answering(tooBig)}; process.send({ t: 'ready' })` })
     expect(
       await big.run(call('export default () => 1', {}, { limits: { ...LIMITS, maxOutputBytes: 100 } })),
     ).toMatchObject({ ok: false, code: 'TOOL_OUTPUT' })
@@ -328,7 +333,8 @@ describe('the pool', () => {
     const host: Capabilities = { secret: async () => ++calls }
     const script = `process.on('message', (m) => {
       if (m.t === 'run') process.send({ t: 'cap', id: m.id, callId: 1, name: 'secret', args: '{}' })
-      else if (m.t === 'capResult') process.send({ t: 'result', id: m.id, ok: true, json: JSON.stringify(m), recycle: false })
+      else if (m.t === 'capResult')
+        process.send({ t: 'result', id: m.id, ok: true, json: JSON.stringify(m), recycle: false })
     }); process.send({ t: 'ready' })`
     const pool = newPool({ size: 1, workerScript: script })
     const r = await pool.run(call('export default () => 1'), host)
@@ -369,11 +375,7 @@ describe('the pool', () => {
       { source: 42, filename: 'x', args: {}, limits: LIMITS, capabilities: [] },
       call('export default () => 1', { n: 1n }),
       call('x'.repeat(5 * 1024 * 1024)),
-      call(
-        'export default () => 1',
-        {},
-        { capabilities: 'all' as unknown as string[], filename: undefined as unknown as string },
-      ),
+      { ...call('export default () => 1'), capabilities: 'all', filename: undefined },
     ]
     for (const w of weird) {
       const r = await pool.run(w as SandboxCall)
@@ -392,7 +394,8 @@ describe('the worker process', () => {
     const args = workerExecArgv('/x')
     expect(args).toEqual(expect.arrayContaining(['--no-node-snapshot', '--no-expose-wasm']))
     const probe = `process.on('message', (m) => process.send({ t: 'result', id: m.id, ok: true, recycle: false,
-      json: JSON.stringify({ env: Object.keys(process.env), wasm: typeof WebAssembly, argv: process.execArgv }) })); process.send({ t: 'ready' })`
+      json: JSON.stringify({ env: Object.keys(process.env), wasm: typeof WebAssembly, argv: process.execArgv }),
+    })); process.send({ t: 'ready' })`
     const pool = newPool({ size: 1, workerScript: probe })
     const r = await pool.run(call('export default () => 1'))
     expect(r).toMatchObject({ ok: true, value: { env: [], wasm: 'undefined' } })
@@ -403,7 +406,8 @@ describe('the worker process', () => {
     const target = path.join(dir, 'written')
     const probe = `process.on('message', (m) => {
       const out = {}
-      try { require('node:fs').writeFileSync(${JSON.stringify(target)}, 'x'); out.write = 'allowed' } catch (e) { out.write = e.code }
+      const target = ${JSON.stringify(target)}
+      try { require('node:fs').writeFileSync(target, 'x'); out.write = 'allowed' } catch (e) { out.write = e.code }
       try { require('node:child_process').execFileSync('true'); out.spawn = 'allowed' } catch (e) { out.spawn = e.code }
       try { require('node:fs').readFileSync('/etc/hostname'); out.read = 'allowed' } catch (e) { out.read = e.code }
       process.send({ t: 'result', id: m.id, ok: true, recycle: false, json: JSON.stringify(out) })
@@ -456,7 +460,10 @@ describe('processes', () => {
   const script = (entry: string) => `
     const { createSandboxPool } = await import(${JSON.stringify(entry)})
     const pool = createSandboxPool()
-    const r = await pool.run({ source: 'export default (a) => a.x * 3', filename: 't.mjs', args: { x: 14 }, limits: { timeoutMs: 2000, memoryMb: 16, maxOutputBytes: 1000 }, capabilities: [] })
+    const r = await pool.run({
+      source: 'export default (a) => a.x * 3', filename: 't.mjs', args: { x: 14 },
+      limits: { timeoutMs: 2000, memoryMb: 16, maxOutputBytes: 1000 }, capabilities: [],
+    })
     console.log(JSON.stringify({ r, pids: pool.pids() }))
     // no close(): the idle pool must not keep this process alive
   `

@@ -52,10 +52,10 @@ export default class ChainShow extends MiradorCommand {
           .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
           .join(' ')
         this.log(`  ${s.stage.padEnd(12)} ${s.model.padEnd(20)} ${waits}${opts ? `  ${opts}` : ''}`)
-        if (s.skip_when)
-          this.log(
-            `  ${''.padEnd(12)} skipped when ${s.skip_when.stage} confidence > ${s.skip_when.confidence_above} (${s.skip_when.mode})`,
-          )
+        if (s.skip_when) {
+          const { stage, confidence_above, mode } = s.skip_when
+          this.log(`  ${''.padEnd(12)} skipped when ${stage} confidence > ${confidence_above} (${mode})`)
+        }
       }
       this.log(`answer: first of ${answer.join(', ')} that succeeds`)
     }

@@ -5,7 +5,10 @@ import { Flags, MiradorCommand } from '../base.js'
 
 export default class EnergyProfileCommand extends MiradorCommand {
   static summary = 'Which energy profile applies now, and why; the profiles found, by priority.'
-  static description = `Reads the battery (or MIRADOR_BATTERY, e.g. 15,unplugged), then picks the profile as a run would: the pinned one (--profile, MIRADOR_PROFILE, profile: in config), else the first by priority whose \`when\` holds. Profiles are profiles/*.yaml in the project, $MIRADOR_HOME/profiles and the shipped ones.`
+  static description =
+    'Reads the battery (or MIRADOR_BATTERY, e.g. 15,unplugged), then picks the profile as a run would: ' +
+    'the pinned one (--profile, MIRADOR_PROFILE, profile: in config), else the first by priority whose `when` holds. ' +
+    'Profiles are profiles/*.yaml in the project, $MIRADOR_HOME/profiles and the shipped ones.'
   static examples = [
     '<%= config.bin %> energy profile',
     'MIRADOR_BATTERY=15,unplugged <%= config.bin %> energy profile',
@@ -47,10 +50,10 @@ export default class EnergyProfileCommand extends MiradorCommand {
           ? `Profile: ${out.profile} (${out.reason})`
           : `No profile applies (${out.reason}): chains run as written.`,
       )
-      for (const p of out.profiles)
-        this.log(
-          `  ${(p.name === out.profile ? '* ' : '  ') + p.name.padEnd(18)} priority ${String(p.priority).padStart(4)}  ${p.file}`,
-        )
+      for (const p of out.profiles) {
+        const mark = p.name === out.profile ? '* ' : '  '
+        this.log(`  ${mark + p.name.padEnd(18)} priority ${String(p.priority).padStart(4)}  ${p.file}`)
+      }
       for (const e of errors) this.logToStderr(`✗ ${e.code}: ${e.format()}`)
     }
     return out

@@ -4,15 +4,19 @@ import { Flags, MiradorCommand } from '../base.js'
 
 function table(title: string, rows: EnergyReport['byProfile'], log: (s: string) => void): void {
   log(title)
-  for (const r of rows)
-    log(
-      `  ${r.key.padEnd(20)} ${String(r.runs).padStart(5)} run(s)  ${r.joules.toFixed(1).padStart(10)} J  ${r.mean.toFixed(1).padStart(8)} J/run  ${String(r.tokens).padStart(8)} tokens`,
-    )
+  for (const r of rows) {
+    const runs = `${String(r.runs).padStart(5)} run(s)`
+    const joules = `${r.joules.toFixed(1).padStart(10)} J`
+    const mean = `${r.mean.toFixed(1).padStart(8)} J/run`
+    log(`  ${r.key.padEnd(20)} ${runs}  ${joules}  ${mean}  ${String(r.tokens).padStart(8)} tokens`)
+  }
 }
 
 export default class EnergyReportCommand extends MiradorCommand {
   static summary = 'Energy used by runs (estimated): totals per profile, per chain and per day.'
-  static description = `Sums $MIRADOR_HOME/energy/log.jsonl, where every run with memory on adds its estimated joules (model size × tokens; docs/energy.md says how). Runs with --no-memory or MIRADOR_MEMORY=off are not logged.`
+  static description =
+    'Sums $MIRADOR_HOME/energy/log.jsonl, where every run with memory on adds its estimated joules ' +
+    '(model size × tokens; docs/energy.md says how). Runs with --no-memory or MIRADOR_MEMORY=off are not logged.'
   static examples = [
     '<%= config.bin %> energy report',
     '<%= config.bin %> energy report --days 7',

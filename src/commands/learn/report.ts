@@ -13,7 +13,7 @@ export default class LearnReport extends MiradorCommand {
     if (!s.learner) throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false })')
     const entries = await s.learner.journal().read()
     const chains = await s.learner.chains()
-    const learned = rebuildWeights(entries, (chain, type) => undefined)
+    const learned = rebuildWeights(entries, () => undefined)
     const types = new Set<string>()
     for (const c of chains) for (const t of Object.keys(c.value.weights ?? {})) types.add(t)
     for (const per of Object.values(learned)) for (const t of Object.keys(per)) types.add(t)

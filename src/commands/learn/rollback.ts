@@ -8,7 +8,9 @@ import { MiradorCommand } from '../base.js'
 export default class LearnRollback extends MiradorCommand {
   static summary = "Put a chain file back as it was before the learner's last change."
   static description =
-    'The learner keeps the previous version of a chain file each time it rewrites it (the last 20, under $MIRADOR_HOME/learner/backups). The journal keeps every rating: `mirador learn report` still counts them.'
+    'The learner keeps the previous version of a chain file each time it rewrites it ' +
+    '(the last 20, under $MIRADOR_HOME/learner/backups). ' +
+    'The journal keeps every rating: `mirador learn report` still counts them.'
   static examples = ['<%= config.bin %> learn rollback quick-deep']
   static args = { chain: Args.string({ description: 'chain name or file', required: true }) }
 

@@ -14,7 +14,8 @@ export async function memorySetup(config?: string): Promise<Setup & { memory: Me
   if (!s.engine.settings.memory)
     throw new MiradorError(
       'USAGE',
-      'memory is off (MIRADOR_MEMORY=off, or memory: off in mirador.config.yaml): nothing is kept, so there is nothing to show or forget',
+      'memory is off (MIRADOR_MEMORY=off, or memory: off in mirador.config.yaml): ' +
+        'nothing is kept, so there is nothing to show or forget',
     )
   return s as Setup & { memory: MemoryPlugin }
 }

@@ -7,7 +7,9 @@ import { confirm, memorySetup, yesFlag } from './base.js'
 export default class MemoryForget extends MiradorCommand {
   static summary = 'Forget memories: one by id, a session, everything before a date, or all.'
   static description =
-    'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). Asks first; --yes skips the question.'
+    'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, ' +
+    'and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). ' +
+    'Asks first; --yes skips the question.'
   static examples = [
     '<%= config.bin %> memory forget m_mwyf2k3x9a1b2c',
     '<%= config.bin %> memory forget --session planning',

@@ -6,7 +6,9 @@ import { memorySetup, oneLine, when } from './base.js'
 export default class MemoryLs extends MiradorCommand {
   static summary = 'List what Mirador remembers, newest first.'
   static description =
-    'Each memory with its id (to show or forget it), date, chain, session, how often it was recalled, and the start of its text. Memories waiting in the outbox (the store was down when they were made) are counted too.'
+    'Each memory with its id (to show or forget it), date, chain, session, how often it was recalled, ' +
+    'and the start of its text. ' +
+    'Memories waiting in the outbox (the store was down when they were made) are counted too.'
   static examples = [
     '<%= config.bin %> memory ls',
     '<%= config.bin %> memory ls --session planning --limit 50',
@@ -26,13 +28,13 @@ export default class MemoryLs extends MiradorCommand {
     const waiting = await (await s.memory.outbox()).size()
     if (!this.jsonEnabled()) {
       if (memories.length === 0) this.log('No memories yet: they are made after each run (unless --no-memory).')
-      for (const m of memories)
-        this.log(
-          `${m.id}  ${when(m.meta.createdAt)}  ${m.meta.chain}${m.meta.session ? ` [${m.meta.session}]` : ''}  ×${m.meta.recalls}  ${safeText(oneLine(m.text))}`,
-        )
-      this.log(
-        `${all.length} memories${all.length > memories.length ? `, ${memories.length} shown` : ''}${waiting ? `; ${waiting} waiting in the outbox` : ''}`,
-      )
+      for (const m of memories) {
+        const session = m.meta.session ? ` [${m.meta.session}]` : ''
+        const text = safeText(oneLine(m.text))
+        this.log(`${m.id}  ${when(m.meta.createdAt)}  ${m.meta.chain}${session}  ×${m.meta.recalls}  ${text}`)
+      }
+      const shown = all.length > memories.length ? `, ${memories.length} shown` : ''
+      this.log(`${all.length} memories${shown}${waiting ? `; ${waiting} waiting in the outbox` : ''}`)
     }
     return { total: all.length, waiting, memories }
   }

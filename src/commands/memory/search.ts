@@ -7,7 +7,8 @@ import { memorySetup, oneLine } from './base.js'
 export default class MemorySearch extends MiradorCommand {
   static summary = 'Find memories relevant to a text, with the scores recall uses.'
   static description =
-    'The same hybrid recall that fills {{memory}}: vector similarity, then a lexical (BM25) score over the candidates and recency. Shows each component.'
+    'The same hybrid recall that fills {{memory}}: vector similarity, ' +
+    'then a lexical (BM25) score over the candidates and recency. Shows each component.'
   static examples = [
     '<%= config.bin %> memory search "my sister\'s birthday"',
     '<%= config.bin %> memory search "travel plans" -k 10 --json',
@@ -23,9 +24,9 @@ export default class MemorySearch extends MiradorCommand {
       if (found.length === 0) this.log('Nothing relevant remembered.')
       for (const m of found) {
         const p = provenance(m)
-        this.log(
-          `${m.id}  score ${p.score.toFixed(3)} (similarity ${p.similarity.toFixed(3)}, lexical ${p.lexical.toFixed(3)}, recency ${p.recency.toFixed(3)})  ${safeText(oneLine(m.text, 70))}`,
-        )
+        const parts =
+          `similarity ${p.similarity.toFixed(3)}, ` + `lexical ${p.lexical.toFixed(3)}, recency ${p.recency.toFixed(3)}`
+        this.log(`${m.id}  score ${p.score.toFixed(3)} (${parts})  ${safeText(oneLine(m.text, 70))}`)
       }
     }
     return found.map((m) => ({ ...provenance(m), text: m.text, meta: m.meta }))

@@ -18,12 +18,10 @@ export default class MemoryShow extends MiradorCommand {
     const [m] = await (await s.memory.store()).get({ ids: [args.id] })
     if (!m) throw new MiradorError('USAGE', `no memory ${args.id}: see \`mirador memory ls\``)
     if (!this.jsonEnabled()) {
-      this.log(
-        `${m.id}  ${m.meta.kind} from run ${m.meta.runId} of ${m.meta.chain}${m.meta.session ? `, session ${m.meta.session}` : ''}`,
-      )
-      this.log(
-        `made ${when(m.meta.createdAt)}; recalled ${m.meta.recalls} time(s)${m.meta.lastRecalledAt ? `, last ${when(m.meta.lastRecalledAt)}` : ''}`,
-      )
+      const session = m.meta.session ? `, session ${m.meta.session}` : ''
+      this.log(`${m.id}  ${m.meta.kind} from run ${m.meta.runId} of ${m.meta.chain}${session}`)
+      const last = m.meta.lastRecalledAt ? `, last ${when(m.meta.lastRecalledAt)}` : ''
+      this.log(`made ${when(m.meta.createdAt)}; recalled ${m.meta.recalls} time(s)${last}`)
       this.log('')
       this.log(safeText(m.text))
     }

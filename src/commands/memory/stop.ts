@@ -5,7 +5,9 @@ import { MiradorCommand } from '../base.js'
 export default class MemoryStop extends MiradorCommand {
   static summary = 'Stop the local memory server Mirador started (its data stays).'
   static description =
-    "Mirador starts Chroma's bundled server on first use and leaves it running for later runs; it stops by itself after a quiet period. This stops it now. A server named by CHROMA_URL is not Mirador's to stop."
+    "Mirador starts Chroma's bundled server on first use and leaves it running for later runs; " +
+    'it stops by itself after a quiet period. This stops it now. ' +
+    "A server named by CHROMA_URL is not Mirador's to stop."
   static examples = ['<%= config.bin %> memory stop']
 
   async run(): Promise<{ stopped: boolean }> {

@@ -8,7 +8,10 @@ import { modelsSetup } from './base.js'
 export default class ModelsLoad extends MiradorCommand {
   static summary = 'Make a model ready now: pull it if absent, create it with its adapter, load it into memory.'
   static description =
-    "What a chain would do the first time a stage needs the model, done ahead of time, within the manifest's budget (idle models are evicted to make room). Ollama keeps the model loaded for its keep_alive. A llama.cpp model lives in the process that uses it: this checks that it and its adapters load, and how long that takes."
+    'What a chain would do the first time a stage needs the model, done ahead of time, ' +
+    "within the manifest's budget (idle models are evicted to make room). " +
+    'Ollama keeps the model loaded for its keep_alive. A llama.cpp model lives in the process that uses it: ' +
+    'this checks that it and its adapters load, and how long that takes.'
   static examples = ['<%= config.bin %> models load quick', '<%= config.bin %> models load deep --json']
   static args = { name: Args.string({ description: 'a manifest entry (or an Ollama tag)', required: true }) }
 

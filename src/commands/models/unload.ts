@@ -6,7 +6,8 @@ import { modelsSetup } from './base.js'
 export default class ModelsUnload extends MiradorCommand {
   static summary = 'Free the memory a model takes now (Ollama: keep_alive 0).'
   static description =
-    "Asks the model's Ollama server to unload it at once. A llama.cpp model is freed when the process that runs a chain ends, so there is nothing to unload from here."
+    "Asks the model's Ollama server to unload it at once. " +
+    'A llama.cpp model is freed when the process that runs a chain ends, so there is nothing to unload from here.'
   static examples = ['<%= config.bin %> models unload deep', '<%= config.bin %> models unload quick --json']
   static args = { name: Args.string({ description: 'a manifest entry (or an Ollama tag)', required: true }) }
 

@@ -9,7 +9,9 @@ import { MiradorCommand } from '../base.js'
 export default class ToolsLs extends MiradorCommand {
   static summary = 'List the tools models can call.'
   static description =
-    "Looks in ./tools, then $MIRADOR_HOME/tools, then the shipped tools; a tool in an earlier place hides one of the same name in a later place. Limits are shown as they apply: the tool's own, clamped to the policy in mirador.config.yaml."
+    'Looks in ./tools, then $MIRADOR_HOME/tools, then the shipped tools; ' +
+    'a tool in an earlier place hides one of the same name in a later place. ' +
+    "Limits are shown as they apply: the tool's own, clamped to the policy in mirador.config.yaml."
   static examples = ['<%= config.bin %> tools ls', '<%= config.bin %> tools ls --json']
 
   async run(): Promise<unknown> {
@@ -36,10 +38,14 @@ export default class ToolsLs extends MiradorCommand {
       if (out.length === 0) this.log('No tools found.')
       for (const t of out) {
         if ('error' in t && t.error) this.log(`✗ ${t.name.padEnd(14)} ${t.error.code}: ${t.error.message}`)
-        else if ('limits' in t)
+        else if ('limits' in t) {
+          const capabilities = t.capabilities?.length ? `  [${t.capabilities.join(', ')}]` : ''
+          const limits = t.limits ? `  ${t.limits.timeoutMs} ms, ${t.limits.memoryMb} MB` : ''
           this.log(
-            `${t.shadowed ? '·' : '•'} ${t.name.padEnd(14)} ${t.description?.split('\n')[0]}${t.capabilities?.length ? `  [${t.capabilities.join(', ')}]` : ''}${t.limits ? `  ${t.limits.timeoutMs} ms, ${t.limits.memoryMb} MB` : ''}${t.shadowed ? '  (shadowed)' : ''}`,
+            `${t.shadowed ? '·' : '•'} ${t.name.padEnd(14)} ${t.description?.split('\n')[0]}` +
+              `${capabilities}${limits}${t.shadowed ? '  (shadowed)' : ''}`,
           )
+        }
       }
     }
     return out

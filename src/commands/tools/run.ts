@@ -8,7 +8,10 @@ import { MiradorCommand } from '../base.js'
 export default class ToolsRun extends MiradorCommand {
   static summary = 'Run a tool once, in its sandbox, with the arguments given as JSON.'
   static description =
-    "What a model's tool call would do: the arguments are checked against the tool's parameters, then the tool runs in a fresh isolate in a sandbox process with its limits. Looks in ./tools first, like chains. The result is printed with control characters escaped (tool output is untrusted)."
+    "What a model's tool call would do: the arguments are checked against the tool's parameters, " +
+    'then the tool runs in a fresh isolate in a sandbox process with its limits. ' +
+    'Looks in ./tools first, like chains. ' +
+    'The result is printed with control characters escaped (tool output is untrusted).'
   static examples = [
     '<%= config.bin %> tools run calculate --args \'{"expression":"2^10 / 4"}\'',
     '<%= config.bin %> tools run search_docs --args \'{"query":"dentist"}\' --json',

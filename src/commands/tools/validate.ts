@@ -9,7 +9,8 @@ import { MiradorCommand } from '../base.js'
 export default class ToolsValidate extends MiradorCommand {
   static summary = "Check tool files: schema, source inside the tool's folder, a valid parameter schema."
   static description =
-    'Without FILES it checks the tools in ./tools and $MIRADOR_HOME/tools. Every problem is printed with its file:line:column; the status is 1 if any file has one.'
+    'Without FILES it checks the tools in ./tools and $MIRADOR_HOME/tools. ' +
+    'Every problem is printed with its file:line:column; the status is 1 if any file has one.'
   static strict = false
   static examples = ['<%= config.bin %> tools validate', '<%= config.bin %> tools validate tools/mine.yaml --json']
   static args = { files: Args.string({ description: 'tool YAML files', required: false }) }

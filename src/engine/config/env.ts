@@ -13,7 +13,10 @@ import type { Loaded, SourceLocation } from './types.js'
 const REF = /\$\$|\$\{([^}]*)\}|\$\{/g
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** Replaces `${VAR}` references with values from `env` (default `process.env`). A missing variable is a CONFIG_INVALID error naming it. */
+/**
+ * Replaces `${VAR}` references with values from `env` (default `process.env`). A missing variable
+ * is a CONFIG_INVALID error naming it.
+ */
 export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where?: SourceLocation): string {
   return s.replace(REF, (match: string, body: string | undefined) => {
     if (match === '$$') return '$'
@@ -30,7 +33,8 @@ export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where
     if (!NAME.test(name)) {
       throw new MiradorError(
         'CONFIG_INVALID',
-        `\${${body}} is not a valid environment variable reference. Write \${NAME} with NAME made of letters, digits and _.`,
+        `\${${body}} is not a valid environment variable reference. ` +
+          'Write ${NAME} with NAME made of letters, digits and _.',
         { ...at, details: { variable: name } },
       )
     }
@@ -39,7 +43,8 @@ export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env, where
     if (value === undefined) {
       throw new MiradorError(
         'CONFIG_INVALID',
-        `environment variable ${name} is not set (used as \${${name}} in ${JSON.stringify(s)}). Set it (export ${name}=…) or write the value directly.`,
+        `environment variable ${name} is not set (used as \${${name}} in ${JSON.stringify(s)}). ` +
+          `Set it (export ${name}=…) or write the value directly.`,
         { ...at, details: { variable: name } },
       )
     }

@@ -202,7 +202,9 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
         ...base,
         path: [...path, later],
         key: lastKey(path),
-        message: `${p}lists ${describeValue(arr[later])} twice (items ${Math.min(i, j)} and ${later}). Remove the duplicate.`,
+        message:
+          `${p}lists ${describeValue(arr[later])} twice (items ${Math.min(i, j)} and ${later}). ` +
+          'Remove the duplicate.',
       }
     }
     case 'minProperties': {
@@ -219,11 +221,12 @@ export function describeError(e: ErrorObject, root: unknown): Problem | undefine
     }
     case 'maxProperties': {
       const limit = (e.params as { limit: number }).limit
+      const count = data && typeof data === 'object' ? Object.keys(data).length : '?'
       return {
         ...base,
         target: 'key',
         key: lastKey(path),
-        message: `${p}has ${data && typeof data === 'object' ? Object.keys(data).length : '?'} entries; at most ${limit} are allowed.`,
+        message: `${p}has ${count} entries; at most ${limit} are allowed.`,
       }
     }
     case 'not':

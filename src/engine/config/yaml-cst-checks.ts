@@ -54,7 +54,8 @@ export function scanCst(tokens: CST.Token[], file: string, lc: LineCounter): Cst
             errors,
             fatal: unsafeAt(
               tok.offset,
-              `nesting is deeper than ${LIMITS.maxDepth} levels of maps and lists. Mirador files are shallow; flatten this structure.`,
+              `nesting is deeper than ${LIMITS.maxDepth} levels of maps and lists. ` +
+                'Mirador files are shallow; flatten this structure.',
               { limit: LIMITS.maxDepth },
             ),
           }
@@ -66,7 +67,8 @@ export function scanCst(tokens: CST.Token[], file: string, lc: LineCounter): Cst
           errors.push(
             unsafeAt(
               tok.offset,
-              `tag ${JSON.stringify(tag)} is not allowed: Mirador files hold plain data, not typed objects. Remove the tag (only ${ALLOWED_TAGS.join(', ')} are accepted).`,
+              `tag ${JSON.stringify(tag)} is not allowed: Mirador files hold plain data, not typed objects. ` +
+                `Remove the tag (only ${ALLOWED_TAGS.join(', ')} are accepted).`,
               { tag },
             ),
           )
@@ -79,7 +81,8 @@ export function scanCst(tokens: CST.Token[], file: string, lc: LineCounter): Cst
           errors.push(
             unsafeAt(
               tok.offset,
-              `more than ${LIMITS.maxAliases} aliases (*name) in one file. Write the values out instead of aliasing them.`,
+              `more than ${LIMITS.maxAliases} aliases (*name) in one file. ` +
+                'Write the values out instead of aliasing them.',
               { limit: LIMITS.maxAliases },
             ),
           )
@@ -93,7 +96,8 @@ export function scanCst(tokens: CST.Token[], file: string, lc: LineCounter): Cst
           unsafeAt(
             tok.offset,
             m
-              ? `"%YAML ${m[1]}" is not supported: Mirador reads YAML 1.2 only (yes/no/on/off are text, 0755 is not octal). Remove the %YAML line.`
+              ? `"%YAML ${m[1]}" is not supported: Mirador reads YAML 1.2 only ` +
+                  '(yes/no/on/off are text, 0755 is not octal). Remove the %YAML line.'
               : `directive ${JSON.stringify(src.split(/\s/)[0])} is not allowed in Mirador files. Remove the line.`,
             { directive: src.slice(0, 100) },
           ),
@@ -106,7 +110,8 @@ export function scanCst(tokens: CST.Token[], file: string, lc: LineCounter): Cst
           errors.push(
             unsafeAt(
               tok.offset,
-              'the file holds more than one YAML document (separated by ---). Keep one document per file: remove this part or move it to its own file.',
+              'the file holds more than one YAML document (separated by ---). ' +
+                'Keep one document per file: remove this part or move it to its own file.',
             ),
           )
         }

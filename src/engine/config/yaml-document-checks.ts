@@ -53,7 +53,8 @@ export function checkDocument(doc: Document.Parsed, file: string, lc: LineCounte
         errors.push(
           err(
             'CONFIG_UNSAFE',
-            `the number ${s.source} has a leading zero: YAML 1.1 reads it as octal, YAML 1.2 as decimal. Write it without the leading zero (or 0o… for octal, or in quotes for text).`,
+            `the number ${s.source} has a leading zero: YAML 1.1 reads it as octal, YAML 1.2 as decimal. ` +
+              'Write it without the leading zero (or 0o… for octal, or in quotes for text).',
             where(s),
             { source: s.source },
           ),
@@ -66,7 +67,8 @@ export function checkDocument(doc: Document.Parsed, file: string, lc: LineCounte
         errors.push(
           err(
             'CONFIG_SYNTAX',
-            `alias *${a.source} refers to no anchor: define &${a.source} on a value before using *${a.source}, or remove the alias.`,
+            `alias *${a.source} refers to no anchor: ` +
+              `define &${a.source} on a value before using *${a.source}, or remove the alias.`,
             where(a),
             { alias: a.source },
           ),

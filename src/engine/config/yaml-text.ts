@@ -8,6 +8,7 @@ import { LIMITS } from './limits.js'
 import type { SourceLocation } from './types.js'
 import { err, tooLarge } from './yaml-errors.js'
 
+// eslint-disable-next-line no-control-regex -- finding control characters (binary data) is this regex's purpose
 const CONTROL_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]|\p{Cs}/u
 
 /** line/column of a character offset without a LineCounter (used before parsing). */
@@ -61,9 +62,10 @@ export function decodeUtf8(bytes: Uint8Array, file: string): string {
   } catch (cause) {
     const offset = Math.max(0, firstInvalidUtf8(bytes))
     const before = new TextDecoder('utf-8').decode(bytes.subarray(0, offset))
+    const byte = (bytes[offset] ?? 0).toString(16).padStart(2, '0')
     throw new MiradorError(
       'CONFIG_SYNTAX',
-      `is not UTF-8 text (byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, '0')} cannot be decoded). Save the file as UTF-8.`,
+      `is not UTF-8 text (byte 0x${byte} cannot be decoded). Save the file as UTF-8.`,
       { cause, location: scanLocation(file, before, before.length), details: { byteOffset: offset } },
     )
   }
@@ -76,9 +78,11 @@ export function checkText(text: string, file: string): MiradorError | undefined 
   const bad = CONTROL_CHAR.exec(text)
   if (bad) {
     const cp = bad[0].codePointAt(0) ?? 0
+    const codePoint = cp.toString(16).toUpperCase().padStart(4, '0')
     return err(
       'CONFIG_SYNTAX',
-      `contains the control character U+${cp.toString(16).toUpperCase().padStart(4, '0')}: this does not look like a YAML text file. Save it as plain UTF-8 text.`,
+      `contains the control character U+${codePoint}: this does not look like a YAML text file. ` +
+        'Save it as plain UTF-8 text.',
       scanLocation(file, text, bad.index),
       { codePoint: cp },
     )

@@ -65,7 +65,8 @@ export interface EnergySummary {
   method: string
 }
 
-export const METHOD = `size_gb × (${J_GEN} J × generated + ${J_PROMPT} J × prompt tokens); unknown size = ${DEFAULT_MODEL_GB} GB`
+const JOULES_PER_GB = `${J_GEN} J × generated + ${J_PROMPT} J × prompt tokens`
+export const METHOD = `size_gb × (${JOULES_PER_GB}); unknown size = ${DEFAULT_MODEL_GB} GB`
 
 export function emptySummary(profile: string | null): EnergySummary {
   return { joules: 0, tokens: 0, promptTokens: 0, byModel: {}, profile, method: METHOD }

@@ -42,7 +42,9 @@ export function parseBatteryEnv(value: string): BatteryReading {
   if (!m || !(percent >= 0 && percent <= 100)) {
     throw new MiradorError(
       'USAGE',
-      `MIRADOR_BATTERY=${JSON.stringify(value)} is not a battery reading. Write PERCENT,plugged or PERCENT,unplugged (percent 0 to 100, e.g. 15,unplugged), or none for a machine without a battery.`,
+      `MIRADOR_BATTERY=${JSON.stringify(value)} is not a battery reading. ` +
+        'Write PERCENT,plugged or PERCENT,unplugged (percent 0 to 100, e.g. 15,unplugged), ' +
+        'or none for a machine without a battery.',
       { details: { env: 'MIRADOR_BATTERY' } },
     )
   }
@@ -120,10 +122,8 @@ export interface ReadBatteryOptions {
 
 async function probeSystem(): Promise<SiBattery> {
   const si = await import('systeminformation')
-  const api =
-    (si as unknown as { default?: { battery(): Promise<SiBattery> } }).default ??
-    (si as unknown as { battery(): Promise<SiBattery> })
-  return api.battery()
+  // a CommonJS module: `default` holds its exports (a loader may offer only the named ones)
+  return (si.default ?? si).battery()
 }
 
 /**

@@ -194,7 +194,8 @@ export async function replaceFile(realPath: string, data: Uint8Array | string, m
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       throw new MiradorError(
         'USAGE',
-        `${realPath} was not changed: its folder ${path.dirname(realPath)} cannot be written (${code}). Make the folder writable for the learner to update this chain's weights.`,
+        `${realPath} was not changed: its folder ${path.dirname(realPath)} cannot be written (${code}). ` +
+          "Make the folder writable for the learner to update this chain's weights.",
         { cause: err, details: { file: realPath, reason: 'read-only', skipped: true } },
       )
     }
@@ -207,7 +208,8 @@ export async function replaceFile(realPath: string, data: Uint8Array | string, m
 export function readOnlyError(realPath: string, action: string): MiradorError {
   return new MiradorError(
     'USAGE',
-    `${realPath} is read-only, so ${action} was skipped and the file left unchanged. Make it writable (chmod u+w) to let the learner update this chain's weights.`,
+    `${realPath} is read-only, so ${action} was skipped and the file left unchanged. ` +
+      "Make it writable (chmod u+w) to let the learner update this chain's weights.",
     { details: { file: realPath, reason: 'read-only', skipped: true } },
   )
 }

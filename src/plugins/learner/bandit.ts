@@ -185,7 +185,13 @@ function explain(
     .sort((a, b) => b.o.sample - a.o.sample)
   const next = others[0]!.o
   if (explore === 0)
-    return `${head}; the highest expected chance of a good rating of ${candidates.length} candidates (${f2(s.mean)}; next ${next.chain} ${f2(next.mean)}); exploration is off`
+    return (
+      `${head}; the highest expected chance of a good rating of ${candidates.length} candidates ` +
+      `(${f2(s.mean)}; next ${next.chain} ${f2(next.mean)}); exploration is off`
+    )
   const tempered = explore < 1 ? `, exploration turned down to ${explore}` : ''
-  return `${head}; drew ${f2(s.sample)}, the highest of ${candidates.length} candidates (next ${next.chain} ${f2(next.sample)}${tempered})`
+  return (
+    `${head}; drew ${f2(s.sample)}, the highest of ${candidates.length} candidates ` +
+    `(next ${next.chain} ${f2(next.sample)}${tempered})`
+  )
 }

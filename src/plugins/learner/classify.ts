@@ -209,7 +209,9 @@ export async function classify(query: string, options: ClassifyOptions): Promise
         return {
           type: best.type,
           via: 'centroid',
-          detail: `closest to the ${best.n} rated "${best.type}" queries (similarity ${best.sim.toFixed(2)} ≥ ${minSimilarity})`,
+          detail:
+            `closest to the ${best.n} rated "${best.type}" queries ` +
+            `(similarity ${best.sim.toFixed(2)} ≥ ${minSimilarity})`,
           triggered,
         }
     }

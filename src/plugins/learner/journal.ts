@@ -68,27 +68,36 @@ export interface ReadOptions {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
+const isOptionalText = (v: unknown): boolean => v === undefined || typeof v === 'string'
+
+type Fields = Record<string, unknown>
+
+const isRun = (e: Fields): e is RunEntry =>
+  e.kind === 'run' &&
+  isNum(e.at) &&
+  isStr(e.runId) &&
+  isStr(e.chain) &&
+  isStr(e.type) &&
+  isOptionalText(e.query) &&
+  isOptionalText(e.file)
+
+const isRating = (e: Fields): e is RatingEntry =>
+  e.kind === 'rating' && isNum(e.at) && isStr(e.runId) && isStr(e.chain) && isStr(e.type) && isNum(e.rating)
+
+const isSet = (e: Fields): e is SetEntry =>
+  e.kind === 'set' &&
+  isNum(e.at) &&
+  isStr(e.chain) &&
+  isStr(e.type) &&
+  isNum(e.weight) &&
+  e.weight >= 0 &&
+  e.weight <= 1
 
 /** The entry `value` is, or undefined when it is not one (extra fields are kept). */
 export function parseEntry(value: unknown): JournalEntry | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const e = value as Record<string, unknown>
-  if (!isNum(e.at)) return undefined
-  switch (e.kind) {
-    case 'run':
-      if (!isStr(e.runId) || !isStr(e.chain) || !isStr(e.type)) return undefined
-      if (e.query !== undefined && typeof e.query !== 'string') return undefined
-      if (e.file !== undefined && typeof e.file !== 'string') return undefined
-      return e as unknown as JournalEntry
-    case 'rating':
-      if (!isStr(e.runId) || !isStr(e.chain) || !isStr(e.type) || !isNum(e.rating)) return undefined
-      return e as unknown as JournalEntry
-    case 'set':
-      if (!isStr(e.chain) || !isStr(e.type) || !isNum(e.weight) || e.weight < 0 || e.weight > 1) return undefined
-      return e as unknown as JournalEntry
-    default:
-      return undefined
-  }
+  const e = value as Fields
+  return isRun(e) || isRating(e) || isSet(e) ? e : undefined
 }
 
 interface Parsed {
@@ -115,7 +124,8 @@ function parseText(text: string, file: string, onWarning?: (message: string) => 
     else
       onWarning?.(
         torn
-          ? `${file}: skipped an incomplete last line (${line.length} bytes), most likely an append cut short by a crash`
+          ? `${file}: skipped an incomplete last line (${line.length} bytes), ` +
+              'most likely an append cut short by a crash'
           : `${file}:${n}: skipped a line that is not a journal entry`,
       )
   }
@@ -153,7 +163,7 @@ export class Journal {
     await ensurePrivateDir(path.dirname(this.file))
     await this.#lock(async () => {
       const fh = await open(this.file, FS.O_RDWR | FS.O_APPEND | FS.O_CREAT, 0o600)
-      let created = false
+      let created: boolean
       try {
         const { size } = await fh.stat()
         created = size === 0

@@ -116,7 +116,8 @@ export async function updateChainWeight(
   if (typeof type !== 'string' || !isValidType(type)) {
     throw new MiradorError(
       'USAGE',
-      `${JSON.stringify(type)} is not a valid query type name for a chain's weights (a letter or digit followed by letters, digits, _, . or -, at most 64 characters).`,
+      `${JSON.stringify(type)} is not a valid query type name for a chain's weights ` +
+        '(a letter or digit followed by letters, digits, _, . or -, at most 64 characters).',
       { details: { file, type } },
     )
   }
@@ -128,7 +129,8 @@ export async function updateChainWeight(
       if (attempt >= MAX_ATTEMPTS) {
         throw new MiradorError(
           'USAGE',
-          `${file} kept changing while the learner updated it; weights.${type} was not updated. Try again once it is saved.`,
+          `${file} kept changing while the learner updated it; weights.${type} was not updated. ` +
+            'Try again once it is saved.',
           {
             details: { file, type, skipped: true },
           },
@@ -166,7 +168,8 @@ async function updateOnce(
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 1) {
     throw new MiradorError(
       'USAGE',
-      `the new weight for ${type} in ${file} must be a number between 0 and 1, not ${String(raw)}; the file was not changed.`,
+      `the new weight for ${type} in ${file} must be a number between 0 and 1, not ${String(raw)}; ` +
+        'the file was not changed.',
       {
         details: { file, type, value: String(raw) },
       },
@@ -182,7 +185,8 @@ async function updateOnce(
   } catch (err) {
     throw new MiradorError(
       'CONFIG_INVALID',
-      `${file}: the learner could not set weights.${type} (${MiradorError.from(err).format()}); the file was left unchanged.`,
+      `${file}: the learner could not set weights.${type} (${MiradorError.from(err).format()}); ` +
+        'the file was left unchanged.',
       { cause: err, details: { file, type, reason: 'rewrite-invalid', skipped: true } },
     )
   }
@@ -191,7 +195,9 @@ async function updateOnce(
   if (!samePlain(reloaded.value, expected)) {
     throw new MiradorError(
       'CONFIG_INVALID',
-      `${file}: setting weights.${type} in place would change more than that weight (is it an anchor used elsewhere, or an unusual layout?); the file was left unchanged. Write the weight as a plain number to let the learner update it.`,
+      `${file}: setting weights.${type} in place would change more than that weight ` +
+        '(is it an anchor used elsewhere, or an unusual layout?); the file was left unchanged. ' +
+        'Write the weight as a plain number to let the learner update it.',
       { details: { file, type, reason: 'layout', skipped: true } },
     )
   }
@@ -234,7 +240,8 @@ function invalidError(file: string, type: string | undefined, err: unknown): Mir
   const what = type ? `weights.${type} was not updated` : 'its weights were not updated'
   return new MiradorError(
     'CONFIG_INVALID',
-    `${e.format()} (not a valid chain, so ${what} and the file was left unchanged; \`mirador chain validate\` lists the problems).`,
+    `${e.format()} (not a valid chain, so ${what} and the file was left unchanged; ` +
+      '`mirador chain validate` lists the problems).',
     {
       cause: err,
       details: { file, reason: e.code, skipped: true, ...(type ? { type } : {}) },
@@ -368,7 +375,8 @@ export function setWeightText(text: string, doc: Document, type: string, value: 
   if (weightsPair && yaml().isAlias(weights)) {
     throw new MiradorError(
       'CONFIG_INVALID',
-      `weights: is an alias (*${weights.source}); the learner does not rewrite shared maps. Write the weights map out in full.`,
+      `weights: is an alias (*${weights.source}); the learner does not rewrite shared maps. ` +
+        'Write the weights map out in full.',
       {
         details: { type, reason: 'layout', skipped: true },
       },

@@ -70,7 +70,9 @@ export class Outbox {
         throw new MiradorError('INTERNAL', 'Outbox.put: a record lacks id, text or meta.createdAt')
       }
     }
-    const name = `${String(Date.now()).padStart(15, '0')}-${String(seq++).padStart(9, '0')}-${process.pid}-${randomBytes(4).toString('hex')}.batch`
+    const time = String(Date.now()).padStart(15, '0')
+    const count = String(seq++).padStart(9, '0')
+    const name = `${time}-${count}-${process.pid}-${randomBytes(4).toString('hex')}.batch`
     const file = path.join(this.dir, name)
     const batch: Batch = { v: 1, at: Date.now(), records }
     await sealFile(this.cipher, file, JSON.stringify(batch))

@@ -67,10 +67,15 @@ const whole = (_m: unknown, kind: string) => `[REDACTED:${kind}]`
 
 /** words a name may end in, also glued to a prefix (`dbpassword`, `clientsecret`) */
 const PASSWORD_WORDS = 'password|passwd|passwort|passphrase'
-const SECRET_WORDS =
-  'secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|signing[_-]?key|encryption[_-]?key|master[_-]?key|credentials?'
+const SECRET_WORDS = [
+  'secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key',
+  'private[_-]?key|signing[_-]?key|encryption[_-]?key|master[_-]?key|credentials?',
+].join('|')
 /** short words a name may end in only after a separator (`db_pass`, `PGPASS` no, so `compass: north` survives) */
 const PASSWORD_SHORT = 'pass|pwd'
+
+/** the value after `name =`: quoted, in angle brackets, or up to whitespace, a quote, a comma or a semicolon */
+const KEY_VALUE_VALUE = String.raw`("[^"\n]{1,300}"|'[^'\n]{1,300}'|<[^<>\n]{1,100}>|[^\s"',;]{1,300})`
 
 /**
  * `name = value`: the name may carry a prefix (`DB_PASSWORD`, `x-api-key`) but must end in one of
@@ -81,7 +86,7 @@ function keyValue(words: string, short?: string): RegExp {
   const name =
     String.raw`(?:[A-Za-z0-9]{1,20}[_.-]){0,3}(?:[A-Za-z0-9]{0,20}(?:${words})` + (short ? `|(?:${short}))` : ')')
   return new RegExp(
-    String.raw`(?<![A-Za-z0-9])(["']?)(${name})\1([ \t]{0,3}(?:=|:|=>|:=)[ \t]{0,3})("[^"\n]{1,300}"|'[^'\n]{1,300}'|<[^<>\n]{1,100}>|[^\s"',;]{1,300})`,
+    String.raw`(?<![A-Za-z0-9])(["']?)(${name})\1([ \t]{0,3}(?:=|:|=>|:=)[ \t]{0,3})` + KEY_VALUE_VALUE,
     'gi',
   )
 }
@@ -245,7 +250,8 @@ export function compilePattern(pattern: string | RegExp): CompiledPattern {
   const risk = backtrackingRisk(source)
   if (risk)
     throw fail(
-      `${risk}, which can take exponential time on some texts (catastrophic backtracking). Rewrite it with bounded repetitions, e.g. [a-z0-9]{1,40}`,
+      `${risk}, which can take exponential time on some texts (catastrophic backtracking). ` +
+        'Rewrite it with bounded repetitions, e.g. [a-z0-9]{1,40}',
     )
   let re: RegExp
   try {
@@ -377,7 +383,9 @@ export function redact(
       if ((err as NodeJS.ErrnoException).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
         throw new MiradorError(
           'CONFIG_INVALID',
-          `redaction pattern /${current?.source ?? '?'}/ took over ${timeout} ms on a ${text.length}-character text (catastrophic backtracking); nothing was stored. Simplify it: avoid adjacent repetitions that can match the same characters, like \\d+\\d+.`,
+          `redaction pattern /${current?.source ?? '?'}/ took over ${timeout} ms on a ${text.length}-character text ` +
+            '(catastrophic backtracking); nothing was stored. ' +
+            'Simplify it: avoid adjacent repetitions that can match the same characters, like \\d+\\d+.',
           { cause: err },
         )
       }

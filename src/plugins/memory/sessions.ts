@@ -74,7 +74,10 @@ export interface SessionContext {
   recent: SessionTurn[]
   /** how many turns the summary stands for */
   older: number
-  /** where the summary came from: the cache, a call to `summarize` now, or (no callback, or it failed) a plain list of the earlier questions */
+  /**
+   * where the summary came from: the cache, a call to `summarize` now, or (no callback, or it
+   * failed) a plain list of the earlier questions
+   */
   summarized: 'none' | 'cached' | 'fresh' | 'fallback'
   /** why `summarize` failed, when it did */
   summaryError?: string
@@ -110,7 +113,8 @@ export function validateSessionName(name: unknown): string {
   if (!NAME_RE.test(n)) {
     throw new MiradorError(
       'USAGE',
-      `session name ${JSON.stringify(n)} is not allowed: use letters, digits, ".", "_" and "-", starting with a letter or digit (no spaces or slashes), up to ${SESSION_NAME_MAX} characters.`,
+      `session name ${JSON.stringify(n)} is not allowed: use letters, digits, ".", "_" and "-", ` +
+        `starting with a letter or digit (no spaces or slashes), up to ${SESSION_NAME_MAX} characters.`,
     )
   }
   return n
@@ -371,7 +375,8 @@ export class SessionStore {
     if (expected !== undefined && s.name !== expected) {
       throw new MiradorError(
         'MEMORY_CRYPTO',
-        `${file} holds session "${s.name}", not "${expected}": was it copied or renamed by hand? Move it back or delete it.`,
+        `${file} holds session "${s.name}", not "${expected}": was it copied or renamed by hand? ` +
+          'Move it back or delete it.',
       )
     }
     const { v: _v, ...session } = s

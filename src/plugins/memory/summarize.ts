@@ -10,7 +10,9 @@ const TIMEOUT_MS = 60_000
 
 export async function summarizeWith(hooks: Hooks, model: string, texts: string[]): Promise<string> {
   const signal = AbortSignal.timeout(TIMEOUT_MS)
-  const prompt = `Summarise the following in a few sentences, keeping names, numbers, decisions and preferences:\n\n${texts.join('\n\n---\n\n')}`
+  const prompt =
+    'Summarise the following in a few sentences, keeping names, numbers, decisions and preferences:\n\n' +
+    texts.join('\n\n---\n\n')
   const ctx: StageContext = {
     runId: 'memory',
     chain: 'memory',

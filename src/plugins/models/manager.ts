@@ -150,7 +150,8 @@ export class ModelManager {
       if (sizeGb > budget.memoryGb) {
         throw new MiradorError(
           'MODEL_BUDGET',
-          `${r.display} needs ${sizeGb} GB, more than the ${budget.memoryGb} GB budget. Raise budget.memory_gb in models/manifest.yaml, or use a smaller model.`,
+          `${r.display} needs ${sizeGb} GB, more than the ${budget.memoryGb} GB budget. ` +
+            'Raise budget.memory_gb in models/manifest.yaml, or use a smaller model.',
         )
       }
       const others = [...this.slots.values()]
@@ -162,7 +163,9 @@ export class ModelManager {
           emit({
             type: 'model-wait',
             model: r.display,
-            reason: `the budget (${budget.memoryGb} GB, ${budget.maxLoaded} models) is taken by models in use; waiting for one to be released`,
+            reason:
+              `the budget (${budget.memoryGb} GB, ${budget.maxLoaded} models) is taken by models in use; ` +
+              'waiting for one to be released',
           })
         waited = true
         await this.#released(signal)

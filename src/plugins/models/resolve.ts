@@ -64,7 +64,8 @@ function adapterPath(
   if (!inside) {
     throw new MiradorError(
       'CONFIG_INVALID',
-      `models.${name}.lora: the adapter ${file} is outside the project and $MIRADOR_HOME. Move it under ${roots.join(' or ')}.`,
+      `models.${name}.lora: the adapter ${file} is outside the project and $MIRADOR_HOME. ` +
+        `Move it under ${roots.join(' or ')}.`,
       {
         location: locate(manifest as Loaded<unknown>, ['models', name, 'lora']),
         details: { key: 'lora' },

@@ -55,7 +55,7 @@ export function tryLock(fs: Fs, file: string, pid: number, staleMs: number): str
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw err
     }
-    let holder: { pid?: unknown; at?: unknown } | null = null
+    let holder: { pid?: unknown; at?: unknown } | null
     try {
       holder = JSON.parse(text) as { pid?: unknown }
     } catch {
@@ -82,7 +82,7 @@ export function tryLock(fs: Fs, file: string, pid: number, staleMs: number): str
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
       throw err
     }
-    let moved = ''
+    let moved: string
     try {
       moved = fs.readFileSync(aside, 'utf8')
     } catch {

@@ -118,6 +118,7 @@ export async function logTail(log: string, lines: number, from = 0): Promise<str
       const start = Math.max(from, size - 64 * 1024)
       const buf = Buffer.alloc(Math.max(0, size - start))
       await fh.read(buf, 0, buf.length, start)
+      // eslint-disable-next-line no-control-regex -- removes the ESC [ … m colour codes Chroma writes
       const text = buf.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '')
       return text
         .split('\n')

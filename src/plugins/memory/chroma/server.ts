@@ -133,7 +133,8 @@ async function checkExternal(raw: string, onProgress?: (s: ChromaServerStatus) =
   if (!hb.ok) {
     throw new MiradorError(
       'MEMORY_UNAVAILABLE',
-      `Chroma at ${base} (CHROMA_URL) does not answer: ${hb.reason}. Start that server, correct CHROMA_URL, or unset CHROMA_URL to let Mirador run its own local Chroma.`,
+      `Chroma at ${base} (CHROMA_URL) does not answer: ${hb.reason}. ` +
+        'Start that server, correct CHROMA_URL, or unset CHROMA_URL to let Mirador run its own local Chroma.',
       { details: { url: base } },
     )
   }
@@ -161,7 +162,8 @@ async function ensureBundled(opts: EnsureChromaServerOptions, env: NodeJS.Proces
   } catch (err) {
     throw new MiradorError(
       'MEMORY_UNAVAILABLE',
-      `cannot create ${paths.data} for the local Chroma server: ${(err as Error).message}. Check MIRADOR_HOME and its permissions.`,
+      `cannot create ${paths.data} for the local Chroma server: ${(err as Error).message}. ` +
+        'Check MIRADOR_HOME and its permissions.',
       {
         cause: err,
       },
@@ -278,7 +280,8 @@ async function acquire(
     if (Date.now() > deadline) {
       throw new MiradorError(
         'MEMORY_UNAVAILABLE',
-        `another Mirador process has held ${paths.lock} for over ${Math.round(timeoutMs / 1000)} s while starting or stopping the local Chroma server. ` +
+        `another Mirador process has held ${paths.lock} for over ${Math.round(timeoutMs / 1000)} s ` +
+          'while starting or stopping the local Chroma server. ' +
           `Wait and retry; if no other Mirador is running, delete that file.`,
         { details: { lock: paths.lock } },
       )

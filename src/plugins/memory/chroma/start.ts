@@ -173,7 +173,8 @@ export function chromaCli(): string {
   }
   throw new MiradorError(
     'MEMORY_UNAVAILABLE',
-    `chromadb's CLI (dist/cli.mjs) was not found near ${main}; reinstall Mirador, or set CHROMA_URL to a Chroma server.`,
+    `chromadb's CLI (dist/cli.mjs) was not found near ${main}; ` +
+      'reinstall Mirador, or set CHROMA_URL to a Chroma server.',
   )
 }
 

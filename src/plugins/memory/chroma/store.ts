@@ -103,7 +103,8 @@ class ChromaMemoryStore implements MemoryStore {
       if (space && space !== 'cosine') {
         throw new MiradorError(
           'MEMORY_UNAVAILABLE',
-          `the Chroma collection "${this.name}" at ${url} uses the ${space} space; Mirador's memory needs cosine. Use another collection name or delete that collection.`,
+          `the Chroma collection "${this.name}" at ${url} uses the ${space} space; Mirador's memory needs cosine. ` +
+            'Use another collection name or delete that collection.',
         )
       }
       let sealedKey = col.metadata?.[TAG_KEY_META]
@@ -348,13 +349,15 @@ export function toMiradorError(err: unknown, url: string, what: string): Mirador
     case 'ChromaConnectionError':
       return new MiradorError(
         'MEMORY_UNAVAILABLE',
-        `cannot ${what}: Chroma at ${url} cannot be reached. Retry (Mirador restarts its local Chroma), check CHROMA_URL if you set it, or run without memory.`,
+        `cannot ${what}: Chroma at ${url} cannot be reached. ` +
+          'Retry (Mirador restarts its local Chroma), check CHROMA_URL if you set it, or run without memory.',
         { cause: err, details: { url, connection: true } },
       )
     case 'ChromaServerError':
       return new MiradorError(
         'MEMORY_UNAVAILABLE',
-        `cannot ${what}: Chroma at ${url} failed (${msg}). See its log (for the local server: $MIRADOR_HOME/memory/chroma.log) and retry.`,
+        `cannot ${what}: Chroma at ${url} failed (${msg}). ` +
+          'See its log (for the local server: $MIRADOR_HOME/memory/chroma.log) and retry.',
         {
           cause: err,
           details: { url },

@@ -19,14 +19,17 @@
  * `supervisorMain` runs from its own source text: the program (supervisorScript) travels in the
  * environment variable SUPERVISOR_ENV and `node -e SUPERVISOR_BOOTSTRAP '<json args>'` evaluates it
  * (so `ps` shows a short command line, and Chroma does not inherit the variable). It must use only
- * its parameters and globals (`require` is CommonJS's, present under `node -e`).
+ * its parameters and globals; the program passes it CommonJS's `require`, present under `node -e`.
  */
+import { coverageShim } from '../../../lib/coverage-shim.js'
 import { releaseLock, tryLock } from './lock.js'
 
 export const SUPERVISOR_ROLE = 'mirador-chroma-supervisor'
 export const SUPERVISOR_ENV = 'MIRADOR_CHROMA_SUPERVISOR_JS'
 /** what `node -e` runs: takes the program out of the environment, then runs it */
-export const SUPERVISOR_BOOTSTRAP = `/* mirador: chroma supervisor */ const s = process.env.${SUPERVISOR_ENV}; delete process.env.${SUPERVISOR_ENV}; eval(s)`
+export const SUPERVISOR_BOOTSTRAP =
+  '/* mirador: chroma supervisor */ ' +
+  `const s = process.env.${SUPERVISOR_ENV}; delete process.env.${SUPERVISOR_ENV}; eval(s)`
 
 export interface SupervisorArgs {
   role: typeof SUPERVISOR_ROLE
@@ -48,17 +51,23 @@ export interface SupervisorArgs {
 }
 
 /**
- * `require` comes in as a parameter, the child's own: this function runs from its source text, and
- * a bundler must see no `require` call of its own to rewrite in it.
+ * CommonJS's `require`, for the modules the supervisor uses. It comes in as a parameter, the
+ * child's own: this function runs from its source text, and a bundler must see no `require` call
+ * of its own to rewrite in it.
  */
+interface SupervisorRequire {
+  (id: 'node:fs'): typeof import('node:fs')
+  (id: 'node:child_process'): typeof import('node:child_process')
+}
+
 export function supervisorMain(
-  require: (id: string) => unknown,
+  require: SupervisorRequire,
   lock: typeof tryLock,
   unlock: typeof releaseLock,
   a: SupervisorArgs,
 ): void {
-  const fs = require('node:fs') as typeof import('node:fs')
-  const cp = require('node:child_process') as typeof import('node:child_process')
+  const fs = require('node:fs')
+  const cp = require('node:child_process')
   const say = (msg: string): void => {
     try {
       process.stderr.write(`[mirador supervisor ${process.pid} ${new Date().toISOString()}] ${msg}\n`)
@@ -160,15 +169,10 @@ export function supervisorMain(
 
 /**
  * The supervisor program (run by SUPERVISOR_BOOTSTRAP); its argument is the JSON of SupervisorArgs.
- *
- * Under `jest --coverage` the functions' source carries istanbul counters (`cov_x().s[3]++`) that
- * refer to the instrumented module; the shim defines them as a sink so the same source still runs.
+ * coverageShim keeps it running under `jest --coverage`.
  */
 export function supervisorScript(): string {
-  const body = `(${supervisorMain.toString()})(require,(${tryLock.toString()}),(${releaseLock.toString()}),JSON.parse(process.argv[1]));`
-  const counters = [...new Set(body.match(/\bcov_[A-Za-z0-9_]+(?=\(\))/g) ?? [])]
-  const shim = counters.length
-    ? `var __sink=new Proxy(function(){},{get:(t,k)=>k===Symbol.toPrimitive?()=>0:__sink,set:()=>true,apply:()=>__sink});${counters.map((n) => `var ${n}=()=>__sink;`).join('')}`
-    : ''
-  return `"use strict";${shim}${body}`
+  const args = `require,(${tryLock.toString()}),(${releaseLock.toString()}),JSON.parse(process.argv[1])`
+  const body = `(${supervisorMain.toString()})(${args});`
+  return `"use strict";${coverageShim(body)}${body}`
 }

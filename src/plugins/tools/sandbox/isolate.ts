@@ -58,6 +58,7 @@ export function isolateMain(done: DoneFn, request: RequestFn, configJson: string
   // ---- captured while the context is pristine (no tool code has run yet) ----
   const G = globalThis as Record<string, unknown>
   const create = Object.create as (proto: null) => Record<string | number, unknown>
+  const assign = Object.assign
   const freeze = Object.freeze
   const defineProperty = Object.defineProperty
   const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor
@@ -275,8 +276,5 @@ export function isolateMain(done: DoneFn, request: RequestFn, configJson: string
     entry.resolve(value)
   }
 
-  const api = create(null)
-  api.run = run
-  api.settle = settle
-  return freeze(api) as unknown as IsolateApi
+  return freeze(assign(create(null), { run, settle }))
 }

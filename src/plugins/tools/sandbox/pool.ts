@@ -18,6 +18,7 @@
  *   Workers still running when the process exits are SIGKILLed (one `exit` listener for all pools).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { Socket } from 'node:net'
 import path from 'node:path'
 import type { CapMessage, FromWorker, RunMessage, ToWorker } from './protocol.js'
 import { isolateSource, workerProgram } from './program.js'
@@ -173,11 +174,11 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
 
   function idle(w: Worker): void {
     w.child.unref()
-    ;(w.child as unknown as { channel?: { unref?: () => void } }).channel?.unref?.()
+    w.child.channel?.unref?.()
   }
   function busy(w: Worker): void {
     w.child.ref()
-    ;(w.child as unknown as { channel?: { ref?: () => void } }).channel?.ref?.()
+    w.child.channel?.ref?.()
   }
 
   function spawnWorker(): Worker {
@@ -198,7 +199,8 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
     child.stderr?.on('data', (chunk: string) => {
       w.stderr = (w.stderr + chunk).slice(-STDERR_TAIL)
     })
-    ;(child.stderr as unknown as { unref?: () => void } | null)?.unref?.()
+    // the stderr pipe is a socket: unref it so that an idle worker does not keep this process alive
+    if (child.stderr instanceof Socket) child.stderr.unref()
     child.on('message', (m: unknown) => onMessage(w, m))
     child.on('error', (err) => {
       kill(w, `the sandbox worker could not start: ${err.message}`)

@@ -13,6 +13,7 @@ export function clamp(v: unknown, r: { min: number; max: number; fallback: numbe
 
 /** A message for people: no control characters, bounded. */
 export function clean(s: string, max = 500): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are replaced
   const t = s.replace(/\s*[\u0000-\u001f\u007f-\u009f\u2028\u2029]+\s*/g, ' ').trim()
   return t.length > max ? `${t.slice(0, max)}…` : t
 }

@@ -26,7 +26,9 @@ import type { CapResultMessage, FromWorker, RunMessage, ToWorker } from './proto
 import type { DoneFn, IsolateConfig, RequestFn } from './isolate.js'
 
 /** what `node -e` runs: waits for the boot message, then runs the program it carries */
-export const WORKER_BOOTSTRAP = `/* mirador: tool sandbox worker */ process.once('message', (m) => { new Function('require', 'boot', m.program)(require, m) })`
+export const WORKER_BOOTSTRAP =
+  '/* mirador: tool sandbox worker */ ' +
+  "process.once('message', (m) => { new Function('require', 'boot', m.program)(require, m) })"
 
 interface Boot {
   ivmPath: string
