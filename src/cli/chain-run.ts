@@ -90,6 +90,18 @@ function attach(engine: Engine, renderer: Renderer, shown: RunEvent | undefined,
   })
 }
 
+/** This process's streams, environment and folder, as a run started from the command line sees them. */
+export function processIO(startedAt = performance.now()): ChainRunIO {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    startedAt,
+  }
+}
+
 export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Promise<number> {
   const runId = newRunId()
   const home = miradorHome(io.env)

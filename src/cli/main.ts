@@ -25,21 +25,14 @@ export async function main(argv: string[], startedAt = performance.now()): Promi
   onOutputClosed(process.stdout, () => {})
   onOutputClosed(process.stderr, () => {})
   if ((run || ask) && !argv.slice(run ? 2 : 1).some((a) => HELP.has(a))) {
-    const { runChainCommand } = await import('./chain-run.js')
+    const { processIO, runChainCommand } = await import('./chain-run.js')
     let code: number
     try {
       const { args, flags } = run ? parseWithSpec(chainRunSpec, argv.slice(2)) : parseWithSpec(askSpec, argv.slice(1))
       const chain = run ? args.chain! : 'auto'
       code = await runChainCommand(
         { chain, ...(args.query !== undefined ? { query: args.query } : {}), ...flags },
-        {
-          stdout: process.stdout,
-          stderr: process.stderr,
-          stdin: process.stdin,
-          env: process.env,
-          cwd: process.cwd(),
-          startedAt,
-        },
+        processIO(startedAt),
       )
     } catch (err) {
       process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`)

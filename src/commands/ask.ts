@@ -1,4 +1,4 @@
-import { runChainCommand } from '../cli/chain-run.js'
+import { processIO, runChainCommand } from '../cli/chain-run.js'
 import { askSpec } from '../cli/spec.js'
 import { MiradorCommand } from './base.js'
 import { toOclifArgs, toOclifFlags } from './oclif-spec.js'
@@ -14,20 +14,10 @@ export default class Ask extends MiradorCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Ask)
+    const query = args.query !== undefined ? { query: args.query as string } : {}
     const code = await runChainCommand(
-      {
-        ...(flags as Record<string, unknown>),
-        chain: 'auto',
-        ...(args.query !== undefined ? { query: args.query as string } : {}),
-      },
-      {
-        stdout: process.stdout,
-        stderr: process.stderr,
-        stdin: process.stdin,
-        env: process.env,
-        cwd: process.cwd(),
-        startedAt: performance.now(),
-      },
+      { ...(flags as Record<string, unknown>), chain: 'auto', ...query },
+      processIO(),
     )
     this.exit(code)
   }

@@ -15,8 +15,8 @@
  * - `forget` tap: forgetting runs, a time range or everything removes their log lines too.
  */
 import type { PluginHost } from '../../engine/engine.js'
+import { AppliedTo } from '../../lib/applied-to.js'
 import type { ChainFile } from '../../engine/config/index.js'
-import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, validatePluginOptions } from '../../engine/plugin-options.js'
 import type {
   ForgetRequest,
@@ -71,7 +71,7 @@ export class EnergyPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
   readonly config: EnergyOptions
-  #engine?: PluginHost
+  readonly #applied = new AppliedTo(PLUGIN_NAME)
   #profiles?: Promise<LoadedProfiles>
   readonly #runs = new Map<string, RunState>()
 
@@ -80,7 +80,7 @@ export class EnergyPlugin {
   }
 
   apply(engine: PluginHost): void {
-    this.#engine = engine
+    this.#applied.set(engine)
     engine.hooks.route.tapPromise({ name: PLUGIN_NAME, stage: -10 }, (request) => this.#route(request))
     engine.hooks.plan.tapPromise(PLUGIN_NAME, (plan, ctx) => this.#plan(plan, ctx))
     engine.hooks.stageDone.tapPromise(PLUGIN_NAME, (result, ctx) => this.#stageDone(result, ctx))
@@ -88,25 +88,20 @@ export class EnergyPlugin {
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.#forget(req))
   }
 
-  #host(): PluginHost {
-    if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
-    return this.#engine
-  }
-
   /** profile folders, most important first (project, user, shipped) */
   get dirs(): readonly string[] {
-    return this.#host().settings.dirs.profiles
+    return this.#applied.host.settings.dirs.profiles
   }
 
   /** the pinned profile: --profile, then MIRADOR_PROFILE, then config `profile:` */
   get pin(): { name: string; from: string } | undefined {
-    const { flags, env, config } = this.#host().settings
+    const { flags, env, config } = this.#applied.host.settings
     return pinnedProfile(typeof flags.profile === 'string' ? flags.profile : undefined, env, config)
   }
 
   /** a model's size in GB, as the manifest declares it (through the models plugin), when known */
   readonly #sizeOf: SizeOf = async (model) => {
-    const size = this.#engine?.capability('models.size')
+    const size = this.#applied.maybe?.capability('models.size')
     if (!size) return undefined
     const r = (await size({ model }).catch(() => undefined)) as { sizeGb?: number | null } | undefined
     return r?.sizeGb ?? undefined
@@ -119,7 +114,7 @@ export class EnergyPlugin {
   }
 
   battery(): Promise<BatteryReading> {
-    const { env, home } = this.#host().settings
+    const { env, home } = this.#applied.host.settings
     return readBattery(env, { home })
   }
 
@@ -228,8 +223,8 @@ export class EnergyPlugin {
   async #runDone(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
-    if (!run || !this.#host().settings.memory) return
-    await appendLog(this.#host().settings.home, {
+    if (!run || !this.#applied.host.settings.memory) return
+    await appendLog(this.#applied.host.settings.home, {
       at: new Date().toISOString(),
       runId: result.runId,
       chain: run.chain,
@@ -242,7 +237,7 @@ export class EnergyPlugin {
 
   async #forget(req: ForgetRequest): Promise<void> {
     if (!(req.all || req.before !== undefined || req.runIds?.length)) return
-    const n = await forgetLog(this.#host().settings.home, {
+    const n = await forgetLog(this.#applied.host.settings.home, {
       ...(req.all ? { all: true } : {}),
       ...(req.before !== undefined ? { before: req.before } : {}),
       runIds: req.runIds ?? [],

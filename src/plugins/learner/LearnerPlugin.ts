@@ -7,6 +7,7 @@
  */
 import type { ChainFile } from '../../engine/config/index.js'
 import type { PluginHost } from '../../engine/engine.js'
+import { AppliedTo } from '../../lib/applied-to.js'
 import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, validatePluginOptions } from '../../engine/plugin-options.js'
 import type {
@@ -62,7 +63,7 @@ export class LearnerPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
   readonly options: LearnerOptions
-  #engine?: PluginHost
+  readonly #applied = new AppliedTo(PLUGIN_NAME)
   readonly #lastRate = new Map<string, RateResult>()
 
   constructor(options: LearnerOptions = {}) {
@@ -70,21 +71,16 @@ export class LearnerPlugin {
   }
 
   apply(engine: PluginHost): void {
-    this.#engine = engine
+    this.#applied.set(engine)
     engine.hooks.route.tapPromise(PLUGIN_NAME, (request, ctx) => this.#route(request, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, (r) => this.#record(r))
     engine.hooks.feedback.tapPromise(PLUGIN_NAME, async (rating) => void (await this.rate(rating)))
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.#forget(req))
   }
 
-  #host(): PluginHost {
-    if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
-    return this.#engine
-  }
-
   /** the chains that can be routed to (the engine's catalog) */
   chains(): Promise<ChainChoice[]> {
-    return this.#host().chains()
+    return this.#applied.host.chains()
   }
 
   /** `chain: auto`: picks the chain and says why in a `route` event. */
@@ -98,13 +94,13 @@ export class LearnerPlugin {
       reason: route.reason,
       candidates: route.candidates,
       // `--explain`: renderers show the candidates and the draws, not only the choice
-      explain: this.#host().settings.flags.explain === true,
+      explain: this.#applied.host.settings.flags.explain === true,
     })
     return { chain: route.chain, queryType: route.type }
   }
 
   journal(): Journal {
-    return new Journal(this.#host().settings.home)
+    return new Journal(this.#applied.host.settings.home)
   }
 
   get priorStrength(): number {
@@ -166,12 +162,13 @@ export class LearnerPlugin {
         b.s.sample / Math.max(1e-9, b.joules) > a.s.sample / Math.max(1e-9, a.joules) ? b : a,
       )
       picked.chain = best.s.chain
-      picked.reason = `${best.s.chain}: the best expected rating per joule (drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J; ${
+      const others =
         perJoule
           .filter((x) => x !== best)
           .map((x) => `${x.s.chain} ${x.s.sample.toFixed(3)} for ${Math.round(x.joules)} J`)
           .join(', ') || 'no other candidate'
-      })`
+      const drew = `drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J`
+      picked.reason = `${best.s.chain}: the best expected rating per joule (${drew}; ${others})`
     }
     const chain = chains.find((c) => c.name === picked.chain)!
     return {
@@ -189,7 +186,7 @@ export class LearnerPlugin {
   }
 
   async #record(r: RunResult): Promise<void> {
-    const settings = this.#host().settings
+    const settings = this.#applied.host.settings
     // with memory off nothing of the run is kept, so it cannot be rated later either; a run that
     // never reached a stage has nothing to rate
     if (!settings.memory || !r.memory || r.stages.length === 0) return
@@ -239,7 +236,7 @@ export class LearnerPlugin {
       result.skipped = `chain ${run.chain} has no file to write its weight to`
     } else {
       try {
-        const home = this.#host().settings.home
+        const home = this.#applied.host.settings.home
         const n0 = this.priorStrength
         const w = await updateChainWeight(
           run.file,
@@ -251,7 +248,7 @@ export class LearnerPlugin {
               entries.filter((e) => e.kind === 'rating' && e.chain === run.chain && e.type === run.type).length - 1
             return updateWeight({ weight: current ?? 0.5, count: Math.max(0, count) }, success, n0).weight
           },
-          { home, extraStageProperties: this.#host().stageKeys() },
+          { home, extraStageProperties: this.#applied.host.stageKeys() },
         )
         result.before = w.before
         result.after = w.after

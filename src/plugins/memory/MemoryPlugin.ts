@@ -6,6 +6,7 @@
  * without memory and says so once; what could not be written waits in an encrypted outbox.
  */
 import type { PluginHost } from '../../engine/engine.js'
+import { AppliedTo } from '../../lib/applied-to.js'
 import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
@@ -37,7 +38,7 @@ export class MemoryPlugin {
   readonly name = PLUGIN_NAME
   readonly apiVersion = 1
   readonly options: ResolvedMemoryOptions
-  #engine?: PluginHost
+  readonly #applied = new AppliedTo(PLUGIN_NAME)
   #cipher?: Promise<MemoryCipher>
   #store?: Promise<MemoryStore>
   #embedder?: Embedder
@@ -51,7 +52,7 @@ export class MemoryPlugin {
   }
 
   apply(engine: PluginHost): void {
-    this.#engine = engine
+    this.#applied.set(engine)
     engine.registerStageKeys(builtinStageKeys('memory'))
     // {{memory}} is ours even when memory is off for a run (it is empty then, by design)
     engine.registerTemplateVars(['memory'])
@@ -71,21 +72,16 @@ export class MemoryPlugin {
   }
 
   get home(): string {
-    return this.#host().settings.home
+    return this.#applied.host.settings.home
   }
 
   get #env(): NodeJS.ProcessEnv {
-    return this.#host().settings.env
+    return this.#applied.host.settings.env
   }
 
   /** recalled text goes into `memory` events (the option, or `--show-memory`) */
   get #show(): boolean {
-    return this.options.show === true || this.#host().settings.flags['show-memory'] === true
-  }
-
-  #host(): PluginHost {
-    if (!this.#engine) throw new MiradorError('INTERNAL', `${PLUGIN_NAME} used before apply()`)
-    return this.#engine
+    return this.options.show === true || this.#applied.host.settings.flags['show-memory'] === true
   }
 
   cipher(): Promise<MemoryCipher> {
@@ -99,7 +95,7 @@ export class MemoryPlugin {
       if (!e || e.runtime === 'hashing') this.#embedder = createHashingEmbedder()
       else {
         // the same runtime settings as chains (--host, config ollama:), with the embedder's own host on top
-        const runtime = this.#host().runtime(e.runtime, e.host ? { host: e.host } : {})
+        const runtime = this.#applied.host.runtime(e.runtime, e.host ? { host: e.host } : {})
         this.#embedder = createEmbedder({ runtime, model: e.model ?? '' })
       }
     }
@@ -140,7 +136,8 @@ export class MemoryPlugin {
 
   /** `memory.search` for sandboxed tools: `{ query, k? }` → `{ results: [{ id, text, score }] }` */
   async #searchCapability(args: unknown): Promise<unknown> {
-    if (!this.#host().settings.memory) throw new MiradorError('USAGE', 'memory is off: there is nothing to search')
+    if (!this.#applied.host.settings.memory)
+      throw new MiradorError('USAGE', 'memory is off: there is nothing to search')
     const a = (args ?? {}) as { query?: unknown; k?: unknown }
     if (typeof a.query !== 'string' || a.query.length === 0 || a.query.length > 2000)
       throw new MiradorError(
@@ -234,7 +231,7 @@ export class MemoryPlugin {
   }
 
   #summarize(texts: string[]): Promise<string> {
-    return summarizeWith(this.#host().hooks, this.options.summary_model, texts)
+    return summarizeWith(this.#applied.host.hooks, this.options.summary_model, texts)
   }
 
   async #remember(result: RunResult): Promise<void> {
