@@ -166,12 +166,14 @@ export class LearnerPlugin {
         b.s.sample / Math.max(1e-9, b.joules) > a.s.sample / Math.max(1e-9, a.joules) ? b : a,
       )
       picked.chain = best.s.chain
-      picked.reason = `${best.s.chain}: the best expected rating per joule (drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J; ${
-        perJoule
-          .filter((x) => x !== best)
-          .map((x) => `${x.s.chain} ${x.s.sample.toFixed(3)} for ${Math.round(x.joules)} J`)
-          .join(', ') || 'no other candidate'
-      })`
+      picked.reason =
+        `${best.s.chain}: the best expected rating per joule ` +
+        `(drew ${best.s.sample.toFixed(3)} for about ${Math.round(best.joules)} J; ${
+          perJoule
+            .filter((x) => x !== best)
+            .map((x) => `${x.s.chain} ${x.s.sample.toFixed(3)} for ${Math.round(x.joules)} J`)
+            .join(', ') || 'no other candidate'
+        })`
     }
     const chain = chains.find((c) => c.name === picked.chain)!
     return {
