@@ -92,7 +92,8 @@ async function main() {
   })
   const dir = project({
     'models/manifest.yaml':
-      'models:\n  quick: { runtime: ollama, base: "quick:1b" }\n  deep: { runtime: ollama, base: "deep:7b" }\n  stream: { runtime: ollama, base: "stream:1b" }\n',
+      'models:\n  quick: { runtime: ollama, base: "quick:1b" }\n  deep: { runtime: ollama, base: "deep:7b" }\n' +
+      '  stream: { runtime: ollama, base: "stream:1b" }\n',
     'chains/quick-deep.yaml':
       'stages:\n  quick: { model: quick, prompt: "{{query}}" }\n  deep: { model: deep, prompt: "{{query}}" }\n',
     'chains/deep-only.yaml': 'stages:\n  deep: { model: deep, prompt: "{{query}}" }\n',
@@ -147,7 +148,9 @@ async function main() {
       const p = r.phases
       rows.push({
         benchmark: `start → first token, memory ${memory} (warm home)`,
-        measured: `${fmt(r.mirador)} (ack ${fmt(r.ack)}; in-run t: plan ${p.plan}, stage-start ${p['stage-start']}, token ${p.token})`,
+        measured:
+          `${fmt(r.mirador)} (ack ${fmt(r.ack)}; ` +
+          `in-run t: plan ${p.plan}, stage-start ${p['stage-start']}, token ${p.token})`,
         baseline: `raw client: ${fmt(r.raw)}`,
         ratio: `${ratio.toFixed(2)}× (runs ${fmt(r.spread.mirador[0])}–${fmt(r.spread.mirador[1])})`,
         goal: '≤ 1.3×',
@@ -165,7 +168,7 @@ async function main() {
 
   // 3. quick-deep against deep alone (5 ms per token: quick 40 tokens, deep 120)
   if (want('quick-deep')) {
-    server.setOptions({ tokenDelayMs: 5, tokens: undefined as unknown as number })
+    server.setOptions({ tokenDelayMs: 5, tokens: undefined })
     const both: number[] = []
     const alone: number[] = []
     for (let i = 0; i < Math.max(3, RUNS >> 1); i++) {
@@ -292,10 +295,13 @@ async function main() {
       goal: 'report',
       met: '—',
     })
+    const loraModels = ['poet', 'coder', 'chef']
+      .map((n) => `  ${n}: { runtime: llamacpp, base: "\${MIRADOR_GGUF}", lora: ../adapters/${n}.gguf }\n`)
+      .join('')
     const demo = project({
       'models/manifest.yaml': `models:
   story: { runtime: llamacpp, base: "\${MIRADOR_GGUF}" }
-${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${MIRADOR_GGUF}", lora: ../adapters/${n}.gguf }\n`).join('')}  quick: { runtime: ollama, base: "llama3.2:1b" }
+${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
   quick-sql: { runtime: ollama, base: "llama3.2:1b", lora: ../adapters/sql.gguf }
 `,
     })
@@ -307,7 +313,9 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
       benchmark: 'models du: 4 adapters on 2 bases',
       measured: describe(withAdapters),
       baseline: `full copies ${(withAdapters.fullCopiesBytes / 1e9).toFixed(3)} GB`,
-      ratio: `saved ${(withAdapters.savedBytes / 1e9).toFixed(3)} GB (${Math.round((100 * withAdapters.savedBytes) / withAdapters.fullCopiesBytes)} %)`,
+      ratio:
+        `saved ${(withAdapters.savedBytes / 1e9).toFixed(3)} GB ` +
+        `(${Math.round((100 * withAdapters.savedBytes) / withAdapters.fullCopiesBytes)} %)`,
       goal: 'report',
       met: '—',
     })
@@ -366,7 +374,8 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
     rows.push({
       benchmark: 'learner: best chain after 50 ratings',
       measured: `${(100 * sim.share).toFixed(1)} % (explore 0.25)`,
-      baseline: `plain Thompson ${(100 * plain.share).toFixed(1)} %; exact optimum ${(100 * optimalShare()).toFixed(1)} %`,
+      baseline:
+        `plain Thompson ${(100 * plain.share).toFixed(1)} %; ` + `exact optimum ${(100 * optimalShare()).toFixed(1)} %`,
       ratio: `after 150: ${(100 * later.share).toFixed(1)} %`,
       goal: '≥ 90 % (plan: 85 %)',
       met: sim.share >= 0.9 ? 'yes' : 'no',
@@ -386,7 +395,8 @@ ${['poet', 'coder', 'chef'].map((n) => `  ${n}: { runtime: llamacpp, base: "\${M
   if (want('energy')) rows.push(...(await energyRows()))
 
   console.log(
-    `\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, medians of ${RUNS} runs where timed from a process)\n`,
+    `\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, ` +
+      `medians of ${RUNS} runs where timed from a process)\n`,
   )
   printTable(rows)
 

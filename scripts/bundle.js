@@ -32,7 +32,9 @@ await build({
   ],
   // the CommonJS modules inside (tapable) require Node's own modules
   banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    js:
+      "import { createRequire as __createRequire } from 'node:module'; " +
+      'const require = __createRequire(import.meta.url);',
   },
   logLevel: 'warning',
 })

@@ -43,11 +43,17 @@ export const commonFlags = {
 
 export const chainRunSpec: CommandSpec = {
   summary: 'Run a chain on a query, streaming every stage as it answers.',
-  description: `Prints an acknowledgment at once, then streams each stage of the chain (labelled, with its confidence) and ends with a summary line: which stage answered, models used, tokens and time. Stages that do not depend on each other run at the same time.
-
-CHAIN is a name from \`mirador chain ls\` (./chains, then $MIRADOR_HOME/chains, then the shipped chains), a path to a chain file, or \`auto\` to let the learner choose (as \`mirador ask\` does). QUERY may also come on standard input.
-
-Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, 130 when interrupted (Ctrl-C, or the reader of a pipe closed it early).`,
+  description:
+    'Prints an acknowledgment at once, then streams each stage of the chain (labelled, with its confidence) and ' +
+    'ends with a summary line: which stage answered, models used, tokens and time. Stages that do not depend on ' +
+    'each other run at the same time.\n' +
+    '\n' +
+    'CHAIN is a name from `mirador chain ls` (./chains, then $MIRADOR_HOME/chains, then the shipped chains), ' +
+    'a path to a chain file, or `auto` to let the learner choose (as `mirador ask` does). ' +
+    'QUERY may also come on standard input.\n' +
+    '\n' +
+    'Exit status: 0 when the run produced an answer, 1 when no stage did or the input was bad, ' +
+    '130 when interrupted (Ctrl-C, or the reader of a pipe closed it early).',
   examples: [
     '<%= config.bin %> chain run quick-deep "What should I focus on this week?"',
     '<%= config.bin %> chain run single "Summarise this" --no-stream < notes.txt',
@@ -90,7 +96,8 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
       default: true,
       allowNo: true,
       description:
-        'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). Also MIRADOR_MEMORY=off, or memory: off in config.',
+        'Recall and remember; --no-memory reads nothing and writes nothing (not even the session file). ' +
+        'Also MIRADOR_MEMORY=off, or memory: off in config.',
     },
     'show-memory': {
       type: 'boolean',
@@ -109,7 +116,8 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
     profile: {
       type: 'string',
       description:
-        'Energy profile to use (profiles/NAME.yaml) instead of choosing from the battery. Also MIRADOR_PROFILE, or profile: in config.',
+        'Energy profile to use (profiles/NAME.yaml) instead of choosing from the battery. ' +
+        'Also MIRADOR_PROFILE, or profile: in config.',
       helpValue: 'NAME',
     },
     explain: { type: 'boolean', description: 'With CHAIN auto: say why the chain was chosen.' },
@@ -119,7 +127,11 @@ Exit status: 0 when the run produced an answer, 1 when no stage did or the input
 
 export const askSpec: CommandSpec = {
   summary: 'Ask a question: Mirador picks the chain most likely to satisfy you, then runs it.',
-  description: `The same as \`mirador chain run auto QUERY\`. The query's type is found (keyword rules in config, chain triggers, or the nearest questions you rated before), and a chain is chosen by Thompson sampling over the weights your ratings taught (chains/*.yaml \`weights:\`). Rate answers with \`mirador rate\` (or --rate) and the choice improves. --explain says why a chain was chosen.`,
+  description:
+    "The same as `mirador chain run auto QUERY`. The query's type is found (keyword rules in config, chain " +
+    'triggers, or the nearest questions you rated before), and a chain is chosen by Thompson sampling over the ' +
+    'weights your ratings taught (chains/*.yaml `weights:`). Rate answers with `mirador rate` (or --rate) and the ' +
+    'choice improves. --explain says why a chain was chosen.',
   examples: [
     '<%= config.bin %> ask "What should I focus on this week?"',
     '<%= config.bin %> ask "Plan a trip to Lisbon" --explain --rate',

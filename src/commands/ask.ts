@@ -15,10 +15,7 @@ export default class Ask extends MiradorCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Ask)
     const query = args.query !== undefined ? { query: args.query as string } : {}
-    const code = await runChainCommand(
-      { ...(flags as Record<string, unknown>), chain: 'auto', ...query },
-      processIO(),
-    )
+    const code = await runChainCommand({ ...(flags as Record<string, unknown>), chain: 'auto', ...query }, processIO())
     this.exit(code)
   }
 }

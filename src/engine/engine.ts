@@ -260,7 +260,9 @@ export class Engine implements PluginHost {
     const key = `${plugin}:${hook}`
     if (!run || run.reported.has(key)) return
     run.reported.add(key)
-    const message = `plugin ${plugin} failed in the ${hook} hook: ${error instanceof Error ? error.message : String(error)}. The run goes on without it.`
+    const message =
+      `plugin ${plugin} failed in the ${hook} hook: ${error instanceof Error ? error.message : String(error)}. ` +
+      'The run goes on without it.'
     const report = () => run.emit({ type: 'error', code: 'PLUGIN_FAILED', message, plugin })
     // a failing `event` tap is reported once the event being delivered has reached every tap
     if (hook === 'event') queueMicrotask(report)

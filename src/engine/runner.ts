@@ -250,7 +250,8 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     if (timeout?.aborted)
       return new MiradorError(
         'RUNTIME_TIMEOUT',
-        `stage "${name}" took longer than its timeout_ms (${spec.timeout_ms} ms). Raise timeout_ms in the chain, or use a smaller model.`,
+        `stage "${name}" took longer than its timeout_ms (${spec.timeout_ms} ms). ` +
+          'Raise timeout_ms in the chain, or use a smaller model.',
       )
     if (state.signal.aborted) return new MiradorError('ABORTED', 'the run was cancelled')
     return MiradorError.from(err, 'RUNTIME_FAILED')
@@ -271,7 +272,8 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
     if (!model) {
       throw new MiradorError(
         'MODEL_UNRESOLVED',
-        `no runtime provides model "${spec.model}" for stage "${name}". Add it to models/manifest.yaml, or check that the models plugin is not turned off in mirador.config.yaml.`,
+        `no runtime provides model "${spec.model}" for stage "${name}". Add it to models/manifest.yaml, ` +
+          'or check that the models plugin is not turned off in mirador.config.yaml.',
       )
     }
     modelName = model.name

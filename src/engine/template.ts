@@ -76,7 +76,8 @@ export function unknownVarsWarning(
     code: 'TEMPLATE',
     stage,
     message:
-      `stage "${stage}": ${list} ${names.length > 1 ? 'are' : 'is'} filled by no plugin, so ${names.length > 1 ? 'they render' : 'it renders'} empty. ` +
+      `stage "${stage}": ${list} ${names.length > 1 ? 'are' : 'is'} filled by no plugin, ` +
+      `so ${names.length > 1 ? 'they render' : 'it renders'} empty. ` +
       'Check the spelling, or load the plugin that provides it (mirador.config.yaml plugins:).',
   }
 }

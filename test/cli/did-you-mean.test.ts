@@ -85,7 +85,7 @@ describe('did you mean, through the CLI', () => {
     })
   })
 
-  it('a template variable no plugin fills: a TEMPLATE warning at its prompt in chain validate, a log in a run', async () => {
+  it('an unfilled template variable: a TEMPLATE warning at its prompt in chain validate, a log in a run', async () => {
     const p = project({
       'chains/vars.yaml': 'stages:\n  a:\n    model: quick\n    prompt: "{{memroy}} {{query}} {{memory}}"\n',
     })

@@ -28,7 +28,7 @@ describe('MiradorError', () => {
 })
 
 describe('MiradorError across copies of the module', () => {
-  it('an error made by another copy (a plugin importing the compiled modules while the CLI runs bundled) is one', () => {
+  it('an error from another copy (a plugin importing the compiled modules while the CLI runs bundled) is one', () => {
     const foreign: unknown = Object.assign(new Error('from the other copy'), {
       [Symbol.for('mirador.error')]: true,
       code: 'USAGE',

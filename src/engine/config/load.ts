@@ -139,7 +139,8 @@ function processText<T>(text: string, file: string, kind: ConfigKind, opts: Load
         errors: [
           new MiradorError(
             'CONFIG_INVALID',
-            `no name: key, and the file name ${JSON.stringify(name)} is not a valid ${kind} name (${nameSchema['x-hint'] ?? nameSchema.pattern}). Add a name: key or rename the file.`,
+            `no name: key, and the file name ${JSON.stringify(name)} is not a valid ${kind} name ` +
+              `(${nameSchema['x-hint'] ?? nameSchema.pattern}). Add a name: key or rename the file.`,
             { location: at(doc.contents.range?.[0] ?? 0), details: { key: 'name', kind } },
           ),
         ],

@@ -169,7 +169,8 @@ export function getValidator(kind: ConfigKind, extraStageProperties?: Record<str
         throw new MiradorError(
           'PLUGIN_API',
           Object.hasOwn(props, key)
-            ? `a plugin adds the stage key "${key}", which Mirador already defines. Pick another key name in the plugin.`
+            ? `a plugin adds the stage key "${key}", which Mirador already defines. ` +
+                'Pick another key name in the plugin.'
             : `a plugin adds the stage key ${JSON.stringify(key)}; stage keys are lowercase words (a-z, 0-9, _ and -).`,
           { details: { key } },
         )
@@ -177,7 +178,8 @@ export function getValidator(kind: ConfigKind, extraStageProperties?: Record<str
       if (!getAjv().validateSchema(sub)) {
         throw new MiradorError(
           'PLUGIN_API',
-          `a plugin's schema for the stage key "${key}" is not a valid JSON Schema: ${getAjv().errorsText(getAjv().errors)}`,
+          `a plugin's schema for the stage key "${key}" is not a valid JSON Schema: ` +
+            getAjv().errorsText(getAjv().errors),
           { details: { key } },
         )
       }
@@ -190,7 +192,8 @@ export function getValidator(kind: ConfigKind, extraStageProperties?: Record<str
     throw new MiradorError(
       extra ? 'PLUGIN_API' : 'INTERNAL',
       extra
-        ? `a plugin's stage schema is not a valid JSON Schema: ${cause instanceof Error ? cause.message : String(cause)}`
+        ? "a plugin's stage schema is not a valid JSON Schema: " +
+            (cause instanceof Error ? cause.message : String(cause))
         : `the ${kind} schema does not compile: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     )

@@ -72,7 +72,8 @@ async function checkAdapter(model: LlamaModel, modelFile: string, spec: AdapterS
     const code = (err as { code?: unknown } | null)?.code
     if (code === 'ENOENT')
       throw fail(
-        'the file does not exist. Check the adapter path (in the model manifest), or create or download the adapter there',
+        'the file does not exist. Check the adapter path (in the model manifest), ' +
+          'or create or download the adapter there',
         err,
       )
     if (code === 'EACCES' || code === 'EPERM') throw fail('permission denied. Make the file readable by this user', err)
@@ -90,28 +91,31 @@ async function checkAdapter(model: LlamaModel, modelFile: string, spec: AdapterS
     const name = (err as { constructor?: { name?: unknown } } | null)?.constructor?.name
     if (name === 'InvalidGgufMagicError')
       throw fail(
-        "it is not a GGUF file. llama.cpp needs LoRA adapters in GGUF format (convert a PEFT/safetensors adapter with llama.cpp's convert_lora_to_gguf.py)",
+        'it is not a GGUF file. llama.cpp needs LoRA adapters in GGUF format ' +
+          "(convert a PEFT/safetensors adapter with llama.cpp's convert_lora_to_gguf.py)",
         err,
       )
     throw fail(`it could not be read as GGUF (${message(err)}). It may be truncated: re-create or re-download it`, err)
   }
 
-  const meta = info.metadata as unknown as Record<string, unknown>
+  const meta = info.metadata
   const generalType = metaValue(meta, 'general.type')
   if (generalType !== 'adapter')
     throw fail(
       generalType === undefined || generalType === 'model'
-        ? 'it is a model, not an adapter (general.type is not "adapter"). Use it as a base model, or point at the adapter file'
+        ? 'it is a model, not an adapter (general.type is not "adapter"). ' +
+            'Use it as a base model, or point at the adapter file'
         : `its general.type is ${JSON.stringify(generalType)}, not "adapter"`,
     )
   const adapterType = metaValue(meta, 'adapter.type')
   if (adapterType !== 'lora')
     throw fail(`it is a ${JSON.stringify(adapterType ?? 'unknown')} adapter; only LoRA adapters ("lora") are supported`)
   const arch = metaValue(meta, 'general.architecture')
-  const baseArch = metaValue(model.fileInfo.metadata as unknown as Record<string, unknown>, 'general.architecture')
+  const baseArch = metaValue(model.fileInfo.metadata, 'general.architecture')
   if (arch !== baseArch)
     throw fail(
-      `it was made for ${JSON.stringify(arch)} models but the base model is ${JSON.stringify(baseArch)}. Use an adapter trained for this base model`,
+      `it was made for ${JSON.stringify(arch)} models but the base model is ${JSON.stringify(baseArch)}. ` +
+        'Use an adapter trained for this base model',
     )
 
   const baseTensors = model.fileInfo.fullTensorInfo ?? model.fileInfo.tensorInfo
@@ -167,12 +171,14 @@ function checkTensors(
 const BYTES_PER_VALUE: Record<number, number> = { 0: 4, 1: 2, 30: 2 }
 
 /** `a.b.c` in node-llama-cpp's nested metadata object (keys may also be stored flat). */
-function metaValue(meta: Record<string, unknown>, key: string): unknown {
-  if (key in meta) return meta[key]
+function metaValue(meta: object, key: string): unknown {
+  if (isRecord(meta) && key in meta) return meta[key]
   let cur: unknown = meta
   for (const part of key.split('.')) {
-    if (cur === null || typeof cur !== 'object' || !(part in cur)) return undefined
-    cur = (cur as Record<string, unknown>)[part]
+    if (!isRecord(cur) || !(part in cur)) return undefined
+    cur = cur[part]
   }
   return cur
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object'

@@ -148,7 +148,8 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
         error: MiradorError.from(
           err,
           'RUNTIME_FAILED',
-          `cannot create a ${contextSize}-token context for ${req.model} (lower num_ctx / contextSize if memory is short)`,
+          `cannot create a ${contextSize}-token context for ${req.model} ` +
+            '(lower num_ctx / contextSize if memory is short)',
         ),
       }
       return
@@ -160,7 +161,8 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
         type: 'error',
         error: new MiradorError(
           'RUNTIME_FAILED',
-          `the prompt is ${promptTokens.length} tokens but the context window of ${req.model} is ${ctxWindow} tokens: ` +
+          `the prompt is ${promptTokens.length} tokens ` +
+            `but the context window of ${req.model} is ${ctxWindow} tokens: ` +
             `shorten the prompt or raise num_ctx (the model was trained on ${model.trainContextSize})`,
           { details: { promptTokens: promptTokens.length, contextSize: ctxWindow } },
         ),

@@ -60,7 +60,10 @@ export interface LlamaCppSettings {
    * (node-llama-cpp's own default, 4 on 2 cores, oversubscribes and is orders of magnitude slower).
    */
   threads?: number
-  /** Context window in tokens. Default 2048; a request's `num_ctx` overrides it; clamped to the model's trained context. */
+  /**
+   * Context window in tokens. Default 2048; a request's `num_ctx` overrides it; clamped to the model's trained
+   * context.
+   */
   contextSize?: number
   /** GPU offload is not supported yet: only `false` (the default) is accepted. */
   gpu?: false
@@ -121,7 +124,8 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
           detail:
             `${llama.buildType === 'prebuilt' ? 'prebuilt' : 'locally built'} binary, ` +
             `${llama.gpu === false ? 'CPU backend' : `${llama.gpu} backend`}, ` +
-            `${threads ?? defaultThreads(llama.cpuMathCores)} thread(s) per generation of ${llama.cpuMathCores} math cores; ` +
+            `${threads ?? defaultThreads(llama.cpuMathCores)} thread(s) per generation ` +
+            `of ${llama.cpuMathCores} math cores; ` +
             llama.systemInfo.trim(),
         }
       } catch (err) {

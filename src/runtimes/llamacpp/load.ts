@@ -45,7 +45,8 @@ export function getLlamaOnce(): Promise<Llama> {
     throw new MiradorError(
       'RUNTIME_FAILED',
       `the llama.cpp binding (node-llama-cpp) could not be loaded: ${message(err)}. ` +
-        'Reinstall the dependencies (npm ci) on this machine; node-llama-cpp needs its prebuilt CPU binary for this platform.',
+        'Reinstall the dependencies (npm ci) on this machine; ' +
+        'node-llama-cpp needs its prebuilt CPU binary for this platform.',
       { cause: err },
     )
   })
@@ -153,7 +154,8 @@ export async function unloadModel(file: string): Promise<void> {
   if (entry.active > 0)
     throw new MiradorError(
       'USAGE',
-      `cannot unload model ${key}: it is in use by ${entry.active} running generation(s). Wait for them to finish, or abort them, then unload`,
+      `cannot unload model ${key}: it is in use by ${entry.active} running generation(s). ` +
+        'Wait for them to finish, or abort them, then unload',
       { details: { model: key, active: entry.active } },
     )
   models.delete(key)
@@ -225,9 +227,12 @@ function loadError(file: string, err: unknown): MiradorError {
   else if (code === 'EACCES' || code === 'EPERM') what = 'permission denied. Make the file readable by this user'
   else if (name === 'InvalidGgufMagicError')
     what =
-      'it is not a GGUF file. The llama.cpp runtime needs a model in GGUF format (convert it, or download a .gguf build)'
+      'it is not a GGUF file. The llama.cpp runtime needs a model in GGUF format ' +
+      '(convert it, or download a .gguf build)'
   else
-    what = `${message(err)}. Check that the file is a complete GGUF file of an architecture this llama.cpp build supports (re-download it if it may be truncated)`
+    what =
+      `${message(err)}. Check that the file is a complete GGUF file of an architecture this llama.cpp build ` +
+      'supports (re-download it if it may be truncated)'
   return new MiradorError('RUNTIME_LOAD', `cannot load model ${file}: ${what}`, {
     cause: err,
     details: { file },

@@ -90,7 +90,7 @@ export async function adapterFiles(
   doing?: string,
 ): Promise<AdapterFile[]> {
   let paths: string[]
-  let isDir = false
+  let isDir: boolean
   try {
     const st = await stat(file)
     isDir = st.isDirectory()
@@ -145,7 +145,8 @@ export async function adapterFiles(
       throw new MiradorError(
         'USAGE',
         `The adapter ${path} of model entry "${entry}" is neither a GGUF file nor a .safetensors file, ` +
-          'the adapter formats Ollama takes. Convert it (llama.cpp convert_lora_to_gguf.py) or point `lora` at the right file.',
+          'the adapter formats Ollama takes. Convert it (llama.cpp convert_lora_to_gguf.py) ' +
+          'or point `lora` at the right file.',
         { details: { entry, file: path } },
       )
     }
@@ -236,7 +237,8 @@ async function httpError(
   if (res.status === 404 || res.status === 405) {
     return new MiradorError(
       'RUNTIME_PROTOCOL',
-      `${h} answered HTTP ${res.status} (${said}) while ${doing}; it does not look like an Ollama server (or it is too old to take adapters). ` +
+      `${h} answered HTTP ${res.status} (${said}) while ${doing}; ` +
+        'it does not look like an Ollama server (or it is too old to take adapters). ' +
         "Check OLLAMA_HOST (or the model's `host` in models/manifest.yaml).",
       { details },
     )

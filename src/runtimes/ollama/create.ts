@@ -99,7 +99,8 @@ export async function createModel(
     if (isModelNotFound(err)) {
       throw new MiradorError(
         'MODEL_MISSING',
-        `Ollama at ${h} cannot create ${spec.model}: it does not have the base model ${spec.from}. Run \`ollama pull ${spec.from}\`.`,
+        `Ollama at ${h} cannot create ${spec.model}: it does not have the base model ${spec.from}. ` +
+          `Run \`ollama pull ${spec.from}\`.`,
         { cause: err, details },
       )
     }
@@ -108,7 +109,8 @@ export async function createModel(
       const hint = /modelfile/i.test(words) ? ' Creating models with adapters needs Ollama 0.5.5 or newer.' : ''
       throw new MiradorError(
         'RUNTIME_FAILED',
-        `Ollama at ${h} could not create ${spec.model} from ${spec.from} with the adapter ${Object.keys(spec.adapters).join(', ')}: ${words}.${hint}`,
+        `Ollama at ${h} could not create ${spec.model} from ${spec.from} ` +
+          `with the adapter ${Object.keys(spec.adapters).join(', ')}: ${words}.${hint}`,
         { cause: err, details },
       )
     }

@@ -41,7 +41,8 @@ export async function embedTexts(
     if (MiradorError.is(err, 'MODEL_MISSING')) {
       throw new MiradorError(
         'MODEL_MISSING',
-        `embedding model ${model} is not on the Ollama server at ${displayHost(env.host)}; run \`ollama pull ${model}\``,
+        `embedding model ${model} is not on the Ollama server at ${displayHost(env.host)}; ` +
+          `run \`ollama pull ${model}\``,
         { cause: err, details: { host: env.host, model } },
       )
     }
@@ -52,7 +53,8 @@ export async function embedTexts(
     new MiradorError(
       'RUNTIME_PROTOCOL',
       `Ollama at ${displayHost(env.host)} answered an embed request for ${model} with ${why}. ` +
-        "Check that OLLAMA_HOST (or the model's `host`) points at an Ollama server that supports /api/embed (Ollama 0.3.4 or later).",
+        "Check that OLLAMA_HOST (or the model's `host`) points at an Ollama server " +
+        'that supports /api/embed (Ollama 0.3.4 or later).',
       { details: { host: env.host, model } },
     )
   if (!Array.isArray(vectors)) throw bad('no `embeddings` array')

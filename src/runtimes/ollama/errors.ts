@@ -130,7 +130,8 @@ export function timeoutError(
       "machine is overloaded: check `ollama ps`, try a smaller model, or raise the runtime's firstTokenTimeoutMs."
   } else if (kind === 'idle') {
     message =
-      `Ollama at ${h} stopped sending tokens for ${ctx.model}: nothing for ${secs} after ${plural(ctx.tokens, 'token')}. ` +
+      `Ollama at ${h} stopped sending tokens for ${ctx.model}: ` +
+      `nothing for ${secs} after ${plural(ctx.tokens, 'token')}. ` +
       "Check that the server is not stuck (`ollama ps`) and try again, or raise the runtime's idleTimeoutMs."
   } else {
     message = `Ollama at ${h} did not answer within ${secs}. Check that the server is running and not overloaded.`
@@ -198,8 +199,8 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
       'RUNTIME_PROTOCOL',
       (ctx.action === 'pull' || ctx.action === 'create'
         ? `The stream from Ollama at ${h} ended while ${doing} without a final "success" line. `
-        : `The stream from Ollama at ${h} ended after ${plural(ctx.tokens, 'token')} of ${m} without a final "done" line. `) +
-        'The server may have been interrupted; try again.',
+        : `The stream from Ollama at ${h} ended after ${plural(ctx.tokens, 'token')} of ${m} ` +
+          'without a final "done" line. ') + 'The server may have been interrupted; try again.',
       { cause: err, details },
     )
   }
@@ -219,7 +220,8 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
         : `while ${doing}`
     return new MiradorError(
       'RUNTIME_FAILED',
-      `The connection to Ollama at ${h} was lost ${what}. The server may have crashed or been stopped; check its log and try again.`,
+      `The connection to Ollama at ${h} was lost ${what}. ` +
+        'The server may have crashed or been stopped; check its log and try again.',
       { cause: err, details: { ...details, ...(code ? { code } : {}) } },
     )
   }

@@ -183,7 +183,8 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
         const e = MiradorError.from(err, 'RUNTIME_FAILED')
         const detail =
           e.code === 'RUNTIME_TIMEOUT'
-            ? `Ollama at ${where} did not answer within ${statusTimeoutMs / 1000} s. Check that it is running and not overloaded.`
+            ? `Ollama at ${where} did not answer within ${statusTimeoutMs / 1000} s. ` +
+              'Check that it is running and not overloaded.'
             : e.message
         return { runtime: 'ollama', ok: false, where, detail }
       }

@@ -67,8 +67,10 @@ function usableAdapters(spec: ModelSpec): NonNullable<ModelSpec['adapters']> {
     if (a.scale !== undefined && a.scale !== 1) {
       throw new MiradorError(
         'USAGE',
-        `Model entry "${spec.name}" asks for the adapter ${a.file} at scale ${a.scale}, but Ollama applies adapters at ` +
-          'full strength only. Set its scale to 1 (or remove it) in models/manifest.yaml, or run this entry on the llamacpp runtime, which scales adapters.',
+        `Model entry "${spec.name}" asks for the adapter ${a.file} at scale ${a.scale}, ` +
+          'but Ollama applies adapters at full strength only. ' +
+          'Set its scale to 1 (or remove it) in models/manifest.yaml, ' +
+          'or run this entry on the llamacpp runtime, which scales adapters.',
         { details: { entry: spec.name, file: a.file, scale: a.scale, runtime: 'ollama' } },
       )
     }

@@ -112,8 +112,10 @@ export class ToolCallReader {
 export function toolCallError(problem: string, ctx: Pick<FailureContext, 'host' | 'model' | 'tokens'>): MiradorError {
   return new MiradorError(
     'RUNTIME_PROTOCOL',
-    `Ollama at ${displayHost(ctx.host)} sent ${problem} while running ${ctx.model}. Tool-call arguments must be a JSON object; ` +
-      "check that OLLAMA_HOST (or the model's `host`) points at an Ollama server, not a proxy that rewrites tool calls.",
+    `Ollama at ${displayHost(ctx.host)} sent ${problem} while running ${ctx.model}. ` +
+      'Tool-call arguments must be a JSON object; ' +
+      "check that OLLAMA_HOST (or the model's `host`) points at an Ollama server, " +
+      'not a proxy that rewrites tool calls.',
     { details: { host: ctx.host, model: ctx.model, tokens: ctx.tokens } },
   )
 }
