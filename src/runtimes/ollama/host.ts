@@ -23,11 +23,6 @@ export function normalizeHost(host: string | undefined): string {
   return out.endsWith('/') ? out.slice(0, -1) : out
 }
 
-/** settings.host, else OLLAMA_HOST, else http://127.0.0.1:11434 */
-export function resolveHost(host: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return normalizeHost(host ?? env.OLLAMA_HOST)
-}
-
 /** The host for messages: any password in the URL is masked. */
 export function displayHost(host: string): string {
   try {

@@ -35,15 +35,18 @@ import { chatOnce, type ChatEnv } from './chat.js'
 import { embedTexts } from './embed.js'
 import { pullRefusedError } from './errors.js'
 import type { RequestGuard } from './guard.js'
-import { displayHost, resolveHost } from './host.js'
+import { displayHost, normalizeHost } from './host.js'
 import { preparedName, prepareModel, type PrepareEnv, type PrepareOptions } from './prepare.js'
 import { pullModel } from './pull.js'
 
-export { normalizeHost, resolveHost, DEFAULT_HOST } from './host.js'
+export { normalizeHost, DEFAULT_HOST } from './host.js'
 export { derivedModelName, entrySlug } from './adapters.js'
 
 export interface OllamaSettings {
-  /** server URL; default OLLAMA_HOST (normalised like the client does), else http://127.0.0.1:11434 */
+  /**
+   * server URL, normalised like the client does; default http://127.0.0.1:11434. Mirador gives the one
+   * its settings resolve (a model's host, --host, OLLAMA_HOST, config: src/cli/setup.ts reads them)
+   */
   host?: string
   /**
    * no chunk this long after sending a generation → RUNTIME_TIMEOUT (default 120000); also the
@@ -97,9 +100,9 @@ export function createOllama(settings: OllamaSettings = {}): OllamaRuntime {
   let host: string
   let hostError: string | undefined
   try {
-    host = resolveHost(settings.host)
+    host = normalizeHost(settings.host)
   } catch {
-    host = String(settings.host ?? process.env.OLLAMA_HOST)
+    host = String(settings.host)
     hostError = `"${host}" is not a valid URL`
   }
   const active = new Set<RequestGuard>()
