@@ -173,6 +173,19 @@ describe('mirador models', () => {
     }
   })
 
+  it('builtins.models options are honoured: another manifest, relative to the project', async () => {
+    const p = await project(OLLAMA_MANIFEST)
+    mkdirSync(path.join(p.dir, 'other'))
+    writeFileSync(
+      path.join(p.dir, 'other/manifest.yaml'),
+      'models:\n  special: { runtime: ollama, base: "qwen2.5:7b" }\n',
+    )
+    writeFileSync(path.join(p.dir, 'mirador.config.yaml'), 'builtins:\n  models: { manifest: other/manifest.yaml }\n')
+    const ls = await runCli(['models', 'ls', '--json'], { cwd: p.dir, env: p.env })
+    expect(ls.code).toBe(0)
+    expect(JSON.parse(ls.stdout).models.map((m: { name: string }) => m.name)).toEqual(['special'])
+  })
+
   it('every models command has help with examples', async () => {
     const p = await project(OLLAMA_MANIFEST)
     for (const cmd of ['ls', 'load', 'unload', 'du']) {

@@ -68,6 +68,14 @@ const CASES: Record<string, [ErrorCode, number, number, string]> = {
     10,
     'offline: must be true or false (got "yes"). Mirador reads YAML 1.2, where yes is text: use true/false',
   ],
+  // built-ins: their names and their options are checked where they are written
+  'unknown-builtin.config.yaml': ['CONFIG_INVALID', 2, 3, 'builtins: unknown key "memroy". Did you mean "memory"?'],
+  'builtin-option-typo.config.yaml': [
+    'CONFIG_INVALID',
+    4,
+    5,
+    'builtins.memory: unknown key "treshold". Did you mean "threshold"?',
+  ],
   'off-boolean.config.yaml': [
     'CONFIG_INVALID',
     2,

@@ -303,13 +303,19 @@ describe('host and loading', () => {
     expect(normalizeHost(undefined)).toBe('http://127.0.0.1:11434')
   })
 
-  test('the default host is OLLAMA_HOST, normalised', () => {
+  test('the host is the one given (normalised), else the default; OLLAMA_HOST is read by setup only', async () => {
+    expect(createOllama({ host: '0.0.0.0' }).host).toBe('http://0.0.0.0:11434')
     const before = process.env.OLLAMA_HOST
     try {
-      process.env.OLLAMA_HOST = '0.0.0.0'
-      expect(createOllama().host).toBe('http://0.0.0.0:11434')
-      delete process.env.OLLAMA_HOST
+      process.env.OLLAMA_HOST = 'http://elsewhere:1234'
       expect(createOllama().host).toBe('http://127.0.0.1:11434')
+      // setup turns the flag, then OLLAMA_HOST, then config into the runtime's host
+      const { setup } = await import('../../src/cli/setup.js')
+      const env = { MIRADOR_HOME: '/nonexistent-mirador-home', OLLAMA_HOST: 'http://studio.local:11434' }
+      const s = await setup({ env })
+      expect((s.engine.runtime('ollama') as ReturnType<typeof createOllama>).host).toBe('http://studio.local:11434')
+      const flagged = await setup({ env, host: 'http://laptop:11434' })
+      expect((flagged.engine.runtime('ollama') as ReturnType<typeof createOllama>).host).toBe('http://laptop:11434')
     } finally {
       if (before === undefined) delete process.env.OLLAMA_HOST
       else process.env.OLLAMA_HOST = before
