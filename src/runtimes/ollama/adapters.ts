@@ -23,7 +23,7 @@ import { open, readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
 import type { Progress } from '../../engine/runtime.js'
-import { abortedError, callOllama, disposedError, type CallEnv } from './call.js'
+import { abortedError, callOllama, disposedError, type CallEnv, type StepOptions } from './call.js'
 import { guardedFetch, newWatch } from './client.js'
 import { timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
@@ -262,11 +262,7 @@ export async function uploadBlob(
   env: UploadEnv,
   entry: string,
   file: AdapterFile,
-  options: {
-    signal?: AbortSignal | undefined
-    onProgress?: ((p: Progress) => void) | undefined
-    doing?: string
-  } = {},
+  options: StepOptions = {},
 ): Promise<void> {
   const model = entry
   const guard = new RequestGuard(options.signal)

@@ -7,6 +7,7 @@
  * - Ollama's 404 for a model → MODEL_MISSING "model X is not on the Ollama server at H"
  * - anything else → toMiradorError (unreachable, protocol, HTTP status, …)
  */
+import type { Progress } from '../../engine/runtime.js'
 import { MiradorError } from '../../engine/errors.js'
 import { makeClient, newWatch, type StreamWatch } from './client.js'
 import { isModelNotFound, timeoutError, toMiradorError, unreachableMessage, type Action } from './errors.js'
@@ -23,6 +24,14 @@ export interface CallEnv {
   statusTimeoutMs: number
   /** requests in flight, so dispose() can stop them */
   active: Set<RequestGuard>
+}
+
+/** A step of making a model ready (a create, an upload): the caller's signal, progress, and what it is part of. */
+export interface StepOptions {
+  signal?: AbortSignal | undefined
+  onProgress?: ((p: Progress) => void) | undefined
+  /** for messages: what the step is part of ("preparing quick (llama3.2:1b)") */
+  doing?: string
 }
 
 export interface CallOptions {

@@ -10,14 +10,12 @@
  *                        not take) or reported an error line, in Ollama's words
  * - others as toMiradorError maps them (connection lost, not JSON, …)
  */
-import type { ProgressResponse } from 'ollama'
 import { MiradorError } from '../../engine/errors.js'
-import type { Progress } from '../../engine/runtime.js'
-import { abortedError, badHostError, disposedError, type CallEnv } from './call.js'
-import { makeClient, newWatch } from './client.js'
+import { abortedError, badHostError, disposedError, type CallEnv, type StepOptions } from './call.js'
+import { newWatch } from './client.js'
 import { isModelNotFound, timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
-import { NdjsonReader } from './ndjson.js'
+import { progressStream, type OllamaClient } from './progress-stream.js'
 import { displayHost } from './host.js'
 
 export interface CreateEnv extends CallEnv {
@@ -44,51 +42,22 @@ function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined
 }
 
-export async function createModel(
-  env: CreateEnv,
-  spec: CreateSpec,
-  options: {
-    signal?: AbortSignal | undefined
-    onProgress?: ((p: Progress) => void) | undefined
-    doing?: string
-  } = {},
-): Promise<void> {
+export async function createModel(env: CreateEnv, spec: CreateSpec, options: StepOptions = {}): Promise<void> {
   if (env.hostError) throw badHostError(env, spec.model)
   const guard = new RequestGuard(options.signal)
   env.active.add(guard)
   const watch = newWatch()
   let completed = false
-  let abortStream: (() => void) | undefined
-  let lines: NdjsonReader<ProgressResponse> | undefined
   const h = displayHost(env.host)
   const details = { host: env.host, model: spec.model, from: spec.from, adapters: spec.adapters }
   try {
-    guard.arm('idle', env.idleTimeoutMs)
-    const client = await guard.race(
-      makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }),
-    )
-    const stream = await guard.race(
-      client.create({ model: spec.model, from: spec.from, adapters: spec.adapters, stream: true }),
-    )
-    abortStream = () => stream.abort()
-    lines = new NdjsonReader<ProgressResponse>(watch, guard.signal)
-    for (;;) {
-      const batch = await lines.read()
-      if (!batch) throw new Error('Did not receive done or success response in stream.')
-      if (batch.length === 0) continue
-      guard.pause()
-      for (const p of batch) {
-        const update: Progress = { status: String(p.status ?? '') }
-        if (typeof p.completed === 'number') update.completed = p.completed
-        if (typeof p.total === 'number') update.total = p.total
-        options.onProgress?.(update)
-        if (p.status === 'success') {
-          completed = true
-          return
-        }
-      }
-      guard.arm('idle', env.idleTimeoutMs)
+    const open = (c: OllamaClient) =>
+      c.create({ model: spec.model, from: spec.from, adapters: spec.adapters, stream: true })
+    for await (const p of progressStream(env, guard, watch, open)) {
+      options.onProgress?.(p)
+      if (p.status === 'success') completed = true
     }
+    if (!completed) throw new Error('Did not receive done or success response in stream.')
   } catch (err) {
     guard.pause()
     if (guard.why === 'user') throw abortedError(options.doing, err)
@@ -116,8 +85,6 @@ export async function createModel(
     }
     throw toMiradorError(err, { host: env.host, model: spec.model, tokens: 0, watch, action: 'create' })
   } finally {
-    if (!completed) abortStream?.()
-    lines?.close()
     guard.dispose(completed)
     env.active.delete(guard)
   }

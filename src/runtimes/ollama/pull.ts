@@ -5,13 +5,12 @@
  * A pull has no first-token deadline (downloads are slow to start on some networks) but the same
  * idle timeout as generation: no progress line for `idleTimeoutMs` stops it.
  */
-import type { ProgressResponse } from 'ollama'
 import { MiradorError } from '../../engine/errors.js'
 import type { StreamPart } from '../../engine/runtime.js'
-import { makeClient, newWatch } from './client.js'
+import { newWatch } from './client.js'
 import { timeoutError, toMiradorError } from './errors.js'
 import { RequestGuard } from './guard.js'
-import { NdjsonReader } from './ndjson.js'
+import { progressStream } from './progress-stream.js'
 import { displayHost } from './host.js'
 
 export interface PullEnv {
@@ -33,33 +32,15 @@ export async function* pullModel(
   env.active.add(guard)
   const watch = newWatch()
   let completed = false
-  let abortStream: (() => void) | undefined
-  let lines: NdjsonReader<ProgressResponse> | undefined
   const ctx = { host: env.host, model, tokens: 0, watch, action: 'pull' as const }
   try {
     try {
-      guard.arm('idle', env.idleTimeoutMs)
-      const client = await guard.race(
-        makeClient(env.host, { fetch: env.fetch, signal: guard.signal, watch, ndjson: true }),
-      )
-      const stream = await guard.race(client.pull({ model, stream: true }))
-      abortStream = () => stream.abort()
-      lines = new NdjsonReader<ProgressResponse>(watch, guard.signal)
-      for (;;) {
-        const batch = await lines.read()
-        if (!batch) throw new Error('Did not receive done or success response in stream.')
-        if (batch.length === 0) continue
-        guard.pause()
-        for (const p of batch) {
-          const part: StreamPart = { type: 'progress', status: String(p.status ?? '') }
-          if (typeof p.completed === 'number') part.completed = p.completed
-          if (typeof p.total === 'number') part.total = p.total
-          if (p.status === 'success') completed = true
-          yield part
-          if (completed) return true
-        }
-        guard.arm('idle', env.idleTimeoutMs)
+      for await (const p of progressStream(env, guard, watch, (c) => c.pull({ model, stream: true }))) {
+        if (p.status === 'success') completed = true
+        yield { type: 'progress', ...p }
       }
+      if (completed) return true
+      throw new Error('Did not receive done or success response in stream.')
     } catch (err) {
       guard.pause()
       if (guard.why === 'user' || guard.why === 'dispose') {
@@ -87,8 +68,6 @@ export async function* pullModel(
       return false
     }
   } finally {
-    if (!completed) abortStream?.()
-    lines?.close()
     guard.dispose(completed)
     env.active.delete(guard)
   }
