@@ -107,8 +107,12 @@ describe('memory through the CLI', () => {
   it('memory stop stops the server Mirador started', async () => {
     const p = project()
     await runCli(['chain', 'run', 'single', 'hello', '--no-stream'], { cwd: p.dir, env: p.env })
+    // the memory service lives in the same process, and goes with it
+    const socket = path.join(p.home, 'memory', 'service.sock')
+    expect(existsSync(socket)).toBe(true)
     const stop = await runCli(['memory', 'stop'], { cwd: p.dir, env: p.env })
     expect(stop.stdout).toMatch(/✓ the memory server stopped/)
+    expect(existsSync(socket)).toBe(false)
     expect((await runCli(['memory', 'stop'], { cwd: p.dir, env: p.env })).stdout).toMatch(
       /No memory server was running/,
     )

@@ -5,7 +5,7 @@
  * outbox after the store was down, pruning, and memory off touching nothing.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { ChromaClient, type Collection } from 'chromadb'
 import { Engine } from '../../src/engine/engine.js'
@@ -14,6 +14,7 @@ import type { ForgetRequest } from '../../src/engine/types.js'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { MemoryPlugin, type MemoryOptions } from '../../src/plugins/memory/index.js'
 import { collectionFor } from '../../src/plugins/memory/open-store.js'
+import { serviceSocket } from '../../src/plugins/memory/service/protocol.js'
 import { makeProject } from '../support/cli.js'
 import type { LooseEvent } from '../support/events.js'
 import { unusedPort } from '../support/ollama-server.js'
@@ -105,6 +106,37 @@ describe('memory plugin on Chroma', () => {
     // the recall started with the plan, before the first stage built its prompt
     const types = second.events.map((e) => e.type)
     expect(types.indexOf('memory')).toBeLessThan(types.indexOf('stage-start'))
+  })
+
+  it('the memory service beside the server answers recall; without it (or with a passphrase) a run recalls itself', async () => {
+    const first = setup()
+    await first.ask('The boiler service is due in May', 'Noted.')
+    const remembered = (await (await first.memory.store()).get({})).map((m) => m.id)
+    // the first run found no server: it recalled by itself and started the one the service lives in
+    expect(first.events.find((e) => e.type === 'memory')?.via ?? 'run').toBe('run')
+    const socket = serviceSocket(first.home)
+    expect(statSync(socket).isSocket()).toBe(true)
+    expect(statSync(socket).mode & 0o777).toBe(0o600)
+
+    const second = setup({ home: first.home })
+    await second.ask('When is the boiler service due?', 'In May.')
+    const served = second.events.find((e) => e.type === 'memory')!
+    expect(served.via).toBe('service')
+    expect(served.ids).toEqual(remembered)
+
+    // a passphrase is the user's alone: such a run never asks the service
+    const withPassphrase = setup({ env: { MIRADOR_MEMORY_PASSPHRASE: 'correct horse battery staple' } })
+    await withPassphrase.ask('The car is due for its check in June', 'Noted.')
+    await withPassphrase.ask('When is the car due?', 'June.')
+    expect(withPassphrase.events.filter((e) => e.type === 'memory').map((e) => e.via)).toEqual(['run'])
+
+    // no service to reach (an older server, a socket gone): the run recalls itself, nothing is lost
+    rmSync(socket)
+    const third = setup({ home: first.home })
+    await third.ask('When is the boiler service due?', 'In May.')
+    const recalled = third.events.find((e) => e.type === 'memory')!
+    expect(recalled.via).toBe('run')
+    expect(recalled.ids).toContain(remembered[0])
   })
 
   it('redacts secrets and keeps documents and session files encrypted at rest', async () => {

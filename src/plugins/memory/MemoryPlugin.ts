@@ -11,13 +11,15 @@ import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
-import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
+import { loadCipher, PASSPHRASE_ENV, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { memoryBlock, approxTokens } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { provenance, recall, type Ranked } from './recall.js'
+import { CHROMA_URL_ENV } from './chroma/server.js'
+import { recallFromService } from './service/client.js'
 import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
@@ -27,9 +29,16 @@ const PLUGIN_NAME = 'MemoryPlugin'
 /** memories recalled once per run; each stage takes what its k and threshold allow */
 const RECALL_K = 20
 
+/** what a run recalled, and who answered: the memory service, or the run itself */
+interface Recalled {
+  found: Ranked[]
+  via: 'service' | 'run'
+  error?: unknown
+}
+
 interface RunState {
   /** the run's recall, started with its plan; a failure is kept to be said once, by the first stage */
-  recall?: Promise<{ found: Ranked[]; error?: unknown }>
+  recall?: Promise<Recalled>
   injected: Set<string>
   warned: boolean
 }
@@ -172,13 +181,33 @@ export class MemoryPlugin {
     const run = this.#run(runId)
     // the first use may start the memory server: say so while it starts (the spinner shows it)
     const status = (message: string) => ctx.emit({ type: 'status', message })
-    run.recall ??= this.store(status)
-      .then(() => this.search(query, RECALL_K))
-      .then(
-        (found) => ({ found }),
-        (error: unknown) => ({ found: [], error }),
-      )
+    run.recall ??= this.#recall(query, status)
     return run
+  }
+
+  async #recall(query: string, status: (message: string) => void): Promise<Recalled> {
+    const served = await this.#recallFromService(query)
+    if (served) return { found: served, via: 'service' }
+    try {
+      await this.store(status)
+      return { found: await this.search(query, RECALL_K), via: 'run' }
+    } catch (error) {
+      return { found: [], via: 'run', error }
+    }
+  }
+
+  /**
+   * The recall the memory service answers (service/), warm in the process that outlives runs;
+   * undefined when it cannot (not running yet, a passphrase, CHROMA_URL, an embedder it does not run),
+   * and the run recalls by itself, which also starts the server the service lives beside.
+   */
+  #recallFromService(query: string): Promise<Ranked[] | undefined> {
+    const env = this.#env
+    const embedder = this.embedder()
+    if (env[PASSPHRASE_ENV] || env[CHROMA_URL_ENV] || !embedder.id.startsWith('hashing-')) {
+      return Promise.resolve(undefined)
+    }
+    return recallFromService(this.home, { embedder: embedder.id, query, k: RECALL_K })
   }
 
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
@@ -189,7 +218,7 @@ export class MemoryPlugin {
     const threshold = tune.threshold ?? this.options.threshold
     const budget = tune.budget_tokens ?? this.options.budget_tokens
     const run = this.#startRecall(ctx.runId, ctx.query, ctx)
-    const [{ found, error }, session] = await Promise.all([
+    const [{ found, via, error }, session] = await Promise.all([
       run.recall!,
       ctx.session ? this.#sessionContext(ctx) : Promise.resolve(''),
     ])
@@ -214,6 +243,7 @@ export class MemoryPlugin {
         ids: block.memories.map((m) => m.id),
         scores: block.memories.map((m) => provenance(m)),
         tokens: approxTokens(block.text),
+        via,
         ...(ctx.session ? { session: ctx.session, sessionTokens: approxTokens(session) } : {}),
         ...(this.#show ? { text: block.text } : {}),
       })

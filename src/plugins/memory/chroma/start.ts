@@ -4,6 +4,8 @@
  * waits for the heartbeat, then writes the server record. A server that never answers is stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { PACKAGE_ROOT } from '../../../engine/package-root.js'
+import { serviceSocket } from '../service/protocol.js'
 import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
@@ -61,6 +63,7 @@ export async function startServer(
     killAfterMs: KILL_AFTER_MS,
     lockStaleMs: LOCK_STALE_MS,
     startedAt,
+    ...memoryService(home),
   }
   const logFd = fs.openSync(paths.log, 'a', 0o600)
   const logStart = fs.fstatSync(logFd).size
@@ -188,4 +191,10 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(port))
     })
   })
+}
+
+/** The memory service to start beside Chroma: the compiled module, when Mirador is built. */
+function memoryService(home: string): Pick<SupervisorArgs, 'service'> {
+  const module = path.join(PACKAGE_ROOT, 'dist', 'plugins', 'memory', 'service', 'service.js')
+  return fs.existsSync(module) ? { service: { module, home, socket: serviceSocket(home) } } : {}
 }

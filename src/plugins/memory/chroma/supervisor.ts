@@ -48,6 +48,8 @@ export interface SupervisorArgs {
   killAfterMs: number
   lockStaleMs: number
   startedAt: number
+  /** the memory service to start beside Chroma (service/service.ts), when it is installed */
+  service?: { module: string; home: string; socket: string }
 }
 
 /**
@@ -58,6 +60,7 @@ export interface SupervisorArgs {
 interface SupervisorRequire {
   (id: 'node:fs'): typeof import('node:fs')
   (id: 'node:child_process'): typeof import('node:child_process')
+  (id: 'node:url'): typeof import('node:url')
 }
 
 export function supervisorMain(
@@ -142,6 +145,31 @@ export function supervisorMain(
     finish()
   })
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(sig))
+
+  // the memory service beside it: runs get their recall from this process, where it stays warm;
+  // if it cannot start, runs recall by themselves and Chroma is supervised all the same
+  const service = a.service
+  if (service) {
+    const touch = (): void => {
+      const now = new Date()
+      try {
+        fs.utimesSync(a.stampFile, now, now)
+      } catch {
+        /* the next run's touch will do */
+      }
+    }
+    import(require('node:url').pathToFileURL(service.module).href)
+      .then((m: { startMemoryService: (o: object) => Promise<unknown> }) =>
+        m.startMemoryService({
+          home: service.home,
+          socket: service.socket,
+          chromaUrl: `http://${a.host}:${a.port}`,
+          touch,
+          log: say,
+        }),
+      )
+      .catch((err: Error) => say(`memory service not started: ${err.message}`))
+  }
 
   if (a.idleMs > 0) {
     const lastUse = (): number => {

@@ -1,0 +1,45 @@
+/**
+ * A run's side of the memory service (protocol.ts): one request over the socket, one answer. Any
+ * failure (no service, another version, a passphrase home, a slow answer) gives undefined, and the
+ * run recalls by itself: the service only ever makes a run faster.
+ */
+import net from 'node:net'
+import type { Ranked } from '../recall.js'
+import { SERVICE_VERSION, serviceSocket, type RecallRequest, type ServiceAnswer } from './protocol.js'
+
+let nextId = 1
+
+export async function recallFromService(
+  home: string,
+  request: Omit<RecallRequest, 'id' | 'op' | 'version'>,
+  timeoutMs = 2000,
+): Promise<Ranked[] | undefined> {
+  const req: RecallRequest = { id: nextId++, op: 'recall', version: SERVICE_VERSION, ...request }
+  return new Promise((resolve) => {
+    let settled = false
+    let buffer = ''
+    const conn = net.createConnection(serviceSocket(home))
+    const done = (value: Ranked[] | undefined) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      conn.destroy()
+      resolve(value)
+    }
+    const timer = setTimeout(() => done(undefined), timeoutMs)
+    conn.on('connect', () => conn.write(JSON.stringify(req) + '\n'))
+    conn.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8')
+      const end = buffer.indexOf('\n')
+      if (end < 0) return
+      try {
+        const answer = JSON.parse(buffer.slice(0, end)) as ServiceAnswer
+        done(answer.id === req.id && answer.ok ? answer.results : undefined)
+      } catch {
+        done(undefined)
+      }
+    })
+    conn.on('error', () => done(undefined))
+    conn.on('close', () => done(undefined))
+  })
+}

@@ -1,0 +1,33 @@
+/**
+ * The memory service: recall answered by the background process that already outlives runs (the
+ * Chroma supervisor), where the store's client, the key and the embedder stay warm. A run sends one
+ * line and reads one line back over a Unix socket only the user can open
+ * (`$MIRADOR_HOME/memory/service.sock`), instead of loading the client, reading the key and opening
+ * the collection itself before its first token.
+ *
+ * One JSON object a line, each way; a request's `id` comes back on its answer.
+ */
+import path from 'node:path'
+import type { Ranked } from '../recall.js'
+
+/** bumped when the lines change: a service of another version is not asked */
+export const SERVICE_VERSION = 1
+
+export function serviceSocket(home: string): string {
+  return path.join(path.resolve(home), 'memory', 'service.sock')
+}
+
+export interface RecallRequest {
+  id: number
+  op: 'recall'
+  version: number
+  /** the embedder the run uses (only the ones the service runs itself: `hashing-v1/384`) */
+  embedder: string
+  query: string
+  k: number
+  session?: string
+}
+
+export type ServiceAnswer =
+  | { id: number; ok: true; results: Ranked[] }
+  | { id: number; ok: false; code: string; message: string }

@@ -1,0 +1,103 @@
+/**
+ * The memory service's side (protocol.ts): started by the Chroma supervisor, beside the server it
+ * supervises, and gone with it (idle stop, `memory stop`). It keeps the key, the store's client and
+ * the embedders warm, and answers `recall` lines. A failure here never takes the supervisor down:
+ * a run that cannot reach the service recalls by itself.
+ */
+import { chmodSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { createInterface } from 'node:readline'
+import { MiradorError } from '../../../engine/errors.js'
+import { loadCipher, type MemoryCipher } from '../../../lib/crypto.js'
+import { createHashingEmbedder, type Embedder } from '../../../lib/embedder.js'
+import { createChromaStore } from '../chroma/store.js'
+import { collectionFor } from '../open-store.js'
+import { recall } from '../recall.js'
+import type { MemoryStore } from '../types.js'
+import { SERVICE_VERSION, type RecallRequest, type ServiceAnswer } from './protocol.js'
+
+export interface ServiceOptions {
+  home: string
+  socket: string
+  /** the Chroma server this process supervises */
+  chromaUrl: string
+  /** marks the server used (its idle clock), as every run's request does */
+  touch: () => void
+  log: (message: string) => void
+}
+
+/** the embedders the service runs itself; a run on another one recalls in process */
+function embedderFor(id: string): Embedder | undefined {
+  const hashing = createHashingEmbedder()
+  return id === hashing.id ? hashing : undefined
+}
+
+export async function startMemoryService(opts: ServiceOptions): Promise<net.Server> {
+  let cipher: Promise<MemoryCipher> | undefined
+  const stores = new Map<string, Promise<MemoryStore>>()
+  const embedders = new Map<string, Embedder | undefined>()
+  // a passphrase home needs the user's passphrase, which only a run has: such runs recall themselves
+  const key = () => (cipher ??= loadCipher({ home: opts.home, env: {} }))
+  const storeFor = (embedderId: string) => {
+    let store = stores.get(embedderId)
+    if (!store) {
+      store = key().then((c) =>
+        createChromaStore({ url: opts.chromaUrl, collection: collectionFor(embedderId), cipher: c }),
+      )
+      // a failed open is tried again by the next request
+      store.catch(() => stores.delete(embedderId))
+      stores.set(embedderId, store)
+    }
+    return store
+  }
+
+  const answer = async (req: RecallRequest): Promise<ServiceAnswer> => {
+    if (req.version !== SERVICE_VERSION || req.op !== 'recall') {
+      return { id: req.id, ok: false, code: 'USAGE', message: `unknown request (version ${String(req.version)})` }
+    }
+    if (!embedders.has(req.embedder)) embedders.set(req.embedder, embedderFor(req.embedder))
+    const embedder = embedders.get(req.embedder)
+    if (!embedder) return { id: req.id, ok: false, code: 'USAGE', message: `no embedder ${req.embedder} here` }
+    opts.touch()
+    const results = await recall({
+      store: await storeFor(req.embedder),
+      embedder,
+      query: req.query,
+      k: req.k,
+      ...(req.session ? { session: req.session } : {}),
+    })
+    return { id: req.id, ok: true, results }
+  }
+
+  const server = net.createServer((conn) => {
+    const lines = createInterface({ input: conn, crlfDelay: Infinity })
+    lines.on('line', (line) => {
+      let req: RecallRequest
+      try {
+        req = JSON.parse(line) as RecallRequest
+      } catch {
+        conn.end()
+        return
+      }
+      answer(req)
+        .catch((err: unknown): ServiceAnswer => {
+          const e = MiradorError.from(err, 'MEMORY_UNAVAILABLE')
+          return { id: req.id, ok: false, code: e.code, message: e.message }
+        })
+        .then((a) => conn.write(JSON.stringify(a) + '\n'))
+        .catch(() => conn.destroy())
+    })
+    conn.on('error', () => conn.destroy())
+  })
+  rmSync(opts.socket, { force: true })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.socket, () => resolve())
+  })
+  // only the user: the folder is 0700 already, and the socket itself says so too
+  chmodSync(opts.socket, 0o600)
+  server.on('error', (err) => opts.log(`memory service: ${err.message}`))
+  process.once('exit', () => rmSync(opts.socket, { force: true }))
+  opts.log(`memory service listening on ${opts.socket}`)
+  return server
+}
