@@ -108,7 +108,7 @@ describe('memory plugin on Chroma', () => {
     expect(types.indexOf('memory')).toBeLessThan(types.indexOf('stage-start'))
   })
 
-  it('the memory service beside the server answers recall; without it (or with a passphrase) a run recalls itself', async () => {
+  it('the memory service answers recall; without it (or with a passphrase) a run recalls itself', async () => {
     const first = setup()
     await first.ask('The boiler service is due in May', 'Noted.')
     const remembered = (await (await first.memory.store()).get({})).map((m) => m.id)
