@@ -18,13 +18,13 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client is
-  // bundled (resolving its modules at run time costs more than loading it); its optional parts are not
+  // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client
+  // too: a run's recall comes from the memory service, so a run loads it only to remember, after
+  // its answer
   external: [
     '@oclif/core',
-    '@chroma-core/*',
     'ajv',
-    'chromadb-js-bindings-*',
+    'chromadb',
     'isolated-vm',
     'node-llama-cpp',
     'systeminformation',
