@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url'
 import type { Runtime } from '../src/engine/runtime.js'
 import { bm25, tokenize } from '../src/lib/bm25.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../src/lib/embedder.js'
+import { createUseEmbedder } from '../src/lib/use-embedder.js'
 import {
   HASHING_TUNING,
   MODEL_TUNING,
@@ -285,7 +286,10 @@ export interface EmbedderChoice {
 export async function availableEmbedders(
   options: { gguf?: string | undefined; ollama?: boolean } = {},
 ): Promise<{ list: EmbedderChoice[]; dispose: () => Promise<void> }> {
-  const list: EmbedderChoice[] = [{ label: 'hashing (built in, lexical, 384-d)', embedder: createHashingEmbedder() }]
+  const list: EmbedderChoice[] = [
+    { label: 'hashing (built in, lexical, 384-d)', embedder: createHashingEmbedder() },
+    { label: 'USE Lite (bundled sentence encoder, 512-d)', embedder: createUseEmbedder() },
+  ]
   const cleanups: (() => Promise<void>)[] = []
   if (options.gguf && existsSync(options.gguf)) {
     const { createLlamaCpp } = await import('../src/runtimes/llamacpp/index.js')

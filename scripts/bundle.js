@@ -21,15 +21,7 @@ await build({
   // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client
   // too: a run's recall comes from the memory service, so a run loads it only to remember, after
   // its answer
-  external: [
-    '@oclif/core',
-    'ajv',
-    'chromadb',
-    'isolated-vm',
-    'node-llama-cpp',
-    'systeminformation',
-    'yaml',
-  ],
+  external: ['@oclif/core', 'ajv', 'chromadb', 'isolated-vm', 'node-llama-cpp', 'systeminformation', 'yaml'],
   // the CommonJS modules inside (tapable) require Node's own modules
   banner: {
     js:

@@ -139,6 +139,22 @@ describe('memory plugin on Chroma', () => {
     expect(recalled.ids).toContain(remembered[0])
   })
 
+  it('with the bundled sentence encoder a paraphrase sharing no word is recalled, warm in the service', async () => {
+    const options: MemoryOptions = { embed: { runtime: 'use' } }
+    const first = setup({ options })
+    await first.ask("My sister's birthday is March 3rd", 'Noted.')
+    const second = setup({ home: first.home, options })
+    await second.ask('When was my sibling born?', 'March 3rd.')
+    const recalled = second.events.find((e) => e.type === 'memory')!
+    expect(recalled).toMatchObject({ via: 'service' })
+    expect(recalled.ids).toHaveLength(1)
+    expect(second.calls.at(-1)!.prompt).toContain("Q: My sister's birthday is March 3rd")
+    // its vectors live in a collection of their own: never mixed with another embedder's
+    const hashing = setup({ home: first.home })
+    await hashing.ask('When was my sibling born?', 'No idea.')
+    expect(hashing.events.find((e) => e.type === 'memory')?.ids ?? []).toEqual([])
+  })
+
   it('redacts secrets and keeps documents and session files encrypted at rest', async () => {
     const { ask, memory, home } = setup()
     await ask(

@@ -13,13 +13,14 @@ import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
 import { loadCipher, PASSPHRASE_ENV, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
+import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
 import { memoryBlock, approxTokens } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { provenance, recall, type Ranked } from './recall.js'
 import { CHROMA_URL_ENV } from './chroma/server.js'
-import { recallFromService } from './service/client.js'
+import { embedFromService, recallFromService } from './service/client.js'
 import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
@@ -102,6 +103,7 @@ export class MemoryPlugin {
     if (!this.#embedder) {
       const e = this.options.embed
       if (!e || e.runtime === 'hashing') this.#embedder = createHashingEmbedder()
+      else if (e.runtime === 'use') this.#embedder = this.#served(createUseEmbedder())
       else {
         // the same runtime settings as chains (--host, config ollama:), with the embedder's own host on top
         const runtime = this.#applied.host.runtime(e.runtime, e.host ? { host: e.host } : {})
@@ -109,6 +111,25 @@ export class MemoryPlugin {
       }
     }
     return this.#embedder
+  }
+
+  /**
+   * An embedder the memory service keeps loaded: vectors come from the service when it answers (the
+   * bundled encoder takes a third of a second to load), else from `local`, loaded in this process.
+   */
+  #served(local: Embedder): Embedder {
+    return {
+      id: local.id,
+      dims: local.dims,
+      embed: async (texts, options) =>
+        (this.#serviceUsable() ? await embedFromService(this.home, { embedder: local.id, texts }) : undefined) ??
+        local.embed(texts, options),
+    }
+  }
+
+  /** a passphrase is the run's alone, and CHROMA_URL is not the server the service lives beside */
+  #serviceUsable(): boolean {
+    return !this.#env[PASSPHRASE_ENV] && !this.#env[CHROMA_URL_ENV]
   }
 
   /** The Chroma store, started or reached on first use; a failure is retried on the next call. */
@@ -202,9 +223,8 @@ export class MemoryPlugin {
    * and the run recalls by itself, which also starts the server the service lives beside.
    */
   #recallFromService(query: string): Promise<Ranked[] | undefined> {
-    const env = this.#env
     const embedder = this.embedder()
-    if (env[PASSPHRASE_ENV] || env[CHROMA_URL_ENV] || !embedder.id.startsWith('hashing-')) {
+    if (!this.#serviceUsable() || !(embedder.id.startsWith('hashing-') || embedder.id === USE_ID)) {
       return Promise.resolve(undefined)
     }
     return recallFromService(this.home, { embedder: embedder.id, query, k: RECALL_K })

@@ -49,13 +49,13 @@ export interface MemoryOptions {
   show?: boolean
 }
 /**
- * Where vectors come from: Mirador's own hashing embedder (offline, the default), or a runtime's embedding model.
+ * Where vectors come from: Mirador's own embedders (use: the bundled Universal Sentence Encoder, which understands meaning; hashing: words only, the default for now), or a runtime's embedding model.
  */
 export interface MemoryEmbedOptions {
   /**
-   * hashing, ollama or llamacpp.
+   * use (the bundled sentence encoder), hashing, ollama or llamacpp.
    */
-  runtime: 'hashing' | 'ollama' | 'llamacpp'
+  runtime: 'use' | 'hashing' | 'ollama' | 'llamacpp'
   /**
    * The embedding model: an Ollama tag (nomic-embed-text) or a GGUF path.
    */

@@ -5,21 +5,46 @@
  */
 import net from 'node:net'
 import type { Ranked } from '../recall.js'
-import { SERVICE_VERSION, serviceSocket, type RecallRequest, type ServiceAnswer } from './protocol.js'
+import {
+  SERVICE_VERSION,
+  serviceSocket,
+  type EmbedRequest,
+  type RecallRequest,
+  type ServiceAnswer,
+  type ServiceRequest,
+} from './protocol.js'
 
 let nextId = 1
 
-export async function recallFromService(
+export function recallFromService(
   home: string,
   request: Omit<RecallRequest, 'id' | 'op' | 'version'>,
   timeoutMs = 2000,
 ): Promise<Ranked[] | undefined> {
   const req: RecallRequest = { id: nextId++, op: 'recall', version: SERVICE_VERSION, ...request }
+  return ask(home, req, timeoutMs, (a) => ('results' in a ? a.results : undefined))
+}
+
+export function embedFromService(
+  home: string,
+  request: Omit<EmbedRequest, 'id' | 'op' | 'version'>,
+  timeoutMs = 10_000,
+): Promise<number[][] | undefined> {
+  const req: EmbedRequest = { id: nextId++, op: 'embed', version: SERVICE_VERSION, ...request }
+  return ask(home, req, timeoutMs, (a) => ('vectors' in a ? a.vectors : undefined))
+}
+
+function ask<T>(
+  home: string,
+  req: ServiceRequest,
+  timeoutMs: number,
+  pick: (answer: ServiceAnswer & { ok: true }) => T | undefined,
+): Promise<T | undefined> {
   return new Promise((resolve) => {
     let settled = false
     let buffer = ''
     const conn = net.createConnection(serviceSocket(home))
-    const done = (value: Ranked[] | undefined) => {
+    const done = (value: T | undefined) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
@@ -34,7 +59,7 @@ export async function recallFromService(
       if (end < 0) return
       try {
         const answer = JSON.parse(buffer.slice(0, end)) as ServiceAnswer
-        done(answer.id === req.id && answer.ok ? answer.results : undefined)
+        done(answer.id === req.id && answer.ok ? pick(answer) : undefined)
       } catch {
         done(undefined)
       }

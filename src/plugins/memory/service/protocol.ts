@@ -21,13 +21,25 @@ export interface RecallRequest {
   id: number
   op: 'recall'
   version: number
-  /** the embedder the run uses (only the ones the service runs itself: `hashing-v1/384`) */
+  /** the embedder the run uses (only the ones the service runs itself: hashing, the bundled USE) */
   embedder: string
   query: string
   k: number
   session?: string
 }
 
+/** Vectors from an embedder the service keeps loaded (what a run remembers, what the learner classifies). */
+export interface EmbedRequest {
+  id: number
+  op: 'embed'
+  version: number
+  embedder: string
+  texts: string[]
+}
+
+export type ServiceRequest = RecallRequest | EmbedRequest
+
 export type ServiceAnswer =
   | { id: number; ok: true; results: Ranked[] }
+  | { id: number; ok: true; vectors: number[][] }
   | { id: number; ok: false; code: string; message: string }

@@ -10,11 +10,12 @@ import { createInterface } from 'node:readline'
 import { MiradorError } from '../../../engine/errors.js'
 import { loadCipher, type MemoryCipher } from '../../../lib/crypto.js'
 import { createHashingEmbedder, type Embedder } from '../../../lib/embedder.js'
+import { createUseEmbedder, USE_ID } from '../../../lib/use-embedder.js'
 import { createChromaStore } from '../chroma/store.js'
 import { collectionFor } from '../open-store.js'
 import { recall } from '../recall.js'
 import type { MemoryStore } from '../types.js'
-import { SERVICE_VERSION, type RecallRequest, type ServiceAnswer } from './protocol.js'
+import { SERVICE_VERSION, type ServiceAnswer, type ServiceRequest } from './protocol.js'
 
 export interface ServiceOptions {
   home: string
@@ -29,7 +30,8 @@ export interface ServiceOptions {
 /** the embedders the service runs itself; a run on another one recalls in process */
 function embedderFor(id: string): Embedder | undefined {
   const hashing = createHashingEmbedder()
-  return id === hashing.id ? hashing : undefined
+  if (id === hashing.id) return hashing
+  return id === USE_ID ? createUseEmbedder() : undefined
 }
 
 export async function startMemoryService(opts: ServiceOptions): Promise<net.Server> {
@@ -51,14 +53,15 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
     return store
   }
 
-  const answer = async (req: RecallRequest): Promise<ServiceAnswer> => {
-    if (req.version !== SERVICE_VERSION || req.op !== 'recall') {
+  const answer = async (req: ServiceRequest): Promise<ServiceAnswer> => {
+    if (req.version !== SERVICE_VERSION || (req.op !== 'recall' && req.op !== 'embed')) {
       return { id: req.id, ok: false, code: 'USAGE', message: `unknown request (version ${String(req.version)})` }
     }
     if (!embedders.has(req.embedder)) embedders.set(req.embedder, embedderFor(req.embedder))
     const embedder = embedders.get(req.embedder)
     if (!embedder) return { id: req.id, ok: false, code: 'USAGE', message: `no embedder ${req.embedder} here` }
     opts.touch()
+    if (req.op === 'embed') return { id: req.id, ok: true, vectors: await embedder.embed(req.texts) }
     const results = await recall({
       store: await storeFor(req.embedder),
       embedder,
@@ -72,9 +75,9 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
   const server = net.createServer((conn) => {
     const lines = createInterface({ input: conn, crlfDelay: Infinity })
     lines.on('line', (line) => {
-      let req: RecallRequest
+      let req: ServiceRequest
       try {
-        req = JSON.parse(line) as RecallRequest
+        req = JSON.parse(line) as ServiceRequest
       } catch {
         conn.end()
         return
