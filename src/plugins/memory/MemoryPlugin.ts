@@ -13,7 +13,7 @@ import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
 import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
-import { memoryBlock, approxTokens } from './inject.js'
+import { memoryBlock, approxTokens, usesMemory } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
@@ -62,7 +62,9 @@ export class MemoryPlugin {
     // the recall starts as soon as the plan is final (after a profile may have turned memory off),
     // so the store is reached while the rest of the run gets ready, not when the first prompt is built
     engine.hooks.plan.tap({ name: PLUGIN_NAME, stage: 50 }, (plan, ctx) => {
-      const wanted = Object.values(plan.stages).some((s) => (s as { memory?: StageMemory }).memory !== false)
+      const wanted = Object.values(plan.stages).some(
+        (s) => (s as { memory?: StageMemory }).memory !== false && usesMemory(s),
+      )
       if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
       return plan
     })
@@ -183,7 +185,7 @@ export class MemoryPlugin {
 
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
     const stage = (ctx.spec as { memory?: StageMemory }).memory
-    if (stage === false || !ctx.memory) return prompt
+    if (stage === false || !ctx.memory || !usesMemory(prompt)) return prompt
     const tune = typeof stage === 'object' ? stage : {}
     const k = tune.k ?? this.options.k
     const threshold = tune.threshold ?? this.options.threshold
