@@ -140,6 +140,7 @@ describe('memory through the CLI', () => {
       ['memory', 'search'],
       ['memory', 'show'],
       ['memory', 'forget'],
+      ['memory', 'import'],
       ['memory', 'stop'],
       ['session', 'ls'],
       ['session', 'show'],

@@ -45,3 +45,8 @@ export function oneLine(text: string, width = 90): string {
   const t = text.replace(/\s+/g, ' ').trim()
   return t.length > width ? `${t.slice(0, width - 1)}…` : t
 }
+
+/** `1 memory`, `3 memories` */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}

@@ -13,6 +13,7 @@ import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
 import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
+import type { ImportProgress, ImportReport } from './import.js'
 import { memoryBlock, approxTokens, usesMemory } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
@@ -134,6 +135,49 @@ export class MemoryPlugin {
   /** Memories relevant to `query`, best first (for `memory search` and injection). */
   async search(query: string, k: number, session?: string): Promise<Ranked[]> {
     return recall({ store: await this.store(), embedder: this.embedder(), query, k, ...(session ? { session } : {}) })
+  }
+
+  /**
+   * Memories relevant to `query` as `memory search` lists them: only those at or above the
+   * similarity threshold injection uses (the option), so an unrelated query finds nothing
+   * rather than every memory at its recency score.
+   */
+  async searchRelevant(query: string, opts: { limit: number; session?: string }): Promise<Ranked[]> {
+    return recall({
+      store: await this.store(),
+      embedder: this.embedder(),
+      query,
+      k: opts.limit,
+      threshold: this.options.threshold,
+      ...(opts.session !== undefined ? { session: opts.session } : {}),
+    })
+  }
+
+  /**
+   * `memory import`: the memories of a JSONL file (import.ts), embedded with this plugin's
+   * embedder, redacted with its patterns, in batches. A file that could take the store past
+   * `max_memories` is refused before anything is written: the next run would prune what it brought.
+   */
+  async importFile(file: string, onProgress?: (p: ImportProgress, total: number) => void): Promise<ImportReport> {
+    const { countLines, importLines, readLines } = await import('./import.js')
+    const { lines, memories } = await countLines(file)
+    const store = await this.store()
+    const held = await store.count()
+    if (held + memories > this.options.max_memories)
+      throw new MiradorError(
+        'USAGE',
+        `${file} holds up to ${memories} memories and the store has ${held}, past its cap of ` +
+          `${this.options.max_memories}: the next run would drop the least useful of them. ` +
+          'Raise it (builtins: { memory: { max_memories: N } } in mirador.config.yaml), or import fewer. ' +
+          'Nothing was imported.',
+      )
+    return importLines(readLines(file), {
+      store,
+      embedder: this.embedder(),
+      redactPatterns: this.options.redact_patterns ?? [],
+      runId: newRunId(),
+      ...(onProgress ? { onProgress: (p: ImportProgress) => onProgress(p, lines) } : {}),
+    })
   }
 
   /** `memory.search` for sandboxed tools: `{ query, k? }` → `{ results: [{ id, text, score }] }` */
