@@ -181,6 +181,31 @@ describe('memory search', () => {
 })
 
 describe('memory commands, as a newcomer meets them', () => {
+  it('forget takes several ids, says unknown ones, counts in words; ls has a header', async () => {
+    const p = project({ 'mem.jsonl': FILE })
+    await p.cli(['memory', 'import', 'mem.jsonl'])
+    const ls = await p.cli(['memory', 'ls'])
+    expect(ls.stdout.split('\n')[0]).toMatch(/^ID\s+MADE \(UTC\)\s+CHAIN \[SESSION\]\s+RECALLED\s+TEXT$/)
+    expect(ls.stdout).toMatch(/ import \[holiday\] +×0 +We moved the Zanzibar trip/)
+    const ids = JSON.parse((await p.cli(['memory', 'ls', '--json'])).stdout).memories.map((m: { id: string }) => m.id)
+
+    const two = await p.cli(['memory', 'forget', ids[0], ids[1], 'm_doesnotexist0', '--yes'])
+    expect(two.code).toBe(0)
+    expect(two.stdout).toMatch(/✓ forgot 2 memories/)
+    expect(two.stderr).toMatch(/no memory m_doesnotexist0: left out/)
+    const one = await p.cli(['memory', 'forget', ids[2], '--yes'])
+    expect(one.stdout).toMatch(/✓ forgot 1 memory$/m)
+    expect((await p.cli(['memory', 'ls'])).stdout).toMatch(/^1 memory$/m)
+
+    const unknown = await p.cli(['memory', 'forget', ids[0], '--yes'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/✗ USAGE: no memory m_\w+: nothing was forgotten/)
+    const notAnId = await p.cli(['memory', 'forget', 'planning', '--yes'])
+    expect(notAnId.stderr).toMatch(/✗ USAGE: "planning" is not a memory id/)
+    const mixed = await p.cli(['memory', 'forget', ids[3], '--all', '--yes'])
+    expect(mixed.stderr).toMatch(/✗ USAGE: say what to forget, one way at a time/)
+  })
+
   it('only stages whose prompt or system uses {{memory}} get a memory event; none: no recall at all', async () => {
     const p = project({
       'chains/two.yaml':
