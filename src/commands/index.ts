@@ -14,6 +14,7 @@ import LearnRollback from './learn/rollback.js'
 import Rate from './rate.js'
 import SchemasPath from './schemas/path.js'
 import MemoryForget from './memory/forget.js'
+import MemoryImport from './memory/import.js'
 import MemoryLs from './memory/ls.js'
 import MemorySearch from './memory/search.js'
 import MemoryShow from './memory/show.js'
@@ -45,6 +46,7 @@ export const commands = {
   rate: Rate,
   'schemas:path': SchemasPath,
   'memory:forget': MemoryForget,
+  'memory:import': MemoryImport,
   'memory:ls': MemoryLs,
   'memory:search': MemorySearch,
   'memory:show': MemoryShow,

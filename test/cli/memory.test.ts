@@ -63,7 +63,7 @@ describe('memory through the CLI', () => {
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toMatch(/--yes/)
     const forgot = await runCli(['memory', 'forget', dentist.id, '--yes'], { cwd: p.dir, env: p.env })
-    expect(forgot.stdout).toMatch(/✓ forgot 1 memories/)
+    expect(forgot.stdout).toMatch(/✓ forgot 1 memory\b/)
     expect(JSON.parse((await runCli(['memory', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout).total).toBe(1)
   })
 
@@ -83,7 +83,7 @@ describe('memory through the CLI', () => {
     const show = await runCli(['session', 'show', 'garden'], { cwd: p.dir, env: p.env })
     expect(show.stdout).toContain('Q: Tomatoes or peppers?')
     const rm = await runCli(['session', 'rm', 'garden', '--yes'], { cwd: p.dir, env: p.env })
-    expect(rm.stdout).toMatch(/removed .*2 memories.*1 sessions/)
+    expect(rm.stdout).toMatch(/removed .*2 memories.*1 session\b/)
     expect(JSON.parse((await runCli(['session', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)).toEqual([])
   })
 
@@ -144,6 +144,7 @@ describe('memory through the CLI', () => {
       ['memory', 'search'],
       ['memory', 'show'],
       ['memory', 'forget'],
+      ['memory', 'import'],
       ['memory', 'stop'],
       ['session', 'ls'],
       ['session', 'show'],

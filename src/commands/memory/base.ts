@@ -45,3 +45,20 @@ export function oneLine(text: string, width = 90): string {
   const t = text.replace(/\s+/g, ' ').trim()
   return t.length > width ? `${t.slice(0, width - 1)}…` : t
 }
+
+/** `1 memory`, `3 memories` */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/**
+ * What a forget removed, in words: "2 memories, 1 session". Each tap of the forget hook counts
+ * under a plural noun phrase ("memories", "session turns", "learner records"); a count of one
+ * takes the singular of its last word.
+ */
+export function removedList(removed: Record<string, number>): string {
+  return Object.entries(removed)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${n === 1 ? k.replace(/ies$/, 'y').replace(/([^s])s$/, '$1') : k}`)
+    .join(', ')
+}

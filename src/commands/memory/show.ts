@@ -19,7 +19,12 @@ export default class MemoryShow extends MiradorCommand {
     if (!m) throw new MiradorError('USAGE', `no memory ${args.id}: see \`mirador memory ls\``)
     if (!this.jsonEnabled()) {
       const session = m.meta.session ? `, session ${m.meta.session}` : ''
-      this.log(`${m.id}  ${m.meta.kind} from run ${m.meta.runId} of ${m.meta.chain}${session}`)
+      const from =
+        m.meta.kind === 'import'
+          ? `imported by \`memory import\` (${m.meta.runId})`
+          : `${m.meta.kind} from run ${m.meta.runId} of ${m.meta.chain}`
+      const ref = m.meta.ref !== undefined ? `, ref ${JSON.stringify(m.meta.ref)}` : ''
+      this.log(`${m.id}  ${from}${session}${ref}`)
       const last = m.meta.lastRecalledAt ? `, last ${when(m.meta.lastRecalledAt)}` : ''
       this.log(`made ${when(m.meta.createdAt)}; recalled ${m.meta.recalls} time(s)${last}`)
       this.log('')

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import type { ForgetRequest } from '../../engine/types.js'
-import { confirm, memorySetup, yesFlag } from '../memory/base.js'
+import { confirm, memorySetup, removedList, yesFlag } from '../memory/base.js'
 import { MiradorCommand } from '../base.js'
 
 export default class SessionRm extends MiradorCommand {
@@ -16,15 +16,7 @@ export default class SessionRm extends MiradorCommand {
     const s = await memorySetup(flags.config as string | undefined)
     const req: ForgetRequest = { session: args.name, removed: {} }
     await s.engine.hooks.forget.promise(req)
-    if (!this.jsonEnabled())
-      this.log(
-        `✓ removed ${
-          Object.entries(req.removed)
-            .filter(([, n]) => n > 0)
-            .map(([k, n]) => `${n} ${k}`)
-            .join(', ') || 'nothing (no such session)'
-        }`,
-      )
+    if (!this.jsonEnabled()) this.log(`✓ removed ${removedList(req.removed) || 'nothing (no such session)'}`)
     return { removed: req.removed }
   }
 }

@@ -14,7 +14,8 @@ import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from 
 import { loadCipher, PASSPHRASE_ENV, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
-import { memoryBlock, approxTokens } from './inject.js'
+import type { ImportProgress, ImportReport } from './import.js'
+import { memoryBlock, approxTokens, usesMemory } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
@@ -72,7 +73,9 @@ export class MemoryPlugin {
     // the recall starts as soon as the plan is final (after a profile may have turned memory off),
     // so the store is reached while the rest of the run gets ready, not when the first prompt is built
     engine.hooks.plan.tap({ name: PLUGIN_NAME, stage: 50 }, (plan, ctx) => {
-      const wanted = Object.values(plan.stages).some((s) => (s as { memory?: StageMemory }).memory !== false)
+      const wanted = Object.values(plan.stages).some(
+        (s) => (s as { memory?: StageMemory }).memory !== false && usesMemory(s),
+      )
       if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
       return plan
     })
@@ -164,6 +167,49 @@ export class MemoryPlugin {
     return recall({ store: await this.store(), embedder: this.embedder(), query, k, ...(session ? { session } : {}) })
   }
 
+  /**
+   * Memories relevant to `query` as `memory search` lists them: only those at or above the
+   * similarity threshold injection uses (the option), so an unrelated query finds nothing
+   * rather than every memory at its recency score.
+   */
+  async searchRelevant(query: string, opts: { limit: number; session?: string }): Promise<Ranked[]> {
+    return recall({
+      store: await this.store(),
+      embedder: this.embedder(),
+      query,
+      k: opts.limit,
+      threshold: this.options.threshold,
+      ...(opts.session !== undefined ? { session: opts.session } : {}),
+    })
+  }
+
+  /**
+   * `memory import`: the memories of a JSONL file (import.ts), embedded with this plugin's
+   * embedder, redacted with its patterns, in batches. A file that could take the store past
+   * `max_memories` is refused before anything is written: the next run would prune what it brought.
+   */
+  async importFile(file: string, onProgress?: (p: ImportProgress, total: number) => void): Promise<ImportReport> {
+    const { countLines, importLines, readLines } = await import('./import.js')
+    const { lines, memories } = await countLines(file)
+    const store = await this.store()
+    const held = await store.count()
+    if (held + memories > this.options.max_memories)
+      throw new MiradorError(
+        'USAGE',
+        `${file} holds up to ${memories} memories and the store has ${held}, past its cap of ` +
+          `${this.options.max_memories}: the next run would drop the least useful of them. ` +
+          'Raise it (builtins: { memory: { max_memories: N } } in mirador.config.yaml), or import fewer. ' +
+          'Nothing was imported.',
+      )
+    return importLines(readLines(file), {
+      store,
+      embedder: this.embedder(),
+      redactPatterns: this.options.redact_patterns ?? [],
+      runId: newRunId(),
+      ...(onProgress ? { onProgress: (p: ImportProgress) => onProgress(p, lines) } : {}),
+    })
+  }
+
   /** `memory.search` for sandboxed tools: `{ query, k? }` → `{ results: [{ id, text, score }] }` */
   async #searchCapability(args: unknown): Promise<unknown> {
     if (!this.#applied.host.settings.memory)
@@ -232,7 +278,7 @@ export class MemoryPlugin {
 
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
     const stage = (ctx.spec as { memory?: StageMemory }).memory
-    if (stage === false || !ctx.memory) return prompt
+    if (stage === false || !ctx.memory || !usesMemory(prompt)) return prompt
     const tune = typeof stage === 'object' ? stage : {}
     const k = tune.k ?? this.options.k
     const threshold = tune.threshold ?? this.options.threshold

@@ -2,7 +2,18 @@
  * The `{{memory}}` block: the session's earlier turns first (they are the conversation), then the
  * recalled memories, each with its id so the user can trace and forget it, within a token budget.
  */
+import { templateVars } from '../../engine/template.js'
 import type { Ranked } from './recall.js'
+
+/**
+ * Whether a stage's prompt or system prompt reads `{{memory}}`: a stage that does not is given
+ * nothing and says nothing (no `memory` event), and a run none of whose stages does recalls nothing.
+ */
+export function usesMemory(p: { prompt?: string; template?: string; system?: string }): boolean {
+  return [p.prompt, p.template, p.system].some(
+    (t) => typeof t === 'string' && templateVars(t).some((v) => v.split('.')[0] === 'memory'),
+  )
+}
 
 /** Tokens, roughly: about four characters each in English text. */
 export function approxTokens(text: string): number {

@@ -3,10 +3,11 @@
  * how text is sealed at rest.
  */
 
-export type MemoryKind = 'turn' | 'summary'
+/** a run's question and answer, a summary of a long one, or a line of `memory import` */
+export type MemoryKind = 'turn' | 'summary' | 'import'
 
 export interface MemoryMeta {
-  /** the chain that answered */
+  /** the chain that answered (`import` for an imported memory) */
   chain: string
   /** the session the turn belongs to, when the run had one */
   session?: string
@@ -17,6 +18,8 @@ export interface MemoryMeta {
   /** how often it was injected into a prompt */
   recalls: number
   lastRecalledAt?: number
+  /** the user's own id for an imported memory, given back by search as it was given */
+  ref?: string | number
 }
 
 export interface MemoryRecord {

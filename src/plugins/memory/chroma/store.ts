@@ -7,7 +7,8 @@
  *   embedding  the vector (needed in the clear for similarity search)
  *   document   `cipher.seal(text)`: no plaintext reaches Chroma
  *   metadata   chain, runId, createdAt (ms), kind, recalls, lastRecalledAt?, v (layout version),
- *              session_tag? and session_sealed? (below)
+ *              session_tag? and session_sealed? (below), ref_sealed? (an imported memory's own id,
+ *              `cipher.seal(JSON)`: it may be anything the user chose, so it is kept like text)
  *
  * Session names may themselves be private ("divorce-lawyer"), so they are not stored in the clear:
  * `session_sealed` is `cipher.seal(name)` (to give the name back on reads), and `session_tag` is
@@ -278,6 +279,7 @@ class ChromaMemoryStore implements MemoryStore {
       m.session_tag = this.tag(this.conn!, meta.session)
       m.session_sealed = this.opts.cipher.seal(meta.session)
     }
+    if (meta.ref !== undefined) m.ref_sealed = this.opts.cipher.seal(JSON.stringify(meta.ref))
     return m
   }
 
@@ -293,6 +295,7 @@ class ChromaMemoryStore implements MemoryStore {
     const last = num(m.lastRecalledAt)
     if (last !== undefined) meta.lastRecalledAt = last
     if (typeof m.session_sealed === 'string') meta.session = this.opts.cipher.open(m.session_sealed)
+    if (typeof m.ref_sealed === 'string') meta.ref = JSON.parse(this.opts.cipher.open(m.ref_sealed)) as string | number
     return { id, text: document === null ? '' : this.opts.cipher.open(document), meta }
   }
 
