@@ -15,6 +15,7 @@ import Rate from './rate.js'
 import SchemasPath from './schemas/path.js'
 import MemoryForget from './memory/forget.js'
 import MemoryImport from './memory/import.js'
+import MemoryReindex from './memory/reindex.js'
 import MemoryLs from './memory/ls.js'
 import MemorySearch from './memory/search.js'
 import MemoryShow from './memory/show.js'
@@ -47,6 +48,7 @@ export const commands = {
   'schemas:path': SchemasPath,
   'memory:forget': MemoryForget,
   'memory:import': MemoryImport,
+  'memory:reindex': MemoryReindex,
   'memory:ls': MemoryLs,
   'memory:search': MemorySearch,
   'memory:show': MemoryShow,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { chromaServerInfo, stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { startOllamaTestServer, unusedPort, type OllamaTestServer } from '../support/ollama-server.js'
@@ -137,6 +137,26 @@ describe('memory through the CLI', () => {
     expect(await chromaServerInfo(p.home)).toMatchObject({ running: true, record: { pid } })
   })
 
+  it('memory reindex: to the embedder config names, then nothing to do', async () => {
+    const p = project()
+    await runCli(['chain', 'run', 'single', 'My sister Ana was born on March 3rd', '--no-stream'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    writeFileSync(path.join(p.dir, 'mirador.config.yaml'), 'builtins:\n  memory: { embed: { runtime: use } }\n')
+    const r = await runCli(['memory', 'reindex', '--json'], { cwd: p.dir, env: p.env })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ from: 'hashing-v1/384', to: 'use-lite/512', moved: 1, total: 1 })
+    const again = await runCli(['memory', 'reindex'], { cwd: p.dir, env: p.env })
+    expect(again.stdout).toMatch(/already embedded with use-lite\/512/)
+    // the sentence encoder finds it by meaning now
+    const run = await runCli(['chain', 'run', 'single', "When is my sibling's birthday?", '--json'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    expect(run.events.find((e) => e.type === 'memory')!.ids).toHaveLength(1)
+  })
+
   it('every memory and session command has help with examples', async () => {
     const p = project()
     for (const cmd of [
@@ -145,6 +165,7 @@ describe('memory through the CLI', () => {
       ['memory', 'show'],
       ['memory', 'forget'],
       ['memory', 'import'],
+      ['memory', 'reindex'],
       ['memory', 'stop'],
       ['session', 'ls'],
       ['session', 'show'],

@@ -5,7 +5,7 @@
  * outbox after the store was down, pruning, and memory off touching nothing.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ChromaClient, type Collection } from 'chromadb'
 import { Engine } from '../../src/engine/engine.js'
@@ -155,6 +155,51 @@ describe('memory plugin on Chroma', () => {
     expect(hashing.events.find((e) => e.type === 'memory')?.ids ?? []).toEqual([])
   })
 
+  it('memory reindex moves every memory to the configured embedder; interrupted, it resumes and loses nothing', async () => {
+    const before = setup()
+    const file = path.join(before.home, 'facts.jsonl')
+    const facts = Array.from({ length: 70 }, (_, i) =>
+      JSON.stringify({ text: `Fact number ${i}: the code is ${i * 7}` }),
+    )
+    writeFileSync(file, facts.join('\n') + '\n')
+    expect((await before.memory.importFile(file)).imported).toBe(70)
+    expect(before.memory.embedder().id).toBe('hashing-v1/384')
+
+    // config now names the sentence encoder: the memories stay where they are until reindexed
+    const after = setup({ home: before.home, options: { embed: { runtime: 'use' } } })
+    expect(after.memory.embedder().id).toBe('hashing-v1/384')
+    expect(after.memory.configuredEmbedder().id).toBe('use-lite/512')
+    await after.ask('What is the code of fact number 3?', 'It is 21.')
+    expect(after.events.find((e) => e.type === 'log')).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/embedded with hashing-v1\/384.*use-lite\/512.*memory reindex/),
+    })
+
+    // interrupted after the first batch: nothing lost, the old collection still in use
+    let calls = 0
+    await expect(
+      after.memory.reindex(() => {
+        if (++calls === 1) throw new Error('interrupted')
+      }),
+    ).rejects.toThrow('interrupted')
+    const again = setup({ home: before.home, options: { embed: { runtime: 'use' } } })
+    expect(again.memory.embedder().id).toBe('hashing-v1/384')
+    expect(await (await again.memory.store()).count()).toBe(71)
+    const report = await again.memory.reindex()
+    expect(report).toMatchObject({ from: 'hashing-v1/384', to: 'use-lite/512', total: 71 })
+    expect(report.moved).toBe(71 - 64)
+
+    // the new collection has them all, the old one nothing; runs use the new one and say nothing
+    const done = setup({ home: before.home, options: { embed: { runtime: 'use' } } })
+    expect(done.memory.embedder().id).toBe('use-lite/512')
+    expect(await (await done.memory.store()).count()).toBe(71)
+    expect(await (await setupStoreFor(before.home, 'hashing-v1/384')).count()).toBe(0)
+    await done.ask('Which fact has the code 21?', 'Fact 3.')
+    expect(done.events.filter((e) => e.type === 'log')).toEqual([])
+    expect(done.events.find((e) => e.type === 'memory')!.ids.length).toBeGreaterThan(0)
+    expect(await done.memory.reindex()).toMatchObject({ moved: 0, from: 'use-lite/512', to: 'use-lite/512' })
+  })
+
   it('redacts secrets and keeps documents and session files encrypted at rest', async () => {
     const { ask, memory, home } = setup()
     await ask(
@@ -277,3 +322,10 @@ describe('memory plugin on Chroma', () => {
     expect(calls.at(-1)!.prompt).toBe('\n---\nSomething private')
   })
 })
+
+/** the store of one embedder's collection in a home, opened as the plugin would */
+async function setupStoreFor(home: string, embedderId: string) {
+  const { openStore } = await import('../../src/plugins/memory/open-store.js')
+  const { loadCipher } = await import('../../src/lib/crypto.js')
+  return openStore({ home, env: {}, cipher: await loadCipher({ home, env: {} }), embedderId })
+}

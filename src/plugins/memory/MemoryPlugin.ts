@@ -14,6 +14,7 @@ import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from 
 import { loadCipher, PASSPHRASE_ENV, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
+import { readActive, writeActive } from './active-embedder.js'
 import type { ImportProgress, ImportReport } from './import.js'
 import { memoryBlock, approxTokens, usesMemory } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
@@ -28,6 +29,17 @@ import { summarizeWith } from './summarize.js'
 import type { MemoryRecord, MemoryStore } from './types.js'
 
 const PLUGIN_NAME = 'MemoryPlugin'
+/** memories embedded again per batch by `memory reindex` */
+const REINDEX_BATCH = 64
+
+export interface ReindexReport {
+  /** the embedder that had made them, and the one config names */
+  from: string
+  to: string
+  /** memories embedded again now (others were there already, from an interrupted reindex) */
+  moved: number
+  total: number
+}
 /** memories recalled once per run; each stage takes what its k and threshold allow */
 const RECALL_K = 20
 
@@ -53,6 +65,7 @@ export class MemoryPlugin {
   #cipher?: Promise<MemoryCipher>
   #store?: Promise<MemoryStore>
   #embedder?: Embedder
+  #configured?: Embedder
   /** this process started the memory server (none was running): see #stopServerUnused */
   #startedServer = false
   readonly #runs = new Map<string, RunState>()
@@ -77,6 +90,7 @@ export class MemoryPlugin {
         (s) => (s as { memory?: StageMemory }).memory !== false && usesMemory(s),
       )
       if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
+      if (plan.memory && wanted) this.#sayIfWaiting(ctx)
       return plan
     })
     engine.hooks.prompt.tapPromise(PLUGIN_NAME, (prompt, ctx) => this.#inject(prompt, ctx))
@@ -102,18 +116,40 @@ export class MemoryPlugin {
     return this.#cipher
   }
 
-  embedder(): Embedder {
-    if (!this.#embedder) {
+  /** The embedder config names: where memories go once `memory reindex` has moved them there. */
+  configuredEmbedder(): Embedder {
+    if (!this.#configured) {
       const e = this.options.embed
-      if (!e || e.runtime === 'hashing') this.#embedder = createHashingEmbedder()
-      else if (e.runtime === 'use') this.#embedder = this.#served(createUseEmbedder())
+      if (!e || e.runtime === 'hashing') this.#configured = createHashingEmbedder()
+      else if (e.runtime === 'use') this.#configured = this.#served(createUseEmbedder())
       else {
         // the same runtime settings as chains (--host, config ollama:), with the embedder's own host on top
         const runtime = this.#applied.host.runtime(e.runtime, e.host ? { host: e.host } : {})
-        this.#embedder = createEmbedder({ runtime, model: e.model ?? '' })
+        this.#configured = createEmbedder({ runtime, model: e.model ?? '' })
       }
     }
+    return this.#configured
+  }
+
+  /**
+   * The embedder whose collection holds the memories (active-embedder.ts): the configured one, or
+   * the one that made them while they wait for `memory reindex` (one of Mirador's own: a runtime's
+   * model the config no longer names cannot be asked, and its memories are then reached only by
+   * reindexing).
+   */
+  embedder(): Embedder {
+    if (!this.#embedder) {
+      const configured = this.configuredEmbedder()
+      const active = readActive(this.home)
+      this.#embedder = (active && active !== configured.id && this.#ownEmbedder(active)) || configured
+    }
     return this.#embedder
+  }
+
+  #ownEmbedder(id: string): Embedder | undefined {
+    const hashing = createHashingEmbedder()
+    if (id === hashing.id) return hashing
+    return id === USE_ID ? this.#served(createUseEmbedder()) : undefined
   }
 
   /**
@@ -139,19 +175,60 @@ export class MemoryPlugin {
   store(onProgress?: (message: string) => void): Promise<MemoryStore> {
     this.#store ??= (async () => {
       const { openStore } = await import('./open-store.js')
-      return openStore({
+      const embedderId = this.embedder().id
+      const store = await openStore({
         home: this.home,
         env: this.#env,
         cipher: await this.cipher(),
-        embedderId: this.embedder().id,
+        embedderId,
         ...(onProgress ? { onProgress } : {}),
         onStarted: () => (this.#startedServer = true),
       })
+      // the first use of a home records whose collection its memories are in
+      if (!readActive(this.home)) await writeActive(this.home, embedderId)
+      return store
     })().catch((err: unknown) => {
       this.#store = undefined
       throw err
     })
     return this.#store
+  }
+
+  /**
+   * `memory reindex`: every memory embedded again with the configured embedder, into its collection.
+   * The old collection stays the one runs use until the new one holds them all (records already
+   * there are skipped, so an interrupted reindex resumes); then it takes over and the old one is
+   * emptied, so forgetting never has two copies to reach.
+   */
+  async reindex(onProgress?: (done: number, total: number) => void): Promise<ReindexReport> {
+    const from = this.embedder()
+    const to = this.configuredEmbedder()
+    if (from.id === to.id) return { from: from.id, to: to.id, moved: 0, total: 0 }
+    const { openStore } = await import('./open-store.js')
+    const source = await this.store()
+    const target = await openStore({ home: this.home, env: this.#env, cipher: await this.cipher(), embedderId: to.id })
+    let moved = 0
+    let total = 0
+    // again until the old collection has nothing new: runs may remember there meanwhile
+    for (;;) {
+      const all = await source.get({})
+      const have = new Set((await target.get({ ids: all.map((m) => m.id) })).map((m) => m.id))
+      const todo = all.filter((m) => !have.has(m.id))
+      total = Math.max(total, all.length)
+      if (todo.length === 0) break
+      for (let i = 0; i < todo.length; i += REINDEX_BATCH) {
+        const batch = todo.slice(i, i + REINDEX_BATCH)
+        const vectors = await to.embed(batch.map((m) => m.text))
+        await target.add(batch.map((m, j) => ({ id: m.id, text: m.text, embedding: vectors[j]!, meta: m.meta })))
+        moved += batch.length
+        onProgress?.(all.length - todo.length + i + batch.length, all.length)
+      }
+    }
+    await writeActive(this.home, to.id)
+    if (total > 0) await source.delete({ all: true })
+    this.#embedder = to
+    this.#store = Promise.resolve(target)
+    return { from: from.id, to: to.id, moved, total }
   }
 
   async sessions(): Promise<SessionStore> {
@@ -241,6 +318,18 @@ export class MemoryPlugin {
       this.#runs.set(runId, run)
     }
     return run
+  }
+
+  /** The memories are still in another embedder's collection: say how to move them, once a run. */
+  #sayIfWaiting(ctx: RunContext): void {
+    const active = this.embedder().id
+    const configured = this.configuredEmbedder().id
+    if (active === configured) return
+    ctx.log(
+      `memories are embedded with ${active}, config names ${configured}: they are recalled as they are until ` +
+        '`mirador memory reindex` embeds them again',
+      { level: 'warn', plugin: PLUGIN_NAME },
+    )
   }
 
   /** Recalls once per run: the first call starts it, later ones share it. */
