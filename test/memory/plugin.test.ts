@@ -155,7 +155,7 @@ describe('memory plugin on Chroma', () => {
     expect(hashing.events.find((e) => e.type === 'memory')?.ids ?? []).toEqual([])
   })
 
-  it('memory reindex moves every memory to the configured embedder; interrupted, it resumes and loses nothing', async () => {
+  it('memory reindex moves every memory to the configured embedder; interrupted, it resumes', async () => {
     const before = setup()
     const file = path.join(before.home, 'facts.jsonl')
     const facts = Array.from({ length: 70 }, (_, i) =>
