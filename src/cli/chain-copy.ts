@@ -8,9 +8,12 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 import { writeFileAtomic } from '../lib/atomic-write.js'
+import { withSchemaLine } from '../lib/schema-line.js'
 import { CHAIN_FILE, conflictError, findChainFile, listChains, shownPath } from './chain-files.js'
 import { CHAIN_NAME, readNameKey, replaceNameKey } from './chain-name.js'
 import { chainDirs, SCHEMAS_DIR } from './paths.js'
+
+export { withSchemaLine } from '../lib/schema-line.js'
 
 export interface CopyOptions {
   /** the chain: a name or a path to a file */
@@ -31,16 +34,6 @@ export interface CopyResult {
   name: string
   schema: string
   replaced: boolean
-}
-
-const SCHEMA_LINE = /^#[ \t]*yaml-language-server:[ \t]*\$schema=.*$/m
-
-/** The text with its schema line pointing at `schema` (a line is added at the top if it has none). */
-export function withSchemaLine(text: string, schema: string): string {
-  const line = `# yaml-language-server: $schema=${schema}`
-  if (SCHEMA_LINE.test(text)) return text.replace(SCHEMA_LINE, (m) => (m.endsWith('\r') ? `${line}\r` : line))
-  const body = text.replace(/^\uFEFF/, '')
-  return `${line}\n${body}`
 }
 
 function realOrResolved(file: string): string {

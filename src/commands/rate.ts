@@ -8,7 +8,9 @@ export default class Rate extends MiradorCommand {
   static description =
     'The rating goes to the append-only journal ($MIRADOR_HOME/learner/journal.jsonl) ' +
     "and moves the chain's weight for the run's query type, written back into the chain file " +
-    '(a 4 or 5 counts as a success). `mirador learn diff` shows what changed and `mirador learn rollback` undoes it.'
+    "(a 4 or 5 counts as a success; a shipped chain's weights go to your copy in $MIRADOR_HOME/chains). " +
+    'Rating a run again replaces its earlier rating. ' +
+    '`mirador learn diff` shows what changed and `mirador learn rollback` undoes it.'
   static examples = [
     '<%= config.bin %> rate r_mwyf2k3x9a1b2c 5',
     '<%= config.bin %> rate --last 2',
@@ -16,22 +18,28 @@ export default class Rate extends MiradorCommand {
   ]
   static args = {
     run: Args.string({
-      description: "the run id (from the run's first line or its events), or the rating with --last",
+      description: "the run id (from the run's first line or its events); with --last, the rating",
       required: true,
     }),
     rating: Args.string({ description: 'the rating, 1 to 5', required: false }),
   }
-  static flags = { last: Flags.boolean({ description: 'Rate the most recent run.' }) }
+  static flags = { last: Flags.boolean({ description: 'Rate the most recent run: mirador rate --last RATING.' }) }
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Rate)
+    if (flags.last && args.rating !== undefined)
+      throw new MiradorError(
+        'USAGE',
+        `--last rates the most recent run: give only the rating (mirador rate --last ${args.rating}), ` +
+          `or a run id and a rating (mirador rate RUN_ID ${args.rating})`,
+      )
     const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
     if (!s.learner)
       throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false } in mirador.config.yaml)')
     let runId = args.run
     let ratingText = args.rating
     if (flags.last) {
-      ratingText = args.rating ?? args.run
+      ratingText = args.run
       const last = await s.learner.journal().lastRun()
       if (!last) throw new MiradorError('USAGE', 'no recorded run to rate yet (runs are recorded when memory is on)')
       runId = last.runId
@@ -42,11 +50,13 @@ export default class Rate extends MiradorCommand {
     await s.engine.hooks.feedback.promise({ runId, rating })
     const result = s.learner.lastRateResult(runId)
     if (!this.jsonEnabled() && result) {
+      const where = result.copied ? `${result.file} (your copy of the shipped chain)` : result.file
       const change =
         result.after !== undefined
-          ? `weight for "${result.type}" ${result.before ?? 'unset'} → ${result.after} in ${result.file}`
+          ? `weight for "${result.type}" ${result.before ?? 'unset'} → ${result.after} in ${where}`
           : `weight not written: ${result.skipped}`
-      this.log(`✓ rated ${runId} (${result.chain}) ${rating}: ${change}`)
+      const replaced = result.replaced !== undefined ? ` (replaces your earlier ${result.replaced})` : ''
+      this.log(`✓ rated ${runId} (${result.chain}) ${rating}${replaced}: ${change}`)
     }
     return result
   }

@@ -23,12 +23,13 @@ export interface Guard {
 }
 
 /**
- * Hooks whose taps answer a request (which model, what a tool returned) or carry out what the
- * user asked (a rating, forgetting): a MiradorError thrown there is the answer, "no, because…"
- * (a model file that is missing, a run that was never recorded, a store that is down), so it
- * reaches the caller with its own code and message instead of being reported as a broken plugin.
+ * Hooks whose taps answer a request (which chain, which model, what a tool returned) or carry out
+ * what the user asked (a rating, forgetting): a MiradorError thrown there is the answer, "no,
+ * because…" (no chain can run here, a model file that is missing, a run that was never recorded, a
+ * store that is down), so it reaches the caller with its own code and message instead of being
+ * reported as a broken plugin.
  */
-const ANSWERING_HOOKS = new Set(['model', 'toolCall', 'feedback', 'forget'])
+const ANSWERING_HOOKS = new Set(['route', 'model', 'toolCall', 'feedback', 'forget'])
 
 export function guardHooks(hooks: Hooks, onFailure: (f: TapFailure) => void): Guard {
   const guard: Guard = { current: undefined, disabled: new Set() }

@@ -126,6 +126,17 @@ describe('one event channel', () => {
     expect(events[1]).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/routes queries/) })
   })
 
+  it("a router's MiradorError is the run's answer (no chain can run here), not a broken plugin", async () => {
+    const { engine, events } = setup()
+    engine.hooks.route.tapPromise('Router', async () => {
+      throw new MiradorError('MODEL_UNRESOLVED', 'no chain can be picked for this question (x: no model)')
+    })
+    const result = await engine.run({ chain: 'auto', query: 'q' })
+    expect(result.ok).toBe(false)
+    expect(types(events)).toEqual(['ack', 'error', 'done'])
+    expect(events[1]).toMatchObject({ code: 'MODEL_UNRESOLVED', message: expect.stringMatching(/no chain can be/) })
+  })
+
   it('a chain by name comes from the catalog; a load failure is the run error, then done', async () => {
     const loaded: string[] = []
     const catalog: ChainCatalog = {

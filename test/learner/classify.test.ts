@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { classify, typeNameOf, unmatchableKeywords, DEFAULT_TYPE } from '../../src/plugins/learner/classify.js'
-import type { Embedder } from '../../src/lib/embedder.js'
+import { createHashingEmbedder, type Embedder } from '../../src/lib/embedder.js'
 
 const chains = [
   { name: 'quick-deep' },
@@ -104,6 +104,82 @@ describe('classify', () => {
       via: 'default',
     })
     expect(seen.filter((t) => t === 'red one')).toHaveLength(1)
+  })
+
+  it('uses the kept embeddings of rated queries made by the same embedder, and only those', async () => {
+    const axis = (t: string) => (t.includes('red') ? [1, 0] : t.includes('blue') ? [0, 1] : [0.6, 0.8])
+    const embedded: string[] = []
+    const embedder: Embedder = {
+      id: 'test/kept',
+      dims: 2,
+      embed: async (texts) => {
+        embedded.push(...texts)
+        return texts.map(axis)
+      },
+    }
+    const kept = (values: number[], id = 'test/kept') => ({ embedder: id, values })
+    const rated = [
+      { type: 'reds', vector: kept([1, 0]) },
+      { type: 'reds', vector: kept([0.99, 0.14]) },
+      // another embedder's vectors: another space, never compared
+      { type: 'blues', vector: kept([1, 0], 'other/model') },
+      { type: 'blues', vector: kept([1, 0], 'other/model') },
+    ]
+    expect(await classify('dark red', { chains, rated, embedder, minSimilarity: 0.9 })).toMatchObject({
+      type: 'reds',
+      via: 'centroid',
+    })
+    expect(embedded).toEqual(['dark red']) // the rated queries' text is not there to embed
+    expect((await classify('navy blue', { chains, rated, embedder, minSimilarity: 0.9 })).via).toBe('default')
+    // a model embedder's default threshold is higher than the hashing embedder's
+    const c = await classify('something reddish', { chains, rated, embedder })
+    expect(c).toMatchObject({ type: 'reds', via: 'centroid' })
+    expect(c.detail).toMatch(/≥ 0\.35\)$/)
+  })
+
+  it('asks for the rated queries and the embedder only when it reaches the centroid step', async () => {
+    const asked: string[] = []
+    const rated = async () => {
+      asked.push('rated')
+      return [
+        { type: 'coding', query: 'python script bug' },
+        { type: 'writing', query: 'a poem' },
+      ]
+    }
+    const embedder = async () => {
+      asked.push('embedder')
+      return createHashingEmbedder()
+    }
+    expect((await classify('plan the agenda', { chains, rules, rated, embedder })).via).toBe('rule')
+    expect(asked).toEqual([])
+    // one rated query per type: no centroid can form, so no embedder is needed
+    expect((await classify('python bug', { chains, rated, embedder })).via).toBe('default')
+    expect(asked).toEqual(['rated'])
+  })
+
+  it('an embedder that fails costs the centroid step, not the classification', async () => {
+    const embedder: Embedder = {
+      id: 'test/broken',
+      dims: 2,
+      embed: async () => {
+        throw new Error('the memory service went away')
+      },
+    }
+    const rated = [
+      { type: 'reds', query: 'red one' },
+      { type: 'reds', query: 'red two' },
+    ]
+    expect(await classify('dark red', { chains, rated, embedder })).toMatchObject({
+      type: 'general',
+      via: 'default',
+      detail: expect.stringMatching(/could not be compared \(the memory service went away\)/),
+    })
+  })
+
+  it('looks at the opening of a huge query only', async () => {
+    const huge = 'plan ' + 'x '.repeat(3_000_000)
+    expect((await classify(huge, { chains, rules })).type).toBe('planner')
+    expect((await classify('x '.repeat(3_000_000) + ' agenda', { chains, rules })).via).toBe('default')
   })
 
   it('defaults to general', async () => {

@@ -80,6 +80,27 @@ describe('rollback', () => {
     expect(readFileSync(file, 'utf8')).toBe(crlf)
   })
 
+  it('says which rating the undone rewrite applied; the note goes with its backup', async () => {
+    const { home, file, real } = chain(BASE)
+    await updateChainWeight(file, 'chat', set(0.6), { home, rating: { runId: 'r_a', ratingAt: 11 } })
+    await updateChainWeight(file, 'chat', set(0.7), { home }) // a rewrite with no rating (a test, a tool)
+    await updateChainWeight(file, 'chat', set(0.8), { home, rating: { runId: 'r_b', ratingAt: 22 } })
+    const r1 = await rollback(file, home)
+    expect(r1?.rating).toEqual({ runId: 'r_b', ratingAt: 22 })
+    expect((await rollback(file, home))?.rating).toBeUndefined()
+    expect((await rollback(file, home))?.rating).toEqual({ runId: 'r_a', ratingAt: 11 })
+    expect(readFileSync(file, 'utf8')).toBe(BASE)
+    // the notes went with their backups
+    expect(readdirSync(backupDirFor(real, home)).filter((n) => n.endsWith('.yaml.json'))).toEqual([])
+  })
+
+  it('prunes a rating note with its backup', async () => {
+    const { home, real } = chain(BASE)
+    for (let i = 0; i < MAX_BACKUPS + 3; i++)
+      await saveBackup(real, Buffer.from(`v${i}\n`), home, { runId: `r${i}`, ratingAt: i })
+    expect(readdirSync(backupDirFor(real, home)).filter((n) => n.endsWith('.yaml.json'))).toHaveLength(MAX_BACKUPS)
+  })
+
   it('returns undefined for a file never rewritten', async () => {
     const { home, file } = chain(BASE)
     expect(await rollback(file, home)).toBeUndefined()

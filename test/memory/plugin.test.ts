@@ -149,10 +149,13 @@ describe('memory plugin on Chroma', () => {
     expect(recalled).toMatchObject({ via: 'service' })
     expect(recalled.ids).toHaveLength(1)
     expect(second.calls.at(-1)!.prompt).toContain("Q: My sister's birthday is March 3rd")
-    // its vectors live in a collection of their own: never mixed with another embedder's
+    // its vectors live in a collection of their own; a run whose config names another embedder still
+    // recalls them with the one that made them, and says reindexing would move them
     const hashing = setup({ home: first.home })
+    expect(hashing.memory.embedder().id).toBe('use-lite/512')
     await hashing.ask('When was my sibling born?', 'No idea.')
-    expect(hashing.events.find((e) => e.type === 'memory')?.ids ?? []).toEqual([])
+    expect(hashing.events.find((e) => e.type === 'memory')!.ids.length).toBeGreaterThan(0)
+    expect(hashing.events.find((e) => e.type === 'log')).toMatchObject({ message: expect.stringMatching(/reindex/) })
   })
 
   it('memory reindex moves every memory to the configured embedder; interrupted, it resumes', async () => {
@@ -198,6 +201,16 @@ describe('memory plugin on Chroma', () => {
     expect(done.events.filter((e) => e.type === 'log')).toEqual([])
     expect(done.events.find((e) => e.type === 'memory')!.ids.length).toBeGreaterThan(0)
     expect(await done.memory.reindex()).toMatchObject({ moved: 0, from: 'use-lite/512', to: 'use-lite/512' })
+  })
+
+  it('memory.embed gives other plugins vectors in the space memories are recalled in', async () => {
+    const { engine } = setup()
+    const embed = engine.capability('memory.embed')!
+    expect(await embed({ texts: [] })).toEqual({ embedder: 'hashing-v1/384', vectors: [] })
+    const a = (await embed({ texts: ['plan my week', 'and my day'] })) as { embedder: string; vectors: number[][] }
+    expect(a.vectors).toHaveLength(2)
+    expect(a.vectors[0]).toHaveLength(384)
+    await expect(embed({ texts: 'not a list' })).rejects.toMatchObject({ code: 'TOOL_INVALID' })
   })
 
   it('redacts secrets and keeps documents and session files encrypted at rest', async () => {

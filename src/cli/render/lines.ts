@@ -124,12 +124,14 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       const rows = Array.isArray(e.candidates)
         ? (e.candidates as { chain: string; weight: number; count: number; sample?: number }[])
         : []
+      const skipped = Array.isArray(e.skipped) ? (e.skipped as { chain: string; reason: string }[]) : []
       return [
         `${head}: ${String(e.reason)}`,
         ...rows.map((c) => {
           const drew = c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''
           return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}`
         }),
+        ...skipped.map((c) => `    ${c.chain.padEnd(18)} not a candidate: ${safeText(c.reason)}`),
       ].join('\n')
     }
     case 'memory': {

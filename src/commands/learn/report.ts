@@ -11,7 +11,7 @@ export default class LearnReport extends MiradorCommand {
     const { flags } = await this.parse(LearnReport)
     const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
     if (!s.learner) throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false })')
-    const entries = await s.learner.journal().read()
+    const entries = await s.learner.journal().read({ runs: false })
     const chains = await s.learner.chains()
     const learned = rebuildWeights(entries, () => undefined)
     const types = new Set<string>()
@@ -29,7 +29,7 @@ export default class LearnReport extends MiradorCommand {
       return { type, favourite, chains: rows }
     })
     if (!this.jsonEnabled()) {
-      if (report.length === 0) this.log('Nothing learned yet: rate answers with `mirador rate --last 1..5`.')
+      if (report.length === 0) this.log('Nothing learned yet: rate answers with `mirador rate --last RATING` (1 to 5).')
       for (const r of report) {
         this.log(`${r.type}  (favourite: ${r.favourite})`)
         for (const c of r.chains)

@@ -34,11 +34,15 @@ export interface ChainFile {
    */
   answer?: StageRef[]
   /**
-   * Words that make the learner prefer this chain for a query.
+   * Words or short phrases that say what this chain is for: a query containing one (whole words, any case, stemmed) is of this chain's own query type, and `mirador ask` makes the chain a candidate for it.
    *
    * @maxItems 200
    */
   triggers?: string[]
+  /**
+   * false: `mirador ask` (`chain run auto`) never picks this chain, whatever its weights and triggers; it runs only when named (`mirador chain run NAME`). Default true: the learner may route a query to it when its models can run here.
+   */
+  route?: boolean
   /**
    * Map of query type to a weight between 0 and 1. The learner rewrites this from your ratings; you may seed it by hand.
    */

@@ -8,6 +8,8 @@
  *                                          are broken at once, others after 10 s without refresh)
  *   backups/<key>/index.json               { "version": 1, "path": "/abs/real/path/chain.yaml" }
  *   backups/<key>/<timestamp>.yaml         the file's exact bytes before one rewrite (newest 20 kept)
+ *   backups/<key>/<timestamp>.yaml.json    the rating that rewrite applied, `{ runId, ratingAt }`, so
+ *                                          a rollback can tell the journal that rating no longer counts
  *   backups/<key>/rolled-back.yaml         the text the last rollback replaced (one file)
  *
  * `<key>` is the first 16 hex digits of SHA-256 of the file's real path (symlinks resolved, so a
@@ -130,11 +132,39 @@ export async function listBackups(file: string, home: string): Promise<BackupEnt
   return entries(backupDirFor(await realChainPath(file), home))
 }
 
+/** The rating a rewrite applied (its run, and the rating's time as the journal has it). */
+export interface RatingRef {
+  runId: string
+  ratingAt: number
+}
+
+const ratingFile = (backup: string) => `${backup}.json`
+
+async function ratingOf(backup: string): Promise<RatingRef | undefined> {
+  const v = await readFile(ratingFile(backup), 'utf8')
+    .then((t) => JSON.parse(t) as Partial<RatingRef>)
+    .catch(() => undefined)
+  return typeof v?.runId === 'string' && typeof v.ratingAt === 'number'
+    ? { runId: v.runId, ratingAt: v.ratingAt }
+    : undefined
+}
+
+async function removeBackup(backup: string): Promise<void> {
+  await rm(backup, { force: true })
+  await rm(ratingFile(backup), { force: true })
+}
+
 /**
- * Saves `bytes` (a chain file's content before a rewrite) as its newest backup and prunes the
- * oldest beyond MAX_BACKUPS. Call under the chain's lock.
+ * Saves `bytes` (a chain file's content before a rewrite) as its newest backup, with the rating
+ * that rewrite applies when there is one, and prunes the oldest beyond MAX_BACKUPS. Call under the
+ * chain's lock.
  */
-export async function saveBackup(realPath: string, bytes: Uint8Array, home: string): Promise<BackupEntry> {
+export async function saveBackup(
+  realPath: string,
+  bytes: Uint8Array,
+  home: string,
+  rating?: RatingRef,
+): Promise<BackupEntry> {
   const dir = backupDirFor(realPath, home)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const indexFile = path.join(dir, 'index.json')
@@ -147,9 +177,10 @@ export async function saveBackup(realPath: string, bytes: Uint8Array, home: stri
   const existing = await entries(dir)
   const at = Math.max(Date.now(), (existing.at(-1)?.at ?? 0) + 1)
   const entry = { file: path.join(dir, stampName(at)), at }
+  if (rating) await writeFileAtomic(ratingFile(entry.file), JSON.stringify(rating) + '\n', 0o600)
   await writeFileAtomic(entry.file, bytes, 0o600)
   existing.push(entry)
-  for (const old of existing.slice(0, Math.max(0, existing.length - MAX_BACKUPS))) await rm(old.file, { force: true })
+  for (const old of existing.slice(0, Math.max(0, existing.length - MAX_BACKUPS))) await removeBackup(old.file)
   await removeDeadTemps(dir)
   return entry
 }
@@ -240,9 +271,13 @@ export async function latestDifferentBackup(
 
 /**
  * Restores the newest backup of `file` that differs from its current text (see the file comment).
- * Returns the backup file restored, or undefined when there is none.
+ * Returns the backup file restored and the rating its rewrite had applied, or undefined when there
+ * is none.
  */
-export async function rollback(file: string, home: string): Promise<{ restored: string; at: number } | undefined> {
+export async function rollback(
+  file: string,
+  home: string,
+): Promise<{ restored: string; at: number; rating?: RatingRef } | undefined> {
   const real = await realChainPath(file)
   return withChainLock(real, home, async () => {
     const state = await fileState(real)
@@ -251,9 +286,10 @@ export async function rollback(file: string, home: string): Promise<{ restored: 
     if (!found) return undefined
     const dir = backupDirFor(real, home)
     if (state) await writeFileAtomic(path.join(dir, 'rolled-back.yaml'), state.bytes, 0o600)
+    const rating = await ratingOf(found.entry.file)
     await replaceFile(real, found.bytes, state?.mode ?? 0o644)
-    for (const e of [found.entry, ...found.same]) await rm(e.file, { force: true })
+    for (const e of [found.entry, ...found.same]) await removeBackup(e.file)
     await removeDeadTemps(path.dirname(real), `.${path.basename(real)}.`)
-    return { restored: found.entry.file, at: found.entry.at }
+    return { restored: found.entry.file, at: found.entry.at, ...(rating ? { rating } : {}) }
   })
 }

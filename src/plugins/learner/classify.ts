@@ -21,13 +21,19 @@
  * 3. Nearest centroid: the earlier rated queries are grouped by their type; each type with at
  *    least `minRated` queries has a centroid (the normalised mean of their embeddings), and the
  *    query takes the type of the nearest one if the cosine similarity is at least
- *    `minSimilarity`. The embedder is the memory's (a real embedding model when one is
- *    configured), or by default the built-in hashing embedder, which is lexical: it groups
- *    queries that share words and word stems, not meanings. `embedder: false` turns this off.
+ *    `minSimilarity`. The embeddings of rated queries are the ones the journal kept (their text is
+ *    not kept), so only those made by the same embedder as the query's count; an old journal's
+ *    text is embedded here. The learner passes the memory's embedder (the same meaning space as
+ *    recall), or the built-in hashing embedder, which is lexical: it groups queries that share
+ *    words and word stems, not meanings. `embedder: false` turns this off.
  * 4. Otherwise `general`.
+ *
+ * Only the first CLASSIFY_CHARS characters of a query are looked at: a query's kind shows in its
+ * opening, and a pasted 10 MB document must not cost seconds before its run starts.
  */
 import { analyze } from '../../lib/bm25.js'
 import { createHashingEmbedder, l2normalize, type Embedder } from '../../lib/embedder.js'
+import type { StoredVector } from './types.js'
 
 export const DEFAULT_TYPE = 'general'
 /**
@@ -37,6 +43,13 @@ export const DEFAULT_TYPE = 'general'
  * passing one should pass a higher `minSimilarity` too.
  */
 export const DEFAULT_MIN_SIMILARITY = 0.2
+/**
+ * The same for a sentence-embedding model. Universal Sentence Encoder, measured on this kind of
+ * machine: 0.47 between a question and its paraphrase, 0.15 against an unrelated sentence.
+ */
+export const DEFAULT_MIN_SIMILARITY_MODEL = 0.35
+/** characters of a query classification looks at */
+export const CLASSIFY_CHARS = 4000
 /** rated queries a type needs before it has a centroid */
 export const DEFAULT_MIN_RATED = 2
 
@@ -44,13 +57,28 @@ export interface ClassifyOptions {
   chains: readonly { name: string; triggers?: readonly string[] }[]
   /** type → keywords (config) */
   rules?: Readonly<Record<string, readonly string[]>>
-  /** earlier rated queries and their types, for the centroids */
-  rated?: readonly { query: string; type: string }[]
+  /**
+   * earlier rated queries and their types, for the centroids: their kept embedding (used when the
+   * same embedder made it) or, from an old journal, their text
+   */
+  rated?: Lazy<readonly RatedQuery[]>
   /** for the centroids; default the hashing embedder; false: no centroid step */
-  embedder?: Embedder | false
+  embedder?: Lazy<Embedder> | false
+  /** default DEFAULT_MIN_SIMILARITY for the hashing embedder, else DEFAULT_MIN_SIMILARITY_MODEL */
   minSimilarity?: number
   minRated?: number
   signal?: AbortSignal
+}
+
+/** a value, or how to get it: asked for only when the centroid step is reached */
+type Lazy<T> = T | (() => Promise<T>)
+
+const resolve = async <T>(v: Lazy<T>): Promise<T> => (typeof v === 'function' ? (v as () => Promise<T>)() : v)
+
+export interface RatedQuery {
+  type: string
+  vector?: StoredVector
+  query?: string
 }
 
 export interface Classification {
@@ -131,15 +159,23 @@ const CACHE_MAX = 5000
 
 async function embedAll(embedder: Embedder, texts: readonly string[], signal?: AbortSignal): Promise<number[][]> {
   const key = (t: string) => `${embedder.id}\u0000${t}`
-  const missing = [...new Set(texts.filter((t) => !cache.has(key(t))))]
+  const found = new Map(texts.flatMap((t) => (cache.has(key(t)) ? [[t, cache.get(key(t))!] as const] : [])))
+  const missing = [...new Set(texts.filter((t) => !found.has(t)))]
   if (missing.length) {
     const vs = await embedder.embed(missing, signal ? { signal } : {})
     missing.forEach((t, i) => {
       if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!)
       cache.set(key(t), vs[i]!)
+      found.set(t, vs[i]!)
     })
   }
-  return texts.map((t) => cache.get(key(t))!)
+  return texts.map((t) => found.get(t)!)
+}
+
+/** The query's embedding as classification sees it (its first CLASSIFY_CHARS characters; cached). */
+export async function queryVector(embedder: Embedder, query: string, signal?: AbortSignal): Promise<number[]> {
+  const [v] = await embedAll(embedder, [query.slice(0, CLASSIFY_CHARS)], signal)
+  return v!
 }
 
 const dot = (a: readonly number[], b: readonly number[]) => {
@@ -151,7 +187,8 @@ const dot = (a: readonly number[], b: readonly number[]) => {
 let defaultEmbedder: Embedder | undefined
 
 /** The query's type and why (see the file's comment). */
-export async function classify(query: string, options: ClassifyOptions): Promise<Classification> {
+export async function classify(fullQuery: string, options: ClassifyOptions): Promise<Classification> {
+  const query = fullQuery.length > CLASSIFY_CHARS ? fullQuery.slice(0, CLASSIFY_CHARS) : fullQuery
   const terms = termsOf(query)
   const triggers = matchLists(
     terms,
@@ -182,39 +219,69 @@ export async function classify(query: string, options: ClassifyOptions): Promise
     }
   }
 
-  const embedder =
-    options.embedder === false ? undefined : (options.embedder ?? (defaultEmbedder ??= createHashingEmbedder()))
-  const rated = (options.rated ?? []).filter((r) => r.query.trim() !== '' && r.type !== '')
-  if (embedder && rated.length && query.trim() !== '') {
-    const minRated = options.minRated ?? DEFAULT_MIN_RATED
-    const minSimilarity = options.minSimilarity ?? DEFAULT_MIN_SIMILARITY
-    const byType = new Map<string, string[]>()
-    for (const r of rated) byType.set(r.type, [...(byType.get(r.type) ?? []), r.query])
-    const groups = [...byType].filter(([, qs]) => qs.length >= minRated)
-    if (groups.length) {
-      const texts = [query, ...groups.flatMap(([, qs]) => qs)]
-      const vectors = await embedAll(embedder, texts, options.signal)
-      const qv = vectors[0]!
-      let at = 1
-      let best: { type: string; sim: number; n: number } | undefined
-      for (const [type, qs] of groups) {
-        const members = vectors.slice(at, at + qs.length)
-        at += qs.length
-        const centroid = new Array<number>(qv.length).fill(0)
-        for (const v of members) for (let i = 0; i < centroid.length; i++) centroid[i]! += v[i] ?? 0
-        const sim = dot(qv, l2normalize(centroid))
-        if (!best || sim > best.sim) best = { type, sim, n: qs.length }
-      }
-      if (best && best.sim >= minSimilarity)
-        return {
-          type: best.type,
-          via: 'centroid',
-          detail:
-            `closest to the ${best.n} rated "${best.type}" queries ` +
-            `(similarity ${best.sim.toFixed(2)} ≥ ${minSimilarity})`,
-          triggered,
-        }
+  let best: Awaited<ReturnType<typeof nearestCentroid>>
+  try {
+    best =
+      options.embedder !== false && options.rated && query.trim() !== ''
+        ? await nearestCentroid(query, options)
+        : undefined
+  } catch (err) {
+    // an embedder that fails (a memory service that went away) costs the centroid step, not the run
+    const why = err instanceof Error ? err.message : String(err)
+    const detail = `no rule or trigger matched, and the rated queries could not be compared (${why})`
+    return { type: DEFAULT_TYPE, via: 'default', detail, triggered }
+  }
+  if (best) {
+    return {
+      type: best.type,
+      via: 'centroid',
+      detail:
+        `closest to the ${best.n} rated "${best.type}" queries ` + `(similarity ${best.sim.toFixed(2)} ≥ ${best.min})`,
+      triggered,
     }
   }
   return { type: DEFAULT_TYPE, via: 'default', detail: 'no rule, trigger or similar rated query matched', triggered }
+}
+
+/** The type whose rated queries' centroid is nearest the query, if near enough. */
+async function nearestCentroid(
+  query: string,
+  options: ClassifyOptions,
+): Promise<{ type: string; sim: number; n: number; min: number } | undefined> {
+  const minRated = options.minRated ?? DEFAULT_MIN_RATED
+  const rated = await resolve(options.rated ?? [])
+  const perType = new Map<string, number>()
+  for (const r of rated) perType.set(r.type, (perType.get(r.type) ?? 0) + 1)
+  if (![...perType.values()].some((n) => n >= minRated)) return undefined
+  const embedder = options.embedder ? await resolve(options.embedder) : (defaultEmbedder ??= createHashingEmbedder())
+  const min =
+    options.minSimilarity ??
+    (embedder.id.startsWith('hashing-') ? DEFAULT_MIN_SIMILARITY : DEFAULT_MIN_SIMILARITY_MODEL)
+  // a kept vector counts only in its own embedder's space; an old journal's text is embedded now
+  type Usable = { type: string; vector: number[] } | { type: string; text: string }
+  const usable = rated.flatMap((r): Usable[] => {
+    if (r.type === '') return []
+    if (r.vector?.embedder === embedder.id) return [{ type: r.type, vector: r.vector.values }]
+    const text = r.query?.slice(0, CLASSIFY_CHARS)
+    return text?.trim() ? [{ type: r.type, text }] : []
+  })
+  const byType = new Map<string, Usable[]>()
+  for (const r of usable) byType.set(r.type, [...(byType.get(r.type) ?? []), r])
+  const groups = [...byType].filter(([, rs]) => rs.length >= minRated)
+  if (!groups.length) return undefined
+  const texts = [query, ...groups.flatMap(([, rs]) => rs.flatMap((r) => ('text' in r ? [r.text] : [])))]
+  const embedded = await embedAll(embedder, texts, options.signal)
+  const qv = embedded[0]!
+  let at = 1
+  let best: { type: string; sim: number; n: number; min: number } | undefined
+  for (const [type, rs] of groups) {
+    const centroid = new Array<number>(qv.length).fill(0)
+    for (const r of rs) {
+      const v = 'vector' in r ? r.vector : embedded[at++]!
+      for (let i = 0; i < centroid.length; i++) centroid[i]! += v[i] ?? 0
+    }
+    const sim = dot(qv, l2normalize(centroid))
+    if (!best || sim > best.sim) best = { type, sim, n: rs.length, min }
+  }
+  return best && best.sim >= min ? best : undefined
 }

@@ -55,6 +55,7 @@ import {
   fileState,
   readOnlyError,
   realChainPath,
+  type RatingRef,
   removeDeadTemps,
   replaceFile,
   saveBackup,
@@ -66,6 +67,8 @@ export interface UpdateWeightOptions {
   home: string
   /** stage keys contributed by plugins, so chains using them validate */
   extraStageProperties?: Record<string, object>
+  /** the rating this update applies, kept with the backup so a rollback can say which rating it undid */
+  rating?: RatingRef
 }
 
 export interface UpdateWeightResult {
@@ -110,7 +113,7 @@ export function isValidType(type: string): boolean {
 export async function updateChainWeight(
   file: string,
   type: string,
-  update: (current: number | undefined) => number,
+  update: (current: number | undefined) => number | Promise<number>,
   opts: UpdateWeightOptions,
 ): Promise<UpdateWeightResult> {
   if (typeof type !== 'string' || !isValidType(type)) {
@@ -144,7 +147,7 @@ async function updateOnce(
   file: string,
   real: string,
   type: string,
-  update: (current: number | undefined) => number,
+  update: (current: number | undefined) => number | Promise<number>,
   opts: UpdateWeightOptions,
 ): Promise<UpdateWeightResult | 'retry'> {
   const state = await fileState(real)
@@ -164,7 +167,7 @@ async function updateOnce(
   }
 
   const before = currentWeight(loaded.value, type)
-  const raw = update(before)
+  const raw = await update(before)
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 1) {
     throw new MiradorError(
       'USAGE',
@@ -206,7 +209,7 @@ async function updateOnce(
   const now = await stat(real).catch(() => undefined)
   if (!now || now.ino !== state.ino || now.size !== state.size || now.mtimeMs !== state.mtimeMs) return 'retry'
 
-  await saveBackup(real, state.bytes, opts.home)
+  await saveBackup(real, state.bytes, opts.home, opts.rating)
   await replaceFile(real, (bom ? BOM : '') + next, state.mode)
   await removeDeadTemps(path.dirname(real), `.${path.basename(real)}.`)
   return { before, after, changed: true }

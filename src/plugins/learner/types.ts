@@ -4,24 +4,44 @@
  * holds every rating and is the source of truth the weights can be rebuilt from.
  */
 
-/** One line of the journal (JSON Lines, fsynced, under $MIRADOR_HOME/learner/journal.jsonl). */
+/** A query's embedding as the learner keeps it, with the embedder that made it (vectors of two embedders never mix). */
+export interface StoredVector {
+  /** the embedder's id (`hashing-v1/384`, …) */
+  embedder: string
+  /** unit length */
+  values: number[]
+}
+
+/**
+ * A recorded run, as `Journal.read` gives it. On disk everything but `runId` and `at` is sealed
+ * with the memory key (journal.ts); the query's text and the session's name are never kept.
+ */
+export interface RunEntry {
+  kind: 'run'
+  runId: string
+  at: number
+  chain: string
+  /** the chain file, so a rating finds it later */
+  file?: string
+  type: string
+  /** the keyed hash of the session the run continued (lib/session-hash.ts), so forgetting the session reaches it */
+  session?: string
+  /** the query's embedding, for the nearest-centroid step of classify.ts (removed by forget) */
+  vector?: StoredVector
+  /**
+   * A run line of a journal written before sealing: its text and session name in the clear. Read
+   * as they are until the journal's first write, which seals them (journal.ts).
+   */
+  legacy?: { query?: string; session?: string }
+}
+
 export type JournalEntry =
-  | {
-      kind: 'run'
-      runId: string
-      chain: string
-      /** the chain file, so a rating finds it later */
-      file?: string
-      type: string
-      /** the query, when memory is on (used to learn query types; removed by forget) */
-      query?: string
-      /** the session the run continued */
-      session?: string
-      at: number
-    }
+  | RunEntry
   | { kind: 'rating'; runId: string; chain: string; type: string; rating: number; at: number }
   /** the user set a weight by hand (detected when the file differs from the journal's view) */
   | { kind: 'set'; chain: string; type: string; weight: number; at: number }
+  /** `learn rollback` put a chain file back as it was before this rating: it no longer counts */
+  | { kind: 'undo'; runId: string; ratingAt: number; at: number }
 
 export interface WeightState {
   /** posterior mean of "rated ≥ 4" */

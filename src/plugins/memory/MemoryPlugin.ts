@@ -81,6 +81,7 @@ export class MemoryPlugin {
     // {{memory}} is ours even when memory is off for a run (it is empty then, by design)
     engine.registerTemplateVars(['memory'])
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
+    engine.registerCapability('memory.embed', (args) => this.#embedCapability(args))
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
     // the recall starts as soon as the plan is final (after a profile may have turned memory off),
@@ -285,6 +286,28 @@ export class MemoryPlugin {
       runId: newRunId(),
       ...(onProgress ? { onProgress: (p: ImportProgress) => onProgress(p, lines) } : {}),
     })
+  }
+
+  /**
+   * `memory.embed` for other plugins (the learner's query types): `{ texts }` → `{ embedder, vectors }`,
+   * in the space memories are recalled in (warm in the memory service when it runs); with no texts it
+   * only names the embedder.
+   */
+  async #embedCapability(args: unknown): Promise<unknown> {
+    if (!this.#applied.host.settings.memory)
+      throw new MiradorError('USAGE', 'memory is off: there is nothing to embed with')
+    const texts = (args as { texts?: unknown } | null)?.texts
+    if (
+      !Array.isArray(texts) ||
+      texts.length > 256 ||
+      !texts.every((t) => typeof t === 'string' && t.length <= 100_000)
+    )
+      throw new MiradorError(
+        'TOOL_INVALID',
+        'memory.embed needs { texts: up to 256 strings of up to 100,000 characters }',
+      )
+    const embedder = this.embedder()
+    return { embedder: embedder.id, vectors: texts.length ? await embedder.embed(texts as string[]) : [] }
   }
 
   /** `memory.search` for sandboxed tools: `{ query, k? }` → `{ results: [{ id, text, score }] }` */

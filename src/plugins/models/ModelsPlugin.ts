@@ -13,6 +13,7 @@ import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, validatePluginOptions } from '../../engine/plugin-options.js'
 import type { Runtime } from '../../engine/runtime.js'
 import type { LoadedModel, ModelRef, StageContext } from '../../engine/types.js'
+import { availability, AVAILABLE_CAPABILITY } from './availability.js'
 import { budgetOf, type Budget } from './budget.js'
 import { EvictionPolicy } from './eviction.js'
 import { ModelManager } from './manager.js'
@@ -52,6 +53,15 @@ export class ModelsPlugin {
       const model = (args as { model?: unknown } | null)?.model
       if (typeof model !== 'string') throw new MiradorError('TOOL_INVALID', 'models.size needs { model: a name }')
       return { sizeGb: (await this.resolve(model).catch(() => undefined))?.sizeGb ?? null }
+    })
+    // the learner routes only to chains whose models can run here
+    engine.registerCapability(AVAILABLE_CAPABILITY, async (args) => {
+      const model = (args as { model?: unknown } | null)?.model
+      if (typeof model !== 'string') throw new MiradorError('TOOL_INVALID', 'models.available needs { model: a name }')
+      return availability(
+        () => this.resolve(model),
+        (name) => engine.hasRuntime(name),
+      )
     })
   }
 
