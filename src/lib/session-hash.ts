@@ -12,9 +12,10 @@ export interface KeyedHasher {
 }
 
 /** 64 hex digits standing for the session `name` (see the module comment). */
-export function sessionHash(cipher: KeyedHasher, name: string): string {
+export function sessionHash(cipher: KeyedHasher | object, name: string): string {
   const n = name.normalize('NFC')
-  return typeof cipher.keyedHash === 'function'
-    ? cipher.keyedHash(`session:${n}`)
+  const keyed = 'keyedHash' in cipher ? (cipher as KeyedHasher).keyedHash : undefined
+  return typeof keyed === 'function'
+    ? keyed.call(cipher, `session:${n}`)
     : createHash('sha256').update(`mirador session:${n}`).digest('hex')
 }

@@ -19,9 +19,9 @@
  *
  * Turns are redacted (./redact.ts) before they are stored, unless `redact: false` is given.
  */
-import { createHash } from 'node:crypto'
 import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { sessionHash } from '../../lib/session-hash.js'
 import { MiradorError } from '../../engine/errors.js'
 import { ensurePrivateDir, openFile, sealFile } from '../../lib/crypto.js'
 import { withFileLock } from '../../lib/file-lock.js'
@@ -152,12 +152,8 @@ export class SessionStore {
 
   /** the file a session lives in (whether or not it exists) */
   fileFor(name: string): string {
-    const n = validateSessionName(name)
-    const c = this.cipher as Cipher & { keyedHash?: (text: string) => string }
-    const hash =
-      typeof c.keyedHash === 'function'
-        ? c.keyedHash(`session:${n}`)
-        : createHash('sha256').update(`mirador session:${n}`).digest('hex')
+    // the learner matches sessions by the same hash (lib/session-hash.ts)
+    const hash = sessionHash(this.cipher, validateSessionName(name))
     return path.join(this.dir, `${hash.slice(0, 32)}.session`)
   }
 
