@@ -11,6 +11,8 @@ import { ensureChromaServer, stopChromaServer } from '../src/plugins/memory/chro
 import { createChromaStore } from '../src/plugins/memory/chroma/store.js'
 import { loadCipher } from '../src/lib/crypto.js'
 import { createHashingEmbedder } from '../src/lib/embedder.js'
+import { createUseEmbedder, USE_ID } from '../src/lib/use-embedder.js'
+import { recallFromService } from '../src/plugins/memory/service/client.js'
 import { MemoryPlugin } from '../src/plugins/memory/index.js'
 import { collectionFor } from '../src/plugins/memory/open-store.js'
 import { scriptedModels } from '../test/support/scripted-model.js'
@@ -19,6 +21,10 @@ import { measureRecallLatency, type LatencyResult } from './memory-latency.js'
 
 export interface MemoryBench {
   latency: LatencyResult[]
+  /** the same with the bundled sentence encoder, warm (as the memory service holds it) */
+  useLatency: LatencyResult[]
+  /** ms from asking a memory service that has not loaded the sentence encoder yet to its answer */
+  useColdMs: number
   /** ms to the first token, medians: with memory (10k memories) and without */
   firstTokenWith: number
   firstTokenWithout: number
@@ -62,7 +68,25 @@ export async function memoryBench(): Promise<MemoryBench> {
     const latency = await measureRecallLatency({ store, embedder, sizes: [1000, 10_000], queries: 200 })
     const firstTokenWith = await firstTokenMs(home, true, 20, env)
     const firstTokenWithout = await firstTokenMs(home, false, 20, env)
-    return { latency, firstTokenWith, firstTokenWithout }
+    // cold: the service beside this server has not loaded the encoder yet; its first answer loads it
+    const t0 = performance.now()
+    const cold = await recallFromService(
+      home,
+      { embedder: USE_ID, query: 'what did I plan for the trip?', k: 20 },
+      60_000,
+    )
+    const useColdMs = cold ? performance.now() - t0 : Number.NaN
+    // warm: what the service does for each run (embed the question, query, rank), at 1k and 10k
+    const use = createUseEmbedder()
+    const useStore = await createChromaStore({ url: server.url, collection: collectionFor(use.id), cipher })
+    const useLatency = await measureRecallLatency({
+      store: useStore,
+      embedder: use,
+      sizes: [1000, 10_000],
+      queries: 100,
+      batch: 256,
+    })
+    return { latency, firstTokenWith, firstTokenWithout, useLatency, useColdMs }
   } finally {
     await stopChromaServer(home)
   }
