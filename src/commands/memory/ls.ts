@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { safeText } from '../../cli/render/format.js'
 import { MiradorCommand } from '../base.js'
-import { memorySetup, oneLine, when } from './base.js'
+import { memorySetup, oneLine, storeNotes, when } from './base.js'
 
 export default class MemoryLs extends MiradorCommand {
   static summary = 'List what Mirador remembers, newest first.'
@@ -26,6 +26,7 @@ export default class MemoryLs extends MiradorCommand {
     const all = await store.get({ ...(flags.session ? { session: flags.session } : {}) })
     const memories = all.sort((a, b) => b.meta.createdAt - a.meta.createdAt).slice(0, flags.limit)
     const waiting = await (await s.memory.outbox()).size()
+    const notes = await storeNotes(s.memory)
     if (!this.jsonEnabled()) {
       if (memories.length === 0) this.log('No memories yet: they are made after each run (unless --no-memory).')
       for (const m of memories) {
@@ -35,7 +36,8 @@ export default class MemoryLs extends MiradorCommand {
       }
       const shown = all.length > memories.length ? `, ${memories.length} shown` : ''
       this.log(`${all.length} memories${shown}${waiting ? `; ${waiting} waiting in the outbox` : ''}`)
+      for (const w of notes.warnings) this.logToStderr(`! ${w}`)
     }
-    return { total: all.length, waiting, memories }
+    return { total: all.length, waiting, memories, unreadable: notes.unreadable }
   }
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { safeText } from '../../cli/render/format.js'
 import { provenance } from '../../plugins/memory/recall.js'
 import { MiradorCommand } from '../base.js'
-import { memorySetup, oneLine } from './base.js'
+import { memorySetup, oneLine, storeNotes } from './base.js'
 
 export default class MemorySearch extends MiradorCommand {
   static summary = 'Find memories relevant to a text, with the scores recall uses.'
@@ -21,6 +21,7 @@ export default class MemorySearch extends MiradorCommand {
     const s = await memorySetup(flags.config as string | undefined)
     const found = await s.memory.search(args.query, flags.k)
     if (!this.jsonEnabled()) {
+      for (const w of (await storeNotes(s.memory)).warnings) this.logToStderr(`! ${w}`)
       if (found.length === 0) this.log('Nothing relevant remembered.')
       for (const m of found) {
         const p = provenance(m)

@@ -11,9 +11,11 @@ import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
-import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
+import { loadCipher, replaceKey, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
+import type { ChromaMemoryStoreApi } from './chroma/store.js'
 import { memoryBlock, approxTokens } from './inject.js'
+import { clip, clippedMessage } from './limits.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
@@ -40,7 +42,9 @@ export class MemoryPlugin {
   readonly options: ResolvedMemoryOptions
   readonly #applied = new AppliedTo(PLUGIN_NAME)
   #cipher?: Promise<MemoryCipher>
-  #store?: Promise<MemoryStore>
+  #store?: Promise<ChromaMemoryStoreApi>
+  /** the cipher's warnings were said once in this process */
+  #warned = false
   #embedder?: Embedder
   /** this process started the memory server (none was running): see #stopServerUnused */
   #startedServer = false
@@ -64,11 +68,16 @@ export class MemoryPlugin {
     engine.hooks.plan.tap({ name: PLUGIN_NAME, stage: 50 }, (plan, ctx) => {
       const wanted = Object.values(plan.stages).some((s) => (s as { memory?: StageMemory }).memory !== false)
       if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
+      const max = this.options.max_turn_chars
+      if (plan.memory && plan.query.length > max)
+        ctx.emit({ type: 'memory', clipped: true, message: clippedMessage(plan.query.length, max) })
       return plan
     })
     engine.hooks.prompt.tapPromise(PLUGIN_NAME, (prompt, ctx) => this.#inject(prompt, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, (result) => this.#remember(result))
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.forget(req))
+    // after every plugin forgot its part: with everything gone, the key that sealed it goes too
+    engine.hooks.forget.tapPromise({ name: PLUGIN_NAME, stage: 1000 }, (req) => this.#replaceKeyAfter(req))
   }
 
   get home(): string {
@@ -103,7 +112,7 @@ export class MemoryPlugin {
   }
 
   /** The Chroma store, started or reached on first use; a failure is retried on the next call. */
-  store(onProgress?: (message: string) => void): Promise<MemoryStore> {
+  store(onProgress?: (message: string) => void): Promise<ChromaMemoryStoreApi> {
     this.#store ??= (async () => {
       const { openStore } = await import('./open-store.js')
       return openStore({
@@ -131,6 +140,7 @@ export class MemoryPlugin {
 
   /** Memories relevant to `query`, best first (for `memory search` and injection). */
   async search(query: string, k: number, session?: string): Promise<Ranked[]> {
+    query = clip(query, this.options.max_turn_chars).text
     return recall({ store: await this.store(), embedder: this.embedder(), query, k, ...(session ? { session } : {}) })
   }
 
@@ -175,10 +185,23 @@ export class MemoryPlugin {
     run.recall ??= this.store(status)
       .then(() => this.search(query, RECALL_K))
       .then(
-        (found) => ({ found }),
+        (found) => {
+          void this.#sayStoreWarnings(ctx)
+          return { found }
+        },
         (error: unknown) => ({ found: [], error }),
       )
     return run
+  }
+
+  /** a $MIRADOR_HOME open to others (once per process), records the recall could not open (each run) */
+  async #sayStoreWarnings(ctx: RunContext): Promise<void> {
+    if (!this.#warned) {
+      this.#warned = true
+      for (const w of (await this.cipher()).warnings) ctx.log(w, { level: 'warn', plugin: PLUGIN_NAME })
+    }
+    const bad = (await this.store()).unreadable()
+    if (bad.length) ctx.emit({ type: 'memory', unreadable: bad.map((b) => b.id), message: unreadableMessage(bad) })
   }
 
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
@@ -240,23 +263,25 @@ export class MemoryPlugin {
     if (result.models.length === 0) await this.#stopServerUnused()
     if (!result.ok || !result.answer.trim() || !result.memory) return
     const patterns = this.options.redact_patterns ?? []
+    const max = this.options.max_turn_chars
+    const query = clip(result.query, max).text
     if (result.session) {
       const sessions = await this.sessions()
       await sessions.appendTurn(result.session, {
         runId: result.runId,
-        query: result.query,
-        answer: result.answer,
+        query,
+        answer: clip(result.answer, max).text,
         at: Date.now(),
         chain: result.chain,
       })
     }
     const long = result.answer.length > this.options.summarize_over_chars
     const answer = long
-      ? await this.#summarize([result.answer]).catch(
+      ? await this.#summarize([clip(result.answer, max).text]).catch(
           () => `${result.answer.slice(0, this.options.summarize_over_chars)}…`,
         )
       : result.answer
-    const text = redact(`Q: ${result.query}\nA: ${answer.trim()}`, patterns).text
+    const text = redact(`Q: ${query}\nA: ${answer.trim()}`, patterns).text
     const [embedding] = await this.embedder().embed([text])
     const record: MemoryRecord = {
       id: newRunId().replace(/^r_/, 'm_'),
@@ -322,7 +347,14 @@ export class MemoryPlugin {
     const runIds = req.ids ? (await store.get({ ids: req.ids })).map((m) => m.meta.runId) : []
     // later taps (the learner) forget what they kept of the same runs
     if (runIds.length) req.runIds = [...new Set([...(req.runIds ?? []), ...runIds])]
-    add('memories', await store.delete(filter))
+    const { forgetInStore } = await import('./forget-store.js')
+    const cipher = await this.cipher()
+    // the store was rebuilt, or its server restarted: the next use opens it afresh
+    this.#store = undefined
+    add(
+      'memories',
+      await forgetInStore({ home: this.home, env: this.#env, cipher, embedderId: this.embedder().id, store, filter }),
+    )
     const sessions = await this.sessions()
     if (req.all) add('sessions', await sessions.removeAll())
     else {
@@ -332,4 +364,24 @@ export class MemoryPlugin {
     }
     add('waiting in the outbox', await (await this.outbox()).forget(filter))
   }
+
+  async #replaceKeyAfter(req: ForgetRequest): Promise<void> {
+    if (!req.all) return
+    this.#cipher = replaceKey({ home: this.home, env: this.#env })
+    this.#store = undefined
+    await this.#cipher
+  }
+}
+
+function unreadableMessage(bad: { id: string }[]): string {
+  const ids =
+    bad
+      .slice(0, 3)
+      .map((b) => b.id)
+      .join(', ') + (bad.length > 3 ? ` and ${bad.length - 3} more` : '')
+  return (
+    `${bad.length} record(s) in the memory store do not open with your key and were skipped (${ids}): ` +
+    'added by something other than Mirador, altered, or sealed with an earlier key. ' +
+    '`mirador memory forget ID --yes` removes one.'
+  )
 }
