@@ -23,8 +23,8 @@
  * salt path that is a dangling symbolic link (a key kept on a drive that is not mounted) is
  * MEMORY_CRYPTO naming the link and its target, never a new key created behind the user's back.
  *
- * `replaceKey` (after `memory forget --all`) overwrites and removes the key file and the salt file,
- * then makes a new key: whatever was sealed before cannot be opened again, even from a copy.
+ * `replaceKey` (after `memory forget --all`) overwrites the key file and the salt file and makes a
+ * new key: whatever was sealed before cannot be opened again, even from a copy.
  *
  * Both files are created race-free across processes: the content is written in full to a private
  * temp file opened with O_EXCL, then hard-linked to the final name. link(2) fails with EEXIST when
@@ -232,36 +232,37 @@ async function cipherFrom(
 }
 
 /**
- * Replaces the memory key (after everything sealed with it was forgotten): the key file and the
- * salt file are overwritten with random bytes and removed, and a new key is made as on first use.
+ * Replaces the memory key (after everything sealed with it was forgotten): the key file's bytes are
+ * overwritten and a new key takes its place (where a symbolic link points, when the key is kept
+ * elsewhere); the salt file is overwritten and removed, so a passphrase gets a new salt.
  */
 export async function replaceKey(opts: LoadCipherOptions): Promise<MemoryCipher> {
   const paths = keyPaths(opts.home)
-  for (const file of [paths.key, paths.salt]) await shred(file)
+  const key = await realpath(paths.key).catch(() => undefined)
+  if (key) {
+    await overwrite(key)
+    await writeFileAtomic(key, randomBytes(KEY_LEN), 0o600)
+  }
+  const salt = await realpath(paths.salt).catch(() => undefined)
+  if (salt) {
+    await overwrite(salt)
+    await rm(salt, { force: true })
+    await rm(paths.salt, { force: true })
+  }
   return loadCipher(opts)
 }
 
-/** Overwrites a file's bytes in place (the file a symbolic link names), then removes it. */
-async function shred(file: string): Promise<void> {
-  let target: string
+/** Overwrites a file's bytes in place with random ones (before it is replaced or removed). */
+async function overwrite(file: string): Promise<void> {
+  const fh = await open(file, 'r+').catch(() => undefined)
+  if (!fh) return
   try {
-    target = await realpath(file)
-  } catch {
-    await rm(file, { force: true }) // missing, or a dangling link: nothing to overwrite
-    return
+    const { size } = await fh.stat()
+    if (size > 0) await fh.write(randomBytes(size), 0, size, 0)
+    await fh.sync()
+  } finally {
+    await fh.close()
   }
-  const fh = await open(target, 'r+').catch(() => undefined)
-  if (fh) {
-    try {
-      const { size } = await fh.stat()
-      await fh.write(randomBytes(Math.max(size, 1)), 0, Math.max(size, 1), 0)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-  }
-  await rm(target, { force: true })
-  if (target !== file) await rm(file, { force: true })
 }
 
 /**
