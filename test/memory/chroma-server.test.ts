@@ -223,6 +223,27 @@ function connects(port: number): Promise<boolean> {
   })
 }
 
+/** Sends requests one after another on one connection; the replies (each read to its content-length). */
+function twoRequests(port: number, requests: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const replies: string[] = []
+    let buf = ''
+    const s = net.connect(port, '127.0.0.1', () => s.write(requests[0]!))
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1')
+      const end = buf.indexOf('\r\n\r\n')
+      const length = Number(/content-length: *(\d+)/i.exec(buf)?.[1] ?? 0)
+      if (end < 0 || buf.length < end + 4 + length) return
+      replies.push(buf)
+      buf = ''
+      if (replies.length < requests.length) s.write(requests[replies.length]!)
+      else s.end()
+    })
+    s.on('close', () => resolve(replies))
+    s.on('error', reject)
+  })
+}
+
 describe('only Mirador talks to the store', () => {
   test('a request without the token is refused; Chroma itself listens in a network of its own', async () => {
     const home = await newHome('guard')
@@ -244,6 +265,14 @@ describe('only Mirador talks to the store', () => {
     const ok = await fetch(list, { headers: { 'x-chroma-token': h.token! } })
     expect(ok.status).toBe(200)
     expect(JSON.stringify(await ok.json())).not.toContain('intruder')
+
+    // on one connection, every request is checked: the second, without the token, is refused
+    const replies = await twoRequests(rec.port, [
+      `GET /api/v2/heartbeat HTTP/1.1\r\nhost: x\r\nx-chroma-token: ${h.token}\r\n\r\n`,
+      'GET /api/v2/collections HTTP/1.1\r\nhost: x\r\n\r\n',
+    ])
+    expect(replies[0]).toMatch(/^HTTP\/1\.1 200/)
+    expect(replies[1]).toMatch(/^HTTP\/1\.1 401/)
 
     // Chroma's own port: listening, but only inside its network; nothing answers it from here
     const { isolation } = await import('../../src/plugins/memory/chroma/isolation.js')

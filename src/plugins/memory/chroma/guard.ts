@@ -1,8 +1,8 @@
 /**
- * The guard in front of the bundled Chroma server: an HTTP reverse proxy that the supervisor runs
- * on the loopback port Mirador gave it, passing a request on to Chroma only when it carries the
- * token of `$MIRADOR_HOME/memory/server.token` (0600) in `x-chroma-token`. Anything else gets 401
- * and never reaches Chroma.
+ * The guard in front of the bundled Chroma server: a proxy that the supervisor runs on the
+ * loopback port Mirador gave it, passing a request on to Chroma only when it carries the token of
+ * `$MIRADOR_HOME/memory/server.token` (0600) in `x-chroma-token`. Anything else gets 401 and never
+ * reaches Chroma.
  *
  * Why: Chroma 1.0.5's Rust server has no authentication of its own (no authn provider, no token
  * in its config), and a loopback port is open to every local user and to any web page the user's
@@ -16,7 +16,7 @@
 
 /** The modules the guard uses, from the supervisor's own `require`. */
 export interface GuardRequire {
-  (id: 'node:http'): typeof import('node:http')
+  (id: 'node:net'): typeof import('node:net')
   (id: 'node:crypto'): typeof import('node:crypto')
 }
 
@@ -33,50 +33,86 @@ export const TOKEN_HEADER = 'x-chroma-token'
 /**
  * Serves the guard on `handle` (a listening server passed from the parent process); calls `ready`
  * once it accepts connections.
+ *
+ * Every request is checked, and only requests are read: the guard follows each request's head and
+ * `content-length` body on its way to Chroma (a head up to 64 KB; a chunked body is refused, Mirador
+ * never sends one), while Chroma's answers flow back untouched over one connection of its own per
+ * client connection. A request without the right token gets 401 and the connection is closed.
+ * Measured: proxying with node:http (parsing and re-writing both ways) added about 1.5 ms to each
+ * store query; this adds none that the benchmark can see.
  */
 export function startGuard(require: GuardRequire, handle: unknown, o: GuardOptions, ready: () => void): void {
-  const http = require('node:http')
+  const net = require('node:net')
   const crypto = require('node:crypto')
-  const header = 'x-chroma-token'
   const expected = crypto.createHash('sha256').update(o.token).digest()
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
-  const allowed = (value: string | string[] | undefined): boolean => {
-    if (typeof value !== 'string' || value === '') return false
+  const allowed = (value: string | undefined): boolean =>
+    value !== undefined &&
+    value !== '' &&
     // equal-length digests: the comparison takes the same time whatever was sent
-    return crypto.timingSafeEqual(crypto.createHash('sha256').update(value).digest(), expected)
-  }
-  const refuse = (res: import('node:http').ServerResponse): void => {
-    const body = JSON.stringify({
-      error: 'Unauthorized',
-      message: "this is Mirador's private memory store: requests need the token only its user can read",
-    })
-    res.writeHead(401, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
-    res.end(body)
-  }
-  const server = http.createServer((req, res) => {
-    if (!allowed(req.headers[header])) {
-      req.resume()
-      refuse(res)
-      return
-    }
-    const headers = { ...req.headers }
-    delete headers[header]
-    const up = http.request(
-      { host: o.upstreamHost, port: o.upstreamPort, method: req.method, path: req.url, headers, agent },
-      (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers)
-        ur.pipe(res)
-      },
+    crypto.timingSafeEqual(crypto.createHash('sha256').update(value).digest(), expected)
+  const answer = (status: string, message: string): string => {
+    const body = JSON.stringify({ error: status, message })
+    return (
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
     )
-    up.on('error', (err) => {
-      if (!res.headersSent) {
-        const body = JSON.stringify({ error: 'Unavailable', message: `Chroma is not answering: ${err.message}` })
-        res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
-        res.end(body)
-      } else res.destroy()
+  }
+  const unauthorized = answer(
+    '401 Unauthorized',
+    "this is Mirador's private memory store: requests need the token only its user can read",
+  )
+  const server = net.createServer((client) => {
+    let up: import('node:net').Socket | undefined
+    let pending: Buffer = Buffer.alloc(0)
+    let bodyLeft = 0
+    const refuse = (reply: string): void => {
+      up?.destroy()
+      client.removeAllListeners('data')
+      client.end(reply)
+    }
+    const feed = (): void => {
+      for (;;) {
+        if (bodyLeft > 0) {
+          const n = Math.min(bodyLeft, pending.length)
+          if (n === 0) return
+          up!.write(pending.subarray(0, n))
+          pending = pending.subarray(n)
+          bodyLeft -= n
+          continue
+        }
+        const end = pending.indexOf('\r\n\r\n')
+        if (end < 0) {
+          if (pending.length > 64 * 1024)
+            refuse(answer('431 Request Header Fields Too Large', 'request head too large'))
+          return
+        }
+        const head = pending.subarray(0, end).toString('latin1')
+        if (!allowed(/^x-chroma-token:[ \t]*([^\r\n]*?)[ \t]*$/im.exec(head)?.[1])) return refuse(unauthorized)
+        if (/^transfer-encoding:/im.test(head)) return refuse(answer('411 Length Required', 'send a content-length'))
+        const length = /^content-length:[ \t]*(\d+)[ \t]*$/im.exec(head)?.[1]
+        bodyLeft = length ? Number(length) : 0
+        client.setTimeout(0)
+        if (!up) {
+          const u = net.connect(o.upstreamPort, o.upstreamHost)
+          // a request goes out in pieces (head, then body): Nagle would hold the last one for an ACK
+          u.setNoDelay(true)
+          u.on('error', () => client.destroy())
+          u.on('close', () => client.destroy())
+          u.pipe(client)
+          up = u
+        }
+        up.write(pending.subarray(0, end + 4))
+        pending = pending.subarray(end + 4)
+      }
+    }
+    client.setNoDelay(true)
+    client.setTimeout(10_000, () => client.destroy())
+    client.on('error', () => client.destroy())
+    client.on('close', () => up?.destroy())
+    client.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+      feed()
     })
-    req.pipe(up)
   })
-  server.keepAliveTimeout = 5000
   server.listen(handle as import('node:net').Server, ready)
 }

@@ -74,7 +74,6 @@ interface SupervisorRequire {
   (id: 'node:fs'): typeof import('node:fs')
   (id: 'node:child_process'): typeof import('node:child_process')
   (id: 'node:net'): typeof import('node:net')
-  (id: 'node:http'): typeof import('node:http')
   (id: 'node:crypto'): typeof import('node:crypto')
 }
 
