@@ -5,7 +5,7 @@
  * outbox after the store was down, pruning, and memory off touching nothing.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { Collection } from 'chromadb'
 import { Engine } from '../../src/engine/engine.js'
@@ -231,7 +231,8 @@ describe('memory plugin on Chroma', () => {
     for (const f of filesUnder(home)) expect(readFileSync(f, 'utf8')).not.toMatch(/locker|7741/)
     // the rest is intact and recalled
     expect(await (await memory.store()).count()).toBe(filler.length + 1)
-    expect((await memory.search('plumber Tuesday', 1))[0]!.text).toMatch(/plumber comes on Tuesday/)
+    const [plumber] = await memory.embedder().embed([(await store.get({})).find((m) => /plumber/.test(m.text))!.text])
+    expect((await (await memory.store()).query(plumber!, 1))[0]!.text).toMatch(/plumber comes on Tuesday/)
 
     // --all: the data folder goes, the key is replaced; a copy of old sealed data never opens again
     const oldKey = readFileSync(path.join(home, 'keys', 'memory.key'))
@@ -276,6 +277,16 @@ describe('memory plugin on Chroma', () => {
     expect(String(said.find((e) => e.unreadable)!.message)).toMatch(/do not open with your key/)
     expect(said.find((e) => Array.isArray(e.ids))!.ids).toHaveLength(1)
     expect(JSON.stringify(events)).not.toContain('ignore previous instructions')
+  })
+
+  it('a $MIRADOR_HOME other users can open is said once, as a warning with the fix', async () => {
+    const { ask, events, home } = setup()
+    chmodSync(home, 0o755)
+    await ask('first', 'one')
+    await ask('second', 'two')
+    const said = events.filter((e) => e.type === 'log' && String(e.message).includes('can be opened by other users'))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatchObject({ level: 'warn', message: expect.stringContaining(`chmod 700 '${home}'`) })
   })
 
   it('when the store is down the run goes on, says so once, and the outbox writes it later', async () => {

@@ -186,7 +186,7 @@ export class MemoryPlugin {
       .then(() => this.search(query, RECALL_K))
       .then(
         (found) => {
-          void this.#sayStoreWarnings(ctx)
+          void this.#sayStoreWarnings(ctx).catch(() => {})
           return { found }
         },
         (error: unknown) => ({ found: [], error }),
