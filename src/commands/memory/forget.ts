@@ -57,6 +57,8 @@ export default class MemoryForget extends MiradorCommand {
       ...(before !== undefined ? { before } : {}),
       ...(flags.all ? { all: true } : {}),
     }
+    // the purge rebuilds the store from what remains: seconds with thousands of memories
+    if (!this.jsonEnabled()) this.logToStderr("Forgetting, then purging it from the store's files…")
     await s.engine.hooks.forget.promise(req)
     if (!this.jsonEnabled()) {
       const parts = Object.entries(req.removed)
