@@ -229,10 +229,10 @@ describe('memory plugin on Chroma', () => {
     expect(removed).toMatchObject({ memories: 1 })
     expect(found()).toEqual([0, 0, 0, 0, 0])
     for (const f of filesUnder(home)) expect(readFileSync(f, 'utf8')).not.toMatch(/locker|7741/)
-    // the rest is intact and recalled
-    expect(await (await memory.store()).count()).toBe(filler.length + 1)
-    const [plumber] = await memory.embedder().embed([(await store.get({})).find((m) => /plumber/.test(m.text))!.text])
-    expect((await (await memory.store()).query(plumber!, 1))[0]!.text).toMatch(/plumber comes on Tuesday/)
+    // the rest is intact
+    const rest = await (await memory.store()).get({})
+    expect(rest).toHaveLength(filler.length + 1)
+    expect(rest.some((m) => /plumber comes on Tuesday/.test(m.text))).toBe(true)
 
     // --all: the data folder goes, the key is replaced; a copy of old sealed data never opens again
     const oldKey = readFileSync(path.join(home, 'keys', 'memory.key'))
