@@ -64,7 +64,12 @@ export async function memoryBench(): Promise<MemoryBench> {
     const cipher = await loadCipher({ home, env })
     const embedder = createHashingEmbedder()
     // the plugin's own collection, so the injection run below recalls from these 10k memories
-    const store = await createChromaStore({ url: server.url, collection: collectionFor(embedder.id), cipher })
+    const store = await createChromaStore({
+      url: server.url,
+      token: server.token!,
+      collection: collectionFor(embedder.id),
+      cipher,
+    })
     const latency = await measureRecallLatency({ store, embedder, sizes: [1000, 10_000], queries: 200 })
     const firstTokenWith = await firstTokenMs(home, true, 20, env)
     const firstTokenWithout = await firstTokenMs(home, false, 20, env)

@@ -3,7 +3,9 @@
  * clear line with their stable code (a stack trace only with --debug), and text made safe for a
  * terminal: everything a command logs may hold text from YAML files, models or tools, so all of
  * it goes through the renderers' one escaper (`safeText`): no escape sequence, BEL or bidi
- * override in a chain's description can reach the terminal. `--json` output is JSON, as is.
+ * override in a chain's description can reach the terminal. `--json` output is JSON, as is: printed
+ * with JSON.stringify, not oclif's colouriser, whose tokenizer slices the text once per token and
+ * whose string pattern overflows the stack on a string of a few megabytes (a large memory).
  */
 import { format } from 'node:util'
 import { Command, Flags, type Interfaces } from '@oclif/core'
@@ -22,6 +24,10 @@ export abstract class MiradorCommand extends Command {
 
   logToStderr(message = '', ...args: unknown[]): void {
     super.logToStderr(safeText(format(message, ...args)))
+  }
+
+  logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
   }
 
   protected async catch(err: Interfaces.CommandError): Promise<unknown> {

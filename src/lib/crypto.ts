@@ -18,6 +18,14 @@
  *     0600 in a 0700 folder. A key file readable or writable by group/others, or a keys folder
  *     writable by them, is refused with the chmod that fixes it.
  *
+ * `$MIRADOR_HOME` itself is created 0700; one that group or others can open is reported (the
+ * cipher's `warnings`), not refused: the folders and files in it are private on their own. A key or
+ * salt path that is a dangling symbolic link (a key kept on a drive that is not mounted) is
+ * MEMORY_CRYPTO naming the link and its target, never a new key created behind the user's back.
+ *
+ * `replaceKey` (after `memory forget --all`) overwrites the key file and the salt file and makes a
+ * new key: whatever was sealed before cannot be opened again, even from a copy.
+ *
  * Both files are created race-free across processes: the content is written in full to a private
  * temp file opened with O_EXCL, then hard-linked to the final name. link(2) fails with EEXIST when
  * another process won, exactly like O_EXCL, but no process can ever read a half-written key. (On a
@@ -34,7 +42,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto'
 import { constants as FS } from 'node:fs'
-import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises'
+import { link, lstat, mkdir, open, readFile, readlink, realpath, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from './atomic-write.js'
 import { MiradorError } from '../engine/errors.js'
@@ -98,6 +106,8 @@ export class MemoryCipher implements Cipher {
   private readonly kid: Buffer
   private readonly aad: Buffer
   private readonly nameKey: Buffer
+  /** what the user should hear about where the key lives (a $MIRADOR_HOME open to others) */
+  readonly warnings: string[] = []
 
   constructor(
     private readonly key: Buffer,
@@ -193,7 +203,22 @@ export async function loadCipher(opts: LoadCipherOptions): Promise<MemoryCipher>
   const env = opts.env ?? process.env
   const paths = keyPaths(opts.home)
   const passphrase = env[PASSPHRASE_ENV]
-  await ensurePrivateDir(paths.dir)
+  const homeWarning = await ensurePrivateHome(opts.home)
+  try {
+    await ensurePrivateDir(paths.dir)
+  } catch (err) {
+    throw keyPathError(paths.dir, err)
+  }
+  const cipher = await cipherFrom(passphrase, paths, opts)
+  if (homeWarning) cipher.warnings.push(homeWarning)
+  return cipher
+}
+
+async function cipherFrom(
+  passphrase: string | undefined,
+  paths: { key: string; salt: string },
+  opts: LoadCipherOptions,
+): Promise<MemoryCipher> {
   if (passphrase !== undefined) {
     if (passphrase.length === 0) {
       throw new MiradorError(
@@ -204,6 +229,59 @@ export async function loadCipher(opts: LoadCipherOptions): Promise<MemoryCipher>
     return passphraseCipher(passphrase, paths.salt, opts.scrypt ?? SCRYPT_DEFAULTS)
   }
   return new MemoryCipher(await keyFromFile(paths.key), 'keyfile', paths.key)
+}
+
+/**
+ * Replaces the memory key (after everything sealed with it was forgotten): the key file's bytes are
+ * overwritten and a new key takes its place (where a symbolic link points, when the key is kept
+ * elsewhere); the salt file is overwritten and removed, so a passphrase gets a new salt.
+ */
+export async function replaceKey(opts: LoadCipherOptions): Promise<MemoryCipher> {
+  const paths = keyPaths(opts.home)
+  const key = await realpath(paths.key).catch(() => undefined)
+  if (key) {
+    await overwrite(key)
+    await writeFileAtomic(key, randomBytes(KEY_LEN), 0o600)
+  }
+  const salt = await realpath(paths.salt).catch(() => undefined)
+  if (salt) {
+    await overwrite(salt)
+    await rm(salt, { force: true })
+    await rm(paths.salt, { force: true })
+  }
+  return loadCipher(opts)
+}
+
+/** Overwrites a file's bytes in place with random ones (before it is replaced or removed). */
+async function overwrite(file: string): Promise<void> {
+  const fh = await open(file, 'r+').catch(() => undefined)
+  if (!fh) return
+  try {
+    const { size } = await fh.stat()
+    if (size > 0) await fh.write(randomBytes(size), 0, size, 0)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * Creates `$MIRADOR_HOME` with mode 0700 if it is missing; returns what to tell the user when it
+ * exists and group or others may open it.
+ */
+export async function ensurePrivateHome(home: string): Promise<string | undefined> {
+  try {
+    await mkdir(home, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw keyPathError(home, err)
+  }
+  if (isWindows) return undefined
+  const st = await stat(home)
+  if ((st.mode & 0o077) === 0) return undefined
+  return (
+    `$MIRADOR_HOME (${home}) can be opened by other users (mode ${octalMode(st.mode)}): they can see which ` +
+    `files it holds, and read those not private on their own. Run: chmod 700 '${home}'`
+  )
 }
 
 /** Seals `plaintext` into `file` atomically, mode 0600, creating its folder (0700) if needed. */
@@ -301,15 +379,49 @@ async function readComplete(file: string, minLength: number): Promise<Buffer> {
 
 const isWindows = process.platform === 'win32'
 
+/**
+ * A key or salt file that cannot be used as is: a dangling symbolic link (its target is missing)
+ * or an error of the file system, as MEMORY_CRYPTO that says what to do.
+ */
+async function refuseDangling(file: string): Promise<void> {
+  const st = await lstat(file).catch(() => undefined)
+  if (!st?.isSymbolicLink()) return
+  const target = await readlink(file).catch(() => '?')
+  throw new MiradorError(
+    'MEMORY_CRYPTO',
+    `${file} is a symbolic link to ${target}, which does not exist (a drive not mounted? a file moved?). ` +
+      'Make the target available again: memory sealed with that key needs it. ' +
+      'Or remove the link to start afresh with a new key (memory sealed with the old one becomes unreadable).',
+    { details: { file, target } },
+  )
+}
+
+function keyPathError(file: string, err: unknown): MiradorError {
+  if (err instanceof MiradorError) return err
+  const e = err as NodeJS.ErrnoException
+  return new MiradorError(
+    'MEMORY_CRYPTO',
+    `cannot use ${file} for the memory key (${e.code ?? e.message}). ` +
+      `Check that it is a folder or file of yours that you can read and write (ls -la '${path.dirname(file)}').`,
+    { cause: err, details: { file } },
+  )
+}
+
 async function keyFromFile(file: string): Promise<Buffer> {
   await checkDirPermissions(path.dirname(file))
   let fh
   try {
     fh = await open(file, FS.O_RDONLY)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    await createExclusive(file, randomBytes(KEY_LEN), 0o600)
-    fh = await open(file, FS.O_RDONLY)
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw keyPathError(file, err)
+    await refuseDangling(file)
+    try {
+      await createExclusive(file, randomBytes(KEY_LEN), 0o600)
+      fh = await open(file, FS.O_RDONLY)
+    } catch (err2) {
+      await refuseDangling(file)
+      throw keyPathError(file, err2)
+    }
   }
   try {
     const st = await fh.stat()
@@ -388,9 +500,10 @@ async function passphraseCipher(
   await checkDirPermissions(path.dirname(file))
   let raw = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined
-    throw err
+    throw keyPathError(file, err)
   })
   if (raw === undefined) {
+    await refuseDangling(file)
     const salt = randomBytes(16)
     const key = await scryptAsync(passphrase, salt, params)
     const record: SaltFile = {

@@ -1,7 +1,8 @@
 /** `mirador doctor`: the memory store and the tool sandbox, in text and --json; nothing left running. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync } from 'node:fs'
+import { chmodSync, existsSync } from 'node:fs'
 import path from 'node:path'
+import { isolation } from '../../src/plugins/memory/chroma/isolation.js'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { ensureInChild, isAlive, processesMentioning } from '../support/chroma-helpers.js'
 import { makeProject, runCli } from '../support/cli.js'
@@ -65,6 +66,19 @@ describe('mirador doctor: memory store and tool sandbox', () => {
     expect(processesMentioning(p.home)).toEqual([])
   })
 
+  it('a $MIRADOR_HOME that other users can open: memory is not ok, and the chmod that fixes it is given', async () => {
+    const p = project('on')
+    chmodSync(p.home, 0o755)
+    const r = await runCli(['doctor', '--json'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })
+    expect(r.code).toBe(1)
+    const report = JSON.parse(r.stdout) as Report
+    expect(report.memory.ok).toBe(false)
+    expect(report.memory.detail).toContain(`mode 0755): run chmod 700 '${p.home}'`)
+    chmodSync(p.home, 0o700)
+    const fixed = JSON.parse((await runCli(['doctor', '--json'], { cwd: p.dir, env: p.env })).stdout) as Report
+    expect(fixed.memory.ok).toBe(true)
+  })
+
   it('a running memory server: where, its pids and idle timeout; doctor leaves it as it was', async () => {
     const p = project('on')
     const handle = await ensureInChild(p.home, 0, { MIRADOR_CHROMA_IDLE_MS: '60000' })
@@ -81,6 +95,8 @@ describe('mirador doctor: memory store and tool sandbox', () => {
     const text = await runCli(['doctor'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })
     expect(text.stdout).toContain(`✓ running   ${handle.url} (supervisor pid ${handle.pid}`)
     expect(text.stdout).toMatch(/stops after 1 min without use/)
+    const how = await isolation(process.env)
+    expect(text.stdout).toMatch(how.ok ? /Chroma in a network of its own, reached only with the token/ : /NOT isolated/)
   })
 
   it('CHROMA_URL that does not answer: memory fails, doctor exits 1 and says what to do', async () => {

@@ -157,6 +157,60 @@ describe('memory through the CLI', () => {
     expect(run.events.find((e) => e.type === 'memory')!.ids).toHaveLength(1)
   })
 
+  it('size limits: a 10 MB query is cut (the run says so); ls and search --json work on a huge memory', async () => {
+    const p = project()
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo']
+    const huge = Array.from({ length: 850_000 }, (_, i) => `${words[i % 5]}${i}`).join(' ')
+    expect(huge.length).toBeGreaterThan(10_000_000)
+    const r = await runCli(['chain', 'run', 'single', '-', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+      input: huge,
+      timeoutMs: 60_000,
+    })
+    expect(r.code).toBe(0)
+    const said = r.events.find((e) => e.type === 'memory' && e.clipped)
+    expect(said?.message).toBe(
+      'this query is ' +
+        huge.length.toLocaleString('en-US') +
+        ' characters: ' +
+        'memory keeps, and recalls with, only its first 8,000',
+    )
+    process.stderr.write(`memory: a run with a ${(huge.length / 1e6).toFixed(1)} MB query took ${r.ms.toFixed(0)} ms\n`)
+    const ls = JSON.parse((await runCli(['memory', 'ls', '--json'], { cwd: p.dir, env: p.env })).stdout)
+    expect(ls.total).toBe(1)
+    expect(ls.memories[0].text.length).toBeLessThan(10_000)
+    expect(ls.memories[0].text).toContain(`more characters not kept]`)
+
+    // a store that already holds a memory of megabytes (made before the limit, or from outside)
+    const { loadCipher } = await import('../../src/lib/crypto.js')
+    const { createHashingEmbedder } = await import('../../src/lib/embedder.js')
+    const { collectionFor } = await import('../../src/plugins/memory/open-store.js')
+    const { createChromaStore } = await import('../../src/plugins/memory/chroma/store.js')
+    const { ensureChromaServer } = await import('../../src/plugins/memory/chroma/server.js')
+    const embedder = createHashingEmbedder()
+    const server = await ensureChromaServer({ home: p.home, env: {} })
+    const store = await createChromaStore({
+      url: server.url,
+      token: server.token!,
+      collection: collectionFor(embedder.id),
+      cipher: await loadCipher({ home: p.home, env: {} }),
+    })
+    const text = `Q: ${huge.slice(0, 5_000_000)}\nA: noted`
+    const [embedding] = await embedder.embed([text.slice(0, 8000)])
+    const meta = { chain: 'single', runId: 'r_old', createdAt: Date.now(), kind: 'turn' as const, recalls: 0 }
+    await store.add([{ id: 'm_huge', text, embedding: embedding!, meta }])
+    const ls2 = await runCli(['memory', 'ls', '--json'], { cwd: p.dir, env: p.env })
+    expect(ls2.code).toBe(0)
+    const listed = JSON.parse(ls2.stdout)
+    expect(listed.total).toBe(2)
+    expect(listed.memories.find((m: { id: string }) => m.id === 'm_huge').text).toHaveLength(text.length)
+    const search = await runCli(['memory', 'search', 'alpha0 bravo1', '--json'], { cwd: p.dir, env: p.env })
+    expect(search.code).toBe(0)
+    expect(JSON.parse(search.stdout).map((m: { id: string }) => m.id)).toContain('m_huge')
+    expect((await runCli(['memory', 'ls'], { cwd: p.dir, env: p.env })).stdout).toMatch(/^m_huge .*…$/m)
+  }, 120_000)
+
   it('every memory and session command has help with examples', async () => {
     const p = project()
     for (const cmd of [

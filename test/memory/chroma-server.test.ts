@@ -20,6 +20,7 @@ import {
   ensureInChild,
   isAlive,
   listeners,
+  plainChromaServer,
   processesMentioning,
   readServerRecord,
   tempHome,
@@ -80,7 +81,7 @@ describe('the bundled Chroma server', () => {
     expect(states[0]).toBe('checking')
     expect(states).toContain('starting')
     expect(states.at(-1)).toBe('ready')
-    expect((await heartbeat(h.url, 2000)).ok).toBe(true)
+    expect((await heartbeat(h.url, 2000, h.token)).ok).toBe(true)
 
     const rec = (await readServerRecord(home))!
     expect(rec).toMatchObject({
@@ -95,15 +96,18 @@ describe('the bundled Chroma server', () => {
     expect(statSync(path.join(home, 'memory')).mode & 0o077).toBe(0)
     expect(existsSync(path.join(home, 'memory', 'server.lock'))).toBe(false)
 
-    // listens on 127.0.0.1 only (0100007F in /proc/net/tcp)
+    // the guard listens on 127.0.0.1 only (0100007F in /proc/net/tcp)
     expect(listeners(rec.port)).toEqual(['0100007F'])
-    // its environment carries no telemetry/tracing switches, its log says tracing is off
+    // its environment carries no telemetry/tracing switches nor the token, its log says tracing is off
     const environ = readFileSync(`/proc/${rec.chromaPid}/environ`, 'utf8').split('\0')
     expect(environ.filter((e) => /^(CHROMA_|OTEL_|NODE_OPTIONS=|MIRADOR_CHROMA_SUPERVISOR_JS=)/.test(e))).toEqual([])
+    expect(environ.join('\n')).not.toContain(h.token)
     const cmd = readFileSync(`/proc/${rec.chromaPid}/cmdline`, 'utf8').split('\0')
     expect(cmd).toEqual(
-      expect.arrayContaining(['run', '--path', rec.dataDir, '--host', '127.0.0.1', '--port', String(rec.port)]),
+      expect.arrayContaining(['run', '--path', rec.dataDir, '--host', '127.0.0.1', '--port', String(rec.chromaPort)]),
     )
+    for (const pid of [rec.pid, rec.chromaPid])
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(h.token)
     expect(await waitFor(() => readFileSync(rec.log, 'utf8').includes('OpenTelemetry is not enabled'), 3000)).toBe(true)
   })
 
@@ -130,7 +134,7 @@ describe('the bundled Chroma server', () => {
     const rec = (await readServerRecord(home))!
     expect(rec.chromaPid).not.toBe(old.chromaPid)
     expect(await waitFor(() => !isAlive(old.pid) && !isAlive(old.chromaPid), 5000)).toBe(true)
-    expect((await heartbeat(h.url, 2000)).ok).toBe(true)
+    expect((await heartbeat(h.url, 2000, h.token)).ok).toBe(true)
   })
 
   test('the supervisor killed with SIGKILL: its orphaned Chroma is stopped and a new server started', async () => {
@@ -200,15 +204,116 @@ describe('the bundled Chroma server', () => {
   })
 })
 
+/** Is `port` listening in the network of process `pid` (its /proc/PID/net/tcp)? */
+function listensIn(pid: number, port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  return readFileSync(`/proc/${pid}/net/tcp`, 'utf8')
+    .split('\n')
+    .some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex) && l.trim().split(/\s+/)[3] === '0A')
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
+}
+
+/** Sends requests one after another on one connection; the replies (each read to its content-length). */
+function twoRequests(port: number, requests: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const replies: string[] = []
+    let buf = ''
+    const s = net.connect(port, '127.0.0.1', () => s.write(requests[0]!))
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1')
+      const end = buf.indexOf('\r\n\r\n')
+      const length = Number(/content-length: *(\d+)/i.exec(buf)?.[1] ?? 0)
+      if (end < 0 || buf.length < end + 4 + length) return
+      replies.push(buf)
+      buf = ''
+      if (replies.length < requests.length) s.write(requests[replies.length]!)
+      else s.end()
+    })
+    s.on('close', () => resolve(replies))
+    s.on('error', reject)
+  })
+}
+
+describe('only Mirador talks to the store', () => {
+  test('a request without the token is refused; Chroma itself listens in a network of its own', async () => {
+    const home = await newHome('guard')
+    const h = await ensureChromaServer({ home, env: {} })
+    const rec = (await readServerRecord(home))!
+    const tokenFile = path.join(home, 'memory', 'server.token')
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600)
+    expect(readFileSync(tokenFile, 'utf8').trim()).toBe(h.token)
+
+    // the guard: no token, a wrong one, or the right one
+    const none = await fetch(`${h.url}/api/v2/collections`)
+    expect(none.status).toBe(401)
+    expect((await heartbeat(h.url, 2000)).ok).toBe(false)
+    expect((await heartbeat(h.url, 2000, 'f'.repeat(64))).ok).toBe(false)
+    expect((await heartbeat(h.url, 2000, h.token)).ok).toBe(true)
+    const list = `${h.url}/api/v2/tenants/default_tenant/databases/default_database/collections`
+    const post = await fetch(list, { method: 'POST', body: '{"name":"intruder"}' })
+    expect(post.status).toBe(401)
+    const ok = await fetch(list, { headers: { 'x-chroma-token': h.token! } })
+    expect(ok.status).toBe(200)
+    expect(JSON.stringify(await ok.json())).not.toContain('intruder')
+
+    // on one connection, every request is checked: the second, without the token, is refused
+    const replies = await twoRequests(rec.port, [
+      `GET /api/v2/heartbeat HTTP/1.1\r\nhost: x\r\nx-chroma-token: ${h.token}\r\n\r\n`,
+      'GET /api/v2/collections HTTP/1.1\r\nhost: x\r\n\r\n',
+    ])
+    expect(replies[0]).toMatch(/^HTTP\/1\.1 200/)
+    expect(replies[1]).toMatch(/^HTTP\/1\.1 401/)
+
+    // Chroma's own port: listening, but only inside its network; nothing answers it from here
+    const { isolation } = await import('../../src/plugins/memory/chroma/isolation.js')
+    const how = await isolation(process.env)
+    process.stderr.write(`chroma: isolation on this machine: ${how.ok ? 'yes' : how.reason}\n`)
+    expect(rec.isolated).toBe(how.ok)
+    expect(h.isolated).toBe(how.ok)
+    expect(rec.chromaPort).not.toBe(rec.port)
+    expect(listensIn(rec.chromaPid, rec.chromaPort!)).toBe(true)
+    if (how.ok) {
+      expect(listensIn(process.pid, rec.chromaPort!)).toBe(false)
+      expect(await connects(rec.chromaPort!)).toBe(false)
+    }
+    await stopChromaServer(home)
+  })
+
+  test('MIRADOR_CHROMA_ISOLATE=off: Chroma on the machine loopback (reported); the guard still refuses', async () => {
+    const home = await newHome('guard-plain')
+    const h = await ensureChromaServer({ home, env: { MIRADOR_CHROMA_ISOLATE: 'off' } })
+    const rec = (await readServerRecord(home))!
+    expect(h.isolated).toBe(false)
+    expect(rec.isolated).toBe(false)
+    expect((await heartbeat(h.url, 2000)).ok).toBe(false)
+    // what isolation prevents: Chroma's own port answers anyone
+    expect((await heartbeat(`http://127.0.0.1:${rec.chromaPort}`, 2000)).ok).toBe(true)
+    expect(readFileSync(rec.log, 'utf8')).toMatch(/NOT isolated/)
+    await stopChromaServer(home)
+  })
+})
+
 describe('CHROMA_URL', () => {
   test('a reachable server is used as is; nothing is started', async () => {
-    const home = await newHome('url-target')
-    const target = await ensureChromaServer({ home, env: {} })
-    const other = await newHome('url-user')
-    const h = await ensureChromaServer({ home: other, env: { CHROMA_URL: `${target.url}/` } })
-    expect(h).toEqual({ url: target.url, started: false })
-    expect(existsSync(path.join(other, 'memory'))).toBe(false)
-    await stopChromaServer(home)
+    const target = await plainChromaServer(path.join(await newHome('url-target'), 'data'))
+    try {
+      const other = await newHome('url-user')
+      const h = await ensureChromaServer({ home: other, env: { CHROMA_URL: `${target.url}/` } })
+      expect(h).toEqual({ url: target.url, started: false })
+      expect(existsSync(path.join(other, 'memory'))).toBe(false)
+    } finally {
+      await target.stop()
+    }
   })
 
   test('an unreachable one is MEMORY_UNAVAILABLE naming the URL and what to do', async () => {
@@ -254,7 +359,7 @@ describe('idle stop', () => {
       await touchChromaServer(home, { force: true })
       await new Promise((r) => setTimeout(r, 250))
     }
-    expect((await heartbeat(h.url, 1000)).ok).toBe(true)
+    expect((await heartbeat(h.url, 1000, h.token)).ok).toBe(true)
     // unused: it stops within the idle period plus a poll or two
     const t0 = Date.now()
     expect(await waitFor(() => !isAlive(rec.pid) && !isAlive(rec.chromaPid), 6000)).toBe(true)

@@ -4,13 +4,13 @@
  * restarts, errors, and no console output.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
-import { ChromaClient, type Collection } from 'chromadb'
+import type { Collection } from 'chromadb'
 import { rm } from 'node:fs/promises'
 import { MiradorError } from '../../src/engine/errors.js'
 import { ensureChromaServer, stopChromaServer, touchChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { createChromaStore } from '../../src/plugins/memory/chroma/store.js'
 import type { MemoryRecord, MemoryStore } from '../../src/plugins/memory/types.js'
-import { processesMentioning, tempHome, testCipher } from '../support/chroma-helpers.js'
+import { processesMentioning, rawClient, tempHome, testCipher } from '../support/chroma-helpers.js'
 import { seededRandom } from '../support/make-lora.js'
 
 jest.setTimeout(30_000)
@@ -18,6 +18,7 @@ jest.setTimeout(30_000)
 const DIM = 16
 let home: string
 let url: string
+let token: string | undefined
 const cipher = testCipher()
 const rand = seededRandom(7)
 
@@ -48,14 +49,13 @@ function rec(text: string, over: Partial<MemoryRecord['meta']> = {}, embedding =
 }
 
 async function raw(name: string): Promise<Collection> {
-  const u = new URL(url)
-  const client = new ChromaClient({ host: u.hostname, port: Number(u.port) })
+  const client = rawClient(url, token)
   return client.getCollection({ name, embeddingFunction: { generate: async () => [] } })
 }
 
 beforeAll(async () => {
   home = await tempHome('store')
-  url = (await ensureChromaServer({ home, env: {} })).url
+  ;({ url, token } = await ensureChromaServer({ home, env: {} }))
 })
 
 afterAll(async () => {
@@ -79,7 +79,7 @@ describe('ChromaStore', () => {
   const d = rec('Q: no session\nA: fine')
 
   beforeAll(async () => {
-    store = await createChromaStore({ url, collection: NAME, cipher })
+    store = await createChromaStore({ url, token, collection: NAME, cipher })
     await store.add([a, b, c, d])
   })
 
@@ -165,9 +165,9 @@ describe('ChromaStore', () => {
   })
 
   test('a second store on the same collection shares the session tags; another key is refused', async () => {
-    const again = await createChromaStore({ url, collection: NAME, cipher })
+    const again = await createChromaStore({ url, token, collection: NAME, cipher })
     expect((await again.get({ session: 'trivia' })).map((m) => m.id)).toEqual([b.id, c.id])
-    const err = await createChromaStore({ url, collection: NAME, cipher: testCipher() }).catch((e: unknown) => e)
+    const err = await createChromaStore({ url, token, collection: NAME, cipher: testCipher() }).catch((e: unknown) => e)
     expect(MiradorError.is(err, 'MEMORY_CRYPTO')).toBe(true)
   })
 })
@@ -186,7 +186,7 @@ describe('delete', () => {
   const ids = async (): Promise<string[]> => (await (await raw(NAME)).get({ include: [] })).ids.sort()
 
   beforeAll(async () => {
-    store = await createChromaStore({ url, collection: NAME, cipher })
+    store = await createChromaStore({ url, token, collection: NAME, cipher })
     await store.add(recs)
   })
 
@@ -221,6 +221,112 @@ describe('delete', () => {
   })
 })
 
+describe('records that do not open', () => {
+  test('one added from outside is skipped and reported; recall and listing go on; delete reaches it', async () => {
+    const NAME = 'foreign'
+    const store = await createChromaStore({ url, token, collection: NAME, cipher })
+    const mine = [rec('Q: my own\nA: sealed', {}, unit(0)), rec('Q: also mine\nA: yes', { session: 's' }, unit(1))]
+    await store.add(mine)
+    // what a process with the token but not the key (or an older Mirador, or a bug) could write
+    const col = await raw(NAME)
+    await col.add({
+      ids: ['intruder'],
+      embeddings: [unit(0)],
+      documents: ['plain text, never sealed'],
+      metadatas: [{ createdAt: 1, chain: 'x' }],
+    })
+    await col.add({
+      ids: ['bad-session'],
+      embeddings: [unit(2)],
+      documents: [cipher.seal('Q: sealed text\nA: but the session is not')],
+      metadatas: [{ createdAt: 2, session_sealed: 'v1:AAAA', session_tag: 'x' }],
+    })
+    const hits = await store.query(unit(0), 10)
+    expect(hits.map((h) => h.id).sort()).toEqual(mine.map((m) => m.id).sort())
+    expect((await store.get({})).map((m) => m.id)).toEqual(mine.map((m) => m.id))
+    expect((await store.get({ limit: 10 })).map((m) => m.id)).toEqual(mine.map((m) => m.id))
+    expect(
+      store
+        .unreadable()
+        .map((u) => u.id)
+        .sort(),
+    ).toEqual(['bad-session', 'intruder'])
+    expect(store.unreadable().every((u) => u.reason.length > 0)).toBe(true)
+    expect(await store.count()).toBe(4)
+    expect(await store.delete({ ids: ['intruder', 'bad-session'] })).toBe(2)
+    expect(store.unreadable()).toEqual([])
+    expect((await col.get({ include: [] })).ids.sort()).toEqual(mine.map((m) => m.id).sort())
+  })
+})
+
+describe('compact', () => {
+  test('rebuilds the collection with what it holds: same records, vectors, metadata, key and space', async () => {
+    const NAME = 'compact'
+    const store = await createChromaStore({ url, token, collection: NAME, cipher })
+    const recs = [rec('one', { session: 'a' }), rec('two'), rec('three', { session: 'a' }), rec('four')]
+    await store.add(recs)
+    await store.updateMeta(recs[1]!.id, { recalls: 2, lastRecalledAt: 5 })
+    expect(await store.delete({ ids: [recs[0]!.id] })).toBe(1)
+    const before = await (await raw(NAME)).get({ include: ['documents', 'metadatas', 'embeddings'] })
+    const oldId = (await raw(NAME)).id
+    await store.compact()
+    const col = await raw(NAME)
+    expect(col.id).not.toBe(oldId)
+    const after = await col.get({ include: ['documents', 'metadatas', 'embeddings'] })
+    const byId = (r: typeof before) =>
+      Object.fromEntries(
+        // to 1e-6: a float32 sent back through JSON may come back one unit in the last place off
+        r.ids.map((id, i) => [id, [r.documents[i], r.metadatas[i], r.embeddings[i]!.map((x) => Math.round(x * 1e6))]]),
+      )
+    expect(byId(after)).toEqual(byId(before))
+    expect((col.configuration as { hnsw?: { space?: string } }).hnsw?.space).toBe('cosine')
+    // the same store, and a new one, go on: same session tags, same key
+    expect((await store.get({ session: 'a' })).map((m) => m.text)).toEqual(['three'])
+    const again = await createChromaStore({ url, token, collection: NAME, cipher })
+    expect((await again.query(recs[3]!.embedding, 1))[0]!.id).toBe(recs[3]!.id)
+  })
+
+  test('a store whose collection another process rebuilt reopens it by name', async () => {
+    const NAME = 'compact-elsewhere'
+    const first = await createChromaStore({ url, token, collection: NAME, cipher })
+    await first.add([rec('kept')])
+    const other = await createChromaStore({ url, token, collection: NAME, cipher })
+    await other.compact()
+    expect((await first.get({})).map((m) => m.text)).toEqual(['kept'])
+    await first.add([rec('added after')])
+    expect(await other.count()).toBe(2)
+  })
+
+  test('an interrupted compact: the copy is taken up when the collection is gone, else dropped', async () => {
+    const NAME = 'compact-crash'
+    const store = await createChromaStore({ url, token, collection: NAME, cipher })
+    await store.add([rec('survives the crash')])
+    // as a compact that died after dropping the old collection, before renaming the copy
+    const client = rawClient(url, token)
+    const old = await raw(NAME)
+    const got = await old.get({ include: ['documents', 'metadatas', 'embeddings'] })
+    const copy = await client.createCollection({
+      name: `${NAME}--compact`,
+      embeddingFunction: { generate: async () => [] },
+      configuration: { hnsw: { space: 'cosine' } },
+      metadata: old.metadata!,
+    })
+    await copy.add({
+      ids: got.ids,
+      embeddings: got.embeddings as number[][],
+      documents: got.documents as string[],
+      metadatas: got.metadatas.map((m) => m!),
+    })
+    await client.deleteCollection({ name: NAME })
+    const reopened = await createChromaStore({ url, token, collection: NAME, cipher })
+    expect((await reopened.get({})).map((m) => m.text)).toEqual(['survives the crash'])
+    // a copy left beside a collection that is still there is stale: the next compact drops it first
+    await client.createCollection({ name: `${NAME}--compact`, embeddingFunction: { generate: async () => [] } })
+    await reopened.compact()
+    expect((await reopened.get({})).map((m) => m.text)).toEqual(['survives the crash'])
+  })
+})
+
 describe('quiet and self-contained', () => {
   test('creating a store and using it prints nothing (stdout carries --json)', async () => {
     const quiet = (): void => {}
@@ -233,15 +339,14 @@ describe('quiet and self-contained', () => {
       jest.spyOn(process.stdout, 'write'),
     ]
     try {
-      const store = await createChromaStore({ url, collection: 'quiet', cipher })
+      const store = await createChromaStore({ url, token, collection: 'quiet', cipher })
       await store.add([rec('hello')])
       await store.query(vec(), 3)
       await store.get({ all: true })
-      await createChromaStore({ url, collection: 'quiet', cipher }) // the existing collection
+      await createChromaStore({ url, token, collection: 'quiet', cipher }) // the existing collection
       for (const s of spies) expect(s).not.toHaveBeenCalled()
       // the control: the raw client without an embedding function does warn
-      const u = new URL(url)
-      await new ChromaClient({ host: u.hostname, port: Number(u.port) }).getOrCreateCollection({ name: 'control' })
+      await rawClient(url, token).getOrCreateCollection({ name: 'control' })
       expect(spies[1]).toHaveBeenCalledWith(expect.stringContaining('DefaultEmbeddingFunction'))
     } finally {
       for (const s of spies) s.mockRestore()
@@ -252,7 +357,7 @@ describe('quiet and self-contained', () => {
 describe('the server going away', () => {
   test('data survives a restart; a lost server is MEMORY_UNAVAILABLE, or is reconnected when asked', async () => {
     const NAME = 'restart'
-    const first = await createChromaStore({ url, collection: NAME, cipher })
+    const first = await createChromaStore({ url, token, collection: NAME, cipher })
     const kept = [rec('survives a restart', { session: 'x' }), rec('this too')]
     await first.add(kept)
 
@@ -262,12 +367,12 @@ describe('the server going away', () => {
     expect((err as Error).message).toContain(url)
 
     let reconnects = 0
-    const reconnect = async (): Promise<string> => {
+    const reconnect = async (): Promise<{ url: string; token?: string }> => {
       reconnects++
-      return (await ensureChromaServer({ home, env: {} })).url
+      return ensureChromaServer({ home, env: {} })
     }
     const second = await createChromaStore({
-      url: (await ensureChromaServer({ home, env: {} })).url,
+      ...(await ensureChromaServer({ home, env: {} })),
       collection: NAME,
       cipher,
       reconnect,
@@ -287,6 +392,7 @@ describe('the server going away', () => {
     let uses = 0
     const store = await createChromaStore({
       url,
+      token,
       collection: 'touch',
       cipher,
       onUse: () => {
@@ -303,7 +409,7 @@ describe('the server going away', () => {
 
 describe('1k records', () => {
   test('add in one call and query latency', async () => {
-    const store = await createChromaStore({ url, collection: 'bulk', cipher })
+    const store = await createChromaStore({ url, token, collection: 'bulk', cipher })
     const big = Array.from({ length: 1000 }, (_, i) =>
       rec(`Q: question ${i}\nA: answer ${i} `.repeat(8), { session: `s${i % 10}` }, vec(384)),
     )

@@ -1,12 +1,31 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { MiradorError } from '../../src/engine/errors.js'
-import { keyPaths, loadCipher, MemoryCipher, openFile, sealFile, SCRYPT_DEFAULTS } from '../../src/lib/crypto.js'
+import {
+  keyPaths,
+  loadCipher,
+  MemoryCipher,
+  openFile,
+  replaceKey,
+  sealFile,
+  SCRYPT_DEFAULTS,
+} from '../../src/lib/crypto.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const scratch = mkdtempSync(path.join(tmpdir(), 'mirador-crypto-'))
@@ -165,6 +184,79 @@ describe('key file', () => {
     for (const l of lines) expect(c.open(l[1]!)).toMatch(/^from \d+$/)
     expect(readFileSync(keyPaths(h).key)).toHaveLength(32)
   }, 60_000)
+})
+
+describe('$MIRADOR_HOME and where the key lives', () => {
+  it('$MIRADOR_HOME is created 0700; one others can open is reported with the fix, not refused', async () => {
+    const h = path.join(home(), 'nested', 'home')
+    const c = await loadCipher({ home: h, env: {} })
+    expect(statSync(h).mode & 0o777).toBe(0o700)
+    expect(c.warnings).toEqual([])
+    chmodSync(h, 0o755)
+    const loose = await loadCipher({ home: h, env: {} })
+    expect(loose.keyId).toBe(c.keyId)
+    expect(loose.warnings).toEqual([expect.stringContaining(`mode 0755`)])
+    expect(loose.warnings[0]).toContain(`chmod 700 '${h}'`)
+  })
+
+  it('a key path that is a dangling symlink: MEMORY_CRYPTO naming link and target; no key is made', async () => {
+    const h = home()
+    const { dir, key } = keyPaths(h)
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const target = path.join(scratch, 'unmounted-drive', 'memory.key')
+    symlinkSync(target, key)
+    const e = await cryptoError(loadCipher({ home: h, env: {} }))
+    expect(e.message).toContain(`${key} is a symbolic link to ${target}, which does not exist`)
+    expect(e.message).toMatch(/remove the link to start afresh/)
+    expect(e.message).not.toMatch(/ENOENT/)
+    expect(existsSync(target)).toBe(false)
+    // the salt file of a passphrase alike
+    const h2 = home()
+    const paths2 = keyPaths(h2)
+    mkdirSync(paths2.dir, { recursive: true, mode: 0o700 })
+    symlinkSync(path.join(scratch, 'gone', 'memory.salt'), paths2.salt)
+    const e2 = await cryptoError(loadCipher({ home: h2, env: { MIRADOR_MEMORY_PASSPHRASE: 'pw' }, scrypt: FAST }))
+    expect(e2.message).toContain(`${paths2.salt} is a symbolic link`)
+    // a symlink to a key that is there works as before
+    const h3 = home()
+    const real = await loadCipher({ home: path.join(scratch, 'elsewhere'), env: {} })
+    const p3 = keyPaths(h3)
+    mkdirSync(p3.dir, { recursive: true, mode: 0o700 })
+    symlinkSync(keyPaths(path.join(scratch, 'elsewhere')).key, p3.key)
+    expect((await loadCipher({ home: h3, env: {} })).keyId).toBe(real.keyId)
+  })
+
+  it('replaceKey: a new key (0600) that old sealed data fails; a linked key is replaced at its target', async () => {
+    const h = home()
+    const old = await loadCipher({ home: h, env: {} })
+    const sealed = old.seal('forgotten')
+    const oldBytes = readFileSync(keyPaths(h).key)
+    const fresh = await replaceKey({ home: h, env: {} })
+    expect(fresh.keyId).not.toBe(old.keyId)
+    expect(readFileSync(keyPaths(h).key).equals(oldBytes)).toBe(false)
+    expect(statSync(keyPaths(h).key).mode & 0o777).toBe(0o600)
+    expect((await cryptoError(() => fresh.open(sealed))).message).toMatch(/written with another key/)
+    expect((await loadCipher({ home: h, env: {} })).keyId).toBe(fresh.keyId)
+    // passphrase: a new salt, so the same passphrase gives another key
+    const hp = home()
+    const env = { MIRADOR_MEMORY_PASSPHRASE: 'correct horse' }
+    const p1 = await loadCipher({ home: hp, env, scrypt: FAST })
+    const p2 = await replaceKey({ home: hp, env, scrypt: FAST })
+    expect(p2.keyId).not.toBe(p1.keyId)
+    await cryptoError(() => p2.open(p1.seal('x')))
+    // a key kept elsewhere through a link: the file it points to is what is replaced
+    const hl = home()
+    const drive = path.join(scratch, 'drive')
+    const kept = await loadCipher({ home: drive, env: {} })
+    const pl = keyPaths(hl)
+    mkdirSync(pl.dir, { recursive: true, mode: 0o700 })
+    symlinkSync(keyPaths(drive).key, pl.key)
+    const before = readFileSync(keyPaths(drive).key)
+    const after = await replaceKey({ home: hl, env: {} })
+    expect(after.keyId).not.toBe(kept.keyId)
+    expect(readFileSync(keyPaths(drive).key).equals(before)).toBe(false)
+    expect((await loadCipher({ home: drive, env: {} })).keyId).toBe(after.keyId)
+  })
 })
 
 describe('passphrase', () => {

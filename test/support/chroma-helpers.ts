@@ -1,16 +1,19 @@
 /**
  * Helpers for the Chroma tests: a temp MIRADOR_HOME, a test Cipher (AES-256-GCM with a random
- * key; the real one lives in src/lib/crypto.ts), process checks through /proc, and a
- * child process that runs ensureChromaServer (test/support/chroma-ensure-main.ts).
+ * key; the real one lives in src/lib/crypto.ts), process checks through /proc, a child process
+ * that runs ensureChromaServer (test/support/chroma-ensure-main.ts), the raw chromadb client with
+ * the guard's token, and a plain `chroma run` with no guard (what a CHROMA_URL server is).
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { MiradorError } from '../../src/engine/errors.js'
+import { ChromaClient } from 'chromadb'
 import type { ChromaServerHandle, ChromaServerRecord } from '../../src/plugins/memory/chroma/server.js'
+import { chromaCli, heartbeat } from '../../src/plugins/memory/chroma/server.js'
 import type { Cipher } from '../../src/plugins/memory/types.js'
 
 export async function tempHome(tag = 'home'): Promise<string> {
@@ -134,4 +137,39 @@ export function listeners(port: number): string[] {
     }
   }
   return out
+}
+
+/** The raw chromadb client on a server, with the guard's token when given. */
+export function rawClient(url: string, token?: string): ChromaClient {
+  const u = new URL(url)
+  return new ChromaClient({
+    host: u.hostname,
+    port: Number(u.port),
+    ...(token ? { headers: { 'x-chroma-token': token } } : {}),
+  })
+}
+
+/** A plain `chroma run` on `dir` (no supervisor, no guard): what a server of CHROMA_URL is. */
+export async function plainChromaServer(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const net = await import('node:net')
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [chromaCli(), 'run', '--path', dir, '--host', '127.0.0.1', '--port', String(port)],
+    { stdio: 'ignore' },
+  )
+  const url = `http://127.0.0.1:${port}`
+  if (!(await waitFor(async () => (await heartbeat(url, 500)).ok, 15_000, 100))) throw new Error('chroma did not start')
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGINT')
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null, 10_000)
+    },
+  }
 }

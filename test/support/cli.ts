@@ -91,6 +91,7 @@ export function makeProject(files: Record<string, string>): { dir: string; home:
     writeFileSync(file, text)
   }
   const home = path.join(dir, '.mirador-home')
-  mkdirSync(home, { recursive: true })
+  // as Mirador makes it: private (doctor reports a looser one)
+  mkdirSync(home, { recursive: true, mode: 0o700 })
   return { dir, home }
 }

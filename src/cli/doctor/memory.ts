@@ -1,8 +1,11 @@
 /**
  * `mirador doctor`'s look at the memory store: off, a server named by CHROMA_URL (does it answer),
  * or the local server Mirador shares between runs (is one running for this $MIRADOR_HOME, where,
- * its pids and idle timeout). It only looks: no server is started or stopped here.
+ * its pids and idle timeout, and whether Chroma has a network of its own). It also looks at
+ * $MIRADOR_HOME's mode. It only looks: no server is started or stopped here.
  */
+import { stat } from 'node:fs/promises'
+import { isolation } from '../../plugins/memory/chroma/isolation.js'
 import { CHROMA_URL_ENV, chromaPaths, chromaServerInfo, heartbeat } from '../../plugins/memory/chroma/server.js'
 
 export interface MemoryReport {
@@ -19,6 +22,8 @@ export interface MemoryReport {
   /** how long since Mirador last used it */
   idleForMs?: number
   data?: string
+  /** Chroma listens in a network of its own: only the guard (with the token) reaches it */
+  isolated?: boolean
 }
 
 function duration(ms: number): string {
@@ -27,14 +32,32 @@ function duration(ms: number): string {
   return `${(ms / 3_600_000).toFixed(1)} h`
 }
 
-export async function checkMemory(opts: {
+export interface CheckMemoryOptions {
   /** the memory plugin is applied */
   plugin: boolean
   /** the user's memory setting (flag, environment, config) */
   enabled: boolean
   home: string
   env: NodeJS.ProcessEnv
-}): Promise<MemoryReport> {
+}
+
+/** the fix for a $MIRADOR_HOME others can open, or undefined */
+async function looseHome(home: string): Promise<string | undefined> {
+  if (process.platform === 'win32') return undefined
+  const st = await stat(home).catch(() => undefined)
+  if (!st || (st.mode & 0o077) === 0) return undefined
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0')
+  return `$MIRADOR_HOME (${home}) can be opened by other users (mode ${mode}): run chmod 700 '${home}'`
+}
+
+export async function checkMemory(opts: CheckMemoryOptions): Promise<MemoryReport> {
+  const report = await checkStore(opts)
+  if (report.state === 'off') return report
+  const loose = await looseHome(opts.home)
+  return loose ? { ...report, ok: false, detail: `${report.detail}; ${loose}` } : report
+}
+
+async function checkStore(opts: CheckMemoryOptions): Promise<MemoryReport> {
   if (!opts.plugin)
     return { ok: true, state: 'off', detail: 'the memory plugin is turned off (builtins: { memory: false })' }
   if (!opts.enabled)
@@ -69,13 +92,20 @@ export async function checkMemory(opts: {
   const data = chromaPaths(opts.home).data
   const info = await chromaServerInfo(opts.home)
   const rec = info.record
-  if (!info.running || !rec)
+  if (!info.running || !rec) {
+    const how = await isolation(opts.env)
     return {
       ok: true,
       state: 'stopped',
       data,
-      detail: `none running for this MIRADOR_HOME: the first run with memory starts one (data in ${data})`,
+      isolated: how.ok,
+      detail:
+        `none running for this MIRADOR_HOME: the first run with memory starts one (data in ${data})` +
+        (how.ok
+          ? ', in a network of its own'
+          : `; NOT isolated: ${how.reason}, so its own port will be open to local users`),
     }
+  }
   const idle = rec.idleMs === 0 ? 'never stops by itself' : `stops after ${duration(rec.idleMs)} without use`
   return {
     ok: true,
@@ -86,8 +116,12 @@ export async function checkMemory(opts: {
     idleTimeoutMs: rec.idleMs,
     ...(info.idleForMs !== undefined ? { idleForMs: Math.round(info.idleForMs) } : {}),
     data,
+    isolated: rec.isolated === true,
     detail:
       `${rec.url} (supervisor pid ${rec.pid}, Chroma pid ${rec.chromaPid}): ${idle}` +
+      (rec.isolated
+        ? '; Chroma in a network of its own, reached only with the token'
+        : `; NOT isolated: Chroma's own port ${rec.chromaPort ?? '?'} is open to local users`) +
       (info.idleForMs !== undefined ? `, last used ${duration(info.idleForMs)} ago` : '') +
       '; `mirador memory stop` stops it now',
   }

@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { setup, type Setup } from '../../cli/setup.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { MemoryPlugin } from '../../plugins/memory/index.js'
+import type { Unreadable } from '../../plugins/memory/types.js'
 
 export async function memorySetup(config?: string): Promise<Setup & { memory: MemoryPlugin }> {
   const s = await setup(config ? { config } : {})
@@ -35,6 +36,24 @@ export async function confirm(question: string, yes: boolean): Promise<void> {
   } finally {
     rl.close()
   }
+}
+
+/**
+ * What a memory command says besides its result: a $MIRADOR_HOME open to others, and records of
+ * the store that do not open with the key (skipped, never a failure of the whole listing).
+ */
+export async function storeNotes(memory: MemoryPlugin): Promise<{ warnings: string[]; unreadable: Unreadable[] }> {
+  const warnings = [...(await memory.cipher()).warnings]
+  const unreadable = (await memory.store()).unreadable()
+  if (unreadable.length) {
+    const ids = unreadable.map((u) => u.id).join(', ')
+    warnings.push(
+      `${unreadable.length} record(s) do not open with your key and were skipped: ${ids} ` +
+        '(added by something other than Mirador, altered, or sealed with an earlier key; ' +
+        '`mirador memory forget ID --yes` removes one)',
+    )
+  }
+  return { warnings, unreadable }
 }
 
 export function when(ms: number): string {

@@ -13,6 +13,9 @@ export default class MemoryForget extends MiradorCommand {
   static description =
     'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, ' +
     'and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). ' +
+    "Then purges them from the store's files: the collection is rebuilt and Chroma's files vacuumed, with " +
+    "the local memory server stopped for a moment (other runs wait). --all removes the local store's data " +
+    'and replaces the memory key, so nothing sealed before can be opened again. ' +
     'Asks first; --yes skips the question.'
   static examples = [
     '<%= config.bin %> memory forget m_mwyf2k3x9a1b2c',
@@ -81,6 +84,8 @@ export default class MemoryForget extends MiradorCommand {
       ...(before !== undefined ? { before } : {}),
       ...(flags.all ? { all: true } : {}),
     }
+    // the purge rebuilds the store from what remains: seconds with thousands of memories
+    if (!this.jsonEnabled()) this.logToStderr("Forgetting, then purging it from the store's files…")
     await setUp.engine.hooks.forget.promise(req)
     if (!this.jsonEnabled()) {
       const list = removedList(req.removed)

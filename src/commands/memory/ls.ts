@@ -3,7 +3,7 @@ import { safeText } from '../../cli/render/format.js'
 import { displayWidth } from '../../cli/render/layout.js'
 import type { StoredMemory } from '../../plugins/memory/types.js'
 import { MiradorCommand } from '../base.js'
-import { memorySetup, oneLine, plural, when } from './base.js'
+import { memorySetup, oneLine, plural, storeNotes, when } from './base.js'
 
 export default class MemoryLs extends MiradorCommand {
   static summary = 'List what Mirador remembers, newest first.'
@@ -29,6 +29,7 @@ export default class MemoryLs extends MiradorCommand {
     const all = await store.get({ ...(flags.session ? { session: flags.session } : {}) })
     const memories = all.sort((a, b) => b.meta.createdAt - a.meta.createdAt).slice(0, flags.limit)
     const waiting = await (await s.memory.outbox()).size()
+    const notes = await storeNotes(s.memory)
     if (!this.jsonEnabled()) {
       if (memories.length === 0) this.log('No memories yet: they are made after each run (unless --no-memory).')
       else this.table(memories)
@@ -36,8 +37,9 @@ export default class MemoryLs extends MiradorCommand {
       this.log(
         `${plural(all.length, 'memory', 'memories')}${shown}${waiting ? `; ${waiting} waiting in the outbox` : ''}`,
       )
+      for (const w of notes.warnings) this.logToStderr(`! ${w}`)
     }
-    return { total: all.length, waiting, memories }
+    return { total: all.length, waiting, memories, unreadable: notes.unreadable }
   }
 
   /** one row a memory under a header, columns aligned (RECALLED is the ×N count of injections) */

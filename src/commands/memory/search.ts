@@ -4,7 +4,7 @@ import { MiradorError } from '../../engine/errors.js'
 import { provenance } from '../../plugins/memory/recall.js'
 import { validateSessionName } from '../../plugins/memory/sessions.js'
 import { MiradorCommand } from '../base.js'
-import { memorySetup, oneLine } from './base.js'
+import { memorySetup, oneLine, storeNotes } from './base.js'
 import { MAX_LIMIT, runBatch } from './search-batch.js'
 
 export default class MemorySearch extends MiradorCommand {
@@ -60,6 +60,7 @@ export default class MemorySearch extends MiradorCommand {
 
     const found = await search(args.query!, flags.limit, session)
     if (!this.jsonEnabled()) {
+      for (const w of (await storeNotes(s.memory)).warnings) this.logToStderr(`! ${w}`)
       if (found.length === 0)
         this.log(
           `Nothing relevant remembered: no memory reaches the similarity threshold (${s.memory.options.threshold}).`,

@@ -11,22 +11,24 @@ import { MiradorError } from '../../engine/errors.js'
 import { builtinOptionsSchema, builtinStageKeys, validatePluginOptions } from '../../engine/plugin-options.js'
 import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
-import { loadCipher, PASSPHRASE_ENV, type MemoryCipher } from '../../lib/crypto.js'
+import { loadCipher, PASSPHRASE_ENV, replaceKey, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
 import { readActive, writeActive } from './active-embedder.js'
+import type { ChromaMemoryStoreApi } from './chroma/store.js'
 import type { ImportProgress, ImportReport } from './import.js'
 import { memoryBlock, approxTokens, usesMemory } from './inject.js'
+import { clip, clippedMessage } from './limits.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { provenance, recall, type Ranked } from './recall.js'
 import { CHROMA_URL_ENV } from './chroma/server.js'
-import { embedFromService, recallFromService } from './service/client.js'
+import { embedFromService, recallFromService, type ServedRecall } from './service/client.js'
 import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
-import type { MemoryRecord, MemoryStore } from './types.js'
+import type { MemoryRecord, MemoryStore, Unreadable } from './types.js'
 
 const PLUGIN_NAME = 'MemoryPlugin'
 /** memories embedded again per batch by `memory reindex` */
@@ -46,6 +48,8 @@ const RECALL_K = 20
 /** what a run recalled, and who answered: the memory service, or the run itself */
 interface Recalled {
   found: Ranked[]
+  /** records the recall skipped because they do not open with the key */
+  unreadable: Unreadable[]
   via: 'service' | 'run'
   error?: unknown
 }
@@ -63,7 +67,9 @@ export class MemoryPlugin {
   readonly options: ResolvedMemoryOptions
   readonly #applied = new AppliedTo(PLUGIN_NAME)
   #cipher?: Promise<MemoryCipher>
-  #store?: Promise<MemoryStore>
+  #store?: Promise<ChromaMemoryStoreApi>
+  /** the cipher's warnings were said once in this process */
+  #warned = false
   #embedder?: Embedder
   #configured?: Embedder
   /** this process started the memory server (none was running): see #stopServerUnused */
@@ -92,11 +98,16 @@ export class MemoryPlugin {
       )
       if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
       if (plan.memory && wanted) this.#sayIfWaiting(ctx)
+      const max = this.options.max_turn_chars
+      if (plan.memory && plan.query.length > max)
+        ctx.emit({ type: 'memory', clipped: true, message: clippedMessage(plan.query.length, max) })
       return plan
     })
     engine.hooks.prompt.tapPromise(PLUGIN_NAME, (prompt, ctx) => this.#inject(prompt, ctx))
     engine.hooks.runDone.tapPromise(PLUGIN_NAME, (result) => this.#remember(result))
     engine.hooks.forget.tapPromise(PLUGIN_NAME, (req) => this.forget(req))
+    // after every plugin forgot its part: with everything gone, the key that sealed it goes too
+    engine.hooks.forget.tapPromise({ name: PLUGIN_NAME, stage: 1000 }, (req) => this.#replaceKeyAfter(req))
   }
 
   get home(): string {
@@ -173,7 +184,7 @@ export class MemoryPlugin {
   }
 
   /** The Chroma store, started or reached on first use; a failure is retried on the next call. */
-  store(onProgress?: (message: string) => void): Promise<MemoryStore> {
+  store(onProgress?: (message: string) => void): Promise<ChromaMemoryStoreApi> {
     this.#store ??= (async () => {
       const { openStore } = await import('./open-store.js')
       const embedderId = this.embedder().id
@@ -242,6 +253,7 @@ export class MemoryPlugin {
 
   /** Memories relevant to `query`, best first (for `memory search` and injection). */
   async search(query: string, k: number, session?: string): Promise<Ranked[]> {
+    query = clip(query, this.options.max_turn_chars).text
     return recall({ store: await this.store(), embedder: this.embedder(), query, k, ...(session ? { session } : {}) })
   }
 
@@ -360,18 +372,22 @@ export class MemoryPlugin {
     const run = this.#run(runId)
     // the first use may start the memory server: say so while it starts (the spinner shows it)
     const status = (message: string) => ctx.emit({ type: 'status', message })
-    run.recall ??= this.#recall(query, status)
+    run.recall ??= this.#recall(query, status).then((r) => {
+      void this.#sayStoreWarnings(ctx, r.unreadable).catch(() => {})
+      return r
+    })
     return run
   }
 
   async #recall(query: string, status: (message: string) => void): Promise<Recalled> {
-    const served = await this.#recallFromService(query)
-    if (served) return { found: served, via: 'service' }
+    const served = await this.#recallFromService(clip(query, this.options.max_turn_chars).text)
+    if (served) return { found: served.results, unreadable: served.unreadable, via: 'service' }
     try {
-      await this.store(status)
-      return { found: await this.search(query, RECALL_K), via: 'run' }
+      const store = await this.store(status)
+      const found = await this.search(query, RECALL_K)
+      return { found, unreadable: store.unreadable(), via: 'run' }
     } catch (error) {
-      return { found: [], via: 'run', error }
+      return { found: [], unreadable: [], via: 'run', error }
     }
   }
 
@@ -380,12 +396,22 @@ export class MemoryPlugin {
    * undefined when it cannot (not running yet, a passphrase, CHROMA_URL, an embedder it does not run),
    * and the run recalls by itself, which also starts the server the service lives beside.
    */
-  #recallFromService(query: string): Promise<Ranked[] | undefined> {
+  #recallFromService(query: string): Promise<ServedRecall | undefined> {
     const embedder = this.embedder()
     if (!this.#serviceUsable() || !(embedder.id.startsWith('hashing-') || embedder.id === USE_ID)) {
       return Promise.resolve(undefined)
     }
     return recallFromService(this.home, { embedder: embedder.id, query, k: RECALL_K })
+  }
+
+  /** a $MIRADOR_HOME open to others (once per process), records the recall could not open (each run) */
+  async #sayStoreWarnings(ctx: RunContext, unreadable: Unreadable[]): Promise<void> {
+    if (unreadable.length) {
+      ctx.emit({ type: 'memory', unreadable: unreadable.map((b) => b.id), message: unreadableMessage(unreadable) })
+    }
+    if (this.#warned) return
+    this.#warned = true
+    for (const w of (await this.cipher()).warnings) ctx.log(w, { level: 'warn', plugin: PLUGIN_NAME })
   }
 
   async #inject(prompt: Prompt, ctx: StageContext): Promise<Prompt> {
@@ -448,23 +474,25 @@ export class MemoryPlugin {
     if (result.models.length === 0) await this.#stopServerUnused()
     if (!result.ok || !result.answer.trim() || !result.memory) return
     const patterns = this.options.redact_patterns ?? []
+    const max = this.options.max_turn_chars
+    const query = clip(result.query, max).text
     if (result.session) {
       const sessions = await this.sessions()
       await sessions.appendTurn(result.session, {
         runId: result.runId,
-        query: result.query,
-        answer: result.answer,
+        query,
+        answer: clip(result.answer, max).text,
         at: Date.now(),
         chain: result.chain,
       })
     }
     const long = result.answer.length > this.options.summarize_over_chars
     const answer = long
-      ? await this.#summarize([result.answer]).catch(
+      ? await this.#summarize([clip(result.answer, max).text]).catch(
           () => `${result.answer.slice(0, this.options.summarize_over_chars)}…`,
         )
       : result.answer
-    const text = redact(`Q: ${result.query}\nA: ${answer.trim()}`, patterns).text
+    const text = redact(`Q: ${query}\nA: ${answer.trim()}`, patterns).text
     const [embedding] = await this.embedder().embed([text])
     const record: MemoryRecord = {
       id: newRunId().replace(/^r_/, 'm_'),
@@ -530,7 +558,14 @@ export class MemoryPlugin {
     const runIds = req.ids ? (await store.get({ ids: req.ids })).map((m) => m.meta.runId) : []
     // later taps (the learner) forget what they kept of the same runs
     if (runIds.length) req.runIds = [...new Set([...(req.runIds ?? []), ...runIds])]
-    add('memories', await store.delete(filter))
+    const { forgetInStore } = await import('./forget-store.js')
+    const cipher = await this.cipher()
+    // the store was rebuilt, or its server restarted: the next use opens it afresh
+    this.#store = undefined
+    add(
+      'memories',
+      await forgetInStore({ home: this.home, env: this.#env, cipher, embedderId: this.embedder().id, store, filter }),
+    )
     const sessions = await this.sessions()
     if (req.all) add('sessions', await sessions.removeAll())
     else {
@@ -540,4 +575,24 @@ export class MemoryPlugin {
     }
     add('waiting in the outbox', await (await this.outbox()).forget(filter))
   }
+
+  async #replaceKeyAfter(req: ForgetRequest): Promise<void> {
+    if (!req.all) return
+    this.#cipher = replaceKey({ home: this.home, env: this.#env })
+    this.#store = undefined
+    await this.#cipher
+  }
+}
+
+function unreadableMessage(bad: { id: string }[]): string {
+  const ids =
+    bad
+      .slice(0, 3)
+      .map((b) => b.id)
+      .join(', ') + (bad.length > 3 ? ` and ${bad.length - 3} more` : '')
+  return (
+    `${bad.length} record(s) in the memory store do not open with your key and were skipped (${ids}): ` +
+    'added by something other than Mirador, altered, or sealed with an earlier key. ' +
+    '`mirador memory forget ID --yes` removes one.'
+  )
 }

@@ -5,8 +5,8 @@
  */
 import { MiradorError } from '../../engine/errors.js'
 import { ensureChromaServer, knownChromaServer, touchChromaServer } from './chroma/server.js'
-import { createChromaStore } from './chroma/store.js'
-import type { Cipher, MemoryStore } from './types.js'
+import { createChromaStore, type ChromaMemoryStoreApi } from './chroma/store.js'
+import type { Cipher } from './types.js'
 
 export function collectionFor(embedderId: string): string {
   const slug = embedderId
@@ -24,20 +24,21 @@ export async function openStore(opts: {
   onProgress?: (message: string) => void
   /** told when this call started the bundled server itself (it did not find one running) */
   onStarted?: () => void
-}): Promise<MemoryStore> {
+}): Promise<ChromaMemoryStoreApi> {
   const ensure = () =>
     ensureChromaServer({
       home: opts.home,
       env: opts.env,
       ...(opts.onProgress ? { onProgress: (s: { message: string }) => opts.onProgress!(s.message) } : {}),
     })
-  const open = (url: string) =>
+  const open = (server: { url: string; token?: string | undefined }) =>
     createChromaStore({
-      url,
+      url: server.url,
+      ...(server.token ? { token: server.token } : {}),
       collection: collectionFor(opts.embedderId),
       cipher: opts.cipher,
       onUse: () => touchChromaServer(opts.home),
-      reconnect: async () => (await ensure()).url,
+      reconnect: ensure,
     })
   // the server a run before this one left running: straight to it, the first request is the check
   const known = await knownChromaServer(opts.home, opts.env)
@@ -52,5 +53,5 @@ export async function openStore(opts: {
   }
   const server = await ensure()
   if (server.started) opts.onStarted?.()
-  return open(server.url)
+  return open(server)
 }

@@ -29,6 +29,10 @@ export interface MemoryOptions {
    */
   summarize_over_chars?: number
   /**
+   * The most characters of a query, and of an answer, that one memory or session turn keeps; the rest is cut (the run's memory event says so). Recall uses that much of the query too (500 to 1000000).
+   */
+  max_turn_chars?: number
+  /**
    * The model that summarises long answers and old session turns (a manifest name or Ollama tag).
    */
   summary_model?: string

@@ -13,6 +13,7 @@ export type ResolvedMemoryOptions = MemoryOptions &
       | 'budget_tokens'
       | 'max_memories'
       | 'summarize_over_chars'
+      | 'max_turn_chars'
       | 'summary_model'
       | 'session_verbatim'
     >

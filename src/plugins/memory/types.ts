@@ -50,6 +50,12 @@ export interface MemoryFilter {
   all?: boolean
 }
 
+/** A record that a read skipped because it does not open, and why. */
+export interface Unreadable {
+  id: string
+  reason: string
+}
+
 /** The long-term store (Chroma). Documents are sealed by a Cipher before they leave the process. */
 export interface MemoryStore {
   add(records: MemoryRecord[]): Promise<void>
@@ -61,6 +67,8 @@ export interface MemoryStore {
   count(): Promise<number>
   /** changes metadata fields (recall counters) without touching text or vectors */
   updateMeta(id: string, patch: Partial<Pick<MemoryMeta, 'recalls' | 'lastRecalledAt'>>): Promise<void>
+  /** records reads skipped since the store was opened: not sealed by this key (added from outside, altered) */
+  unreadable?(): Unreadable[]
 }
 
 export type { Cipher } from '../../lib/crypto.js'

@@ -6,14 +6,23 @@
  */
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
-import type { ChromaPaths, ChromaServerRecord } from './records.js'
+import { TOKEN_HEADER } from './guard.js'
+import { readToken, type ChromaPaths, type ChromaServerRecord } from './records.js'
 import { SUPERVISOR_ROLE } from './supervisor.js'
 
 export const KILL_AFTER_MS = 10_000
 
-export async function heartbeat(url: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+/** Does the server answer (with the guard's token, for the bundled one)? */
+export async function heartbeat(
+  url: string,
+  timeoutMs: number,
+  token?: string,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
-    const res = await fetch(`${url}/api/v2/heartbeat`, { signal: AbortSignal.timeout(timeoutMs) })
+    const res = await fetch(`${url}/api/v2/heartbeat`, {
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(token ? { headers: { [TOKEN_HEADER]: token } } : {}),
+    })
     await res.body?.cancel().catch(() => {})
     if (res.ok) return { ok: true }
     return { ok: false, reason: `HTTP ${res.status} from /api/v2/heartbeat` }
@@ -36,7 +45,8 @@ export interface Health {
 export async function recordHealth(rec: ChromaServerRecord, paths: ChromaPaths): Promise<Health> {
   const supervisor = rec.pid > 0 && isOurs(rec.pid, [SUPERVISOR_ROLE, paths.data])
   const chroma = rec.chromaPid > 0 && isOurs(rec.chromaPid, ['cli.mjs', paths.data])
-  const ok = supervisor && chroma && rec.url !== '' && (await heartbeat(rec.url, 2000)).ok
+  const token = supervisor && chroma ? await readToken(paths, false).catch(() => undefined) : undefined
+  const ok = supervisor && chroma && rec.url !== '' && token !== undefined && (await heartbeat(rec.url, 2000, token)).ok
   return { ok, supervisor, chroma }
 }
 

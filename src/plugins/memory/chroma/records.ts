@@ -1,9 +1,13 @@
 /**
  * The files of the bundled Chroma server under `$MIRADOR_HOME/memory/` (listed in server.ts): where
- * they are, reading the server record, the last-used stamp, and the log (rotation, last lines).
+ * they are, reading the server record, the guard's token, the last-used stamp, and the log
+ * (rotation, last lines).
  */
+import { randomBytes } from 'node:crypto'
 import { readFile, rename, stat, utimes, writeFile, open as openFile } from 'node:fs/promises'
 import path from 'node:path'
+import { MiradorError } from '../../../engine/errors.js'
+import { createExclusive } from '../../../lib/crypto.js'
 
 export const HOST = '127.0.0.1'
 export const LOCK_STALE_MS = 60_000
@@ -16,8 +20,13 @@ export interface ChromaServerRecord {
   pid: number
   chromaPid: number
   host: string
+  /** the guard's port (guard.ts): the only way in, with the token */
   port: number
   url: string
+  /** where Chroma itself listens: in the supervisor's own network when `isolated` */
+  chromaPort?: number
+  /** Chroma runs in a network namespace of its own: no other process can connect to it */
+  isolated?: boolean
   /** ms since the epoch */
   startedAt: number
   dataDir: string
@@ -32,6 +41,8 @@ export interface ChromaPaths {
   lock: string
   stamp: string
   log: string
+  /** the guard's token */
+  token: string
 }
 
 export function chromaPaths(home: string): ChromaPaths {
@@ -43,7 +54,33 @@ export function chromaPaths(home: string): ChromaPaths {
     lock: path.join(dir, 'server.lock'),
     stamp: path.join(dir, 'last-used'),
     log: path.join(dir, 'chroma.log'),
+    token: path.join(dir, 'server.token'),
   }
+}
+
+/**
+ * The guard's token (64 hex characters, mode 0600), created on first use; `create: false` gives
+ * undefined when there is none. A token readable by others is no credential: refused with the fix.
+ */
+export async function readToken(paths: ChromaPaths, create: boolean): Promise<string | undefined> {
+  if (create) await createExclusive(paths.token, Buffer.from(randomBytes(32).toString('hex')), 0o600)
+  let text: string
+  try {
+    const st = await stat(paths.token)
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+      throw new MiradorError(
+        'MEMORY_UNAVAILABLE',
+        `${paths.token}, the credential of the local memory store, is readable by other users. ` +
+          `Delete it (a new one is made on the next start) after \`mirador memory stop\`.`,
+        { details: { file: paths.token } },
+      )
+    }
+    text = (await readFile(paths.token, 'utf8')).trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  return text || undefined
 }
 
 export async function readRecord(paths: ChromaPaths): Promise<ChromaServerRecord | undefined> {

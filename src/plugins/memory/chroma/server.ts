@@ -3,14 +3,17 @@
  *
  * - `CHROMA_URL` set: that server, checked with a heartbeat. Nothing is started.
  * - Otherwise the server bundled with the `chromadb` package (`chroma run`, Rust), data in
- *   `$MIRADOR_HOME/memory/chroma`, listening on 127.0.0.1 only, on a free port. It runs detached,
- *   shared by every later Mirador run, under a small supervisor process (supervisor.ts) that stops
- *   it after `idleMs` without use (default 15 min; `MIRADOR_CHROMA_IDLE_MS`, 0 = never).
+ *   `$MIRADOR_HOME/memory/chroma`. It runs detached, shared by every later Mirador run, under a
+ *   small supervisor process (supervisor.ts) that stops it after `idleMs` without use (default
+ *   15 min; `MIRADOR_CHROMA_IDLE_MS`, 0 = never). Only Mirador talks to it: Chroma listens in a
+ *   network of its own where the system allows (isolation.ts), and the one way in is the guard
+ *   (guard.ts) on a free 127.0.0.1 port, which wants the token of `server.token`.
  *
  * Files under `$MIRADOR_HOME/memory/` (folder 0700, files 0600):
  *
  *   chroma/       the data (survives stops, crashes and SIGKILL)
- *   server.json   {pid (supervisor), chromaPid, port, url, startedAt, …}, written atomically
+ *   server.json   {pid (supervisor), chromaPid, port, url, isolated, startedAt, …}, written atomically
+ *   server.token  the guard's credential (32 random bytes, hex), created once
  *   server.lock   held (O_EXCL, lock.ts) while a process checks, starts or stops the server
  *   last-used     its mtime is the last Mirador use (touchChromaServer); the idle clock
  *   chroma.log    the supervisor's and Chroma's stdout/stderr (rotated at 2 MB)
@@ -32,7 +35,8 @@
  *    server's environment (serverEnv). The binary holds the one URL api.trychroma.com, for the
  *    Chroma Cloud commands (login, db, copy), which Mirador never runs.
  *  - the JS wrapper (`dist/cli.mjs`) contacts registry.npmjs.org only for `chroma update`.
- *  - listening: `--host 127.0.0.1` (the CLI's default would be `localhost`).
+ *  - listening: `--host 127.0.0.1` (the CLI's default would be `localhost`), in a private network
+ *    when isolated; the guard on 127.0.0.1.
  *  - measured: under `strace -f -e trace=connect,sendto,sendmsg,bind` a start, 50 adds, a query,
  *    8 s idle and a stop made no connect() other than Mirador's own to 127.0.0.1:<port>, and no DNS.
  * The chromadb JS client contacts only the URL it is given (see store.ts for its embedding function).
@@ -46,11 +50,13 @@ import { mkdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../../../engine/errors.js'
 import { releaseLock, tryLock } from './lock.js'
+import { isolation } from './isolation.js'
 import { alive, heartbeat, KILL_AFTER_MS, killOrphans, recordHealth, sleep, stopRecorded } from './processes.js'
 import {
   chromaPaths,
   LOCK_STALE_MS,
   readRecord,
+  readToken,
   touchChromaServer,
   type ChromaPaths,
   type ChromaServerRecord,
@@ -58,13 +64,15 @@ import {
 import { PortTaken, startServer } from './start.js'
 
 export { alive, heartbeat } from './processes.js'
+export { TOKEN_HEADER } from './guard.js'
+export { ISOLATE_ENV } from './isolation.js'
 export { chromaPaths, touchChromaServer, type ChromaPaths, type ChromaServerRecord } from './records.js'
 export { chromaCli, serverEnv } from './start.js'
 
 export const DEFAULT_IDLE_MS = 15 * 60_000
 export const IDLE_ENV = 'MIRADOR_CHROMA_IDLE_MS'
 export const CHROMA_URL_ENV = 'CHROMA_URL'
-const DEFAULT_START_TIMEOUT_MS = 15_000
+export const DEFAULT_START_TIMEOUT_MS = 15_000
 
 export type ChromaServerState = 'checking' | 'waiting' | 'starting' | 'ready'
 
@@ -94,6 +102,10 @@ export interface ChromaServerHandle {
   /** the supervisor's pid (bundled server only) */
   pid?: number
   port?: number
+  /** what every request to the bundled server carries (guard.ts); none for CHROMA_URL */
+  token?: string
+  /** the bundled Chroma listens in a network of its own (isolation.ts) */
+  isolated?: boolean
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,10 +160,16 @@ async function checkExternal(raw: string, onProgress?: (s: ChromaServerStatus) =
  * is gone after all is found again, or started, by ensureChromaServer. Undefined with CHROMA_URL
  * (that path is one heartbeat already) or when nothing is recorded.
  */
-export async function knownChromaServer(home: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+export async function knownChromaServer(
+  home: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; token: string } | undefined> {
   if (env[CHROMA_URL_ENV]) return undefined
-  const rec = await readRecord(chromaPaths(home))
-  return rec && rec.url && alive(rec.pid) && alive(rec.chromaPid) ? rec.url : undefined
+  const paths = chromaPaths(home)
+  const rec = await readRecord(paths)
+  if (!rec || !rec.url || !alive(rec.pid) || !alive(rec.chromaPid)) return undefined
+  const token = await readToken(paths, false).catch(() => undefined)
+  return token ? { url: rec.url, token } : undefined
 }
 
 async function ensureBundled(opts: EnsureChromaServerOptions, env: NodeJS.ProcessEnv): Promise<ChromaServerHandle> {
@@ -175,35 +193,50 @@ async function ensureBundled(opts: EnsureChromaServerOptions, env: NodeJS.Proces
   onProgress?.({ state: 'checking', message: 'checking the local Chroma server' })
   const unlock = await acquire(paths, startTimeoutMs + KILL_AFTER_MS + 5000, onProgress)
   try {
+    const token = (await readToken(paths, true))!
     const rec = await readRecord(paths)
     if (rec) {
       const health = await recordHealth(rec, paths)
       if (health.ok) {
         await touchChromaServer(opts.home, { force: true })
         onProgress?.({ state: 'ready', message: `Chroma at ${rec.url}`, url: rec.url })
-        return { url: rec.url, started: false, pid: rec.pid, port: rec.port }
+        return handle(rec, false, token)
       }
       await stopRecorded(rec, paths, health)
       await rm(paths.record, { force: true })
     }
     await killOrphans(paths)
     onProgress?.({ state: 'starting', message: 'starting the local Chroma server' })
-    let lastErr: unknown
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const started = await startServer(paths, idleMs, startTimeoutMs, opts.home)
-        onProgress?.({ state: 'ready', message: `Chroma at ${started.url}`, url: started.url })
-        return { url: started.url, started: true, pid: started.pid, port: started.port }
-      } catch (err) {
-        lastErr = err
-        // a port taken between our probe and Chroma's bind is worth another port; nothing else is
-        if (!(err instanceof PortTaken)) break
-      }
-    }
-    throw lastErr instanceof PortTaken ? lastErr.error : lastErr
+    const started = await startWithRetries(paths, opts.home, env, { idleMs, startTimeoutMs, token })
+    onProgress?.({ state: 'ready', message: `Chroma at ${started.url}`, url: started.url })
+    return handle(started, true, token)
   } finally {
     unlock()
   }
+}
+
+function handle(rec: ChromaServerRecord, started: boolean, token: string): ChromaServerHandle {
+  return { url: rec.url, started, pid: rec.pid, port: rec.port, token, isolated: rec.isolated === true }
+}
+
+export async function startWithRetries(
+  paths: ChromaPaths,
+  home: string,
+  env: NodeJS.ProcessEnv,
+  o: { idleMs: number; startTimeoutMs: number; token: string; record?: boolean },
+): Promise<ChromaServerRecord> {
+  const how = await isolation(env)
+  let lastErr: unknown
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startServer(paths, home, { ...o, isolation: how })
+    } catch (err) {
+      lastErr = err
+      // a port taken between our probe and Chroma's bind is worth another port; nothing else is
+      if (!(err instanceof PortTaken)) break
+    }
+  }
+  throw lastErr instanceof PortTaken ? lastErr.error : lastErr
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +299,7 @@ function idleFromEnv(env: NodeJS.ProcessEnv): number {
   return n
 }
 
-async function acquire(
+export async function acquire(
   paths: ChromaPaths,
   timeoutMs: number,
   onProgress?: (s: ChromaServerStatus) => void,

@@ -1,7 +1,9 @@
 /**
- * Starting the bundled Chroma server: the supervisor (supervisor.ts) is spawned detached with
- * `node -e`, starts `chroma run` on a free loopback port and reports Chroma's pid over IPC; this
- * waits for the heartbeat, then writes the server record. A server that never answers is stopped.
+ * Starting the bundled Chroma server: this process opens the guard's loopback port, spawns the
+ * supervisor (supervisor.ts) detached with `node -e` (through `unshare` when Chroma can have a
+ * network of its own: see isolation.ts), hands it the listening socket over IPC once it has
+ * started `chroma run`, waits for the heartbeat through the guard, then writes the server record.
+ * A server that never answers is stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { PACKAGE_ROOT } from '../../../engine/package-root.js'
@@ -12,6 +14,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { writeFileAtomic } from '../../../lib/atomic-write.js'
 import { MiradorError } from '../../../engine/errors.js'
+import type { Isolation } from './isolation.js'
 import { heartbeat, KILL_AFTER_MS, killHard, sleep, waitDead } from './processes.js'
 import {
   HOST,
@@ -28,6 +31,7 @@ import {
   SUPERVISOR_ROLE,
   supervisorScript,
   type SupervisorArgs,
+  type SupervisorMessage,
 } from './supervisor.js'
 
 /** The start failed because Chroma could not bind the port it was given: worth another port. */
@@ -37,14 +41,20 @@ export class PortTaken extends Error {
   }
 }
 
-export async function startServer(
-  paths: ChromaPaths,
-  idleMs: number,
-  startTimeoutMs: number,
-  home: string,
-): Promise<ChromaServerRecord> {
+export interface StartOptions {
+  idleMs: number
+  startTimeoutMs: number
+  /** the guard's token (records.ts readToken) */
+  token: string
+  isolation: Isolation
+  /** write server.json (false: a private server for maintenance, that no other process finds) */
+  record?: boolean
+}
+
+export async function startServer(paths: ChromaPaths, home: string, o: StartOptions): Promise<ChromaServerRecord> {
   const cli = chromaCli()
-  const port = await freePort()
+  const guard = await listenLoopback()
+  const port = (guard.address() as net.AddressInfo).port
   await rotateLog(paths.log)
   await touchChromaServer(home, { force: true })
   const startedAt = Date.now()
@@ -54,39 +64,54 @@ export async function startServer(
     cli,
     dataDir: paths.data,
     host: HOST,
-    port,
     stampFile: paths.stamp,
     lockFile: paths.lock,
     recordFile: paths.record,
-    idleMs,
-    pollMs: Math.min(30_000, Math.max(200, Math.floor(idleMs / 10))),
+    tokenFile: paths.token,
+    isolated: o.isolation.ok,
+    ipPath: o.isolation.ok ? o.isolation.ip : '',
+    idleMs: o.idleMs,
+    pollMs: Math.min(30_000, Math.max(200, Math.floor(o.idleMs / 10))),
     killAfterMs: KILL_AFTER_MS,
     lockStaleMs: LOCK_STALE_MS,
     startedAt,
     ...memoryService(home),
   }
+  const node = [process.execPath, '-e', SUPERVISOR_BOOTSTRAP, JSON.stringify(args)]
+  const [cmd, ...argv] = o.isolation.ok ? [...o.isolation.prefix, ...node] : node
   const logFd = fs.openSync(paths.log, 'a', 0o600)
   const logStart = fs.fstatSync(logFd).size
   let child: ChildProcess
   try {
-    child = spawn(process.execPath, ['-e', SUPERVISOR_BOOTSTRAP, JSON.stringify(args)], {
+    child = spawn(cmd!, argv, {
       detached: true,
       stdio: ['ignore', logFd, logFd, 'ipc'],
       env: { ...serverEnv(process.env), [SUPERVISOR_ENV]: supervisorScript() },
       windowsHide: true,
     })
+  } catch (err) {
+    guard.close()
+    throw err
   } finally {
     fs.closeSync(logFd)
   }
   const url = `http://${HOST}:${port}`
   let chromaPid: number | undefined
+  let chromaPort: number | undefined
+  let guarding = false
   let exit: string | undefined
-  child.on('message', (m: unknown) => {
-    const pid = (m as { chromaPid?: unknown } | null)?.chromaPid
-    if (typeof pid === 'number') chromaPid = pid
+  child.on('message', (raw: unknown) => {
+    const m = (raw ?? {}) as SupervisorMessage
+    if ('chromaPid' in m && typeof m.chromaPid === 'number') {
+      chromaPid = m.chromaPid
+      chromaPort = typeof m.chromaPort === 'number' ? m.chromaPort : undefined
+      // the supervisor now holds the guard's socket: this process keeps no copy of it
+      child.send({ guard: true }, guard, () => guard.close())
+    } else if ('guarding' in m) guarding = true
+    else if ('failed' in m) exit = `the supervisor could not start: ${String(m.failed)}`
   })
   child.on('exit', (code, signal) => {
-    exit = signal ?? `code ${code}`
+    exit ??= signal ?? `code ${code}`
   })
   child.on('error', (err) => {
     exit = err.message
@@ -95,12 +120,13 @@ export async function startServer(
     child.removeAllListeners('message')
     if (child.connected) child.disconnect()
     child.unref()
+    if (guard.listening) guard.close()
   }
 
-  const deadline = Date.now() + startTimeoutMs
+  const deadline = Date.now() + o.startTimeoutMs
   let ready = false
   while (Date.now() < deadline && exit === undefined) {
-    if (chromaPid !== undefined && (await heartbeat(url, 1000)).ok) {
+    if (guarding && (await heartbeat(url, 1000, o.token)).ok) {
       ready = true
       break
     }
@@ -119,7 +145,8 @@ export async function startServer(
       killHard([child.pid, chromaPid])
     }
     release()
-    const why = exit === undefined ? `no heartbeat within ${Math.round(startTimeoutMs / 1000)} s` : 'it exited'
+    const why =
+      exit === undefined ? `no heartbeat within ${Math.round(o.startTimeoutMs / 1000)} s` : `it exited (${exit})`
     const err = new MiradorError(
       'MEMORY_UNAVAILABLE',
       `the local Chroma server did not start: ${why}. Last lines of ${paths.log}:\n${tail || '(empty)'}\n` +
@@ -136,12 +163,14 @@ export async function startServer(
     host: HOST,
     port,
     url,
+    ...(chromaPort ? { chromaPort } : {}),
+    isolated: o.isolation.ok,
     startedAt,
     dataDir: paths.data,
-    idleMs,
+    idleMs: o.idleMs,
     log: paths.log,
   }
-  await writeFileAtomic(paths.record, JSON.stringify(rec, null, 2) + '\n', 0o600)
+  if (o.record !== false) await writeFileAtomic(paths.record, JSON.stringify(rec, null, 2) + '\n', 0o600)
   release()
   return rec
 }
@@ -181,15 +210,12 @@ export function chromaCli(): string {
   )
 }
 
-async function freePort(): Promise<number> {
+/** A server listening on a free loopback port: the guard's, opened here and handed to the supervisor. */
+async function listenLoopback(): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
-    srv.unref()
     srv.once('error', reject)
-    srv.listen(0, HOST, () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
+    srv.listen(0, HOST, () => resolve(srv))
   })
 }
 

@@ -26,13 +26,25 @@
  * The client never embeds: the collection is opened with an embedding function that throws (so
  * the client neither loads nor warns about `@chroma-core/default-embed`, and a call that would
  * embed fails loudly instead of downloading a model). chromadb is imported lazily.
+ *
+ * A record that does not open (not sealed by this key: added by something other than Mirador,
+ * altered, or sealed with an earlier key) is left out of what reads return and listed by
+ * `unreadable()`, so one bad record never makes every recall fail; `delete` still reaches it.
+ *
+ * `compact` rebuilds the collection with only the records it still has: Chroma keeps deleted
+ * vectors in its HNSW files (marked, not erased) and keeps its write log until its index catches
+ * up, so a delete alone leaves what was forgotten on disk. The copy is made under another name
+ * (`<name>--compact`), then the old collection is dropped and the copy renamed; a copy left by an
+ * interrupted compact is taken up when the collection itself is missing, else discarded.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import type { ChromaClient, Collection, EmbeddingFunction, Metadata, Where } from 'chromadb'
 import { MiradorError } from '../../../engine/errors.js'
+import { TOKEN_HEADER } from './guard.js'
 import type {
   Cipher,
   MemoryFilter,
+  Unreadable,
   MemoryKind,
   MemoryMeta,
   MemoryRecord,
@@ -45,30 +57,44 @@ export const DEFAULT_COLLECTION = 'mirador-memory'
 const LAYOUT_VERSION = 1
 const TAG_KEY_META = 'mirador_tag_key'
 const PAGE = 1000
+const COMPACT_SUFFIX = '--compact'
 
 export interface ChromaStoreOptions {
   /** the server, e.g. http://127.0.0.1:41234 (from ensureChromaServer) */
   url: string
   collection?: string
   cipher: Cipher
+  /** the bundled server's guard token (sent as x-chroma-token); none for a CHROMA_URL server */
+  token?: string
   /** called before each operation (pass a touchChromaServer: keeps the bundled server from idling out) */
   onUse?: () => void | Promise<void>
   /**
    * called once when the server cannot be reached (it may have stopped for idleness): returns the
-   * URL to use instead (ensureChromaServer again), after which the operation is retried once
+   * server to use instead (ensureChromaServer again), after which the operation is retried once
    */
-  reconnect?: () => Promise<string>
+  reconnect?: () => Promise<{ url: string; token?: string }>
+}
+
+/** What the Chroma store offers beyond MemoryStore: the server it uses, rebuilding, dropping. */
+export interface ChromaMemoryStoreApi extends MemoryStore {
+  readonly url: string
+  unreadable(): Unreadable[]
+  /** rebuilds the collection from the records it has (see the module comment) */
+  compact(): Promise<void>
+  /** deletes the whole collection (its key with it); returns how many records it held */
+  drop(): Promise<number>
 }
 
 /** Opens (creating if needed) the collection and returns the MemoryStore on it. */
-export async function createChromaStore(opts: ChromaStoreOptions): Promise<MemoryStore & { readonly url: string }> {
+export async function createChromaStore(opts: ChromaStoreOptions): Promise<ChromaMemoryStoreApi> {
   const store = new ChromaMemoryStore(opts)
-  await store.connect(opts.url)
+  await store.connect(opts.url, opts.token)
   return store
 }
 
 interface Conn {
   url: string
+  token: string | undefined
   client: ChromaClient
   col: Collection
   tagKey: Buffer
@@ -76,9 +102,10 @@ interface Conn {
   maxBatch?: number
 }
 
-class ChromaMemoryStore implements MemoryStore {
+class ChromaMemoryStore implements ChromaMemoryStoreApi {
   private conn: Conn | undefined
   private readonly name: string
+  private readonly skipped = new Map<string, string>()
 
   constructor(private readonly opts: ChromaStoreOptions) {
     this.name = opts.collection ?? DEFAULT_COLLECTION
@@ -88,18 +115,29 @@ class ChromaMemoryStore implements MemoryStore {
     return this.conn?.url ?? this.opts.url
   }
 
-  async connect(url: string): Promise<void> {
+  async connect(url: string, token: string | undefined): Promise<void> {
     this.conn = await this.guard(url, 'open the memory collection', async () => {
       const { ChromaClient } = await import('chromadb')
       const u = parseUrl(url)
-      const client = new ChromaClient({ host: u.hostname, port: u.port, ssl: u.ssl })
-      const col = await client.getOrCreateCollection({
-        name: this.name,
-        embeddingFunction: SUPPLIED_ONLY,
-        configuration: { hnsw: { space: 'cosine' } },
-        // used only when the collection is created; an existing one keeps its own key
-        metadata: { [TAG_KEY_META]: this.opts.cipher.seal(randomBytes(32).toString('hex')), mirador_v: LAYOUT_VERSION },
+      const client = new ChromaClient({
+        host: u.hostname,
+        port: u.port,
+        ssl: u.ssl,
+        ...(token ? { headers: { [TOKEN_HEADER]: token } } : {}),
       })
+      const col =
+        (await openCollection(client, this.name)) ??
+        (await takeUpCompacted(client, this.name)) ??
+        (await client.getOrCreateCollection({
+          name: this.name,
+          embeddingFunction: SUPPLIED_ONLY,
+          configuration: { hnsw: { space: 'cosine' } },
+          // used only when the collection is created; an existing one keeps its own key
+          metadata: {
+            [TAG_KEY_META]: this.opts.cipher.seal(randomBytes(32).toString('hex')),
+            mirador_v: LAYOUT_VERSION,
+          },
+        }))
       const space = (col.configuration as { hnsw?: { space?: string } | null } | undefined)?.hnsw?.space
       if (space && space !== 'cosine') {
         throw new MiradorError(
@@ -117,8 +155,12 @@ class ChromaMemoryStore implements MemoryStore {
         })
       }
       const tagKey = Buffer.from(this.opts.cipher.open(sealedKey), 'hex')
-      return { url, client, col, tagKey }
+      return { url, token, client, col, tagKey }
     })
+  }
+
+  unreadable(): Unreadable[] {
+    return [...this.skipped].map(([id, reason]) => ({ id, reason }))
   }
 
   async add(records: MemoryRecord[]): Promise<void> {
@@ -164,10 +206,8 @@ class ChromaMemoryStore implements MemoryStore {
     const ids = res.ids[0] ?? []
     const hits: VectorHit[] = []
     for (let i = 0; i < ids.length; i++) {
-      hits.push({
-        ...this.toStored(ids[i]!, res.documents[0]?.[i] ?? null, res.metadatas[0]?.[i] ?? null),
-        distance: res.distances[0]?.[i] ?? Number.NaN,
-      })
+      const m = this.readable(ids[i]!, res.documents[0]?.[i] ?? null, res.metadatas[0]?.[i] ?? null)
+      if (m) hits.push({ ...m, distance: res.distances[0]?.[i] ?? Number.NaN })
     }
     return hits
   }
@@ -182,7 +222,7 @@ class ChromaMemoryStore implements MemoryStore {
       const paged = filter.limit !== undefined || filter.offset !== undefined
       if (!paged) {
         const rows = await this.list(c, filter.ids, where, ['documents', 'metadatas'])
-        return sortRows(rows).map((r) => this.toStored(r.id, r.document, r.metadata))
+        return this.readableRows(sortRows(rows))
       }
       const page = sortRows(await this.list(c, filter.ids, where, ['metadatas'])).slice(offset, offset + limit)
       const wanted = page.map((r) => r.id)
@@ -192,9 +232,7 @@ class ChromaMemoryStore implements MemoryStore {
         r.ids.forEach((id, j) => docs.set(id, { document: r.documents[j] ?? null, metadata: r.metadatas[j] ?? null }))
       }
       // a record deleted between the two reads is left out
-      return wanted
-        .filter((id) => docs.has(id))
-        .map((id) => this.toStored(id, docs.get(id)!.document, docs.get(id)!.metadata))
+      return this.readableRows(wanted.filter((id) => docs.has(id)).map((id) => ({ id, ...docs.get(id)! })))
     })
   }
 
@@ -211,7 +249,48 @@ class ChromaMemoryStore implements MemoryStore {
       const ids = rows.map((r) => r.id)
       const batch = await maxBatch(c)
       for (let i = 0; i < ids.length; i += batch) await c.col.delete({ ids: ids.slice(i, i + batch) })
+      for (const id of ids) this.skipped.delete(id)
       return ids.length
+    })
+  }
+
+  async compact(): Promise<void> {
+    await this.op('compact memory', async (c) => {
+      const copyName = `${this.name}${COMPACT_SUFFIX}`
+      await dropIfThere(c.client, copyName) // a copy an interrupted compact left
+      const copy = await c.client.createCollection({
+        name: copyName,
+        embeddingFunction: SUPPLIED_ONLY,
+        configuration: { hnsw: { space: 'cosine' } },
+        ...(c.col.metadata ? { metadata: c.col.metadata } : {}),
+      })
+      const batch = await maxBatch(c)
+      for (let offset = 0; ; offset += batch) {
+        const r = await c.col.get({ include: ['embeddings', 'documents', 'metadatas'], limit: batch, offset })
+        if (r.ids.length > 0) {
+          await copy.add({
+            ids: r.ids,
+            embeddings: r.embeddings as number[][],
+            documents: r.documents.map((d) => d ?? ''),
+            metadatas: r.metadatas.map((m) => m ?? { v: LAYOUT_VERSION }),
+          })
+        }
+        if (r.ids.length < batch) break
+      }
+      await c.client.deleteCollection({ name: this.name })
+      await copy.modify({ name: this.name })
+    })
+    const c = this.conn!
+    await this.connect(c.url, c.token)
+  }
+
+  async drop(): Promise<number> {
+    return this.op('forget all memory', async (c) => {
+      const n = await c.col.count()
+      await dropIfThere(c.client, `${this.name}${COMPACT_SUFFIX}`)
+      await c.client.deleteCollection({ name: this.name })
+      this.skipped.clear()
+      return n
     })
   }
 
@@ -299,7 +378,32 @@ class ChromaMemoryStore implements MemoryStore {
     return { id, text: document === null ? '' : this.opts.cipher.open(document), meta }
   }
 
-  /** runs `fn` with the connection: use mark, error mapping, one reconnect on a lost server */
+  /** the record as a memory, or undefined (and noted in `skipped`) when it does not open */
+  private readable(id: string, document: string | null, md: Metadata | null): StoredMemory | undefined {
+    try {
+      const m = this.toStored(id, document, md)
+      this.skipped.delete(id)
+      return m
+    } catch (err) {
+      if (!MiradorError.is(err, 'MEMORY_CRYPTO')) throw err
+      this.skipped.set(id, err.message)
+      return undefined
+    }
+  }
+
+  private readableRows(rows: Row[]): StoredMemory[] {
+    const out: StoredMemory[] = []
+    for (const r of rows) {
+      const m = this.readable(r.id, r.document, r.metadata)
+      if (m) out.push(m)
+    }
+    return out
+  }
+
+  /**
+   * runs `fn` with the connection: use mark, error mapping, one reconnect on a lost server, one
+   * reopening of a collection rebuilt or dropped behind this store's back (compact in another process)
+   */
   private async op<T>(what: string, fn: (c: Conn) => Promise<T>): Promise<T> {
     await this.opts.onUse?.()
     const c = this.conn
@@ -307,9 +411,12 @@ class ChromaMemoryStore implements MemoryStore {
     try {
       return await this.guard(c.url, what, () => fn(c))
     } catch (err) {
-      if (!this.opts.reconnect || !MiradorError.is(err, 'MEMORY_UNAVAILABLE') || err.details?.connection !== true)
-        throw err
-      await this.connect(await this.opts.reconnect())
+      if (!MiradorError.is(err, 'MEMORY_UNAVAILABLE')) throw err
+      if (err.details?.gone === true) await this.connect(c.url, c.token)
+      else if (this.opts.reconnect && err.details?.connection === true) {
+        const next = await this.opts.reconnect()
+        await this.connect(next.url, next.token)
+      } else throw err
       const again = this.conn!
       return this.guard(again.url, what, () => fn(again))
     }
@@ -321,6 +428,32 @@ class ChromaMemoryStore implements MemoryStore {
     } catch (err) {
       throw toMiradorError(err, url, what)
     }
+  }
+}
+
+/** the collection, or undefined when there is none by that name */
+async function openCollection(client: ChromaClient, name: string): Promise<Collection | undefined> {
+  try {
+    return await client.getCollection({ name, embeddingFunction: SUPPLIED_ONLY })
+  } catch (err) {
+    if ((err as Error)?.name === 'ChromaNotFoundError') return undefined
+    throw err
+  }
+}
+
+/** the complete copy of a compact interrupted after the old collection was dropped, renamed back */
+async function takeUpCompacted(client: ChromaClient, name: string): Promise<Collection | undefined> {
+  const copy = await openCollection(client, `${name}${COMPACT_SUFFIX}`)
+  if (!copy) return undefined
+  await copy.modify({ name })
+  return copy
+}
+
+async function dropIfThere(client: ChromaClient, name: string): Promise<void> {
+  try {
+    await client.deleteCollection({ name })
+  } catch (err) {
+    if ((err as Error)?.name !== 'ChromaNotFoundError') throw err
   }
 }
 
@@ -373,6 +506,12 @@ export function toMiradorError(err: unknown, url: string, what: string): Mirador
         'MEMORY_UNAVAILABLE',
         `cannot ${what}: Chroma at ${url} refused access (${msg}). Check the server's authentication settings.`,
         { cause: err, details: { url } },
+      )
+    case 'ChromaNotFoundError':
+      return new MiradorError(
+        'MEMORY_UNAVAILABLE',
+        `cannot ${what}: the memory collection at ${url} is gone (dropped or rebuilt by another process). Retry.`,
+        { cause: err, details: { url, gone: true } },
       )
     case 'ChromaRateLimitError':
     case 'ChromaQuotaExceededError':

@@ -5,6 +5,7 @@
  */
 import net from 'node:net'
 import type { Ranked } from '../recall.js'
+import type { Unreadable } from '../types.js'
 import {
   SERVICE_VERSION,
   serviceSocket,
@@ -16,13 +17,21 @@ import {
 
 let nextId = 1
 
+/** the service's recall, with the records it skipped because they do not open with the key */
+export interface ServedRecall {
+  results: Ranked[]
+  unreadable: Unreadable[]
+}
+
 export function recallFromService(
   home: string,
   request: Omit<RecallRequest, 'id' | 'op' | 'version'>,
   timeoutMs = 2000,
-): Promise<Ranked[] | undefined> {
+): Promise<ServedRecall | undefined> {
   const req: RecallRequest = { id: nextId++, op: 'recall', version: SERVICE_VERSION, ...request }
-  return ask(home, req, timeoutMs, (a) => ('results' in a ? a.results : undefined))
+  return ask(home, req, timeoutMs, (a) =>
+    'results' in a ? { results: a.results, unreadable: a.unreadable ?? [] } : undefined,
+  )
 }
 
 export function embedFromService(

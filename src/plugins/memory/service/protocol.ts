@@ -9,6 +9,7 @@
  */
 import path from 'node:path'
 import type { Ranked } from '../recall.js'
+import type { Unreadable } from '../types.js'
 
 /** bumped when the lines change: a service of another version is not asked */
 export const SERVICE_VERSION = 1
@@ -40,6 +41,6 @@ export interface EmbedRequest {
 export type ServiceRequest = RecallRequest | EmbedRequest
 
 export type ServiceAnswer =
-  | { id: number; ok: true; results: Ranked[] }
+  | { id: number; ok: true; results: Ranked[]; unreadable?: Unreadable[] }
   | { id: number; ok: true; vectors: number[][] }
   | { id: number; ok: false; code: string; message: string }

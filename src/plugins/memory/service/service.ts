@@ -11,10 +11,9 @@ import { MiradorError } from '../../../engine/errors.js'
 import { loadCipher, type MemoryCipher } from '../../../lib/crypto.js'
 import { createHashingEmbedder, type Embedder } from '../../../lib/embedder.js'
 import { createUseEmbedder, USE_ID } from '../../../lib/use-embedder.js'
-import { createChromaStore } from '../chroma/store.js'
+import { createChromaStore, type ChromaMemoryStoreApi } from '../chroma/store.js'
 import { collectionFor } from '../open-store.js'
 import { recall } from '../recall.js'
-import type { MemoryStore } from '../types.js'
 import { SERVICE_VERSION, type ServiceAnswer, type ServiceRequest } from './protocol.js'
 
 export interface ServiceOptions {
@@ -22,6 +21,8 @@ export interface ServiceOptions {
   socket: string
   /** the Chroma server this process supervises */
   chromaUrl: string
+  /** the guard's token in front of it (chroma/guard.ts) */
+  chromaToken: string
   /** marks the server used (its idle clock), as every run's request does */
   touch: () => void
   log: (message: string) => void
@@ -36,7 +37,7 @@ function embedderFor(id: string): Embedder | undefined {
 
 export async function startMemoryService(opts: ServiceOptions): Promise<net.Server> {
   let cipher: Promise<MemoryCipher> | undefined
-  const stores = new Map<string, Promise<MemoryStore>>()
+  const stores = new Map<string, Promise<ChromaMemoryStoreApi>>()
   const embedders = new Map<string, Embedder | undefined>()
   // a passphrase home needs the user's passphrase, which only a run has: such runs recall themselves
   const key = () => (cipher ??= loadCipher({ home: opts.home, env: {} }))
@@ -44,7 +45,12 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
     let store = stores.get(embedderId)
     if (!store) {
       store = key().then((c) =>
-        createChromaStore({ url: opts.chromaUrl, collection: collectionFor(embedderId), cipher: c }),
+        createChromaStore({
+          url: opts.chromaUrl,
+          token: opts.chromaToken,
+          collection: collectionFor(embedderId),
+          cipher: c,
+        }),
       )
       // a failed open is tried again by the next request
       store.catch(() => stores.delete(embedderId))
@@ -62,14 +68,15 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
     if (!embedder) return { id: req.id, ok: false, code: 'USAGE', message: `no embedder ${req.embedder} here` }
     opts.touch()
     if (req.op === 'embed') return { id: req.id, ok: true, vectors: await embedder.embed(req.texts) }
+    const store = await storeFor(req.embedder)
     const results = await recall({
-      store: await storeFor(req.embedder),
+      store,
       embedder,
       query: req.query,
       k: req.k,
       ...(req.session ? { session: req.session } : {}),
     })
-    return { id: req.id, ok: true, results }
+    return { id: req.id, ok: true, results, unreadable: store.unreadable() }
   }
 
   const server = net.createServer((conn) => {
