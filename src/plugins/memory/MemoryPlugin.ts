@@ -15,6 +15,8 @@ import { loadCipher, PASSPHRASE_ENV, type MemoryCipher } from '../../lib/crypto.
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
 import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
 import { readActive, writeActive } from './active-embedder.js'
+import { tapDocs } from './docs/apply.js'
+import { Docs } from './docs/docs.js'
 import type { ImportProgress, ImportReport } from './import.js'
 import { memoryBlock, approxTokens, usesMemory } from './inject.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
@@ -66,6 +68,7 @@ export class MemoryPlugin {
   #store?: Promise<MemoryStore>
   #embedder?: Embedder
   #configured?: Embedder
+  #docs?: Docs
   /** this process started the memory server (none was running): see #stopServerUnused */
   #startedServer = false
   readonly #runs = new Map<string, RunState>()
@@ -82,6 +85,7 @@ export class MemoryPlugin {
     engine.registerTemplateVars(['memory'])
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     engine.registerCapability('memory.embed', (args) => this.#embedCapability(args))
+    tapDocs(engine, PLUGIN_NAME, () => this.docs(), () => this.#show)
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
     // the recall starts as soon as the plan is final (after a profile may have turned memory off),
@@ -230,6 +234,18 @@ export class MemoryPlugin {
     this.#embedder = to
     this.#store = Promise.resolve(target)
     return { from: from.id, to: to.id, moved, total }
+  }
+
+  /** The user's documents (docs/): indexed and searched with this plugin's key, embedder and server. */
+  docs(): Docs {
+    this.#docs ??= new Docs({
+      home: this.home,
+      env: this.#env,
+      cipher: () => this.cipher(),
+      embedder: () => this.embedder(),
+      threshold: this.options.threshold,
+    })
+    return this.#docs
   }
 
   async sessions(): Promise<SessionStore> {

@@ -21,6 +21,8 @@ export async function openStore(opts: {
   env: NodeJS.ProcessEnv
   cipher: Cipher
   embedderId: string
+  /** default the embedder's memory collection (`collectionFor`); documents have their own */
+  collection?: string
   onProgress?: (message: string) => void
   /** told when this call started the bundled server itself (it did not find one running) */
   onStarted?: () => void
@@ -34,7 +36,7 @@ export async function openStore(opts: {
   const open = (url: string) =>
     createChromaStore({
       url,
-      collection: collectionFor(opts.embedderId),
+      collection: opts.collection ?? collectionFor(opts.embedderId),
       cipher: opts.cipher,
       onUse: () => touchChromaServer(opts.home),
       reconnect: async () => (await ensure()).url,
