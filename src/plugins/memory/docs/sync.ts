@@ -188,7 +188,9 @@ async function write(batch: Pending[], o: SyncOptions): Promise<void> {
 }
 
 /** deletes passages by id, a thousand at a time */
-export async function deleteIds(store: MemoryStore, ids: string[]): Promise<number> {
+export async function deleteIds(store: MemoryStore, given: string[]): Promise<number> {
+  // a file embedded again with the same content has the same passage ids (Chroma refuses repeats)
+  const ids = [...new Set(given)]
   let n = 0
   for (let i = 0; i < ids.length; i += 1000) n += await store.delete({ ids: ids.slice(i, i + 1000) })
   return n
