@@ -29,7 +29,7 @@ export default class DocsLs extends MiradorCommand {
       else if (flags.files)
         this.table(
           ['FILE', 'LINES', 'PASSAGES', 'INDEXED (UTC)'],
-          files.map((f) => [shownPath(f.path), String(f.lines), String(f.chunks.length), when(f.indexedAt)]),
+          files.map((f) => [shownPath(f.path), String(f.lines), String(f.chunks), when(f.indexedAt)]),
         )
       else
         this.table(
@@ -42,7 +42,7 @@ export default class DocsLs extends MiradorCommand {
             rulesText(r),
           ]),
         )
-      const passages = files.reduce((n, f) => n + f.chunks.length, 0)
+      const passages = files.reduce((n, f) => n + f.chunks, 0)
       if (roots.length)
         this.log(`${plural(files.length, 'file')}, ${plural(passages, 'passage')}; embedded with ${embedder ?? '—'}`)
     }
@@ -54,7 +54,7 @@ export default class DocsLs extends MiradorCommand {
             files: files.map((f) => ({
               path: shownPath(f.path),
               lines: f.lines,
-              passages: f.chunks.length,
+              passages: f.chunks,
               bytes: f.size,
               indexedAt: new Date(f.indexedAt).toISOString(),
             })),

@@ -23,6 +23,8 @@ export async function openStore(opts: {
   embedderId: string
   /** default the embedder's memory collection (`collectionFor`); documents have their own */
   collection?: string
+  /** where the sealed text goes (chroma/store.ts) */
+  sealedText?: 'document' | 'metadata'
   onProgress?: (message: string) => void
   /** told when this call started the bundled server itself (it did not find one running) */
   onStarted?: () => void
@@ -38,6 +40,7 @@ export async function openStore(opts: {
       url,
       collection: opts.collection ?? collectionFor(opts.embedderId),
       cipher: opts.cipher,
+      ...(opts.sealedText ? { sealedText: opts.sealedText } : {}),
       onUse: () => touchChromaServer(opts.home),
       reconnect: async () => (await ensure()).url,
     })

@@ -24,8 +24,8 @@ export interface DocFile {
   size: number
   mtimeMs: number
   lines: number
-  /** its passages' ids in the store */
-  chunks: string[]
+  /** how many passages it has in the store (their ids follow: passageIds) */
+  chunks: number
   /** ms since the epoch */
   indexedAt: number
 }
@@ -37,6 +37,29 @@ export interface Catalog {
   roots: (Root & { addedAt: number })[]
   /** by absolute path */
   files: Record<string, DocFile>
+}
+
+const PASSAGE_ID = /^d_([0-9a-f]+)_([0-9a-f]{8})_(\d+)$/
+
+/**
+ * A file's passage ids, from the keyed hashes of its path and content and their order: the same
+ * content gives the same ids (a sync interrupted and run again writes no duplicate), and the
+ * catalog need not list them.
+ */
+export function passageIds(f: Pick<DocFile, 'key' | 'hash' | 'chunks'>): string[] {
+  return Array.from({ length: f.chunks }, (_, i) => `d_${f.key}_${f.hash.slice(0, 8)}_${i}`)
+}
+
+/** Whether a passage id is one of `files` as they are now (not of a file changed or removed since). */
+export function currentPassages(files: DocFile[]): { has(id: string): boolean } {
+  const byKey = new Map(files.map((f) => [f.key, f]))
+  return {
+    has(id) {
+      const m = PASSAGE_ID.exec(id)
+      const f = m ? byKey.get(m[1]!) : undefined
+      return f !== undefined && f.hash.startsWith(m![2]!) && Number(m![3]) < f.chunks
+    },
+  }
 }
 
 export function docsDir(home: string): string {

@@ -10,7 +10,16 @@ import { MiradorError } from '../../../engine/errors.js'
 import type { MemoryCipher } from '../../../lib/crypto.js'
 import type { Embedder } from '../../../lib/embedder.js'
 import type { MemoryStore } from '../types.js'
-import { hasCatalog, readCatalog, withCatalogLock, writeCatalog, type Catalog, type DocFile } from './catalog.js'
+import {
+  currentPassages,
+  hasCatalog,
+  passageIds,
+  readCatalog,
+  withCatalogLock,
+  writeCatalog,
+  type Catalog,
+  type DocFile,
+} from './catalog.js'
 import { docsCollection, rankPassages, type Passage } from './passages.js'
 import { DEFAULT_MAX_BYTES, isWithin, type Root } from './roots.js'
 import type { SyncReport } from './sync.js'
@@ -95,7 +104,7 @@ export class Docs {
       return {
         ...r,
         files: mine.length,
-        chunks: mine.reduce((n, f) => n + f.chunks.length, 0),
+        chunks: mine.reduce((n, f) => n + f.chunks, 0),
         bytes: mine.reduce((n, f) => n + f.size, 0),
       }
     })
@@ -165,7 +174,7 @@ export class Docs {
       embedderId: embedder.id,
       k: opts.limit,
       threshold: opts.threshold ?? this.deps.threshold,
-      current: new Set(files.flatMap((f) => f.chunks)),
+      current: currentPassages(files),
     })
   }
 
@@ -226,7 +235,7 @@ export class Docs {
 
   /** deletes the files' passages and drops them from the catalog; the number of passages */
   async #drop(catalog: Catalog, files: DocFile[]): Promise<number> {
-    const ids = files.flatMap((f) => f.chunks)
+    const ids = files.flatMap((f) => passageIds(f))
     for (const f of files) delete catalog.files[f.path]
     if (ids.length === 0) return 0
     const { deleteIds } = await import('./sync.js')
@@ -254,6 +263,7 @@ export class Docs {
       cipher: await this.deps.cipher(),
       embedderId,
       collection: docsCollection(collectionFor(embedderId)),
+      sealedText: 'metadata',
     })
   }
 }

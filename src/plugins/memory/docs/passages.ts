@@ -4,9 +4,9 @@
  * Passages live in a collection of their own per embedder (`mirador-docs-…`, beside the memories'
  * `mirador-…`), so recall of conversations never meets a document and pruning never drops one. A
  * passage is a memory record of kind `doc` whose sealed text is a small JSON object: the path, the
- * line range, the headings above it and the text. In the clear the store has only its id (a keyed
- * hash), its vector and `runId`: the keyed hash of its file's path, which search checks against
- * the catalog so a passage of a file removed meanwhile is never given.
+ * line range, the headings above it and the text. In the clear the store has only its id (made of
+ * keyed hashes), its vector and `runId`: the keyed hash of its file's path. Search checks each id
+ * against the catalog (catalog.ts) so a passage of a file removed or changed meanwhile is never given.
  *
  * Ranking is recall's (recall.ts): vector similarity and BM25 over the candidates, with the weights
  * measured for the embedder in use, but no recency: when a file was indexed says nothing about
@@ -88,7 +88,7 @@ export function fromHit(hit: VectorHit): (VectorHit & { passage: Omit<Passage, '
 export function rankPassages(
   query: string,
   hits: VectorHit[],
-  opts: { embedderId: string; k: number; threshold: number; current: ReadonlySet<string> },
+  opts: { embedderId: string; k: number; threshold: number; current: { has(id: string): boolean } },
 ): Passage[] {
   const found = hits.flatMap((h) => {
     const p = opts.current.has(h.id) ? fromHit(h) : undefined

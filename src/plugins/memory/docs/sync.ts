@@ -14,14 +14,16 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import type { Embedder } from '../../../lib/embedder.js'
 import type { MemoryStore } from '../types.js'
-import type { Catalog, DocFile } from './catalog.js'
+import { passageIds, type Catalog, type DocFile } from './catalog.js'
 import { chunkText, isMarkdown, type Chunk } from './chunk.js'
 import { embedText, toRecord } from './passages.js'
 import { isWithin, type Root } from './roots.js'
 import { rootChooses, scanRoots, type Found } from './scan.js'
 
-/** passages embedded and written together */
-const BATCH = 64
+/** passages embedded together (a line to the memory service stays small) */
+const EMBED_BATCH = 64
+/** passages written together: each write is three requests to the store, whatever its size */
+const WRITE_BATCH = 512
 /** the catalog is written at least this often while a long sync goes on */
 const SAVE_EVERY_MS = 3000
 
@@ -80,7 +82,7 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
     const store = await o.store()
     await deleteIds(
       store,
-      gone.flatMap((f) => f.chunks),
+      gone.flatMap((f) => passageIds(f)),
     )
     for (const f of gone) delete catalog.files[f.path]
     report.removed += gone.length
@@ -125,7 +127,7 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
     if (typeof text !== 'string') {
       report.skipped.push({ path: f.path, reason: text.reason })
       if (old) {
-        await deleteIds(await o.store(), old.chunks)
+        await deleteIds(await o.store(), passageIds(old))
         delete catalog.files[f.path]
         report.removed++
       }
@@ -139,7 +141,7 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
       done++
       continue
     }
-    const key = old?.key ?? o.hash(`doc-path\0${f.path}`).slice(0, 32)
+    const key = old?.key ?? o.hash(`doc-path\0${f.path}`).slice(0, 16)
     const chunks = chunkText(text, { markdown: isMarkdown(f.path) })
     const entry: DocFile = {
       path: f.path,
@@ -148,12 +150,12 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
       size: f.size,
       mtimeMs: f.mtimeMs,
       lines: text.split(/\r\n|\r|\n/).length,
-      chunks: chunks.map((_, i) => `d_${o.hash(`doc-chunk\0${key}\0${hash}\0${i}`).slice(0, 24)}`),
+      chunks: chunks.length,
       indexedAt: Date.now(),
     }
     pending.push({ entry, chunks, ...(old ? { old } : {}) })
     waiting += chunks.length
-    if (waiting >= BATCH) await flush()
+    if (waiting >= WRITE_BATCH) await flush()
   }
   await flush()
   progress()
@@ -172,16 +174,19 @@ function removals(catalog: Catalog, scope: Root[], found: Map<string, Found>): D
 }
 
 async function write(batch: Pending[], o: SyncOptions): Promise<void> {
-  const items = batch.flatMap((p) => p.chunks.map((chunk, i) => ({ p, chunk, id: p.entry.chunks[i]! })))
+  const items = batch.flatMap((p) => {
+    const ids = passageIds(p.entry)
+    return p.chunks.map((chunk, i) => ({ p, chunk, id: ids[i]! }))
+  })
   const vectors: number[][] = []
-  for (let i = 0; i < items.length; i += BATCH) {
-    const slice = items.slice(i, i + BATCH)
+  for (let i = 0; i < items.length; i += EMBED_BATCH) {
+    const slice = items.slice(i, i + EMBED_BATCH)
     vectors.push(...(await o.embedder.embed(slice.map((x) => embedText(x.p.entry.path, x.chunk)))))
   }
   const store = await o.store()
   await deleteIds(
     store,
-    batch.flatMap((p) => [...(p.old?.chunks ?? []), ...p.entry.chunks]),
+    batch.flatMap((p) => [...(p.old ? passageIds(p.old) : []), ...passageIds(p.entry)]),
   )
   const at = Date.now()
   await store.add(items.map((x, i) => toRecord(x.p.entry, x.chunk, x.id, vectors[i]!, at)))
