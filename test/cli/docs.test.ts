@@ -41,7 +41,8 @@ const GARDEN = [
 
 const FILES = {
   'zorbnotes/garden-qx.md': GARDEN,
-  'zorbnotes/boiler.txt': 'The boiler code is reset by holding the Quillfeather button for ten seconds.\n',
+  'zorbnotes/boiler.txt':
+    'The boiler code is reset by holding the Quillfeather button for ten seconds.\nwifi password: hunter22xyz\n',
   'zorbnotes/code/util.ts': 'export function frobnicateWidgets(n: number) {\n  return n * 2\n}\n',
   'zorbnotes/photo.png': 'not really a picture',
   'zorbnotes/blob.txt': 'bin\u0000ary',
@@ -134,7 +135,7 @@ describe('docs through the CLI', () => {
 
   it('{{docs}} in a run, docs: false, search_docs citations, forget --all, nothing readable', async () => {
     const p = project({ 'mirador.config.yaml': 'builtins:\n  memory: { embed: { runtime: use } }\n' })
-    expect(await p.json(['docs', 'add', 'zorbnotes', '--exclude', 'code'])).toMatchObject({ added: 2 })
+    expect(await p.json(['docs', 'add', 'zorbnotes', '--exclude', 'code'])).toMatchObject({ added: 2, redacted: 1 })
     const garden = `${path.join('zorbnotes', 'garden-qx.md')}:5-8`
 
     // the bundled sentence encoder: the question shares almost no word with the passage
@@ -150,7 +151,9 @@ describe('docs through the CLI', () => {
     expect(lastPrompt()).toBe('\nWhen can my young plants go out?')
 
     const plain = await p.cli(['chain', 'run', 'docs', 'How do I reset the boiler?'])
-    expect(plain.stdout).toMatch(/\[docs\] answer: cited zorbnotes\/boiler\.txt:1-1/)
+    expect(plain.stdout).toMatch(/\[docs\] answer: cited zorbnotes\/boiler\.txt:1-2/)
+    // secrets are redacted as in memories
+    expect(lastPrompt()).toContain('wifi password: [REDACTED:PASSWORD]')
 
     const tool = await p.cli(['chain', 'run', 'docs', 'CALL search_docs {"query":"tomato seedlings frost"}', '--json'])
     const result = tool.events.find((e) => e.type === 'tool-result')
@@ -159,10 +162,10 @@ describe('docs through the CLI', () => {
     expect(value.results[0]).toMatchObject({ citation: garden, text: expect.stringContaining('tomato seedlings') })
 
     // nothing under $MIRADOR_HOME holds a line of a document, or its folder's or file's name
-    for (const needle of ['Vellacourt', 'seedlings', 'Quillfeather', 'zorbnotes', 'garden-qx'])
+    for (const needle of ['Vellacourt', 'seedlings', 'Quillfeather', 'hunter22xyz', 'zorbnotes', 'garden-qx'])
       expect([needle, filesHolding(p.home, needle)]).toEqual([needle, []])
     // the check can fail: the text is there, sealed, and readable through Mirador
-    expect((await p.cli(['docs', 'search', 'Quillfeather button'])).stdout).toMatch(/boiler\.txt:1-1/)
+    expect((await p.cli(['docs', 'search', 'Quillfeather button'])).stdout).toMatch(/boiler\.txt:1-2/)
 
     const forgot = await p.cli(['memory', 'forget', '--all', '--yes'])
     expect(forgot.stdout).toMatch(/✓ forgot .*2 documents/)

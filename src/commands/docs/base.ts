@@ -38,6 +38,7 @@ export async function indexWithProgress(
         `${plural(report.ignored, 'file')} of other kinds left out (Markdown, text and source code are ` +
           'indexed by default; --include GLOB chooses others)',
       )
+    if (report.redacted) cmd.logToStderr(`secrets redacted in ${plural(report.redacted, 'passage')} (as in memories)`)
     const indexed = report.added + report.changed
     const size = indexed ? ` (${plural(report.chunks, 'passage')}, ${bytes(report.bytes)})` : ''
     cmd.log(

@@ -244,6 +244,7 @@ export class MemoryPlugin {
       cipher: () => this.cipher(),
       embedder: () => this.embedder(),
       threshold: this.options.threshold,
+      redactPatterns: this.options.redact_patterns ?? [],
     })
     return this.#docs
   }

@@ -35,6 +35,8 @@ export interface DocsDeps {
   embedder: () => Embedder
   /** the minimum similarity a passage needs (memory's `threshold`) */
   threshold: number
+  /** memory's extra secret patterns: passages are redacted like memories */
+  redactPatterns?: string[]
 }
 
 export interface AddRules {
@@ -222,6 +224,7 @@ export class Docs {
       store: () => (store ??= this.#store(embedder.id)),
       embedder,
       hash: (t) => cipher.keyedHash(t),
+      redactPatterns: this.deps.redactPatterns ?? [],
       save: () => writeCatalog(this.deps.home, cipher, catalog),
       again,
       ...(onProgress ? { onProgress } : {}),

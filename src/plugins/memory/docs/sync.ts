@@ -16,6 +16,7 @@ import type { Embedder } from '../../../lib/embedder.js'
 import type { MemoryStore } from '../types.js'
 import { passageIds, type Catalog, type DocFile } from './catalog.js'
 import { chunkText, isMarkdown, type Chunk } from './chunk.js'
+import { redact } from '../redact.js'
 import { embedText, toRecord } from './passages.js'
 import { isWithin, type Root } from './roots.js'
 import { rootChooses, scanRoots, type Found } from './scan.js'
@@ -35,6 +36,8 @@ export interface SyncReport {
   unchanged: number
   /** passages written */
   chunks: number
+  /** passages in which a secret was redacted */
+  redacted: number
   /** bytes of the files indexed */
   bytes: number
   /** left out, with why (too large, not text) */
@@ -51,6 +54,8 @@ export interface SyncOptions {
   embedder: Pick<Embedder, 'embed'>
   /** the memory key's keyed hash */
   hash: (text: string) => string
+  /** memory's extra secret patterns (redact.ts), besides the built-in ones */
+  redactPatterns: string[]
   /** writes the catalog */
   save: () => Promise<void>
   /** embed every file again (the embedder changed) */
@@ -73,6 +78,7 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
     removed: 0,
     unchanged: 0,
     chunks: 0,
+    redacted: 0,
     bytes: 0,
     skipped: scan.skipped,
     ignored: scan.ignored,
@@ -142,7 +148,12 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
       continue
     }
     const key = old?.key ?? o.hash(`doc-path\0${f.path}`).slice(0, 16)
-    const chunks = chunkText(text, { markdown: isMarkdown(f.path) })
+    // secrets are redacted as in memories: passages go into prompts, maybe to another host
+    const chunks = chunkText(text, { markdown: isMarkdown(f.path) }).map((c) => {
+      const r = redact(c.text, o.redactPatterns)
+      if (r.found.length) report.redacted++
+      return { ...c, text: r.text }
+    })
     const entry: DocFile = {
       path: f.path,
       key,
