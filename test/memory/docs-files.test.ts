@@ -8,7 +8,15 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { chunkText } from '../../src/plugins/memory/docs/chunk.js'
-import { citation, rankPassages, shownPath, toRecord } from '../../src/plugins/memory/docs/passages.js'
+import { createHashingEmbedder } from '../../src/lib/embedder.js'
+import {
+  citation,
+  embedPassages,
+  embedWindows,
+  rankPassages,
+  shownPath,
+  toRecord,
+} from '../../src/plugins/memory/docs/passages.js'
 import { rootChooses, scanRoots } from '../../src/plugins/memory/docs/scan.js'
 import type { Root } from '../../src/plugins/memory/docs/roots.js'
 
@@ -68,6 +76,39 @@ describe('passages', () => {
 
   test('a text of blank lines has no passage', () => {
     expect(chunkText('\n\n  \n', { markdown: true })).toEqual([])
+  })
+})
+
+describe('embedding a passage', () => {
+  const long = { start: 1, end: 9, heading: 'Garden > Tomatoes', text: Array(60).fill('tomato seedling').join(' ') }
+
+  test('in windows of at most 400 characters, cut at spaces, each headed by the file and headings', () => {
+    const w = embedWindows('/n/garden.md', long)
+    expect(w.length).toBe(3)
+    for (const x of w) {
+      expect(x.startsWith('garden.md > Garden > Tomatoes\n')).toBe(true)
+      expect(x.length - 'garden.md > Garden > Tomatoes\n'.length).toBeLessThanOrEqual(400)
+    }
+    const body = w.map((x) => x.split('\n')[1]).join(' ')
+    expect(body).toBe(long.text)
+  })
+
+  test('one vector a passage: its window alone, or the normalised mean of its windows', async () => {
+    const e = createHashingEmbedder()
+    const short = { start: 1, end: 1, heading: '', text: 'peppers like heat' }
+    const [a, b] = await embedPassages(
+      e,
+      [
+        { file: '/n/g.md', chunk: short },
+        { file: '/n/g.md', chunk: long },
+      ],
+      2,
+    )
+    expect(a).toEqual((await e.embed(embedWindows('/n/g.md', short)))[0])
+    const parts = await e.embed(embedWindows('/n/g.md', long))
+    const mean = parts[0]!.map((_, d) => parts.reduce((n, v) => n + v[d]!, 0))
+    const norm = Math.hypot(...mean)
+    expect(b!.map((x) => x.toFixed(6))).toEqual(mean.map((x) => (x / norm).toFixed(6)))
   })
 })
 

@@ -13,6 +13,7 @@
  * whether it answers. The similarity threshold is memory's.
  */
 import path from 'node:path'
+import { l2normalize, type Embedder } from '../../../lib/embedder.js'
 import { rankMemories, tuningFor } from '../recall.js'
 import type { MemoryRecord, VectorHit } from '../types.js'
 import type { Chunk } from './chunk.js'
@@ -44,10 +45,48 @@ export function docsCollection(memoryCollection: string): string {
   return memoryCollection.replace(/^mirador-/, 'mirador-docs-').slice(0, 63)
 }
 
-/** What is embedded for a passage: the file's name and the headings give a bare paragraph its subject. */
-export function embedText(file: string, chunk: Chunk): string {
+/**
+ * The bundled sentence encoder reads about the first 450 characters of a text and ignores the rest
+ * (measured: its vectors of 500 and 2,400 characters of one text are the same), so a passage is
+ * embedded in windows of at most this many characters, and its vector is their mean.
+ */
+export const EMBED_WINDOW = 400
+
+/**
+ * What is embedded for a passage: its text in windows (cut at a space or line end where one is
+ * near), each headed by the file's name and the headings above, which give a bare paragraph its
+ * subject.
+ */
+export function embedWindows(file: string, chunk: Chunk, size = EMBED_WINDOW): string[] {
   const where = [path.basename(file), chunk.heading].filter(Boolean).join(' > ')
-  return `${where}\n${chunk.text}`
+  const out: string[] = []
+  let rest = chunk.text.trim()
+  while (rest.length > size) {
+    const space = Math.max(rest.lastIndexOf(' ', size), rest.lastIndexOf('\n', size))
+    const cut = space > size / 2 ? space : size
+    out.push(rest.slice(0, cut))
+    rest = rest.slice(cut).trimStart()
+  }
+  if (rest || out.length === 0) out.push(rest)
+  return out.map((w) => `${where}\n${w}`)
+}
+
+/** One vector per passage: the normalised mean of its windows' vectors, embedded `batch` texts at a time. */
+export async function embedPassages(
+  embedder: Pick<Embedder, 'embed'>,
+  passages: { file: string; chunk: Chunk }[],
+  batch: number,
+): Promise<number[][]> {
+  const texts = passages.map((p) => embedWindows(p.file, p.chunk))
+  const flat = texts.flat()
+  const vectors: number[][] = []
+  for (let i = 0; i < flat.length; i += batch) vectors.push(...(await embedder.embed(flat.slice(i, i + batch))))
+  let at = 0
+  return texts.map((w) => {
+    const parts = vectors.slice(at, (at += w.length))
+    if (parts.length === 1) return parts[0]!
+    return l2normalize(parts[0]!.map((_, d) => parts.reduce((s, v) => s + v[d]!, 0) / parts.length))
+  })
 }
 
 export function toRecord(

@@ -17,7 +17,7 @@ import type { MemoryStore } from '../types.js'
 import { passageIds, type Catalog, type DocFile } from './catalog.js'
 import { chunkText, isMarkdown, type Chunk } from './chunk.js'
 import { redact } from '../redact.js'
-import { embedText, toRecord } from './passages.js'
+import { embedPassages, toRecord } from './passages.js'
 import { isWithin, type Root } from './roots.js'
 import { rootChooses, scanRoots, type Found } from './scan.js'
 
@@ -189,11 +189,11 @@ async function write(batch: Pending[], o: SyncOptions): Promise<void> {
     const ids = passageIds(p.entry)
     return p.chunks.map((chunk, i) => ({ p, chunk, id: ids[i]! }))
   })
-  const vectors: number[][] = []
-  for (let i = 0; i < items.length; i += EMBED_BATCH) {
-    const slice = items.slice(i, i + EMBED_BATCH)
-    vectors.push(...(await o.embedder.embed(slice.map((x) => embedText(x.p.entry.path, x.chunk)))))
-  }
+  const vectors = await embedPassages(
+    o.embedder,
+    items.map((x) => ({ file: x.p.entry.path, chunk: x.chunk })),
+    EMBED_BATCH,
+  )
   const store = await o.store()
   await deleteIds(
     store,
