@@ -12,7 +12,8 @@ export default class MemoryForget extends MiradorCommand {
   static summary = 'Forget memories: by id (one or several), a session, everything before a date, or all.'
   static description =
     'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, ' +
-    'and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). ' +
+    'and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook); ' +
+    '--all also empties the index of your documents (`mirador docs`). ' +
     'Asks first; --yes skips the question.'
   static examples = [
     '<%= config.bin %> memory forget m_mwyf2k3x9a1b2c',
