@@ -147,13 +147,13 @@ describe('which files a root chooses', () => {
     expect(await names(root({ include: ['*.png'] }))).toEqual(['c.png'])
   })
 
-  test('rootChooses agrees with the walk, without walking', () => {
+  test('rootChooses agrees with the walk, without walking', async () => {
     const r = root({ exclude: ['drafts'] })
-    expect(rootChooses(r, path.join(dir, 'sub/f.txt'))).toBe(true)
-    expect(rootChooses(r, path.join(dir, 'sub/drafts/e.md'))).toBe(false)
-    expect(rootChooses(r, path.join(dir, '.git/config'))).toBe(false)
-    expect(rootChooses(r, path.join(dir, 'c.png'))).toBe(false)
-    expect(rootChooses(r, path.join(os.tmpdir(), 'elsewhere.md'))).toBe(false)
+    expect(await rootChooses(r, path.join(dir, 'sub/f.txt'))).toBe(true)
+    expect(await rootChooses(r, path.join(dir, 'sub/drafts/e.md'))).toBe(false)
+    expect(await rootChooses(r, path.join(dir, '.git/config'))).toBe(false)
+    expect(await rootChooses(r, path.join(dir, 'c.png'))).toBe(false)
+    expect(await rootChooses(r, path.join(os.tmpdir(), 'elsewhere.md'))).toBe(false)
   })
 })
 

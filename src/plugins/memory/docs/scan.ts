@@ -16,7 +16,6 @@
  */
 import { lstat, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { Minimatch } from 'minimatch'
 import { isWithin, type Root } from './roots.js'
 
 export const TEXT_EXTENSIONS: ReadonlySet<string> = new Set(
@@ -48,11 +47,17 @@ export interface Scan {
   ignored: number
 }
 
-/** The compiled rules of a root: `chooses(rel)` for a file, `prunes(rel)` for a folder. */
-export function rules(root: Pick<Root, 'include' | 'exclude'>): {
+export interface Rules {
   chooses: (rel: string) => boolean
   prunes: (rel: string) => boolean
-} {
+}
+
+/**
+ * The compiled rules of a root: `chooses(rel)` for a file, `prunes(rel)` for a folder. (minimatch
+ * is imported here, when files are chosen, not by every command that loads the memory plugin.)
+ */
+export async function rules(root: Pick<Root, 'include' | 'exclude'>): Promise<Rules> {
+  const { Minimatch } = await import('minimatch')
   const compile = (globs: string[] | undefined) =>
     (globs ?? []).map((g) => new Minimatch(g, { dot: true, matchBase: !g.includes('/'), nocomment: true }))
   const include = compile(root.include)
@@ -82,12 +87,12 @@ export function isTextName(name: string): boolean {
  * Whether `root` chooses the file at `file` (absolute) by its rules, without walking: the file is
  * below it, no folder on the way is hidden or excluded, and the file's name passes.
  */
-export function rootChooses(root: Root, file: string): boolean {
+export async function rootChooses(root: Root, file: string): Promise<boolean> {
   if (root.kind === 'file') return file === root.path
   if (file === root.path || !isWithin(file, root.path)) return false
   const rel = path.relative(root.path, file)
   const parts = rel.split(path.sep)
-  const r = rules(root)
+  const r = await rules(root)
   for (let i = 1; i < parts.length; i++) if (r.prunes(parts.slice(0, i).join('/'))) return false
   return !hidden(parts.at(-1)!) && r.chooses(parts.join('/'))
 }
@@ -103,7 +108,7 @@ export async function scanRoots(roots: Root[]): Promise<Scan> {
       continue
     }
     if (root.kind === 'file' || st.isFile()) take(scan, root, root.path, st)
-    else await walk(scan, root, rules(root), root.path, '')
+    else await walk(scan, root, await rules(root), root.path, '')
   }
   return scan
 }
@@ -117,7 +122,7 @@ function take(scan: Scan, root: Root, file: string, st: { size: number; mtimeMs:
   scan.files.set(file, { path: file, size: st.size, mtimeMs: st.mtimeMs })
 }
 
-async function walk(scan: Scan, root: Root, r: ReturnType<typeof rules>, dir: string, rel: string): Promise<void> {
+async function walk(scan: Scan, root: Root, r: Rules, dir: string, rel: string): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     scan.skipped.push({ path: dir, reason: `cannot be read (${err.code ?? err.message})` })
     return []

@@ -83,7 +83,7 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
     skipped: scan.skipped,
     ignored: scan.ignored,
   }
-  const gone = removals(catalog, o.scope, scan.files)
+  const gone = await removals(catalog, o.scope, scan.files)
   if (gone.length) {
     const store = await o.store()
     await deleteIds(
@@ -174,14 +174,17 @@ export async function syncDocs(o: SyncOptions): Promise<SyncReport> {
 }
 
 /** The catalog's files below the scope's roots that the scan no longer finds and no other root chooses. */
-function removals(catalog: Catalog, scope: Root[], found: Map<string, Found>): DocFile[] {
+async function removals(catalog: Catalog, scope: Root[], found: Map<string, Found>): Promise<DocFile[]> {
   const others = catalog.roots.filter((r) => !scope.some((s) => s.path === r.path))
-  return Object.values(catalog.files).filter(
-    (f) =>
-      !found.has(f.path) &&
-      scope.some((r) => (r.kind === 'file' ? r.path === f.path : isWithin(f.path, r.path))) &&
-      !(others.some((r) => rootChooses(r, f.path)) && existsSync(f.path)),
-  )
+  const gone: DocFile[] = []
+  for (const f of Object.values(catalog.files)) {
+    if (found.has(f.path) || !scope.some((r) => (r.kind === 'file' ? r.path === f.path : isWithin(f.path, r.path))))
+      continue
+    let kept = false
+    for (const r of others) kept ||= existsSync(f.path) && (await rootChooses(r, f.path))
+    if (!kept) gone.push(f)
+  }
+  return gone
 }
 
 async function write(batch: Pending[], o: SyncOptions): Promise<void> {
