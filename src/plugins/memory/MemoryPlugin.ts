@@ -85,7 +85,7 @@ export class MemoryPlugin {
     engine.registerTemplateVars(['memory'])
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     engine.registerCapability('memory.embed', (args) => this.#embedCapability(args))
-    tapDocs(engine, PLUGIN_NAME, () => this.docs(), () => this.#show)
+    tapDocs(engine, PLUGIN_NAME, { docs: () => this.docs(), show: () => this.#show })
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
     // the recall starts as soon as the plan is final (after a profile may have turned memory off),

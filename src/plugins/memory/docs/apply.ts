@@ -32,7 +32,12 @@ interface RunDocs {
 const MAX_QUERY = 2000
 const MAX_K = 20
 
-export function tapDocs(engine: PluginHost, name: string, docs: () => Docs, show: () => boolean): void {
+/** `docs`: the plugin's documents; `show`: whether events carry the text given (--show-memory) */
+export function tapDocs(
+  engine: PluginHost,
+  name: string,
+  { docs, show }: { docs: () => Docs; show: () => boolean },
+): void {
   engine.registerTemplateVars(['docs'])
   engine.registerCapability('docs.search', (args) => searchCapability(engine, docs(), args))
   if (!engine.settings.memory) return
