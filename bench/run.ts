@@ -16,6 +16,7 @@
  *  10. the learner: routing share on a simulated user, and weight rewrite latency
  *  11. energy per query under each energy profile over a simulated day
  *  12. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
+ *  13. documents: indexing throughput, a sync with nothing changed, `docs search` at 10,000 passages
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -35,6 +36,7 @@ import { optimalShare, simulateUser } from './learner-sim.js'
 import { benchRewrite } from './learner-rewrite.js'
 import { energyRows } from './energy-day.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
+import { docsBench } from './docs-bench.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -55,6 +57,7 @@ const SECTIONS = [
   'learner',
   'energy',
   'recall',
+  'docs',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -411,6 +414,40 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
 
   // 11. energy: a simulated day of 200 queries under each shipped profile
   if (want('energy')) rows.push(...(await energyRows()))
+
+  // 13. documents: indexing throughput, a sync with nothing changed, search at 10,000 passages
+  if (want('docs')) {
+    const d = await docsBench()
+    for (const i of d.indexing) {
+      rows.push({
+        benchmark: `docs add: indexing (${i.embedder})`,
+        measured:
+          i.mbPerSecond >= 0.1 ? `${i.mbPerSecond.toFixed(2)} MB/s` : `${(i.mbPerSecond * 1000).toFixed(1)} KB/s`,
+        baseline:
+          `${i.files} files, ${i.chunks} passages (${fmt(i.ms / i.chunks)} each), ` +
+          `${(i.bytes / 1e6).toFixed(1)} MB in ${(i.ms / 1000).toFixed(1)} s`,
+        ratio: '—',
+        goal: 'report',
+        met: '—',
+      })
+    }
+    rows.push({
+      benchmark: 'docs sync, nothing changed (1,000 files)',
+      measured: fmt(d.resyncMs),
+      baseline: '—',
+      ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `docs search at ${(d.search.chunks / 1000).toFixed(1)}k passages`,
+      measured: `p50 ${fmt(d.search.p50)}, p95 ${fmt(d.search.p95)}`,
+      baseline: `${d.search.queries} queries, hashing embedder`,
+      ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
 
   console.log(
     `\nMirador benchmarks (${os.cpus().length} cores, Node ${process.version}, ` +

@@ -20,8 +20,17 @@ await build({
   target: 'node20',
   // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client
   // too: a run's recall comes from the memory service, so a run loads it only to remember, after
-  // its answer
-  external: ['@oclif/core', 'ajv', 'chromadb', 'isolated-vm', 'node-llama-cpp', 'systeminformation', 'yaml'],
+  // its answer; minimatch only when documents are indexed
+  external: [
+    '@oclif/core',
+    'ajv',
+    'chromadb',
+    'isolated-vm',
+    'minimatch',
+    'node-llama-cpp',
+    'systeminformation',
+    'yaml',
+  ],
   // the CommonJS modules inside (tapable) require Node's own modules
   banner: {
     js:

@@ -5,6 +5,11 @@ import ChainLs from './chain/ls.js'
 import ChainRun from './chain/run.js'
 import ChainShow from './chain/show.js'
 import ChainValidate from './chain/validate.js'
+import DocsAdd from './docs/add.js'
+import DocsLs from './docs/ls.js'
+import DocsRm from './docs/rm.js'
+import DocsSearch from './docs/search.js'
+import DocsSync from './docs/sync.js'
 import Doctor from './doctor.js'
 import EnergyProfile from './energy/profile.js'
 import EnergyReport from './energy/report.js'
@@ -38,6 +43,11 @@ export const commands = {
   'chain:run': ChainRun,
   'chain:show': ChainShow,
   'chain:validate': ChainValidate,
+  'docs:add': DocsAdd,
+  'docs:ls': DocsLs,
+  'docs:rm': DocsRm,
+  'docs:search': DocsSearch,
+  'docs:sync': DocsSync,
   doctor: Doctor,
   'energy:profile': EnergyProfile,
   'energy:report': EnergyReport,

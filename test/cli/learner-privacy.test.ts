@@ -4,12 +4,13 @@
  * name; `session rm` and `memory forget --all` reach the learner's records, and ratings survive.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadCipher } from '../../src/lib/crypto.js'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { Journal } from '../../src/plugins/learner/journal.js'
 import type { RunEntry } from '../../src/plugins/learner/types.js'
+import { filesHolding } from '../support/home-files.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
 
@@ -28,24 +29,6 @@ triggers: [plan]
 stages:
   answer: { model: "llama3.2:1b", prompt: "{{memory}} Plan: {{query}}" }
 `
-
-/** Every regular file under `dir`, recursively (not the memory service's socket). */
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const f = path.join(dir, n)
-    const st = statSync(f)
-    return st.isDirectory() ? files(f) : st.isFile() ? [f] : []
-  })
-}
-
-/** The files under `home` whose bytes contain `needle` (any case; as UTF-8 and as UTF-16). */
-function filesHolding(home: string, needle: string): string[] {
-  const forms = [Buffer.from(needle.toLowerCase()), Buffer.from(needle.toLowerCase(), 'utf16le')]
-  return files(home).filter((f) => {
-    const bytes = Buffer.from(readFileSync(f).toString('latin1').toLowerCase(), 'latin1')
-    return forms.some((b) => bytes.includes(b))
-  })
-}
 
 const SECRETS = {
   query: 'Zanzibar quokka',

@@ -80,13 +80,22 @@ describe('tools through the CLI', () => {
     expect(chats().at(-1)!.body.messages.at(-1).content).toContain('division by zero')
   })
 
-  it('search_docs says memory is off when it is', async () => {
-    const p = project()
+  it('search_docs and search_memory say memory is off when it is', async () => {
+    const p = project({ 'chains/recall.yaml': CHAIN.replace('search_docs', 'search_memory') })
+    const off = { ...p.env, MIRADOR_MEMORY: 'off' }
     const r = await runCli(['chain', 'run', 'calc', 'CALL search_docs {"query":"birthday"}', '--json'], {
       cwd: p.dir,
-      env: { ...p.env, MIRADOR_MEMORY: 'off' },
+      env: off,
     })
     expect(r.events.find((e) => e.type === 'tool-result')).toMatchObject({
+      ok: true,
+      value: { query: 'birthday', results: [], note: 'memory is off: documents cannot be searched' },
+    })
+    const m = await runCli(['chain', 'run', 'recall', 'CALL search_memory {"query":"birthday"}', '--json'], {
+      cwd: p.dir,
+      env: off,
+    })
+    expect(m.events.find((e) => e.type === 'tool-result')).toMatchObject({
       ok: true,
       value: { query: 'birthday', results: [], note: 'memory is off: nothing can be recalled' },
     })

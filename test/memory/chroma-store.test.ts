@@ -441,3 +441,17 @@ describe('1k records', () => {
     )
   })
 })
+
+describe("ChromaStore with sealedText: 'metadata'", () => {
+  test('the sealed text goes in metadata, not a document Chroma would index; reads give it back', async () => {
+    const store = await createChromaStore({ url, token, collection: 'in-meta', cipher, sealedText: 'metadata' })
+    const r = rec('a passage about the Quillfeather button', {}, unit(2))
+    await store.add([r])
+    const stored = await (await raw('in-meta')).get({ ids: [r.id], include: ['documents', 'metadatas'] })
+    expect(stored.documents[0]).toBeNull()
+    expect(cipher.open(stored.metadatas[0]!.text_sealed as string)).toBe(r.text)
+    expect(JSON.stringify(stored)).not.toMatch(/Quillfeather/)
+    expect((await store.get({ ids: [r.id] }))[0]!.text).toBe(r.text)
+    expect((await store.query(unit(2), 1))[0]).toMatchObject({ id: r.id, text: r.text })
+  })
+})

@@ -32,6 +32,7 @@ const KNOWN = new Set([
   'model-wait',
   'route',
   'memory',
+  'docs',
 ])
 
 export function isKnownEvent(type: string): boolean {
@@ -142,18 +143,26 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
         ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}`
         : 'recalled nothing'
       const session = e.session ? ` · session ${String(e.session)}` : ''
-      const text =
-        typeof e.text === 'string' && e.text
-          ? `\n${e.text
-              .split('\n')
-              .map((l) => `    ${l}`)
-              .join('\n')}`
-          : ''
+      const text = typeof e.text === 'string' && e.text ? indented(e.text) : ''
       return `${String(e.stage)}: ${what}${session}${text}`
+    }
+    case 'docs': {
+      if (e.unavailable) return String(e.message)
+      const cited = Array.isArray(e.cited) ? (e.cited as string[]) : []
+      const text = typeof e.text === 'string' && e.text ? indented(e.text) : ''
+      return `${String(e.stage)}: cited ${cited.join(', ')}${text}`
     }
     default:
       return undefined
   }
+}
+
+/** text shown under its event's line, indented */
+function indented(text: string): string {
+  return `\n${text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')}`
 }
 
 function preview(value: unknown, max = 160): string {

@@ -108,7 +108,7 @@ export function plainRenderer(stdout: Out, stderr: Out, options: PlainOptions = 
         default: {
           const line = pluginEventLine(ev)
           if (line)
-            out.write(`[${ev.type === 'memory' || ev.type === 'route' ? ev.type : 'model'}] ${safeText(line)}\n`)
+            out.write(`[${['memory', 'docs', 'route'].includes(ev.type) ? ev.type : 'model'}] ${safeText(line)}\n`)
           else if (options.debug && !isKnownEvent(ev.type)) out.write(`[event] ${debugLine(ev)}\n`)
         }
       }

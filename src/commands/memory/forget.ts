@@ -14,8 +14,9 @@ export default class MemoryForget extends MiradorCommand {
     'Removes the vectors and the documents from the store, the session turns, what waits in the outbox, ' +
     'and what every other plugin kept of those runs (each plugin that keeps anything taps the forget hook). ' +
     "Then purges them from the store's files: the collection is rebuilt and Chroma's files vacuumed, with " +
-    "the local memory server stopped for a moment (other runs wait). --all removes the local store's data " +
-    'and replaces the memory key, so nothing sealed before can be opened again. ' +
+    'the local memory server stopped for a moment (other runs wait). --all also empties the index of your ' +
+    "documents (`mirador docs`), removes the local store's data and replaces the memory key, so nothing " +
+    'sealed before can be opened again. ' +
     'Asks first; --yes skips the question.'
   static examples = [
     '<%= config.bin %> memory forget m_mwyf2k3x9a1b2c',

@@ -1,5 +1,6 @@
 import { progressBar } from '../../cli/progress.js'
 import { MiradorCommand } from '../base.js'
+import { indexWithProgress } from '../docs/base.js'
 import { memorySetup, plural } from './base.js'
 
 export default class MemoryReindex extends MiradorCommand {
@@ -9,7 +10,8 @@ export default class MemoryReindex extends MiradorCommand {
     'options, runs keep recalling them as they are. This embeds each one again with the new embedder, in a ' +
     'collection of its own; the old one stays in use until the new one holds every memory, then it takes over ' +
     'and the old one is emptied. An interrupted reindex loses nothing: run it again and it goes on where it ' +
-    'stopped. A progress bar is drawn on standard error (plain lines off a terminal, nothing with --json).'
+    'stopped. Your documents (`docs add`) are embedded again too. ' +
+    'A progress bar is drawn on standard error (plain lines off a terminal, nothing with --json).'
   static examples = ['<%= config.bin %> memory reindex', '<%= config.bin %> memory reindex --json']
 
   async run(): Promise<unknown> {
@@ -29,6 +31,9 @@ export default class MemoryReindex extends MiradorCommand {
           : `✓ ${plural(report.total, 'memory', 'memories')} now embedded with ${report.to} (was ${report.from})`,
       )
     }
-    return report
+    // documents follow memory's embedder: a sync embeds them again when it changed (and catches up on edits)
+    const docs = s.memory.docs()
+    if (!(await docs.indexed())) return report
+    return { ...report, docs: await indexWithProgress(this, this.jsonEnabled(), (p) => docs.sync(p)) }
   }
 }

@@ -444,9 +444,9 @@ export interface ToolFile {
   source: string
   limits?: ToolLimits
   /**
-   * What the tool may reach beyond its arguments. Only memory.search exists for now.
+   * What the tool may reach beyond its arguments: memory.search (conversations), docs.search (your documents).
    */
-  capabilities?: 'memory.search'[]
+  capabilities?: ('memory.search' | 'docs.search')[]
 }
 /**
  * JSON Schema of the call's arguments: an object schema (type: object) with its properties.

@@ -16,6 +16,8 @@ import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/
 import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
 import { readActive, writeActive } from './active-embedder.js'
 import type { ChromaMemoryStoreApi } from './chroma/store.js'
+import { tapDocs } from './docs/apply.js'
+import { Docs } from './docs/docs.js'
 import type { ImportProgress, ImportReport } from './import.js'
 import { memoryBlock, approxTokens, usesMemory } from './inject.js'
 import { clip, clippedMessage } from './limits.js'
@@ -72,6 +74,7 @@ export class MemoryPlugin {
   #warned = false
   #embedder?: Embedder
   #configured?: Embedder
+  #docs?: Docs
   /** this process started the memory server (none was running): see #stopServerUnused */
   #startedServer = false
   readonly #runs = new Map<string, RunState>()
@@ -88,6 +91,7 @@ export class MemoryPlugin {
     engine.registerTemplateVars(['memory'])
     engine.registerCapability('memory.search', (args) => this.#searchCapability(args))
     engine.registerCapability('memory.embed', (args) => this.#embedCapability(args))
+    tapDocs(engine, PLUGIN_NAME, { docs: () => this.docs(), show: () => this.#show })
     // memory off: not a read, not a write, not a key file
     if (!engine.settings.memory) return
     // the recall starts as soon as the plan is final (after a profile may have turned memory off),
@@ -241,6 +245,19 @@ export class MemoryPlugin {
     this.#embedder = to
     this.#store = Promise.resolve(target)
     return { from: from.id, to: to.id, moved, total }
+  }
+
+  /** The user's documents (docs/): indexed and searched with this plugin's key, embedder and server. */
+  docs(): Docs {
+    this.#docs ??= new Docs({
+      home: this.home,
+      env: this.#env,
+      cipher: () => this.cipher(),
+      embedder: () => this.embedder(),
+      threshold: this.options.threshold,
+      redactPatterns: this.options.redact_patterns ?? [],
+    })
+    return this.#docs
   }
 
   async sessions(): Promise<SessionStore> {

@@ -10,8 +10,13 @@ import type { Ranked } from './recall.js'
  * nothing and says nothing (no `memory` event), and a run none of whose stages does recalls nothing.
  */
 export function usesMemory(p: { prompt?: string; template?: string; system?: string }): boolean {
+  return usesVar(p, 'memory')
+}
+
+/** Whether a stage's prompt or system prompt reads the variable `name` (`{{docs}}`, `{{memory}}`). */
+export function usesVar(p: { prompt?: string; template?: string; system?: string }, name: string): boolean {
   return [p.prompt, p.template, p.system].some(
-    (t) => typeof t === 'string' && templateVars(t).some((v) => v.split('.')[0] === 'memory'),
+    (t) => typeof t === 'string' && templateVars(t).some((v) => v.split('.')[0] === name),
   )
 }
 

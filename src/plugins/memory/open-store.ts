@@ -21,6 +21,10 @@ export async function openStore(opts: {
   env: NodeJS.ProcessEnv
   cipher: Cipher
   embedderId: string
+  /** default the embedder's memory collection (`collectionFor`); documents have their own */
+  collection?: string
+  /** where the sealed text goes (chroma/store.ts) */
+  sealedText?: 'document' | 'metadata'
   onProgress?: (message: string) => void
   /** told when this call started the bundled server itself (it did not find one running) */
   onStarted?: () => void
@@ -35,8 +39,9 @@ export async function openStore(opts: {
     createChromaStore({
       url: server.url,
       ...(server.token ? { token: server.token } : {}),
-      collection: collectionFor(opts.embedderId),
+      collection: opts.collection ?? collectionFor(opts.embedderId),
       cipher: opts.cipher,
+      ...(opts.sealedText ? { sealedText: opts.sealedText } : {}),
       onUse: () => touchChromaServer(opts.home),
       reconnect: ensure,
     })

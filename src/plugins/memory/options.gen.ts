@@ -95,4 +95,23 @@ export interface MemoryStageKeys {
          */
         budget_tokens?: number
       }
+  /**
+   * Your documents for this stage: false to inject none into {{docs}}, or { k, threshold, budget_tokens } to tune what it holds.
+   */
+  docs?:
+    | boolean
+    | {
+        /**
+         * Passages at most (default 4).
+         */
+        k?: number
+        /**
+         * Minimum similarity, 0 to 1 (default: the memory threshold).
+         */
+        threshold?: number
+        /**
+         * Approximate tokens the passages may take (default 800).
+         */
+        budget_tokens?: number
+      }
 }

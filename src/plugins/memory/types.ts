@@ -3,8 +3,8 @@
  * how text is sealed at rest.
  */
 
-/** a run's question and answer, a summary of a long one, or a line of `memory import` */
-export type MemoryKind = 'turn' | 'summary' | 'import'
+/** a run's question and answer, a summary of a long one, a line of `memory import`, or a document's passage (docs/) */
+export type MemoryKind = 'turn' | 'summary' | 'import' | 'doc'
 
 export interface MemoryMeta {
   /** the chain that answered (`import` for an imported memory) */
