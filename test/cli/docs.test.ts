@@ -7,7 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
+import { loadCipher } from '../../src/lib/crypto.js'
+import { createHashingEmbedder } from '../../src/lib/embedder.js'
+import { knownChromaServer, stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
+import { docsCollection } from '../../src/plugins/memory/docs/passages.js'
+import { collectionFor } from '../../src/plugins/memory/open-store.js'
+import { rawClient } from '../support/chroma-helpers.js'
 import { filesHolding } from '../support/home-files.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
@@ -95,7 +100,7 @@ describe('docs through the CLI', () => {
     writeFileSync(path.join(p.dir, 'zorbnotes/new.md'), '# New\n\nA note about quinces.\n')
     expect(await p.json(['docs', 'sync'])).toMatchObject({ added: 1, changed: 1, removed: 1, unchanged: 1 })
 
-    const found = await p.json(['docs', 'search', 'when to plant tomato seedlings'])
+    const found = await p.json(['docs', 'search', 'tomato seedlings'])
     expect(found[0]).toMatchObject({
       citation: `${path.join('zorbnotes', 'garden-qx.md')}:5-8`,
       start: 5,
@@ -131,6 +136,33 @@ describe('docs through the CLI', () => {
     const bad = await p.cli(['docs', 'add', 'nowhere'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/✗ USAGE: nowhere: no such file or folder/)
+  })
+
+  it("docs rm purges the removed passages from the store's files, not only from the index", async () => {
+    const p = project()
+    expect(await p.json(['docs', 'add', 'zorbnotes'])).toMatchObject({ added: 3 })
+    // the removed passage as Chroma holds it: sealed text in metadata (a control: the files hold it now)
+    const server = (await knownChromaServer(p.home, {}))!
+    const cipher = await loadCipher({ home: p.home, env: {} })
+    const col = await rawClient(server.url, server.token).getCollection({
+      name: docsCollection(collectionFor(createHashingEmbedder().id)),
+      embeddingFunction: { generate: async () => [] },
+    })
+    const all = await col.get({ include: ['metadatas'] })
+    const sealed = all.metadatas
+      .map((m) => m!.text_sealed as string)
+      .filter((t) => cipher.open(t).includes('frobnicateWidgets'))
+    expect(sealed).toHaveLength(1)
+    // an 80-character run of it is enough to find, and too long to occur by chance
+    const needle = sealed[0]!.slice(0, 80)
+    expect({ before: filesHolding(p.home, needle) }).not.toEqual({ before: [] })
+
+    const rm = await p.cli(['docs', 'rm', 'zorbnotes/code'])
+    expect(rm.code).toBe(0)
+    expect(rm.stderr).toMatch(/Purging them from the store's files/)
+    expect(filesHolding(p.home, needle)).toEqual([])
+    // what stays is still there and found
+    expect(await p.json(['docs', 'search', 'tomato seedlings'])).not.toEqual([])
   })
 
   it('{{docs}} in a run, docs: false, search_docs citations, forget --all, nothing readable', async () => {

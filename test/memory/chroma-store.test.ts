@@ -453,5 +453,10 @@ describe("ChromaStore with sealedText: 'metadata'", () => {
     expect(JSON.stringify(stored)).not.toMatch(/Quillfeather/)
     expect((await store.get({ ids: [r.id] }))[0]!.text).toBe(r.text)
     expect((await store.query(unit(2), 1))[0]).toMatchObject({ id: r.id, text: r.text })
+    // a purge rebuilds the collection: the text stays in metadata, and opens
+    await store.compact()
+    expect((await (await raw('in-meta')).get({ ids: [r.id], include: ['documents'] })).documents[0]).toBeNull()
+    expect((await store.get({ ids: [r.id] }))[0]!.text).toBe(r.text)
+    expect(store.unreadable()).toEqual([])
   })
 })

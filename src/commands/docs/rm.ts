@@ -10,6 +10,7 @@ export default class DocsRm extends MiradorCommand {
   static description =
     'A path you added is removed with everything indexed from it. A folder or file inside one you added is ' +
     'excluded from it from now on (so `docs sync` does not bring it back) and its passages removed. ' +
+    "Then purges them from the store's files (as memory forget does: seconds with thousands of passages). " +
     'Your files themselves are not touched. --all removes every document from the index.'
   static examples = [
     '<%= config.bin %> docs rm ~/notes',
@@ -32,13 +33,15 @@ export default class DocsRm extends MiradorCommand {
     if (flags.all === paths.length > 0)
       throw new MiradorError('USAGE', 'say what to stop indexing: mirador docs rm PATH… (or --all, alone)')
     const docs = await docsSetup(flags.config as string | undefined)
+    // a delete leaves passages in the store's files: the purge after it takes seconds with thousands
+    const purge = { onPurge: () => this.jsonEnabled() || this.logToStderr("Purging them from the store's files…") }
     if (flags.all) {
-      const files = await docs.removeAll()
+      const files = await docs.removeAll(purge)
       if (!this.jsonEnabled())
         this.log(files ? `✓ removed every document from the index (${plural(files, 'file')})` : 'Nothing was indexed.')
       return { all: true, files }
     }
-    const report = await docs.remove(paths)
+    const report = await docs.remove(paths, purge)
     if (!this.jsonEnabled()) {
       for (const e of report.excluded) this.log(`✓ ${e.glob} is now excluded from ${shownPath(e.root)}/`)
       const roots = report.roots.length ? `${report.roots.map((r) => shownPath(r)).join(', ')}; ` : ''

@@ -37,19 +37,31 @@ export async function forgetInStore(o: ForgetInStoreOptions): Promise<number> {
   }
   const n = await o.store.delete(o.filter)
   if (n === 0) return 0
-  if (external) {
-    await o.store.compact()
-    return n
-  }
+  await purgeDeleted({ ...o, collection: collectionFor(o.embedderId) })
+  return n
+}
+
+/**
+ * After a delete in `collection`: rebuilds it from what is left (on the bundled server, on a private
+ * server with the shared one stopped, then vacuumed; on a CHROMA_URL server through its API), so no
+ * copy of what was deleted stays in the store's files. Memories and documents both go through here.
+ */
+export async function purgeDeleted(o: {
+  home: string
+  env: NodeJS.ProcessEnv
+  cipher: Cipher
+  collection: string
+  store: ChromaMemoryStoreApi
+}): Promise<void> {
+  if (o.env[CHROMA_URL_ENV]?.trim()) return o.store.compact()
   const { withPrivateServer } = await import('./chroma/purge.js')
   await withPrivateServer(o.home, o.env, async (server) => {
     const store = await createChromaStore({
       url: server.url,
       token: server.token,
-      collection: collectionFor(o.embedderId),
+      collection: o.collection,
       cipher: o.cipher,
     })
     await store.compact()
   })
-  return n
 }

@@ -278,7 +278,8 @@ class ChromaMemoryStore implements ChromaMemoryStoreApi {
           await copy.add({
             ids: r.ids,
             embeddings: r.embeddings as number[][],
-            documents: r.documents.map((d) => d ?? ''),
+            // passages keep their text in metadata: their documents stay absent
+            ...(r.documents.some((d) => d !== null) ? { documents: r.documents.map((d) => d ?? '') } : {}),
             metadatas: r.metadatas.map((m) => m ?? { v: LAYOUT_VERSION }),
           })
         }
@@ -382,7 +383,8 @@ class ChromaMemoryStore implements ChromaMemoryStoreApi {
     if (last !== undefined) meta.lastRecalledAt = last
     if (typeof m.session_sealed === 'string') meta.session = this.opts.cipher.open(m.session_sealed)
     if (typeof m.ref_sealed === 'string') meta.ref = JSON.parse(this.opts.cipher.open(m.ref_sealed)) as string | number
-    const sealed = document ?? (typeof m.text_sealed === 'string' ? m.text_sealed : null)
+    // a passage's text is in metadata (sealedText: 'metadata'): its document is null, or '' after a compact
+    const sealed = document || (typeof m.text_sealed === 'string' ? m.text_sealed : null)
     return { id, text: sealed === null ? '' : this.opts.cipher.open(sealed), meta }
   }
 

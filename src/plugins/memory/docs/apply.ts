@@ -66,7 +66,7 @@ export function tapDocs(
   // before memory's own forget, which may replace the key the index is sealed with
   engine.hooks.forget.tapPromise({ name, stage: -10 }, async (req: ForgetRequest) => {
     if (!req.all) return
-    const n = await docs().removeAll()
+    const n = await docs().removeAll({ purge: false })
     req.removed.documents = (req.removed.documents ?? 0) + n
   })
 }

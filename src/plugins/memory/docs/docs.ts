@@ -9,6 +9,7 @@ import path from 'node:path'
 import { MiradorError } from '../../../engine/errors.js'
 import type { MemoryCipher } from '../../../lib/crypto.js'
 import type { Embedder } from '../../../lib/embedder.js'
+import type { ChromaMemoryStoreApi } from '../chroma/store.js'
 import type { MemoryStore } from '../types.js'
 import {
   currentPassages,
@@ -61,6 +62,13 @@ export interface RemoveReport {
   /** files dropped from the index, and their passages */
   files: number
   chunks: number
+}
+
+export interface PurgeOptions {
+  /** false: only delete (the caller wipes the store after); default true */
+  purge?: boolean
+  /** told before purging starts (it takes seconds with thousands of passages) */
+  onPurge?: () => void
 }
 
 export class Docs {
@@ -118,9 +126,9 @@ export class Docs {
    * a folder or file inside a root that stays is excluded from that root (so a later sync does not
    * bring it back) and its passages removed.
    */
-  async remove(paths: string[]): Promise<RemoveReport> {
+  async remove(paths: string[], opts: PurgeOptions = {}): Promise<RemoveReport> {
     const targets = await Promise.all(paths.map((p) => realpath(p).catch(() => path.resolve(p))))
-    return this.#locked(async (catalog) => {
+    return this.#lockedThenPurge(opts, (r) => r.chunks > 0, async (catalog) => {
       const report: RemoveReport = { roots: [], excluded: [], files: 0, chunks: 0 }
       for (const t of targets) {
         const below = catalog.roots.filter((r) => isWithin(r.path, t))
@@ -145,10 +153,13 @@ export class Docs {
     })
   }
 
-  /** Removes every document from the index (`docs rm --all`, `memory forget --all`); the number of files. */
-  async removeAll(): Promise<number> {
+  /**
+   * Removes every document from the index (`docs rm --all`, `memory forget --all`); the number of
+   * files. `memory forget --all` passes `purge: false`: it wipes the store's data folder after.
+   */
+  async removeAll(opts: PurgeOptions = {}): Promise<number> {
     if (!(await hasCatalog(this.deps.home))) return 0
-    return this.#locked(async (catalog) => {
+    return this.#lockedThenPurge(opts, (n) => n > 0, async (catalog) => {
       const files = Object.values(catalog.files)
       await this.#drop(catalog, files)
       catalog.roots = []
@@ -245,6 +256,36 @@ export class Docs {
     return deleteIds(await this.#store(catalog.embedder ?? this.deps.embedder().id), ids)
   }
 
+  /**
+   * `#locked`, then, when `removed` says passages went, purges them from the store's files
+   * (forget-store.ts: the collection rebuilt with the shared server stopped, then vacuumed), as
+   * `memory forget` does for memories: a delete alone leaves them in Chroma's write log and index.
+   */
+  async #lockedThenPurge<T>(
+    opts: PurgeOptions,
+    removed: (result: T) => boolean,
+    fn: (catalog: Catalog) => Promise<T>,
+  ): Promise<T> {
+    let embedderId: string | undefined
+    const result = await this.#locked(async (catalog) => {
+      embedderId = catalog.embedder ?? this.deps.embedder().id
+      return fn(catalog)
+    })
+    if (opts.purge !== false && embedderId && removed(result)) {
+      opts.onPurge?.()
+      const { purgeDeleted } = await import('../forget-store.js')
+      const { collectionFor } = await import('../open-store.js')
+      await purgeDeleted({
+        home: this.deps.home,
+        env: this.deps.env,
+        cipher: await this.deps.cipher(),
+        collection: docsCollection(collectionFor(embedderId)),
+        store: await this.#store(embedderId),
+      })
+    }
+    return result
+  }
+
   /** runs `fn` on the catalog as its only writer, and writes it after (also when `fn` fails part-way) */
   async #locked<T>(fn: (catalog: Catalog) => Promise<T>): Promise<T> {
     const cipher = await this.deps.cipher()
@@ -258,7 +299,7 @@ export class Docs {
     })
   }
 
-  async #store(embedderId: string): Promise<MemoryStore> {
+  async #store(embedderId: string): Promise<ChromaMemoryStoreApi> {
     const { collectionFor, openStore } = await import('../open-store.js')
     return openStore({
       home: this.deps.home,
