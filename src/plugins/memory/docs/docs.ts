@@ -128,29 +128,33 @@ export class Docs {
    */
   async remove(paths: string[], opts: PurgeOptions = {}): Promise<RemoveReport> {
     const targets = await Promise.all(paths.map((p) => realpath(p).catch(() => path.resolve(p))))
-    return this.#lockedThenPurge(opts, (r) => r.chunks > 0, async (catalog) => {
-      const report: RemoveReport = { roots: [], excluded: [], files: 0, chunks: 0 }
-      for (const t of targets) {
-        const below = catalog.roots.filter((r) => isWithin(r.path, t))
-        const inside = catalog.roots.filter((r) => r.kind === 'dir' && !below.includes(r) && isWithin(t, r.path))
-        const files = Object.values(catalog.files).filter((f) => isWithin(f.path, t))
-        if (below.length === 0 && inside.length === 0 && files.length === 0)
-          throw new MiradorError(
-            'USAGE',
-            `${t} is not indexed: nothing was removed. See \`mirador docs ls\` for what is.`,
-          )
-        catalog.roots = catalog.roots.filter((r) => !below.includes(r))
-        report.roots.push(...below.map((r) => r.path))
-        for (const r of inside) {
-          const glob = path.relative(r.path, t).split(path.sep).join('/')
-          r.exclude = [...new Set([...(r.exclude ?? []), glob])]
-          report.excluded.push({ root: r.path, glob })
+    return this.#lockedThenPurge(
+      opts,
+      (r) => r.chunks > 0,
+      async (catalog) => {
+        const report: RemoveReport = { roots: [], excluded: [], files: 0, chunks: 0 }
+        for (const t of targets) {
+          const below = catalog.roots.filter((r) => isWithin(r.path, t))
+          const inside = catalog.roots.filter((r) => r.kind === 'dir' && !below.includes(r) && isWithin(t, r.path))
+          const files = Object.values(catalog.files).filter((f) => isWithin(f.path, t))
+          if (below.length === 0 && inside.length === 0 && files.length === 0)
+            throw new MiradorError(
+              'USAGE',
+              `${t} is not indexed: nothing was removed. See \`mirador docs ls\` for what is.`,
+            )
+          catalog.roots = catalog.roots.filter((r) => !below.includes(r))
+          report.roots.push(...below.map((r) => r.path))
+          for (const r of inside) {
+            const glob = path.relative(r.path, t).split(path.sep).join('/')
+            r.exclude = [...new Set([...(r.exclude ?? []), glob])]
+            report.excluded.push({ root: r.path, glob })
+          }
+          report.chunks += await this.#drop(catalog, files)
+          report.files += files.length
         }
-        report.chunks += await this.#drop(catalog, files)
-        report.files += files.length
-      }
-      return report
-    })
+        return report
+      },
+    )
   }
 
   /**
@@ -159,12 +163,16 @@ export class Docs {
    */
   async removeAll(opts: PurgeOptions = {}): Promise<number> {
     if (!(await hasCatalog(this.deps.home))) return 0
-    return this.#lockedThenPurge(opts, (n) => n > 0, async (catalog) => {
-      const files = Object.values(catalog.files)
-      await this.#drop(catalog, files)
-      catalog.roots = []
-      return files.length
-    })
+    return this.#lockedThenPurge(
+      opts,
+      (n) => n > 0,
+      async (catalog) => {
+        const files = Object.values(catalog.files)
+        await this.#drop(catalog, files)
+        catalog.roots = []
+        return files.length
+      },
+    )
   }
 
   /** Passages relevant to `query`, best first, at or above the similarity threshold. */
