@@ -157,16 +157,18 @@ class ChromaMemoryStore implements MemoryStore {
       return c.col.query({
         queryEmbeddings: [embedding],
         nResults: k,
-        include: ['documents', 'metadatas', 'distances'],
+        include: ['documents', 'metadatas', 'distances', 'embeddings'],
         ...(where ? { where } : {}),
       })
     })
     const ids = res.ids[0] ?? []
     const hits: VectorHit[] = []
     for (let i = 0; i < ids.length; i++) {
+      const embedding = res.embeddings[0]?.[i]
       hits.push({
         ...this.toStored(ids[i]!, res.documents[0]?.[i] ?? null, res.metadatas[0]?.[i] ?? null),
         distance: res.distances[0]?.[i] ?? Number.NaN,
+        ...(embedding ? { embedding: Array.from(embedding) } : {}),
       })
     }
     return hits
