@@ -1,9 +1,9 @@
 /**
  * Recall fuses two rankings of the same memories: by meaning (the embedder's vectors) and by words
  * (BM25). Vectors win on paraphrases ("when was my sibling born?" finds "my sister's birthday is …");
- * words win on names, dates, places and rare entities, which a sentence encoder blurs ("Bertrand
- * Lefort", "the A43", "18 November"). The vector search over-fetches candidates, then each is
- * scored by
+ * words win on names, dates, places and rare entities, which a sentence encoder blurs ("what's
+ * happening on 18 November?", "what did I pay at Norauto Caluire?"). The vector search over-fetches
+ * candidates, then each is scored by
  *
  *   score = w.vector · V + w.lexical · L + w.recency · R
  *
@@ -16,7 +16,9 @@
  *     its terms over the candidates, capped at 1. A question naming something the candidates hold
  *     (a person, a place, a date: rare terms, high IDF) gives the memories that hold them an L near
  *     1, so words decide; a paraphrase shares only common words or none, every L stays small, and
- *     the vectors decide. The weight of words thus follows the question, with no classifier.
+ *     the vectors decide. The weight of words thus follows the question, with no classifier. Query
+ *     words no candidate holds count in the ideal too (at the highest IDF): a question worded
+ *     unlike every candidate leans on the vectors.
  *   - `best`: divided by the best candidate's BM25 (the best lexical match is 1, whatever it holds);
  *     for the hashing embedder, whose vectors are themselves lexical.
  *   0 for all when no candidate shares a term with the query.
@@ -24,8 +26,9 @@
  * The weights are made to sum to 1, so the score is in [0, 1].
  *
  * Then updated facts (supersede.ts, for embedding models): a candidate that a later candidate
- * supersedes (close vectors, a word only the two share) and whose successor scores within
- * `supersede.margin` of it is placed right below that successor, and says so (`supersededBy`).
+ * supersedes (close vectors, a word only the two share, among at least MIN_COMPARED candidates) and
+ * whose successor scores within `supersede.margin` of it is placed right below that successor, and
+ * says so (`supersededBy`).
  *
  * Two presets (`tuningFor(embedder.id)` picks one; `recall` uses it unless told otherwise), both
  * MEASURED with bench/memory-recall.ts on the tuning halves (odd-numbered questions) of its two
@@ -42,8 +45,10 @@
  *   ones.)
  * - MODEL_TUNING, for sentence-embedding models (measured with the bundled USE Lite): the same
  *   smoothed grid over both sets' tuning halves at once (mean of the two sets' recall@5), also over
- *   the over-fetch (4, 6, 8 × k), the lexical scale and the half-life (90–730 days), then the
- *   supersede rule's similarity (0.6–0.8) and margin (0.1–1) at the chosen point. Reciprocal-rank
+ *   the over-fetch (4, 6, 8 × k), the lexical scale and the half-life (90–730 days), with the
+ *   supersede rule at (0.7, 0.3); then the rule's similarity (0.6–0.8) and margin (0.1–1) at the
+ *   chosen point, where similarity 0.7 with margins 0.2 to 1 tie for the best (`bench/memory-recall.ts
+ *   --tune` prints both searches). Reciprocal-rank
  *   fusion (k0 5–60) was tried and lost to the score fusion on both sets (it throws away how far
  *   apart the scores are, and on paraphrases BM25's ranking is mostly noise). Over-fetching more
  *   raises what words can bring back (names the vectors rank 30th), at a small cost on paraphrases.
