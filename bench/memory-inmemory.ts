@@ -2,7 +2,8 @@
  * A brute-force, in-memory MemoryStore for the memory benchmarks: exact cosine search over every
  * vector (a Float32Array matrix, one dot product per memory), no persistence, no encryption.
  * Recall quality does not depend on the store (any exact search gives the same neighbours), and
- * it gives a latency baseline to set the real store against.
+ * it gives a latency baseline to set the real store against. Like the Chroma store, a hit carries its
+ * (here unit-length) vector.
  */
 import type {
   MemoryFilter,
@@ -72,7 +73,8 @@ export class InMemoryStore implements MemoryStore {
     }
     return bestRow.map((row, i) => {
       const r = this.#rows[row]!
-      return { id: r.id, text: r.text, meta: { ...r.meta }, distance: 1 - bestSim[i]! }
+      const embedding = Array.from(m.subarray(row * d, (row + 1) * d))
+      return { id: r.id, text: r.text, meta: { ...r.meta }, distance: 1 - bestSim[i]!, embedding }
     })
   }
 

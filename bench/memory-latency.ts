@@ -50,6 +50,7 @@ export interface LatencyOptions {
   /** untimed recalls first (default 20) */
   warmup?: number
   k?: number
+  /** default: recall's, for the embedder (tuningFor) */
   overfetch?: number
   /** records per store.add (default 1000) */
   batch?: number
@@ -92,7 +93,7 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
   const nQueries = options.queries ?? 200
   const warmup = options.warmup ?? 20
   const k = options.k ?? 5
-  const overfetch = options.overfetch ?? 4
+  const overfetch = options.overfetch
   const batch = options.batch ?? 1000
   const log = options.onProgress ?? (() => {})
 
@@ -154,7 +155,14 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
       embedMs = 0
       storeMs = 0
       const t = performance.now()
-      await recall({ store: timedStore, embedder: timedEmbedder, query: q, k, overfetch, now: set.now })
+      await recall({
+        store: timedStore,
+        embedder: timedEmbedder,
+        query: q,
+        k,
+        now: set.now,
+        ...(overfetch ? { overfetch } : {}),
+      })
       const all = performance.now() - t
       if (i < warmup) continue
       total.push(all)

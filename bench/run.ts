@@ -15,7 +15,7 @@
  *   9. tool call latency in the sandbox (warm and cold pool) against node:vm
  *  10. the learner: routing share on a simulated user, and weight rewrite latency
  *  11. energy per query under each energy profile over a simulated day
- *  12. memory recall quality (recall@5, vector-only vs hybrid) on a labelled set
+ *  12. memory recall quality (recall@5 and MRR per kind of question: BM25, vectors, fused) on two labelled sets
  *  13. documents: indexing throughput, a sync with nothing changed, `docs search` at 10,000 passages
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -455,9 +455,9 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
   )
   printTable(rows)
 
-  // 12. recall quality on the labelled set, for each embedder that runs here
+  // 12. recall quality on the two labelled sets, per kind of question
   if (want('recall')) {
-    console.log('\nMemory recall quality (bench/data/memory-recall.json)\n')
+    console.log('\nMemory recall quality (bench/data/memory-recall.json, bench/data/memory-recall-dialogue.json)\n')
     printRecallRows(await runRecallBenchmark({ gguf }))
   }
 }

@@ -90,6 +90,10 @@ describe('ChromaStore', () => {
     expect(hits[0]!.distance).toBeCloseTo(0, 5)
     expect(hits[0]!.text).toBe(secret)
     expect(hits[0]!.meta).toEqual(a.meta)
+    // each hit carries its own vector (recall compares candidates with it: supersede.ts)
+    expect(hits.map((h) => h.embedding)).toEqual(
+      [a.embedding, c.embedding].map((v) => v.map((x) => expect.closeTo(x, 5))),
+    )
     // cosine, not l2: an orthogonal unit vector is at distance 1
     const all = await store.query(unit(0), 10)
     expect(all).toHaveLength(4)

@@ -1,12 +1,15 @@
 /**
  * BM25 on a hand-computed example, the shared tokenizer, and hybrid ranking: each component as
  * documented in recall.ts, how they combine, recency decay, the threshold, and recall()'s use of
- * the store and the embedder.
+ * the store and the embedder; the query-adaptive lexical scale of the fused ranking; and the
+ * supersede rule for updated facts (supersede.ts), with the real bundled sentence encoder where
+ * the vectors matter.
  */
-import { describe, expect, test } from '@jest/globals'
+import { beforeAll, describe, expect, test } from '@jest/globals'
 import { MiradorError } from '../../src/engine/errors.js'
 import { analyze, bm25, stem, tokenize } from '../../src/lib/bm25.js'
 import { createHashingEmbedder } from '../../src/lib/embedder.js'
+import { createUseEmbedder } from '../../src/lib/use-embedder.js'
 import {
   DEFAULT_WEIGHTS,
   HASHING_TUNING,
@@ -17,6 +20,13 @@ import {
   tuningFor,
   type Ranked,
 } from '../../src/plugins/memory/recall.js'
+import {
+  MIN_COMPARED,
+  promote,
+  successors,
+  updatesAround,
+  type Comparable,
+} from '../../src/plugins/memory/supersede.js'
 import type { MemoryStore, VectorHit } from '../../src/plugins/memory/types.js'
 
 const DAY = 86_400_000
@@ -102,12 +112,13 @@ describe('rankMemories', () => {
   ]
   const q = 'who do I meet at the climbing wall'
 
-  test('vector: min-max scaled similarity; lexical: BM25 / the best BM25; recency: 0.5^(age/half-life)', () => {
+  test('vector: min-max scaled similarity; lexical (best): BM25 / the best BM25; recency: 0.5^(age/half-life)', () => {
     const r = rankMemories(q, cands, {
       now: NOW,
       k: 3,
       weights: { vector: 1, lexical: 1, recency: 1 },
       halfLifeDays: 10,
+      lexicalScale: 'best',
     })
     const byId = Object.fromEntries(r.map((x) => [x.id, x])) as Record<string, Ranked>
     expect(byId.a!.components.vector).toBe(1)
@@ -144,7 +155,8 @@ describe('rankMemories', () => {
   })
 
   test('each weight alone orders by its component', () => {
-    const order = (w: object) => rankMemories(q, cands, { now: NOW, k: 3, weights: w }).map((x) => x.id)
+    const order = (w: object) =>
+      rankMemories(q, cands, { now: NOW, k: 3, weights: w, lexicalScale: 'best' }).map((x) => x.id)
     expect(order({ vector: 1 })).toEqual(['a', 'b', 'c'])
     expect(order({ lexical: 1 })[0]).toBe('b')
     expect(order({ recency: 1 })).toEqual(['c', 'b', 'a'])
@@ -227,12 +239,14 @@ describe('recall', () => {
     hit('m4', 'The cat likes salmon', 0.9, 1),
   ]
 
-  test('asks the store for k × overfetch (default 4) with the query vector and the session', async () => {
+  test("asks the store for k × overfetch (default: the embedder's preset), the query vector, the session", async () => {
     const { store, calls } = fakeStore(hits)
     await recall({ store, embedder, query: 'coffee', k: 2, now: NOW })
+    await recall({ store, embedder: { ...embedder, id: 'hashing-v1/384' }, query: 'coffee', k: 2, now: NOW })
     await recall({ store, embedder, query: 'coffee', k: 1, overfetch: 3, session: 's1', now: NOW })
     expect(calls).toEqual([
-      { embedding: [1, 0], k: 8 },
+      { embedding: [1, 0], k: 2 * MODEL_TUNING.overfetch },
+      { embedding: [1, 0], k: 2 * HASHING_TUNING.overfetch },
       { embedding: [1, 0], k: 3, filter: { session: 's1' } },
     ])
   })
@@ -246,6 +260,7 @@ describe('recall', () => {
       k: 2,
       now: NOW,
       weights: { vector: 0.5, lexical: 0.5 },
+      lexicalScale: 'best',
     })
     expect(r.map((x) => x.id)).toEqual(['m2', 'm1'])
     expect(r[0]!.components.lexical).toBeGreaterThan(0)
@@ -296,5 +311,214 @@ describe('recall', () => {
     }
     const [top] = await recall({ store, embedder: e, query: 'when is my dentist appointment?', k: 1, now: NOW })
     expect(top!.id).toBe('m0')
+  })
+})
+
+describe('fusion: the query-adaptive lexical scale', () => {
+  // the nearest by vector shares no word with either question; the named one is farther
+  const cands = [
+    hit('near', 'We meet the team every week to plan the quarter', 0.2, 30),
+    hit('named', 'Bertrand Lefort asked for forty more parking spaces at the new office', 0.55, 30),
+    hit('other', 'The office plants need watering on Fridays', 0.6, 30),
+    hit('far', 'Pimenta the cat likes salmon', 0.8, 30),
+  ]
+  const rank = (q: string, lexicalScale: 'query' | 'best') =>
+    rankMemories(q, cands, { now: NOW, k: 4, ...MODEL_TUNING, lexicalScale })
+
+  test('query: L = BM25 / Σ IDF of the query terms over the candidates, capped at 1', () => {
+    for (const q of ['who is Bertrand Lefort?', 'what did Bertrand want?', 'how are things at the office these days']) {
+      const lex = bm25(
+        tokenize(q),
+        cands.map((c) => tokenize(c.text)),
+      )
+      expect(lex.ideal).toBeGreaterThan(0)
+      for (const r of rank(q, 'query')) {
+        expect(r.bm25).toBeCloseTo(lex.scores[cands.findIndex((c) => c.id === r.id)]!, 12)
+        expect(r.components.lexical).toBeCloseTo(Math.min(1, r.bm25 / lex.ideal), 12)
+      }
+    }
+  })
+
+  test('a question naming what a memory holds lets words decide; sharing a common word leaves it to vectors', () => {
+    const naming = rank('who is Bertrand Lefort?', 'query')
+    expect(naming[0]!.id).toBe('named')
+    expect(naming[0]!.components.lexical).toBeGreaterThan(0.5)
+    // "office" is the only word shared, and two memories hold it: a weak lexical signal
+    const paraphrase = rank('how are things at the office these days', 'query')
+    expect(paraphrase[0]!.id).toBe('near')
+    expect(Math.max(...paraphrase.map((r) => r.components.lexical))).toBeLessThan(0.5)
+    // scaled by the best match instead, the same weak match counts in full and wins
+    const byBest = rank('how are things at the office these days', 'best')
+    expect(byBest.find((r) => r.components.lexical === 1)).toBeDefined()
+    expect(byBest[0]!.id).not.toBe('near')
+  })
+})
+
+describe('supersede: successors and promote', () => {
+  const at = (daysAgo: number) => ({ createdAt: NOW - daysAgo * DAY })
+  const v = (...xs: number[]) => xs
+  // unrelated memories to compare against (a word two memories share means little among a handful)
+  const FILLER = [
+    'Pimenta the cat likes salmon',
+    'The boiler needs a yearly service',
+    'Sofia works at CERN as a data engineer',
+    'Zoé loses her first tooth',
+    'The tax return is due in June',
+    'Léo reads comics at night',
+    'The bins go out on Tuesdays',
+  ]
+  const fillers = FILLER.map((text, i) => ({ text, embedding: v(0, 0, 0), meta: at(100 + i) }))
+
+  test('a later memory with a close vector and a word only the two share supersedes the earlier one', () => {
+    const items = [
+      { text: 'Gym membership at Basic-Fit, 30 euros a month', embedding: v(1, 0, 0), meta: at(300) },
+      { text: 'Cancelled Basic-Fit, joined the climbing gym instead', embedding: v(0.95, 0.3, 0), meta: at(20) },
+      { text: 'The climbing gym is open late on Tuesdays', embedding: v(0.9, 0.4, 0.1), meta: at(10) },
+      { text: 'Left my climbing shoes and gym bag at the office', embedding: v(0.1, 0, 1), meta: at(5) },
+    ]
+    const linked = (xs: Comparable[]) => successors([...xs, ...fillers], 0.7).slice(0, xs.length)
+    // 0 → 1: "basic" and "fit" are theirs alone; 1 → 2: close, but "climb" and "gym" are held by 3
+    // too; 3 is later than all and shares "gym" with 0, but its vector is far
+    expect(linked(items)).toEqual([[1], [], [], []])
+    // not earlier, not later: the same moment supersedes nothing
+    expect(linked([items[0]!, { ...items[1]!, meta: items[0]!.meta }])).toEqual([[], []])
+    // a memory without its vector takes no part
+    expect(linked([items[0]!, { ...items[1]!, embedding: undefined }])).toEqual([[], []])
+    // the similarity bar is the rule's
+    expect(successors([...items, ...fillers], 0.99).slice(0, 4)).toEqual([[], [], [], []])
+    // fewer than MIN_COMPARED memories: nothing is compared
+    const few = [...items, ...fillers].slice(0, MIN_COMPARED - 1)
+    expect(successors(few, 0.7)).toEqual(few.map(() => []))
+    expect(successors([...few, { text: 'one more', embedding: v(0, 0, 0), meta: at(1) }], 0.7)[0]).toEqual([1])
+  })
+
+  test('promote puts successors within the margin right above, chains newest first, and says who', () => {
+    // ranked best first; 0 is superseded by 2, which is superseded by 3; 1 by 4 (too far below)
+    const scores = [0.9, 0.8, 0.7, 0.65, 0.3]
+    const next = [[2], [4], [3], [], []]
+    const { order, supersededBy } = promote(scores, next, 0.3)
+    expect(order).toEqual([3, 2, 0, 1, 4])
+    expect([...supersededBy]).toEqual([
+      [0, 2],
+      [2, 3],
+    ])
+    // with no margin, only a successor scoring as high moves; a successor already above stays
+    expect(promote([0.9, 0.8], [[], [0]], 0).order).toEqual([0, 1])
+    expect(promote([0.9, 0.8], [[], [0]], 0).supersededBy.get(1)).toBe(0)
+    expect(promote(scores, next, 0).order).toEqual([0, 1, 2, 3, 4])
+  })
+
+  test('rankMemories applies the rule when the candidates carry vectors, and provenance tells', () => {
+    const old = { ...hit('old', 'Mortgage with Crédit Mutuel fixed at 3.9%', 0.1, 200), embedding: v(1, 0) }
+    const renegotiated = {
+      ...hit('new', 'Crédit Mutuel cut our mortgage rate to 3.2% from May', 0.3, 20),
+      embedding: v(0.9, 0.2),
+    }
+    const other = { ...hit('x', 'The boiler needs a service', 0.5, 1), embedding: v(0, 1) }
+    const rest = FILLER.map((text, i) => ({ ...hit(`f${i}`, text, 0.9, 300), embedding: v(0, 0) }))
+    const cands = [old, renegotiated, other, ...rest]
+    const q = 'our mortgage with Crédit Mutuel'
+    const plain = rankMemories(q, cands, { now: NOW, k: 3, ...MODEL_TUNING, supersede: undefined })
+    expect(plain.map((r) => r.id)).toEqual(['old', 'new', 'x'])
+    const ruled = rankMemories(q, cands, { now: NOW, k: 3, ...MODEL_TUNING })
+    expect(ruled.map((r) => r.id)).toEqual(['new', 'old', 'x'])
+    expect(ruled[1]!.supersededBy).toBe('new')
+    expect(provenance(ruled[1]!).supersededBy).toBe('new')
+    expect('supersededBy' in provenance(ruled[0]!)).toBe(false)
+    // the scores are the fused ones, unchanged: the order says the rest
+    expect(ruled.find((r) => r.id === 'old')!.score).toBe(plain[0]!.score)
+    // results carry no vectors
+    for (const r of ruled) expect('embedding' in r).toBe(false)
+    // without vectors, nothing is compared
+    const bare = cands.map(({ embedding: _e, ...h }) => h)
+    expect(rankMemories(q, bare, { now: NOW, k: 3, ...MODEL_TUNING }).map((r) => r.id)).toEqual(['old', 'new', 'x'])
+    // nor among fewer than MIN_COMPARED candidates
+    expect(rankMemories(q, cands.slice(0, 3), { now: NOW, k: 3, ...MODEL_TUNING }).map((r) => r.id)).toEqual([
+      'old',
+      'new',
+      'x',
+    ])
+  })
+})
+
+describe('supersede with the bundled sentence encoder', () => {
+  const use = createUseEmbedder()
+  const texts = {
+    april: 'Our Lisbon trip is booked for 10 to 14 April, flying easyJet from Lyon.',
+    may: 'Change of plan: the Lisbon trip moved to 22 to 26 May, still flying easyJet from Lyon.',
+    kyoto: 'We booked a trip to Kyoto for October, flying Finnair from Lyon.',
+    dentist: 'Booked the dentist for Monday 3 March at 8:30.',
+    boiler: 'The boiler keeps losing pressure; top it up with the loop under the sink.',
+    sofia: 'Sofia works at CERN as a data engineer.',
+    bins: 'Recycling goes out every other Tuesday.',
+    rent: 'Rent for the flat is 1,150 a month, paid on the first.',
+    cat: 'Pimenta the cat is a grey rescue who scratches the sofa.',
+    teacher: "Zoé's new teacher is Monsieur Dubois.",
+  }
+  const ages = {
+    april: 60,
+    may: 10,
+    kyoto: 5,
+    dentist: 40,
+    boiler: 3,
+    sofia: 90,
+    bins: 7,
+    rent: 30,
+    cat: 200,
+    teacher: 2,
+  }
+  let mems: (VectorHit & { embedding: number[] })[]
+
+  beforeAll(async () => {
+    const vectors = await use.embed(Object.values(texts))
+    mems = Object.keys(texts).map((id, i) => ({
+      ...hit(id, texts[id as keyof typeof texts], 0, ages[id as keyof typeof ages]),
+      embedding: vectors[i]!,
+    }))
+  })
+  const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0)
+  const byId = (id: string) => mems.find((m) => m.id === id)!
+  const rule = MODEL_TUNING.supersede!
+
+  test('the moved trip supersedes the booking; a trip elsewhere, as close, shares no word of its own with it', () => {
+    // precondition: the Kyoto booking is as close as the update by vector; only the shared word tells them apart
+    expect(cos(byId('april').embedding, byId('may').embedding)).toBeGreaterThanOrEqual(rule.similarity)
+    expect(cos(byId('april').embedding, byId('kyoto').embedding)).toBeGreaterThanOrEqual(rule.similarity)
+    const next = successors(mems, rule.similarity)
+    const named = next.map((js, i) => [mems[i]!.id, js.map((j) => mems[j]!.id)])
+    expect(named).toEqual([
+      ['april', ['may']],
+      ['may', []],
+      ['kyoto', []],
+      ['dentist', []],
+      ['boiler', []],
+      ['sofia', []],
+      ['bins', []],
+      ['rent', []],
+      ['cat', []],
+      ['teacher', []],
+    ])
+    const around = updatesAround(byId('april'), mems, rule.similarity)
+    expect(around.supersededBy.map((m) => m.id)).toEqual(['may'])
+    expect(around.supersedes).toEqual([])
+    expect(updatesAround(byId('may'), mems, rule.similarity).supersedes.map((m) => m.id)).toEqual(['april'])
+  })
+
+  test('recall puts the update first when the old booking matches the question better', async () => {
+    const store: Pick<MemoryStore, 'query'> = {
+      async query(q, k) {
+        return mems
+          .map((m) => ({ ...m, distance: 1 - cos(m.embedding, q) }))
+          .sort((a, b) => a.distance - b.distance)
+          .slice(0, k)
+      },
+    }
+    const query = 'When is our Lisbon trip?'
+    const without = await recall({ store, embedder: use, query, k: 3, now: NOW, supersede: false })
+    // precondition: by words, vectors and recency alone, the superseded booking comes first
+    expect(without[0]!.id).toBe('april')
+    const got = await recall({ store, embedder: use, query, k: 3, now: NOW })
+    expect(got.slice(0, 2).map((r) => r.id)).toEqual(['may', 'april'])
+    expect(got[1]!.supersededBy).toBe('may')
   })
 })

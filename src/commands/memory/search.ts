@@ -10,8 +10,9 @@ import { MAX_LIMIT, runBatch } from './search-batch.js'
 export default class MemorySearch extends MiradorCommand {
   static summary = 'Find memories relevant to a text, with the scores recall uses; --batch for many queries.'
   static description =
-    'The same hybrid recall that fills {{memory}}: vector similarity, ' +
-    'then a lexical (BM25) score over the candidates and recency. Shows each component. ' +
+    'The same recall that fills {{memory}}: vector similarity fused with a lexical (BM25) score over the ' +
+    'candidates, and recency. Shows each component; a memory that a later one updates follows it and says ' +
+    '"superseded by ID". ' +
     'Only memories at or above the similarity threshold injection uses (the memory option `threshold`) ' +
     'are listed: when none is, nothing is relevant and the list is empty.\n\n' +
     '--batch reads JSONL on standard input, one {"query", "ref"?, "session"?, "limit"?} a line, ' +
@@ -70,7 +71,8 @@ export default class MemorySearch extends MiradorCommand {
         const parts =
           `similarity ${p.similarity.toFixed(3)}, ` + `lexical ${p.lexical.toFixed(3)}, recency ${p.recency.toFixed(3)}`
         const ref = m.meta.ref !== undefined ? `  ref ${JSON.stringify(m.meta.ref)}` : ''
-        this.log(`${m.id}  score ${p.score.toFixed(3)} (${parts})${ref}  ${safeText(oneLine(m.text, 70))}`)
+        const newer = p.supersededBy ? `  superseded by ${p.supersededBy}` : ''
+        this.log(`${m.id}  score ${p.score.toFixed(3)} (${parts})${ref}${newer}  ${safeText(oneLine(m.text, 70))}`)
       }
     }
     return found.map((m) => ({ ...provenance(m), ref: m.meta.ref ?? null, text: m.text, meta: m.meta }))

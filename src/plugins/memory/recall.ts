@@ -1,43 +1,70 @@
 /**
- * Hybrid recall: the vector search over-fetches candidates, then each candidate is scored by
+ * Recall fuses two rankings of the same memories: by meaning (the embedder's vectors) and by words
+ * (BM25). Vectors win on paraphrases ("when was my sibling born?" finds "my sister's birthday is …");
+ * words win on names, dates, places and rare entities, which a sentence encoder blurs ("what's
+ * happening on 18 November?", "what did I pay at Norauto Caluire?"). The vector search over-fetches
+ * candidates, then each is scored by
  *
  *   score = w.vector · V + w.lexical · L + w.recency · R
  *
  * - V, vector: the candidate's cosine similarity (1 − distance) min-max scaled over the
  *   candidates (the best is 1, the worst 0; all 1 when they are equal). Scaling makes the weight
  *   mean the same whatever range an embedding model's similarities fall in.
- * - L, lexical: BM25 of the query against the candidates only (bm25.ts, k1 1.2, b 0.75, the
- *   tokenizer the hashing embedder uses), divided by the best candidate's BM25 (so the best
- *   lexical match is 1); 0 for all when no candidate shares a term with the query. (Dividing by
- *   the query's ideal score instead, Σ IDF, was tried: query words that no candidate holds then
- *   shrink every L alike and quietly hand the ranking to the vector part; on the tuning half it
- *   was no better at the best weights and worse at the vector-heavy ones.)
+ * - L, lexical: BM25 of the query against the candidates only (lib/bm25.ts: k1 1.2, b 0.75, the
+ *   tokenizer the hashing embedder uses), scaled one of two ways (`lexicalScale`):
+ *   - `query` (query-adaptive, for embedding models): divided by the query's ideal score, Σ IDF of
+ *     its terms over the candidates, capped at 1. A question naming something the candidates hold
+ *     (a person, a place, a date: rare terms, high IDF) gives the memories that hold them an L near
+ *     1, so words decide; a paraphrase shares only common words or none, every L stays small, and
+ *     the vectors decide. The weight of words thus follows the question, with no classifier. Query
+ *     words no candidate holds count in the ideal too (at the highest IDF): a question worded
+ *     unlike every candidate leans on the vectors.
+ *   - `best`: divided by the best candidate's BM25 (the best lexical match is 1, whatever it holds);
+ *     for the hashing embedder, whose vectors are themselves lexical.
+ *   0 for all when no candidate shares a term with the query.
  * - R, recency: 0.5 ^ (age in days / halfLifeDays), from the memory's `createdAt`.
  * The weights are made to sum to 1, so the score is in [0, 1].
  *
- * Two presets (`tuningFor(embedder.id)` picks one; `recall` uses it unless given weights):
- * - HASHING_TUNING, for the built-in hashing embedder, was MEASURED on the labelled set
- *   bench/data/memory-recall.json: a grid search (weights in steps of 0.1, half-lives 30, 90, 180,
- *   365 days) on the tuning half only (odd-numbered queries), taking the point whose grid
+ * Then updated facts (supersede.ts, for embedding models): a candidate that a later candidate
+ * supersedes (close vectors, a word only the two share, among at least MIN_COMPARED candidates) and
+ * whose successor scores within `supersede.margin` of it is placed right below that successor, and
+ * says so (`supersededBy`).
+ *
+ * Two presets (`tuningFor(embedder.id)` picks one; `recall` uses it unless told otherwise), both
+ * MEASURED with bench/memory-recall.ts on the tuning halves (odd-numbered questions) of its two
+ * labelled sets: bench/data/memory-recall.json (one person's facts, paraphrased questions) and
+ * bench/data/memory-recall-dialogue.json (multi-session dialogue: names, dates, places, updates).
+ * The held-out halves are what the bench reports.
+ * - HASHING_TUNING, for the built-in hashing embedder: a grid search (weights in steps of 0.1,
+ *   half-lives 30, 90, 180, 365 days) on the first set's tuning half, taking the point whose grid
  *   neighbourhood has the best mean recall@5 (the surface is flat to within a query or two, so a
- *   single best point would be noise); bench/memory-recall.ts reports it on the held-out half.
- *   Its vector weight came out 0: that embedder is itself lexical (its vectors carry the words
- *   BM25 sees, without IDF), so its similarity adds nothing to BM25 once it has chosen the
- *   candidates; recency settles what BM25 leaves tied (memories that share no word with the query).
- * - MODEL_TUNING, for embedding models served by a runtime, was NOT measured: no sentence-embedding
- *   model exists on the machines this was built on. It is a prior (dense similarity first, as
- *   convex hybrid fusion usually is, BM25 second), to be measured with a real model.
+ *   single best point would be noise). Its vector weight came out 0: that embedder is itself
+ *   lexical (its vectors carry the words BM25 sees, without IDF), so its similarity adds nothing to
+ *   BM25 once it has chosen the candidates; recency settles what BM25 leaves tied. (Dividing by
+ *   the query's ideal score was no better there at the best weights, and worse at the vector-heavy
+ *   ones.)
+ * - MODEL_TUNING, for sentence-embedding models (measured with the bundled USE Lite): the same
+ *   smoothed grid over both sets' tuning halves at once (mean of the two sets' recall@5), also over
+ *   the over-fetch (4, 6, 8 × k), the lexical scale and the half-life (90–730 days), with the
+ *   supersede rule at (0.7, 0.3); then the rule's similarity (0.6–0.8) and margin (0.1–1) at the
+ *   chosen point, where similarity 0.7 with margins 0.2 to 1 tie for the best (`bench/memory-recall.ts
+ *   --tune` prints both searches). Reciprocal-rank
+ *   fusion (k0 5–60) was tried and lost to the score fusion on both sets (it throws away how far
+ *   apart the scores are, and on paraphrases BM25's ranking is mostly noise). Over-fetching more
+ *   raises what words can bring back (names the vectors rank 30th), at a small cost on paraphrases.
  *
  * `recall` embeds the query, asks the store for k × overfetch nearest memories (within a session
  * when given), ranks them all, drops those whose similarity (1 − distance, the embedder's absolute
  * measure) is below `threshold`, and returns the best k with every component, for provenance.
  * The threshold is on similarity and not on the score because the score is relative to the
  * candidate set (V's scaling, BM25's IDF) and rewards recent memories: it always ranks something
- * first, however unrelated.
+ * first, however unrelated. Words can only re-rank what the vectors fetched: a memory whose only
+ * tie to the question is a name, and which the vectors rank below k × overfetch, is not found.
  */
 import { MiradorError } from '../../engine/errors.js'
 import { bm25, tokenize } from '../../lib/bm25.js'
 import type { Embedder } from '../../lib/embedder.js'
+import { promote, successors, type SupersedeRule } from './supersede.js'
 import type { MemoryStore, VectorHit } from './types.js'
 
 export interface RankWeights {
@@ -46,22 +73,35 @@ export interface RankWeights {
   recency: number
 }
 
-/** Weights and recency half-life, as a pair. */
+/** How BM25 is scaled into L (see above). */
+export type LexicalScale = 'query' | 'best'
+
+/** Everything recall's ranking is tuned by. */
 export interface RecallTuning {
   weights: Readonly<RankWeights>
   halfLifeDays: number
+  /** the store is asked for k × overfetch candidates */
+  overfetch: number
+  lexicalScale: LexicalScale
+  /** updated facts (supersede.ts); none when absent */
+  supersede?: Readonly<SupersedeRule>
 }
 
-/** For the hashing embedder: measured on the tuning half of the labelled set (see above). */
+/** For the hashing embedder: measured on the tuning half of the first labelled set (see above). */
 export const HASHING_TUNING: Readonly<RecallTuning> = Object.freeze({
   weights: Object.freeze({ vector: 0, lexical: 0.8, recency: 0.2 }),
   halfLifeDays: 365,
+  overfetch: 4,
+  lexicalScale: 'best',
 })
 
-/** For embedding models: a prior, not measured here (see above). */
+/** For sentence-embedding models: measured with USE Lite on the tuning halves of both sets (see above). */
 export const MODEL_TUNING: Readonly<RecallTuning> = Object.freeze({
-  weights: Object.freeze({ vector: 0.6, lexical: 0.3, recency: 0.1 }),
+  weights: Object.freeze({ vector: 0.5, lexical: 0.4, recency: 0.1 }),
   halfLifeDays: 180,
+  overfetch: 8,
+  lexicalScale: 'query',
+  supersede: Object.freeze({ similarity: 0.7, margin: 0.3 }),
 })
 
 /** The preset for an embedder, by its id: HASHING_TUNING for `hashing-…`, else MODEL_TUNING. */
@@ -69,15 +109,15 @@ export function tuningFor(embedderId: string | undefined): Readonly<RecallTuning
   return embedderId?.startsWith('hashing-') ? HASHING_TUNING : MODEL_TUNING
 }
 
-/** rankMemories' defaults when it is given no weights or half-life: MODEL_TUNING's */
+/** rankMemories' defaults when it is given no weights, half-life or lexical scale: MODEL_TUNING's */
 export const DEFAULT_WEIGHTS: Readonly<RankWeights> = MODEL_TUNING.weights
 export const DEFAULT_HALF_LIFE_DAYS = MODEL_TUNING.halfLifeDays
-export const DEFAULT_OVERFETCH = 4
+export const DEFAULT_LEXICAL_SCALE: LexicalScale = MODEL_TUNING.lexicalScale
 
 const DAY_MS = 86_400_000
 
-/** A candidate with its score and the parts of it. */
-export interface Ranked extends VectorHit {
+/** A candidate with its score and the parts of it (without its vector: results stay small). */
+export interface Ranked extends Omit<VectorHit, 'embedding'> {
   /** the combined score, in [0, 1] */
   score: number
   /** each part of the score before weighting, each in [0, 1] */
@@ -86,6 +126,8 @@ export interface Ranked extends VectorHit {
   similarity: number
   /** the raw BM25 score over the candidate set */
   bm25: number
+  /** the id of a later memory that updates this one, ranked right above it (supersede.ts) */
+  supersededBy?: string
 }
 
 export interface RankOptions {
@@ -95,6 +137,10 @@ export interface RankOptions {
   weights?: Partial<RankWeights>
   /** days for recency to halve (default DEFAULT_HALF_LIFE_DAYS) */
   halfLifeDays?: number
+  /** how BM25 becomes L (default DEFAULT_LEXICAL_SCALE) */
+  lexicalScale?: LexicalScale
+  /** updated facts: applied when given and the candidates carry their vectors */
+  supersede?: Readonly<SupersedeRule> | undefined
   /** how many to return */
   k: number
 }
@@ -109,13 +155,17 @@ function resolveWeights(given: Partial<RankWeights> | undefined): RankWeights {
   return { vector: out.vector / sum, lexical: out.lexical / sum, recency: out.recency / sum }
 }
 
-/** Scores candidates (see the file's comment) and returns the best `k`, best first. */
+/**
+ * Scores candidates (see the file's comment) and returns the best `k`, best first. With a
+ * supersede rule, a superseded memory follows its successor even when its own score is higher.
+ */
 export function rankMemories(query: string, candidates: readonly VectorHit[], options: RankOptions): Ranked[] {
   const w = resolveWeights(options.weights)
   const halfLife = options.halfLifeDays ?? DEFAULT_HALF_LIFE_DAYS
   if (!(halfLife > 0)) throw new MiradorError('USAGE', `recall halfLifeDays must be > 0, not ${halfLife}`)
   const k = Math.max(0, Math.floor(options.k))
   if (candidates.length === 0 || k === 0) return []
+  const byQuery = (options.lexicalScale ?? DEFAULT_LEXICAL_SCALE) === 'query'
 
   const sims = candidates.map((c) => 1 - c.distance)
   let lo = Infinity
@@ -131,28 +181,44 @@ export function rankMemories(query: string, candidates: readonly VectorHit[], op
   )
   let best = 0
   for (const x of lex.scores) if (x > best) best = x
+  const scale = byQuery ? lex.ideal : best
 
-  const ranked = candidates.map((c, i): Ranked => {
+  const scored = candidates.map((c, i) => {
     const vector = span > 1e-12 ? (sims[i]! - lo) / span : 1
-    const lexical = best > 0 ? lex.scores[i]! / best : 0
+    const lexical = best > 0 ? Math.min(1, lex.scores[i]! / scale) : 0
     const ageDays = Math.max(0, (options.now - c.meta.createdAt) / DAY_MS)
     const recency = Math.pow(0.5, ageDays / halfLife)
-    return {
-      ...c,
+    const ranked: Ranked = {
+      id: c.id,
+      text: c.text,
+      meta: c.meta,
+      distance: c.distance,
       score: w.vector * vector + w.lexical * lexical + w.recency * recency,
       components: { vector, lexical, recency },
       similarity: sims[i]!,
       bm25: lex.scores[i]!,
     }
+    return { ranked, embedding: c.embedding }
   })
-  ranked.sort(
-    (a, b) =>
+  scored.sort(
+    ({ ranked: a }, { ranked: b }) =>
       b.score - a.score ||
       b.similarity - a.similarity ||
       b.meta.createdAt - a.meta.createdAt ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   )
-  return ranked.slice(0, k)
+  if (!options.supersede) return scored.slice(0, k).map((s) => s.ranked)
+  const next = successors(
+    scored.map((s) => ({ text: s.ranked.text, meta: s.ranked.meta, embedding: s.embedding })),
+    options.supersede.similarity,
+  )
+  const moved = promote(
+    scored.map((s) => s.ranked.score),
+    next,
+    options.supersede.margin,
+  )
+  for (const [i, j] of moved.supersededBy) scored[i]!.ranked.supersededBy = scored[j]!.ranked.id
+  return moved.order.slice(0, k).map((i) => scored[i]!.ranked)
 }
 
 export interface RecallOptions {
@@ -162,7 +228,7 @@ export interface RecallOptions {
   query: string
   /** how many memories to return at most */
   k: number
-  /** the store is asked for k × overfetch candidates (default 4) */
+  /** the store is asked for k × overfetch candidates (default tuningFor(embedder.id)) */
   overfetch?: number
   /** minimum similarity (1 − distance) a memory needs; default none */
   threshold?: number
@@ -174,13 +240,18 @@ export interface RecallOptions {
   weights?: Partial<RankWeights>
   /** default tuningFor(embedder.id) */
   halfLifeDays?: number
+  /** default tuningFor(embedder.id) */
+  lexicalScale?: LexicalScale
+  /** default tuningFor(embedder.id); `false` turns the rule off */
+  supersede?: Readonly<SupersedeRule> | false
   signal?: AbortSignal
 }
 
 /** Embeds the query, over-fetches from the store, ranks, applies the threshold; best first. */
 export async function recall(options: RecallOptions): Promise<Ranked[]> {
   const { store, embedder, query, k } = options
-  const overfetch = options.overfetch ?? DEFAULT_OVERFETCH
+  const preset = tuningFor(embedder.id)
+  const overfetch = options.overfetch ?? preset.overfetch
   if (!(Number.isInteger(k) && k >= 1)) throw new MiradorError('USAGE', `recall k must be a whole number ≥ 1, not ${k}`)
   if (!(Number.isInteger(overfetch) && overfetch >= 1))
     throw new MiradorError('USAGE', `recall overfetch must be a whole number ≥ 1, not ${overfetch}`)
@@ -191,18 +262,20 @@ export async function recall(options: RecallOptions): Promise<Ranked[]> {
     k * overfetch,
     options.session === undefined ? undefined : { session: options.session },
   )
-  const preset = tuningFor(embedder.id)
+  const supersede = options.supersede ?? preset.supersede
   const ranked = rankMemories(query, hits, {
     now: options.now ?? Date.now(),
     k: hits.length,
     weights: options.weights ?? preset.weights,
     halfLifeDays: options.halfLifeDays ?? preset.halfLifeDays,
+    lexicalScale: options.lexicalScale ?? preset.lexicalScale,
+    ...(supersede ? { supersede } : {}),
   })
   const threshold = options.threshold
   return (threshold === undefined ? ranked : ranked.filter((r) => r.similarity >= threshold)).slice(0, k)
 }
 
-/** What the `memory` event shows of a recalled memory: its id and scores, rounded. */
+/** What the `memory` event shows of a recalled memory: its id and scores, rounded, and what supersedes it. */
 export function provenance(r: Ranked): {
   id: string
   score: number
@@ -210,6 +283,7 @@ export function provenance(r: Ranked): {
   vector: number
   lexical: number
   recency: number
+  supersededBy?: string
 } {
   const round = (x: number) => Math.round(x * 1e4) / 1e4
   return {
@@ -219,5 +293,6 @@ export function provenance(r: Ranked): {
     vector: round(r.components.vector),
     lexical: round(r.components.lexical),
     recency: round(r.components.recency),
+    ...(r.supersededBy !== undefined ? { supersededBy: r.supersededBy } : {}),
   }
 }

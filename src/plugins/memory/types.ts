@@ -40,6 +40,8 @@ export interface StoredMemory {
 export interface VectorHit extends StoredMemory {
   /** cosine distance (0 = same direction) */
   distance: number
+  /** the memory's own vector, when the store gives it (recall compares candidates with it: supersede.ts) */
+  embedding?: number[]
 }
 
 export interface MemoryFilter {

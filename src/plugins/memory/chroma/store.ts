@@ -206,15 +206,21 @@ class ChromaMemoryStore implements ChromaMemoryStoreApi {
       return c.col.query({
         queryEmbeddings: [embedding],
         nResults: k,
-        include: ['documents', 'metadatas', 'distances'],
+        include: ['documents', 'metadatas', 'distances', 'embeddings'],
         ...(where ? { where } : {}),
       })
     })
     const ids = res.ids[0] ?? []
     const hits: VectorHit[] = []
     for (let i = 0; i < ids.length; i++) {
+      const embedding = res.embeddings[0]?.[i]
       const m = this.readable(ids[i]!, res.documents[0]?.[i] ?? null, res.metadatas[0]?.[i] ?? null)
-      if (m) hits.push({ ...m, distance: res.distances[0]?.[i] ?? Number.NaN })
+      if (m)
+        hits.push({
+          ...m,
+          distance: res.distances[0]?.[i] ?? Number.NaN,
+          ...(embedding ? { embedding: Array.from(embedding) } : {}),
+        })
     }
     return hits
   }
