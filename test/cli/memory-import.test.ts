@@ -172,7 +172,7 @@ describe('memory search', () => {
     await p.cli(['memory', 'import', 'mem.jsonl'])
     const r = await p.cli(['memory', 'search', 'submarine periscope'])
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^Nothing relevant remembered: no memory reaches the similarity threshold \(0\.1\)\.\n$/)
+    expect(r.stdout).toMatch(/^Nothing relevant remembered: no memory reaches the similarity threshold \(0\.3\)\.\n$/)
     expect(JSON.parse((await p.cli(['memory', 'search', 'submarine periscope', '--json'])).stdout)).toEqual([])
     const some = await p.cli(['memory', 'search', 'Zanetti', '--limit', '1'])
     expect(some.stdout.trim().split('\n')).toHaveLength(1)

@@ -42,7 +42,8 @@ function setup(opts: { memory?: boolean; options?: MemoryOptions; env?: NodeJS.P
   const answers: Record<string, Script> = {}
   const models = scriptedModels(new Proxy(answers, { get: (t, k: string) => t[k] ?? { tokens: ['ok'] } }))
   engine.use(models.plugin)
-  const memory = new MemoryPlugin(opts.options ?? {})
+  // the hashing embedder unless a test names one: these tests are about the store, not about meaning
+  const memory = new MemoryPlugin(opts.options ?? { embed: { runtime: 'hashing' } })
   expect(engine.use(memory)).toBe(true)
   const events: LooseEvent[] = []
   engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))
@@ -205,6 +206,36 @@ describe('memory plugin on Chroma', () => {
     expect(await done.memory.reindex()).toMatchObject({ moved: 0, from: 'use-lite/512', to: 'use-lite/512' })
   })
 
+  it('by default: the bundled sentence encoder and its threshold; an older home keeps hashing', async () => {
+    const fresh = setup({ options: {} })
+    expect(fresh.memory.embedder().id).toBe('use-lite/512')
+    expect(fresh.memory.threshold()).toBe(0.3)
+    await fresh.ask('My sister Ana was born on March 3rd', 'Noted.')
+    expect(JSON.parse(readFileSync(path.join(fresh.home, 'memory/embedder.json'), 'utf8'))).toEqual({
+      active: 'use-lite/512',
+    })
+    // a paraphrase sharing no word with it, found by meaning
+    await fresh.ask("When is my sibling's birthday?", 'March 3rd.')
+    expect(fresh.events.filter((e) => e.type === 'memory').at(-1)!.ids).toHaveLength(1)
+
+    // an older home: memories in the hashing collection, no record of it
+    const old = setup()
+    await old.ask('The boiler code is 4471', 'Noted.')
+    rmSync(path.join(old.home, 'memory/embedder.json'))
+    const upgraded = setup({ home: old.home, options: {} })
+    expect(upgraded.memory.embedder().id).toBe('hashing-v1/384')
+    expect(upgraded.memory.threshold()).toBe(0.1)
+    await upgraded.ask('What is the boiler code?', '4471.')
+    expect(upgraded.events.filter((e) => e.type === 'memory').at(-1)!.ids).toHaveLength(1)
+    expect(upgraded.events.find((e) => e.type === 'log')).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/embedded with hashing-v1\/384.*use-lite\/512.*memory reindex/),
+    })
+    // forgetting everything starts over with the embedder config names
+    await forgetReq(upgraded.engine, { all: true })
+    expect(setup({ home: old.home, options: {} }).memory.embedder().id).toBe('use-lite/512')
+  })
+
   it('memory.embed gives other plugins vectors in the space memories are recalled in', async () => {
     const { engine } = setup()
     const embed = engine.capability('memory.embed')!
@@ -248,7 +279,7 @@ describe('memory plugin on Chroma', () => {
   })
 
   it('a session continues: its earlier turns are in the prompt, recent ones verbatim', async () => {
-    const { ask, calls, events } = setup({ options: { session_verbatim: 2 } })
+    const { ask, calls, events } = setup({ options: { session_verbatim: 2, embed: { runtime: 'hashing' } } })
     await ask('Plan a trip to Lisbon', 'Start with Alfama.', 'trip')
     await ask('What about food?', 'Try pastel de nata.', 'trip')
     await ask('Something unrelated', 'Sure.', 'other')
@@ -416,7 +447,7 @@ describe('memory plugin on Chroma', () => {
   })
 
   it('prunes beyond the cap: the least useful (never recalled, oldest) go first', async () => {
-    const { ask, memory } = setup({ options: { max_memories: 10, k: 1 } })
+    const { ask, memory } = setup({ options: { max_memories: 10, k: 1, embed: { runtime: 'hashing' } } })
     for (let i = 0; i < 12; i++) await ask(`note number ${i} about topic${i}`, `ok ${i}`)
     const store = await memory.store()
     expect(await store.count()).toBe(10)

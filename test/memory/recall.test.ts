@@ -14,6 +14,7 @@ import {
   DEFAULT_WEIGHTS,
   HASHING_TUNING,
   MODEL_TUNING,
+  isRelevant,
   provenance,
   rankMemories,
   recall,
@@ -268,10 +269,24 @@ describe('recall', () => {
 
   test('the threshold drops memories below that similarity (1 − distance), then k applies', async () => {
     const { store } = fakeStore(hits)
-    const r = await recall({ store, embedder, query: 'cat', k: 4, threshold: 0.5, now: NOW, weights: { lexical: 1 } })
+    const hashing = { ...embedder, id: 'hashing-v1/384' }
+    const r = await recall({ store, embedder: hashing, query: 'cat', k: 4, threshold: 0.5, now: NOW })
     expect(r.map((x) => x.id).sort()).toEqual(['m1', 'm2'])
     for (const x of r) expect(x.similarity).toBeGreaterThanOrEqual(0.5)
-    expect(await recall({ store, embedder, query: 'cat', k: 4, threshold: 0.95, now: NOW })).toEqual([])
+    expect(await recall({ store, embedder: hashing, query: 'cat', k: 4, threshold: 0.95, now: NOW })).toEqual([])
+  })
+
+  test("with a sentence encoder, a memory holding the question's rare words is relevant below it", async () => {
+    const { store } = fakeStore(hits)
+    // m4 (similarity 0.1) holds "cat"; the hashing preset has no word rule, the model preset does
+    const byModel = await recall({ store, embedder, query: 'cat', k: 4, threshold: 0.5, now: NOW })
+    expect(byModel.map((x) => x.id).sort()).toEqual(['m1', 'm2', 'm4'])
+    const m4 = byModel.find((x) => x.id === 'm4')!
+    expect(m4.similarity).toBeLessThan(0.5)
+    expect(m4.components.lexical).toBeGreaterThanOrEqual(MODEL_TUNING.lexicalGate!)
+    expect(isRelevant(m4, 0.5, HASHING_TUNING)).toBe(false)
+    // a word no memory holds: nothing passes on words
+    expect(await recall({ store, embedder, query: 'dentist', k: 4, threshold: 0.95, now: NOW })).toEqual([])
   })
 
   test('default weights follow the embedder: HASHING_TUNING for the hashing one, MODEL_TUNING otherwise', async () => {

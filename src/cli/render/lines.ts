@@ -136,8 +136,9 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       ].join('\n')
     }
     case 'memory': {
-      // said as they are: memory unavailable, a query longer than a memory keeps, records that do not open
-      if (e.unavailable || e.clipped || e.unreadable) return String(e.message)
+      // said as they are: memory unavailable, a query longer than a memory keeps, records that do not open,
+      // words instead of meaning
+      if (e.unavailable || e.clipped || e.unreadable || e.fallback) return String(e.message)
       const scores = Array.isArray(e.scores) ? (e.scores as { id: string; score: number }[]) : []
       const what = scores.length
         ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}`

@@ -63,9 +63,7 @@ export default class MemorySearch extends MiradorCommand {
     if (!this.jsonEnabled()) {
       for (const w of (await storeNotes(s.memory)).warnings) this.logToStderr(`! ${w}`)
       if (found.length === 0)
-        this.log(
-          `Nothing relevant remembered: no memory reaches the similarity threshold (${s.memory.options.threshold}).`,
-        )
+        this.log(`Nothing relevant remembered: no memory reaches the similarity threshold (${s.memory.threshold()}).`)
       for (const m of found) {
         const p = provenance(m)
         const parts =

@@ -13,8 +13,8 @@ import { newRunId } from '../../engine/run-id.js'
 import type { ForgetRequest, Prompt, RunContext, RunResult, StageContext } from '../../engine/types.js'
 import { loadCipher, PASSPHRASE_ENV, replaceKey, type MemoryCipher } from '../../lib/crypto.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../../lib/embedder.js'
-import { createUseEmbedder, USE_ID } from '../../lib/use-embedder.js'
-import { readActive, writeActive } from './active-embedder.js'
+import { createUseEmbedder, USE_ID, useUnavailable } from '../../lib/use-embedder.js'
+import { clearActive, readActive, recordFirstUse, writeActive } from './active-embedder.js'
 import type { ChromaMemoryStoreApi } from './chroma/store.js'
 import { tapDocs } from './docs/apply.js'
 import { Docs } from './docs/docs.js'
@@ -24,7 +24,7 @@ import { clip, clippedMessage } from './limits.js'
 import type { MemoryOptions, ResolvedMemoryOptions, StageMemory } from './options.js'
 import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
-import { provenance, recall, type Ranked } from './recall.js'
+import { isRelevant, provenance, recall, tuningFor, type Ranked } from './recall.js'
 import { CHROMA_URL_ENV } from './chroma/server.js'
 import { embedFromService, recallFromService, type ServedRecall } from './service/client.js'
 import { redact } from './redact.js'
@@ -73,6 +73,9 @@ export class MemoryPlugin {
   /** the cipher's warnings were said once in this process */
   #warned = false
   #embedder?: Embedder
+  /** why the bundled encoder could not be used, when memory fell back to the hashing embedder */
+  #fallback?: string
+  #saidFallback = false
   #configured?: Embedder
   #docs?: Docs
   /** this process started the memory server (none was running): see #stopServerUnused */
@@ -102,6 +105,7 @@ export class MemoryPlugin {
       )
       if (plan.memory && wanted) this.#startRecall(plan.runId, plan.query, ctx)
       if (plan.memory && wanted) this.#sayIfWaiting(ctx)
+      if (plan.memory && wanted) this.#sayFallback(ctx)
       const max = this.options.max_turn_chars
       if (plan.memory && plan.query.length > max)
         ctx.emit({ type: 'memory', clipped: true, message: clippedMessage(plan.query.length, max) })
@@ -132,13 +136,21 @@ export class MemoryPlugin {
     return this.#cipher
   }
 
+  /** The similarity a memory needs to be relevant: the option, else what suits the active embedder. */
+  threshold(): number {
+    return this.options.threshold ?? tuningFor(this.embedder().id).threshold
+  }
+
   /** The embedder config names: where memories go once `memory reindex` has moved them there. */
   configuredEmbedder(): Embedder {
     if (!this.#configured) {
       const e = this.options.embed
-      if (!e || e.runtime === 'hashing') this.#configured = createHashingEmbedder()
-      else if (e.runtime === 'use') this.#configured = this.#served(createUseEmbedder())
-      else {
+      if (e?.runtime === 'hashing') this.#configured = createHashingEmbedder()
+      else if (!e || e.runtime === 'use') {
+        // the bundled encoder, unless a broken install lacks it: then words, said once (#sayFallback)
+        this.#fallback = useUnavailable()
+        this.#configured = this.#fallback ? createHashingEmbedder() : this.#served(createUseEmbedder())
+      } else {
         // the same runtime settings as chains (--host, config ollama:), with the embedder's own host on top
         const runtime = this.#applied.host.runtime(e.runtime, e.host ? { host: e.host } : {})
         this.#configured = createEmbedder({ runtime, model: e.model ?? '' })
@@ -192,6 +204,8 @@ export class MemoryPlugin {
     this.#store ??= (async () => {
       const { openStore } = await import('./open-store.js')
       const embedderId = this.embedder().id
+      // the first use of a home records whose collection its memories are in
+      await recordFirstUse(this.home, embedderId)
       const store = await openStore({
         home: this.home,
         env: this.#env,
@@ -200,8 +214,6 @@ export class MemoryPlugin {
         ...(onProgress ? { onProgress } : {}),
         onStarted: () => (this.#startedServer = true),
       })
-      // the first use of a home records whose collection its memories are in
-      if (!readActive(this.home)) await writeActive(this.home, embedderId)
       return store
     })().catch((err: unknown) => {
       this.#store = undefined
@@ -254,7 +266,7 @@ export class MemoryPlugin {
       env: this.#env,
       cipher: () => this.cipher(),
       embedder: () => this.embedder(),
-      threshold: this.options.threshold,
+      threshold: () => this.threshold(),
       redactPatterns: this.options.redact_patterns ?? [],
     })
     return this.#docs
@@ -285,7 +297,7 @@ export class MemoryPlugin {
       embedder: this.embedder(),
       query,
       k: opts.limit,
-      threshold: this.options.threshold,
+      threshold: this.threshold(),
       ...(opts.session !== undefined ? { session: opts.session } : {}),
     })
   }
@@ -372,6 +384,20 @@ export class MemoryPlugin {
     return run
   }
 
+  /** Memory ranks by words because the bundled encoder is missing: said once (a `memory` event). */
+  #sayFallback(ctx: RunContext): void {
+    this.configuredEmbedder()
+    if (!this.#fallback || this.#saidFallback) return
+    this.#saidFallback = true
+    ctx.emit({
+      type: 'memory',
+      fallback: 'hashing',
+      message:
+        `the bundled sentence encoder cannot load (${this.#fallback}), so memory matches words, not meaning. ` +
+        'Reinstall Mirador to get it back, then `mirador memory reindex`.',
+    })
+  }
+
   /** The memories are still in another embedder's collection: say how to move them, once a run. */
   #sayIfWaiting(ctx: RunContext): void {
     const active = this.embedder().id
@@ -436,7 +462,7 @@ export class MemoryPlugin {
     if (stage === false || !ctx.memory || !usesMemory(prompt)) return prompt
     const tune = typeof stage === 'object' ? stage : {}
     const k = tune.k ?? this.options.k
-    const threshold = tune.threshold ?? this.options.threshold
+    const threshold = tune.threshold ?? this.threshold()
     const budget = tune.budget_tokens ?? this.options.budget_tokens
     const run = this.#startRecall(ctx.runId, ctx.query, ctx)
     const [{ found, via, error }, session] = await Promise.all([
@@ -454,7 +480,8 @@ export class MemoryPlugin {
         message: `memory is unavailable, so this run goes on without it: ${e.message}`,
       })
     }
-    const candidates = found.filter((m) => m.similarity >= threshold).slice(0, k)
+    const tuning = tuningFor(this.embedder().id)
+    const candidates = found.filter((m) => isRelevant(m, threshold, tuning)).slice(0, k)
     const block = memoryBlock(session, candidates, budget)
     for (const m of block.memories) run.injected.add(m.id)
     if (block.memories.length || session) {
@@ -597,6 +624,9 @@ export class MemoryPlugin {
     if (!req.all) return
     this.#cipher = replaceKey({ home: this.home, env: this.#env })
     this.#store = undefined
+    // nothing is left in any collection: the next use starts with the embedder config names
+    clearActive(this.home)
+    this.#embedder = undefined
     await this.#cipher
   }
 }

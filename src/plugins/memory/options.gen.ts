@@ -13,7 +13,7 @@ export interface MemoryOptions {
    */
   k?: number
   /**
-   * Minimum similarity (0 to 1, raw cosine) a memory needs to be injected.
+   * Minimum similarity (0 to 1, raw cosine) a memory or passage needs to be injected or listed by search. Default: 0.3 with a sentence-embedding model (the bundled encoder), 0.1 with the hashing embedder (docs/memory.md says how they were measured).
    */
   threshold?: number
   /**
@@ -53,7 +53,7 @@ export interface MemoryOptions {
   show?: boolean
 }
 /**
- * Where vectors come from: Mirador's own embedders (use: the bundled Universal Sentence Encoder, which understands meaning; hashing: words only, the default for now), or a runtime's embedding model.
+ * Where vectors come from: Mirador's own embedders (use: the bundled Universal Sentence Encoder, which understands meaning, the default; hashing: words only), or a runtime's embedding model.
  */
 export interface MemoryEmbedOptions {
   /**

@@ -9,7 +9,6 @@ export type ResolvedMemoryOptions = MemoryOptions &
     Pick<
       MemoryOptions,
       | 'k'
-      | 'threshold'
       | 'budget_tokens'
       | 'max_memories'
       | 'summarize_over_chars'

@@ -60,6 +60,7 @@ export function tapDocs(
       run,
       { threshold: docs().threshold, ...(typeof tune === 'object' ? tune : {}) },
       show(),
+      docs(),
     )
   })
   engine.hooks.runDone.tapPromise(name, async (result) => void runs.delete(result.runId))
@@ -98,6 +99,7 @@ async function withDocs(
   run: RunDocs,
   tune: Exclude<StageDocs, boolean> & { threshold: number },
   show: boolean,
+  docs: Docs,
 ): Promise<Prompt> {
   const { passages, error } = await run.found
   if (error !== undefined && !run.warned) {
@@ -111,7 +113,7 @@ async function withDocs(
       message: `your documents cannot be searched, so this run goes on without them: ${e.message}`,
     })
   }
-  const chosen = passages.filter((p) => p.similarity >= tune.threshold).slice(0, tune.k ?? DOCS_DEFAULTS.k)
+  const chosen = passages.filter((p) => docs.relevant(p, tune.threshold)).slice(0, tune.k ?? DOCS_DEFAULTS.k)
   const block = docsBlock(chosen, tune.budget_tokens ?? DOCS_DEFAULTS.budget_tokens)
   if (block.passages.length) {
     ctx.emit({

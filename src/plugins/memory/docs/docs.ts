@@ -9,6 +9,7 @@ import path from 'node:path'
 import { MiradorError } from '../../../engine/errors.js'
 import type { MemoryCipher } from '../../../lib/crypto.js'
 import type { Embedder } from '../../../lib/embedder.js'
+import { recordFirstUse } from '../active-embedder.js'
 import type { ChromaMemoryStoreApi } from '../chroma/store.js'
 import type { MemoryStore } from '../types.js'
 import {
@@ -21,6 +22,7 @@ import {
   type Catalog,
   type DocFile,
 } from './catalog.js'
+import { isRelevant, tuningFor } from '../recall.js'
 import { docsCollection, rankPassages, type Passage } from './passages.js'
 import { DEFAULT_MAX_BYTES, isWithin, type Root } from './roots.js'
 import type { SyncReport } from './sync.js'
@@ -34,8 +36,8 @@ export interface DocsDeps {
   cipher: () => Promise<MemoryCipher>
   /** memory's embedder (the one its collection is in) */
   embedder: () => Embedder
-  /** the minimum similarity a passage needs (memory's `threshold`) */
-  threshold: number
+  /** the minimum similarity a passage needs (memory's `threshold`, which depends on its embedder) */
+  threshold: () => number
   /** memory's extra secret patterns: passages are redacted like memories */
   redactPatterns?: string[]
 }
@@ -76,7 +78,7 @@ export class Docs {
 
   /** the similarity a passage needs to be given (memory's threshold) */
   get threshold(): number {
-    return this.deps.threshold
+    return this.deps.threshold()
   }
 
   /**
@@ -175,6 +177,11 @@ export class Docs {
     )
   }
 
+  /** Whether a passage counts as relevant at `threshold` with the embedder in use (recall.ts isRelevant). */
+  relevant(p: Pick<Passage, 'similarity' | 'components'>, threshold: number): boolean {
+    return isRelevant(p, threshold, tuningFor(this.deps.embedder().id))
+  }
+
   /** Passages relevant to `query`, best first, at or above the similarity threshold. */
   async search(query: string, opts: { limit: number; threshold?: number }): Promise<Passage[]> {
     if (!(await hasCatalog(this.deps.home))) return []
@@ -194,7 +201,7 @@ export class Docs {
     return rankPassages(query, hits, {
       embedderId: embedder.id,
       k: opts.limit,
-      threshold: opts.threshold ?? this.deps.threshold,
+      threshold: opts.threshold ?? this.deps.threshold(),
       current: currentPassages(files),
     })
   }
@@ -309,6 +316,7 @@ export class Docs {
 
   async #store(embedderId: string): Promise<ChromaMemoryStoreApi> {
     const { collectionFor, openStore } = await import('../open-store.js')
+    await recordFirstUse(this.deps.home, embedderId)
     return openStore({
       home: this.deps.home,
       env: this.deps.env,

@@ -14,7 +14,7 @@
  */
 import path from 'node:path'
 import { l2normalize, type Embedder } from '../../../lib/embedder.js'
-import { rankMemories, tuningFor } from '../recall.js'
+import { isRelevant, rankMemories, tuningFor, type Ranked } from '../recall.js'
 import type { MemoryRecord, VectorHit } from '../types.js'
 import type { Chunk } from './chunk.js'
 
@@ -30,6 +30,8 @@ export interface Passage {
   score: number
   /** cosine similarity to the query */
   similarity: number
+  /** the score's parts (recall.ts), for what counts as relevant (isRelevant) */
+  components: Ranked['components']
 }
 
 interface Sealed {
@@ -106,7 +108,9 @@ export function toRecord(
 }
 
 /** The passage a stored record holds, or undefined for one that is not a passage. */
-export function fromHit(hit: VectorHit): (VectorHit & { passage: Omit<Passage, 'score' | 'similarity'> }) | undefined {
+export function fromHit(
+  hit: VectorHit,
+): (VectorHit & { passage: Omit<Passage, 'score' | 'similarity' | 'components'> }) | undefined {
   let v: Partial<Sealed>
   try {
     v = JSON.parse(hit.text) as Partial<Sealed>
@@ -133,7 +137,8 @@ export function rankPassages(
     const p = opts.current.has(h.id) ? fromHit(h) : undefined
     return p ? [p] : []
   })
-  const { weights } = tuningFor(opts.embedderId)
+  const tuning = tuningFor(opts.embedderId)
+  const { weights } = tuning
   const ranked = rankMemories(query, found, {
     now: 0,
     k: found.length,
@@ -141,9 +146,9 @@ export function rankPassages(
   })
   const byId = new Map(found.map((f) => [f.id, f.passage]))
   return ranked
-    .filter((r) => r.similarity >= opts.threshold)
+    .filter((r) => isRelevant(r, opts.threshold, tuning))
     .slice(0, opts.k)
-    .map((r) => ({ ...byId.get(r.id)!, score: r.score, similarity: r.similarity }))
+    .map((r) => ({ ...byId.get(r.id)!, score: r.score, similarity: r.similarity, components: r.components }))
 }
 
 /** The path as a user reads it: below the working folder, relative to it; elsewhere, absolute. */
