@@ -55,6 +55,7 @@ export const PRIOR_MODEL_TUNING: Readonly<RecallTuning> = Object.freeze({
   halfLifeDays: 180,
   overfetch: 4,
   lexicalScale: 'best',
+  threshold: 0.1,
 })
 
 export interface SetMemory {
