@@ -105,6 +105,18 @@ export function pullLine(e: ModelPullEvent, width = 24): string {
 }
 
 /**
+ * What a built-in plugin's event warns of, said as it is, or undefined for one that only informs:
+ * memory or documents unavailable, a query longer than a memory keeps, records that do not open,
+ * memory matching words instead of meaning. `--no-stream` shows these too (on stderr).
+ */
+export function pluginWarning(ev: RunEvent): string | undefined {
+  const e = ev as PluginEvent
+  if (e.type === 'memory' && (e.unavailable || e.clipped || e.unreadable || e.fallback)) return String(e.message)
+  if (e.type === 'docs' && e.unavailable) return String(e.message)
+  return undefined
+}
+
+/**
  * A line for the events the built-in plugins add (model loads and evictions), or undefined for
  * an event the renderers do not draw.
  */
@@ -136,9 +148,8 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       ].join('\n')
     }
     case 'memory': {
-      // said as they are: memory unavailable, a query longer than a memory keeps, records that do not open,
-      // words instead of meaning
-      if (e.unavailable || e.clipped || e.unreadable || e.fallback) return String(e.message)
+      const warning = pluginWarning(e)
+      if (warning !== undefined) return warning
       const scores = Array.isArray(e.scores) ? (e.scores as { id: string; score: number }[]) : []
       const what = scores.length
         ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}`
@@ -148,7 +159,8 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       return `${String(e.stage)}: ${what}${session}${text}`
     }
     case 'docs': {
-      if (e.unavailable) return String(e.message)
+      const warning = pluginWarning(e)
+      if (warning !== undefined) return warning
       const cited = Array.isArray(e.cited) ? (e.cited as string[]) : []
       const text = typeof e.text === 'string' && e.text ? indented(e.text) : ''
       return `${String(e.stage)}: cited ${cited.join(', ')}${text}`
