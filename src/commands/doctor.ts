@@ -42,6 +42,13 @@ export default class Doctor extends MiradorCommand {
     const sandbox = checkSandbox({ plugin: s.tools !== undefined })
     const memory = checkMemory({
       plugin: s.memory !== undefined,
+      ...(s.memory && {
+        embedder: {
+          active: s.memory.embedder().id,
+          configured: s.memory.configuredEmbedder().id,
+          ...(s.memory.fallbackReason() !== undefined && { fallback: s.memory.fallbackReason()! }),
+        },
+      }),
       enabled: s.engine.settings.memory,
       home: s.home,
       env: s.engine.settings.env,
@@ -110,6 +117,8 @@ export default class Doctor extends MiradorCommand {
       for (const f of report.plugins.failed) this.log(`  ✗ ${f.code}: ${f.message}`)
       this.log('memory')
       this.log(`  ${mark(memoryReport.ok)} ${memoryReport.state.padEnd(9)} ${memoryReport.detail}`)
+      const e = memoryReport.embedder
+      if (e) this.log(`  ${e.ok ? (e.active === e.configured ? '✓' : '!') : '✗'} embedder  ${e.detail}`)
       this.log('tools')
       this.log(`  ${mark(sandboxReport.ok)} sandbox   ${sandboxReport.detail}`)
     }

@@ -86,5 +86,11 @@ describe('memory without the bundled sentence encoder', () => {
     // the store is the hashing embedder's: a reinstall then `memory reindex` moves it to the encoder
     const active = JSON.parse(readFileSync(path.join(p.home, 'memory', 'embedder.json'), 'utf8'))
     expect(active).toEqual({ active: 'hashing-v1/384' })
+    // doctor fails on it, and says what to do
+    const doctor = await runCli(['doctor'], { cwd: p.dir, env, bin, timeoutMs: 60_000 })
+    expect(doctor.code).toBe(1)
+    expect(doctor.stdout).toMatch(
+      /^ {2}✗ embedder +hashing-v1\/384: the bundled sentence encoder cannot load .*reinstall/m,
+    )
   }, 120_000)
 })

@@ -159,6 +159,12 @@ export class MemoryPlugin {
     return this.#configured
   }
 
+  /** Why the bundled encoder cannot be used here (memory fell back to the hashing embedder), if it cannot. */
+  fallbackReason(): string | undefined {
+    this.configuredEmbedder()
+    return this.#fallback
+  }
+
   /**
    * The embedder whose collection holds the memories (active-embedder.ts): the configured one, or
    * the one that made them while they wait for `memory reindex` (one of Mirador's own: a runtime's
