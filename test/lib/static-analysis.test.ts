@@ -123,12 +123,33 @@ describe('profiles', () => {
     expect(findings.map((f) => `${path.basename(f.file)}:${f.line}:${f.column} ${f.rule} ${f.severity}`)).toEqual([
       'common.cjs:2:14 import error',
       'common.cjs:3:15 import error',
+      'common.cjs:5:6 node-global error',
+      'common.cjs:7:1 node-global error',
+      'common.cjs:10:1 node-global error',
       'everyday.mjs:2:1 import error',
       'everyday.mjs:3:1 import error',
       'everyday.mjs:4:1 import error',
       'everyday.mjs:5:1 import error',
     ])
     expect(findings[0]!.message).toBe('require() of path: a tool runs in a sandbox that has no modules')
+  })
+
+  it("a tool may not use Node's globals either, unless it declares the name itself", () => {
+    const text = [
+      'export default function (args, host) {',
+      '  setTimeout(() => {}, 1)',
+      '  const env = process.env.HOME',
+      '  return Buffer.from(String(process.pid))',
+      '}',
+      'function own(module) { return module.id }',
+    ].join('\n')
+    expect(analyzeSource('t.mjs', text, { profile: 'tool' }).map((f) => `${f.line}:${f.column} ${f.rule}`)).toEqual([
+      '2:3 node-global',
+      '3:15 env',
+      '4:10 node-global',
+      '4:29 node-global',
+    ])
+    expect(analyzeSource('t.mjs', text, { profile: 'plugin' }).map((f) => f.rule)).toEqual(['env'])
   })
 
   it('for a tool, Node and the network are errors; eval, tampering and obfuscation warnings', async () => {

@@ -13,6 +13,7 @@ import { evalRule } from './rule-eval.js'
 import { fsRule } from './rule-fs.js'
 import { modulesRule } from './rule-modules.js'
 import { networkRule } from './rule-network.js'
+import { nodeGlobalsRule } from './rule-node-globals.js'
 import { obfuscationRule } from './rule-obfuscation.js'
 import { processRule } from './rule-process.js'
 import { tamperRule } from './rule-tamper.js'
@@ -25,7 +26,16 @@ type Handler = (node: AnyNode, ctx: RuleContext, ancestors: import('acorn').Node
 
 /** every rule's handlers, by node type */
 const HANDLERS = new Map<string, Handler[]>()
-for (const rule of [modulesRule, fsRule, processRule, evalRule, tamperRule, networkRule, obfuscationRule] as Rule[])
+for (const rule of [
+  modulesRule,
+  nodeGlobalsRule,
+  fsRule,
+  processRule,
+  evalRule,
+  tamperRule,
+  networkRule,
+  obfuscationRule,
+] as Rule[])
   for (const [type, handler] of Object.entries(rule)) {
     HANDLERS.set(type, [...(HANDLERS.get(type) ?? []), handler as Handler])
   }

@@ -8,7 +8,7 @@
  * require.main.require) and process.getBuiltinModule.
  */
 import type { AnyNode, Node, Pattern, Program } from 'acorn'
-import { simple } from 'acorn-walk'
+import { simple, type SimpleVisitors } from 'acorn-walk'
 import { memberPath, propName, staticString, unwrap } from './ast.js'
 
 /** A module (without `node:`) and the path of properties taken from it. */
@@ -22,6 +22,8 @@ export interface Bindings {
   names: Map<string, ModuleRef>
   /** local names of require functions (`require` itself, createRequire's results, aliases) */
   requires: Set<string>
+  /** every name the file binds (variables, functions, classes, parameters) */
+  declared: Set<string>
 }
 
 /** How code loaded a module, with the module's name when it is written literally. */
@@ -131,8 +133,12 @@ function bind(target: Pattern | AnyNode, init: AnyNode, b: Bindings): void {
 
 /** First pass: the names bound to modules and to require functions, in source order. */
 export function collectBindings(ast: Program): Bindings {
-  const b: Bindings = { names: new Map(), requires: new Set(['require']) }
-  simple(ast, {
+  const b: Bindings = { names: new Map(), requires: new Set(['require']), declared: new Set() }
+  // acorn-walk visits a bound identifier under the name VariablePattern, which its types leave out
+  const visitors: SimpleVisitors<unknown> & { VariablePattern: (node: Node) => void } = {
+    VariablePattern(node) {
+      if (node.type === 'Identifier') b.declared.add((node as AnyNode & { name: string }).name)
+    },
     ImportDeclaration(node) {
       const module = moduleName(String(node.source.value))
       for (const s of node.specifiers) {
@@ -149,6 +155,7 @@ export function collectBindings(ast: Program): Bindings {
     AssignmentExpression(node) {
       if (node.operator === '=') bind(node.left as Node as AnyNode, node.right as AnyNode, b)
     },
-  })
+  }
+  simple(ast, visitors)
   return b
 }

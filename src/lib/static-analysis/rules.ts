@@ -23,6 +23,11 @@ export const RULES: Readonly<Record<RuleId, RuleInfo>> = Object.freeze({
   },
   'findings-capped': { plugin: 'info', tool: 'info', summary: 'more findings in the file than are listed' },
   import: { plugin: 'info', tool: 'error', summary: 'an import or require (a tool has no modules)' },
+  'node-global': {
+    plugin: 'info',
+    tool: 'error',
+    summary: "Node's globals: process, require, module, Buffer, timers (a tool's isolate has none)",
+  },
   'child-process': {
     plugin: 'warning',
     tool: 'error',

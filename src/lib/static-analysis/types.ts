@@ -44,6 +44,7 @@ export type RuleId =
   | 'skipped-file'
   | 'findings-capped'
   | 'import'
+  | 'node-global'
   | 'child-process'
   | 'network'
   | 'unsafe-module'
