@@ -78,15 +78,15 @@ export const fsRule: Rule = {
     if (!known) return
     const path = staticString(args[known.pathArg])
     const where = path === undefined ? 'a path computed at run time' : path
-    if (known.write)
-      ctx.report('fs-write', node.start, `fs ${method} writes ${where}`, {
-        kind: 'fs.write',
+    const kind = known.write ? 'fs.write' : 'fs.read'
+    ctx.report(
+      known.write ? 'fs-write' : 'fs-read',
+      node.start,
+      `fs ${method} ${known.write ? 'writes' : 'reads'} ${where}`,
+      {
+        kind,
         ...(path === undefined ? {} : { path }),
-      })
-    else
-      ctx.report('fs-read', node.start, `fs ${method} reads ${where}`, {
-        kind: 'fs.read',
-        ...(path === undefined ? {} : { path }),
-      })
+      },
+    )
   },
 }
