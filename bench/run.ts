@@ -17,6 +17,8 @@
  *  11. energy per query under each energy profile over a simulated day
  *  12. memory recall quality (recall@5 and MRR per kind of question: BM25, vectors, fused) on two labelled sets
  *  13. documents: indexing throughput, a sync with nothing changed, `docs search` at 10,000 passages
+ *  14. checks: `tools check` on the shipped tools, the static analyzer on a 5 MB package, and a
+ *      tool's argument check with a backtracking pattern (RE2)
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -37,6 +39,7 @@ import { benchRewrite } from './learner-rewrite.js'
 import { energyRows } from './energy-day.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 import { docsBench } from './docs-bench.js'
+import { benchChecks } from './static-analysis.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -58,6 +61,7 @@ const SECTIONS = [
   'energy',
   'recall',
   'docs',
+  'checks',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -446,6 +450,36 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       ratio: '—',
       goal: 'report',
       met: '—',
+    })
+  }
+
+  // 14. checks: tools check on the shipped tools, the analyzer on a 5 MB package, RE2 on a backtracking pattern
+  if (want('checks')) {
+    const c = await benchChecks(ROOT, BIN, Math.min(RUNS, 7))
+    rows.push({
+      benchmark: `tools check, shipped tools (${c.cli.tools}), whole process`,
+      measured: fmt(c.cli.checkP50),
+      baseline: `tools ls: ${fmt(c.cli.lsP50)}`,
+      ratio: `+${fmt(c.cli.checkP50 - c.cli.lsP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+    const mb = c.pkg.bytes / 1024 / 1024
+    rows.push({
+      benchmark: `static analysis, ${mb.toFixed(1)} MB package (${c.pkg.files} files)`,
+      measured: `${fmt(c.pkg.analyzeP50)} (${(mb / (c.pkg.analyzeP50 / 1000)).toFixed(1)} MB/s)`,
+      baseline: `acorn parse alone: ${fmt(c.pkg.parseP50)}`,
+      ratio: `${(c.pkg.analyzeP50 / c.pkg.parseP50).toFixed(1)}×`,
+      goal: 'report (plugins check on 5 MB)',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'tool argument check, pattern ^(a+)+$ (RE2)',
+      measured: `28 chars + "!": ${fmt(c.redos.re2At28)}; 10,000: ${fmt(c.redos.re2At10k)}`,
+      baseline: `JS RegExp, 24 chars + "!": ${fmt(c.redos.jsAt24)}`,
+      ratio: `${(c.redos.jsAt24 / c.redos.re2At28).toFixed(0)}×`,
+      goal: '28 chars ≤ 10 ms (was 9 s)',
+      met: c.redos.re2At28 <= 10 ? 'yes' : 'no',
     })
   }
 

@@ -20,7 +20,8 @@ await build({
   target: 'node20',
   // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client
   // too: a run's recall comes from the memory service, so a run loads it only to remember, after
-  // its answer; minimatch only when documents are indexed
+  // its answer; minimatch only when documents are indexed; re2-wasm (which loads its .wasm beside it)
+  // only for a tool schema with a pattern
   external: [
     '@oclif/core',
     'ajv',
@@ -28,6 +29,7 @@ await build({
     'isolated-vm',
     'minimatch',
     'node-llama-cpp',
+    're2-wasm',
     'systeminformation',
     'yaml',
   ],

@@ -44,6 +44,10 @@ const TYPE_NAMES = {
     '/properties/parameters': 'ToolParameters',
     '/properties/limits': 'ToolLimits',
   },
+  'plugin-permissions.schema.json': {
+    '': 'PluginPermissions',
+    '/properties/fs': 'FsPermissions',
+  },
 }
 
 /** Built-in plugins' options: schemas/plugins/NAME.schema.json → src/plugins/NAME/options.gen.ts */

@@ -28,6 +28,7 @@ import MemoryStop from './memory/stop.js'
 import SessionLs from './session/ls.js'
 import SessionRm from './session/rm.js'
 import SessionShow from './session/show.js'
+import ToolsCheck from './tools/check.js'
 import ToolsLs from './tools/ls.js'
 import ToolsRun from './tools/run.js'
 import ToolsValidate from './tools/validate.js'
@@ -66,6 +67,7 @@ export const commands = {
   'session:ls': SessionLs,
   'session:rm': SessionRm,
   'session:show': SessionShow,
+  'tools:check': ToolsCheck,
   'tools:ls': ToolsLs,
   'tools:run': ToolsRun,
   'tools:validate': ToolsValidate,

@@ -490,3 +490,37 @@ export interface ToolLimits {
    */
   max_output_bytes?: number
 }
+
+// ---- plugin-permissions.schema.json
+
+/**
+ * What a plugin may reach beyond its own folder, declared in its package.json under mirador.permissions. Anything not declared is denied: no file outside the plugin's folder, no network, no environment variable, no child process. `mirador plugins check` compares what the plugin's code does with this declaration.
+ */
+export interface PluginPermissions {
+  fs?: FsPermissions
+  /**
+   * Hosts the plugin may connect to: a host name or address, optionally with :port; *.example.com covers the subdomains of example.com.
+   */
+  network?: string[]
+  /**
+   * Environment variables the plugin may read (its process gets only these).
+   */
+  env?: string[]
+  /**
+   * Whether the plugin may start other programs (child processes). Default false.
+   */
+  childProcess?: boolean
+}
+/**
+ * Files and folders the plugin may read or write besides its own folder.
+ */
+export interface FsPermissions {
+  /**
+   * Paths the plugin may read: absolute, or relative to the plugin's folder. A folder covers everything under it; * and ** globs are allowed.
+   */
+  read?: string[]
+  /**
+   * Paths the plugin may create, change or remove: absolute, or relative to the plugin's folder. A folder covers everything under it; * and ** globs are allowed.
+   */
+  write?: string[]
+}
