@@ -319,7 +319,7 @@ describe('third-party plugins from mirador.config.yaml', () => {
     expect(refused.stderr).toMatch(/moody\.yaml:5:5: .*mood/)
   })
 
-  it('reports a broken plugin by name and runs without it', async () => {
+  it('reports a broken optional plugin by name and runs without it', async () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,
       'plugins/throws.js':
@@ -328,8 +328,10 @@ describe('third-party plugins from mirador.config.yaml', () => {
         "throw new Error('no config for me') } }\n",
       'plugins/future.js': "export default { name: 'Future', apiVersion: 99, apply() {} }\n",
       'mirador.config.yaml':
-        'plugins:\n  - ./plugins/throws.js\n  - ./plugins/future.js\n' +
-        '  - ./plugins/missing.js\n  - { name: mirador-plugin-today-nope }\n',
+        'plugins:\n' +
+        ['./plugins/throws.js', './plugins/future.js', './plugins/missing.js', 'mirador-plugin-today-nope']
+          .map((name) => `  - { name: ${name}, optional: true }\n`)
+          .join(''),
     })
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
