@@ -3,7 +3,7 @@
  * runtimes, capabilities, the chain catalog) and runs chains (run.ts). It knows no capability by
  * name: models, memory, tools and the rest arrive as plugins through the hooks.
  */
-import type { MiradorConfig } from './config/index.js'
+import type { MiradorConfig } from './config/types.gen.js'
 import { MiradorError } from './errors.js'
 import type { RunEvent } from './events.js'
 import { guardHooks, type Guard, type TapFailure } from './guard.js'

@@ -6,12 +6,14 @@
  * name and its taps are switched off; a run stops before any stage when it is one the config lists
  * without `optional: true` (stopsRuns), and goes on without it otherwise.
  */
+import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { PluginName, PluginRef } from './config/types.gen.js'
 import { sentence } from './config/message-words.js'
 import type { SourceLocation } from './config/types.js'
 import { MiradorError } from './errors.js'
 import type { PluginHost } from './engine.js'
+import { PACKAGE_ROOT } from './package-root.js'
 import { resolvePluginEntry } from './plugin-resolve.js'
 
 /** The plugin API version this engine implements. Bumped only on breaking hook changes. */
@@ -26,6 +28,9 @@ export interface MiradorPlugin {
 
 /** One entry of `plugins:` in mirador.config.yaml. */
 export type PluginEntry = PluginName | PluginRef
+
+/** The package plugin authors import MiradorError, validatePluginOptions and the types from. */
+export const PLUGIN_API_PACKAGE = '@mirador/plugin-api'
 
 export function checkPlugin(candidate: unknown, source: string): MiradorPlugin {
   const p = candidate as Partial<MiradorPlugin> | null
@@ -102,13 +107,26 @@ export async function loadPlugin({ entry, baseDir }: ConfiguredPlugin): Promise<
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (err) {
-    throw new MiradorError(
-      'PLUGIN_LOAD',
-      `plugin ${spec} failed to load: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err, details: { plugin: spec } },
-    )
+    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec} failed to load: ${importProblem(err)}`, {
+      cause: err,
+      details: { plugin: spec },
+    })
   }
   return instantiate(mod.default ?? mod, options, spec)
+}
+
+/** Why a plugin's module did not import, with what to do when it lacks the plugin API package. */
+function importProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(`'${PLUGIN_API_PACKAGE}'`)) {
+    return (
+      `${message}. Plugins import ${PLUGIN_API_PACKAGE} from their own node_modules: ` +
+      `run \`npm install --save-dev ${path.join(PACKAGE_ROOT, 'packages', 'plugin-api')}\` ` +
+      "in the plugin's folder or one above it"
+    )
+  }
+  return message
 }
 
 /** Errors of one `plugins:` entry, placed at it and marked with what they mean for runs (see stopsRuns). */
