@@ -58,7 +58,7 @@ describe('@mirador/plugin-api', () => {
   it("the CLI bundle imports the engine's errors module instead of holding a copy of the class", () => {
     const bundle = readFileSync(path.join(ROOT, 'dist', 'mirador.js'), 'utf8')
     expect(bundle).toMatch(/import \{ MiradorError[^}]*\} from "\.\/engine\/errors\.js"/)
-    expect(bundle).not.toMatch(/class MiradorError\b/)
+    expect(bundle).not.toMatch(/\bclass _*MiradorError\d*\b/) // esbuild names an inlined copy `class _MiradorError`
   })
 
   it('a plugin written against it alone type-checks (tsc --noEmit)', async () => {
