@@ -107,7 +107,7 @@ export async function loadPlugin({ entry, baseDir }: ConfiguredPlugin): Promise<
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (err) {
-    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec} failed to load: ${importProblem(err)}`, {
+    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec} failed to load: ${importProblem(err, file)}`, {
       cause: err,
       details: { plugin: spec },
     })
@@ -115,15 +115,22 @@ export async function loadPlugin({ entry, baseDir }: ConfiguredPlugin): Promise<
   return instantiate(mod.default ?? mod, options, spec)
 }
 
-/** Why a plugin's module did not import, with what to do when it lacks the plugin API package. */
-function importProblem(err: unknown): string {
+/** Why a plugin's module did not import, with what to do for the mistakes a first plugin makes. */
+function importProblem(err: unknown, file: string): string {
   const message = err instanceof Error ? err.message : String(err)
   const code = (err as { code?: unknown } | null)?.code
   if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(`'${PLUGIN_API_PACKAGE}'`)) {
     return (
       `${message}. Plugins import ${PLUGIN_API_PACKAGE} from their own node_modules: ` +
-      `run \`npm install --save-dev ${path.join(PACKAGE_ROOT, 'packages', 'plugin-api')}\` ` +
+      `run \`npm install ${path.join(PACKAGE_ROOT, 'packages', 'plugin-api')}\` ` +
       "in the plugin's folder or one above it"
+    )
+  }
+  // Node before 20.19 reads a .js file outside a "type": "module" package as CommonJS
+  if (err instanceof SyntaxError && /\bimport statement outside a module\b/.test(message)) {
+    return (
+      `${message}: ${file} is read as CommonJS. Name it .mjs, or add "type": "module" to the ` +
+      'package.json nearest to it (`npm pkg set type=module`)'
     )
   }
   return message

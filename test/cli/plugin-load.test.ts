@@ -4,7 +4,7 @@
  * user sees of its MiradorErrors, and what a plugin that fails to load does to a run and to doctor.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, ROOT, runCli } from '../support/cli.js'
@@ -29,6 +29,8 @@ function project(config: string) {
     'models/manifest.yaml': MANIFEST,
     'plugins/my-plugin.js': MY_PLUGIN,
     'mirador.config.yaml': config,
+    // as docs/plugins.md has the author set it up (npm install …/plugin-api, npm pkg set type=module)
+    'package.json': JSON.stringify({ type: 'module', dependencies: { '@mirador/plugin-api': 'file:…' } }),
   })
   installPluginApi(p.dir)
   return { ...p, env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url } }
@@ -41,6 +43,7 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
     const p = project('plugins:\n  - name: ./plugins/my-plugin\n    options: { greeting: Bonjour }\n')
     const r = await runCli(['chain', 'run', 'greet', 'hi', '--json'], { cwd: p.dir, env: p.env })
     expect(r.events.filter((e) => e.type === 'error')).toEqual([])
+    expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(chats().map((q) => q.body.messages.at(-1).content)).toContain('Bonjour! hi')
   })
@@ -123,6 +126,16 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
     })
     const r = await runCli(['chain', 'run', 'greet', 'hi'], { cwd: p.dir, env: { MIRADOR_HOME: p.home } })
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`npm install --save-dev ${path.join(ROOT, 'packages', 'plugin-api')}`)
+    expect(r.stderr).toContain(`npm install ${path.join(ROOT, 'packages', 'plugin-api')}`)
+  })
+
+  it('a .js plugin read as CommonJS: the error says to name it .mjs or set "type": "module"', async () => {
+    const p = project('plugins: [./plugins/my-plugin]\n')
+    writeFileSync(path.join(p.dir, 'package.json'), '{"type":"commonjs"}')
+    const before = chats().length
+    const r = await runCli(['chain', 'run', 'greet', 'hi'], { cwd: p.dir, env: p.env })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('my-plugin.js is read as CommonJS. Name it .mjs, or add "type": "module"')
+    expect(chats().length).toBe(before)
   })
 })
