@@ -7,9 +7,27 @@
  * node_modules as usual; oclif's commands (dist/commands) run from the compiled modules.
  */
 import { build } from 'esbuild'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * MiradorError stays a module of its own (dist/engine/errors.js) that the bundle imports: plugins
+ * get it from there through @mirador/plugin-api (packages/plugin-api), so the CLI, oclif's
+ * commands and every plugin share one class, not copies of it.
+ */
+const errorsModule = path.join(root, 'dist', 'engine', 'errors.js')
+const sharedErrors = {
+  name: 'shared-errors',
+  setup(b) {
+    b.onResolve({ filter: /errors\.js$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path) === errorsModule
+        ? { path: './engine/errors.js', external: true }
+        : undefined,
+    )
+  },
+}
 
 await build({
   entryPoints: [`${root}dist/cli/main.js`],
@@ -39,5 +57,6 @@ await build({
       "import { createRequire as __createRequire } from 'node:module'; " +
       'const require = __createRequire(import.meta.url);',
   },
+  plugins: [sharedErrors],
   logLevel: 'warning',
 })

@@ -302,7 +302,7 @@ export interface MiradorConfig {
   profile?: string
 }
 /**
- * A plugin with options.
+ * A plugin with options, or one runs may go without.
  */
 export interface PluginRef {
   name: PluginName
@@ -312,6 +312,10 @@ export interface PluginRef {
   options?: {
     [k: string]: unknown
   }
+  /**
+   * true: when this plugin cannot be loaded or applied, runs go on without it (it is reported). Default false: a run stops before any stage, with the error.
+   */
+  optional?: boolean
 }
 /**
  * How Mirador talks to Ollama.
