@@ -160,9 +160,12 @@ function bufferSource(buf: Buffer): ByteSource {
   }
 }
 
-/** Reads a file through a sliding window, so huge models are parsed without reading their data. */
+/**
+ * Reads a file through a sliding window, so huge models are parsed without reading their data. The
+ * window starts at 64 KB (a small model's whole header) and doubles up to 1 MB (a large vocabulary).
+ */
 function fileSource(fd: number, size: number): ByteSource {
-  const CHUNK = 1 << 20
+  let chunk = 64 << 10
   let window = Buffer.alloc(0)
   let start = 0
   return {
@@ -170,7 +173,8 @@ function fileSource(fd: number, size: number): ByteSource {
     read(pos, n) {
       if (pos + n > size) throw truncated(pos, n, size)
       if (pos < start || pos + n > start + window.length) {
-        const len = Math.min(Math.max(CHUNK, n), size - pos)
+        const len = Math.min(Math.max(chunk, n), size - pos)
+        chunk = Math.min(chunk * 2, 1 << 20)
         window = Buffer.alloc(len)
         let got = 0
         while (got < len) {
