@@ -11,13 +11,13 @@
  *   taken from the cache, against the uncached check.
  */
 import { execFileSync } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Engine } from '../src/engine/engine.js'
 import { ModelsPlugin } from '../src/plugins/models/index.js'
-import { encodeGguf, gv } from '../test/support/gguf.js'
+import { writeLargeGguf } from '../test/support/gguf.js'
 import { median } from './lib.js'
 
 export interface ModelVerifyBench {
@@ -27,29 +27,6 @@ export interface ModelVerifyBench {
 }
 
 const MB = 1e6
-
-/** A valid GGUF of one F32 tensor holding about `bytes` bytes of random data, written in 4 MB chunks. */
-function bigGguf(file: string, bytes: number): number {
-  const values = Math.floor(bytes / 4 / 32) * 32
-  const small = encodeGguf({
-    metadata: { 'general.architecture': gv.str('llama'), 'general.name': gv.str('bench') },
-    tensors: [{ name: 'big.weight', dims: [8], data: new Float32Array(8) }],
-  })
-  const header = Buffer.from(small.subarray(0, small.length - 32)) // the tensor data (8 floats) padded to 32
-  header.writeBigUInt64LE(BigInt(values), header.indexOf('big.weight') + 'big.weight'.length + 4)
-  const fd = openSync(file, 'w')
-  try {
-    writeSync(fd, header)
-    const chunk = randomBytes(4 << 20)
-    for (let left = values * 4; left > 0; left -= chunk.length) {
-      chunk.writeUInt32LE(left, 0) // no two chunks alike
-      writeSync(fd, chunk, 0, Math.min(chunk.length, left))
-    }
-  } finally {
-    closeSync(fd)
-  }
-  return header.length + values * 4
-}
 
 function setUp(dir: string, manifest: string) {
   mkdirSync(path.join(dir, 'models'), { recursive: true })
@@ -95,7 +72,7 @@ export async function benchModelVerify(gguf: string, runs: number): Promise<Mode
 
     // sha256 of a 200 MB pinned GGUF: uncached, then from the cache
     const big = path.join(dir, 'big.gguf')
-    const size = bigGguf(big, 200 * MB)
+    const size = writeLargeGguf(big, 200 * MB)
     const sha = createHash('sha256').update(readFileSync(big)).digest('hex')
     const pinned = setUp(
       path.join(dir, 'pinned'),

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
+import { writeLargeGguf } from '../support/gguf.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
 import { TEST_GGUF, gguf, itGguf } from '../support/test-gguf.js'
 
@@ -232,6 +233,27 @@ describe('mirador models', () => {
       /^✗ MODEL_INVALID: .*manifest\.yaml:8:\d+: model "cut": .*truncated.*Download it again/m,
     )
     expect(load.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('hashing a large pinned file draws progress: models verify as a bar, models load as the run does', async () => {
+    const p = await project(
+      'models:\n  big: { runtime: llamacpp, base: ../big.gguf, sha256: ' + 'e'.repeat(64) + ' }\n',
+    )
+    writeLargeGguf(path.join(p.dir, 'big.gguf'), 40e6)
+    // the first hashing: a load, drawn as a run draws a download
+    const load = await runCli(['models', 'load', 'big'], { cwd: p.dir, env: p.env })
+    expect(load.code).toBe(1)
+    expect(load.stderr).toMatch(/^big\.gguf: verifying sha256 of big\.gguf \[#+\.*\] \d+% of 40\.0 MB$/m)
+    expect(load.stderr).toMatch(/^✗ MODEL_INVALID: .*not the e{64} pinned in the manifest/m)
+    // the hash is cached now: --rehash hashes again, with a bar on stderr
+    const verify = await runCli(['models', 'verify', '--rehash'], { cwd: p.dir, env: p.env })
+    expect(verify.code).toBe(1)
+    expect(verify.stderr).toMatch(/^sha256 big\.gguf \[#+\] 100% \(40\/40 MB\)$/m)
+    expect(verify.stdout).toMatch(/✗ MODEL_INVALID: .*manifest\.yaml:2:\d+: model "big": .*big\.gguf has sha256 /)
+    // --json: the findings only, no bar
+    const json = await runCli(['models', 'verify', '--json'], { cwd: p.dir, env: p.env })
+    expect(json.stderr).toBe('')
+    expect(JSON.parse(json.stdout).entries[0].files[0].sha256).toMatchObject({ cached: true, pinned: 'e'.repeat(64) })
   })
 
   it('every models command has help with examples', async () => {

@@ -19,7 +19,7 @@ import type { FileReport } from '../../src/plugins/models/verify.js'
 import { llamaCppStats } from '../../src/runtimes/llamacpp/index.js'
 import { makeProject } from '../support/cli.js'
 import type { LooseEvent } from '../support/events.js'
-import { gv, readGguf, writeGguf } from '../support/gguf.js'
+import { gv, readGguf, writeGguf, writeLargeGguf } from '../support/gguf.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
 import { describeGguf, gguf } from '../support/test-gguf.js'
 
@@ -302,6 +302,35 @@ describe('model files without the test model', () => {
       /manifest\.yaml:2:\d+: model "tone": the adapter .*none\.gguf does not exist\. Check its path \(lora: in the manifest\)/,
     )
     expect(await check('plain')).toEqual([])
+  })
+
+  it('hashing a large pinned file shows progress as model-pull events; a wrong pin then fails the stage', async () => {
+    const p = makeProject({})
+    const size = writeLargeGguf(path.join(p.dir, 'big.gguf'), 40e6)
+    mkdirSync(path.join(p.dir, 'models'))
+    writeFileSync(
+      path.join(p.dir, 'models/manifest.yaml'),
+      `models:\n  big: { runtime: llamacpp, base: ../big.gguf, sha256: ${'e'.repeat(64)} }\n`,
+    )
+    const { engine, models } = plugin(p)
+    const events: LooseEvent[] = []
+    engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))
+    await engine.run({ chain: { name: 'c', value: { stages: { s: { model: 'big', prompt: 'x' } } } }, query: 'q' })
+    const progress = events.filter((e) => e.type === 'model-pull')
+    expect(progress.length).toBe(10) // one per 4 MB read (at most one per percent)
+    expect(progress.every((e) => e.model === 'big.gguf' && e.status === 'verifying sha256 of big.gguf')).toBe(true)
+    expect(progress.every((e) => e.total === size)).toBe(true)
+    const done = progress.map((e) => e.completed as number)
+    expect(done).toEqual([...done].sort((a, b) => a - b))
+    expect(done.at(-1)).toBe(size)
+    expect(events.filter((e) => e.type === 'error')).toEqual([
+      expect.objectContaining({
+        code: 'MODEL_INVALID',
+        message: expect.stringMatching(/big\.gguf has sha256 [0-9a-f]{64}, not the e{64}/),
+      }),
+    ])
+    expect(models.verifier().stats).toMatchObject({ hashed: 1, bytesHashed: size })
+    await engine.dispose()
   })
 
   it('a FIFO where the model should be is refused at once, not waited on', async () => {

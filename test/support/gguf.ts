@@ -4,7 +4,8 @@
  * described in src/lib/gguf/read.ts. The writer lays tensors out back to back in tensor-info
  * order, each padded to the alignment, as ggml's loader requires.
  */
-import { closeSync, openSync, readSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { closeSync, openSync, readSync, writeSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import {
   GGML_TYPES,
@@ -241,4 +242,30 @@ export async function writeGguf(file: string, input: GgufWriteInput): Promise<{ 
   const buf = encodeGguf(input)
   await writeFile(file, buf)
   return { bytes: buf.length }
+}
+
+/**
+ * A valid GGUF of one F32 tensor holding about `bytes` bytes of random data, written in 4 MB chunks
+ * (never whole in memory), for hashing at scale; returns the file's size. Not a model llama.cpp can run.
+ */
+export function writeLargeGguf(file: string, bytes: number): number {
+  const values = Math.floor(bytes / 4 / 32) * 32
+  const small = encodeGguf({
+    metadata: { 'general.architecture': gv.str('llama'), 'general.name': gv.str('bench') },
+    tensors: [{ name: 'big.weight', dims: [8], data: new Float32Array(8) }],
+  })
+  const header = Buffer.from(small.subarray(0, small.length - 32)) // the tensor data (8 floats) padded to 32
+  header.writeBigUInt64LE(BigInt(values), header.indexOf('big.weight') + 'big.weight'.length + 4)
+  const fd = openSync(file, 'w')
+  try {
+    writeSync(fd, header)
+    const chunk = randomBytes(4 << 20)
+    for (let left = values * 4; left > 0; left -= chunk.length) {
+      chunk.writeUInt32LE(left, 0) // no two chunks alike
+      writeSync(fd, chunk, 0, Math.min(chunk.length, left))
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return header.length + values * 4
 }
