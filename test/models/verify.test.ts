@@ -241,6 +241,46 @@ describeGguf('model files are checked before they load', () => {
     expect(errorOf(only(await check('swapped'), 'base')).text).toMatch(/is a LoRA adapter, not a model/)
   })
 
+  it('an entry on an already loaded base is checked too: its wrong adapter fails its stage only', async () => {
+    const { engine, dir } = setUp(
+      'models:\n' +
+        `  plain: { runtime: llamacpp, base: "${gguf()}", threads: 1, context_size: 256 }\n` +
+        `  gpt: { runtime: llamacpp, base: "${gguf()}", lora: ../adapters/gpt2.gguf, threads: 1, context_size: 256 }\n`,
+    )
+    mkdirSync(path.join(dir, 'adapters'))
+    const made = await makeLoraAdapter({ base: gguf(), out: path.join(dir, 'adapters/gpt2.gguf') })
+    const bytes = readFileSync(made.file)
+    // general.architecture "llama" → "gpt2 " (same length, so the file stays well formed)
+    bytes.write('gpt2 ', bytes.indexOf('llama'), 'latin1')
+    writeFileSync(made.file, bytes)
+    const events: LooseEvent[] = []
+    engine.hooks.event.tap('Collect', (e) => void events.push(e as LooseEvent))
+    const opts = { temperature: 0, max_tokens: 4 }
+    const r = await engine.run({
+      chain: {
+        name: 'c',
+        value: {
+          stages: {
+            plain: { model: 'plain', prompt: 'Once upon a time', options: opts },
+            // runs after plain, when the base is loaded: the manager's path for a second entry on it
+            gpt: { model: 'gpt', prompt: '{{stages.plain.output}}', options: opts },
+          },
+        },
+      },
+      query: 'q',
+    })
+    expect(r.stages.find((s) => s.stage === 'plain')?.output).toMatch(/^, there was/)
+    expect(events.filter((e) => e.type === 'model-load')).toHaveLength(1)
+    expect(events.filter((e) => e.type === 'error')).toEqual([
+      expect.objectContaining({
+        stage: 'gpt',
+        code: 'MODEL_INVALID',
+        message: expect.stringMatching(/does not fit its base model: it was made for "gpt2 " models/),
+      }),
+    ])
+    await engine.dispose()
+  })
+
   it('a pinned adapter ({ file, sha256 }) is hashed; a wrong pin is refused at lora.sha256', async () => {
     const p = makeProject({})
     mkdirSync(path.join(p.dir, 'adapters'))

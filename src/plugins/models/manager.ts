@@ -65,7 +65,7 @@ export class ModelManager {
     await this.#reconcile(runtime)
     for (;;) {
       const slot = this.slots.get(r.key)
-      if (slot?.state === 'ready') return this.#use(slot, r, signal)
+      if (slot?.state === 'ready') return this.#use(slot, r, emit, signal)
       const pending = this.#pending.get(r.key)
       if (pending) {
         await pending.catch(() => {})
@@ -110,13 +110,18 @@ export class ModelManager {
     return gb
   }
 
-  async #use(slot: Slot, r: ResolvedModel, signal?: AbortSignal): Promise<{ slot: Slot; prepared: PreparedModel }> {
+  async #use(
+    slot: Slot,
+    r: ResolvedModel,
+    emit: Emit,
+    signal?: AbortSignal,
+  ): Promise<{ slot: Slot; prepared: PreparedModel }> {
     slot.inUse++
     try {
       let prepared = slot.prepared.get(r.name)
       if (!prepared) {
         // another entry on a loaded base (an adapter on a shared llama.cpp model): cheap
-        await this.options.verify?.(r, () => {}, signal)
+        await this.options.verify?.(r, emit, signal)
         prepared = await this.#prepare(r, slot.runtime, undefined, signal)
         slot.prepared.set(r.name, prepared)
       }
