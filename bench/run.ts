@@ -19,6 +19,8 @@
  *  13. documents: indexing throughput, a sync with nothing changed, `docs search` at 10,000 passages
  *  14. checks: `tools check` on the shipped tools, the static analyzer on a 5 MB package, and a
  *      tool's argument check with a backtracking pattern (RE2)
+ *  15. model files: the header and tensor-table check of the test GGUF, sha256 throughput on a 200 MB
+ *      pinned GGUF, and the same file checked with its hash cached
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -40,6 +42,7 @@ import { energyRows } from './energy-day.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 import { docsBench } from './docs-bench.js'
 import { benchChecks } from './static-analysis.js'
+import { benchModelVerify } from './model-verify.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -62,6 +65,7 @@ const SECTIONS = [
   'recall',
   'docs',
   'checks',
+  'model-files',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -480,6 +484,35 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       ratio: `${(c.redos.jsAt24 / c.redos.re2At28).toFixed(0)}×`,
       goal: '28 chars ≤ 10 ms (was 9 s)',
       met: c.redos.re2At28 <= 10 ? 'yes' : 'no',
+    })
+  }
+
+  // 15. model files: header + tensor table, sha256 of a 200 MB pinned GGUF, the same with its hash cached
+  if (want('model-files')) {
+    const v = await benchModelVerify(gguf, Math.min(RUNS, 7))
+    rows.push({
+      benchmark: `model file check: header + tensor table (${v.header.tensors} tensors)`,
+      measured: fmt(v.header.p50),
+      baseline: `node-llama-cpp readGgufFileInfo: ${fmt(v.header.llamaCppReaderP50)}`,
+      ratio: `${(v.header.p50 / v.header.llamaCppReaderP50).toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `model file check: sha256 pin, ${v.sha.mb.toFixed(0)} MB, uncached`,
+      measured: `${fmt(v.sha.uncachedP50)} (${v.sha.mbPerS.toFixed(0)} MB/s)`,
+      baseline: `${v.sha.baseline}: ${v.sha.baselineMbPerS.toFixed(0)} MB/s`,
+      ratio: `${(v.sha.mbPerS / v.sha.baselineMbPerS).toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `model file check: sha256 pin, ${v.sha.mb.toFixed(0)} MB, hash cached`,
+      measured: fmt(v.cached.p50),
+      baseline: `uncached: ${fmt(v.sha.uncachedP50)}`,
+      ratio: `${(v.sha.uncachedP50 / v.cached.p50).toFixed(0)}× faster`,
+      goal: 'report',
+      met: '—',
     })
   }
 

@@ -28,6 +28,7 @@ const TYPE_NAMES = {
     '': 'ManifestFile',
     '/properties/budget': 'ManifestBudget',
     '/definitions/entry': 'ManifestEntry',
+    '/definitions/entry/properties/lora/anyOf/1': 'ManifestAdapter',
   },
   'config.schema.json': {
     '': 'MiradorConfig',

@@ -36,6 +36,7 @@ import ModelsDu from './models/du.js'
 import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
 import ModelsUnload from './models/unload.js'
+import ModelsVerify from './models/verify.js'
 
 export const commands = {
   ask: Ask,
@@ -75,4 +76,5 @@ export const commands = {
   'models:load': ModelsLoad,
   'models:ls': ModelsLs,
   'models:unload': ModelsUnload,
+  'models:verify': ModelsVerify,
 }

@@ -89,9 +89,10 @@ export function errorLine(e: ErrorEvent, p: Paint): string {
 }
 
 /**
- * A model being made ready: a download bar when the runtime reports byte counts, else its status as
- * the runtime words it (Ollama says "pulling manifest", llama.cpp "loading FILE": a local file is
- * loaded, never pulled).
+ * A model being made ready: a bar when the runtime reports byte counts, else its status as the
+ * runtime words it (Ollama says "pulling manifest", llama.cpp "loading FILE": a local file is
+ * loaded, never pulled). A bar is a download ("pulling MODEL") unless the status says it is other
+ * work on bytes: hashing an adapter, verifying a pinned file's sha256.
  */
 export function pullLine(e: ModelPullEvent, width = 24): string {
   const model = safeText(String(e.model))
@@ -99,7 +100,10 @@ export function pullLine(e: ModelPullEvent, width = 24): string {
     const frac = Math.min(1, e.completed / e.total)
     const filled = Math.round(frac * width)
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
-    return `pulling ${model} ${bar} ${Math.round(frac * 100)}% of ${bytes(e.total)}`
+    const doing = /^(hashing|verifying) /.test(String(e.status))
+      ? `${model}: ${safeText(e.status)}`
+      : `pulling ${model}`
+    return `${doing} ${bar} ${Math.round(frac * 100)}% of ${bytes(e.total)}`
   }
   return `${model}: ${safeText(String(e.status))}`
 }

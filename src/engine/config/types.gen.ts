@@ -142,6 +142,10 @@ export interface SkipWhen {
 // ---- manifest.schema.json
 
 /**
+ * The sha256 of the file, 64 hex digits (as `sha256sum FILE` prints it). Mirador hashes the file before loading it and refuses it when the hash differs; a verified hash is remembered (by path, size, modification time and inode) so the file is not hashed again until it changes.
+ */
+export type Sha256 = string
+/**
  * How long the model stays loaded after use: a duration like "5m", "30s" or "1h", or a number of seconds (-1 keeps it loaded).
  */
 export type KeepAlive = string | number
@@ -187,10 +191,11 @@ export interface ManifestEntry {
    * For llamacpp: the same as base (the path of the GGUF file); give one of base or file.
    */
   file?: string
+  sha256?: Sha256
   /**
-   * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed). llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
+   * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed), or { file: PATH, sha256: HEX } to pin the file's sha256 too. llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
    */
-  lora?: string
+  lora?: string | ManifestAdapter
   /**
    * How strongly the adapter applies, 0 (not at all) to 4; default 1. Ollama applies adapters at full strength only.
    */
@@ -222,6 +227,16 @@ export interface ManifestEntry {
    * For llamacpp: context window in tokens (16 to 1048576).
    */
   context_size?: number
+}
+/**
+ * The adapter file and the sha256 it must have.
+ */
+export interface ManifestAdapter {
+  /**
+   * The path of the adapter file (as lora: PATH).
+   */
+  file: string
+  sha256?: Sha256
 }
 
 // ---- config.schema.json
