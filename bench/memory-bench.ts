@@ -83,7 +83,12 @@ export async function memoryBench(): Promise<MemoryBench> {
     const useColdMs = cold ? performance.now() - t0 : Number.NaN
     // warm: what the service does for each run (embed the question, query, rank), at 1k and 10k
     const use = createUseEmbedder()
-    const useStore = await createChromaStore({ url: server.url, collection: collectionFor(use.id), cipher })
+    const useStore = await createChromaStore({
+      url: server.url,
+      token: server.token!,
+      collection: collectionFor(use.id),
+      cipher,
+    })
     const useLatency = await measureRecallLatency({
       store: useStore,
       embedder: use,
