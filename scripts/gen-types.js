@@ -45,6 +45,9 @@ const TYPE_NAMES = {
     '/properties/parameters': 'ToolParameters',
     '/properties/limits': 'ToolLimits',
   },
+  'plugin-manifest.schema.json': {
+    '': 'PluginManifest',
+  },
   'plugin-permissions.schema.json': {
     '': 'PluginPermissions',
     '/properties/fs': 'FsPermissions',

@@ -331,6 +331,10 @@ export interface PluginRef {
    * true: when this plugin cannot be loaded or applied, runs go on without it (it is reported). Default false: a run stops before any stage, with the error.
    */
   optional?: boolean
+  /**
+   * true: run this plugin inside Mirador's own process with every privilege you have, as built-ins run. Default false: it runs in its own sandboxed process with only the permissions its package.json declares (docs/plugins.md, Trust).
+   */
+  trusted?: boolean
 }
 /**
  * How Mirador talks to Ollama.
@@ -508,6 +512,63 @@ export interface ToolLimits {
    * Largest result the call may return, in bytes (1 to 10485760).
    */
   max_output_bytes?: number
+}
+
+// ---- plugin-manifest.schema.json
+
+/**
+ * What a plugin declares in its package.json under `mirador`: the plugin API version it is written for, the hooks it taps, the capabilities it calls and the permissions it needs. Mirador refuses a tap on a hook, or a call to a capability, that is not declared here, and a sandboxed plugin's process gets exactly these permissions.
+ */
+export interface PluginManifest {
+  /**
+   * The plugin API version the plugin is written for (Mirador's is 1).
+   */
+  apiVersion: number
+  /**
+   * The hooks the plugin taps (docs/plugins.md lists them).
+   *
+   * @maxItems 20
+   */
+  hooks: (
+    | 'route'
+    | 'plan'
+    | 'prompt'
+    | 'model'
+    | 'tools'
+    | 'toolCall'
+    | 'event'
+    | 'stageDone'
+    | 'runDone'
+    | 'feedback'
+    | 'forget'
+  )[]
+  /**
+   * The capabilities other plugins offer that this plugin calls (engine.capability(NAME)), e.g. memory.search.
+   *
+   * @maxItems 100
+   */
+  capabilities?: string[]
+  /**
+   * Capabilities this plugin offers to others (engine.registerCapability(NAME)).
+   *
+   * @maxItems 100
+   */
+  provides?: string[]
+  /**
+   * Template variables the plugin fills ({{today}}), known without running its code.
+   */
+  templateVars?: string[]
+  /**
+   * Keys the plugin lets a stage carry in chain files, each with its JSON Schema, known without running its code (chain validate uses them).
+   */
+  stageKeys?: {
+    [k: string]: {
+      [k: string]: unknown
+    }
+  }
+  permissions?: {
+    [k: string]: unknown
+  }
 }
 
 // ---- plugin-permissions.schema.json
