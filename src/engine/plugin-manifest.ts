@@ -104,7 +104,8 @@ function located(file: string, text: string, value: unknown): Loaded<unknown> {
 }
 
 /**
- * Reads and checks the manifest of the plugin whose resolved entry file is `entryFile`. Throws
+ * Reads and checks the manifest of the plugin whose resolved entry file is `entryFile` (any file of
+ * its package leads to the same package.json). Throws
  * MiradorError PLUGIN_MANIFEST (with file:line:column) when there is no package.json, no `mirador`
  * field or one the schema refuses, and PLUGIN_API for an apiVersion this Mirador does not support.
  */
