@@ -8,7 +8,7 @@
  * a folder too large to hash is refused rather than read for minutes.
  */
 import { createHash } from 'node:crypto'
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises'
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 
@@ -38,29 +38,29 @@ export async function hashPackage(dir: string, exclude: readonly string[] = []):
         'too much to hash as one plugin. Keep the plugin in a folder of its own, with its own package.json.',
       { details: { dir } },
     )
-  const walk = async (rel: string): Promise<void> => {
-    const entries = await readdir(path.join(dir, rel))
-    for (const name of entries.sort()) {
-      if (SKIPPED.has(name)) continue
-      const relPath = rel ? `${rel}/${name}` : name
+  // synchronous: a few hundred small files hash in milliseconds this way, several times slower awaited one by one
+  const walk = (rel: string): void => {
+    const entries = readdirSync(path.join(dir, rel), { withFileTypes: true })
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (SKIPPED.has(entry.name)) continue
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name
       const full = path.join(dir, relPath)
-      const st = await lstat(full)
-      if (st.isDirectory()) {
-        if (!excluded.has(full)) await walk(relPath)
+      if (entry.isDirectory()) {
+        if (!excluded.has(full)) walk(relPath)
         continue
       }
       if (++count > PACKAGE_HASH_LIMITS.maxFiles) throw tooLarge()
-      if (st.isSymbolicLink()) files[relPath] = sha256(`-> ${await readlink(full)}`)
-      else if (st.isFile()) {
-        bytes += st.size
+      if (entry.isSymbolicLink()) files[relPath] = sha256(`-> ${readlinkSync(full)}`)
+      else if (entry.isFile()) {
+        bytes += statSync(full).size
         if (bytes > PACKAGE_HASH_LIMITS.maxBytes) throw tooLarge()
-        files[relPath] = sha256(await readFile(full))
+        files[relPath] = sha256(readFileSync(full))
       }
       // FIFOs, sockets and devices are never read: their names still count
-      else files[relPath] = sha256(`special ${st.mode}`)
+      else files[relPath] = sha256('special')
     }
   }
-  await walk('')
+  walk('')
   const all = Object.keys(files)
     .sort()
     .map((f) => `${f}\0${files[f]}\n`)
