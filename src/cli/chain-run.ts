@@ -138,6 +138,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       ...(input.host ? { host: input.host } : {}),
       ...(input.memory === false ? { memory: false } : {}),
       flags: { ...input },
+      thirdParty: true,
     })
     // an unknown profile name fails before the run, not as a plugin error inside it
     await s.energy?.checkPin()

@@ -1,7 +1,9 @@
 /**
  * Wires Mirador together for a command: reads config (flags, environment, project, user,
  * defaults, in that order), creates the engine with the chain catalog, registers the built-in
- * runtimes and applies the built-in plugins, then the third-party plugins listed in config.
+ * runtimes and applies the built-in plugins, then the third-party plugins listed in config: their
+ * code only for commands that run chains (`thirdParty: true`), and a project's only once approved
+ * (plugin-approval.ts); other commands read only their manifests.
  */
 import path from 'node:path'
 import { loadConfigFile, locate, type MiradorConfig } from '../engine/config/index.js'
@@ -15,6 +17,7 @@ import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
 import { folderCatalog } from './chain-catalog.js'
+import { approvalGate } from './plugin-approval.js'
 import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
 import { registerBuiltinRuntimes } from './runtimes.js'
 
@@ -31,6 +34,11 @@ export interface SetupOptions {
   memory?: boolean
   /** the command's other flags, for plugins that offer one (`show-memory`, `profile`) */
   flags?: Record<string, unknown>
+  /**
+   * run third-party plugins' code (commands that run chains); otherwise only their manifests are
+   * read, for the stage keys and template variables they declare
+   */
+  thirdParty?: boolean
 }
 
 export interface Setup {
@@ -56,8 +64,10 @@ function truthyEnv(v: string | undefined): boolean {
   return v !== undefined && /^(1|true|yes|on)$/i.test(v)
 }
 
+/** `userConfig`: $MIRADOR_HOME/config.yaml, whose plugins are the user's own; the others' are the project's. */
 export async function loadMergedConfig(
   files: string[],
+  userConfig?: string,
 ): Promise<{ config: MiradorConfig; plugins: ConfiguredPlugin[] }> {
   const loaded = await Promise.all(files.map((f) => loadConfigFile<MiradorConfig>(f, 'config')))
   // lowest priority first, so later spreads win; plugins from every file are used
@@ -72,7 +82,7 @@ export async function loadMergedConfig(
     })
     for (const [i, entry] of (v.plugins ?? []).entries()) {
       const at = () => locate(l, typeof entry === 'string' ? ['plugins', i] : ['plugins', i, 'name'])
-      plugins.push({ entry, baseDir: path.dirname(l.file), at })
+      plugins.push({ entry, baseDir: path.dirname(l.file), at, project: l.file !== userConfig })
     }
   }
   delete config.plugins
@@ -108,7 +118,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   // files validated once are not parsed or validated again while unchanged (engine/config/cache.ts)
   useConfigCache(path.join(home, 'cache', 'config'))
   const files = configFiles(cwd, home, options.config, env)
-  const { config, plugins } = await loadMergedConfig(files)
+  const { config, plugins } = await loadMergedConfig(files, path.join(home, 'config.yaml'))
   // the one place OLLAMA_HOST is read: the flag, then the environment, then config
   const host = options.host ?? env.OLLAMA_HOST
   if (host) config.ollama = { ...config.ollama, host }
@@ -141,7 +151,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
   const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
-  await engine.useConfigured(plugins)
+  await engine.useConfigured(plugins, { code: options.thirdParty === true, approve: approvalGate(home) })
   return {
     engine,
     ...(models ? { models } : {}),

@@ -26,7 +26,8 @@ export default class Doctor extends MiradorCommand {
     'the memory store, the tool sandbox.'
   static description =
     'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded ' +
-    'llama.cpp runtime, and the plugins in config. Reports the memory store (off; the server CHROMA_URL names, ' +
+    'llama.cpp runtime, and the plugins in config (third-party ones by their manifests: doctor runs none of ' +
+    'their code). Reports the memory store (off; the server CHROMA_URL names, ' +
     'and whether it answers; or whether the local memory server is running for this $MIRADOR_HOME, where, its ' +
     'pids and idle timeout; doctor never starts one), and whether tools can run: a sandbox worker process is ' +
     'started, loads isolated-vm, runs one call and is stopped, and the time is shown. Exits with status 1 when ' +

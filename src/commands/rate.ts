@@ -33,7 +33,8 @@ export default class Rate extends MiradorCommand {
         `--last rates the most recent run: give only the rating (mirador rate --last ${args.rating}), ` +
           `or a run id and a rating (mirador rate RUN_ID ${args.rating})`,
       )
-    const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
+    // a rating reaches the plugins that tap feedback, third-party ones too
+    const s = await setup({ thirdParty: true, ...(flags.config ? { config: flags.config as string } : {}) })
     if (!s.learner)
       throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false } in mirador.config.yaml)')
     let runId = args.run

@@ -130,13 +130,13 @@ export function inlineRefs(root: Schema, dir = '', keepDefaults = true): Schema 
 /**
  * A validator for a plugin's options schema (built-ins: `schemaAt('plugins/NAME.schema.json')`;
  * third parties: their own object), compiled once per schema object. Defaults in the schema are
- * filled in.
+ * filled in. `dir` is the folder under schemas/ its file `$ref`s are relative to.
  */
 const optionValidators = new WeakMap<object, ValidateFunction>()
-export function getOptionsValidator(schema: object): ValidateFunction {
+export function getOptionsValidator(schema: object, dir = 'plugins'): ValidateFunction {
   let v = optionValidators.get(schema)
   if (!v) {
-    const inlined = inlineRefs(schema as Schema, 'plugins')
+    const inlined = inlineRefs(schema as Schema, dir)
     delete inlined.$id
     v = getAjv().compile(inlined)
     optionValidators.set(schema, v)

@@ -1,0 +1,171 @@
+/**
+ * A plugin a project's mirador.config.yaml names runs only once the user has approved it: running
+ * Mirador inside a cloned repository must not run that repository's code. An approval is the
+ * plugin's real folder and its content hash (src/lib/package-hash.ts) in
+ * $MIRADOR_HOME/plugins/approved.json, nothing else; a plugin whose files changed since is asked
+ * about again. In a terminal the command asks (y/N); otherwise it stops with PLUGIN_UNAPPROVED
+ * naming `mirador plugins approve PATH`. Plugins the user's own config names need no approval.
+ */
+import { readFile, realpath } from 'node:fs/promises'
+import path from 'node:path'
+import { createInterface } from 'node:readline/promises'
+import { MiradorError } from '../engine/errors.js'
+import type { LoadedPluginManifest } from '../engine/plugin-manifest.js'
+import type { ConfiguredPlugin, PluginLoading } from '../engine/plugins.js'
+import { writeFileAtomic } from '../lib/atomic-write.js'
+import { withFileLock } from '../lib/file-lock.js'
+import { hashPackage } from '../lib/package-hash.js'
+
+export function approvalsFile(home: string): string {
+  return path.join(home, 'plugins', 'approved.json')
+}
+
+/** The file: `{ "version": 1, "approved": { "/real/folder": "sha256:…" } }`. */
+interface ApprovalsFile {
+  version: 1
+  approved: Record<string, string>
+}
+
+const HASH = /^sha256:[0-9a-f]{64}$/
+
+async function readApprovals(home: string): Promise<Record<string, string>> {
+  const file = approvalsFile(home)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw MiradorError.from(err, 'CONFIG_NOT_FOUND', `${file} cannot be read`)
+  }
+  let parsed: Partial<ApprovalsFile> | undefined
+  try {
+    parsed = JSON.parse(text) as Partial<ApprovalsFile>
+  } catch {
+    parsed = undefined
+  }
+  const approved = parsed?.approved
+  const valid =
+    parsed?.version === 1 &&
+    approved !== null &&
+    typeof approved === 'object' &&
+    Object.entries(approved).every(([k, v]) => path.isAbsolute(k) && typeof v === 'string' && HASH.test(v))
+  if (!valid) {
+    throw new MiradorError(
+      'CONFIG_INVALID',
+      `${file} is damaged: remove it and approve your project plugins again (mirador plugins approve PATH)`,
+      { details: { file } },
+    )
+  }
+  return { ...approved }
+}
+
+export interface Approval {
+  /** the plugin's real folder: what approvals are keyed by */
+  dir: string
+  hash: string
+  /** approved: as approved; new: never approved; changed: approved with other content */
+  state: 'approved' | 'new' | 'changed'
+}
+
+/** The plugin's content hash; Mirador's own folder is left out when the plugin's package holds it. */
+async function contentHash(home: string, real: string) {
+  return hashPackage(real, [await realpath(home).catch(() => path.resolve(home))])
+}
+
+/** Whether the plugin in `dir` is approved as it is now. */
+export async function approvalOf(home: string, dir: string): Promise<Approval> {
+  const real = await realpath(dir)
+  const [{ hash }, approved] = await Promise.all([contentHash(home, real), readApprovals(home)])
+  const was = approved[real]
+  return { dir: real, hash, state: was === hash ? 'approved' : was === undefined ? 'new' : 'changed' }
+}
+
+/** Records the plugin in `dir`, as it is now, as approved. */
+export async function approve(home: string, dir: string): Promise<Approval & { files: number }> {
+  const real = await realpath(dir)
+  const { hash, files } = await contentHash(home, real)
+  const file = approvalsFile(home)
+  await withFileLock(`${file}.lock`, async () => {
+    const approved = await readApprovals(home)
+    approved[real] = hash
+    const content: ApprovalsFile = { version: 1, approved }
+    await writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`, 0o600)
+  })
+  return { dir: real, hash, state: 'approved', files: Object.keys(files).length }
+}
+
+/** A path as a shell takes it. */
+function shellWord(p: string): string {
+  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`
+}
+
+/** What a plugin declares, in a line or two, for the user deciding whether to run it (and how, when given). */
+export function describeManifest(loaded: LoadedPluginManifest, trusted?: boolean): string {
+  const { hooks, capabilities, provides, permissions } = loaded.manifest
+  const reach = [
+    permissions.fs?.read?.length ? `reads ${permissions.fs.read.join(', ')}` : '',
+    permissions.fs?.write?.length ? `writes ${permissions.fs.write.join(', ')}` : '',
+    permissions.network?.length ? `connects to ${permissions.network.join(', ')}` : '',
+    permissions.env?.length ? `reads the variables ${permissions.env.join(', ')}` : '',
+    permissions.childProcess ? 'starts programs' : '',
+  ].filter(Boolean)
+  return [
+    `hooks: ${hooks.join(', ') || 'none'}`,
+    ...(capabilities?.length ? [`calls: ${capabilities.join(', ')}`] : []),
+    ...(provides?.length ? [`provides: ${provides.join(', ')}`] : []),
+    `permissions: ${reach.join('; ') || 'none'}`,
+    ...(trusted === undefined
+      ? []
+      : [trusted ? "trusted: true (runs in Mirador's process, with all your rights)" : 'runs in a sandbox']),
+  ].join('; ')
+}
+
+export interface PromptStreams {
+  input: NodeJS.ReadableStream & { isTTY?: boolean }
+  output: NodeJS.WritableStream & { isTTY?: boolean }
+}
+
+/** Asks a yes/no question; anything but y or yes is no. */
+export async function askYesNo(question: string, { input, output }: PromptStreams): Promise<boolean> {
+  const rl = createInterface({ input, output, terminal: false })
+  try {
+    const answer = await rl.question(question)
+    return /^\s*y(es)?\s*$/i.test(answer)
+  } finally {
+    rl.close()
+  }
+}
+
+/**
+ * The check run before a project plugin's code runs (PluginLoading.approve): an approved plugin
+ * passes; otherwise, when both `streams` are terminals, the user is asked, else PLUGIN_UNAPPROVED.
+ */
+export function approvalGate(
+  home: string,
+  streams: PromptStreams = { input: process.stdin, output: process.stderr },
+): NonNullable<PluginLoading['approve']> {
+  return async (plugin: ConfiguredPlugin, loaded: LoadedPluginManifest) => {
+    if (!plugin.project) return
+    const a = await approvalOf(home, loaded.dir)
+    if (a.state === 'approved') return
+    const trusted = typeof plugin.entry === 'object' && plugin.entry.trusted === true
+    const why = a.state === 'changed' ? 'has changed since you approved it' : 'is not approved yet'
+    const command = `mirador plugins approve ${shellWord(a.dir)}`
+    if (streams.input.isTTY && streams.output.isTTY) {
+      streams.output.write(
+        `The project's config names the plugin ${loaded.name} ${loaded.version} (${a.dir}), which ${why}.\n` +
+          `  ${describeManifest(loaded, trusted)}\n`,
+      )
+      if (await askYesNo('Run it? Approve only code you have read. [y/N] ', streams)) {
+        await approve(home, a.dir)
+        return
+      }
+    }
+    throw new MiradorError(
+      'PLUGIN_UNAPPROVED',
+      `plugin ${loaded.name} (${a.dir}) is named by the project's config and ${why}: Mirador runs no ` +
+        `project plugin's code until you approve it. Read it, then run \`${command}\``,
+      { details: { plugin: loaded.name, dir: a.dir, state: a.state } },
+    )
+  }
+}
