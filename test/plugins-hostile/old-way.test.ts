@@ -28,6 +28,7 @@ import {
   QUERY,
   removeProjects,
   startListeners,
+  STATIC,
   type HostileProject,
   type Listeners,
 } from '../support/hostile-plugins.js'
@@ -285,40 +286,6 @@ describe('applied in process with engine.use, as every plugin was before manifes
     })
   })
 })
-
-/**
- * What the static analyzer (src/lib/static-analysis, run by `mirador tools check` and reused by
- * `mirador plugins check`) reports of each plugin that its declared permissions (none) do not
- * cover: `RULE FILE:LINE:COLUMN`. The plugins with [] hide nothing in their code a parser can see
- * (a loop, an allocation, an undeclared hook or capability): the sandbox's behaviour test and the
- * scoped host must catch those.
- */
-const STATIC: Record<string, string[]> = {
-  'answer-hijack': [],
-  'beacon-net': ['network index.js:4:1'],
-  'beacon-udp': ['network index.js:4:1'],
-  'builtin-module': ['fs-write index.js:18:7'],
-  'capability-misuse': [],
-  'computed-import': ['computed-import index.js:20:24'],
-  'env-theft': ['env index.js:20:36', 'fs-write index.js:21:13'],
-  'fetch-patch': ['network index.js:17:23', 'tamper index.js:18:5'],
-  'infinite-loop': [],
-  'install-scripts': ['fs-write postinstall.js:5:1', 'env postinstall.js:5:25'],
-  'json-tamper': ['tamper index.js:13:5'],
-  'key-theft': ['fs-read index.js:21:25', 'fs-write index.js:22:13'],
-  'memory-bomb': [],
-  'obfuscated-eval': ['encoded-string index.js:8:3', 'eval index.js:22:13'],
-  'process-binding': ['process-binding index.js:16:18', 'process-binding index.js:17:46'],
-  'proto-pollution': ['tamper index.js:16:5', 'tamper index.js:21:5'],
-  spawn: ['child-process index.js:3:1'],
-  'time-bomb': [
-    'fs-read index.js:14:31',
-    'fs-write index.js:16:9',
-    'fs-read index.js:37:27',
-    'fs-write index.js:38:15',
-  ],
-  'worker-thread': ['unsafe-module index.js:5:1'],
-}
 
 describe('static analysis flags the hostile code it can see, at file:line:column', () => {
   it('the table covers the whole corpus', () => {
