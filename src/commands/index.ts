@@ -16,6 +16,7 @@ import EnergyReport from './energy/report.js'
 import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
 import LearnRollback from './learn/rollback.js'
+import PluginsCheck from './plugins/check.js'
 import Rate from './rate.js'
 import SchemasPath from './schemas/path.js'
 import MemoryForget from './memory/forget.js'
@@ -56,6 +57,7 @@ export const commands = {
   'learn:diff': LearnDiff,
   'learn:report': LearnReport,
   'learn:rollback': LearnRollback,
+  'plugins:check': PluginsCheck,
   rate: Rate,
   'schemas:path': SchemasPath,
   'memory:forget': MemoryForget,
