@@ -16,6 +16,7 @@ import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
 import { folderCatalog } from './chain-catalog.js'
 import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
+import { storeNodeModules } from '../plugin-store/paths.js'
 import { registerBuiltinRuntimes } from './runtimes.js'
 
 export interface SetupOptions {
@@ -109,6 +110,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   useConfigCache(path.join(home, 'cache', 'config'))
   const files = configFiles(cwd, home, options.config, env)
   const { config, plugins } = await loadMergedConfig(files)
+  for (const p of plugins) p.nodeModules = [storeNodeModules(home)]
   // the one place OLLAMA_HOST is read: the flag, then the environment, then config
   const host = options.host ?? env.OLLAMA_HOST
   if (host) config.ollama = { ...config.ollama, host }

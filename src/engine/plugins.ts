@@ -90,6 +90,8 @@ export interface ConfiguredPlugin {
   entry: PluginEntry
   /** the config file's folder: paths in the entry are relative to it */
   baseDir: string
+  /** more node_modules folders where a package name is looked up (the user's installed plugins) */
+  nodeModules?: readonly string[]
   /** the entry's `file:line:column`, worked out only when there is an error to show */
   at?: () => SourceLocation
 }
@@ -99,10 +101,10 @@ export function isOptional(entry: PluginEntry): boolean {
 }
 
 /** Imports and instantiates one configured plugin. Throws MiradorError (PLUGIN_*) on failure. */
-export async function loadPlugin({ entry, baseDir }: ConfiguredPlugin): Promise<MiradorPlugin> {
+export async function loadPlugin({ entry, baseDir, nodeModules }: ConfiguredPlugin): Promise<MiradorPlugin> {
   const spec = typeof entry === 'string' ? entry : entry.name
   const options = typeof entry === 'string' ? undefined : entry.options
-  const file = resolvePluginEntry(spec, baseDir)
+  const file = resolvePluginEntry(spec, baseDir, nodeModules)
   let mod: Record<string, unknown>
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>

@@ -15,14 +15,15 @@ import path from 'node:path'
 import type { CheckedFinding, Severity } from '../lib/static-analysis/index.js'
 import { MiradorError } from '../engine/errors.js'
 import { behaviourTest, type BehaviourReport } from './behaviour.js'
-import { findInstallScripts, type InstallScript } from './install-scripts.js'
+import { findInstallScripts, packagesUnder, type InstallScript } from './install-scripts.js'
 import { readManifest, type LoadedPluginManifest } from './manifest.js'
 
 export interface CheckOptions {
-  /** the dependencies' node_modules, when they are installed (a staged install): their scripts count */
+  /**
+   * The node_modules holding the package's dependencies, when they are installed (a staged
+   * install): their install scripts count, and their JavaScript is analyzed too.
+   */
   nodeModules?: string
-  /** analyze the dependencies' JavaScript as well (install does) */
-  analyzeDependencies?: boolean
 }
 
 export interface CheckSummary {
@@ -63,6 +64,14 @@ function relativeTo(dir: string, file: string): string {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? file : rel
 }
 
+const isUnder = (p: string, parent: string) => p !== parent && p.startsWith(`${parent}${path.sep}`)
+
+/** Findings in the package as `index.js`, in its dependencies as `node_modules/dep/x.js`. */
+function shownPath(dir: string, nodeModules: string | undefined, file: string): string {
+  const own = relativeTo(dir, file)
+  return own !== file || !nodeModules ? own : relativeTo(path.dirname(nodeModules), file)
+}
+
 export async function checkPackage(dir: string, opts: CheckOptions = {}): Promise<CheckReport> {
   let loaded: LoadedPluginManifest | undefined
   let manifestError: CheckReport['manifestError']
@@ -75,16 +84,17 @@ export async function checkPackage(dir: string, opts: CheckOptions = {}): Promis
   }
   // the parser loads only here, never when another command starts
   const { analyzePaths, compareWithPermissions, JS_FILE } = await import('../lib/static-analysis/index.js')
-  const roots = await ownEntries(dir, JS_FILE)
-  if (opts.analyzeDependencies && opts.nodeModules) roots.push(opts.nodeModules)
+  const deps = opts.nodeModules ? (await packagesUnder(opts.nodeModules)).filter((d) => d !== dir) : []
+  // nested packages are analyzed with the package they are under
+  const roots = [...(await ownEntries(dir, JS_FILE)), ...deps.filter((d) => !deps.some((o) => isUnder(d, o)))]
   const analysis = await analyzePaths(roots, { profile: 'plugin' })
   const findings = compareWithPermissions(analysis.findings, loaded?.manifest.permissions ?? {}).map((f) => ({
     ...f,
-    file: relativeTo(dir, f.file),
+    file: shownPath(dir, opts.nodeModules, f.file),
   }))
-  const installScripts = (await findInstallScripts(dir, opts.nodeModules)).map((s) => ({
+  const installScripts = (await findInstallScripts(dir, deps)).map((s) => ({
     ...s,
-    dir: relativeTo(dir, s.dir) || '.',
+    dir: shownPath(dir, opts.nodeModules, s.dir) || '.',
   }))
   const behaviour: BehaviourReport = loaded
     ? await behaviourTest(loaded)

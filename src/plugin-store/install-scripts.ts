@@ -69,11 +69,11 @@ export async function packagesUnder(nodeModules: string): Promise<string[]> {
   return out.sort()
 }
 
-/** The install scripts of the package in `dir` and of every package under `nodeModules`. */
-export async function findInstallScripts(dir: string, nodeModules?: string): Promise<InstallScript[]> {
+/** The install scripts of the package in `dir` and of its dependencies (their folders). */
+export async function findInstallScripts(dir: string, dependencies: string[] = []): Promise<InstallScript[]> {
   const own = await readPackage(dir)
   const out = own ? installScriptsOf(dir, own) : []
-  for (const dep of nodeModules ? await packagesUnder(nodeModules) : []) {
+  for (const dep of dependencies) {
     const pkg = await readPackage(dep)
     if (pkg) out.push(...installScriptsOf(dep, pkg))
   }
