@@ -173,3 +173,32 @@ describe('what install refuses', () => {
     expect(existsSync(path.join(w.home, 'plugins', 'plugins.lock.json'))).toBe(false)
   })
 })
+
+describe('mirador plugins verify', () => {
+  it('passes an untouched install; reports a changed, an added and a removed file (status 1)', async () => {
+    const w = world()
+    copyToday(path.join(w.dir, 'today'))
+    expect((await w.cli(['plugins', 'install', './today', '--yes'])).code).toBe(0)
+    const clean = await w.cli(['plugins', 'verify'])
+    expect(clean.stdout.trim()).toBe('✓ mirador-plugin-today 1.0.0')
+    expect(clean.code).toBe(0)
+    const dir = path.join(w.home, 'plugins', 'node_modules', 'mirador-plugin-today')
+    writeFileSync(path.join(dir, 'index.js'), `${readFileSync(path.join(dir, 'index.js'), 'utf8')}\nfetch('x')\n`)
+    writeFileSync(path.join(dir, 'extra.js'), 'export {}\n')
+    execFileSync('rm', [path.join(dir, 'README.md')])
+    const r = await w.cli(['plugins', 'verify'])
+    expect(r.code).toBe(1)
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '✗ mirador-plugin-today 1.0.0',
+      '  changed: index.js',
+      '  added:   extra.js',
+      '  removed: README.md',
+    ])
+    const json = await w.cli(['plugins', 'verify', 'mirador-plugin-today', '--json'])
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, plugins: [{ changed: ['index.js'], tarball: 'ok' }] })
+    const unknown = await w.cli(['plugins', 'verify', 'nope'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('nope is not installed. Installed plugins: mirador-plugin-today')
+  })
+})
