@@ -21,6 +21,7 @@ import PluginsInfo from './plugins/info.js'
 import PluginsInstall from './plugins/install.js'
 import PluginsLs from './plugins/ls.js'
 import PluginsRm from './plugins/rm.js'
+import PluginsUpdate from './plugins/update.js'
 import PluginsVerify from './plugins/verify.js'
 import Rate from './rate.js'
 import SchemasPath from './schemas/path.js'
@@ -67,6 +68,7 @@ export const commands = {
   'plugins:install': PluginsInstall,
   'plugins:ls': PluginsLs,
   'plugins:rm': PluginsRm,
+  'plugins:update': PluginsUpdate,
   'plugins:verify': PluginsVerify,
   rate: Rate,
   'schemas:path': SchemasPath,
