@@ -79,3 +79,22 @@ export function assertAllowed(policy: Policy, name: string, integrity: string, f
   const why = policyRefusal(policy, name, integrity)
   if (why) throw new MiradorError('PLUGIN_DENIED', `${why} (${file}): not installed. Edit that file to change it.`)
 }
+
+/**
+ * For loading a plugin named in a config file: why the user's policy refuses it, or undefined.
+ * An installed plugin is judged with the integrity its lock entry pins; any other (a path, a
+ * package found elsewhere) by its name alone.
+ */
+export function loadRefusal(name: string, home: string): string | undefined {
+  const p = storePaths(home)
+  const policy = readPolicy(p.policy)
+  if (!policy.allow.length && !policy.deny.length) return undefined
+  let integrity: string | undefined
+  try {
+    const lock = JSON.parse(readFileSync(p.lock, 'utf8')) as { plugins?: Record<string, { integrity?: string }> }
+    integrity = lock.plugins?.[name]?.integrity
+  } catch {
+    // no lock file: nothing installed
+  }
+  return policyRefusal(policy, name, integrity)
+}
