@@ -46,3 +46,17 @@ export function compareTrees(pinned: Record<string, string>, now: Record<string,
 }
 
 export const unchanged = (c: TreeChanges) => !c.changed.length && !c.added.length && !c.removed.length
+
+/**
+ * The files of the plugins' dependencies in the store's node_modules: everything but the plugins'
+ * own folders (pinned one by one), npm's bookkeeping and Mirador's linked plugin API.
+ */
+export async function hashDependencies(nodeModules: string, plugins: string[]): Promise<Record<string, string>> {
+  const all = await hashTree(nodeModules).catch(() => ({}) as Record<string, string>)
+  const skip = [...plugins, '@mirador/plugin-api'].map((n) => `${n}/`)
+  return Object.fromEntries(
+    Object.entries(all).filter(
+      ([f]) => f !== '.package-lock.json' && f !== '@mirador/plugin-api' && !skip.some((s) => f.startsWith(s)),
+    ),
+  )
+}

@@ -32,6 +32,8 @@ export interface LockedPlugin {
 export interface LockFile {
   lockfileVersion: 1
   plugins: Record<string, LockedPlugin>
+  /** sha256 of each file of the plugins' dependencies (node_modules/…), as last installed */
+  dependencies?: Record<string, string>
 }
 
 export async function readLockFile(file: string): Promise<LockFile> {

@@ -20,7 +20,7 @@ import { MiradorError } from '../engine/errors.js'
 import { writeFileAtomic } from '../lib/atomic-write.js'
 import { withFileLock } from '../lib/file-lock.js'
 import { checkPackage, type CheckReport } from './check.js'
-import { compareTrees, hashTree, unchanged } from './file-hashes.js'
+import { compareTrees, hashDependencies, hashTree, unchanged } from './file-hashes.js'
 import { readLockFile, writeLockFile, type LockedPlugin } from './lock-file.js'
 import { runNpm } from './npm.js'
 import { storePaths, type StorePaths } from './paths.js'
@@ -171,6 +171,7 @@ export async function commitInstall(prepared: Prepared, home: string): Promise<L
       const lock = await readLockFile(p.lock)
       const old = lock.plugins[name]
       lock.plugins[name] = locked
+      lock.dependencies = await hashDependencies(p.nodeModules, Object.keys(lock.plugins))
       await writeLockFile(p.lock, lock)
       if (old && old.tarball !== locked.tarball) await rm(path.join(p.dir, old.tarball), { force: true })
       return locked
@@ -211,6 +212,7 @@ export async function removePlugin(name: string, home: string): Promise<LockedPl
       delete deps[PLUGIN_API_PACKAGE]
       await writeStore(p, storeManifest(before, deps), before, `removing ${name}`)
       delete lock.plugins[name]
+      lock.dependencies = await hashDependencies(p.nodeModules, Object.keys(lock.plugins))
       await writeLockFile(p.lock, lock)
       await rm(path.join(p.dir, locked.tarball), { force: true })
       return locked

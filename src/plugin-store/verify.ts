@@ -1,11 +1,12 @@
 /**
  * `plugins verify`: each installed plugin's files hashed again and compared with the sha256 the
  * lock file pinned at install, and the tarball it came from with its pinned integrity. Any
- * change, addition or removal is reported; a plugin folder that is gone is reported as such.
+ * change, addition or removal is reported; a plugin folder that is gone is reported as such. With
+ * no names given, the dependencies the plugins share in the store are compared as well.
  */
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
-import { compareTrees, hashTree, unchanged, type TreeChanges } from './file-hashes.js'
+import { compareTrees, hashDependencies, hashTree, unchanged, type TreeChanges } from './file-hashes.js'
 import { readLockFile } from './lock-file.js'
 import { storePaths } from './paths.js'
 import { integrityOf } from './tarball.js'
@@ -21,7 +22,14 @@ export interface VerifyReport extends TreeChanges {
   tarball: 'ok' | 'changed' | 'missing'
 }
 
-export async function verifyInstalled(home: string, names: string[] = []): Promise<VerifyReport[]> {
+export interface VerifyResult {
+  ok: boolean
+  plugins: VerifyReport[]
+  /** the plugins' dependencies in the store, against the lock file (not with NAMEs given) */
+  dependencies?: TreeChanges & { ok: boolean; files: number }
+}
+
+export async function verifyInstalled(home: string, names: string[] = []): Promise<VerifyResult> {
   const p = storePaths(home)
   const lock = await readLockFile(p.lock)
   const unknown = names.find((n) => !lock.plugins[n])
@@ -47,5 +55,11 @@ export async function verifyInstalled(home: string, names: string[] = []): Promi
       tarball,
     })
   }
-  return out
+  let dependencies: VerifyResult['dependencies']
+  if (!names.length && lock.dependencies) {
+    const changes = compareTrees(lock.dependencies, await hashDependencies(p.nodeModules, Object.keys(lock.plugins)))
+    dependencies = { ...changes, ok: unchanged(changes), files: Object.keys(lock.dependencies).length }
+  }
+  const ok = out.every((r) => r.ok) && dependencies?.ok !== false
+  return { ok, plugins: out, ...(dependencies ? { dependencies } : {}) }
 }

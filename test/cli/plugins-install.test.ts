@@ -159,6 +159,19 @@ describe('what install refuses', () => {
     expect(existsSync(path.join(w.home, 'plugins', 'node_modules', 'innocent'))).toBe(false)
   })
 
+  it('a plugin whose code does what no permission grants (tampering with a built-in)', async () => {
+    const w = world()
+    writePackage(path.join(w.dir, 'tamper'), {
+      name: 'tamper',
+      mirador: { apiVersion: 1, hooks: ['event'] },
+      files: { 'index.js': 'JSON.parse = () => ({ hijacked: true })\nexport default {}\n' },
+    })
+    const r = await w.cli(['plugins', 'install', './tamper', '--yes'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^✗ PLUGIN_INSTALL: tamper is refused: index\.js:1:1 tamper /)
+    expect(existsSync(path.join(w.home, 'plugins', 'node_modules', 'tamper'))).toBe(false)
+  })
+
   it('a plugin on the deny list', async () => {
     const w = world()
     copyToday(path.join(w.dir, 'today'))
@@ -200,5 +213,28 @@ describe('mirador plugins verify', () => {
     const unknown = await w.cli(['plugins', 'verify', 'nope'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('nope is not installed. Installed plugins: mirador-plugin-today')
+  })
+
+  it("reports a change to a plugin's dependency in the store", async () => {
+    const w = world()
+    writePackage(path.join(w.dir, 'package'), { name: 'helper', files: { 'index.js': 'export default 1\n' } })
+    execFileSync('tar', ['-czf', 'helper.tgz', 'package'], { cwd: w.dir })
+    writePackage(path.join(w.dir, 'user'), {
+      name: 'helper-user',
+      mirador: { apiVersion: 1, hooks: ['event'] },
+      dependencies: { helper: `file:${path.join(w.dir, 'helper.tgz')}` },
+      files: { 'index.js': "import h from 'helper'\nexport default { h }\n" },
+    })
+    expect((await w.cli(['plugins', 'install', './user', '--yes'])).code).toBe(0)
+    const clean = await w.cli(['plugins', 'verify'])
+    expect(clean.stdout.trim().split('\n')).toEqual(['✓ helper-user 1.0.0', '✓ their dependencies (node_modules)'])
+    writeFileSync(path.join(w.home, 'plugins', 'node_modules', 'helper', 'index.js'), 'export default 2\n')
+    const r = await w.cli(['plugins', 'verify'])
+    expect(r.code).toBe(1)
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '✓ helper-user 1.0.0',
+      '✗ their dependencies (node_modules)',
+      '  changed: node_modules/helper/index.js',
+    ])
   })
 })

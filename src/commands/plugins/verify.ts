@@ -1,13 +1,14 @@
 import { Args } from '@oclif/core'
 import { MiradorCommand } from '../base.js'
-import type { VerifyReport } from '../../plugin-store/verify.js'
+import type { VerifyResult } from '../../plugin-store/verify.js'
 
 export default class PluginsVerify extends MiradorCommand {
   static summary = "Re-hash installed plugins' files and compare them with the lock file: report any change."
   static description =
     'Hashes every file of each installed plugin (or the NAMEs given) again and compares it with the sha256 ' +
     'pinned in $MIRADOR_HOME/plugins/plugins.lock.json at install, and the tarball it came from with its ' +
-    'pinned npm integrity. Files changed, added or removed are listed. The status is 1 if anything changed: ' +
+    'pinned npm integrity, and (with no NAME) the dependencies they share in the store. Files changed, added ' +
+    'or removed are listed. The status is 1 if anything changed: ' +
     'reinstall the plugin (`plugins rm`, then `plugins install`) from a source you trust.'
   static strict = false
   static examples = [
@@ -17,12 +18,12 @@ export default class PluginsVerify extends MiradorCommand {
   ]
   static args = { name: Args.string({ description: 'installed plugins to verify (default: all)' }) }
 
-  async run(): Promise<{ ok: boolean; plugins: VerifyReport[] }> {
+  async run(): Promise<VerifyResult> {
     const { argv } = await this.parse(PluginsVerify)
     const { verifyInstalled } = await import('../../plugin-store/verify.js')
     const { miradorHome } = await import('../../cli/paths.js')
-    const plugins = await verifyInstalled(miradorHome(), argv as string[])
-    const ok = plugins.every((p) => p.ok)
+    const result = await verifyInstalled(miradorHome(), argv as string[])
+    const { plugins, dependencies: deps } = result
     if (!this.jsonEnabled()) {
       if (!plugins.length) this.log('No plugins installed.')
       for (const p of plugins) {
@@ -32,8 +33,17 @@ export default class PluginsVerify extends MiradorCommand {
         for (const f of p.missing ? [] : p.removed) this.log(`  removed: ${f}`)
         if (p.tarball !== 'ok') this.log(`  tarball: ${p.tarball} (not the integrity pinned)`)
       }
+      if (deps && (deps.files > 0 || !deps.ok)) {
+        this.log(`${deps.ok ? '✓' : '✗'} their dependencies (node_modules)`)
+        for (const [what, files] of [
+          ['changed', deps.changed],
+          ['added', deps.added],
+          ['removed', deps.removed],
+        ] as const)
+          for (const f of files) this.log(`  ${`${what}:`.padEnd(8)} node_modules/${f}`)
+      }
     }
-    if (!ok) process.exitCode = 1
-    return { ok, plugins }
+    if (!result.ok) process.exitCode = 1
+    return result
   }
 }
