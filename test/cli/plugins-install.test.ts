@@ -4,12 +4,12 @@
  * scripts of the plugin or of a dependency, no terminal without --yes, the deny list).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
-import { runCli } from '../support/cli.js'
+import { BIN, runCli } from '../support/cli.js'
 import { copyToday, writePackage } from '../support/plugin-packages.js'
 
 let server: OllamaTestServer
@@ -93,6 +93,33 @@ describe('mirador plugins install from a folder', () => {
     expect(readFileSync(path.join(w.home, 'config.yaml'), 'utf8')).toBe(
       '# my settings\noffline: false # keep\nplugins: []\n',
     )
+  })
+
+  it('in a terminal it asks before enabling: no leaves the store as it was, yes installs', async () => {
+    const w = world()
+    copyToday(path.join(w.dir, 'today'))
+    // a terminal, as `script` gives one (util-linux), with the answer typed ahead
+    const inTerminal = (answer: string) =>
+      new Promise<string>((resolve, reject) => {
+        const cmd = `${process.execPath} ${BIN} plugins install ./today`
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          cwd: w.dir,
+          env: { PATH: process.env.PATH, HOME: w.dir, NO_COLOR: '1', ...w.env },
+        })
+        let out = ''
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+        child.on('error', reject)
+        child.on('close', () => resolve(out))
+        child.stdin.end(answer)
+      })
+    const no = await inTerminal('n\n')
+    expect(no).toContain('Enable mirador-plugin-today 1.0.0? [y/N]')
+    expect(no).toContain('Not installed.')
+    expect(existsSync(path.join(w.home, 'plugins', 'plugins.lock.json'))).toBe(false)
+    expect(existsSync(path.join(w.home, 'config.yaml'))).toBe(false)
+    const yes = await inTerminal('y\n')
+    expect(yes).toContain('Installed mirador-plugin-today 1.0.0')
+    expect(Object.keys(lockOf(w.home).plugins)).toEqual(['mirador-plugin-today'])
   })
 
   it('with no terminal, --yes is required, and nothing is fetched', async () => {
