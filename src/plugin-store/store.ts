@@ -13,7 +13,7 @@
  * A plugin whose check fails (invalid manifest, an install script, an error finding) is refused
  * before anything in the store changes.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { PACKAGE_ROOT } from '../engine/package-root.js'
 import { MiradorError } from '../engine/errors.js'
@@ -81,10 +81,20 @@ async function packageName(dir: string): Promise<{ name: string; version: string
   return { name: pkg.name, version: pkg.version as string }
 }
 
+/** Staging folders an interrupted install left (a day old: none can still be in use). */
+async function removeStaleStaging(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith('.staging-')) continue
+    const st = await stat(path.join(dir, name)).catch(() => undefined)
+    if (st && Date.now() - st.mtimeMs > 86_400_000) await rm(path.join(dir, name), { recursive: true, force: true })
+  }
+}
+
 /** A folder for one install under the store (same file system: nothing crosses devices). */
 export async function withStaging<T>(home: string, fn: (tmp: string) => Promise<T>): Promise<T> {
   const p = storePaths(home)
   await mkdir(p.dir, { recursive: true })
+  await removeStaleStaging(p.dir)
   const tmp = await mkdtemp(path.join(p.dir, '.staging-'))
   try {
     return await fn(tmp)
