@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { MiradorError } from '../../engine/errors.js'
 import { MiradorCommand } from '../base.js'
-import { installPlugin, type InstallResult } from '../../plugin-store/install-flow.js'
+import type { InstallResult } from '../../plugin-store/install-flow.js'
 
 export default class PluginsInstall extends MiradorCommand {
   static summary = 'Install a plugin from npm, a folder or a .tgz, checked and pinned, and enable it.'
@@ -32,6 +32,7 @@ export default class PluginsInstall extends MiradorCommand {
 
   async run(): Promise<InstallResult> {
     const { args, flags } = await this.parse(PluginsInstall)
+    const { installPlugin } = await import('../../plugin-store/install-flow.js')
     const result = await installPlugin(args.spec, {
       yes: flags.yes,
       command: `mirador plugins install ${args.spec}`,
