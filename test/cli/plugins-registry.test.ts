@@ -44,7 +44,9 @@ const lockOf = (home: string) =>
 function publishToday(dir: string, version: string, opts = {}) {
   const src = copyToday(path.join(dir, `today-${version}`))
   const pkg = JSON.parse(readFileSync(path.join(src, 'package.json'), 'utf8')) as Record<string, unknown>
-  writeFileSync(path.join(src, 'package.json'), JSON.stringify({ ...pkg, version }, null, 2))
+  // as published: the plugin API by version, which Mirador provides rather than fetches
+  const dependencies = { '@mirador/plugin-api': '^0.1.0' }
+  writeFileSync(path.join(src, 'package.json'), JSON.stringify({ ...pkg, version, dependencies }, null, 2))
   return registry.publish(src, opts)
 }
 
@@ -63,6 +65,7 @@ describe('plugins from an npm registry', () => {
       signatures: 'verified',
     })
     expect(registry.requests).toContain('GET /-/npm/v1/keys')
+    expect(registry.requests.filter((q) => q.includes('plugin-api'))).toEqual([])
     const info = await w.cli(['plugins', 'info', 'mirador-plugin-today'])
     expect(info.stdout).toContain('  publisher:    alice')
     expect(info.stdout).toContain('  signatures:   verified')
