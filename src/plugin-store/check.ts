@@ -79,8 +79,8 @@ export async function checkPackage(dir: string, opts: CheckOptions = {}): Promis
     loaded = await readManifest(dir)
   } catch (err) {
     const e = MiradorError.from(err, 'PLUGIN_MANIFEST')
-    manifestError = { code: e.code, message: e.message, ...(e.location ? { location: e.location } : {}) }
-    if (e.location) manifestError.location = { ...e.location, file: relativeTo(dir, e.location.file) }
+    const location = e.location ? { ...e.location, file: relativeTo(dir, e.location.file) } : undefined
+    manifestError = { code: e.code, message: e.message, ...(location ? { location } : {}) }
   }
   // the parser loads only here, never when another command starts
   const { analyzePaths, compareWithPermissions, JS_FILE } = await import('../lib/static-analysis/index.js')
