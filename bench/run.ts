@@ -21,6 +21,7 @@
  *      tool's argument check with a backtracking pattern (RE2)
  *  15. model files: the header and tensor-table check of the test GGUF, sha256 throughput on a 200 MB
  *      pinned GGUF, and the same file checked with its hash cached
+ *  16. plugin-check: `plugins check` on the example plugin and on a 5 MB package, whole process
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -43,6 +44,7 @@ import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 import { docsBench } from './docs-bench.js'
 import { benchChecks } from './static-analysis.js'
 import { benchModelVerify } from './model-verify.js'
+import { benchPluginCheck } from './plugin-check.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -66,6 +68,7 @@ const SECTIONS = [
   'docs',
   'checks',
   'model-files',
+  'plugin-check',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -511,6 +514,27 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: fmt(v.cached.p50),
       baseline: `uncached: ${fmt(v.sha.uncachedP50)}`,
       ratio: `${(v.sha.uncachedP50 / v.cached.p50).toFixed(0)}× faster`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+
+  // 16. plugin-check: `plugins check` on the example plugin and on a 5 MB package
+  if (want('plugin-check')) {
+    const c = await benchPluginCheck(ROOT, BIN, Math.min(RUNS, 7))
+    rows.push({
+      benchmark: 'plugins check, examples/plugins/today, whole process',
+      measured: fmt(c.todayP50),
+      baseline: `plugins ls: ${fmt(c.lsP50)}`,
+      ratio: `+${fmt(c.todayP50 - c.lsP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `plugins check, ${c.pkg.mb.toFixed(1)} MB package (${c.pkg.files} files), whole process`,
+      measured: `${fmt(c.pkg.checkP50)} (${(c.pkg.mb / (c.pkg.checkP50 / 1000)).toFixed(1)} MB/s)`,
+      baseline: `analyzer alone, fresh process: ${fmt(c.pkg.analyzeP50)}`,
+      ratio: `+${fmt(c.pkg.checkP50 - c.pkg.analyzeP50)}`,
       goal: 'report',
       met: '—',
     })

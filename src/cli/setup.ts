@@ -17,8 +17,10 @@ import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
 import { folderCatalog } from './chain-catalog.js'
+import { assertLoadAllowed } from '../plugin-store/policy.js'
 import { approvalGate } from './plugin-approval.js'
 import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
+import { storeNodeModules } from '../plugin-store/paths.js'
 import { registerBuiltinRuntimes } from './runtimes.js'
 
 export interface SetupOptions {
@@ -119,6 +121,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   useConfigCache(path.join(home, 'cache', 'config'))
   const files = configFiles(cwd, home, options.config, env)
   const { config, plugins } = await loadMergedConfig(files, path.join(home, 'config.yaml'))
+  for (const p of plugins) p.nodeModules = [storeNodeModules(home)]
   // the one place OLLAMA_HOST is read: the flag, then the environment, then config
   const host = options.host ?? env.OLLAMA_HOST
   if (host) config.ollama = { ...config.ollama, host }
@@ -151,7 +154,15 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
   const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
-  await engine.useConfigured(plugins, { code: options.thirdParty === true, approve: approvalGate(home) })
+  const approval = approvalGate(home)
+  await engine.useConfigured(plugins, {
+    code: options.thirdParty === true,
+    // the user's deny list first: a denied plugin is not even offered for approval
+    approve: (plugin, loaded) => {
+      assertLoadAllowed(loaded.name, home)
+      return approval(plugin, loaded)
+    },
+  })
   return {
     engine,
     ...(models ? { models } : {}),

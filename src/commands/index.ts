@@ -17,6 +17,13 @@ import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
 import LearnRollback from './learn/rollback.js'
 import PluginsApprove from './plugins/approve.js'
+import PluginsCheck from './plugins/check.js'
+import PluginsInfo from './plugins/info.js'
+import PluginsInstall from './plugins/install.js'
+import PluginsLs from './plugins/ls.js'
+import PluginsRm from './plugins/rm.js'
+import PluginsUpdate from './plugins/update.js'
+import PluginsVerify from './plugins/verify.js'
 import Rate from './rate.js'
 import SchemasPath from './schemas/path.js'
 import MemoryForget from './memory/forget.js'
@@ -58,6 +65,13 @@ export const commands = {
   'learn:report': LearnReport,
   'learn:rollback': LearnRollback,
   'plugins:approve': PluginsApprove,
+  'plugins:check': PluginsCheck,
+  'plugins:info': PluginsInfo,
+  'plugins:install': PluginsInstall,
+  'plugins:ls': PluginsLs,
+  'plugins:rm': PluginsRm,
+  'plugins:update': PluginsUpdate,
+  'plugins:verify': PluginsVerify,
   rate: Rate,
   'schemas:path': SchemasPath,
   'memory:forget': MemoryForget,

@@ -95,6 +95,8 @@ export interface ConfiguredPlugin {
   entry: PluginEntry
   /** the config file's folder: paths in the entry are relative to it */
   baseDir: string
+  /** more node_modules folders where a package name is looked up (the user's installed plugins) */
+  nodeModules?: readonly string[]
   /** the entry's `file:line:column`, worked out only when there is an error to show */
   at?: () => SourceLocation
   /** listed by a project's config rather than the user's: its code runs only once approved */
@@ -127,7 +129,7 @@ export async function loadPlugin(
   const { entry, baseDir } = plugin
   const spec = typeof entry === 'string' ? entry : entry.name
   const options = typeof entry === 'string' ? undefined : entry.options
-  const file = resolvePluginEntry(spec, baseDir)
+  const file = resolvePluginEntry(spec, baseDir, plugin.nodeModules)
   const loaded = await readPluginManifest(file)
   const { manifest } = loaded
   if (!code) return declaredOnly(loaded.name, manifest.apiVersion, manifest)
