@@ -5,7 +5,7 @@
  * own config names need no approval.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
@@ -126,6 +126,19 @@ describe('project plugins need approval', () => {
     expect(r.events.filter((e) => e.type === 'error')).toEqual([])
     expect(r.code).toBe(0)
     expect(ran(p.plugin)).toBe(true)
+  })
+
+  it("a plugin on the user's deny list is not loaded, even from the user's own config", async () => {
+    const p = project({ 'mirador.config.yaml': 'memory: off\n' })
+    writeFileSync(path.join(p.home, 'config.yaml'), `plugins: [{ name: ${p.plugin}, trusted: true }]\n`)
+    mkdirSync(path.join(p.home, 'plugins'), { recursive: true })
+    writeFileSync(path.join(p.home, 'plugins', 'policy.json'), JSON.stringify({ deny: [{ name: 'mark-plugin' }] }))
+    const before = chats()
+    const r = await runCli(['chain', 'run', 'one', 'hi', '--json'], { cwd: p.dir, env: p.env })
+    expect(r.code).toBe(1)
+    expect(r.events.find((e) => e.type === 'error')).toMatchObject({ code: 'PLUGIN_DENIED', plugin: 'mark-plugin' })
+    expect(ran(p.plugin)).toBe(false)
+    expect(chats()).toBe(before)
   })
 
   it('a plugin not marked trusted goes to the sandbox, which this build cannot start yet', async () => {
