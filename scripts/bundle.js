@@ -60,3 +60,19 @@ await build({
   plugins: [sharedErrors],
   logLevel: 'warning',
 })
+
+/**
+ * The plugin host (src/sandbox/host-main.ts): its own small entry, dist/sandbox/host.js, started once
+ * per sandboxed plugin, so its start-up is the host's code alone. Engine modules it shares with
+ * Mirador (the plugin loader, MiradorError) stay the compiled ones beside it.
+ */
+await build({
+  entryPoints: [`${root}dist/sandbox/host-main.js`],
+  outfile: `${root}dist/sandbox/host.js`,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['../engine/*'],
+  logLevel: 'warning',
+})

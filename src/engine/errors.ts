@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   PLUGIN_API: 'a plugin declares an apiVersion this Mirador does not support',
   PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',
   PLUGIN_FAILED: 'a plugin threw while it ran',
+  PLUGIN_SANDBOX:
+    'a sandboxed plugin missed a deadline, crashed, went over its memory limit or asked beyond its permissions',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',

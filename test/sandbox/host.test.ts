@@ -1,0 +1,169 @@
+/**
+ * A sandboxed plugin in a real host process, on a real engine and the real Ollama runtime: its
+ * waterfall changes a stage's prompt, its event taps observe, and what it may not do fails inside
+ * the host while the run answers.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
+import { alive, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
+
+let server: OllamaTestServer
+let s: Setup | undefined
+beforeAll(async () => {
+  server = await startOllamaTestServer()
+})
+afterAll(async () => {
+  await server.close()
+})
+afterEach(async () => {
+  const pids = s?.plugins.map((p) => p.pid) ?? []
+  await s?.close()
+  s = undefined
+  // no host is left behind
+  for (const pid of pids) expect(alive(pid)).toBe(false)
+})
+
+const chats = () => server.requests.filter((r) => r.path === '/api/chat' && r.body?.messages?.length)
+const lastPrompts = (n: number) =>
+  chats()
+    .slice(-n)
+    .map((r) => JSON.stringify(r.body.messages))
+
+describe('a sandboxed plugin', () => {
+  it('changes the prompt through its waterfall, observes events, adds to the summary and emits', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home))
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    expect(alive(plugin.pid)).toBe(true)
+    const [draft, final] = lastPrompts(2)
+    expect(draft).toContain('probe=sandboxed')
+    expect(final).toContain('seen=final')
+    const probes = s.events.filter((e) => e.type === 'probe')
+    expect(probes.map((e) => e.stage).sort()).toEqual(['draft', 'final'])
+    expect(s.events.filter((e) => e.type === 'log' && e.plugin === 'ProbePlugin')).toHaveLength(2)
+    // the event taps saw the run's events, as they were delivered
+    const seen = s.events.find((e) => e.type === 'probe-events')
+    expect(seen?.events).toEqual(expect.arrayContaining(['ack', 'stage-start', 'token', 'stage-end']))
+    expect(seen?.answer).toBe(result.answer)
+    const done = s.events.at(-1)!
+    expect(done).toMatchObject({ type: 'done', probeStages: 2 })
+    expect(s.events.filter((e) => e.type === 'error')).toEqual([])
+  })
+
+  it('a tap that hangs is killed at its deadline, reported once, and the run answers without it', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'hang' }, { deadlineMs: 300 }))
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toMatch(/prompt tap did not answer within its 300 ms deadline/)
+    expect(plugin.failure?.code).toBe('PLUGIN_SANDBOX')
+    expect(await waitUntil(() => !alive(plugin.pid))).toBe(true)
+    // the prompt went out without the plugin's variable, and the next run is not slowed or re-reported
+    expect(lastPrompts(2)[0]).toContain('probe=')
+    expect(lastPrompts(2)[0]).not.toContain('probe=sandboxed')
+    const again = await s.run()
+    expect(again.ok).toBe(true)
+    expect(s.events.filter((e) => e.type === 'error')).toHaveLength(1)
+  })
+
+  it('a tap that spins the CPU is killed the same way', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'spin' }, { deadlineMs: 300 }))
+    expect((await s.run()).ok).toBe(true)
+    expect(s.events.filter((e) => e.type === 'error')).toEqual([
+      expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' }),
+    ])
+    expect(await waitUntil(() => !alive(plugin.pid))).toBe(true)
+  })
+
+  it('a plugin that throws while it is applied is reported by name, and the run answers', async () => {
+    s = setupEngine(server)
+    sandboxed(s, probeSpec(s.home, { mode: 'throw-apply' }))
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })
+    expect(errors[0]!.message).toContain('probe exploded while applied')
+  })
+
+  it('a tap on an undeclared hook is refused by name', async () => {
+    s = setupEngine(server)
+    sandboxed(s, probeSpec(s.home, { mode: 'undeclared-hook' }))
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors[0]!.message).toMatch(/taps the route hook, which its package.json does not declare/)
+  })
+
+  it('cannot read $MIRADOR_HOME/keys/memory.key', async () => {
+    s = setupEngine(server)
+    sandboxed(s, probeSpec(s.home, { mode: 'read-key' }))
+    expect((await s.run()).ok).toBe(true)
+    const found = s.events.find((e) => e.type === 'probe')!.found
+    expect(found).toEqual({ keyError: 'ERR_ACCESS_DENIED' })
+    expect(JSON.stringify(s.events)).not.toContain('CANARY-KEY')
+  })
+
+  it('cannot start a program', async () => {
+    s = setupEngine(server)
+    sandboxed(s, probeSpec(s.home, { mode: 'spawn' }))
+    expect((await s.run()).ok).toBe(true)
+    expect(s.events.find((e) => e.type === 'probe')!.found).toEqual({ spawnError: 'ERR_ACCESS_DENIED' })
+  })
+
+  it('sees only the environment variables it declared', async () => {
+    s = setupEngine(server, { PROBE_TOKEN: 'declared', SECRET_TOKEN: 'not-declared' })
+    const spec = probeSpec(s.home, { mode: 'env' })
+    sandboxed(s, { ...spec, manifest: { ...spec.manifest, permissions: { env: ['PROBE_TOKEN'] } } })
+    expect((await s.run()).ok).toBe(true)
+    expect(s.events.find((e) => e.type === 'probe')!.found.env).toEqual(['PROBE_TOKEN'])
+  })
+
+  it("cannot change Mirador's built-ins, prototypes, fetch or the run's context", async () => {
+    s = setupEngine(server)
+    const fetchBefore = globalThis.fetch
+    const tampered: string[][] = []
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'tamper' }))
+    plugin.observe({ tampered: (_hook, fields) => void tampered.push(fields) })
+    const result = await s.run('untouched query')
+    expect(result.ok).toBe(true)
+    expect(s.events.find((e) => e.type === 'probe')!.found).toEqual({ tampered: true, fetchLocked: true })
+    expect(JSON.parse('{"a":1}')).toEqual({ a: 1 })
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(globalThis.fetch).toBe(fetchBefore)
+    expect(result.query).toBe('untouched query')
+    expect(tampered[0]).toEqual(['query'])
+  })
+
+  it('a memory bomb is killed at its memory limit and the run answers', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'bomb' }, { memoryMb: 64, deadlineMs: 20000 }))
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toMatch(/over its 64 MB memory limit/)
+    expect(await waitUntil(() => !alive(plugin.pid))).toBe(true)
+  })
+
+  it('memory outside the heap (buffers) is limited too', async () => {
+    s = setupEngine(server)
+    sandboxed(s, probeSpec(s.home, { mode: 'buffers' }, { memoryMb: 64, deadlineMs: 20000 }))
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors[0]!.message).toMatch(/over its 64 MB memory limit/)
+  })
+
+  it('stop() ends the host, and a stopped plugin lets runs answer', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home))
+    await plugin.started
+    const pid = plugin.pid
+    expect(alive(pid)).toBe(true)
+    await plugin.stop()
+    expect(alive(pid)).toBe(false)
+  })
+})
