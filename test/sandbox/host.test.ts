@@ -4,6 +4,8 @@
  * the host while the run answers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import path from 'node:path'
+import { PACKAGE_ROOT } from '../../src/engine/package-root.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { alive, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
 
@@ -155,6 +157,56 @@ describe('a sandboxed plugin', () => {
     expect((await s.run()).ok).toBe(true)
     const errors = s.events.filter((e) => e.type === 'error')
     expect(errors[0]!.message).toMatch(/over its 64 MB memory limit/)
+  })
+
+  it('calls the capabilities it declared, through Mirador; others are refused by name', async () => {
+    s = setupEngine(server)
+    const asked: unknown[] = []
+    s.engine.registerCapability('memory.search', async (args) => (asked.push(args), [{ text: 'recalled' }]))
+    s.engine.registerCapability('secret.read', async () => 'CANARY-SECRET')
+    const spec = probeSpec(s.home, { mode: 'capability' })
+    sandboxed(s, { ...spec, manifest: { ...spec.manifest, capabilities: ['memory.search'] } })
+    expect((await s.run('what did I say')).ok).toBe(true)
+    const found = s.events.find((e) => e.type === 'probe')!.found
+    expect(found.recalled).toEqual([{ text: 'recalled' }])
+    expect(asked[0]).toEqual({ query: 'what did I say' })
+    expect(found.secretError).toMatch(/calls capability secret.read, not declared in mirador.capabilities/)
+    expect(JSON.stringify(s.events)).not.toContain('CANARY-SECRET')
+  })
+
+  it('an event tap that hangs is killed at its deadline, and the run answers', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'hang-event' }, { deadlineMs: 300 }))
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    expect(await waitUntil(() => plugin.failure !== undefined)).toBe(true)
+    const errors = () => s!.events.filter((e) => e.type === 'error')
+    // reported once, in the run it failed in or the next one
+    if (errors().length === 0) expect((await s.run()).ok).toBe(true)
+    expect(errors()).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors()[0]!.message).toMatch(/event tap did not answer within its 300 ms deadline/)
+  })
+
+  it('runs the example plugin (examples/plugins/today): {{today}} filled, its timestamp events emitted', async () => {
+    s = setupEngine(server)
+    const dir = path.join(PACKAGE_ROOT, 'examples', 'plugins', 'today')
+    sandboxed(s, {
+      name: 'TodayPlugin',
+      entryFile: path.join(dir, 'index.js'),
+      dir,
+      manifest: { apiVersion: 1, hooks: ['prompt'], templateVars: ['today'] },
+      options: { timeZone: 'UTC' },
+      home: s.home,
+    })
+    const r = await s.engine.run({
+      chain: { name: 't', value: { stages: { a: { model: 'quick', prompt: 'Today is {{today}}' } } } },
+      query: 'q',
+    })
+    expect(r.ok).toBe(true)
+    const today = new Date().toISOString().slice(0, 10)
+    expect(lastPrompts(1)[0]).toContain(`Today is ${today}`)
+    expect(s.events.find((e) => e.type === 'timestamp')).toMatchObject({ stage: 'a', today })
+    expect(s.events.filter((e) => e.type === 'error')).toEqual([])
   })
 
   it('stop() ends the host, and a stopped plugin lets runs answer', async () => {
