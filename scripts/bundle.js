@@ -7,6 +7,7 @@
  * node_modules as usual; oclif's commands (dist/commands) run from the compiled modules.
  */
 import { build } from 'esbuild'
+import { copyFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -76,3 +77,6 @@ await build({
   external: ['../engine/*'],
   logLevel: 'warning',
 })
+
+// the behaviour test's default recording (src/sandbox/drive.ts reads it at run time)
+copyFileSync(`${root}src/sandbox/recorded-run.json`, `${root}dist/sandbox/recorded-run.json`)

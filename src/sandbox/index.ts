@@ -47,6 +47,8 @@ export interface SandboxSpec {
 export interface SandboxObserver {
   access?(m: AccessMessage): void
   tampered?(hook: HookName, fields: string[]): void
+  /** a tap of the plugin threw (the engine reports it in the run as well) */
+  tapError?(hook: HookName, message: string): void
 }
 
 export type SandboxedPlugin = MiradorPlugin & {
@@ -243,6 +245,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     }
     if (!result) return neutral
     if (!result.ok) {
+      for (const o of observers) o.tapError?.(hook, result.error?.message ?? 'failed')
       // the plugin's own error in a tap: the engine reports it by name, as for an in-process plugin (a
       // plain Error, so that on an answering hook it is not taken for the answer)
       throw new Error(result.error?.message ?? 'failed')
