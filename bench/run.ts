@@ -21,6 +21,8 @@
  *      tool's argument check with a backtracking pattern (RE2)
  *  15. model files: the header and tensor-table check of the test GGUF, sha256 throughput on a 200 MB
  *      pinned GGUF, and the same file checked with its hash cached
+ *  16. sandboxed plugins: one proxied tap against the same tap in process, the first token with two
+ *      warm sandboxed plugins against none, and a plugin host's cold start
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -43,6 +45,7 @@ import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 import { docsBench } from './docs-bench.js'
 import { benchChecks } from './static-analysis.js'
 import { benchModelVerify } from './model-verify.js'
+import { benchPlugins } from './plugins-sandbox.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -66,6 +69,7 @@ const SECTIONS = [
   'docs',
   'checks',
   'model-files',
+  'plugins',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -511,6 +515,40 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: fmt(v.cached.p50),
       baseline: `uncached: ${fmt(v.sha.uncachedP50)}`,
       ratio: `${(v.sha.uncachedP50 / v.cached.p50).toFixed(0)}× faster`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+
+  // 16. sandboxed plugins: a proxied tap, first token with two warm hosts, a host's cold start
+  if (want('plugins')) {
+    // the spine's server is closed by now: one of its own
+    const ollama = await startOllamaTestServer({ models: [{ name: 'quick:1b', reply: () => words(40) }] })
+    const p = await benchPlugins(ROOT, ollama.url, RUNS)
+    await ollama.close()
+    const added = p.tap.sandboxedP50 - p.tap.inProcessP50
+    rows.push({
+      benchmark: 'plugin tap p50: sandboxed (IPC) vs in process',
+      measured: fmt(p.tap.sandboxedP50),
+      baseline: `in process: ${fmt(p.tap.inProcessP50)}`,
+      ratio: `+${fmt(added)}`,
+      goal: '≤ 1 ms added',
+      met: added <= 1 ? 'yes' : 'no',
+    })
+    const delay = p.firstToken.twoP50 - p.firstToken.noneP50
+    rows.push({
+      benchmark: 'first token, two warm sandboxed plugins',
+      measured: fmt(p.firstToken.twoP50),
+      baseline: `no plugin: ${fmt(p.firstToken.noneP50)}`,
+      ratio: `${delay >= 0 ? '+' : ''}${fmt(delay)}`,
+      goal: '≤ 50 ms added',
+      met: delay <= 50 ? 'yes' : 'no',
+    })
+    rows.push({
+      benchmark: 'plugin host cold start (to applied)',
+      measured: `namespace: ${fmt(p.cold.namespaceP50)}`,
+      baseline: `JS barrier alone: ${fmt(p.cold.jsOnlyP50)}`,
+      ratio: `${p.cold.namespaceP50 >= p.cold.jsOnlyP50 ? '+' : ''}${fmt(p.cold.namespaceP50 - p.cold.jsOnlyP50)}`,
       goal: 'report',
       met: '—',
     })

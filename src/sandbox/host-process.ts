@@ -191,7 +191,10 @@ export class HostProcess {
     this.#stopping = true
     this.#kill()
     this.#rejectAll(stopped(this.opts.plugin))
-    if (this.child.pid !== undefined) await this.exited
+    if (this.child.pid === undefined) return
+    // waited for: the unref'd child must keep Mirador alive until it is gone
+    this.child.ref()
+    await this.exited
   }
 
   /** Synchronous, for process exit. */
