@@ -39,7 +39,7 @@ interface Pending {
 }
 
 /** How often the resident memory of a host is checked (buffers are outside V8's heap limit). */
-const RSS_EVERY_MS = 250
+const RSS_EVERY_MS = 100
 
 export class HostProcess {
   readonly child: ChildProcess

@@ -19,6 +19,7 @@ import { contextData, isContext, toData } from './hook-data.js'
 import { HOOK_KINDS, hasContext } from './hook-kinds.js'
 import { HostProcess } from './host-process.js'
 import { namespace, proxiedFetch } from './network.js'
+import { linksOutside } from './links.js'
 import { hostCommand } from './permissions.js'
 import type { AccessMessage, FetchRequest, FromHost, ResultMessage } from './protocol.js'
 
@@ -61,6 +62,22 @@ export type SandboxedPlugin = MiradorPlugin & {
   readonly started: Promise<void>
   observe(observer: SandboxObserver): void
 }
+
+/** Events only the engine emits; `log` is allowed, under the plugin's own name. */
+const ENGINE_EVENTS = new Set([
+  'ack',
+  'plan',
+  'stage-start',
+  'token',
+  'stage-end',
+  'stage-skip',
+  'model-pull',
+  'tool-call',
+  'tool-result',
+  'done',
+  'error',
+  'prompt',
+])
 
 const live = new Set<HostProcess>()
 let exitHooked = false
@@ -119,6 +136,17 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   const emitFrom = (call: number, runId: string, event: Record<string, unknown>) => {
     const ctx = contexts.get(call) ?? runs.get(runId)
     if (!ctx || typeof event?.type !== 'string') return
+    if (ENGINE_EVENTS.has(event.type)) {
+      // the run's own events (tokens, done, errors) are the engine's to tell: a plugin's would forge them
+      for (const o of observers) o.access?.({ t: 'access', kind: 'hook', detail: `emit ${event.type}` })
+      return
+    }
+    if (event.type === 'log') {
+      const { level, message, stage } = event
+      const line = { type: 'log' as const, level: level === 'warn' ? ('warn' as const) : ('info' as const) }
+      ctx.emit({ ...line, message: String(message), plugin: name, ...(typeof stage === 'string' ? { stage } : {}) })
+      return
+    }
     ctx.emit(event as Parameters<RunContext['emit']>[0])
   }
 
@@ -153,7 +181,17 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
 
   const start = async (engine: PluginHost) => {
     const ns = spec.namespace === false ? undefined : await namespace()
-    const command = hostCommand({ dir: spec.dir, permissions, memoryMb, env: engine.settings.env })
+    const { reads, ...command } = hostCommand({ dir: spec.dir, permissions, memoryMb, env: engine.settings.env })
+    const links = await linksOutside(spec.dir, reads)
+    if (links.length) {
+      throw new MiradorError(
+        'PLUGIN_SANDBOX',
+        `sandboxed plugin ${name} was not started: its folder holds a link to a path outside its permissions ` +
+          `(${links.slice(0, 3).join(', ')}${links.length > 3 ? ', …' : ''}). Remove the link, or declare the ` +
+          'path in permissions.fs.read of its package.json.',
+        { details: { plugin: name, reason: 'apply' } },
+      )
+    }
     host = new HostProcess({
       plugin: name,
       ...command,
@@ -281,10 +319,8 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     if (hook !== 'route' || !value) return value ?? undefined
     const routed = value as { chain?: unknown; queryType?: unknown }
     if (typeof routed.chain !== 'string') return undefined
-    const chains = (await engineRef?.chains()) ?? []
-    const chain =
-      chains.find((c) => c.name === routed.chain) ??
-      (await (engineRef as { loadChain?: (n: string) => Promise<unknown> } | undefined)?.loadChain?.(routed.chain))
+    // a chain of the catalog, by name: never a path the plugin chose
+    const chain = ((await engineRef?.chains()) ?? []).find((c) => c.name === routed.chain)
     if (!chain) return undefined
     return { chain, ...(typeof routed.queryType === 'string' ? { queryType: routed.queryType } : {}) }
   }

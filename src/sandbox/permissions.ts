@@ -36,6 +36,8 @@ export function permissionPath(entry: string, dir: string): string {
 export interface HostCommand {
   execArgv: string[]
   env: Record<string, string>
+  /** what the host may read (links in the plugin's folder must stay inside it: links.ts) */
+  reads: string[]
 }
 
 export function hostCommand(opts: {
@@ -67,5 +69,5 @@ export function hostCommand(opts: {
     const value = opts.env[name]
     if (value !== undefined) env[name] = value
   }
-  return { execArgv, env }
+  return { execArgv, env, reads: [...new Set(reads)] }
 }

@@ -4,10 +4,12 @@
  * the host while the run answers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { copyFileSync, mkdtempSync, symlinkSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { PACKAGE_ROOT } from '../../src/engine/package-root.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
-import { alive, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
+import { alive, PROBE_DIR, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
 
 let server: OllamaTestServer
 let s: Setup | undefined
@@ -207,6 +209,35 @@ describe('a sandboxed plugin', () => {
     expect(lastPrompts(1)[0]).toContain(`Today is ${today}`)
     expect(s.events.find((e) => e.type === 'timestamp')).toMatchObject({ stage: 'a', today })
     expect(s.events.filter((e) => e.type === 'error')).toEqual([])
+  })
+
+  it("cannot forge the run's own events (tokens, done) nor log under another plugin's name", async () => {
+    s = setupEngine(server)
+    const forged: string[] = []
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'forge' }))
+    plugin.observe({ access: (m) => void forged.push(m.detail) })
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    expect(JSON.stringify(s.events)).not.toContain('FORGED')
+    expect(s.events.filter((e) => e.type === 'done')).toHaveLength(1)
+    expect(forged).toEqual(['emit token', 'emit done', 'emit token', 'emit done'])
+    const logs = s.events.filter((e) => e.type === 'log' && e.message === 'speaking for another')
+    expect(logs.map((e) => e.plugin)).toEqual(['ProbePlugin', 'ProbePlugin'])
+  })
+
+  it('is not started when its folder holds a link leading outside its permissions', async () => {
+    s = setupEngine(server)
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mirador-linked-'))
+    for (const f of ['index.js', 'network.js', 'package.json']) copyFileSync(path.join(PROBE_DIR, f), path.join(dir, f))
+    symlinkSync(path.join(s.home, 'keys'), path.join(dir, 'keys'))
+    const spec = probeSpec(s.home, { mode: 'link', linkDir: path.join(dir, 'keys') })
+    const plugin = sandboxed(s, { ...spec, dir, entryFile: path.join(dir, 'index.js') })
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toContain(`holds a link to a path outside its permissions (${path.join(dir, 'keys')} ->`)
+    expect(plugin.pid).toBeUndefined()
+    expect(JSON.stringify(s.events)).not.toContain('CANARY-KEY')
   })
 
   it('stop() ends the host, and a stopped plugin lets runs answer', async () => {
