@@ -6,6 +6,7 @@
  * misses a deadline, crashes, runs out of memory or throws while it is applied is killed, reported
  * once in a run (PLUGIN_SANDBOX, by name) and switched off; the run answers without it.
  */
+import { realpath } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import path from 'node:path'
 import type { PluginManifest, PluginPermissions } from '../engine/config/types.gen.js'
@@ -19,7 +20,7 @@ import { contextData, isContext, toData } from './hook-data.js'
 import { HOOK_KINDS, hasContext } from './hook-kinds.js'
 import { HostProcess } from './host-process.js'
 import { namespace, proxiedFetch } from './network.js'
-import { linksOutside } from './links.js'
+import { inside, linksOutside } from './links.js'
 import { hostCommand } from './permissions.js'
 import type { AccessMessage, FetchRequest, FromHost, ResultMessage } from './protocol.js'
 
@@ -182,6 +183,22 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   const start = async (engine: PluginHost) => {
     const ns = spec.namespace === false ? undefined : await namespace()
     const { reads, ...command } = hostCommand({ dir: spec.dir, permissions, memoryMb, env: engine.settings.env })
+    // Node's model grants only, never denies: a grant that covers Mirador's keys is refused here
+    const keys = path.join(spec.home, 'keys')
+    const keyRoots = [
+      keys,
+      ...(await realpath(keys)
+        .then((k) => [k])
+        .catch(() => [])),
+    ]
+    if (keyRoots.some((k) => inside(k, reads))) {
+      throw new MiradorError(
+        'PLUGIN_SANDBOX',
+        `sandboxed plugin ${name} was not started: what it may read (its folder or permissions.fs.read) ` +
+          `covers Mirador's keys (${keys}). Move the plugin out of that folder, or narrow permissions.fs.read.`,
+        { details: { plugin: name, reason: 'apply' } },
+      )
+    }
     const links = await linksOutside(spec.dir, reads)
     if (links.length) {
       throw new MiradorError(

@@ -11,7 +11,8 @@ import path from 'node:path'
 /** More entries than a plugin package has; past it the walk stops and says so. */
 const MAX_ENTRIES = 200_000
 
-function inside(target: string, roots: readonly string[]): boolean {
+/** Whether `target` is one of `roots` or under one. */
+export function inside(target: string, roots: readonly string[]): boolean {
   return roots.some((r) => target === r || target.startsWith(r.endsWith(path.sep) ? r : r + path.sep))
 }
 

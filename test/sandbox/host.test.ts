@@ -240,6 +240,18 @@ describe('a sandboxed plugin', () => {
     expect(JSON.stringify(s.events)).not.toContain('CANARY-KEY')
   })
 
+  it("is not started when what it may read covers Mirador's keys", async () => {
+    s = setupEngine(server)
+    const spec = probeSpec(s.home, { mode: 'read-key' })
+    const manifest = { ...spec.manifest, permissions: { fs: { read: [s.home] } } }
+    const plugin = sandboxed(s, { ...spec, manifest })
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors[0]!.message).toContain("covers Mirador's keys")
+    expect(plugin.pid).toBeUndefined()
+    expect(JSON.stringify(s.events)).not.toContain('CANARY-KEY')
+  })
+
   it('stop() ends the host, and a stopped plugin lets runs answer', async () => {
     s = setupEngine(server)
     const plugin = sandboxed(s, probeSpec(s.home))
