@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, symlinkSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { PACKAGE_ROOT } from '../../src/engine/package-root.js'
+import { createSandboxedPlugin } from '../../src/sandbox/index.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { alive, PROBE_DIR, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
 
@@ -116,6 +117,24 @@ describe('a sandboxed plugin', () => {
     sandboxed(s, probeSpec(s.home, { mode: 'spawn' }))
     expect((await s.run()).ok).toBe(true)
     expect(s.events.find((e) => e.type === 'probe')!.found).toEqual({ spawnError: 'ERR_ACCESS_DENIED' })
+  })
+
+  it('starts a program when its manifest declares childProcess', async () => {
+    s = setupEngine(server)
+    const spec = probeSpec(s.home, { mode: 'spawn' })
+    sandboxed(s, { ...spec, manifest: { ...spec.manifest, permissions: { childProcess: true } } })
+    expect((await s.run()).ok).toBe(true)
+    expect(s.events.find((e) => e.type === 'probe')!.found).toEqual({ spawned: 'pwned\n' })
+  })
+
+  it('declaring the model hook is refused: it needs trusted: true', async () => {
+    s = setupEngine(server)
+    const spec = probeSpec(s.home)
+    const plugin = createSandboxedPlugin({ ...spec, manifest: { ...spec.manifest, hooks: ['prompt', 'model'] } })
+    expect(s.engine.use(plugin)).toBe(false)
+    expect(s.engine.pluginErrors[0]).toMatchObject({ code: 'PLUGIN_SANDBOX' })
+    expect(s.engine.pluginErrors[0]!.message).toMatch(/taps the model hook.*trusted: true/)
+    expect(plugin.pid).toBeUndefined()
   })
 
   it('sees only the environment variables it declared', async () => {
