@@ -114,6 +114,8 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   const runs = new Map<string, RunContext>()
   const observers: SandboxObserver[] = []
   let engineRef: PluginHost | undefined
+  /** stop() came before the host was started: it never starts */
+  let stopping = false
 
   const switchOff = (err: MiradorError) => {
     failure ??= err
@@ -209,6 +211,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
         { details: { plugin: name, reason: 'apply' } },
       )
     }
+    if (stopping) throw new MiradorError('PLUGIN_SANDBOX', `plugin ${name} was stopped`, { details: { plugin: name } })
     host = new HostProcess({
       plugin: name,
       ...command,
@@ -390,6 +393,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
       start(engine).catch((err: unknown) => switchOff(MiradorError.from(err, 'PLUGIN_SANDBOX')))
     },
     async stop() {
+      stopping = true
       const h = host
       if (!h) return
       live.delete(h)
