@@ -130,8 +130,26 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     ctx.emit({ type: 'error', code: 'PLUGIN_SANDBOX', message: failure.message, plugin: name })
   }
 
+  let warned = false
+  /** An attempt the sandbox refused: told to observers, and to the user once (the first, in the run at hand). */
+  const refused = (kind: AccessMessage['kind'], detail: string): void => {
+    for (const o of observers) o.access?.({ t: 'access', kind, detail })
+    const ctx = contexts.values().next().value ?? [...runs.values()].at(-1)
+    if (warned || !ctx) return
+    warned = true
+    ctx.emit({
+      type: 'log',
+      level: 'warn',
+      code: 'PLUGIN_SANDBOX',
+      plugin: name,
+      message:
+        `the sandbox refused plugin ${name} an access outside its permissions (${kind}: ${detail}); ` +
+        'later ones are not shown',
+    })
+  }
+
   const onMessage = (m: Exclude<FromHost, ResultMessage | { t: 'ready' }>): void => {
-    if (m.t === 'access') for (const o of observers) o.access?.(m)
+    if (m.t === 'access') refused(m.kind, m.detail)
     else if (m.t === 'emit') emitFrom(m.call, m.runId, m.event)
     else if (m.t === 'request') void answer(m.id, m.kind, m.name, m.args)
   }
@@ -141,7 +159,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     if (!ctx || typeof event?.type !== 'string') return
     if (ENGINE_EVENTS.has(event.type)) {
       // the run's own events (tokens, done, errors) are the engine's to tell: a plugin's would forge them
-      for (const o of observers) o.access?.({ t: 'access', kind: 'hook', detail: `emit ${event.type}` })
+      refused('hook', `emit ${event.type}`)
       return
     }
     if (event.type === 'log') {
@@ -166,7 +184,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     } catch (err) {
       const e = MiradorError.from(err, 'PLUGIN_SANDBOX')
       if (kind === 'fetch' && e.code === 'PLUGIN_SANDBOX') {
-        for (const o of observers) o.access?.({ t: 'access', kind: 'network', detail: e.message })
+        refused('network', e.message)
       }
       host?.send({ t: 'reply', id, ok: false, error: { code: e.code, message: e.message } })
     }
@@ -174,7 +192,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
 
   const callCapability = async (capName: string, args: unknown) => {
     if (!(manifest.capabilities ?? []).includes(capName)) {
-      for (const o of observers) o.access?.({ t: 'access', kind: 'capability', detail: capName })
+      refused('capability', capName)
       throw new MiradorError('PLUGIN_SANDBOX', `plugin ${name} may not call capability ${capName}: not declared`)
     }
     const fn = engineRef?.capability(capName)

@@ -110,6 +110,11 @@ describe('a sandboxed plugin', () => {
     const found = s.events.find((e) => e.type === 'probe')!.found
     expect(found).toEqual({ keyError: 'ERR_ACCESS_DENIED' })
     expect(JSON.stringify(s.events)).not.toContain('CANARY-KEY')
+    // the user is told once, though it tried in both stages
+    const warnings = s.events.filter((e) => e.type === 'log' && e.code === 'PLUGIN_SANDBOX')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ level: 'warn', plugin: 'ProbePlugin' })
+    expect(warnings[0]!.message).toContain(`fs: FileSystemRead ${path.join(s.home, 'keys', 'memory.key')}`)
   })
 
   it('cannot start a program', async () => {
