@@ -213,6 +213,19 @@ describe('a sandboxed plugin', () => {
     expect(errors()[0]!.message).toMatch(/event tap did not answer within its 300 ms deadline/)
   })
 
+  it('a plugin with only an event tap that hangs is reported through the engine, in the run', async () => {
+    s = setupEngine(server)
+    const spec = probeSpec(s.home, { mode: 'event-only-hang' }, { deadlineMs: 300 })
+    const plugin = sandboxed(s, { ...spec, manifest: { apiVersion: 1, hooks: ['event'] } })
+    expect((await s.run()).ok).toBe(true)
+    expect(await waitUntil(() => plugin.failure !== undefined)).toBe(true)
+    // an event tap has no context to report in: the next event it is handed carries the report
+    if (!s.events.some((e) => e.type === 'error')) expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toMatch(/plugin ProbePlugin failed in the event hook: .*event tap did not answer/)
+  })
+
   it('runs the example plugin (examples/plugins/today): {{today}} filled, its timestamp events emitted', async () => {
     s = setupEngine(server)
     const dir = path.join(PACKAGE_ROOT, 'examples', 'plugins', 'today')
