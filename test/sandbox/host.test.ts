@@ -200,6 +200,17 @@ describe('a sandboxed plugin', () => {
     expect(JSON.stringify(s.events)).not.toContain('CANARY-SECRET')
   })
 
+  it('offers the capabilities it provides, run in its host; an undeclared one is refused', async () => {
+    s = setupEngine(server)
+    const spec = probeSpec(s.home, { mode: 'provide' })
+    const plugin = sandboxed(s, { ...spec, manifest: { ...spec.manifest, provides: ['probe.echo'] } })
+    await plugin.started
+    const answer = await s.engine.capability('probe.echo')!({ x: 1 })
+    expect(answer).toEqual({ echo: { x: 1 }, pid: plugin.pid })
+    const refused = sandboxed(s, { ...spec, name: 'Undeclared' })
+    await expect(refused.started).rejects.toThrow(/registers capability probe.echo, not declared in mirador.provides/)
+  })
+
   it('an event tap that hangs is killed at its deadline, and the run answers', async () => {
     s = setupEngine(server)
     const plugin = sandboxed(s, probeSpec(s.home, { mode: 'hang-event' }, { deadlineMs: 300 }))
