@@ -121,7 +121,7 @@ export async function benchPlugins(root: string, serverUrl: string, runs: number
     value: {
       stages: {
         a: { model: 'quick', prompt: 'A {{query}}' },
-        b: { model: 'quick', prompt: 'B {{query}}', needs: ['a'] },
+        b: { model: 'quick', prompt: 'B {{query}}', after: ['a'] },
       },
     },
   }

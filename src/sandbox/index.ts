@@ -292,11 +292,14 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     const onAbort = () => host?.send({ t: 'abort', id })
     ctx?.signal.addEventListener('abort', onAbort, { once: true })
     try {
-      const result = await host.call(
+      const answer = host.call(
         { t: 'call', id, hook, args: [toData(args[0])], ...(ctx ? { ctx: contextData(ctx) } : {}) },
         deadlineMs,
         `${hook} tap`,
       )
+      // cancelled while the host was starting: the tap hears it at once
+      if (ctx?.signal.aborted) onAbort()
+      const result = await answer
       if (result.tampered) for (const o of observers) o.tampered?.(hook, result.tampered)
       return result
     } finally {

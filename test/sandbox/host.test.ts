@@ -4,13 +4,13 @@
  * the host while the run answers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
-import { copyFileSync, mkdtempSync, symlinkSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { PACKAGE_ROOT } from '../../src/engine/package-root.js'
 import { createSandboxedPlugin } from '../../src/sandbox/index.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
-import { alive, PROBE_DIR, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
+import { alive, CHAIN, PROBE_DIR, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
 
 let server: OllamaTestServer
 let s: Setup | undefined
@@ -72,6 +72,20 @@ describe('a sandboxed plugin', () => {
     const again = await s.run()
     expect(again.ok).toBe(true)
     expect(s.events.filter((e) => e.type === 'error')).toHaveLength(1)
+  })
+
+  it("hears the run's cancellation through its context's signal, and writes where it may", async () => {
+    s = setupEngine(server)
+    const writeDir = mkdtempSync(path.join(os.tmpdir(), 'mirador-write-'))
+    const spec = probeSpec(s.home, { mode: 'wait-abort', writeDir }, { deadlineMs: 10000 })
+    sandboxed(s, { ...spec, manifest: { ...spec.manifest, permissions: { fs: { write: [writeDir] } } } })
+    const controller = new AbortController()
+    const run = s.engine.run({ chain: CHAIN, query: 'q', signal: controller.signal })
+    await new Promise((r) => setTimeout(r, 500))
+    controller.abort()
+    await run
+    expect(await waitUntil(() => existsSync(path.join(writeDir, 'aborted')))).toBe(true)
+    expect(readFileSync(path.join(writeDir, 'aborted'), 'utf8')).toBe('draft')
   })
 
   it('a tap that spins the CPU is killed the same way', async () => {

@@ -28,7 +28,7 @@ const chain = {
     ack: 'On it.',
     stages: {
       draft: { model: 'quick', prompt: 'Answer briefly: {{query}}' },
-      refine: { model: 'deep', prompt: 'Improve this draft: {{draft}}\nQuestion: {{query}}', needs: ['draft'] },
+      refine: { model: 'deep', prompt: 'Improve this draft: {{draft}}\nQuestion: {{query}}', after: ['draft'] },
     },
   },
 }

@@ -30,7 +30,7 @@ export const CHAIN = {
   value: {
     stages: {
       draft: { model: 'quick', prompt: 'Draft {{query}} probe={{probe}}' },
-      final: { model: 'quick', prompt: 'Final {{query}} seen={{seen}}', needs: ['draft'] },
+      final: { model: 'quick', prompt: 'Final {{query}} seen={{seen}}', after: ['draft'] },
     },
   },
 }
