@@ -33,6 +33,13 @@ export function permissionPath(entry: string, dir: string): string {
   return abs.slice(0, abs.lastIndexOf(path.sep, wild) + 1) + '*'
 }
 
+/** The permission model's flag: `--permission` from Node 22.13 (and 23.5), experimental before. */
+export function permissionFlag(version = process.versions.node): string {
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  const stable = major >= 24 || (major === 23 && minor >= 5) || (major === 22 && minor >= 13)
+  return stable ? '--permission' : '--experimental-permission'
+}
+
 export interface HostCommand {
   execArgv: string[]
   env: Record<string, string>
@@ -54,7 +61,7 @@ export function hostCommand(opts: {
   ]
   const writes = (permissions.fs?.write ?? []).flatMap((p) => withRealPath(permissionPath(p, dir)))
   const execArgv = [
-    '--experimental-permission',
+    permissionFlag(),
     ...[...new Set(reads)].map((p) => `--allow-fs-read=${p}`),
     ...[...new Set(writes)].map((p) => `--allow-fs-write=${p}`),
     ...(permissions.childProcess === true ? ['--allow-child-process'] : []),
