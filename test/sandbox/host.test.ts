@@ -88,6 +88,17 @@ describe('a sandboxed plugin', () => {
     expect(readFileSync(path.join(writeDir, 'aborted'), 'utf8')).toBe('draft')
   })
 
+  it('a host that dies during a tap is reported once by name, and the run answers', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'crash' }))
+    const result = await s.run()
+    expect(result.ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toMatch(/its host process exited \(exit code 3\)/)
+    expect(plugin.failure?.details?.reason).toBe('crashed')
+  })
+
   it('a tap that spins the CPU is killed the same way', async () => {
     s = setupEngine(server)
     const plugin = sandboxed(s, probeSpec(s.home, { mode: 'spin' }, { deadlineMs: 300 }))
