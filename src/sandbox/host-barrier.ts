@@ -50,7 +50,7 @@ function handleProto(stream: unknown): object | undefined {
 export function closeNetwork(report: Report, sandboxFetch: typeof fetch): void {
   close(net.Socket.prototype, ['connect'], 'network', 'net.Socket', report)
   close(net.Server.prototype, ['listen'], 'network', 'net.Server', report)
-  close(net, ['connect', 'createConnection'], 'network', 'net', report)
+  close(net, ['connect', 'createConnection', '_createServerHandle'], 'network', 'net', report)
   close(tls, ['connect'], 'network', 'tls', report)
   for (const [mod, label] of [
     [http, 'http'],
@@ -60,6 +60,11 @@ export function closeNetwork(report: Report, sandboxFetch: typeof fetch): void {
     close(mod.Agent.prototype, ['createConnection'], 'network', `${label}.Agent`, report)
   }
   close(http2, ['connect'], 'network', 'http2', report)
+  // the raw UDP handle a dgram.Socket carries from birth: its class's methods closed too
+  const probe = dgram.createSocket('udp4')
+  const udp = handleProto(probe)
+  probe.close()
+  close(udp, ['bind', 'bind6', 'connect', 'connect6', 'send', 'send6', 'open', 'recvStart'], 'network', 'udp', report)
   close(dgram, ['createSocket'], 'network', 'dgram', report)
   close(dgram.Socket.prototype, ['send', 'bind', 'connect'], 'network', 'dgram.Socket', report)
   const lookups = ['lookup', 'lookupService', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCname']

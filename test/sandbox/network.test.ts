@@ -100,7 +100,7 @@ describe('the network barrier', () => {
       for (const [how, what] of Object.entries(others)) {
         expect([how, String(what)]).toEqual([how, expect.stringMatching(/^refused /)])
       }
-      expect(Object.keys(others)).toHaveLength(13)
+      expect(Object.keys(others)).toHaveLength(15)
       // nothing reached the listeners but the declared fetch, made by Mirador
       await new Promise((r) => setTimeout(r, 100))
       // (one probe per stage: two)
