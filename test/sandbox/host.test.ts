@@ -167,6 +167,15 @@ describe('a sandboxed plugin', () => {
     expect(plugin.pid).toBeUndefined()
   })
 
+  it('cannot start a worker thread nor reach process.binding', async () => {
+    s = setupEngine(server)
+    sandboxed(s, probeSpec(s.home, { mode: 'worker' }))
+    expect((await s.run()).ok).toBe(true)
+    expect(s.events.find((e) => e.type === 'probe')!.found).toEqual({
+      refused: ['ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED'],
+    })
+  })
+
   it('sees only the environment variables it declared', async () => {
     s = setupEngine(server, { PROBE_TOKEN: 'declared', SECRET_TOKEN: 'not-declared' })
     const spec = probeSpec(s.home, { mode: 'env' })
