@@ -22,6 +22,8 @@
  *  15. model files: the header and tensor-table check of the test GGUF, sha256 throughput on a 200 MB
  *      pinned GGUF, and the same file checked with its hash cached
  *  16. plugin-check: `plugins check` on the example plugin and on a 5 MB package, whole process
+ *  17. sandboxed plugins: one proxied tap against the same tap in process, the first token with two
+ *      warm sandboxed plugins against none, and a plugin host's cold start
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -45,6 +47,7 @@ import { docsBench } from './docs-bench.js'
 import { benchChecks } from './static-analysis.js'
 import { benchModelVerify } from './model-verify.js'
 import { benchPluginCheck } from './plugin-check.js'
+import { benchPlugins } from './plugins-sandbox.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -69,6 +72,7 @@ const SECTIONS = [
   'checks',
   'model-files',
   'plugin-check',
+  'plugins',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -535,6 +539,39 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: `${fmt(c.pkg.checkP50)} (${(c.pkg.mb / (c.pkg.checkP50 / 1000)).toFixed(1)} MB/s)`,
       baseline: `analyzer alone, fresh process: ${fmt(c.pkg.analyzeP50)}`,
       ratio: `+${fmt(c.pkg.checkP50 - c.pkg.analyzeP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 17. sandboxed plugins: a proxied tap, first token with two warm hosts, a host's cold start
+  if (want('plugins')) {
+    // the spine's server is closed by now: one of its own
+    const ollama = await startOllamaTestServer({ models: [{ name: 'quick:1b', reply: () => words(40) }] })
+    const p = await benchPlugins(ROOT, ollama.url, RUNS)
+    await ollama.close()
+    const added = p.tap.sandboxedP50 - p.tap.inProcessP50
+    rows.push({
+      benchmark: 'plugin tap p50: sandboxed (IPC) vs in process',
+      measured: fmt(p.tap.sandboxedP50),
+      baseline: `in process: ${fmt(p.tap.inProcessP50)}`,
+      ratio: `+${fmt(added)}`,
+      goal: '≤ 1 ms added',
+      met: added <= 1 ? 'yes' : 'no',
+    })
+    const delay = p.firstToken.twoP50 - p.firstToken.noneP50
+    rows.push({
+      benchmark: 'first token, two warm sandboxed plugins',
+      measured: fmt(p.firstToken.twoP50),
+      baseline: `no plugin: ${fmt(p.firstToken.noneP50)}`,
+      ratio: `${delay >= 0 ? '+' : ''}${fmt(delay)}`,
+      goal: '≤ 50 ms added',
+      met: delay <= 50 ? 'yes' : 'no',
+    })
+    rows.push({
+      benchmark: 'plugin host cold start (to applied)',
+      measured: `namespace: ${fmt(p.cold.namespaceP50)}`,
+      baseline: `JS barrier alone: ${fmt(p.cold.jsOnlyP50)}`,
+      ratio: `${p.cold.namespaceP50 >= p.cold.jsOnlyP50 ? '+' : ''}${fmt(p.cold.namespaceP50 - p.cold.jsOnlyP50)}`,
       goal: 'report',
       met: '—',
     })

@@ -18,6 +18,7 @@ import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
 import { folderCatalog } from './chain-catalog.js'
 import { assertLoadAllowed } from '../plugin-store/policy.js'
+import { createSandboxedPlugin } from '../sandbox/index.js'
 import { approvalGate } from './plugin-approval.js'
 import { chainDirs, configFiles, manifestFile, miradorHome, profileDirs, toolDirs } from './paths.js'
 import { storeNodeModules } from '../plugin-store/paths.js'
@@ -157,6 +158,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const approval = approvalGate(home)
   await engine.useConfigured(plugins, {
     code: options.thirdParty === true,
+    sandbox: createSandboxedPlugin,
     // the user's deny list first: a denied plugin is not even offered for approval
     approve: (plugin, loaded) => {
       assertLoadAllowed(loaded.name, home)

@@ -39,7 +39,8 @@ export const ERROR_CODES = {
   PLUGIN_MANIFEST: "a plugin's package.json has no valid `mirador` manifest",
   PLUGIN_UNDECLARED: 'a plugin tapped a hook or used a capability its manifest does not declare',
   PLUGIN_UNAPPROVED: 'a plugin named by the project is not approved yet (mirador plugins approve PATH)',
-  PLUGIN_SANDBOX: "a sandboxed plugin's host process could not start, timed out, crashed or broke its limits",
+  PLUGIN_SANDBOX:
+    'a sandboxed plugin missed a deadline, crashed, went over its memory limit or asked beyond its permissions',
   PLUGIN_INSTALL: 'a plugin could not be installed, or was refused (install scripts, failed checks)',
   PLUGIN_INTEGRITY: 'an installed or downloaded plugin is not what was pinned (hash or registry signature)',
   PLUGIN_DENIED: "a plugin is refused by the user's allow/deny list ($MIRADOR_HOME/plugins/policy.json)",
