@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from
 import os from 'node:os'
 import path from 'node:path'
 import { PACKAGE_ROOT } from '../../src/engine/package-root.js'
+import { exitReason } from '../../src/sandbox/host-process.js'
 import { createSandboxedPlugin } from '../../src/sandbox/index.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { alive, CHAIN, PROBE_DIR, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
@@ -97,6 +98,37 @@ describe('a sandboxed plugin', () => {
     expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
     expect(errors[0]!.message).toMatch(/its host process exited \(exit code 3\)/)
     expect(plugin.failure?.details?.reason).toBe('crashed')
+  })
+
+  it('a host that exits while it starts is reported with its last words, the reason', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'exit-in-apply' }))
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toContain('its host process exited (exit code 4: probe: its data file is missing)')
+    expect(plugin.failure?.details?.reason).toBe('crashed')
+  })
+
+  it("the reason is Node's error line of an uncaught error, not the stack or version after it", () => {
+    const uncaught = [
+      'node:internal/modules/cjs/loader:1228',
+      '  throw err;',
+      '  ^',
+      '',
+      "Error: Cannot find module '/x/dist/host.js'",
+      '    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)',
+      '    at node:internal/main/run_main_module:28:49 {',
+      "  code: 'MODULE_NOT_FOUND',",
+      '}',
+      '',
+      'Node.js v20.20.2',
+      '',
+    ].join('\n')
+    expect(exitReason(uncaught)).toBe("Error: Cannot find module '/x/dist/host.js'")
+    expect(exitReason('TypeError [ERR_X]: bad\n    at f (a.js:1:1)\n')).toBe('TypeError [ERR_X]: bad')
+    expect(exitReason('plain words\n\n')).toBe('plain words')
+    expect(exitReason('')).toBe('')
   })
 
   it('a tap that spins the CPU is killed the same way', async () => {
