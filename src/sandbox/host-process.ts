@@ -136,7 +136,11 @@ export class HostProcess {
   }
 
   /** Kills the host for a reason; every waiting call fails with it, and onFailure hears it once. */
-  fail(kind: 'timeout' | 'crashed' | 'memory' | 'apply', why: string): void {
+  fail(
+    kind: 'timeout' | 'crashed' | 'memory' | 'apply',
+    why: string,
+    as?: Pick<MiradorError, 'code' | 'details'>,
+  ): void {
     if (this.#failure || this.#stopping) return
     const reason = {
       timeout: 'it was stopped',
@@ -144,10 +148,11 @@ export class HostProcess {
       crashed: 'its host process ended',
       memory: `it went over its ${this.opts.memoryMb} MB memory limit`,
     }[kind]
+    // `as`: what the plugin did wrong has its own code (PLUGIN_UNDECLARED), the sandbox's failures PLUGIN_SANDBOX
     this.#failure = new MiradorError(
-      'PLUGIN_SANDBOX',
+      as?.code ?? 'PLUGIN_SANDBOX',
       `sandboxed plugin ${this.opts.plugin}: ${why}; ${reason}, and it is switched off until Mirador restarts`,
-      { details: { plugin: this.opts.plugin, reason: kind } },
+      { details: { ...as?.details, plugin: this.opts.plugin, reason: kind } },
     )
     this.#kill()
     this.#rejectAll(this.#failure)

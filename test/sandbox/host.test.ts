@@ -152,12 +152,29 @@ describe('a sandboxed plugin', () => {
     expect(errors[0]!.message).toContain('probe exploded while applied')
   })
 
-  it('a tap on an undeclared hook is refused by name', async () => {
+  it('tapping an undeclared hook: PLUGIN_UNDECLARED naming it; the plugin is off, the run answers', async () => {
     s = setupEngine(server)
-    sandboxed(s, probeSpec(s.home, { mode: 'undeclared-hook' }))
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'undeclared-hook' }))
     expect((await s.run()).ok).toBe(true)
     const errors = s.events.filter((e) => e.type === 'error')
-    expect(errors[0]!.message).toMatch(/taps the route hook, which its package.json does not declare/)
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_UNDECLARED', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toMatch(
+      /plugin ProbePlugin taps the hook "route", which its package.json does not declare/,
+    )
+    expect(plugin.failure?.details).toMatchObject({ plugin: 'ProbePlugin', hook: 'route' })
+    expect(s.events.filter((e) => e.type === 'probe')).toEqual([])
+  })
+
+  it('a tap calling an undeclared capability: PLUGIN_UNDECLARED naming it; the plugin stays on', async () => {
+    s = setupEngine(server)
+    s.engine.registerCapability('secret.read', async () => 'CANARY-SECRET')
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'undeclared-capability' }))
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_UNDECLARED', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toContain('calls the capability "secret.read", which its package.json does not declare')
+    expect(plugin.failure).toBeUndefined()
+    expect(JSON.stringify(s.events)).not.toContain('CANARY-SECRET')
   })
 
   it('cannot read $MIRADOR_HOME/keys/memory.key', async () => {
@@ -262,7 +279,7 @@ describe('a sandboxed plugin', () => {
     const found = s.events.find((e) => e.type === 'probe')!.found
     expect(found.recalled).toEqual([{ text: 'recalled' }])
     expect(asked[0]).toEqual({ query: 'what did I say' })
-    expect(found.secretError).toMatch(/calls capability secret.read, not declared in mirador.capabilities/)
+    expect(found.secretError).toMatch(/calls the capability "secret.read", which its package.json does not declare/)
     expect(JSON.stringify(s.events)).not.toContain('CANARY-SECRET')
   })
 
@@ -274,7 +291,9 @@ describe('a sandboxed plugin', () => {
     const answer = await s.engine.capability('probe.echo')!({ x: 1 })
     expect(answer).toEqual({ echo: { x: 1 }, pid: plugin.pid })
     const refused = sandboxed(s, { ...spec, name: 'Undeclared' })
-    await expect(refused.started).rejects.toThrow(/registers capability probe.echo, not declared in mirador.provides/)
+    await expect(refused.started).rejects.toThrow(
+      /offers the capability "probe.echo", which its package.json does not declare/,
+    )
   })
 
   it('an event tap that hangs is killed at its deadline, and the run answers', async () => {
