@@ -173,6 +173,10 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
   } catch (err) {
     await reportFailure(err, { input, io, runId, query: query ?? '', renderer, engine, ack, closed })
     return 1
+  } finally {
+    // sandboxed plugins' host processes and runtimes' handles end with the command; the answer is
+    // out already, so a runtime that fails to close is no reason to fail the command
+    await engine?.dispose().catch(() => {})
   }
 }
 

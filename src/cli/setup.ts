@@ -61,6 +61,8 @@ export interface Setup {
   home: string
   cwd: string
   manifest?: string
+  /** the `plugins:` entries of the config files (third-party plugins), as loaded */
+  plugins: ConfiguredPlugin[]
 }
 
 function truthyEnv(v: string | undefined): boolean {
@@ -177,5 +179,6 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     home,
     cwd,
     ...(manifest ? { manifest } : {}),
+    plugins,
   }
 }

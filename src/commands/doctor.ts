@@ -1,4 +1,5 @@
 import { checkMemory, type MemoryReport } from '../cli/doctor/memory.js'
+import { checkThirdParty, type ThirdPartyReport } from '../cli/doctor/plugins.js'
 import { checkSandbox, type SandboxReport } from '../cli/doctor/sandbox.js'
 import { setup } from '../cli/setup.js'
 import { inventory } from '../plugins/models/inventory.js'
@@ -14,7 +15,12 @@ export interface DoctorReport {
   runtimes: RuntimeStatus[]
   models: { name: string; runtime: string; model: string; where: string; present: boolean; detail: string }[]
   /** failed: `optional` ones (`optional: true` in config) do not stop runs, so they do not fail the check */
-  plugins: { loaded: string[]; failed: { code: string; message: string; optional: boolean }[] }
+  plugins: {
+    loaded: string[]
+    failed: { code: string; message: string; optional: boolean }[]
+    /** the config's third-party plugins: how they would run, and the sandbox's network barrier here */
+    thirdParty: ThirdPartyReport
+  }
   memory: MemoryReport
   /** the tool sandbox: isolated-vm in a worker process, started, used once and stopped */
   sandbox: SandboxReport
@@ -27,7 +33,9 @@ export default class Doctor extends MiradorCommand {
   static description =
     'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded ' +
     'llama.cpp runtime, and the plugins in config (third-party ones by their manifests: doctor runs none of ' +
-    'their code). Reports the memory store (off; the server CHROMA_URL names, ' +
+    'their code and starts no sandbox; it counts them as trusted, sandboxed or not approved yet, and says which ' +
+    'network barrier a sandbox gets here: a network namespace and the JS barrier, or the JS barrier only). ' +
+    'Reports the memory store (off; the server CHROMA_URL names, ' +
     'and whether it answers; or whether the local memory server is running for this $MIRADOR_HOME, where, its ' +
     'pids and idle timeout; doctor never starts one), and whether tools can run: a sandbox worker process is ' +
     'started, loads isolated-vm, runs one call and is stopped, and the time is shown. Exits with status 1 when ' +
@@ -43,6 +51,7 @@ export default class Doctor extends MiradorCommand {
     const s = await setup({ ...(flags.config ? { config: flags.config } : {}) })
     // the sandbox worker runs beside the runtime checks; it is stopped before the report
     const sandbox = checkSandbox({ plugin: s.tools !== undefined })
+    const thirdParty = checkThirdParty(s.plugins, s.home)
     const memory = checkMemory({
       plugin: s.memory !== undefined,
       ...(s.memory && {
@@ -85,7 +94,7 @@ export default class Doctor extends MiradorCommand {
     const runtimes = [
       ...new Map((await Promise.all(statuses.values())).map((r) => [`${r.runtime} ${r.where}`, r])).values(),
     ]
-    const [memoryReport, sandboxReport] = await Promise.all([memory, sandbox])
+    const [memoryReport, sandboxReport, thirdPartyReport] = await Promise.all([memory, sandbox, thirdParty])
     const report: DoctorReport = {
       ok:
         runtimes.every((r) => r.ok) &&
@@ -101,6 +110,7 @@ export default class Doctor extends MiradorCommand {
       plugins: {
         loaded: s.engine.plugins,
         failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.format(), optional: optionalFailure(e) })),
+        thirdParty: thirdPartyReport,
       },
       memory: memoryReport,
       sandbox: sandboxReport,
@@ -118,6 +128,15 @@ export default class Doctor extends MiradorCommand {
       this.log('plugins')
       this.log(`  ✓ ${report.plugins.loaded.join(', ') || '(none)'}`)
       for (const f of report.plugins.failed) this.log(`  ${f.optional ? '!' : '✗'} ${f.code}: ${f.message}`)
+      const t = thirdPartyReport
+      this.log(
+        `  ${t.unapproved ? '!' : '✓'} third-party ${t.configured}: ${t.trusted} trusted (in process), ` +
+          `${t.sandboxed} sandboxed, ${t.unapproved} not approved`,
+      )
+      for (const d of t.unapprovedDirs) this.log(`      approve after reading it: mirador plugins approve ${d}`)
+      this.log(
+        `  ${t.network.barrier === 'namespace' ? '✓' : '!'} network     ${t.network.barrier}: ${t.network.detail}`,
+      )
       this.log('memory')
       this.log(`  ${mark(memoryReport.ok)} ${memoryReport.state.padEnd(9)} ${memoryReport.detail}`)
       const e = memoryReport.embedder

@@ -283,7 +283,8 @@ export class Engine implements PluginHost {
     const message =
       `plugin ${plugin} failed in the ${hook} hook: ${error instanceof Error ? error.message : String(error)}. ` +
       'The run goes on without it.'
-    const code = MiradorError.is(error, 'PLUGIN_SANDBOX') ? error.code : 'PLUGIN_FAILED'
+    const kept = MiradorError.is(error, 'PLUGIN_SANDBOX') || MiradorError.is(error, 'PLUGIN_UNDECLARED')
+    const code = kept ? error.code : 'PLUGIN_FAILED'
     const report = () => run.emit({ type: 'error', code, message, plugin })
     // a failing `event` tap is reported once the event being delivered has reached every tap
     if (hook === 'event') queueMicrotask(report)

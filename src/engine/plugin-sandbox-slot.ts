@@ -33,7 +33,7 @@ export function sandboxedPlugin(spec: SandboxSpec, factory: SandboxFactory | und
   if (factory) return factory(spec)
   throw new MiradorError(
     'PLUGIN_SANDBOX',
-    `plugin ${spec.name} would run in a sandboxed process, which this Mirador cannot start yet: ` +
+    `plugin ${spec.name} runs only in a sandboxed process, and no sandbox is available to this engine: ` +
       "if you trust its code, mark its entry `trusted: true` to run it in Mirador's process",
     { details: { plugin: spec.name } },
   )

@@ -15,7 +15,7 @@ type Declared = Pick<PluginManifest, 'hooks' | 'capabilities' | 'provides' | 'te
 /** What a hook offers that adds code to it: refused on a hook the plugin does not declare. */
 const TAPPING = new Set<PropertyKey>(['tap', 'tapAsync', 'tapPromise', 'intercept'])
 
-function undeclared(plugin: string, what: string, field: string, name: string): MiradorError {
+export function undeclared(plugin: string, what: string, field: string, name: string): MiradorError {
   return new MiradorError(
     'PLUGIN_UNDECLARED',
     `plugin ${plugin} ${what} "${name}", which its package.json does not declare: ` +

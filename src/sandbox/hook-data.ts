@@ -38,8 +38,14 @@ export function toData(value: unknown, depth = 0, seen = new WeakSet<object>()):
 
 export function errorData(err: unknown): ErrorData & { name?: string } {
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code
-    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) }
+    const { code, details } = err as { code?: unknown; details?: unknown }
+    const strings = Object.entries(details ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string')
+    return {
+      name: err.name,
+      message: err.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(strings.length ? { details: Object.fromEntries(strings) } : {}),
+    }
   }
   return { message: String(err) }
 }

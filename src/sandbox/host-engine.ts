@@ -1,11 +1,13 @@
 /**
- * Inside the host: the engine a sandboxed plugin is handed. Its hooks are the declared ones (others
- * refuse a tap by name); capabilities it declared are calls to Mirador; what needs live objects
- * (runtimes, a model) is refused with what to do instead.
+ * Inside the host: the engine a sandboxed plugin is handed, held to its manifest as an in-process one
+ * is (plugin-scope.ts: PLUGIN_UNDECLARED naming the plugin and the hook or capability); capabilities
+ * it declared are calls to Mirador; what needs live objects (runtimes, a model) is refused with what
+ * to do instead.
  */
 import { HOOK_KINDS } from './hook-kinds.js'
 import { HostHook, sandboxError } from './host-hooks.js'
 import type { HookName } from '../engine/hooks.js'
+import { undeclared as undeclaredBy } from '../engine/plugin-scope.js'
 import type { HostInit } from './protocol.js'
 
 export interface HostEngineIo {
@@ -32,9 +34,7 @@ export function hostEngine(init: HostInit, io: HostEngineIo): HostEngine {
   const provided = new Map<string, (args: unknown) => Promise<unknown>>()
   const undeclared = (hook: string) => () => {
     io.refused('hook', hook)
-    throw sandboxError(
-      `plugin ${init.name} taps the ${hook} hook, which its package.json does not declare: add it to mirador.hooks`,
-    )
+    throw undeclaredBy(init.name, 'taps the hook', 'hooks', hook)
   }
   const hookObject = Object.fromEntries(
     (Object.keys(HOOK_KINDS) as HookName[]).map((name) => [
@@ -48,14 +48,13 @@ export function hostEngine(init: HostInit, io: HostEngineIo): HostEngine {
     hooks: Object.freeze(hookObject),
     settings: Object.freeze(init.settings),
     registerStageKeys(properties: Record<string, object>) {
-      const extra = Object.keys(properties).filter((k) => !(k in init.stageKeys))
-      if (extra.length) throw sandboxError(`stage keys ${extra.join(', ')} are not declared in mirador.stageKeys`)
+      const extra = Object.keys(properties).find((k) => !(k in init.stageKeys))
+      if (extra !== undefined) throw undeclaredBy(init.name, 'registers the stage key', 'stageKeys', extra)
     },
     stageKeys: () => ({ ...init.stageKeys }),
     registerTemplateVars(names: string[]) {
-      const extra = names.filter((n) => !declaredVars.has(n))
-      if (extra.length)
-        throw sandboxError(`template variables ${extra.join(', ')} are not declared in mirador.templateVars`)
+      const extra = names.find((n) => !declaredVars.has(n))
+      if (extra !== undefined) throw undeclaredBy(init.name, 'registers the template variable', 'templateVars', extra)
     },
     templateVars: () => new Set(declaredVars),
     registerRuntime: () => needsTrust('registering a runtime'),
@@ -64,14 +63,14 @@ export function hostEngine(init: HostInit, io: HostEngineIo): HostEngine {
     registerCapability(name: string, fn: (args: unknown) => Promise<unknown>) {
       if (!init.provides.includes(name)) {
         io.refused('capability', `provides ${name}`)
-        throw sandboxError(`plugin ${init.name} registers capability ${name}, not declared in mirador.provides`)
+        throw undeclaredBy(init.name, 'offers the capability', 'provides', name)
       }
       provided.set(name, fn)
     },
     capability(name: string) {
       if (!init.capabilities.includes(name)) {
         io.refused('capability', name)
-        throw sandboxError(`plugin ${init.name} calls capability ${name}, not declared in mirador.capabilities`)
+        throw undeclaredBy(init.name, 'calls the capability', 'capabilities', name)
       }
       return (args: unknown) => io.request('capability', name, args)
     },

@@ -7,17 +7,18 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { MiradorError } from '../engine/errors.js'
 import { PACKAGE_ROOT } from '../engine/package-root.js'
 import type { Namespace } from './network.js'
 import type { FromHost, ReadyMessage, ResultMessage, ToHost } from './protocol.js'
 
-/** The host's entry (bundled by scripts/bundle.js; the compiled module when running from source). */
+/**
+ * The host's entry, bundled on its own by scripts/bundle.js. Found from the package root, not from
+ * this module: this module runs compiled (dist/sandbox/), from source, and inside the CLI's bundle
+ * (dist/mirador.js), and only the root is the same in all three.
+ */
 export function hostEntry(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url))
-  const bundled = path.join(PACKAGE_ROOT, 'dist', 'sandbox', 'host.js')
-  return here.startsWith(path.join(PACKAGE_ROOT, 'src')) ? bundled : path.join(here, 'host.js')
+  return path.join(PACKAGE_ROOT, 'dist', 'sandbox', 'host.js')
 }
 
 export interface HostOptions {
@@ -51,6 +52,7 @@ export class HostProcess {
   #stopping = false
   #stderr = ''
   #rss?: NodeJS.Timeout
+  #isReady = false
 
   constructor(readonly opts: HostOptions) {
     const node = [...opts.execArgv, hostEntry()]
@@ -75,6 +77,7 @@ export class HostProcess {
     this.#pending.set(0, { resolve: () => {}, reject: readyFail })
     this.child.on('message', (m: FromHost) => {
       if (m?.t === 'ready') {
+        this.#isReady = true
         this.#pending.delete(0)
         return readyWith(m)
       }
@@ -133,7 +136,11 @@ export class HostProcess {
   }
 
   /** Kills the host for a reason; every waiting call fails with it, and onFailure hears it once. */
-  fail(kind: 'timeout' | 'crashed' | 'memory' | 'apply', why: string): void {
+  fail(
+    kind: 'timeout' | 'crashed' | 'memory' | 'apply',
+    why: string,
+    as?: Pick<MiradorError, 'code' | 'details'>,
+  ): void {
     if (this.#failure || this.#stopping) return
     const reason = {
       timeout: 'it was stopped',
@@ -141,10 +148,11 @@ export class HostProcess {
       crashed: 'its host process ended',
       memory: `it went over its ${this.opts.memoryMb} MB memory limit`,
     }[kind]
+    // `as`: what the plugin did wrong has its own code (PLUGIN_UNDECLARED), the sandbox's failures PLUGIN_SANDBOX
     this.#failure = new MiradorError(
-      'PLUGIN_SANDBOX',
+      as?.code ?? 'PLUGIN_SANDBOX',
       `sandboxed plugin ${this.opts.plugin}: ${why}; ${reason}, and it is switched off until Mirador restarts`,
-      { details: { plugin: this.opts.plugin, reason: kind } },
+      { details: { ...as?.details, plugin: this.opts.plugin, reason: kind } },
     )
     this.#kill()
     this.#rejectAll(this.#failure)
@@ -164,8 +172,10 @@ export class HostProcess {
     if (this.#stopping) return this.#rejectAll(stopped(this.opts.plugin))
     const oom = /heap out of memory|Allocation failed/i.test(this.#stderr)
     const how = signal ? `signal ${signal}` : `exit code ${code}`
-    if (oom) this.fail('memory', `its heap ran out (${how})`)
-    else this.fail('crashed', `its host process exited (${how})`)
+    if (oom) return this.fail('memory', `its heap ran out (${how})`)
+    // during start-up nothing else says why: the host's last words do (a plugin's own output later is its own)
+    const why = this.#isReady ? '' : exitReason(this.#stderr)
+    this.fail('crashed', `its host process exited (${how}${why ? `: ${why}` : ''})`)
   }
 
   #checkMemory(): void {
@@ -202,6 +212,19 @@ export class HostProcess {
     this.#stopping = true
     this.#kill()
   }
+}
+
+/**
+ * Why a process ended, from its last output: the last `Error: ...` line Node prints for an uncaught
+ * error (its stack and the `Node.js v20` line after it say nothing), else the last line of text.
+ */
+export function exitReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Node\.js v\d/.test(l) && !l.startsWith('at '))
+  const line = lines.findLast((l) => /^[\w$.]*(Error|Exception)( \[\w+\])?: /.test(l)) ?? lines.at(-1) ?? ''
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line
 }
 
 function stopped(plugin: string): MiradorError {

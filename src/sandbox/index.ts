@@ -127,7 +127,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   const reportIn = (ctx: RunContext | undefined): void => {
     if (!failure || reported || !ctx) return
     reported = true
-    ctx.emit({ type: 'error', code: 'PLUGIN_SANDBOX', message: failure.message, plugin: name })
+    ctx.emit({ type: 'error', code: failure.code, message: failure.message, plugin: name })
   }
 
   let warned = false
@@ -267,7 +267,11 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     try {
       const ready = await host.ready
       if (ready.error) {
-        host.fail('apply', `it failed while it was applied: ${ready.error.message}`)
+        const { code, details } = ready.error
+        host.fail('apply', `it failed while it was applied: ${ready.error.message}`, {
+          code: code === 'PLUGIN_UNDECLARED' ? code : 'PLUGIN_SANDBOX',
+          ...(details ? { details } : {}),
+        })
         return
       }
       tapped = new Set(ready.tapped)
@@ -326,8 +330,13 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     if (!result.ok) {
       for (const o of observers) o.tapError?.(hook, result.error?.message ?? 'failed')
       // the plugin's own error in a tap: the engine reports it by name, as for an in-process plugin (a
-      // plain Error, so that on an answering hook it is not taken for the answer)
-      throw new Error(result.error?.message ?? 'failed')
+      // plain Error on an answering hook, so that it is not taken for the answer); an undeclared
+      // capability it called keeps its code, as in process
+      const { code, message = 'failed', details } = result.error ?? {}
+      if (code === 'PLUGIN_UNDECLARED' && HOOK_KINDS[hook] !== 'bail') {
+        throw new MiradorError(code, message, { details: { ...details, plugin: name } })
+      }
+      throw new Error(message)
     }
     applyChanges(hook, args, result)
     return resultValue(hook, result.value, neutral)

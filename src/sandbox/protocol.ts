@@ -57,6 +57,8 @@ export type ToHost = HostInit | HostCall | HostCapabilityCall | HostAbort | Host
 export interface ErrorData {
   code?: string
   message: string
+  /** a MiradorError's details (which plugin, which hook or capability) */
+  details?: Record<string, string>
 }
 
 export interface ReadyMessage {

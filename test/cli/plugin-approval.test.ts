@@ -25,6 +25,19 @@ export default {
 }
 `
 
+/** MARK writing in its tap, and going on when the write is refused */
+const MARK_IN_TAP = `import { writeFileSync } from 'node:fs'
+export default {
+  name: 'Mark', apiVersion: 1,
+  apply(engine) {
+    engine.hooks.prompt.tap('Mark', (p) => {
+      try { writeFileSync(new URL('./ran', import.meta.url), 'x') } catch {}
+      return { ...p, template: 'marked: ' + p.template }
+    })
+  },
+}
+`
+
 let server: OllamaTestServer
 beforeAll(async () => {
   server = await startOllamaTestServer()
@@ -141,13 +154,27 @@ describe('project plugins need approval', () => {
     expect(chats()).toBe(before)
   })
 
-  it('a plugin not marked trusted goes to the sandbox, which this build cannot start yet', async () => {
-    const p = project({ 'mirador.config.yaml': 'plugins: [./vendor/mark]\n' })
+  it('an untrusted plugin runs sandboxed once approved: its tap works, a write it may not do is refused', async () => {
+    const p = project({
+      'mirador.config.yaml': 'plugins: [./vendor/mark]\n',
+      'vendor/mark/index.js': MARK_IN_TAP,
+    })
+    const unapproved = await runCli(['chain', 'run', 'one', 'hi'], { cwd: p.dir, env: p.env })
+    expect(unapproved.code).toBe(1)
+    expect(unapproved.stderr).toContain('PLUGIN_UNAPPROVED')
     await runCli(['plugins', 'approve', 'vendor/mark'], { cwd: p.dir, env: p.env })
-    const r = await runCli(['chain', 'run', 'one', 'hi'], { cwd: p.dir, env: p.env })
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('PLUGIN_SANDBOX')
-    expect(r.stderr).toContain('trusted: true')
+    const before = server.requests.length
+    const r = await runCli(['chain', 'run', 'one', 'hi', '--json'], { cwd: p.dir, env: p.env })
+    expect(r.code).toBe(0)
+    const sent = server.requests.slice(before).filter((q) => q.path === '/api/chat')
+    expect(sent.map((q) => q.body.messages.at(-1).content)).toEqual(['marked: hi'])
     expect(ran(p.plugin)).toBe(false)
+    expect(r.events.filter((e) => e.type === 'error')).toEqual([])
+    const refused = r.events.find((e) => e.type === 'log' && e.code === 'PLUGIN_SANDBOX')
+    expect(refused).toMatchObject({ level: 'warn', plugin: 'mark-plugin' })
+    expect(refused?.message).toMatch(
+      /refused plugin mark-plugin an access outside its permissions \(fs: FileSystemWrite /,
+    )
+    expect(refused?.message).toContain(path.join(p.plugin, 'ran'))
   })
 })

@@ -73,7 +73,7 @@ describe('driveSandboxed', () => {
     expect(net.accesses.filter((a) => a.kind === 'network').length).toBeGreaterThanOrEqual(12)
     const hook = await driveSandboxed(probeSpec(home, { mode: 'undeclared-hook' }), defaultTraffic(), 1)
     expect(hook.accesses).toEqual([expect.objectContaining({ kind: 'hook', detail: 'route' })])
-    expect(hook.failures[0]?.detail).toMatch(/taps the route hook/)
+    expect(hook.failures[0]?.detail).toMatch(/taps the hook "route"/)
     const tamper = await driveSandboxed(probeSpec(home, { mode: 'tamper' }), defaultTraffic(), 1)
     expect(tamper.tampered).toEqual([
       expect.objectContaining({ hook: 'prompt', detail: 'query' }),

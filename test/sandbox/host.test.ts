@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from
 import os from 'node:os'
 import path from 'node:path'
 import { PACKAGE_ROOT } from '../../src/engine/package-root.js'
+import { exitReason } from '../../src/sandbox/host-process.js'
 import { createSandboxedPlugin } from '../../src/sandbox/index.js'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { alive, CHAIN, PROBE_DIR, probeSpec, sandboxed, setupEngine, waitUntil, type Setup } from './support.js'
@@ -99,6 +100,37 @@ describe('a sandboxed plugin', () => {
     expect(plugin.failure?.details?.reason).toBe('crashed')
   })
 
+  it('a host that exits while it starts is reported with its last words, the reason', async () => {
+    s = setupEngine(server)
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'exit-in-apply' }))
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_SANDBOX', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toContain('its host process exited (exit code 4: probe: its data file is missing)')
+    expect(plugin.failure?.details?.reason).toBe('crashed')
+  })
+
+  it("the reason is Node's error line of an uncaught error, not the stack or version after it", () => {
+    const uncaught = [
+      'node:internal/modules/cjs/loader:1228',
+      '  throw err;',
+      '  ^',
+      '',
+      "Error: Cannot find module '/x/dist/host.js'",
+      '    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)',
+      '    at node:internal/main/run_main_module:28:49 {',
+      "  code: 'MODULE_NOT_FOUND',",
+      '}',
+      '',
+      'Node.js v20.20.2',
+      '',
+    ].join('\n')
+    expect(exitReason(uncaught)).toBe("Error: Cannot find module '/x/dist/host.js'")
+    expect(exitReason('TypeError [ERR_X]: bad\n    at f (a.js:1:1)\n')).toBe('TypeError [ERR_X]: bad')
+    expect(exitReason('plain words\n\n')).toBe('plain words')
+    expect(exitReason('')).toBe('')
+  })
+
   it('a tap that spins the CPU is killed the same way', async () => {
     s = setupEngine(server)
     const plugin = sandboxed(s, probeSpec(s.home, { mode: 'spin' }, { deadlineMs: 300 }))
@@ -120,12 +152,29 @@ describe('a sandboxed plugin', () => {
     expect(errors[0]!.message).toContain('probe exploded while applied')
   })
 
-  it('a tap on an undeclared hook is refused by name', async () => {
+  it('tapping an undeclared hook: PLUGIN_UNDECLARED naming it; the plugin is off, the run answers', async () => {
     s = setupEngine(server)
-    sandboxed(s, probeSpec(s.home, { mode: 'undeclared-hook' }))
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'undeclared-hook' }))
     expect((await s.run()).ok).toBe(true)
     const errors = s.events.filter((e) => e.type === 'error')
-    expect(errors[0]!.message).toMatch(/taps the route hook, which its package.json does not declare/)
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_UNDECLARED', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toMatch(
+      /plugin ProbePlugin taps the hook "route", which its package.json does not declare/,
+    )
+    expect(plugin.failure?.details).toMatchObject({ plugin: 'ProbePlugin', hook: 'route' })
+    expect(s.events.filter((e) => e.type === 'probe')).toEqual([])
+  })
+
+  it('a tap calling an undeclared capability: PLUGIN_UNDECLARED naming it; the plugin stays on', async () => {
+    s = setupEngine(server)
+    s.engine.registerCapability('secret.read', async () => 'CANARY-SECRET')
+    const plugin = sandboxed(s, probeSpec(s.home, { mode: 'undeclared-capability' }))
+    expect((await s.run()).ok).toBe(true)
+    const errors = s.events.filter((e) => e.type === 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'PLUGIN_UNDECLARED', plugin: 'ProbePlugin' })])
+    expect(errors[0]!.message).toContain('calls the capability "secret.read", which its package.json does not declare')
+    expect(plugin.failure).toBeUndefined()
+    expect(JSON.stringify(s.events)).not.toContain('CANARY-SECRET')
   })
 
   it('cannot read $MIRADOR_HOME/keys/memory.key', async () => {
@@ -230,7 +279,7 @@ describe('a sandboxed plugin', () => {
     const found = s.events.find((e) => e.type === 'probe')!.found
     expect(found.recalled).toEqual([{ text: 'recalled' }])
     expect(asked[0]).toEqual({ query: 'what did I say' })
-    expect(found.secretError).toMatch(/calls capability secret.read, not declared in mirador.capabilities/)
+    expect(found.secretError).toMatch(/calls the capability "secret.read", which its package.json does not declare/)
     expect(JSON.stringify(s.events)).not.toContain('CANARY-SECRET')
   })
 
@@ -242,7 +291,9 @@ describe('a sandboxed plugin', () => {
     const answer = await s.engine.capability('probe.echo')!({ x: 1 })
     expect(answer).toEqual({ echo: { x: 1 }, pid: plugin.pid })
     const refused = sandboxed(s, { ...spec, name: 'Undeclared' })
-    await expect(refused.started).rejects.toThrow(/registers capability probe.echo, not declared in mirador.provides/)
+    await expect(refused.started).rejects.toThrow(
+      /offers the capability "probe.echo", which its package.json does not declare/,
+    )
   })
 
   it('an event tap that hangs is killed at its deadline, and the run answers', async () => {
