@@ -6,7 +6,7 @@
  *
  * What fails a check (`ok: false`): no valid manifest, an install script anywhere, an
  * error-severity finding (what no permission grants: tampering with built-ins, process.binding,
- * a file that does not parse), a behaviour-test problem. Warnings are what the code does that its
+ * a file that does not parse), an error of the behaviour test (behaviour.ts). Warnings are what the code does that its
  * permissions do not declare: the sandbox will deny it at run time, and the user sees it before
  * enabling the plugin.
  */
@@ -14,7 +14,8 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { CheckedFinding, Severity } from '../lib/static-analysis/index.js'
 import { MiradorError } from '../engine/errors.js'
-import { behaviourTest, type BehaviourReport } from './behaviour.js'
+import { miradorHome } from '../cli/paths.js'
+import { behaviourTest, type BehaviourFinding, type BehaviourReport } from './behaviour.js'
 import { findInstallScripts, packagesUnder, type InstallScript } from './install-scripts.js'
 import { readManifest, type LoadedPluginManifest } from './manifest.js'
 
@@ -24,7 +25,12 @@ export interface CheckOptions {
    * install): their install scripts count, and their JavaScript is analyzed too.
    */
   nodeModules?: string
+  /** the $MIRADOR_HOME the behaviour test shows the plugin (default: the user's) */
+  home?: string
 }
+
+/** A static finding (at file:line:column) or one of the behaviour test (what the plugin did, no file). */
+export type CheckFinding = CheckedFinding | BehaviourFinding
 
 export interface CheckSummary {
   errors: number
@@ -42,7 +48,7 @@ export interface CheckReport {
   version?: string
   manifest?: LoadedPluginManifest['manifest']
   manifestError?: { code: string; message: string; location?: { file: string; line: number; column: number } }
-  findings: CheckedFinding[]
+  findings: CheckFinding[]
   installScripts: InstallScript[]
   behaviour: BehaviourReport
   /** JavaScript files and bytes analyzed */
@@ -88,7 +94,7 @@ export async function checkPackage(dir: string, opts: CheckOptions = {}): Promis
   // nested packages are analyzed with the package they are under
   const roots = [...(await ownEntries(dir, JS_FILE)), ...deps.filter((d) => !deps.some((o) => isUnder(d, o)))]
   const analysis = await analyzePaths(roots, { profile: 'plugin' })
-  const findings = compareWithPermissions(analysis.findings, loaded?.manifest.permissions ?? {}).map((f) => ({
+  const staticFindings = compareWithPermissions(analysis.findings, loaded?.manifest.permissions ?? {}).map((f) => ({
     ...f,
     file: shownPath(dir, opts.nodeModules, f.file),
   }))
@@ -97,12 +103,13 @@ export async function checkPackage(dir: string, opts: CheckOptions = {}): Promis
     dir: shownPath(dir, opts.nodeModules, s.dir) || '.',
   }))
   const behaviour: BehaviourReport = loaded
-    ? await behaviourTest(loaded)
-    : { available: false, note: 'behaviour test: not run (no valid manifest)', problems: [] }
+    ? await behaviourTest(loaded, opts.home ?? miradorHome(), opts.nodeModules ? { nodeModules: opts.nodeModules } : {})
+    : { available: false, note: 'behaviour test: not run (no valid manifest)', runs: 0, calls: 0, findings: [] }
+  const findings: CheckFinding[] = [...staticFindings, ...behaviour.findings]
   const count = (sev: Severity, declared?: boolean) =>
     findings.filter((f) => f.severity === sev && (declared === undefined || f.declared === declared)).length
   const summary: CheckSummary = {
-    errors: count('error') + installScripts.length + behaviour.problems.length + (manifestError ? 1 : 0),
+    errors: count('error') + installScripts.length + (manifestError ? 1 : 0),
     warnings: count('warning', false),
     declared: findings.filter((f) => f.declared).length,
     info: count('info', false),

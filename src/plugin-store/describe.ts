@@ -3,8 +3,8 @@
  * that what a user is asked to approve reads the same everywhere.
  */
 import type { PluginManifest, PluginPermissions } from '../engine/config/types.gen.js'
-import type { CheckedFinding } from '../lib/static-analysis/index.js'
-import type { CheckReport } from './check.js'
+import type { BehaviourReport } from './behaviour.js'
+import type { CheckFinding, CheckReport } from './check.js'
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -29,9 +29,25 @@ export function manifestLines(m: PluginManifest & { permissions?: PluginPermissi
   ]
 }
 
-export function findingLine(f: CheckedFinding): string {
-  const tag = f.declared ? ' (declared)' : f.severity === 'error' ? '' : ` (${f.severity}, not declared)`
-  return `${f.file}:${f.line}:${f.column} ${f.rule} ${f.message}${tag}`
+/** A finding, at file:line:column when it has one (the behaviour test's are what the plugin did, not where). */
+export function findingText(f: CheckFinding): string {
+  return `${'file' in f ? `${f.file}:${f.line}:${f.column} ` : 'behaviour: '}${f.rule} ${f.message}`
+}
+
+export function findingLine(f: CheckFinding): string {
+  // a behaviour finding is what the plugin did, which no declaration covers: its severity alone
+  const undeclared = 'file' in f ? ', not declared' : ''
+  const tag = f.declared ? ' (declared)' : f.severity === 'error' ? '' : ` (${f.severity}${undeclared})`
+  return `${findingText(f)}${tag}`
+}
+
+/** What the behaviour test did, or why it did not run. */
+export function behaviourLine(b: BehaviourReport): string {
+  if (!b.available) return b.note ?? 'behaviour test: not run'
+  return (
+    `behaviour test: ${plural(b.runs, 'run')} of recorded hook traffic (${plural(b.calls, 'hook call')}), ` +
+    `${plural(b.findings.length, 'finding')}`
+  )
 }
 
 /** A check report: the manifest, then what was found, each finding at file:line:column. */
@@ -51,9 +67,7 @@ export function checkLines(r: CheckReport, where: string, showInfo = false): str
           '(refused: Mirador never runs install scripts)'
       : '  install scripts: none',
   )
-  const b = r.behaviour
-  out.push(`  ${b.available ? `behaviour test: ${plural(b.problems.length, 'problem')}` : b.note}`)
-  for (const p of b.problems) out.push(`  behaviour: ${p.kind}: ${p.message}`)
+  out.push(`  ${behaviourLine(r.behaviour)}`)
   const shown = r.findings.filter((f) => showInfo || f.severity !== 'info' || f.declared)
   for (const f of shown) out.push(`  ${findingLine(f)}`)
   out.push(

@@ -7,8 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../lib/atomic-write.js'
 import { MiradorError } from '../engine/errors.js'
-import type { CheckedFinding } from '../lib/static-analysis/index.js'
-import type { CheckSummary } from './check.js'
+import type { CheckFinding, CheckSummary } from './check.js'
 import type { LoadedPluginManifest } from './manifest.js'
 import type { SourceKind } from './source.js'
 
@@ -23,7 +22,7 @@ export interface LockedPlugin {
   /** sha256 of each file of node_modules/NAME */
   files: Record<string, string>
   manifest: LoadedPluginManifest['manifest']
-  findings: { summary: CheckSummary; list: CheckedFinding[]; behaviour: string }
+  findings: { summary: CheckSummary; list: CheckFinding[]; behaviour: string }
   publisher?: string
   signatures: 'verified' | 'none' | 'not applicable'
   installedAt: string

@@ -20,6 +20,7 @@ import { MiradorError } from '../engine/errors.js'
 import { writeFileAtomic } from '../lib/atomic-write.js'
 import { withFileLock } from '../lib/file-lock.js'
 import { checkPackage, type CheckReport } from './check.js'
+import { behaviourLine, findingText } from './describe.js'
 import { compareTrees, hashDependencies, hashTree, unchanged } from './file-hashes.js'
 import { readLockFile, writeLockFile, type LockedPlugin } from './lock-file.js'
 import { runNpm } from './npm.js'
@@ -118,7 +119,7 @@ export async function prepareInstall(spec: string, cwd: string, home: string, tm
   )
   await runNpm([...INSTALL_ARGS, '--no-package-lock'], stage, `installing ${name}'s dependencies`)
   const dir = path.join(stage, 'node_modules', name)
-  const report = await checkPackage(dir, { nodeModules: path.join(stage, 'node_modules') })
+  const report = await checkPackage(dir, { nodeModules: path.join(stage, 'node_modules'), home })
   const previous = (await readLockFile(p.lock)).plugins[name]
   return { name, version, fetched, report, files: await hashTree(dir), ...(previous ? { previous } : {}) }
 }
@@ -130,9 +131,8 @@ export function refusals(r: CheckReport): string[] {
   for (const s of r.installScripts)
     out.push(`${s.package} has an install script (${s.script}: ${s.command}); Mirador never runs install scripts`)
   const errors = r.findings.filter((f) => f.severity === 'error')
-  for (const f of errors.slice(0, 5)) out.push(`${f.file}:${f.line}:${f.column} ${f.rule} ${f.message}`)
+  for (const f of errors.slice(0, 5)) out.push(findingText(f))
   if (errors.length > 5) out.push(`and ${errors.length - 5} more error findings`)
-  for (const b of r.behaviour.problems) out.push(`behaviour test: ${b.kind}: ${b.message}`)
   return out
 }
 
@@ -173,7 +173,7 @@ export async function commitInstall(prepared: Prepared, home: string): Promise<L
         tarball: `tarballs/${tarball}`,
         files,
         manifest: report.manifest!,
-        findings: { summary: report.summary, list: report.findings, behaviour: behaviourText(report) },
+        findings: { summary: report.summary, list: report.findings, behaviour: behaviourLine(report.behaviour) },
         ...(fetched.registry?.publisher ? { publisher: fetched.registry.publisher } : {}),
         signatures: fetched.registry ? fetched.registry.signatures : 'not applicable',
         installedAt: new Date().toISOString(),
@@ -190,11 +190,6 @@ export async function commitInstall(prepared: Prepared, home: string): Promise<L
   )
   await enablePlugin(p.config, name)
   return entry
-}
-
-function behaviourText(r: CheckReport): string {
-  const b = r.behaviour
-  return b.available ? `${b.problems.length} problem(s)` : (b.note ?? 'not run')
 }
 
 /** Writes the store's package.json and lets npm make node_modules match; the old one is restored if npm fails. */

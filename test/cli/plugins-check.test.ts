@@ -1,6 +1,6 @@
 /**
  * `mirador plugins check` through the real CLI: the manifest at file:line:column, static findings
- * compared with the declared permissions, install scripts refused, the behaviour-test slot, and
+ * compared with the declared permissions, install scripts refused, the sandbox behaviour test, and
  * a .tgz checked as well as a folder.
  */
 import { describe, expect, it } from '@jest/globals'
@@ -41,8 +41,13 @@ describe('mirador plugins check', () => {
     expect(lines).toContain('  permissions:  none')
     expect(lines).toContain('  install scripts: none')
     expect(lines.at(-1)).toBe('  1 JavaScript file analyzed: 0 errors, 0 undeclared warnings, 0 declared.')
-    // the behaviour test's slot says plainly that it did not run
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}behaviour test: not available/))
+    // driven in its sandbox three times through the recorded run, and nothing found
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}behaviour test: 3 runs of recorded hook traffic \(\d+ hook calls\), 0 findings$/),
+    )
+    const json = await runCli(['plugins', 'check', today, '--json'], { cwd: dir, env: env(dir) })
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, findings: [], behaviour: { available: true, runs: 3 } })
   })
 
   it('reports what the code does beyond its permissions at file:line:column; declared ones are marked', async () => {
@@ -50,16 +55,69 @@ describe('mirador plugins check', () => {
     const mirador = { apiVersion: 1, hooks: ['prompt'], permissions: { env: ['SECRET_KEY'] } }
     writePackage(path.join(dir, 'beacon'), { name: 'beacon', mirador, files: { 'index.js': BEACON } })
     const r = await runCli(['plugins', 'check', 'beacon'], { cwd: dir, env: env(dir) })
-    expect(r.code).toBe(0) // warnings: the sandbox denies them at run time
     expect(r.stdout).toContain(
       'index.js:6:13 network fetch(): network access to collector.example.com (warning, not declared)',
     )
     expect(r.stdout).toMatch(/index\.js:6:\d+ env .*SECRET_KEY.* \(declared\)/)
-    const strict = await runCli(['plugins', 'check', 'beacon', '--strict', '--json'], { cwd: dir, env: env(dir) })
+    // the behaviour test ran the fetch: the sandbox refused it, which refuses the plugin
+    expect(r.stdout).toMatch(
+      /^ {2}behaviour: sandbox-denied the sandbox refused network: .*collector\.example\.com.* \(run 1, prompt tap\)$/m,
+    )
+    expect(r.code).toBe(1)
+  })
+
+  it('passes a plugin whose undeclared code never runs in the behaviour test, but --strict refuses it', async () => {
+    const dir = tmp()
+    // the fetch waits for an option the check does not give: the code is seen, the behaviour is not
+    const dormant = BEACON.replace('await fetch(', 'if (this.on) await fetch(')
+    const mirador = { apiVersion: 1, hooks: ['prompt'], permissions: { env: ['SECRET_KEY'] } }
+    writePackage(path.join(dir, 'dormant'), { name: 'dormant', mirador, files: { 'index.js': dormant } })
+    const r = await runCli(['plugins', 'check', 'dormant'], { cwd: dir, env: env(dir) })
+    expect(r.code).toBe(0) // a warning: the sandbox denies it at run time
+    const strict = await runCli(['plugins', 'check', 'dormant', '--strict', '--json'], { cwd: dir, env: env(dir) })
     expect(strict.code).toBe(1)
     const report = JSON.parse(strict.stdout) as { summary: { warnings: number; declared: number }; ok: boolean }
     expect(report.summary).toMatchObject({ warnings: 1, declared: 1 })
     expect(report.ok).toBe(true)
+  })
+
+  it('reports in a file-less finding each kind of thing the behaviour test saw, each refusing the plugin', async () => {
+    const dir = tmp()
+    const tap = (body: string) =>
+      ['export default class P {', "  name = 'P'", '  apiVersion = 1', '  apply(engine) {', body, '  }', '}', ''].join(
+        '\n',
+      )
+    const plugins: Record<string, [hooks: string[], body: string]> = {
+      // an undeclared hook: refused when it is applied
+      hook: [['prompt'], "    engine.hooks.runDone.tap('P', () => {})"],
+      capability: [
+        ['prompt'],
+        "    engine.hooks.prompt.tapPromise('P', async (p) => {\n" +
+          "      await engine.capability('memory.search')?.({})\n" +
+          '      return p\n' +
+          '    })',
+      ],
+      tamper: [['prompt'], "    engine.hooks.prompt.tap('P', (p, ctx) => { ctx.query = 'changed'; return p })"],
+      hang: [['prompt'], "    engine.hooks.prompt.tap('P', (p) => { for (;;) {} })"],
+    }
+    for (const [name, [hooks, body]] of Object.entries(plugins))
+      writePackage(path.join(dir, name), { name, mirador: { apiVersion: 1, hooks }, files: { 'index.js': tap(body) } })
+    const check = async (name: string) => {
+      const r = await runCli(['plugins', 'check', name, '--json'], { cwd: dir, env: env(dir) })
+      expect(r.code).toBe(1)
+      return (JSON.parse(r.stdout) as { findings: Record<string, unknown>[] }).findings
+    }
+    const behaviour = (rule: string, message: RegExp) =>
+      expect.objectContaining({ rule, severity: 'error', declared: false, message: expect.stringMatching(message) })
+    expect(await check('hook')).toContainEqual(behaviour('undeclared-hook', /runDone hook.*while it was applied/))
+    expect(await check('capability')).toContainEqual(
+      behaviour('undeclared-capability', /memory\.search.*\(run 1, prompt tap\)/),
+    )
+    expect(await check('tamper')).toContainEqual(behaviour('tampered-arguments', /changed query.*prompt tap/))
+    const hang = await check('hang')
+    expect(hang).toContainEqual(behaviour('sandbox-timeout', /prompt tap did not answer/))
+    // no finding of the behaviour test has a place in a file
+    for (const f of hang.filter((x) => String(x.rule).startsWith('sandbox-'))) expect(f).not.toHaveProperty('file')
   })
 
   it('refuses a manifest that does not match the schema, at its place in package.json', async () => {

@@ -3,7 +3,7 @@
  * process as a `trusted: true` entry of $MIRADOR_HOME/config.yaml loads: each plugin gets what it
  * is after (the memory key, the environment, a connection out, a spawned program, the answer…),
  * shown by the real CLI against the Ollama test double. This is the threat the sandbox answers
- * (contained.pending.ts). The two plugins that break the manifest's own rules (an undeclared hook,
+ * (contained.test.ts). The two plugins that break the manifest's own rules (an undeclared hook,
  * an undeclared capability) are applied with `engine.use`, the path every plugin took before the
  * manifest was enforced. Last, the static analyzer `plugins check` reuses is shown to flag every
  * hostile line it can see, at file:line:column.

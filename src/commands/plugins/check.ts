@@ -11,7 +11,8 @@ export default class PluginsCheck extends MiradorCommand {
     '(preinstall, install, postinstall, a binding.gyp), which Mirador never runs, and runs the sandbox ' +
     'behaviour test. Each finding has file:line:column. TARGET is a folder, a .tgz or an npm package name ' +
     '(downloaded, not installed; its scripts never run). The status is 1 when the plugin would be refused ' +
-    '(an invalid manifest, an install script, an error finding), with --strict also when the code does ' +
+    '(an invalid manifest, an install script, an error finding, static or of the behaviour test), ' +
+    'with --strict also when the code does ' +
     'something its permissions do not declare.'
   static examples = [
     '<%= config.bin %> plugins check ./my-plugin',
