@@ -103,7 +103,7 @@ const REFUSED: readonly string[] = [
  * (json-tamper, proto-pollution tamper with their host's built-ins; install-scripts' code is harmless).
  */
 const RUNTIME: Readonly<Record<string, RegExp>> = {
-  'answer-hijack': /taps the runDone hook/,
+  'answer-hijack': /taps the hook "runDone"/,
   'beacon-net': /network: net\.connect/,
   'beacon-udp': /network: dgram\.createSocket/,
   'builtin-module': /fs: FileSystemWrite .*canary/,
@@ -328,9 +328,7 @@ describe('listed normally (sandboxed), each hostile plugin is contained at run t
     const r = outcome('answer-hijack').runs[0]!
     expect(errorsOf(r)).toContainEqual(
       expect.objectContaining({
-        // TODO: ERROR.undeclared alone once the sandbox reports an undeclared hook as PLUGIN_UNDECLARED
-        // (the fix to src/sandbox in progress in wt-integ12); until then it is PLUGIN_SANDBOX
-        code: expect.stringMatching(new RegExp(`^(${ERROR.undeclared}|${ERROR.sandbox})$`)),
+        code: ERROR.undeclared,
         plugin: 'hostile-answer-hijack',
         message: expect.stringContaining('runDone'),
       }),
