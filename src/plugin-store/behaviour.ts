@@ -68,15 +68,10 @@ function refusedText(kind: string, detail: string): string {
 }
 
 /**
- * The plugin in `loaded`, driven in its sandbox; `home` is the $MIRADOR_HOME it is shown. A staged
- * install passes `nodeModules`, where npm put the plugin's dependencies (outside its folder): the
- * plugin may read them, as it imports them.
+ * The plugin in `loaded`, driven in its sandbox; `home` is the $MIRADOR_HOME it is shown. Its host
+ * reads its dependencies where Node finds them (a staged install's node_modules too: sandbox/dependencies.ts).
  */
-export async function behaviourTest(
-  loaded: LoadedPluginManifest,
-  home: string,
-  opts: { nodeModules?: string } = {},
-): Promise<BehaviourReport> {
+export async function behaviourTest(loaded: LoadedPluginManifest, home: string): Promise<BehaviourReport> {
   const { resolvePluginEntry } = await import('../engine/plugin-resolve.js')
   let entryFile: string
   try {
@@ -87,8 +82,7 @@ export async function behaviourTest(
   }
   // the sandbox (and its host process) loads only when a check runs
   const { driveSandboxed, defaultTraffic } = await import('../sandbox/drive.js')
-  const manifest = opts.nodeModules ? withDependencies(loaded.manifest, opts.nodeModules) : loaded.manifest
-  const spec = { name: loaded.name, entryFile, dir: loaded.dir, manifest, options: {}, home }
+  const spec = { name: loaded.name, entryFile, dir: loaded.dir, manifest: loaded.manifest, options: {}, home }
   const r = await driveSandboxed(spec, defaultTraffic(), BEHAVIOUR_RUNS)
   const findings: BehaviourFinding[] = []
   const seen = new Set<string>()
@@ -131,11 +125,6 @@ export async function behaviourTest(
     add('plugin-error', 'warning', e.run, e.hook, `its tap threw: ${e.detail.split('\n')[0]}`)
   }
   return { available: true, runs: r.runs, calls: r.calls, findings }
-}
-
-function withDependencies(m: LoadedPluginManifest['manifest'], nodeModules: string): LoadedPluginManifest['manifest'] {
-  const fs = m.permissions.fs ?? {}
-  return { ...m, permissions: { ...m.permissions, fs: { ...fs, read: [...(fs.read ?? []), nodeModules] } } }
 }
 
 function startFinding(message: string): BehaviourFinding {

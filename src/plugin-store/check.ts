@@ -103,7 +103,7 @@ export async function checkPackage(dir: string, opts: CheckOptions = {}): Promis
     dir: shownPath(dir, opts.nodeModules, s.dir) || '.',
   }))
   const behaviour: BehaviourReport = loaded
-    ? await behaviourTest(loaded, opts.home ?? miradorHome(), opts.nodeModules ? { nodeModules: opts.nodeModules } : {})
+    ? await behaviourTest(loaded, opts.home ?? miradorHome())
     : { available: false, note: 'behaviour test: not run (no valid manifest)', runs: 0, calls: 0, findings: [] }
   const findings: CheckFinding[] = [...staticFindings, ...behaviour.findings]
   const count = (sev: Severity, declared?: boolean) =>

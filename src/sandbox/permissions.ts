@@ -1,13 +1,15 @@
 /**
  * A plugin's declared permissions as the host's command line and environment: Node's permission
- * model reads only the plugin's folder, Mirador's own files the host runs (dist, the plugin API,
- * the schemas and modules they load) and the declared reads; writes only the declared writes;
- * programs only if declared; an environment of the declared variables alone.
+ * model reads only the plugin's folder, its dependencies' folders (dependencies.ts), Mirador's own
+ * files the host runs (dist, the plugin API, the schemas and modules they load) and the declared
+ * reads; writes only the declared writes; programs only if declared; an environment of the declared
+ * variables alone.
  */
 import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import type { PluginPermissions } from '../engine/config/types.gen.js'
 import { PACKAGE_ROOT } from '../engine/package-root.js'
+import { dependencyDirs } from './dependencies.js'
 
 /** Mirador's own files a host reads: its code, the plugin API, the schemas and libraries they load. */
 const MIRADOR_FILES = ['dist', 'packages/plugin-api', 'schemas', 'node_modules', 'package.json']
@@ -56,6 +58,7 @@ export function hostCommand(opts: {
   const { dir, permissions, memoryMb } = opts
   const reads = [
     ...withRealPath(dir),
+    ...dependencyDirs(dir),
     ...MIRADOR_FILES.flatMap((f) => withRealPath(path.join(PACKAGE_ROOT, f))),
     ...(permissions.fs?.read ?? []).flatMap((p) => withRealPath(permissionPath(p, dir))),
   ]

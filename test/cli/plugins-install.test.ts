@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
@@ -240,6 +240,40 @@ describe('mirador plugins verify', () => {
     const unknown = await w.cli(['plugins', 'verify', 'nope'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('nope is not installed. Installed plugins: mirador-plugin-today')
+  })
+
+  it('an installed plugin imports its dependency from the store when it runs sandboxed', async () => {
+    const w = world()
+    writePackage(path.join(w.dir, 'package'), {
+      name: 'prefixer',
+      files: { 'index.js': "export default 'FROM-DEPENDENCY'\n" },
+    })
+    execFileSync('tar', ['-czf', 'prefixer.tgz', 'package'], { cwd: w.dir })
+    const tap =
+      "import prefix from 'prefixer'\n" +
+      "export default { name: 'p', apiVersion: 1, apply(engine) {\n" +
+      "  engine.hooks.prompt.tap('p', (p) => ({ ...p, template: prefix + ' ' + p.template }))\n} }\n"
+    writePackage(path.join(w.dir, 'user'), {
+      name: 'prefix-user',
+      mirador: { apiVersion: 1, hooks: ['prompt'] },
+      dependencies: { prefixer: `file:${path.join(w.dir, 'prefixer.tgz')}` },
+      files: { 'index.js': tap },
+    })
+    expect((await w.cli(['plugins', 'install', './user', '--yes'])).code).toBe(0)
+    mkdirSync(path.join(w.dir, 'chains'))
+    mkdirSync(path.join(w.dir, 'models'))
+    writeFileSync(
+      path.join(w.dir, 'chains', 'one.yaml'),
+      'stages:\n  only:\n    model: quick\n    prompt: "{{query}}"\n',
+    )
+    writeFileSync(
+      path.join(w.dir, 'models', 'manifest.yaml'),
+      'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n',
+    )
+    const run = await w.cli(['chain', 'run', 'one', 'dep-check', '--json'])
+    expect(run.events.filter((e) => e.type === 'error')).toEqual([])
+    const sent = server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)
+    expect(sent).toContain('FROM-DEPENDENCY dep-check')
   })
 
   it("reports a change to a plugin's dependency in the store", async () => {
