@@ -9,12 +9,7 @@
  */
 import { Help, type Command } from '@oclif/core'
 import { MiradorError } from '../engine/errors.js'
-import {
-  findCommand,
-  pluginCommands,
-  type PluginCommand,
-  type PluginCommandCatalog,
-} from './plugin-commands/catalog.js'
+import type { PluginCommand, PluginCommandCatalog } from './plugin-commands/catalog.js'
 import { builtinWords } from './plugin-commands/names.js'
 import { safeText } from './render/format.js'
 
@@ -55,8 +50,9 @@ export default class MiradorHelp extends Help {
   #catalog?: Promise<PluginCommandCatalog>
 
   protected catalog(): Promise<PluginCommandCatalog> {
-    this.#catalog ??= builtinWords(this.config).then((builtins) =>
-      pluginCommands({ cwd: process.cwd(), env: process.env, builtins }),
+    // loaded only for help, and read only when a config file exists (catalog.ts)
+    this.#catalog ??= Promise.all([builtinWords(this.config), import('./plugin-commands/catalog.js')]).then(
+      ([builtins, { pluginCommands }]) => pluginCommands({ cwd: process.cwd(), env: process.env, builtins }),
     )
     return this.#catalog
   }
@@ -85,6 +81,7 @@ export default class MiradorHelp extends Help {
     const ids = (end < 0 ? words : words.slice(0, end)).flatMap((w) => w.split(':'))
     if (ids.length && !(await builtinWords(this.config)).has(ids[0]!)) {
       const catalog = await this.catalog()
+      const { findCommand } = await import('./plugin-commands/catalog.js')
       const found = findCommand(
         catalog.commands.filter((c) => !c.unapproved),
         ids,

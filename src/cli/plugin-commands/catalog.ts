@@ -60,10 +60,13 @@ export function commandSpec(c: PluginCommandManifest): CommandSpec {
 
 /** The plugins: entries of the config files in use, with their manifests; those that fail are left out. */
 async function configured(cwd: string, home: string, env: NodeJS.ProcessEnv) {
+  const files = configFiles(cwd, home, undefined, env)
+  // no config, no plugins: `mirador --help` need not load the config machinery
+  if (!files.length) return []
   const { loadMergedConfig } = await import('../setup.js')
   let plugins: ConfiguredPlugin[]
   try {
-    plugins = (await loadMergedConfig(configFiles(cwd, home, undefined, env), path.join(home, 'config.yaml'))).plugins
+    plugins = (await loadMergedConfig(files, path.join(home, 'config.yaml'))).plugins
   } catch {
     // a config that does not load is reported by every command that runs with it
     return []
