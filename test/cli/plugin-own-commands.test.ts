@@ -72,6 +72,7 @@ describe("an installed plugin's commands", () => {
     copyToday(path.join(dir, 'today'))
     const install = await cli(['plugins', 'install', './today', '--yes'])
     expect(install.code).toBe(0)
+    expect(install.stdout).toContain('  commands:     mirador today\n')
 
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
@@ -163,6 +164,15 @@ describe('commands of a plugin in $MIRADOR_HOME/config.yaml', () => {
     expect(r.stdout).toMatch(
       /manifest: PLUGIN_MANIFEST: package\.json:\d+:\d+: plugin probe: its command "chain ls" would shadow/,
     )
+    // a name that is not lower-case words: the schema's error, at its place
+    writePackage(path.join(w.dir, 'loud'), {
+      name: 'loud',
+      mirador: { apiVersion: 1, hooks: [], commands: { 'Say Hi': { summary: 'Hi', run: 'hi' } } },
+      files: { 'index.js': 'export default { name: "loud", apiVersion: 1, apply() {} }\n' },
+    })
+    const loud = await w.cli(['plugins', 'check', './loud'])
+    expect(loud.code).toBe(1)
+    expect(loud.stdout).toMatch(/manifest: PLUGIN_MANIFEST: package\.json:\d+:\d+: .*commands.*lower-case words/)
   })
 })
 
