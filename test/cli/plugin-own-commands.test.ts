@@ -58,7 +58,8 @@ function userWorld(trusted: boolean) {
   writePackage(path.join(dir, 'probe'), { name: 'probe', mirador: PROBE, files: { 'index.js': PROBE_JS } })
   const entry = trusted ? `{ name: ${path.join(dir, 'probe')}, trusted: true }` : path.join(dir, 'probe')
   writeFileSync(path.join(home, 'config.yaml'), `plugins:\n  - ${entry}\n`)
-  const secret = path.join(dir, 'secret.txt')
+  // a `:` in an argument survives (oclif joins a command line's words with `:`)
+  const secret = path.join(dir, 'the:secret.txt')
   writeFileSync(secret, 'the secret\n')
   const cli = (args: string[]) => runCli(args, { cwd: dir, env: { MIRADOR_HOME: home }, timeoutMs: 30_000 })
   return { dir, home, secret, cli }
