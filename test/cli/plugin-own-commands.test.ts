@@ -5,7 +5,7 @@
  * built-in's refused, a project's unapproved plugin neither listed nor run, no host left behind.
  */
 import { describe, expect, it } from '@jest/globals'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { makeProject, runCli } from '../support/cli.js'
@@ -26,7 +26,9 @@ function processesWith(text: string): string[] {
   return found
 }
 
-const PROBE_JS = `import { readFileSync } from 'node:fs'
+const PROBE_JS = `import { readFileSync, writeFileSync } from 'node:fs'
+// in process (trusted), its environment is Mirador's: this shows when its code was loaded
+if (process.env.PROBE_CANARY) writeFileSync(process.env.PROBE_CANARY, 'imported')
 export default { name: 'probe', apiVersion: 1, apply() {} }
 export const commands = {
   read: async ({ args }, io) => { io.write(readFileSync(args.file, 'utf8')); return 0 },
@@ -61,8 +63,10 @@ function userWorld(trusted: boolean) {
   // a `:` in an argument survives (oclif joins a command line's words with `:`)
   const secret = path.join(dir, 'the:secret.txt')
   writeFileSync(secret, 'the secret\n')
-  const cli = (args: string[]) => runCli(args, { cwd: dir, env: { MIRADOR_HOME: home }, timeoutMs: 30_000 })
-  return { dir, home, secret, cli }
+  const canary = path.join(dir, 'canary')
+  const env = { MIRADOR_HOME: home, PROBE_CANARY: canary }
+  const cli = (args: string[]) => runCli(args, { cwd: dir, env, timeoutMs: 30_000 })
+  return { dir, home, secret, canary, cli }
 }
 
 describe("an installed plugin's commands", () => {
@@ -148,11 +152,17 @@ describe('commands of a plugin in $MIRADOR_HOME/config.yaml', () => {
 
   it("trusted: true runs it in Mirador's process, with the user's rights", async () => {
     const w = userWorld(true)
+    // listing and help come from the manifest: no code of the plugin is loaded for them
+    expect((await w.cli(['--help'])).stdout).toContain('probe read')
+    expect(existsSync(w.canary)).toBe(false)
     const read = await w.cli(['probe', 'read', w.secret])
+    expect(existsSync(w.canary)).toBe(true)
     expect(read.stderr).toBe('')
     expect(read.code).toBe(0)
     expect(read.stdout).toBe('the secret\n')
+    rmSync(w.canary)
     const own = await w.cli(['probe', 'read', '--help'])
+    expect(existsSync(w.canary)).toBe(false)
     expect(own.stdout).toContain('Read a file <\u200b%= 6 * 7 %\u200b>\n')
     expect(own.stdout).not.toContain('42')
     expect(own.stdout).toContain("PLUGIN\n  probe 1.0.0 (trusted: runs in Mirador's process)")
