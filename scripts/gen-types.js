@@ -47,6 +47,7 @@ const TYPE_NAMES = {
   },
   'plugin-manifest.schema.json': {
     '': 'PluginManifest',
+    '/definitions/command': 'PluginCommandManifest',
   },
   'plugin-permissions.schema.json': {
     '': 'PluginPermissions',

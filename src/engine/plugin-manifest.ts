@@ -167,3 +167,20 @@ export async function readPluginManifest(entryFile: string): Promise<LoadedPlugi
     scripts,
   }
 }
+
+/**
+ * Where `at` (a path under `mirador`) is in a package.json, for problems found once the manifest is
+ * read (a command named like one of Mirador's own); undefined when the file cannot be read again.
+ */
+export async function manifestLocation(
+  packageFile: string,
+  at: readonly (string | number)[],
+  target: 'value' | 'key' = 'value',
+): Promise<SourceLocation | undefined> {
+  try {
+    const text = (await readConfigText(packageFile)).replace(/^\uFEFF/, '')
+    return locate(located(packageFile, text, JSON.parse(text)), ['mirador', ...at], target)
+  } catch {
+    return undefined
+  }
+}

@@ -83,6 +83,12 @@ export async function checkPackage(dir: string, opts: CheckOptions = {}): Promis
   let manifestError: CheckReport['manifestError']
   try {
     loaded = await readManifest(dir)
+    // a command named like one of Mirador's own is refused (oclif's list of them loads only then)
+    if (loaded.manifest.commands) {
+      const { builtinWords, shadowingCommands } = await import('../cli/plugin-commands/names.js')
+      const [shadowing] = await shadowingCommands(loaded, await builtinWords())
+      if (shadowing) throw shadowing
+    }
   } catch (err) {
     const e = MiradorError.from(err, 'PLUGIN_MANIFEST')
     const location = e.location ? { ...e.location, file: relativeTo(dir, e.location.file) } : undefined

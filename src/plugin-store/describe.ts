@@ -26,6 +26,10 @@ export function manifestLines(m: PluginManifest & { permissions?: PluginPermissi
     `  hooks:        ${list(m.hooks)}`,
     `  capabilities: ${list(m.capabilities)}${m.provides?.length ? ` (provides ${m.provides.join(', ')})` : ''}`,
     `  permissions:  ${permissionsText(m.permissions)}`,
+    // the commands it adds to the CLI (mirador NAME), when it adds any
+    ...(m.commands
+      ? [`  commands:     ${list(Object.keys(m.commands).map((c) => `mirador ${c.replaceAll(':', ' ')}`))}`]
+      : []),
   ]
 }
 

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url'
 import { instantiate } from '../engine/plugins.js'
 import { errorData, tamperedFields, toData } from './hook-data.js'
 import { closeNetwork, closeWorkers } from './host-barrier.js'
+import { runCommand } from './host-command.js'
 import { hostEngine, type HostEngine } from './host-engine.js'
 import { callHook, type HostHook } from './host-hooks.js'
 import { watchAccess } from './host-watch.js'
@@ -181,6 +182,8 @@ process.on('message', (m: ToHost) => {
       return void provide(m.id, m.name, m.args)
     case 'abort':
       return controllers.get(m.id)?.abort()
+    case 'command':
+      return void runCommand(m, { post, loaded, refusedIn })
     case 'reply': {
       const w = waiting.get(m.id)
       waiting.delete(m.id)

@@ -22,7 +22,7 @@ import { HostProcess } from './host-process.js'
 import { namespace, proxiedFetch } from './network.js'
 import { inside, linksOutside } from './links.js'
 import { hostCommand } from './permissions.js'
-import type { AccessMessage, FetchRequest, FromHost, ResultMessage } from './protocol.js'
+import type { AccessMessage, FetchRequest, FromHost, HostCommandCall, ResultMessage } from './protocol.js'
 
 export { networkBarrier, type NetworkBarrier } from './network.js'
 
@@ -31,6 +31,8 @@ export const DEFAULT_DEADLINE_MS = 2000
 /** How long a host may take to start and apply its plugin (loading its modules included). */
 export const START_DEADLINE_MS = 15000
 export const DEFAULT_MEMORY_MB = 128
+/** A plugin's command (`mirador NAME`) is waited for this long: a user is there to press Ctrl-C sooner. */
+export const COMMAND_DEADLINE_MS = 10 * 60_000
 
 export interface SandboxSpec {
   name: string
@@ -62,6 +64,14 @@ export type SandboxedPlugin = MiradorPlugin & {
   /** resolves when the host has applied the plugin (rejects if it could not) */
   readonly started: Promise<void>
   observe(observer: SandboxObserver): void
+  /**
+   * Runs one of the plugin's commands in its host once it started (src/cli/plugin-commands): `out`
+   * hears each `output` event it writes; resolves with the host's result, rejects with its failure.
+   */
+  command(
+    call: Omit<HostCommandCall, 't' | 'id'>,
+    out: (event: Record<string, unknown>) => void,
+  ): Promise<ResultMessage>
 }
 
 /** Events only the engine emits; `log` is allowed, under the plugin's own name. */
@@ -113,6 +123,8 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   const contexts = new Map<number, RunContext>()
   const runs = new Map<string, RunContext>()
   const observers: SandboxObserver[] = []
+  /** commands running, by call id: where their output goes */
+  const outputs = new Map<number, (event: Record<string, unknown>) => void>()
   let engineRef: PluginHost | undefined
   /** stop() came before the host was started: it never starts */
   let stopping = false
@@ -149,6 +161,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   }
 
   const onMessage = (m: Exclude<FromHost, ResultMessage | { t: 'ready' }>): void => {
+    if (m.t === 'emit' && outputs.has(m.call)) return outputs.get(m.call)?.(m.event)
     if (m.t === 'access') refused(m.kind, m.detail)
     else if (m.t === 'emit') emitFrom(m.call, m.runId, m.event)
     else if (m.t === 'request') void answer(m.id, m.kind, m.name, m.args)
@@ -438,6 +451,17 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
     started,
     observe(observer) {
       observers.push(observer)
+    },
+    async command(call, out) {
+      await started
+      if (failure || !host) throw failure ?? new MiradorError('PLUGIN_SANDBOX', `plugin ${name} is not running`)
+      const id = host.nextId()
+      outputs.set(id, out)
+      try {
+        return await host.call({ t: 'command', id, ...call }, COMMAND_DEADLINE_MS, `command (${call.run})`)
+      } finally {
+        outputs.delete(id)
+      }
     },
   }
   return plugin

@@ -52,7 +52,30 @@ export interface HostReply {
   error?: ErrorData
 }
 
-export type ToHost = HostInit | HostCall | HostCapabilityCall | HostAbort | HostReply
+/** What a plugin's command function gets as its first argument: argv parsed against its manifest. */
+export interface CommandInput {
+  args: Record<string, string | undefined>
+  flags: Record<string, unknown>
+  /** the words after the command's name, as typed */
+  argv: string[]
+}
+
+/**
+ * One of the plugin's commands (`mirador NAME`, host-command.ts): the function `commands[run]` of its
+ * module. What it writes comes back as `emit` messages of this call (event type `output`).
+ */
+export interface HostCommandCall {
+  t: 'command'
+  id: number
+  entryFile: string
+  run: string
+  input: CommandInput
+  /** its config entry's options, and the folder Mirador was started in (as data: the host cannot read it) */
+  options: unknown
+  cwd: string
+}
+
+export type ToHost = HostInit | HostCall | HostCapabilityCall | HostAbort | HostReply | HostCommandCall
 
 export interface ErrorData {
   code?: string

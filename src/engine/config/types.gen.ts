@@ -566,9 +566,64 @@ export interface PluginManifest {
       [k: string]: unknown
     }
   }
+  /**
+   * Commands the plugin adds to the CLI (`mirador NAME`), listed in `mirador --help` from this manifest alone. Each runs the function its module exports as `commands[run]`: in the plugin's sandbox, or in Mirador's process when its config entry says trusted: true. A name must not be, or start with, a word of Mirador's own commands and topics.
+   */
+  commands?: {
+    [k: string]: PluginCommandManifest
+  }
   permissions?: {
     [k: string]: unknown
   }
+}
+/**
+ * One command: its help, its arguments and flags (parsed by Mirador), and the function that runs it.
+ */
+export interface PluginCommandManifest {
+  /**
+   * One line, shown in `mirador --help` and atop the command's own help.
+   */
+  summary: string
+  /**
+   * More about the command, shown by `mirador NAME --help`.
+   */
+  description?: string
+  /**
+   * Command lines a user can copy, each starting with `mirador`.
+   *
+   * @maxItems 20
+   */
+  examples?: string[]
+  /**
+   * Positional arguments, in order; required ones first.
+   *
+   * @maxItems 10
+   */
+  args?: {
+    name: string
+    description?: string
+    required?: boolean
+  }[]
+  /**
+   * Flags by name (`--json`); any other flag is a usage error. --help is Mirador's.
+   */
+  flags?: {
+    [k: string]: {
+      /**
+       * boolean: present or not; string: takes a value (--zone Europe/Paris).
+       */
+      type: 'boolean' | 'string'
+      description?: string
+      /**
+       * A one-letter short form (-j).
+       */
+      char?: string
+    }
+  }
+  /**
+   * The key of the function in the module's `commands` export that runs this command: `export const commands = { today: async (input, io) => 0 }`.
+   */
+  run: string
 }
 
 // ---- plugin-permissions.schema.json
