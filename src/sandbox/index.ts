@@ -12,6 +12,7 @@ import path from 'node:path'
 import type { PluginManifest, PluginPermissions } from '../engine/config/types.gen.js'
 import type { PluginHost } from '../engine/engine.js'
 import { MiradorError } from '../engine/errors.js'
+import { CORE_EVENT_TYPES } from '../engine/events.js'
 import type { HookName } from '../engine/hooks.js'
 import { PACKAGE_ROOT } from '../engine/package-root.js'
 import { API_VERSION, type MiradorPlugin } from '../engine/plugins.js'
@@ -75,20 +76,7 @@ export type SandboxedPlugin = MiradorPlugin & {
 }
 
 /** Events only the engine emits; `log` is allowed, under the plugin's own name. */
-const ENGINE_EVENTS = new Set([
-  'ack',
-  'plan',
-  'stage-start',
-  'token',
-  'stage-end',
-  'stage-skip',
-  'model-pull',
-  'tool-call',
-  'tool-result',
-  'done',
-  'error',
-  'prompt',
-])
+const ENGINE_EVENTS = new Set<string>(CORE_EVENT_TYPES.filter((t) => t !== 'log'))
 
 const live = new Set<HostProcess>()
 let exitHooked = false

@@ -9,23 +9,12 @@ import type {
   ToolCallEvent,
   ToolResultEvent,
 } from '../../engine/events.js'
+import { CORE_EVENT_TYPES } from '../../engine/events.js'
 import { bytes, pct, safeText, seconds, type Paint } from './format.js'
 
 /** Every event type the renderers know, drawn or deliberately left out; others are shown only with --debug. */
-const KNOWN = new Set([
-  'ack',
-  'plan',
-  'stage-start',
-  'token',
-  'stage-end',
-  'stage-skip',
-  'model-pull',
-  'tool-call',
-  'tool-result',
-  'done',
-  'error',
-  'log',
-  'prompt',
+const KNOWN = new Set<string>([
+  ...CORE_EVENT_TYPES,
   'status',
   'model-load',
   'model-evict',
