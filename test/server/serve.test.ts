@@ -247,12 +247,12 @@ describe('mirador serve', () => {
 })
 
 describe('mirador serve beyond loopback', () => {
-  it('requires the bearer token kept 0600 in $MIRADOR_HOME/serve/token; beyond serve.concurrency, 429', async () => {
+  it('needs the bearer token (0600 in $MIRADOR_HOME/serve/token); serve.concurrency: 429; serve.timeout', async () => {
     const p = makeProject({
       'chains/quick-deep.yaml': QUICK_DEEP,
       'chains/slow.yaml': SLOW,
       'models/manifest.yaml': MANIFEST,
-      'mirador.config.yaml': 'serve:\n  concurrency: 1\n',
+      'mirador.config.yaml': 'serve:\n  concurrency: 1\n  timeout: 2\n',
     })
     const s = await startServe(['--host', '0.0.0.0'], {
       cwd: p.dir,
@@ -281,12 +281,20 @@ describe('mirador serve beyond loopback', () => {
         { model: 'slow', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true },
         { signal: controller.signal },
       )
-      const first = await slow[Symbol.asyncIterator]().next()
+      const chunks = slow[Symbol.asyncIterator]()
+      const first = await chunks.next()
       expect(first.done).toBe(false)
       const busy = await withToken.chat.completions
         .create({ model: 'quick-deep', messages: [{ role: 'user', content: QUERY }] })
         .catch((e: unknown) => e)
       expect(busy).toBeInstanceOf(OpenAI.RateLimitError)
+      // the slow run passes serve.timeout: it is cancelled and the stream says so
+      const rest = (async () => {
+        while (!(await chunks.next()).done);
+      })()
+      await expect(rest).rejects.toThrow(/time limit \(2s\)/)
+      const chat = () => ollama.requests.find((r) => r.path === '/api/chat' && r.body?.model === 'slow:1b' && r.aborted)
+      await until(() => chat() !== undefined, 'the timed-out model request aborted')
       controller.abort()
     } finally {
       expect(await s.stop()).toBe(0)

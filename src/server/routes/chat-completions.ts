@@ -55,8 +55,13 @@ function usage(run: ServedRun) {
   return { prompt_tokens: run.promptTokens, completion_tokens: completion, total_tokens: run.promptTokens + completion }
 }
 
-function failure(run: ServedRun): { status: number; message: string; code: string } | undefined {
+function failure(run: ServedRun, signal: AbortSignal): { status: number; message: string; code: string } | undefined {
   if (run.done?.ok) return undefined
+  // the engine says only that the run was cancelled: why (the time limit) is ours to say
+  if (signal.aborted) {
+    const why = MiradorError.from(signal.reason, 'ABORTED')
+    return { status: statusOf(why.code), message: why.message, code: why.code }
+  }
   const code = run.error?.code ?? 'INTERNAL'
   return { status: statusOf(code), message: run.error?.message ?? 'the chain gave no answer', code }
 }
@@ -88,7 +93,7 @@ async function whole(o: ChatOptions, { reply, chain, query, signal }: Call) {
   const started = o.pool.tryRun(chain, query, signal, () => {})
   if (!started) return busy(reply)
   const run = await started.finished
-  const failed = failure(run)
+  const failed = failure(run, signal)
   if (failed) return sendError(reply, failed.status, failed.message, failed.code)
   const done = run.done!
   return {
@@ -134,7 +139,7 @@ async function streamed(o: ChatOptions, { req, reply, chain, query, signal }: Ca
   }
   early.splice(0).forEach(deliver)
   const run = await started.finished
-  const failed = failure(run)
+  const failed = failure(run, signal)
   if (failed) {
     sse.send(apiError(failed.status, failed.message, failed.code))
   } else {
