@@ -25,6 +25,7 @@ import PluginsRm from './plugins/rm.js'
 import PluginsUpdate from './plugins/update.js'
 import PluginsVerify from './plugins/verify.js'
 import Rate from './rate.js'
+import Serve from './serve.js'
 import SchemasPath from './schemas/path.js'
 import MemoryForget from './memory/forget.js'
 import MemoryImport from './memory/import.js'
@@ -73,6 +74,7 @@ export const commands = {
   'plugins:update': PluginsUpdate,
   'plugins:verify': PluginsVerify,
   rate: Rate,
+  serve: Serve,
   'schemas:path': SchemasPath,
   'memory:forget': MemoryForget,
   'memory:import': MemoryImport,

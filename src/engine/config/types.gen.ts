@@ -315,6 +315,23 @@ export interface MiradorConfig {
    * Energy profile to use (a name from profiles/). Without it, the profile is chosen from the battery.
    */
   profile?: string
+  /**
+   * `mirador serve`: who may call the OpenAI-compatible server and how much it takes on.
+   */
+  serve?: {
+    /**
+     * Browser origins allowed to call the server (CORS), e.g. http://localhost:3000. None by default.
+     */
+    origins?: string[]
+    /**
+     * Runs served at once; more requests get 429 (default 8).
+     */
+    concurrency?: number
+    /**
+     * Seconds a request may run before it is cancelled (default 600).
+     */
+    timeout?: number
+  }
 }
 /**
  * A plugin with options, or one runs may go without.

@@ -1,0 +1,43 @@
+/** The Fastify app `mirador serve` listens with: the guard, the two routes, errors in OpenAI's shape. */
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Engine } from '../engine/engine.js'
+import { apiError, frameworkError } from './errors.js'
+import { corsHeaders, guard, type GuardOptions } from './guard.js'
+import { chatCompletionsRoute } from './routes/chat-completions.js'
+import { modelsRoute } from './routes/models.js'
+import { runPool } from './runs.js'
+
+export interface AppOptions extends Omit<GuardOptions, 'port'> {
+  engine: Engine
+  /** runs at once; more get 429 */
+  concurrency: number
+  timeoutMs: number
+}
+
+/** a chat request is a few messages: a megabyte is plenty and bounds what a client can make us parse */
+export const BODY_LIMIT = 1024 * 1024
+
+export function buildApp(o: AppOptions): FastifyInstance {
+  // Ctrl-C ends the streams going too: their runs stop with their connections
+  const app = Fastify({ bodyLimit: BODY_LIMIT, logger: false, forceCloseConnections: true })
+  const port = (): number => {
+    const a = app.server.address()
+    return typeof a === 'object' && a ? a.port : 0
+  }
+  app.addHook('onRequest', guard({ ...o, port }))
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = frameworkError(err instanceof Error ? err : new Error(String(err)))
+    void reply.code(status).send(body)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(apiError(404, `no route ${req.method} ${req.url.split('?')[0]}`, 'not_found'))
+  })
+  modelsRoute(app, o.engine, Math.floor(Date.now() / 1000))
+  chatCompletionsRoute(app, {
+    engine: o.engine,
+    pool: runPool(o.engine, o.concurrency),
+    timeoutMs: o.timeoutMs,
+    streamHeaders: (req) => corsHeaders(req.headers.origin, o.origins),
+  })
+  return app
+}
