@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import { DEFAULT_MODELS, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
+import { gguf, itGguf } from '../support/test-gguf.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -113,6 +114,37 @@ describe('stage format', () => {
     expect(sent.length).toBeGreaterThan(0)
     for (const q of sent) expect(q.body).not.toHaveProperty('format')
     expect(done(r.events)).not.toHaveProperty('value')
+  })
+
+  itGguf('on llama.cpp the grammar makes the tokens JSON: a value, or STAGE_FORMAT with a position', async () => {
+    const p = makeProject({
+      'models/manifest.yaml':
+        'models:\n  tiny: { runtime: llamacpp, file: "${MIRADOR_TEST_GGUF}", threads: 1, context_size: 256 }\n',
+      'chains/tiny.yaml':
+        'stages:\n  a:\n    model: tiny\n    prompt: "{{query}}"\n    format: json\n' +
+        '    options: { temperature: 0, max_tokens: 16 }\n',
+    })
+    const r = await runCli(['chain', 'run', 'tiny', 'Once upon a time', '--json'], {
+      cwd: p.dir,
+      env: { MIRADOR_HOME: p.home, MIRADOR_TEST_GGUF: gguf() },
+      timeoutMs: 60000,
+    })
+    expect(r.code).not.toBeNull()
+    const tokens = r.events.filter((e) => e.type === 'token')
+    expect(tokens.length).toBeGreaterThan(0)
+    for (const t of tokens) expect(t.confidence).toBeGreaterThan(0)
+    const text = tokens.map((e) => e.text).join('')
+    expect(text.trimStart()).toMatch(/^[{[]/)
+    const d = done(r.events)
+    const err = errors(r.events)[0]
+    if (err) {
+      expect(err).toMatchObject({ stage: 'a', code: 'STAGE_FORMAT' })
+      expect(err.message).toMatch(/at line \d+, column \d+ of its answer/)
+      expect(d).toMatchObject({ ok: false })
+    } else {
+      expect(d).toMatchObject({ ok: true, stage: 'a' })
+      expect(d.value).toEqual(JSON.parse(text))
+    }
   })
 
   it('a format schema that is not a JSON Schema fails the chain at its file:line:column', async () => {

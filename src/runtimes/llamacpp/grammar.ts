@@ -1,0 +1,46 @@
+/**
+ * Structured output on llama.cpp: a request's `format` becomes a grammar that constrains sampling,
+ * so the model can only produce JSON (matching the schema, when one is given). node-llama-cpp
+ * supports a subset of JSON Schema (GbnfJsonSchema); a schema outside it falls back to the plain
+ * JSON grammar, and the engine's check of the answer still applies the whole schema.
+ *
+ * Grammars are built once per Llama binding and distinct format; each generation gets its own
+ * evaluation state, as node-llama-cpp requires.
+ */
+import type { GbnfJsonSchema, Llama, LlamaGrammar, LlamaGrammarEvaluationState, LlamaModel } from 'node-llama-cpp'
+import type { GenerateRequest } from '../../engine/runtime.js'
+import { stableKey } from '../../engine/stable-key.js'
+
+const grammars = new WeakMap<Llama, Map<string, Promise<LlamaGrammar>>>()
+
+async function buildGrammar(llama: Llama, format: NonNullable<GenerateRequest['format']>): Promise<LlamaGrammar> {
+  const { LlamaGrammar: Grammar } = await import('node-llama-cpp')
+  if (format === 'json') return Grammar.getFor(llama, 'json')
+  try {
+    // the schema's type is only known at run time: the const-generic signature cannot infer it
+    const fromSchema = llama.createGrammarForJsonSchema.bind(llama) as (s: GbnfJsonSchema) => Promise<LlamaGrammar>
+    return await fromSchema(format as GbnfJsonSchema)
+  } catch {
+    return Grammar.getFor(llama, 'json')
+  }
+}
+
+/** The grammar evaluation state for one generation, or undefined when the request has no format. */
+export async function grammarState(
+  llama: Llama,
+  model: LlamaModel,
+  format: GenerateRequest['format'],
+): Promise<LlamaGrammarEvaluationState | undefined> {
+  if (format === undefined) return undefined
+  let byKey = grammars.get(llama)
+  if (!byKey) grammars.set(llama, (byKey = new Map()))
+  const key = format === 'json' ? 'json' : stableKey(format)
+  let grammar = byKey.get(key)
+  if (!grammar) {
+    grammar = buildGrammar(llama, format)
+    byKey.set(key, grammar)
+    grammar.catch(() => byKey.delete(key))
+  }
+  const { LlamaGrammarEvaluationState: State } = await import('node-llama-cpp')
+  return new State({ model, grammar: await grammar })
+}
