@@ -20,7 +20,7 @@ import type { Llama, LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } 
 import { MiradorError } from '../../engine/errors.js'
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
 import { checkAdapters, type CheckedAdapter } from './adapters.js'
-import { grammarState } from './grammar.js'
+import { grammarFor } from './grammar.js'
 import { acquireModel, getLlamaOnce, message, type ModelLease } from './load.js'
 import { StopMatcher, TokenDecoder, type Piece } from './text.js'
 
@@ -183,9 +183,12 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
       evalOptions.topP = opts.top_p ?? DEFAULT_SAMPLING.top_p
       if (opts.seed !== undefined) evalOptions.seed = opts.seed
     }
+    const stops = [...(opts.stop ?? [])]
     if (req.format !== undefined) {
       try {
-        evalOptions.grammarEvaluationState = await grammarState(llama, model, req.format)
+        const grammar = await grammarFor(llama, model, req.format)
+        evalOptions.grammarEvaluationState = grammar.state
+        stops.push(...grammar.stops)
       } catch (err) {
         yield {
           type: 'error',
@@ -204,7 +207,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     >
 
     const decoder = new TokenDecoder((t, last) => model.detokenize(t, false, last), promptTokens)
-    const stopper = new StopMatcher(opts.stop)
+    const stopper = new StopMatcher(stops)
     const delta = (p: Piece): StreamPart =>
       p.logprob === undefined
         ? { type: 'text-delta', text: p.text }

@@ -5,7 +5,9 @@
  * JSON grammar, and the engine's check of the answer still applies the whole schema.
  *
  * Grammars are built once per Llama binding and distinct format; each generation gets its own
- * evaluation state, as node-llama-cpp requires.
+ * evaluation state, as node-llama-cpp requires. A JSON grammar lets whitespace follow the value, so
+ * a model may pad a finished answer with newlines until max_tokens: node-llama-cpp's grammars name
+ * stop triggers for that (four newlines), which the generation adds to its stop strings.
  */
 import type { GbnfJsonSchema, Llama, LlamaGrammar, LlamaGrammarEvaluationState, LlamaModel } from 'node-llama-cpp'
 import type { GenerateRequest } from '../../engine/runtime.js'
@@ -25,13 +27,18 @@ async function buildGrammar(llama: Llama, format: NonNullable<GenerateRequest['f
   }
 }
 
-/** The grammar evaluation state for one generation, or undefined when the request has no format. */
-export async function grammarState(
+export interface GrammarUse {
+  state: LlamaGrammarEvaluationState
+  /** text that ends the generation (the grammar's plain-text stop triggers) */
+  stops: string[]
+}
+
+/** The grammar evaluation state for one generation, and its stop strings. */
+export async function grammarFor(
   llama: Llama,
   model: LlamaModel,
-  format: GenerateRequest['format'],
-): Promise<LlamaGrammarEvaluationState | undefined> {
-  if (format === undefined) return undefined
+  format: NonNullable<GenerateRequest['format']>,
+): Promise<GrammarUse> {
   let byKey = grammars.get(llama)
   if (!byKey) grammars.set(llama, (byKey = new Map()))
   const key = format === 'json' ? 'json' : stableKey(format)
@@ -41,6 +48,10 @@ export async function grammarState(
     byKey.set(key, grammar)
     grammar.catch(() => byKey.delete(key))
   }
-  const { LlamaGrammarEvaluationState: State } = await import('node-llama-cpp')
-  return new State({ model, grammar: await grammar })
+  const { LlamaGrammarEvaluationState: State, isLlamaText } = await import('node-llama-cpp')
+  const built = await grammar
+  const stops = built.stopGenerationTriggers.flatMap((t) =>
+    typeof t === 'string' ? [t] : isLlamaText(t) ? [t.toString()] : [],
+  )
+  return { state: new State({ model, grammar: built }), stops: stops.filter((s) => s !== '') }
 }
