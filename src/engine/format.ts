@@ -48,7 +48,14 @@ export function schemaProblems(schema: Record<string, unknown>): SchemaProblem[]
   const key = stableKey(schema)
   if (validators.has(key)) return []
   const a = getAjv()
-  if (!a.validateSchema(schema)) {
+  let valid: boolean
+  try {
+    valid = a.validateSchema(schema) as boolean
+  } catch (cause) {
+    // a `$schema` Ajv does not know (draft 2019-09, 2020-12): it cannot check it
+    return [{ path: ['$schema'], message: `uses a draft Mirador does not know: ${(cause as Error).message}` }]
+  }
+  if (!valid) {
     return (a.errors ?? []).map((e) => ({
       path: pointerPath(e.instancePath),
       message: `is not a valid JSON Schema: ${e.instancePath || 'the schema'} ${e.message ?? 'is invalid'}`,

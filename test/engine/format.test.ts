@@ -86,5 +86,7 @@ describe('format schemas', () => {
       ['stages', 'c', 'format', 'schema'],
     ])
     expect(problems[1]!.message).toMatch(/stage "c": format schema does not compile: .*propertees/)
+    const draft = schemaProblems({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' })
+    expect(draft).toEqual([{ path: ['$schema'], message: expect.stringMatching(/draft Mirador does not know/) }])
   })
 })
