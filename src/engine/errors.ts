@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   RUNTIME_PROTOCOL: 'the model server answered with something Mirador cannot read',
   RUNTIME_FAILED: 'the model runtime reported an error',
   RUNTIME_LOAD: 'a local model file could not be loaded',
+  STAGE_FORMAT: "a stage's answer is not the JSON its `format` asks for",
   ABORTED: 'the run was cancelled',
   TOOL_NOT_FOUND: 'a stage names a tool that does not exist',
   TOOL_INVALID: "a tool call's arguments do not match the tool's parameters",

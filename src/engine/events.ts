@@ -90,6 +90,8 @@ export interface DoneEvent extends Base {
   tokens: number
   ms: number
   ok: boolean
+  /** the answer parsed as JSON, when the answering stage has a `format` */
+  value?: unknown
   /** what plugins added (e.g. `energy`) */
   [extra: string]: unknown
 }

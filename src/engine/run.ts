@@ -204,6 +204,7 @@ async function finish(
     tokens,
     ms: result.ms,
     ok: result.ok,
+    ...(best?.value !== undefined ? { value: best.value } : {}),
     ...plan.summary,
   })
   return result

@@ -142,6 +142,8 @@ export interface StageResult {
   ms: number
   error?: MiradorError
   reason?: string
+  /** the parsed answer, when the stage has a `format` */
+  value?: unknown
 }
 
 export interface RunResult {

@@ -194,7 +194,7 @@ describe('messages', () => {
     expect(e.location).toEqual({ file: 'c.yaml', line: 5, column: 5 })
     expect(e.message).toBe(
       'stages.quick: unknown key "temprature". ' +
-        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
+        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, format, timeout_ms.',
     )
     expect(e.details).toMatchObject({ key: 'temprature', schemaPath: expect.stringContaining('additionalProperties') })
   })
@@ -278,7 +278,7 @@ describe('validateConfigFile', () => {
       '1:7 name: must be a lowercase letter followed by a-z, 0-9, _ or - (at most 64 characters in all), ' +
         'e.g. quick-deep (got "Bad").',
       '4:5 stages.quick: unknown key "modle". Did you mean "model"? ' +
-        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
+        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, format, timeout_ms.',
       '5:13 stages.quick.prompt: must not be empty. Give the prompt template, e.g. "Answer briefly: {{query}}".',
       '6:29 stages.quick.options.temperature: must be <= 2 (got 3). Set a temperature between 0 and 2.',
       '6:39 stages.quick.options.top_k: must be >= 1 (got 0). Set a top_k between 1 and 1000.',

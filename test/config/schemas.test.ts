@@ -80,7 +80,8 @@ describe('schemas', () => {
       .filter(([, s]) => s.type === 'object' && s.additionalProperties === undefined)
       .map(([p]) => p)
     const intended: Record<ConfigKind, string[]> = {
-      chain: [],
+      // a stage's format schema is the user's own JSON Schema
+      chain: ['/definitions/stage/properties/format/anyOf/1/properties/schema'],
       manifest: [],
       config: ['/properties/plugins/items/anyOf/1/properties/options'],
       profile: [],

@@ -86,6 +86,19 @@ export interface Stage {
   after?: StageRef[]
   skip_when?: SkipWhen
   /**
+   * Structured output: `json` makes the stage answer with JSON; `{ schema: {…} }` with JSON matching that JSON Schema (draft-07). The runtime constrains generation to it, the answer is parsed and checked, and a stage whose answer does not match fails with STAGE_FORMAT.
+   */
+  format?:
+    | 'json'
+    | {
+        /**
+         * A JSON Schema (draft-07) the answer must match.
+         */
+        schema: {
+          [k: string]: unknown
+        }
+      }
+  /**
    * Give up on this stage after this many milliseconds (100 to 3600000).
    */
   timeout_ms?: number

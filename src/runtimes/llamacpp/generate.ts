@@ -12,12 +12,15 @@
  *   model once. A bad adapter is a RUNTIME_LOAD error part naming the file.
  * - The generation holds a lease on its model until its context is freed (load.ts), so the model
  *   cannot be unloaded under it.
+ * - Structured output (`req.format`): sampling is constrained by a JSON grammar (grammar.ts); token
+ *   confidences are still those of the model's own distribution.
  * - Never throws: every failure becomes one `error` part; abort ends with `finish` reason 'abort'.
  */
-import type { LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } from 'node-llama-cpp'
+import type { Llama, LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } from 'node-llama-cpp'
 import { MiradorError } from '../../engine/errors.js'
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
 import { checkAdapters, type CheckedAdapter } from './adapters.js'
+import { grammarFor } from './grammar.js'
 import { acquireModel, getLlamaOnce, message, type ModelLease } from './load.js'
 import { StopMatcher, TokenDecoder, type Piece } from './text.js'
 
@@ -72,6 +75,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
 
     // Binding and model: shared, loaded once per process.
     let model: LlamaModel
+    let llama: Llama
     try {
       lease = acquireModel(req.model, config.owner)
       const loaded = await Promise.race([Promise.all([getLlamaOnce(), lease.model]), aborted])
@@ -79,8 +83,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
         yield abortFinish(undefined, 0)
         return
       }
-      const [llama, m] = loaded
-      model = m
+      ;[llama, model] = loaded
       config = { ...config, threads: config.threads ?? defaultThreads(llama.cpuMathCores) }
       // A Llama instance caps the threads of all its contexts; let an explicit setting through.
       if (llama.maxThreads !== 0 && config.threads! > llama.maxThreads) llama.maxThreads = config.threads!
@@ -180,6 +183,20 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
       evalOptions.topP = opts.top_p ?? DEFAULT_SAMPLING.top_p
       if (opts.seed !== undefined) evalOptions.seed = opts.seed
     }
+    const stops = [...(opts.stop ?? [])]
+    if (req.format !== undefined) {
+      try {
+        const grammar = await grammarFor(llama, model, req.format)
+        evalOptions.grammarEvaluationState = grammar.state
+        stops.push(...grammar.stops)
+      } catch (err) {
+        yield {
+          type: 'error',
+          error: MiradorError.from(err, 'RUNTIME_FAILED', `cannot build a JSON grammar for ${req.model}`),
+        }
+        return
+      }
+    }
     const wantLogprobs = req.logprobs === true
     tokens = context
       .getSequence()
@@ -190,7 +207,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     >
 
     const decoder = new TokenDecoder((t, last) => model.detokenize(t, false, last), promptTokens)
-    const stopper = new StopMatcher(opts.stop)
+    const stopper = new StopMatcher(stops)
     const delta = (p: Piece): StreamPart =>
       p.logprob === undefined
         ? { type: 'text-delta', text: p.text }
