@@ -24,6 +24,8 @@
  *  16. plugin-check: `plugins check` on the example plugin and on a 5 MB package, whole process
  *  17. sandboxed plugins: one proxied tap against the same tap in process, the first token with two
  *      warm sandboxed plugins against none, and a plugin host's cold start
+ *  18. serve: tokens/s and first token of a chain streamed through /v1/chat/completions against the
+ *      same chain on a warm engine in process, and 8 concurrent streams
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -48,6 +50,7 @@ import { benchChecks } from './static-analysis.js'
 import { benchModelVerify } from './model-verify.js'
 import { benchPluginCheck } from './plugin-check.js'
 import { benchPlugins } from './plugins-sandbox.js'
+import { benchServe, SERVE_MODEL } from './serve.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -73,6 +76,7 @@ const SECTIONS = [
   'model-files',
   'plugin-check',
   'plugins',
+  'serve',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -572,6 +576,38 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: `namespace: ${fmt(p.cold.namespaceP50)}`,
       baseline: `JS barrier alone: ${fmt(p.cold.jsOnlyP50)}`,
       ratio: `${p.cold.namespaceP50 >= p.cold.jsOnlyP50 ? '+' : ''}${fmt(p.cold.namespaceP50 - p.cold.jsOnlyP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 18. serve: a chain streamed through /v1/chat/completions against the same chain in process
+  if (want('serve')) {
+    const ollama = await startOllamaTestServer({ models: [{ ...SERVE_MODEL, reply: () => words(400) }] })
+    const s = await benchServe(ollama.url, RUNS)
+    await ollama.close()
+    const ratio = s.tps.serveP50 / s.tps.engineP50
+    rows.push({
+      benchmark: 'serve: tokens/s streamed (SSE, 2 ms/token)',
+      measured: `${s.tps.serveP50.toFixed(0)} tok/s`,
+      baseline: `engine in process: ${s.tps.engineP50.toFixed(0)} tok/s`,
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: '≥ 0.95×',
+      met: ratio >= 0.95 ? 'yes' : 'no',
+    })
+    const added = s.firstToken.serveP50 - s.firstToken.engineP50
+    rows.push({
+      benchmark: 'serve: first content chunk, warm server',
+      measured: fmt(s.firstToken.serveP50),
+      baseline: `engine in process: ${fmt(s.firstToken.engineP50)}`,
+      ratio: `${added >= 0 ? '+' : ''}${fmt(added)}`,
+      goal: '≤ 5 ms added',
+      met: added <= 5 ? 'yes' : 'no',
+    })
+    rows.push({
+      benchmark: `serve: ${s.concurrent.streams} concurrent streams`,
+      measured: `${s.concurrent.aggregateTps.toFixed(0)} tok/s in all`,
+      baseline: `p50 first token: ${fmt(s.concurrent.firstTokenP50)}`,
+      ratio: '—',
       goal: 'report',
       met: '—',
     })

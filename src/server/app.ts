@@ -1,9 +1,10 @@
-/** The Fastify app `mirador serve` listens with: the guard, the two routes, errors in OpenAI's shape. */
+/** The Fastify app `mirador serve` listens with: the guard, the routes, errors in OpenAI's shape. */
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Engine } from '../engine/engine.js'
 import { apiError, frameworkError } from './errors.js'
 import { corsHeaders, guard, type GuardOptions } from './guard.js'
 import { chatCompletionsRoute } from './routes/chat-completions.js'
+import { embeddingsRoute } from './routes/embeddings.js'
 import { modelsRoute } from './routes/models.js'
 import { runPool } from './runs.js'
 
@@ -39,5 +40,6 @@ export function buildApp(o: AppOptions): FastifyInstance {
     timeoutMs: o.timeoutMs,
     streamHeaders: (req) => corsHeaders(req.headers.origin, o.origins),
   })
+  embeddingsRoute(app, o.engine)
   return app
 }

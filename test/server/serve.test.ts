@@ -189,6 +189,13 @@ describe('mirador serve', () => {
     expect(await huge.json()).toMatchObject({ error: { type: 'invalid_request_error' } })
   })
 
+  it('answers /v1/embeddings with 404 MEMORY_OFF when memory is off (as here)', async () => {
+    const err = await client.embeddings.create({ model: 'm', input: 'hello' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError)
+    expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('MEMORY_OFF')
+    expect((err as Error).message).toMatch(/memory is off on this server/)
+  })
+
   it('refuses a Host header that is not its address (DNS rebinding) with 403', async () => {
     const evil = await raw(serve.port, '/v1/models', { host: `attacker.example:${serve.port}` })
     expect(evil.status).toBe(403)
