@@ -8,13 +8,13 @@
  */
 import { readFile, realpath } from 'node:fs/promises'
 import path from 'node:path'
-import { createInterface } from 'node:readline/promises'
 import { MiradorError } from '../engine/errors.js'
 import type { LoadedPluginManifest } from '../engine/plugin-manifest.js'
 import type { ConfiguredPlugin, PluginLoading } from '../engine/plugins.js'
 import { writeFileAtomic } from '../lib/atomic-write.js'
 import { withFileLock } from '../lib/file-lock.js'
 import { hashPackage } from '../lib/package-hash.js'
+import { askYesNo, type PromptStreams } from './ask.js'
 
 export function approvalsFile(home: string): string {
   return path.join(home, 'plugins', 'approved.json')
@@ -118,22 +118,6 @@ export function describeManifest(loaded: LoadedPluginManifest, trusted?: boolean
       ? []
       : [trusted ? "trusted: true (runs in Mirador's process, with all your rights)" : 'runs in a sandbox']),
   ].join('; ')
-}
-
-export interface PromptStreams {
-  input: NodeJS.ReadableStream & { isTTY?: boolean }
-  output: NodeJS.WritableStream & { isTTY?: boolean }
-}
-
-/** Asks a yes/no question; anything but y or yes is no. */
-export async function askYesNo(question: string, { input, output }: PromptStreams): Promise<boolean> {
-  const rl = createInterface({ input, output, terminal: false })
-  try {
-    const answer = await rl.question(question)
-    return /^\s*y(es)?\s*$/i.test(answer)
-  } finally {
-    rl.close()
-  }
 }
 
 /**

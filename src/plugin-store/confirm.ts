@@ -2,6 +2,7 @@
  * Asking before a plugin is enabled: y/N in a terminal; with no terminal there is nobody to ask,
  * so the command needs --yes and says so before it fetches anything.
  */
+import { askYesNo } from '../cli/ask.js'
 import { MiradorError } from '../engine/errors.js'
 
 export function requireTerminalOrYes(yes: boolean, command: string): void {
@@ -13,12 +14,6 @@ export function requireTerminalOrYes(yes: boolean, command: string): void {
     )
 }
 
-export async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises')
-  const rl = createInterface({ input: process.stdin, output: process.stderr })
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim())
-  } finally {
-    rl.close()
-  }
+export function confirm(question: string): Promise<boolean> {
+  return askYesNo(`${question} [y/N] `)
 }
