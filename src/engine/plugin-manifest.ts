@@ -31,6 +31,8 @@ export interface LoadedPluginManifest {
   manifest: PluginManifest & { permissions: PluginPermissions }
   /** package.json `scripts` (install checks refuse install scripts) */
   scripts: Record<string, string>
+  /** package.json's own `name` and `version`, when it has them (publishing needs both) */
+  declared: { name?: string; version?: string }
 }
 
 /** How a manifest starts, for the error that asks for one. */
@@ -165,6 +167,10 @@ export async function readPluginManifest(entryFile: string): Promise<LoadedPlugi
     version: typeof pkg.version === 'string' ? pkg.version : '0.0.0',
     manifest: { ...manifest, permissions: manifest.permissions ?? {} },
     scripts,
+    declared: {
+      ...(typeof pkg.name === 'string' ? { name: pkg.name } : {}),
+      ...(typeof pkg.version === 'string' ? { version: pkg.version } : {}),
+    },
   }
 }
 

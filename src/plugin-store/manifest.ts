@@ -1,9 +1,8 @@
 /**
  * A plugin's manifest as the store reads it: the loading pipeline's reader
  * (src/engine/plugin-manifest.ts), plus what publishing needs and loading does not, an npm package
- * name and a version.
+ * name and a version of its own.
  */
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 import { readPluginManifest, type LoadedPluginManifest } from '../engine/plugin-manifest.js'
@@ -16,11 +15,9 @@ const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/
 export async function readManifest(dir: string): Promise<LoadedPluginManifest> {
   const packageFile = path.join(dir, 'package.json')
   const loaded = await readPluginManifest(packageFile)
-  // the reader fell back to the folder's name and 0.0.0; an installed package needs its own
-  const pkg = JSON.parse(await readFile(loaded.packageFile, 'utf8')) as { name?: unknown; version?: unknown }
-  if (typeof pkg.name !== 'string' || !PACKAGE_NAME.test(pkg.name))
+  const { name, version } = loaded.declared
+  if (name === undefined || !PACKAGE_NAME.test(name))
     throw new MiradorError('PLUGIN_MANIFEST', `${packageFile} has no valid "name": a plugin needs an npm package name.`)
-  if (typeof pkg.version !== 'string' || pkg.version === '')
-    throw new MiradorError('PLUGIN_MANIFEST', `${packageFile} has no "version": add one, e.g. "1.0.0".`)
+  if (!version) throw new MiradorError('PLUGIN_MANIFEST', `${packageFile} has no "version": add one, e.g. "1.0.0".`)
   return loaded
 }
