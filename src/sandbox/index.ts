@@ -6,7 +6,6 @@
  * misses a deadline, crashes, runs out of memory or throws while it is applied is killed, reported
  * once in a run (PLUGIN_SANDBOX, by name) and switched off; the run answers without it.
  */
-import { realpath } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import path from 'node:path'
 import type { PluginManifest, PluginPermissions } from '../engine/config/types.gen.js'
@@ -21,8 +20,9 @@ import { contextData, isContext, toData } from './hook-data.js'
 import { HOOK_KINDS, hasContext } from './hook-kinds.js'
 import { HostProcess } from './host-process.js'
 import { namespace, proxiedFetch } from './network.js'
-import { inside, linksOutside } from './links.js'
 import { hostCommand } from './permissions.js'
+import { refuseUnsafeStart } from './start-checks.js'
+import { applyChanges, resultValue } from './tap-results.js'
 import type { AccessMessage, FetchRequest, FromHost, HostCommandCall, ResultMessage } from './protocol.js'
 
 export { networkBarrier, type NetworkBarrier } from './network.js'
@@ -204,32 +204,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
   const start = async (engine: PluginHost) => {
     const ns = spec.namespace === false ? undefined : await namespace()
     const { reads, ...command } = hostCommand({ dir: spec.dir, permissions, memoryMb, env: engine.settings.env })
-    // Node's model grants only, never denies: a grant that covers Mirador's keys is refused here
-    const keys = path.join(spec.home, 'keys')
-    const keyRoots = [
-      keys,
-      ...(await realpath(keys)
-        .then((k) => [k])
-        .catch(() => [])),
-    ]
-    if (keyRoots.some((k) => inside(k, reads))) {
-      throw new MiradorError(
-        'PLUGIN_SANDBOX',
-        `sandboxed plugin ${name} was not started: what it may read (its folder or permissions.fs.read) ` +
-          `covers Mirador's keys (${keys}). Move the plugin out of that folder, or narrow permissions.fs.read.`,
-        { details: { plugin: name, reason: 'apply' } },
-      )
-    }
-    const links = await linksOutside(spec.dir, reads)
-    if (links.length) {
-      throw new MiradorError(
-        'PLUGIN_SANDBOX',
-        `sandboxed plugin ${name} was not started: its folder holds a link to a path outside its permissions ` +
-          `(${links.slice(0, 3).join(', ')}${links.length > 3 ? ', …' : ''}). Remove the link, or declare the ` +
-          'path in permissions.fs.read of its package.json.',
-        { details: { plugin: name, reason: 'apply' } },
-      )
-    }
+    await refuseUnsafeStart(name, spec.dir, spec.home, reads)
     if (stopping) throw new MiradorError('PLUGIN_SANDBOX', `plugin ${name} was stopped`, { details: { plugin: name } })
     host = new HostProcess({
       plugin: name,
@@ -340,40 +315,7 @@ export function createSandboxedPlugin(spec: SandboxSpec): SandboxedPlugin {
       throw new Error(message)
     }
     applyChanges(hook, args, result)
-    return resultValue(hook, result.value, neutral)
-  }
-
-  const applyChanges = (hook: HookName, args: unknown[], result: ResultMessage) => {
-    const changes = result.changes
-    if (!changes) return
-    const summary: unknown = isContext(args[1]) ? Reflect.get(args[1], 'summary') : undefined
-    if (hook === 'stageDone' && summary && typeof summary === 'object') {
-      const before = JSON.stringify(toData(summary))
-      const after = (changes.summary ?? {}) as Record<string, unknown>
-      const old = JSON.parse(before) as Record<string, unknown>
-      for (const [k, v] of Object.entries(after)) {
-        if (JSON.stringify(old[k]) !== JSON.stringify(v)) Reflect.set(summary, k, v)
-      }
-    }
-    if (hook === 'forget') {
-      const req = args[0] as { removed: Record<string, number>; runIds?: string[] }
-      const removed = (changes.removed ?? {}) as Record<string, unknown>
-      for (const [k, v] of Object.entries(removed)) if (typeof v === 'number') req.removed[k] = v
-      if (Array.isArray(changes.runIds)) req.runIds = changes.runIds.filter((r): r is string => typeof r === 'string')
-    }
-  }
-
-  const resultValue = async (hook: HookName, value: unknown, neutral: unknown): Promise<unknown> => {
-    const kind = HOOK_KINDS[hook]
-    if (kind === 'waterfall') return value ?? neutral
-    if (kind !== 'bail') return undefined
-    if (hook !== 'route' || !value) return value ?? undefined
-    const routed = value as { chain?: unknown; queryType?: unknown }
-    if (typeof routed.chain !== 'string') return undefined
-    // a chain of the catalog, by name: never a path the plugin chose
-    const chain = ((await engineRef?.chains()) ?? []).find((c) => c.name === routed.chain)
-    if (!chain) return undefined
-    return { chain, ...(typeof routed.queryType === 'string' ? { queryType: routed.queryType } : {}) }
+    return resultValue(hook, result.value, neutral, () => engineRef?.chains())
   }
 
   /** An `event` tap: fire and forget (the host's answer only clears the deadline). */
