@@ -223,7 +223,7 @@ export class EnergyPlugin {
   async #runDone(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
-    if (!run || !this.#applied.host.settings.memory) return
+    if (!run || !this.#applied.host.settings.memory || !result.memory) return
     await appendLog(this.#applied.host.settings.home, {
       at: new Date().toISOString(),
       runId: result.runId,
