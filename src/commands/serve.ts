@@ -22,6 +22,8 @@ export default class Serve extends MiradorCommand {
     '<%= config.bin %> serve --port 8080',
     '<%= config.bin %> serve --host 0.0.0.0   # requires the bearer token',
     '<%= config.bin %> serve --json   # prints {"url": …} once listening',
+    'curl -H "X-Mirador-Session: garden" -H "content-type: application/json" http://127.0.0.1:11435/v1/chat/completions ' +
+      '-d \'{"model": "model/quick", "messages": [{"role": "user", "content": "Tomatoes or peppers?"}]}\'',
   ]
   // --json here is one line, {url}, printed once listening: the command then runs until stopped
   static enableJsonFlag = false
