@@ -4,6 +4,8 @@
  * the model, all through the official openai client and checked in what the Ollama test double got.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import OpenAI from 'openai'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { filesHolding } from '../support/home-files.js'
@@ -186,13 +188,19 @@ describe('mirador serve: models, sessions, memory and earlier messages', () => {
     ).rejects.toMatchObject({ status: 400, code: 'invalid_user' })
   }, 60_000)
 
-  it('X-Mirador-Memory: off keeps nothing: no session, no memory of the question', async () => {
+  it('X-Mirador-Memory: off keeps nothing: no session, no memory of the question, no energy log line', async () => {
+    const energyLog = () => {
+      const f = path.join(project.home, 'energy', 'log.jsonl')
+      return existsSync(f) ? readFileSync(f, 'utf8') : ''
+    }
+    const logged = energyLog()
     const r = await client.chat.completions.create(
       { model: 'quick', messages: [{ role: 'user', content: 'The hidden heron pond' }] },
       { headers: { 'X-Mirador-Session': 'never-kept', 'X-Mirador-Memory': 'off' } },
     )
     expect(r.choices[0]!.message.content).toBeTruthy()
     expect(await sessionNames()).not.toContain('never-kept')
+    expect(energyLog()).toBe(logged)
     const search = await runCli(['memory', 'search', 'hidden heron pond', '--json'], { cwd: project.dir, env: env() })
     expect(search.stdout).not.toContain('heron')
     // the check can fail: a request with memory on is remembered
@@ -202,6 +210,7 @@ describe('mirador serve: models, sessions, memory and earlier messages', () => {
     })
     const kept = await runCli(['memory', 'search', 'kept kingfisher', '--json'], { cwd: project.dir, env: env() })
     expect(kept.stdout).toContain('kingfisher')
+    expect(energyLog().length).toBeGreaterThan(logged.length)
     await expect(
       client.chat.completions.create(
         { model: 'quick', messages: [{ role: 'user', content: 'hi' }] },
