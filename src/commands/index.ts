@@ -46,6 +46,8 @@ import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
 import ModelsUnload from './models/unload.js'
 import ModelsVerify from './models/verify.js'
+import Autocomplete from './autocomplete/index.js'
+import AutocompleteScript from './autocomplete/script.js'
 
 export const commands = {
   ask: Ask,
@@ -95,4 +97,6 @@ export const commands = {
   'models:ls': ModelsLs,
   'models:unload': ModelsUnload,
   'models:verify': ModelsVerify,
+  autocomplete: Autocomplete,
+  'autocomplete:script': AutocompleteScript,
 }

@@ -10,7 +10,10 @@ export const DEFAULT_PORT = 11435
 export default class Serve extends MiradorCommand {
   static summary = 'Serve your chains as OpenAI-compatible models (GET /v1/models, POST /v1/chat/completions).'
   static description =
-    'Each chain is a model whose id is its name; a chat completion runs the chain on the last user message. ' +
+    'Each chain is a model whose id is its name, and each manifest model one too, as model/NAME (a chain of one ' +
+    'stage); a chat completion runs the chain on the last user message, with the earlier messages as its ' +
+    'conversation. X-Mirador-Session: NAME (or the `user` field) continues a session as --session does; ' +
+    'X-Mirador-Memory: off turns memory off for the request. ' +
     'Binds 127.0.0.1 by default and answers only requests addressed to it; binding any other address requires ' +
     'the bearer token kept in $MIRADOR_HOME/serve/token. Browsers may call it only from the origins in ' +
     '`serve.origins` of the config. Stops on Ctrl-C. See docs/serve.md.'
@@ -19,6 +22,8 @@ export default class Serve extends MiradorCommand {
     '<%= config.bin %> serve --port 8080',
     '<%= config.bin %> serve --host 0.0.0.0   # requires the bearer token',
     '<%= config.bin %> serve --json   # prints {"url": …} once listening',
+    'curl -H "X-Mirador-Session: garden" -H "content-type: application/json" http://127.0.0.1:11435/v1/chat/completions ' +
+      '-d \'{"model": "model/quick", "messages": [{"role": "user", "content": "Tomatoes or peppers?"}]}\'',
   ]
   // --json here is one line, {url}, printed once listening: the command then runs until stopped
   static enableJsonFlag = false
@@ -46,8 +51,12 @@ export default class Serve extends MiradorCommand {
       else this.logToStderr(`Clients must send the bearer token in ${t.file}`)
     }
     const serve = s.config.serve ?? {}
+    // a manifest entry that cannot resolve (a GGUF path from an unset variable) is not offered
+    const manifestModels = async (): Promise<string[]> =>
+      ((await s.models?.entries().catch(() => [])) ?? []).filter((e) => !e.error).map((e) => e.name)
     const app = buildApp({
       engine: s.engine,
+      manifestModels,
       host: flags.host,
       origins: serve.origins ?? [],
       concurrency: serve.concurrency ?? 8,
@@ -66,7 +75,10 @@ export default class Serve extends MiradorCommand {
     const port = typeof address === 'object' && address ? address.port : flags.port
     const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}/v1`
     if (flags.json) process.stdout.write(JSON.stringify({ url }) + '\n')
-    else this.log(`Serving ${(await s.engine.chains()).length} chains at ${url} (Ctrl-C stops)`)
+    else {
+      const models = (await manifestModels()).length
+      this.log(`Serving ${(await s.engine.chains()).length} chains and ${models} models at ${url} (Ctrl-C stops)`)
+    }
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop)

@@ -1,6 +1,7 @@
 /** The Fastify app `mirador serve` listens with: the guard, the routes, errors in OpenAI's shape. */
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Engine } from '../engine/engine.js'
+import { servedModels, type Served } from './catalog.js'
 import { apiError, frameworkError } from './errors.js'
 import { corsHeaders, guard, type GuardOptions } from './guard.js'
 import { chatCompletionsRoute } from './routes/chat-completions.js'
@@ -10,6 +11,8 @@ import { runPool } from './runs.js'
 
 export interface AppOptions extends Omit<GuardOptions, 'port'> {
   engine: Engine
+  /** the manifest's model names, served as `model/NAME` */
+  manifestModels?: () => Promise<string[]>
   /** runs at once; more get 429 */
   concurrency: number
   timeoutMs: number
@@ -33,9 +36,13 @@ export function buildApp(o: AppOptions): FastifyInstance {
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(apiError(404, `no route ${req.method} ${req.url.split('?')[0]}`, 'not_found'))
   })
-  modelsRoute(app, o.engine, Math.floor(Date.now() / 1000))
+  // read once, as the chains are: a restart serves what changed
+  let served: Promise<Served[]> | undefined
+  const catalog = (): Promise<Served[]> =>
+    (served ??= Promise.all([o.engine.chains(), o.manifestModels?.() ?? []]).then(([c, m]) => servedModels(c, m)))
+  modelsRoute(app, catalog, Math.floor(Date.now() / 1000))
   chatCompletionsRoute(app, {
-    engine: o.engine,
+    served: catalog,
     pool: runPool(o.engine, o.concurrency),
     timeoutMs: o.timeoutMs,
     streamHeaders: (req) => corsHeaders(req.headers.origin, o.origins),

@@ -31,7 +31,7 @@ export function corsHeaders(origin: string | undefined, origins: string[]): Reco
   return {
     'access-control-allow-origin': origin,
     'access-control-allow-methods': 'GET, POST, OPTIONS',
-    'access-control-allow-headers': 'authorization, content-type',
+    'access-control-allow-headers': 'authorization, content-type, x-mirador-session, x-mirador-memory',
     vary: 'Origin',
   }
 }

@@ -1,21 +1,24 @@
 /**
- * `POST /v1/chat/completions`: `model` names a chain, the last user message is its query. The
+ * `POST /v1/chat/completions`: `model` names a chain (or `model/NAME`, a manifest model as a chain of
+ * one stage), the last user message is its query, the earlier ones its conversation
+ * (conversation.ts), the session and memory come from headers (session.ts). The
  * answer comes whole (OpenAI's chat.completion) or, with `stream: true`, as server-sent
  * chat.completion.chunk events: a delta per token of the answer stage, and the run's other events
  * (plan, stage-start, stage-end, …) in a `mirador` field of chunks with an empty delta.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Engine } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
-import type { ChainDef } from '../../engine/types.js'
+import type { Served } from '../catalog.js'
 import { apiError, sendError, statusOf } from '../errors.js'
 import { parseChatRequest } from '../messages.js'
-import { answerStage, type RunPool, type ServedRun } from '../runs.js'
+import { answerStage, type RunPool, type ServedRequest, type ServedRun } from '../runs.js'
+import { requestMemory } from '../session.js'
 import { openSse } from '../sse.js'
 
 export interface ChatOptions {
-  engine: Engine
+  /** the chains and models clients may name */
+  served: () => Promise<Served[]>
   pool: RunPool
   /** a request's time limit */
   timeoutMs: number
@@ -26,8 +29,7 @@ export interface ChatOptions {
 interface Call {
   req: FastifyRequest
   reply: FastifyReply
-  chain: ChainDef
-  query: string
+  run: ServedRequest
   signal: AbortSignal
 }
 
@@ -74,14 +76,24 @@ export function chatCompletionsRoute(app: FastifyInstance, o: ChatOptions): void
   app.post('/v1/chat/completions', async (req, reply) => {
     const parsed = parseChatRequest(req.body)
     if (!parsed.ok) return sendError(reply, 400, parsed.message, 'invalid_' + parsed.param)
-    const { model, query, stream } = parsed.value
-    const chain = (await o.engine.chains()).find((c) => c.name === model)
+    const { model, query, stream, system, history, user } = parsed.value
+    const asked = requestMemory(req.headers, user)
+    if (!asked.ok) return sendError(reply, 400, asked.message, 'invalid_' + asked.param)
+    const chain = (await o.served()).find((s) => s.id === model)?.chain
     if (!chain) {
-      return sendError(reply, 404, `no chain named "${model}": GET /v1/models lists them`, 'model_not_found')
+      const what = model.startsWith('model/') ? 'model in the manifest' : 'chain'
+      return sendError(reply, 404, `no ${what} named "${model}": GET /v1/models lists them`, 'model_not_found')
     }
     const { signal, clear } = runSignal(reply, o.timeoutMs)
     try {
-      const call = { req, reply, chain, query, signal }
+      const run: ServedRequest = {
+        chain,
+        query,
+        memory: asked.memory,
+        ...(asked.session ? { session: asked.session } : {}),
+        conversation: { system, history },
+      }
+      const call = { req, reply, run, signal }
       return await (stream ? streamed(o, call) : whole(o, call))
     } finally {
       clear()
@@ -89,8 +101,9 @@ export function chatCompletionsRoute(app: FastifyInstance, o: ChatOptions): void
   })
 }
 
-async function whole(o: ChatOptions, { reply, chain, query, signal }: Call) {
-  const started = o.pool.tryRun(chain, query, signal, () => {})
+async function whole(o: ChatOptions, { reply, run: asked, signal }: Call) {
+  const { chain } = asked
+  const started = o.pool.tryRun(asked, signal, () => {})
   if (!started) return busy(reply)
   const run = await started.finished
   const failed = failure(run, signal)
@@ -109,7 +122,8 @@ async function whole(o: ChatOptions, { reply, chain, query, signal }: Call) {
   }
 }
 
-async function streamed(o: ChatOptions, { req, reply, chain, query, signal }: Call): Promise<void> {
+async function streamed(o: ChatOptions, { req, reply, run: asked, signal }: Call): Promise<void> {
+  const { chain } = asked
   const base = { id: 'chatcmpl-', object: 'chat.completion.chunk', created: created(), model: chain.name }
   const stage = answerStage(chain)
   let said = ''
@@ -121,7 +135,7 @@ async function streamed(o: ChatOptions, { req, reply, chain, query, signal }: Ca
   // what the run says before the stream is open (its plan) waits for it
   const early: RunEvent[] = []
   let deliver = (e: RunEvent): void => void early.push(e)
-  const started = o.pool.tryRun(chain, query, signal, (e) => deliver(e))
+  const started = o.pool.tryRun(asked, signal, (e) => deliver(e))
   if (!started) return busy(reply)
   base.id += started.runId
   reply.hijack()
