@@ -16,6 +16,7 @@ import { newRunId } from '../../engine/run-id.js'
 import { findChainFile } from '../chain-files.js'
 import { pickRenderer, type ChainRunIO } from '../chain-run.js'
 import { chainDirs } from '../paths.js'
+import { memoryBlock } from '../../plugins/memory/inject.js'
 import type { Renderer } from '../render/renderer.js'
 import type { Setup } from '../setup.js'
 
@@ -49,9 +50,6 @@ export interface ChatTurn {
   route?: RunEvent
   done?: DoneEvent
 }
-
-/** turns given verbatim with memory off: the memory plugin's default for sessions */
-const VERBATIM = 3
 
 export class Conversation {
   readonly turns: ChatTurn[] = []
@@ -160,13 +158,19 @@ export class Conversation {
     current.renderer.event(e)
   }
 
-  /** the last turns that answered, as the memory plugin puts a session's turns in `{{memory}}` */
-  #inProcessContext(): string {
-    return this.turns
+  /**
+   * The last turns that answered, as the memory plugin gives a session's turns in `{{memory}}` (its
+   * block, its number of turns, its budget); undefined without the memory plugin, whose variable it is.
+   */
+  #inProcessContext(): string | undefined {
+    const options = this.setup.memory?.options
+    if (!options) return undefined
+    const turns = this.turns
       .filter((t) => t.ok)
-      .slice(-VERBATIM)
+      .slice(-options.session_verbatim)
       .map((t) => `Q: ${t.query}\nA: ${t.answer}`)
       .join('\n\n')
+    return memoryBlock(turns, [], options.budget_tokens).text
   }
 
   /** Forgets the last turn: its memory, its session turn and what other plugins kept of it. */
