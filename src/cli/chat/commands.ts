@@ -44,7 +44,7 @@ export const SLASH_COMMANDS: SlashCommand[] = [
   {
     name: 'rate',
     usage: '/rate 1..5',
-    summary: 'Rate the last answer (teaches `mirador ask` which chain suits which question).',
+    summary: 'Rate the last answer: `mirador ask` learns from it.',
     async run({ chat, say }, arg) {
       const rating = Number(arg)
       if (!/^[1-5]$/.test(arg.trim())) throw usage('give a rating from 1 to 5: /rate 4')
@@ -59,7 +59,7 @@ export const SLASH_COMMANDS: SlashCommand[] = [
   {
     name: 'chain',
     usage: '/chain [NAME]',
-    summary: 'Answer the next questions with chain NAME (`auto` lets Mirador choose); alone, say which and list them.',
+    summary: 'Answer with chain NAME from now on (auto: Mirador chooses).',
     async run({ chat, say }, arg) {
       const name = arg.trim()
       if (name) {
@@ -74,7 +74,7 @@ export const SLASH_COMMANDS: SlashCommand[] = [
   {
     name: 'explain',
     usage: '/explain',
-    summary: 'Why the last answer came from its chain, and which stage gave it.',
+    summary: 'Why the last answer came from its chain and stage.',
     async run({ chat, say }) {
       const turn = lastAnswer(chat)
       if (turn.route) say(pluginEventLine({ ...turn.route, explain: true }) ?? '')
@@ -90,7 +90,7 @@ export const SLASH_COMMANDS: SlashCommand[] = [
   {
     name: 'memory',
     usage: '/memory',
-    summary: 'What memory gave the models for the last answer: memories recalled, the session, documents.',
+    summary: 'What memory gave the models for the last answer.',
     async run({ chat, say }) {
       if (!chat.memory) {
         say('Memory is off: nothing is recalled or kept; the earlier turns of this chat come from this process only.')
@@ -104,7 +104,7 @@ export const SLASH_COMMANDS: SlashCommand[] = [
   {
     name: 'forget',
     usage: '/forget last',
-    summary: 'Forget the last turn: its memory, its place in the session, its record for the learner.',
+    summary: 'Forget the last question and answer, wherever kept.',
     async run({ chat, say }, arg) {
       if (arg.trim() !== 'last') throw usage('say what to forget: /forget last (the last question and answer)')
       const gone = await chat.forgetLast()
@@ -167,7 +167,7 @@ export function helpText(): string {
   const width = Math.max(...SLASH_COMMANDS.map((c) => c.usage.length))
   return [
     ...SLASH_COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    '  Ctrl-C cancels the answer being written; Ctrl-D on an empty line leaves. //text sends "/text".',
+    '  Ctrl-C stops an answer; Ctrl-D on an empty line leaves; //text asks "/text".',
   ].join('\n')
 }
 

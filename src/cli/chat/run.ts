@@ -85,7 +85,11 @@ export async function runChat(input: ChatInput, io: ChainRunIO): Promise<number>
     const ctx: SlashContext = { chat, say }
     for (;;) {
       const r = await reader.read(`${chat.chain}> `)
-      if ('eof' in r) break
+      if ('eof' in r) {
+        // Ctrl-D leaves the cursor after the prompt
+        if (interactive) io.stdout.write('\n')
+        break
+      }
       if ('interrupted' in r) {
         say('(Ctrl-D or /exit leaves)')
         continue
@@ -103,6 +107,8 @@ export async function runChat(input: ChatInput, io: ChainRunIO): Promise<number>
       // after the answer, not before it: saving is not the user's wait
       if (interactive) await history.save(reader.history()).catch(fail)
     }
+    // the line that left (/exit) is history too
+    if (interactive) await history.save(reader.history()).catch(fail)
     return code
   } finally {
     process.off('SIGINT', onSigint)
