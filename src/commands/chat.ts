@@ -1,8 +1,9 @@
+import { Args } from '@oclif/core'
 import { processIO } from '../cli/chain-run.js'
-import { DEFAULT_CHAIN } from '../cli/chat/run.js'
+import { DEFAULT_CHAIN } from '../cli/chat/default-chain.js'
 import { chainRunSpec, type FlagSpec } from '../cli/spec.js'
 import { MiradorCommand } from './base.js'
-import { toOclifArgs, toOclifFlags } from './oclif-spec.js'
+import { toOclifFlags } from './oclif-spec.js'
 
 // the run flags a chat shares with `chain run`, meaning the same for every turn
 function pick(...names: string[]): Record<string, FlagSpec> {
@@ -31,13 +32,14 @@ export default class Chat extends MiradorCommand {
     'printf "What is a quince?\\nHow do I cook it?\\n/save quince.md\\n" | <%= config.bin %> chat single',
     'printf "hello\\n" | <%= config.bin %> chat --json | jq -c \'select(.type=="done")\'',
   ]
-  static args = toOclifArgs([
-    {
-      name: 'chain',
+  static args = {
+    chain: Args.string({
       description: 'chain name or path to a chain file (default: config, else quick-deep)',
       required: false,
-    },
-  ])
+      // standard input holds the questions, not the chain's name
+      ignoreStdin: true,
+    }),
+  }
   // --json here means NDJSON events, as for chain run
   static enableJsonFlag = false
   static flags = toOclifFlags({

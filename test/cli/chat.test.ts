@@ -4,7 +4,7 @@
  * The terminal side (prompt, Ctrl-C, Ctrl-D, history) is in chat-terminal.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { filesHolding } from '../support/home-files.js'
@@ -144,6 +144,19 @@ describe('mirador chat, lines piped in', () => {
     for (const line of r.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow()
     expect(r.stderr).toContain('/rate 1..5')
     expect(r.stderr).toContain('✓ the next answers come from other')
+  })
+
+  it('no CHAIN: the one config names; /chain auto: the learner chooses, /explain says why', async () => {
+    const p = project('off')
+    writeFileSync(path.join(p.dir, 'mirador.config.yaml'), 'chat: { chain: other }\n')
+    const r = await chat([], p, ['hello', '/chain auto', 'Plan my garden', '/explain'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/^Chat with other · /m)
+    expect(r.stdout).toMatch(/^▸ other \(r_/m)
+    expect(r.stdout).toMatch(/^▸ auto \(r_/m)
+    expect(r.stdout).toMatch(/^\[route\] chose (single|other) for a "\w+" question$/m)
+    // /explain gives the candidates the route event carried, with their weights
+    expect(r.stdout).toMatch(/^chose (single|other) for a "\w+" question: .+\n {4}(single|other) +weight \d/m)
   })
 
   it('an unknown chain at the start fails at once, naming what exists', async () => {

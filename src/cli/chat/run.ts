@@ -12,10 +12,9 @@ import type { ChainRunIO } from '../chain-run.js'
 import { safeText } from '../render/format.js'
 import { parseSlash, type SlashContext } from './commands.js'
 import { Conversation, type ChatInput } from './conversation.js'
+import { DEFAULT_CHAIN } from './default-chain.js'
 import { noHistory, openHistory, type HistoryStore } from './history.js'
 import { pipeReader, terminalReader, type LineReader } from './reader.js'
-
-export const DEFAULT_CHAIN = 'quick-deep'
 
 /** a new session's name: when the chat began, and a little randomness for two begun at once */
 export function newSessionName(now = new Date()): string {
