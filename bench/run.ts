@@ -26,6 +26,7 @@
  *      warm sandboxed plugins against none, and a plugin host's cold start
  *  18. serve: tokens/s and first token of a chain streamed through /v1/chat/completions against the
  *      same chain on a warm engine in process, and 8 concurrent streams
+ *  19. chat: keystroke (a line written to `mirador chat`) to first token, against `chain run`'s
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -51,6 +52,7 @@ import { benchModelVerify } from './model-verify.js'
 import { benchPluginCheck } from './plugin-check.js'
 import { benchPlugins } from './plugins-sandbox.js'
 import { benchServe, SERVE_MODEL } from './serve.js'
+import { benchChat } from './chat.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -77,6 +79,7 @@ const SECTIONS = [
   'plugin-check',
   'plugins',
   'serve',
+  'chat',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -611,6 +614,35 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       goal: 'report',
       met: '—',
     })
+  }
+
+  // 19. chat: a line typed to a running chat → first token, against `chain run` → first token
+  if (want('chat')) {
+    const ollama = await startOllamaTestServer({ models: [{ name: 'quick:1b', reply: () => words(40) }] })
+    const c = project({
+      'models/manifest.yaml': 'models:\n  quick: { runtime: ollama, base: "quick:1b" }\n',
+      'chains/single.yaml': 'stages:\n  s: { model: quick, prompt: "{{memory}}\\n{{query}}" }\n',
+    })
+    const chatEnv = {
+      ...env,
+      MIRADOR_HOME: path.join(c, 'home'),
+      OLLAMA_HOST: ollama.url,
+      MIRADOR_CHROMA_IDLE_MS: '120000',
+    }
+    for (const memory of ['off', 'on'] as const) {
+      const r = await benchChat({ dir: c, env: { ...chatEnv, MIRADOR_MEMORY: memory }, chain: 'single', runs: RUNS })
+      const ratio = r.chatTurn / r.chainRun
+      rows.push({
+        benchmark: `chat: keystroke → first token (memory ${memory})`,
+        measured: `${fmt(r.chatTurn)} (in-run t ${fmt(r.inRun)}; ${r.turns} turns)`,
+        baseline: `chain run: ${fmt(r.chainRun)}`,
+        ratio: `${ratio.toFixed(2)}×`,
+        goal: '≤ 1.1×',
+        met: ratio <= 1.1 ? 'yes' : 'no',
+      })
+    }
+    await timeChild(process.execPath, [BIN, 'memory', 'stop'], { cwd: c, env: chatEnv })
+    await ollama.close()
   }
 
   console.log(

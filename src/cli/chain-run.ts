@@ -50,7 +50,7 @@ export interface ChainRunIO {
   startedAt: number
 }
 
-function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
+export function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
   if (input.json) return jsonRenderer(io.stdout)
   const options = { debug: input.debug === true }
   if (input.stream === false) return finalRenderer(io.stdout, io.stderr, options)

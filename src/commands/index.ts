@@ -5,6 +5,7 @@ import ChainLs from './chain/ls.js'
 import ChainRun from './chain/run.js'
 import ChainShow from './chain/show.js'
 import ChainValidate from './chain/validate.js'
+import Chat from './chat.js'
 import DocsAdd from './docs/add.js'
 import DocsLs from './docs/ls.js'
 import DocsRm from './docs/rm.js'
@@ -56,6 +57,7 @@ export const commands = {
   'chain:run': ChainRun,
   'chain:show': ChainShow,
   'chain:validate': ChainValidate,
+  chat: Chat,
   'docs:add': DocsAdd,
   'docs:ls': DocsLs,
   'docs:rm': DocsRm,

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core'
+import { rateLine } from '../cli/rate-line.js'
 import { setup } from '../cli/setup.js'
 import { MiradorError } from '../engine/errors.js'
 import { MiradorCommand } from './base.js'
@@ -54,15 +55,7 @@ export default class Rate extends MiradorCommand {
         throw new MiradorError('USAGE', 'give a rating from 1 to 5: mirador rate RUN_ID 4, or mirador rate --last 4')
       await s.engine.hooks.feedback.promise({ runId, rating })
       const result = s.learner.lastRateResult(runId)
-      if (!this.jsonEnabled() && result) {
-        const where = result.copied ? `${result.file} (your copy of the shipped chain)` : result.file
-        const change =
-          result.after !== undefined
-            ? `weight for "${result.type}" ${result.before ?? 'unset'} → ${result.after} in ${where}`
-            : `weight not written: ${result.skipped}`
-        const replaced = result.replaced !== undefined ? ` (replaces your earlier ${result.replaced})` : ''
-        this.log(`✓ rated ${runId} (${result.chain}) ${rating}${replaced}: ${change}`)
-      }
+      if (!this.jsonEnabled() && result) this.log(rateLine(result))
       return result
     } finally {
       // sandboxed plugins' hosts stop with the engine

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { defaultReply, plannedTokens, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { BIN, makeProject } from '../support/cli.js'
 import { pluginPackage } from '../support/plugin-api.js'
+import { sh, tmux } from '../support/tmux.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -39,39 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close()
 })
-
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-
-/** A tmux server of our own (its own socket) with one pane running `command`, `width` × `height`. */
-function tmux(dir: string, width: number, height: number, command: string) {
-  const socket = path.join(dir, 'tmux.sock')
-  const conf = path.join(dir, 'tmux.conf')
-  // the pane stays when its command ends, so the screen can be read after the CLI exits
-  writeFileSync(conf, 'set -g remain-on-exit on\n')
-  const run = (...args: string[]) => execFileSync('tmux', ['-S', socket, '-f', conf, ...args], { cwd: dir })
-  run('new-session', '-d', '-x', String(width), '-y', String(height), command)
-  const screen = () => run('capture-pane', '-p').toString()
-  return {
-    screen,
-    keys: (...keys: string[]) => run('send-keys', ...keys),
-    async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-      const until = Date.now() + timeoutMs
-      for (;;) {
-        const text = screen()
-        if (pattern.test(text)) return text
-        if (Date.now() > until) throw new Error(`the screen never showed ${pattern}:\n${text}`)
-        await new Promise((res) => setTimeout(res, 50))
-      }
-    },
-    close: () => {
-      try {
-        run('kill-server')
-      } catch {
-        // the server is gone already
-      }
-    },
-  }
-}
 
 /** Runs `mirador ARGS` in a pane; the pane stays (and says how it ended) after the CLI exits. */
 function mirador(

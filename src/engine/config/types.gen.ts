@@ -345,6 +345,15 @@ export interface MiradorConfig {
      */
     timeout?: number
   }
+  /**
+   * `mirador chat`: the interactive chat.
+   */
+  chat?: {
+    /**
+     * The chain a chat starts on when none is named (default quick-deep; auto lets Mirador choose).
+     */
+    chain?: string
+  }
 }
 /**
  * A plugin with options, or one runs may go without.
