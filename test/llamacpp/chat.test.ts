@@ -132,6 +132,11 @@ describeGguf('llama.cpp chat (real GGUF)', () => {
     expect(parts).toHaveLength(1)
     const [p] = parts
     expect(p?.type === 'error' && p.error.message).toMatch(/context window .* is 32 tokens/)
+    // tools are described in the prompt: the message says so
+    const [t] = await collect(chat, greedy({ tools: [SECRET] }, { num_ctx: 256 }))
+    expect(t?.type === 'error' && t.error.message).toMatch(
+      /with the description of the 1 tool offered\) .* shorten the prompt or offer fewer tools or raise num_ctx/,
+    )
   })
 
   test('chatWrapper forces another template', async () => {

@@ -194,13 +194,16 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     // llama.cpp rounds the allocation up (to a multiple of 256); honour the size asked for.
     const ctxWindow = Math.min(contextSize, context.contextSize)
     if (promptTokens.length >= ctxWindow) {
+      const offered = chat?.functions ? Object.keys(chat.functions).length : 0
+      const toolsNote = offered ? ` (with the description of the ${offered} tool${offered > 1 ? 's' : ''} offered)` : ''
       yield {
         type: 'error',
         error: new MiradorError(
           'RUNTIME_FAILED',
-          `the prompt is ${promptTokens.length} tokens ` +
+          `the prompt is ${promptTokens.length} tokens${toolsNote} ` +
             `but the context window of ${req.model} is ${ctxWindow} tokens: ` +
-            `shorten the prompt or raise num_ctx (the model was trained on ${model.trainContextSize})`,
+            `shorten the prompt${chat?.functions ? ' or offer fewer tools' : ''} ` +
+            `or raise num_ctx (the model was trained on ${model.trainContextSize})`,
           { details: { promptTokens: promptTokens.length, contextSize: ctxWindow } },
         ),
       }
