@@ -192,6 +192,33 @@ describeGguf('llama.cpp chat (real GGUF)', () => {
     expect(line!.prompt).toContain('||result: {"word": "PINEAPPLE"}')
   })
 
+  test('an abort before a forced call is complete ends with "abort" and no call; dispose() stops a chat', async () => {
+    const controller = new AbortController()
+    const parts = []
+    for await (const part of forced.generate(
+      greedy({ tools: [SHOUT], signal: controller.signal }, { max_tokens: 100 }),
+    )) {
+      parts.push(part)
+      if (parts.length === 1) break
+    }
+    // a consumer that stops reading early is fine too; now abort one outright, before its call is made
+    const aborting = forced.generate(greedy({ tools: [SHOUT], signal: controller.signal }, { max_tokens: 100 }))
+    setTimeout(() => controller.abort(), 5)
+    const rest = []
+    for await (const part of aborting) rest.push(part)
+    expect(rest.filter((p) => p.type === 'tool-call')).toEqual([])
+    expect(finishOf(rest).reason).toBe('abort')
+
+    const other = createLlamaCpp({ threads: 1 })
+    const stream = other.generate(greedy({}, { max_tokens: 1000 }))[Symbol.asyncIterator]()
+    const first = await stream.next()
+    expect(first.value?.type).toBe('text-delta')
+    await other.dispose?.()
+    const tail = []
+    for (let r = await stream.next(); !r.done; r = await stream.next()) tail.push(r.value)
+    expect(tail.at(-1)).toMatchObject({ type: 'finish', reason: 'abort' })
+  })
+
   test('chatWrapper none ignores tools (raw completion)', async () => {
     const raw = createLlamaCpp({ threads: 1, chatWrapper: 'none', forceToolCall: true })
     try {
