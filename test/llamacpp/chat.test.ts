@@ -99,6 +99,15 @@ describeGguf('llama.cpp chat (real GGUF)', () => {
     expect(deltas(none).every((d) => d.logprob === undefined)).toBe(true)
   })
 
+  test('sampling with a seed is reproducible; another seed changes it', async () => {
+    const req = (seed: number) => greedy({}, { temperature: 1, top_k: 40, top_p: 0.95, seed, max_tokens: 30 })
+    const a = textOf(await collect(chat, req(42)))
+    expect(textOf(await collect(chat, req(42)))).toBe(a)
+    expect(a.length).toBeGreaterThan(0)
+    const others = await Promise.all([7, 8, 9].map(async (s) => textOf(await collect(chat, req(s)))))
+    expect(others.some((o) => o !== a)).toBe(true)
+  })
+
   test.each([0, 1, 7, 33])('max_tokens %i is honoured exactly', async (n) => {
     const parts = await collect(chat, greedy({}, { max_tokens: n }))
     const finish = finishOf(parts)
