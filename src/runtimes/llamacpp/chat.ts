@@ -152,11 +152,17 @@ export async function* chatParts(
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: prompt.wrapper })
   const completionTokens = () => records.filter((r) => !model.isEogToken(r.token)).length
 
+  // LlamaChat stops on this: the caller's abort, or a consumer that stops reading (finally below)
+  const stop = new AbortController()
+  const follow = () => stop.abort(run.signal?.reason)
+  if (run.signal?.aborted) follow()
+  else run.signal?.addEventListener('abort', follow, { once: true })
+
   const queue: StreamPart[] = []
   let wake: (() => void) | undefined
   let pendingLogprob: number | undefined
   const common = {
-    ...(run.signal ? { signal: run.signal } : {}),
+    signal: stop.signal,
     stopOnAbortSignal: true,
     maxTokens: run.limit,
     temperature: sampling.temperature,
@@ -190,41 +196,49 @@ export async function* chatParts(
     (err: unknown): Settled => (settled = { err }),
   )
   onSettled(done.finally(() => chat.dispose()))
+  try {
+    return yield* drain()
+  } finally {
+    run.signal?.removeEventListener('abort', follow)
+    if (!settled) stop.abort()
+  }
 
-  for (;;) {
+  async function* drain(): AsyncGenerator<StreamPart, ChatOutcome> {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!
+      if (settled) break
+      const woken = new Promise<void>((resolve) => (wake = resolve))
+      const next = await Promise.race([woken, done, aborted])
+      wake = undefined
+      if (typeof next === 'symbol') return { reason: 'abort', completionTokens: completionTokens() }
+    }
     while (queue.length > 0) yield queue.shift()!
-    if (settled) break
-    const woken = new Promise<void>((resolve) => (wake = resolve))
-    const next = await Promise.race([woken, done, aborted])
-    wake = undefined
-    if (typeof next === 'symbol') return { reason: 'abort', completionTokens: completionTokens() }
-  }
-  while (queue.length > 0) yield queue.shift()!
-  const end = settled as Settled
-  if ('err' in end) {
-    if (run.signal?.aborted) return { reason: 'abort', completionTokens: completionTokens() }
-    throw end.err
-  }
-  const calls = end.ok.functionCalls ?? []
-  calls.forEach((call, i) => {
-    const args = call.params
-    const argsObject = typeof args === 'object' && args !== null && !Array.isArray(args)
-    if (args !== undefined && !argsObject)
-      throw new MiradorError(
-        'RUNTIME_FAILED',
-        `llama.cpp generated a call to "${call.functionName}" whose arguments are not a JSON object`,
-      )
-    queue.push({
-      type: 'tool-call',
-      call: {
-        id: `call_${i}`,
-        name: call.functionName,
-        arguments: argsObject ? (args as Record<string, unknown>) : {},
-      },
+    const end = settled as Settled
+    if ('err' in end) {
+      if (run.signal?.aborted) return { reason: 'abort', completionTokens: completionTokens() }
+      throw end.err
+    }
+    const calls = end.ok.functionCalls ?? []
+    calls.forEach((call, i) => {
+      const args = call.params
+      const argsObject = typeof args === 'object' && args !== null && !Array.isArray(args)
+      if (args !== undefined && !argsObject)
+        throw new MiradorError(
+          'RUNTIME_FAILED',
+          `llama.cpp generated a call to "${call.functionName}" whose arguments are not a JSON object`,
+        )
+      queue.push({
+        type: 'tool-call',
+        call: {
+          id: `call_${i}`,
+          name: call.functionName,
+          arguments: argsObject ? (args as Record<string, unknown>) : {},
+        },
+      })
     })
-  })
-  while (queue.length > 0) yield queue.shift()!
-  const stop = end.ok.metadata.stopReason
-  const reason = stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'abort' : 'stop'
-  return { reason, completionTokens: completionTokens() }
+    while (queue.length > 0) yield queue.shift()!
+    const why = end.ok.metadata.stopReason
+    const reason = why === 'maxTokens' ? 'length' : why === 'abort' ? 'abort' : 'stop'
+    return { reason, completionTokens: completionTokens() }
+  }
 }
