@@ -7,7 +7,7 @@
  *   2. tokens/s through `chain run` against the raw ollama client, same test server, and the CPU a
  *      token costs in process (--json and plain) against the client's own loop
  *   3. wall time of quick-deep against its slower stage alone
- *   4. first token in-process on llama.cpp (tiny GGUF), after load
+ *   4. first token in-process on llama.cpp (tiny GGUF), after load; the chat template against raw completion
  *   5. eviction hit ratios on request traces: Mirador's policy, LRU, GDSF, Belady's oracle
  *   6. switching adapters on one loaded base against loading a second full model
  *   7. `models du` for the shipped manifest and for one with adapters on shared bases
@@ -53,6 +53,7 @@ import { benchPluginCheck } from './plugin-check.js'
 import { benchPlugins } from './plugins-sandbox.js'
 import { benchServe, SERVE_MODEL } from './serve.js'
 import { benchChat } from './chat.js'
+import { benchLlamaCppChat } from './llamacpp-chat.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -255,6 +256,26 @@ async function main() {
       goal: '≤ 10 ms',
       met: m <= 10 ? 'yes' : 'no',
     })
+    // the chat template (LlamaChat) against raw completion, first token and tokens/s
+    const c = await benchLlamaCppChat(file, Math.max(5, RUNS))
+    rows.push(
+      {
+        benchmark: 'llama.cpp chat template: first token',
+        measured: fmt(c.firstMs.chat),
+        baseline: `raw completion: ${fmt(c.firstMs.raw)}`,
+        ratio: `${(c.firstMs.chat / c.firstMs.raw).toFixed(2)}×`,
+        goal: '≤ 10 ms',
+        met: c.firstMs.chat <= 10 ? 'yes' : 'no',
+      },
+      {
+        benchmark: 'llama.cpp chat template: tokens/s',
+        measured: `${c.tokensPerSecond.chat.toFixed(0)} tokens/s`,
+        baseline: `raw completion: ${c.tokensPerSecond.raw.toFixed(0)} tokens/s`,
+        ratio: `${(c.tokensPerSecond.chat / c.tokensPerSecond.raw).toFixed(2)}×`,
+        goal: 'report',
+        met: '—',
+      },
+    )
   }
 
   // 5. eviction: hit ratios on request traces (seed 42), and the worst ratio over five more seeds

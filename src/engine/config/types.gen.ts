@@ -240,6 +240,29 @@ export interface ManifestEntry {
    * For llamacpp: context window in tokens (16 to 1048576).
    */
   context_size?: number
+  /**
+   * For llamacpp: the chat template prompts go through. auto (the default) picks it from the GGUF's metadata (its chat template, else its architecture and file name); a node-llama-cpp chat wrapper's name forces that one; none sends the prompt as raw text to continue (base models, no tool calling).
+   */
+  chat_wrapper?:
+    | 'auto'
+    | 'none'
+    | 'general'
+    | 'deepSeek'
+    | 'qwen'
+    | 'llama3.2-lightweight'
+    | 'llama3.1'
+    | 'llama3'
+    | 'llama2Chat'
+    | 'mistral'
+    | 'alpacaChat'
+    | 'functionary'
+    | 'chatML'
+    | 'falconChat'
+    | 'gemma4'
+    | 'gemma'
+    | 'harmony'
+    | 'muse'
+    | 'seed'
 }
 /**
  * The adapter file and the sha256 it must have.

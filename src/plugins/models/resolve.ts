@@ -111,6 +111,7 @@ function entrySettings(entry: ManifestEntry): Record<string, unknown> {
     return {
       ...(entry.threads !== undefined ? { threads: entry.threads } : {}),
       ...(entry.context_size !== undefined ? { contextSize: entry.context_size } : {}),
+      ...(entry.chat_wrapper !== undefined ? { chatWrapper: entry.chat_wrapper } : {}),
     }
   }
   return entry.host !== undefined ? { host: entry.host } : {}

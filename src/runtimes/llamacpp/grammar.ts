@@ -28,6 +28,8 @@ async function buildGrammar(llama: Llama, format: NonNullable<GenerateRequest['f
 }
 
 export interface GrammarUse {
+  /** the grammar itself (LlamaChat takes it and makes its own state) */
+  grammar: LlamaGrammar
   state: LlamaGrammarEvaluationState
   /** text that ends the generation (the grammar's plain-text stop triggers) */
   stops: string[]
@@ -53,5 +55,5 @@ export async function grammarFor(
   const stops = built.stopGenerationTriggers.flatMap((t) =>
     typeof t === 'string' ? [t] : isLlamaText(t) ? [t.toString()] : [],
   )
-  return { state: new State({ model, grammar: built }), stops: stops.filter((s) => s !== '') }
+  return { grammar: built, state: new State({ model, grammar: built }), stops: stops.filter((s) => s !== '') }
 }
