@@ -16,6 +16,7 @@ import { LearnerPlugin } from '../plugins/learner/LearnerPlugin.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
+import { McpPlugin, type McpPluginOptions } from '../plugins/mcp/index.js'
 import { folderCatalog } from './chain-catalog.js'
 import { assertLoadAllowed } from '../plugin-store/policy.js'
 import { createSandboxedPlugin } from '../sandbox/index.js'
@@ -56,6 +57,8 @@ export interface Setup {
   learner?: LearnerPlugin
   /** the built-in energy profiles, unless config turned them off */
   energy?: EnergyPlugin
+  /** tools of the MCP servers in config (`mcp:`), unless `builtins: { mcp: false }` */
+  mcp?: McpPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
@@ -84,6 +87,7 @@ export async function loadMergedConfig(
       ...(v.ollama ? { ollama: { ...config.ollama, ...v.ollama } } : {}),
       ...(v.llamacpp ? { llamacpp: { ...config.llamacpp, ...v.llamacpp } } : {}),
       ...(v.builtins ? { builtins: { ...config.builtins, ...v.builtins } } : {}),
+      ...(v.mcp ? { mcp: mergeMcp(config.mcp, v.mcp) } : {}),
     })
     for (const [i, entry] of (v.plugins ?? []).entries()) {
       const at = () => locate(l, typeof entry === 'string' ? ['plugins', i] : ['plugins', i, 'name'])
@@ -92,6 +96,12 @@ export async function loadMergedConfig(
   }
   delete config.plugins
   return { config, plugins }
+}
+
+/** `mcp:` of a file over a lower one's: the servers of both, a name in the higher file winning */
+function mergeMcp(lower: MiradorConfig['mcp'], higher: NonNullable<MiradorConfig['mcp']>): MiradorConfig['mcp'] {
+  const servers = { ...(lower as McpPluginOptions | undefined)?.servers, ...(higher as McpPluginOptions).servers }
+  return { ...lower, ...higher, servers }
 }
 
 type Builtins = NonNullable<MiradorConfig['builtins']>
@@ -157,6 +167,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
   const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
+  const mcp = builtin(engine, b.mcp === false ? false : (config.mcp ?? {}), (o) => new McpPlugin(o))
   const approval = approvalGate(home)
   await engine.useConfigured(plugins, {
     code: options.thirdParty === true,
@@ -174,6 +185,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     ...(tools ? { tools } : {}),
     ...(learner ? { learner } : {}),
     ...(energy ? { energy } : {}),
+    ...(mcp ? { mcp } : {}),
     config,
     configFiles: files,
     home,

@@ -24,6 +24,7 @@ import PluginsLs from './plugins/ls.js'
 import PluginsRm from './plugins/rm.js'
 import PluginsUpdate from './plugins/update.js'
 import PluginsVerify from './plugins/verify.js'
+import Mcp from './mcp.js'
 import Rate from './rate.js'
 import Serve from './serve.js'
 import SchemasPath from './schemas/path.js'
@@ -73,6 +74,7 @@ export const commands = {
   'plugins:rm': PluginsRm,
   'plugins:update': PluginsUpdate,
   'plugins:verify': PluginsVerify,
+  mcp: Mcp,
   rate: Rate,
   serve: Serve,
   'schemas:path': SchemasPath,
