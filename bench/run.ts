@@ -26,6 +26,8 @@
  *      warm sandboxed plugins against none, and a plugin host's cold start
  *  18. serve: tokens/s and first token of a chain streamed through /v1/chat/completions against the
  *      same chain on a warm engine in process, and 8 concurrent streams
+ *  19. mcp: a tool call round trip through MCP (the MCP plugin to `mirador mcp` and its sandbox)
+ *      against the same call in process, and MCP alone (a fixture server)
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -51,6 +53,7 @@ import { benchModelVerify } from './model-verify.js'
 import { benchPluginCheck } from './plugin-check.js'
 import { benchPlugins } from './plugins-sandbox.js'
 import { benchServe, SERVE_MODEL } from './serve.js'
+import { benchMcp } from './mcp.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -77,6 +80,7 @@ const SECTIONS = [
   'plugin-check',
   'plugins',
   'serve',
+  'mcp',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -607,6 +611,27 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       benchmark: `serve: ${s.concurrent.streams} concurrent streams`,
       measured: `${s.concurrent.aggregateTps.toFixed(0)} tok/s in all`,
       baseline: `p50 first token: ${fmt(s.concurrent.firstTokenP50)}`,
+      ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
+
+  // 19. mcp: a sandboxed tool called through MCP against the same call in process
+  if (want('mcp')) {
+    const m = await benchMcp(ROOT, Math.max(RUNS, 5) * 5)
+    rows.push({
+      benchmark: `mcp: calculate through MCP (mirador mcp), median of ${m.runs}`,
+      measured: fmt(m.mcpP50),
+      baseline: `in process (warm sandbox): ${fmt(m.inProcessP50)}`,
+      ratio: `${(m.mcpP50 / m.inProcessP50).toFixed(2)}× (+${fmt(m.mcpP50 - m.inProcessP50)})`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'mcp: a call on a fixture server (MCP alone)',
+      measured: fmt(m.echoP50),
+      baseline: `mirador mcp start to tool list: ${fmt(m.startMs)}`,
       ratio: '—',
       goal: 'report',
       met: '—',

@@ -67,18 +67,21 @@ async function memorySearch(s: Setup, args: Record<string, unknown>): Promise<Co
 
 /** Serves until standard input closes; then stops the tool sandboxes and the engine. */
 export async function serveMcp(options: { config?: string; version: string }): Promise<void> {
-  const s = await setup(options.config ? { config: options.config } : {})
+  // the SDK takes about as long to load as the rest of Mirador: both at once
+  const [s, { Server }, { StdioServerTransport }, types] = await Promise.all([
+    setup(options.config ? { config: options.config } : {}),
+    import('@modelcontextprotocol/sdk/server/index.js'),
+    import('@modelcontextprotocol/sdk/server/stdio.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ])
   if (!s.tools)
     throw new MiradorError(
       'USAGE',
       'the tools plugin is turned off (builtins: { tools: false } in mirador.config.yaml)',
     )
   const tools = s.tools
-  const [{ Server }, { StdioServerTransport }, types] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/index.js'),
-    import('@modelcontextprotocol/sdk/server/stdio.js'),
-    import('@modelcontextprotocol/sdk/types.js'),
-  ])
+  // loaded while the client says hello: its first question is the tool list
+  tools.tools().catch(() => {})
   const server = new Server({ name: 'mirador', version: options.version }, { capabilities: { tools: {} } })
   server.setRequestHandler(types.ListToolsRequestSchema, async () => {
     const loaded = [...(await tools.tools()).tools.values()].map((t) => ({
