@@ -25,6 +25,7 @@ import PluginsRm from './plugins/rm.js'
 import PluginsUpdate from './plugins/update.js'
 import PluginsVerify from './plugins/verify.js'
 import Mcp from './mcp.js'
+import McpApprove from './mcp/approve.js'
 import Rate from './rate.js'
 import Serve from './serve.js'
 import SchemasPath from './schemas/path.js'
@@ -75,6 +76,7 @@ export const commands = {
   'plugins:update': PluginsUpdate,
   'plugins:verify': PluginsVerify,
   mcp: Mcp,
+  'mcp:approve': McpApprove,
   rate: Rate,
   serve: Serve,
   'schemas:path': SchemasPath,

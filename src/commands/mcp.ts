@@ -8,7 +8,8 @@ export default class Mcp extends MiradorCommand {
     'isolated-vm sandbox exactly as `mirador tools run` runs it; `memory_search` finds memories and passages of ' +
     'your indexed documents (it says so when memory is off). Standard output carries only the protocol; ' +
     'messages go to standard error. It stops when the client closes its standard input; a memory server it ' +
-    'started stops after its idle timeout, as after any command. See docs/tools.md.'
+    'started stops after its idle timeout, as after any command. See docs/tools.md. ' +
+    "(Chains use MCP servers' tools through `mcp:` in config; `mirador mcp approve` lets a project's start.)"
   static examples = [
     '<%= config.bin %> mcp',
     '# in an MCP client\'s config: { "command": "mirador", "args": ["mcp"] }',

@@ -24,8 +24,11 @@ const CHAIN =
   'stages:\n  answer:\n    model: "llama3.2:1b"\n    prompt: "{{query}}"\n' +
   '    tools: [echo-shout, echo-slow, echo-big, echo-crash, calculate]\n'
 
-/** A project whose config declares the echo server, which writes its pid to `pidFile`. */
-function project(more: { serverYaml?: string; env?: string } = {}) {
+/**
+ * A project whose config declares the echo server, which writes its pid to `pidFile`; approved
+ * (`mirador mcp approve echo`) unless `approve: false`.
+ */
+async function project(more: { serverYaml?: string; env?: string; approve?: boolean } = {}) {
   const p = makeProject({ 'chains/echo.yaml': CHAIN })
   const pidFile = path.join(p.dir, 'echo.pid')
   // a server gets only the environment its config gives (and PATH, HOME, …), so the pid file is set there
@@ -35,7 +38,9 @@ function project(more: { serverYaml?: string; env?: string } = {}) {
       `      args: [${JSON.stringify(ECHO)}]\n` +
       `      env: { ECHO_PID_FILE: ${JSON.stringify(pidFile)}${more.env ?? ''} }\n${more.serverYaml ?? ''}`,
   )
-  return { ...p, pidFile, env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url } }
+  const env = { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url }
+  if (more.approve !== false) expect((await runCli(['mcp', 'approve', 'echo'], { cwd: p.dir, env })).code).toBe(0)
+  return { ...p, pidFile, env }
 }
 
 function alive(pid: number): boolean {
@@ -51,7 +56,7 @@ const of = (events: RunEvent[], type: string) => events.filter((e) => e.type ===
 
 describe('MCP servers in config', () => {
   it('tools ls lists their tools with the origin; --no-mcp does not start them', async () => {
-    const p = project()
+    const p = await project()
     const none = await runCli(['tools', 'ls', '--no-mcp', '--json'], { cwd: p.dir, env: p.env })
     expect(none.code).toBe(0)
     expect(existsSync(p.pidFile)).toBe(false)
@@ -74,7 +79,7 @@ describe('MCP servers in config', () => {
   })
 
   it("a model calls an MCP tool: events, the answer, and the server's process gone", async () => {
-    const p = project()
+    const p = await project()
     const r = await runCli(['chain', 'run', 'echo', 'CALL echo-shout {"text":"hello there"}', '--json'], {
       cwd: p.dir,
       env: p.env,
@@ -101,7 +106,7 @@ describe('MCP servers in config', () => {
   })
 
   it('the time limit, the output limit and a server that exits are tool errors, and the run goes on', async () => {
-    const p = project({ serverYaml: '      timeout_ms: 300\n      max_output_bytes: 1000\n' })
+    const p = await project({ serverYaml: '      timeout_ms: 300\n      max_output_bytes: 1000\n' })
     const r = await runCli(
       ['chain', 'run', 'echo', 'CALL echo-slow {"ms":5000} CALL echo-big {"bytes":5000} CALL echo-crash', '--json'],
       { cwd: p.dir, env: p.env },
@@ -120,7 +125,7 @@ describe('MCP servers in config', () => {
   })
 
   it('a server that cannot start is one line naming it and its command; the stage runs without its tools', async () => {
-    const p = project({ env: ', ECHO_FAIL_START: "1"' })
+    const p = await project({ env: ', ECHO_FAIL_START: "1"' })
     const r = await runCli(['chain', 'run', 'echo', 'CALL calculate {"expression":"6*7"}', '--json'], {
       cwd: p.dir,
       env: p.env,
@@ -135,13 +140,53 @@ describe('MCP servers in config', () => {
     expect(errors[0]!.message).not.toContain('\n')
     expect(of(r.events, 'tool-result')).toEqual([expect.objectContaining({ name: 'calculate', ok: true })])
 
-    const missing = makeProject({
-      'chains/echo.yaml': CHAIN,
-      'mirador.config.yaml': 'mcp:\n  servers:\n    echo: { command: no-such-mcp-server }\n',
-    })
+    // declared in the user's own config: no approval to ask for
+    const missing = makeProject({ 'chains/echo.yaml': CHAIN })
+    writeFileSync(
+      path.join(missing.home, 'config.yaml'),
+      'mcp:\n  servers:\n    echo: { command: no-such-mcp-server }\n',
+    )
     const ls = await runCli(['tools', 'ls'], { cwd: missing.dir, env: { MIRADOR_HOME: missing.home } })
     expect(ls.stdout).toMatch(
       /✗ echo-\* +TOOL_CRASH: MCP server "echo" \(no-such-mcp-server\) did not start: no-such-mcp-server was not found/,
     )
+  })
+
+  it("a project's server starts only once approved, and again only after a change is approved", async () => {
+    const p = await project({ approve: false })
+    const run = () =>
+      runCli(['chain', 'run', 'echo', 'CALL echo-shout {"text":"hi"}', '--json'], { cwd: p.dir, env: p.env })
+    const refused = await run()
+    expect(refused.code).toBe(0)
+    const errors = of(refused.events, 'error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'MCP_UNAPPROVED' })])
+    expect(errors[0]!.message).toMatch(/^MCP server "echo" is declared by the project's .*mirador\.config\.yaml/)
+    expect(errors[0]!.message).toContain('`mirador mcp approve echo`')
+    expect(of(refused.events, 'tool-call')).toEqual([])
+    expect(existsSync(p.pidFile)).toBe(false) // nothing was started
+    const ls = await runCli(['tools', 'ls'], { cwd: p.dir, env: p.env })
+    expect(ls.stdout).toMatch(/✗ echo-\* +MCP_UNAPPROVED: /)
+    expect(existsSync(p.pidFile)).toBe(false)
+
+    const approve = await runCli(['mcp', 'approve'], { cwd: p.dir, env: p.env })
+    expect(approve.stdout).toMatch(/✓ approved echo \(.*mirador\.config\.yaml\): \S+ \S+echo-server\.mjs/)
+    expect(of((await run()).events, 'tool-result')).toEqual([expect.objectContaining({ ok: true, value: 'HI' })])
+
+    // what runs changed: refused until approved again
+    const cfg = path.join(p.dir, 'mirador.config.yaml')
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('echo-server.mjs"]', 'echo-server.mjs", "--verbose"]'))
+    expect(of((await run()).events, 'error')).toEqual([expect.objectContaining({ code: 'MCP_UNAPPROVED' })])
+
+    // a server of the user's own config needs no approval
+    const u = makeProject({ 'chains/echo.yaml': CHAIN })
+    writeFileSync(
+      path.join(u.home, 'config.yaml'),
+      `mcp:\n  servers:\n    echo: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(ECHO)}] }\n`,
+    )
+    const mine = await runCli(['chain', 'run', 'echo', 'CALL echo-shout {"text":"mine"}', '--json'], {
+      cwd: u.dir,
+      env: { MIRADOR_HOME: u.home, OLLAMA_HOST: server.url },
+    })
+    expect(of(mine.events, 'tool-result')).toEqual([expect.objectContaining({ ok: true, value: 'MINE' })])
   })
 })

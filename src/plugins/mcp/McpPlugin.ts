@@ -44,10 +44,14 @@ export class McpPlugin {
   /** the servers each run in progress has used: one stops when no run holds it */
   readonly #held = new Map<string, Set<string>>()
 
-  constructor(options: McpOptions = {}) {
+  /**
+   * `beforeStart`: asked before a server's process starts; it throws to refuse (the CLI's check
+   * that a server a project's config declares was approved)
+   */
+  constructor(options: McpOptions = {}, { beforeStart }: { beforeStart?: (server: string) => Promise<void> } = {}) {
     this.options = validatePluginOptions<Options>(PLUGIN_NAME, builtinOptionsSchema('mcp'), options)
     for (const [name, settings] of Object.entries(this.options.servers))
-      this.#servers.set(name, new McpConnection(name, settings, this.options.start_timeout_ms))
+      this.#servers.set(name, new McpConnection(name, settings, this.options.start_timeout_ms, beforeStart))
   }
 
   apply(engine: PluginHost): void {

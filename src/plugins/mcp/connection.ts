@@ -35,6 +35,7 @@ export class McpConnection {
   readonly name: string
   readonly settings: McpServerSettings
   readonly #startTimeoutMs: number
+  readonly #beforeStart?: ((server: string) => Promise<void>) | undefined
   #client?: Promise<{ client: Client; transport: StdioClientTransport }>
   #stderr = ''
   #exited?: string
@@ -50,10 +51,16 @@ export class McpConnection {
     }
   }
 
-  constructor(name: string, settings: McpServerSettings, startTimeoutMs: number) {
+  constructor(
+    name: string,
+    settings: McpServerSettings,
+    startTimeoutMs: number,
+    beforeStart?: (server: string) => Promise<void>,
+  ) {
     this.name = name
     this.settings = settings
     this.#startTimeoutMs = startTimeoutMs
+    this.#beforeStart = beforeStart
   }
 
   /** `node echo-server.mjs`: how the user wrote it, for messages */
@@ -99,6 +106,7 @@ export class McpConnection {
   }
 
   async #start(): Promise<{ client: Client; transport: StdioClientTransport }> {
+    await this.#beforeStart?.(this.name)
     const [{ Client }, { StdioClientTransport }] = await Promise.all([
       import('@modelcontextprotocol/sdk/client/index.js'),
       import('@modelcontextprotocol/sdk/client/stdio.js'),
