@@ -76,6 +76,14 @@ describe('MCP servers in config', () => {
     expect(alive(pid)).toBe(false)
     const text = await runCli(['tools', 'ls'], { cwd: p.dir, env: p.env })
     expect(text.stdout).toMatch(/• echo-shout +Says the text back in capitals\. +\[mcp:echo \(separate process/)
+    // tools run calls one too, as a model would, and stops the server after
+    const run = await runCli(['tools', 'run', 'echo-shout', '--args', '{"text":"hi"}'], { cwd: p.dir, env: p.env })
+    expect(run.code).toBe(0)
+    expect(run.stdout.trim()).toBe('"HI"')
+    const failed = await runCli(['tools', 'run', 'echo-fail'], { cwd: p.dir, env: p.env })
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain('✗ TOOL_FAILED: the echo chamber is closed')
+    expect(alive(Number(readFileSync(p.pidFile, 'utf8')))).toBe(false)
   })
 
   it("a model calls an MCP tool: events, the answer, and the server's process gone", async () => {
