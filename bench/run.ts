@@ -27,6 +27,9 @@
  *  18. serve: tokens/s and first token of a chain streamed through /v1/chat/completions against the
  *      same chain on a warm engine in process, and 8 concurrent streams
  *  19. chat: keystroke (a line written to `mirador chat`) to first token, against `chain run`'s
+ *      spawn to first token
+ *  20. mcp: a tool call round trip through MCP (the MCP plugin to `mirador mcp` and its sandbox)
+ *      against the same call in process, and MCP alone (a fixture server)
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -54,6 +57,7 @@ import { benchPlugins } from './plugins-sandbox.js'
 import { benchServe, SERVE_MODEL } from './serve.js'
 import { benchChat } from './chat.js'
 import { benchLlamaCppChat } from './llamacpp-chat.js'
+import { benchMcp } from './mcp.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -81,6 +85,7 @@ const SECTIONS = [
   'plugins',
   'serve',
   'chat',
+  'mcp',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -664,6 +669,27 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
     }
     await timeChild(process.execPath, [BIN, 'memory', 'stop'], { cwd: c, env: chatEnv })
     await ollama.close()
+  }
+
+  // 20. mcp: a sandboxed tool called through MCP against the same call in process
+  if (want('mcp')) {
+    const m = await benchMcp(ROOT, Math.max(RUNS, 5) * 5)
+    rows.push({
+      benchmark: `mcp: calculate through MCP (mirador mcp), median of ${m.runs}`,
+      measured: fmt(m.mcpP50),
+      baseline: `in process (warm sandbox): ${fmt(m.inProcessP50)}`,
+      ratio: `${(m.mcpP50 / m.inProcessP50).toFixed(2)}× (+${fmt(m.mcpP50 - m.inProcessP50)})`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'mcp: a call on a fixture server (MCP alone)',
+      measured: fmt(m.echoP50),
+      baseline: `mirador mcp start to tool list: ${fmt(m.startMs)}`,
+      ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
   }
 
   console.log(

@@ -42,6 +42,7 @@ await build({
   // its answer; minimatch only when documents are indexed; re2-wasm (which loads its .wasm beside it)
   // only for a tool schema with a pattern
   external: [
+    '@modelcontextprotocol/sdk',
     '@oclif/core',
     'ajv',
     'chromadb',

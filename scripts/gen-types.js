@@ -66,6 +66,7 @@ const PLUGIN_TYPE_NAMES = {
   tools: { '': 'ToolsOptions', '/definitions/stage_keys': 'ToolsStageKeys' },
   learner: { '': 'LearnerOptions' },
   energy: { '': 'EnergyOptions', '/properties/costs/additionalProperties': 'TokenCost' },
+  mcp: { '': 'McpOptions', '/definitions/server': 'McpServerSettings' },
 }
 
 const isConditional = (s) =>

@@ -16,6 +16,8 @@ import { LearnerPlugin } from '../plugins/learner/LearnerPlugin.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
 import { ToolsPlugin } from '../plugins/tools/index.js'
+import { McpPlugin, type McpPluginOptions } from '../plugins/mcp/index.js'
+import type { ProjectServer } from './mcp-approval.js'
 import { folderCatalog } from './chain-catalog.js'
 import { assertLoadAllowed } from '../plugin-store/policy.js'
 import { createSandboxedPlugin } from '../sandbox/index.js'
@@ -56,6 +58,8 @@ export interface Setup {
   learner?: LearnerPlugin
   /** the built-in energy profiles, unless config turned them off */
   energy?: EnergyPlugin
+  /** tools of the MCP servers in config (`mcp:`), unless `builtins: { mcp: false }` */
+  mcp?: McpPlugin
   config: MiradorConfig
   configFiles: string[]
   home: string
@@ -73,17 +77,24 @@ function truthyEnv(v: string | undefined): boolean {
 export async function loadMergedConfig(
   files: string[],
   userConfig?: string,
-): Promise<{ config: MiradorConfig; plugins: ConfiguredPlugin[] }> {
+): Promise<{ config: MiradorConfig; plugins: ConfiguredPlugin[]; mcpProject: Map<string, ProjectServer> }> {
   const loaded = await Promise.all(files.map((f) => loadConfigFile<MiradorConfig>(f, 'config')))
   // lowest priority first, so later spreads win; plugins from every file are used
   const config: MiradorConfig = {}
   const plugins: ConfiguredPlugin[] = []
+  // the MCP servers whose winning declaration is a project's: they start only once approved
+  const mcpProject = new Map<string, ProjectServer>()
   for (const l of [...loaded].reverse()) {
     const v = l.value
+    for (const [name, settings] of Object.entries((v.mcp as McpPluginOptions | undefined)?.servers ?? {})) {
+      if (l.file === userConfig) mcpProject.delete(name)
+      else mcpProject.set(name, { file: l.file, settings })
+    }
     Object.assign(config, v, {
       ...(v.ollama ? { ollama: { ...config.ollama, ...v.ollama } } : {}),
       ...(v.llamacpp ? { llamacpp: { ...config.llamacpp, ...v.llamacpp } } : {}),
       ...(v.builtins ? { builtins: { ...config.builtins, ...v.builtins } } : {}),
+      ...(v.mcp ? { mcp: mergeMcp(config.mcp, v.mcp) } : {}),
     })
     for (const [i, entry] of (v.plugins ?? []).entries()) {
       const at = () => locate(l, typeof entry === 'string' ? ['plugins', i] : ['plugins', i, 'name'])
@@ -91,7 +102,13 @@ export async function loadMergedConfig(
     }
   }
   delete config.plugins
-  return { config, plugins }
+  return { config, plugins, mcpProject }
+}
+
+/** `mcp:` of a file over a lower one's: the servers of both, a name in the higher file winning */
+function mergeMcp(lower: MiradorConfig['mcp'], higher: NonNullable<MiradorConfig['mcp']>): MiradorConfig['mcp'] {
+  const servers = { ...(lower as McpPluginOptions | undefined)?.servers, ...(higher as McpPluginOptions).servers }
+  return { ...lower, ...higher, servers }
 }
 
 type Builtins = NonNullable<MiradorConfig['builtins']>
@@ -123,7 +140,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   // files validated once are not parsed or validated again while unchanged (engine/config/cache.ts)
   useConfigCache(path.join(home, 'cache', 'config'))
   const files = configFiles(cwd, home, options.config, env)
-  const { config, plugins } = await loadMergedConfig(files, path.join(home, 'config.yaml'))
+  const { config, plugins, mcpProject } = await loadMergedConfig(files, path.join(home, 'config.yaml'))
   for (const p of plugins) p.nodeModules = [storeNodeModules(home)]
   // the one place OLLAMA_HOST is read: the flag, then the environment, then config
   const host = options.host ?? env.OLLAMA_HOST
@@ -157,6 +174,9 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
   const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
+  const beforeStart = async (server: string) =>
+    (await import('./mcp-approval.js')).mcpApprovalGate(home, mcpProject)(server)
+  const mcp = builtin(engine, b.mcp === false ? false : (config.mcp ?? {}), (o) => new McpPlugin(o, { beforeStart }))
   const approval = approvalGate(home)
   await engine.useConfigured(plugins, {
     code: options.thirdParty === true,
@@ -174,6 +194,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     ...(tools ? { tools } : {}),
     ...(learner ? { learner } : {}),
     ...(energy ? { energy } : {}),
+    ...(mcp ? { mcp } : {}),
     config,
     configFiles: files,
     home,

@@ -25,6 +25,8 @@ import PluginsLs from './plugins/ls.js'
 import PluginsRm from './plugins/rm.js'
 import PluginsUpdate from './plugins/update.js'
 import PluginsVerify from './plugins/verify.js'
+import Mcp from './mcp.js'
+import McpApprove from './mcp/approve.js'
 import Rate from './rate.js'
 import Serve from './serve.js'
 import SchemasPath from './schemas/path.js'
@@ -77,6 +79,8 @@ export const commands = {
   'plugins:rm': PluginsRm,
   'plugins:update': PluginsUpdate,
   'plugins:verify': PluginsVerify,
+  mcp: Mcp,
+  'mcp:approve': McpApprove,
   rate: Rate,
   serve: Serve,
   'schemas:path': SchemasPath,

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   TOOL_OUTPUT: 'a tool returned something too large or not JSON',
   TOOL_FAILED: 'a tool threw an error',
   TOOL_CRASH: 'the sandbox running a tool died',
+  MCP_UNAPPROVED: "an MCP server named by the project's config is not approved yet (mirador mcp approve NAME)",
   MEMORY_UNAVAILABLE: 'the memory store cannot be reached or started',
   MEMORY_CRYPTO: 'stored memory cannot be decrypted (wrong key or passphrase, or tampered data)',
   PLUGIN_LOAD: 'a plugin could not be loaded',

@@ -222,7 +222,8 @@ describe('messages', () => {
     const res = await allMessages('plugins: [3]\nbudget: x\n', 'config')
     expect(res).toEqual([
       expect.stringContaining('plugins[0]: must be a plugin package name or path'),
-      'unknown key "budget". Allowed keys: plugins, builtins, ollama, llamacpp, offline, memory, profile, serve, chat.',
+      'unknown key "budget". Allowed keys: plugins, builtins, mcp, ollama, llamacpp, offline, memory, profile, ' +
+        'serve, chat.',
     ])
     const m = await allMessages('budget: { memory_gb: -2 }\nmodels: {}\n', 'manifest')
     expect(m).toEqual(['budget.memory_gb: must be a number of GB greater than 0, or "auto" (got -2).'])

@@ -63,7 +63,7 @@ describe('schemas', () => {
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
     ajv.addFormat('uri', true)
     // config.schema.json takes each built-in plugin's options from schemas/plugins/ (editors follow the $ref)
-    for (const name of PLUGINS) ajv.addSchema(pluginSchema(name))
+    for (const name of [...PLUGINS, 'mcp']) ajv.addSchema(pluginSchema(name))
     expect(ajv.validateSchema(raw)).toBe(true)
     expect(() => ajv.compile(raw)).not.toThrow()
   })
@@ -110,6 +110,25 @@ describe('built-in plugin option schemas (schemas/plugins/)', () => {
       { anyOf: Schema[] }
     >
     expect(builtins[name]!.anyOf[1]).toEqual({ $ref: `plugins/${name}.schema.json` })
+  })
+})
+
+describe('MCP servers (schemas/plugins/mcp.schema.json, the `mcp:` key of config)', () => {
+  it('valid draft-07, closed, every property described, config takes it at mcp:', () => {
+    const raw = pluginSchema('mcp')
+    expect(raw.$id).toBe('https://mirador.local/schemas/plugins/mcp.schema.json')
+    expect(raw.additionalProperties).toBe(false)
+    const ajv = new Ajv({ strict: true, strictRequired: false, strictTypes: false, validateSchema: true })
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
+    expect(ajv.validateSchema(raw)).toBe(true)
+    const validate = ajv.compile(raw)
+    expect(propertySchemas(raw).filter(([, s]) => typeof s.description !== 'string' && !s.$ref)).toEqual([])
+    expect(validate({ servers: { files: { command: 'npx', args: ['-y', 'x'], env: { A: 'b' } } } })).toBe(true)
+    // '-' separates the server from its tool in SERVER-TOOL
+    expect(validate({ servers: { 'my-files': { command: 'npx' } } })).toBe(false)
+    expect(validate({ servers: { files: { args: [] } } })).toBe(false)
+    const config = getSchema('config').properties as Record<string, Schema>
+    expect(config.mcp).toEqual({ $ref: 'plugins/mcp.schema.json' })
   })
 })
 

@@ -336,6 +336,13 @@ export interface MiradorConfig {
       | {
           [k: string]: unknown
         }
+    /**
+     * Tools from the MCP servers of `mcp:` (separate processes you chose). false turns them off; their settings are under `mcp:`.
+     */
+    mcp?: boolean
+  }
+  mcp?: {
+    [k: string]: unknown
   }
   ollama?: OllamaSettings
   llamacpp?: LlamacppSettings
