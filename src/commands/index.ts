@@ -44,6 +44,7 @@ import ToolsValidate from './tools/validate.js'
 import ModelsDu from './models/du.js'
 import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
+import ModelsPull from './models/pull.js'
 import ModelsUnload from './models/unload.js'
 import ModelsVerify from './models/verify.js'
 
@@ -93,6 +94,7 @@ export const commands = {
   'models:du': ModelsDu,
   'models:load': ModelsLoad,
   'models:ls': ModelsLs,
+  'models:pull': ModelsPull,
   'models:unload': ModelsUnload,
   'models:verify': ModelsVerify,
 }
