@@ -37,11 +37,11 @@ export async function pullWithProgress(
   }
 }
 
-/** "downloaded to PATH (398.0 MB, resumed at 120.0 MB, at 35.2 MB/s)" */
+/** "downloaded to PATH (398.0 MB at 35.2 MB/s, resumed at 120.0 MB), sha256 verified" */
 export function pulledText(p: PullResult): string {
   const size = bytes
   const fresh = p.bytes - p.resumedFrom
   const rate = p.ms > 0 ? ` at ${size((fresh * 1000) / p.ms)}/s` : ''
   const resumed = p.resumedFrom ? `, resumed at ${size(p.resumedFrom)}` : ''
-  return `downloaded to ${p.path} (${size(p.bytes)}${resumed}${rate}), sha256 verified`
+  return `downloaded to ${p.path} (${size(p.bytes)}${rate}${resumed}), sha256 verified`
 }

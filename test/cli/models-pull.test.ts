@@ -4,15 +4,17 @@
  * and clear errors offline and with no network. The double serves the test GGUF.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { makeProject, ROOT, runCli } from '../support/cli.js'
+import { BIN, makeProject, ROOT, runCli } from '../support/cli.js'
 import { FILE, hfServer, manifest, REPO, REVISION, SHA256 } from '../support/hf-default.js'
 import type { HfServerOptions, HfTestServer } from '../support/hf-server.js'
 import { unusedPort } from '../support/ollama-server.js'
 import { describeGguf, gguf } from '../support/test-gguf.js'
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
 
 interface PullJson {
@@ -124,6 +126,36 @@ describeGguf('mirador models pull', () => {
     expect(again.code).toBe(0)
     expect(hub.requests.map((q) => [q.status, q.range])).toEqual([[206, `bytes=${kept}-`]])
     expect((JSON.parse(again.stdout) as PullJson).resumedFrom).toBe(kept)
+    expect(sha(p.file)).toBe(SHA256)
+  })
+
+  it('Ctrl-C stops the download and keeps what arrived; the next pull resumes from it', async () => {
+    const stalling = await start({ stallAfter: 200_000 })
+    const p = project()
+    const child = spawn(process.execPath, [BIN, 'models', 'pull'], {
+      cwd: p.dir,
+      env: { PATH: process.env.PATH, HOME: p.dir, MIRADOR_HOME: p.home, MIRADOR_HF_ENDPOINT: stalling.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const partial = `${p.file}.partial`
+    for (let i = 0; i < 200 && !(existsSync(partial) && statSync(partial).size >= 200_000); i++) await sleep(50)
+    child.kill('SIGINT')
+    expect(await exited).toBe(1)
+    expect(stderr).toContain(
+      '✗ ABORTED: the download was stopped at 200,000 bytes; what arrived is kept: ' +
+        'run `mirador models pull default` to resume',
+    )
+    expect(statSync(partial).size).toBe(200_000)
+    expect(existsSync(p.file)).toBe(false)
+
+    const hub = await start()
+    const again = await pull(p, hub.url)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/\(1\.2 MB at [\d.]+ [KMG]?B\/s, resumed at 200\.0 KB\), sha256 verified/)
+    expect(hub.requests.map((q) => q.range)).toEqual(['bytes=200000-'])
     expect(sha(p.file)).toBe(SHA256)
   })
 

@@ -3,8 +3,8 @@
  * `GET`/`HEAD /{owner}/{repo}/resolve/{revision}/{file}` with Content-Length, ETag,
  * Accept-Ranges and `Range: bytes=N-` (206 with Content-Range; 416 past the end), optionally
  * answered with a 302 to a second path, as the hub sends downloads to its CDN. It can cut the
- * connection after some bytes of the body (the first N requests), ignore ranges (answer 200), and
- * records every request with its Range header.
+ * connection after some bytes of the body (the first N requests), stall after some bytes, ignore
+ * ranges (answer 200), and records every request with its Range header.
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -29,6 +29,8 @@ export interface HfServerOptions {
   cutRequests?: number
   /** answer every GET with 200 and the whole file, whatever Range says */
   ignoreRange?: boolean
+  /** send this many bytes of a body, then nothing more (the connection stays open) */
+  stallAfter?: number
 }
 
 export interface HfRequest {
@@ -96,6 +98,10 @@ export async function startHfServer(opts: HfServerOptions): Promise<HfTestServer
     })
     if (req.method === 'HEAD') {
       res.end()
+      return
+    }
+    if (opts.stallAfter !== undefined && body.length > opts.stallAfter) {
+      res.write(body.subarray(0, opts.stallAfter))
       return
     }
     const cut = opts.cutAfter !== undefined && cuts < (opts.cutRequests ?? Infinity) && body.length > opts.cutAfter
