@@ -121,7 +121,7 @@ describeGguf('no Ollama: the embedded default stands in', () => {
       expect(e.code).toBe('RUNTIME_UNREACHABLE')
       expect(e.message).toBe(
         `Ollama is not answering at ${closed} (connection refused), and the embedded model "default" that ` +
-          'stands in for it is not downloaded. Download it (1 MB) with `mirador models pull default`, ' +
+          'stands in for it is not downloaded. Download it (1.2 MB) with `mirador models pull default`, ' +
           'or start Ollama (`ollama serve`).',
       )
     }
@@ -151,7 +151,7 @@ describeGguf('no Ollama: the embedded default stands in', () => {
     const text = await runCli(['doctor'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })
     expect(text.stdout).toMatch(/^serving\n {2}✗ none +neither: Ollama is not answering/m)
     expect(text.stdout).toMatch(
-      /^ {2}- default +llamacpp .* not downloaded yet: `mirador models pull default` \(1 MB\)$/m,
+      /^ {2}- default +llamacpp .* not downloaded yet: `mirador models pull default` \(1\.2 MB\)$/m,
     )
 
     place(p.home)

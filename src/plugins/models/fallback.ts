@@ -12,7 +12,7 @@
 import { MiradorError } from '../../engine/errors.js'
 import { networkReason } from '../../lib/network-code.js'
 import { pullCommand } from './pull.js'
-import type { ResolvedModel } from './resolve.js'
+import { sizeText, type ResolvedModel } from './resolve.js'
 
 /** runs whose switch was announced; a long-lived process (serve, chat) forgets old ones */
 const MAX_TOLD = 256
@@ -37,7 +37,7 @@ export function fallbackMessage(r: ResolvedModel, to: ResolvedModel, err: Mirado
 
 /** The fallback is named but its file is not here: what to run, and the other way out. */
 export function fallbackMissingError(r: ResolvedModel, to: ResolvedModel, err: MiradorError): MiradorError {
-  const size = to.source?.size_bytes ? ` (${Math.round(to.source.size_bytes / 1e6)} MB)` : ''
+  const size = to.source?.size_bytes ? ` (${sizeText(to.source.size_bytes)})` : ''
   const get = to.source
     ? `Download it${size} with \`${pullCommand(to.name)}\``
     : `Put its GGUF file at ${to.localFile?.path ?? 'its base'}`

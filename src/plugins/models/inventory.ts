@@ -10,7 +10,7 @@ import type { Runtime, RuntimeStatus } from '../../engine/runtime.js'
 import type { ModelsPlugin } from './ModelsPlugin.js'
 import { sameTag } from './near-miss.js'
 import { pullCommand } from './pull.js'
-import type { ResolvedModel } from './resolve.js'
+import { sizeText, type ResolvedModel } from './resolve.js'
 
 export interface AdapterInfo {
   file: string
@@ -113,7 +113,7 @@ async function describe(
   }
   if (r.runtime === 'llamacpp') {
     const bytes = await fileBytes(r.spec.base)
-    const size = r.source?.size_bytes ? ` (${Math.round(r.source.size_bytes / 1e6)} MB)` : ''
+    const size = r.source?.size_bytes ? ` (${sizeText(r.source.size_bytes)})` : ''
     return {
       ...common,
       base: r.spec.base,

@@ -274,6 +274,7 @@ export function missingLocalFile(r: ResolvedModel): MiradorError | undefined {
   )
 }
 
-function sizeText(bytes: number | undefined): string {
-  return bytes === undefined ? 'size unknown' : `${Math.round(bytes / 1e6)} MB`
+/** A download's size as messages give it: "397.8 MB". */
+export function sizeText(bytes: number | undefined): string {
+  return bytes === undefined ? 'size unknown' : `${(bytes / 1e6).toFixed(1)} MB`
 }
