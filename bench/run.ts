@@ -51,6 +51,7 @@ import { benchModelVerify } from './model-verify.js'
 import { benchPluginCheck } from './plugin-check.js'
 import { benchPlugins } from './plugins-sandbox.js'
 import { benchServe, SERVE_MODEL } from './serve.js'
+import { benchPull } from './pull.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -77,6 +78,7 @@ const SECTIONS = [
   'plugin-check',
   'plugins',
   'serve',
+  'pull',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -608,6 +610,27 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: `${s.concurrent.aggregateTps.toFixed(0)} tok/s in all`,
       baseline: `p50 first token: ${fmt(s.concurrent.firstTokenP50)}`,
       ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 19. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
+  if (want('pull')) {
+    const b = await benchPull(RUNS)
+    const ratio = b.downloadMbPerS / b.fetchMbPerS
+    rows.push({
+      benchmark: `pull: ${b.mb} MB from the hub double (302, sha256, fsync)`,
+      measured: `${b.downloadMbPerS.toFixed(0)} MB/s`,
+      baseline: `fetch into nothing: ${b.fetchMbPerS.toFixed(0)} MB/s`,
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'fallback: Ollama not answering noticed (closed port)',
+      measured: fmt(b.refusedMsP50),
+      baseline: `Ollama answering: ${fmt(b.answeredMsP50)}`,
+      ratio: `${(b.refusedMsP50 / b.answeredMsP50).toFixed(2)}×`,
       goal: 'report',
       met: '—',
     })

@@ -61,6 +61,9 @@ export interface DownloadResult {
   ms: number
 }
 
+/** bytes held before a write to the partial file */
+const WRITE_BYTES = 1 << 20
+
 /** a connection that broke after some bytes: worth resuming */
 class CutOff extends Error {}
 
@@ -207,16 +210,41 @@ async function fetchInto(
     fh = await open(partial, start === 0 ? 'w' : 'a')
     let size = start
     o.onProgress?.({ done: size, ...(total !== undefined ? { total } : {}), resumedFrom: have })
+    // chunks arrive at 16-64 kB: written a megabyte at a time, and whatever is held when the body
+    // breaks is written before the error, so the partial file has every byte that arrived
+    const file = fh
+    let held: Uint8Array[] = []
+    let heldBytes = 0
+    let writeError: MiradorError | undefined
+    const flush = async () => {
+      if (!heldBytes) return
+      const data = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes)
+      held = []
+      heldBytes = 0
+      await file.write(data).catch((err: unknown) => {
+        throw (writeError = new MiradorError(
+          'MODEL_DOWNLOAD',
+          `cannot write ${partial} (${err instanceof Error ? err.message : String(err)}). ` +
+            `Free some disk space, then run \`${o.retryHint}\` again.`,
+          { cause: err },
+        ))
+      })
+    }
     try {
       for await (const chunk of res.body ?? []) {
         last = performance.now()
         const buf = chunk as Uint8Array
-        await fh.write(buf)
         hash.update(buf)
+        held.push(buf)
+        heldBytes += buf.length
         size += buf.length
+        if (heldBytes >= WRITE_BYTES) await flush()
         o.onProgress?.({ done: size, ...(total !== undefined ? { total } : {}), resumedFrom: have })
       }
+      await flush()
     } catch (err) {
+      if (writeError) throw writeError
+      await flush()
       if (o.signal?.aborted) throw abortedError(size, o)
       const cut = new CutOff(idle.signal.aborted ? String((idle.signal.reason as Error).message) : 'connection lost')
       cut.cause = err
