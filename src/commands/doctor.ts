@@ -43,10 +43,12 @@ export default class Doctor extends MiradorCommand {
     'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied, ' +
     'the memory store, the tool sandbox.'
   static description =
-    'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded ' +
-    'llama.cpp runtime, and the plugins in config (third-party ones by their manifests: doctor runs none of ' +
-    'their code and starts no sandbox; it counts them as trusted, sandboxed or not approved yet, and says which ' +
-    'network barrier a sandbox gets here: a network namespace and the JS barrier, or the JS barrier only). ' +
+    'Checks every Ollama host the config and manifest name, what chains will run on (Ollama; the embedded model ' +
+    "the manifest's entries fall back to when Ollama does not answer; or neither, and what to do), every model of " +
+    'models/manifest.yaml, the embedded llama.cpp runtime, and the plugins in config (third-party ones by their ' +
+    'manifests: doctor runs none of their code and starts no sandbox; it counts them as trusted, sandboxed or ' +
+    'not approved yet, and says which network barrier a sandbox gets here: a network namespace and the JS ' +
+    'barrier, or the JS barrier only). ' +
     'Reports the memory store (off; the server CHROMA_URL names, ' +
     'and whether it answers; or whether the local memory server is running for this $MIRADOR_HOME, where, its ' +
     'pids and idle timeout; doctor never starts one), and whether tools can run: a sandbox worker process is ' +
