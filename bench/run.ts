@@ -30,6 +30,7 @@
  *      spawn to first token
  *  20. mcp: a tool call round trip through MCP (the MCP plugin to `mirador mcp` and its sandbox)
  *      against the same call in process, and MCP alone (a fixture server)
+ *  21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -58,6 +59,7 @@ import { benchServe, SERVE_MODEL } from './serve.js'
 import { benchChat } from './chat.js'
 import { benchLlamaCppChat } from './llamacpp-chat.js'
 import { benchMcp } from './mcp.js'
+import { benchPull } from './pull.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -86,6 +88,7 @@ const SECTIONS = [
   'serve',
   'chat',
   'mcp',
+  'pull',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -637,6 +640,27 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: `${s.concurrent.aggregateTps.toFixed(0)} tok/s in all`,
       baseline: `p50 first token: ${fmt(s.concurrent.firstTokenP50)}`,
       ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
+  if (want('pull')) {
+    const b = await benchPull(RUNS)
+    const ratio = b.downloadMbPerS / b.fetchMbPerS
+    rows.push({
+      benchmark: `pull: ${b.mb} MB from the hub double (302, sha256, fsync)`,
+      measured: `${b.downloadMbPerS.toFixed(0)} MB/s`,
+      baseline: `fetch into nothing: ${b.fetchMbPerS.toFixed(0)} MB/s`,
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'fallback: Ollama not answering noticed (closed port)',
+      measured: fmt(b.refusedMsP50),
+      baseline: `Ollama answering: ${fmt(b.answeredMsP50)}`,
+      ratio: `${(b.refusedMsP50 / b.answeredMsP50).toFixed(2)}×`,
       goal: 'report',
       met: '—',
     })

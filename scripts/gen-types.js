@@ -29,6 +29,7 @@ const TYPE_NAMES = {
     '/properties/budget': 'ManifestBudget',
     '/definitions/entry': 'ManifestEntry',
     '/definitions/entry/properties/lora/anyOf/1': 'ManifestAdapter',
+    '/definitions/entry/properties/source': 'ManifestSource',
   },
   'config.schema.json': {
     '': 'MiradorConfig',

@@ -165,6 +165,10 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
+      if (!result.ok && !input.json && s.models?.wantedDownload()) {
+        const { offerPull } = await import('./offer-pull.js')
+        await offerPull(s.models, engine.settings, { stdin: io.stdin, stderr: process.stderr })
+      }
       if (controller.signal.aborted || closed.aborted) return 130
       return result.ok ? 0 : 1
     } finally {

@@ -1,6 +1,7 @@
 import { checkMemory, type MemoryReport } from '../cli/doctor/memory.js'
 import { checkThirdParty, type ThirdPartyReport } from '../cli/doctor/plugins.js'
 import { checkSandbox, type SandboxReport } from '../cli/doctor/sandbox.js'
+import { checkServing, type ServingReport } from '../cli/doctor/serving.js'
 import { setup } from '../cli/setup.js'
 import { inventory } from '../plugins/models/inventory.js'
 import { optionalFailure } from '../engine/plugins.js'
@@ -13,7 +14,18 @@ export interface DoctorReport {
   config: string[]
   manifest: string | null
   runtimes: RuntimeStatus[]
-  models: { name: string; runtime: string; model: string; where: string; present: boolean; detail: string }[]
+  /** what chains run on here: Ollama, the embedded model the manifest falls back to, or neither */
+  serving: ServingReport
+  models: {
+    name: string
+    runtime: string
+    model: string
+    where: string
+    present: boolean
+    /** not present, and `models pull NAME` downloads it */
+    downloadable?: boolean
+    detail: string
+  }[]
   /** failed: `optional` ones (`optional: true` in config) do not stop runs, so they do not fail the check */
   plugins: {
     loaded: string[]
@@ -31,10 +43,12 @@ export default class Doctor extends MiradorCommand {
     'Check that Mirador can run: Ollama reachable, manifest models present, runtimes loading, plugins applied, ' +
     'the memory store, the tool sandbox.'
   static description =
-    'Checks every Ollama host the config and manifest name, every model of models/manifest.yaml, the embedded ' +
-    'llama.cpp runtime, and the plugins in config (third-party ones by their manifests: doctor runs none of ' +
-    'their code and starts no sandbox; it counts them as trusted, sandboxed or not approved yet, and says which ' +
-    'network barrier a sandbox gets here: a network namespace and the JS barrier, or the JS barrier only). ' +
+    'Checks every Ollama host the config and manifest name, what chains will run on (Ollama; the embedded model ' +
+    "the manifest's entries fall back to when Ollama does not answer; or neither, and what to do), every model of " +
+    'models/manifest.yaml, the embedded llama.cpp runtime, and the plugins in config (third-party ones by their ' +
+    'manifests: doctor runs none of their code and starts no sandbox; it counts them as trusted, sandboxed or ' +
+    'not approved yet, and says which network barrier a sandbox gets here: a network namespace and the JS ' +
+    'barrier, or the JS barrier only). ' +
     'Reports the memory store (off; the server CHROMA_URL names, ' +
     'and whether it answers; or whether the local memory server is running for this $MIRADOR_HOME, where, its ' +
     'pids and idle timeout; doctor never starts one), and whether tools can run: a sandbox worker process is ' +
@@ -87,9 +101,20 @@ export default class Doctor extends MiradorCommand {
         const r = resolved.get(m.name)
         const where = r?.runtime === 'ollama' ? (await statusOf('ollama', r.settings)).where : 'this machine'
         if (r) statusOf(r.runtime, r.settings)
-        models.push({ name: m.name, runtime: m.runtime, model: m.base, where, present: m.present, detail: m.detail })
+        models.push({
+          name: m.name,
+          runtime: m.runtime,
+          model: m.base,
+          where,
+          present: m.present,
+          ...(m.downloadable ? { downloadable: true } : {}),
+          detail: m.detail,
+        })
       }
     }
+    const serving = await checkServing(s.models, (settings) => statusOf('ollama', settings))
+    // running on the embedded model is a working set-up, not a failure, while Ollama is away
+    const embedded = serving.path === 'embedded'
     // one line per runtime and place: llama.cpp with other threads is the same library
     const runtimes = [
       ...new Map((await Promise.all(statuses.values())).map((r) => [`${r.runtime} ${r.where}`, r])).values(),
@@ -97,8 +122,9 @@ export default class Doctor extends MiradorCommand {
     const [memoryReport, sandboxReport, thirdPartyReport] = await Promise.all([memory, sandbox, thirdParty])
     const report: DoctorReport = {
       ok:
-        runtimes.every((r) => r.ok) &&
-        models.every((m) => m.present) &&
+        serving.ok &&
+        runtimes.every((r) => r.ok || (embedded && r.runtime === 'ollama')) &&
+        models.every((m) => m.present || m.downloadable || (embedded && m.runtime === 'ollama')) &&
         s.engine.pluginErrors.every(optionalFailure) &&
         memoryReport.ok &&
         sandboxReport.ok,
@@ -106,6 +132,7 @@ export default class Doctor extends MiradorCommand {
       config: s.configFiles,
       manifest: s.manifest ?? null,
       runtimes,
+      serving,
       models,
       plugins: {
         loaded: s.engine.plugins,
@@ -122,9 +149,13 @@ export default class Doctor extends MiradorCommand {
       this.log(`manifest  ${report.manifest ?? '(none: model names are Ollama tags)'}`)
       this.log('runtimes')
       for (const r of runtimes) this.log(`  ${mark(r.ok)} ${r.runtime.padEnd(9)} ${r.where}  ${r.detail}`)
+      this.log('serving')
+      this.log(`  ${mark(serving.ok)} ${serving.path.padEnd(9)} ${serving.detail}`)
       this.log('models')
-      for (const m of models)
-        this.log(`  ${mark(m.present)} ${m.name.padEnd(12)} ${m.runtime.padEnd(9)} ${m.model}  ${m.detail}`)
+      for (const m of models) {
+        const sign = m.downloadable && !m.present ? '-' : mark(m.present)
+        this.log(`  ${sign} ${m.name.padEnd(12)} ${m.runtime.padEnd(9)} ${m.model}  ${m.detail}`)
+      }
       this.log('plugins')
       this.log(`  ✓ ${report.plugins.loaded.join(', ') || '(none)'}`)
       for (const f of report.plugins.failed) this.log(`  ${f.optional ? '!' : '✗'} ${f.code}: ${f.message}`)

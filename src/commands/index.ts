@@ -47,6 +47,7 @@ import ToolsValidate from './tools/validate.js'
 import ModelsDu from './models/du.js'
 import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
+import ModelsPull from './models/pull.js'
 import ModelsUnload from './models/unload.js'
 import ModelsVerify from './models/verify.js'
 import Autocomplete from './autocomplete/index.js'
@@ -101,6 +102,7 @@ export const commands = {
   'models:du': ModelsDu,
   'models:load': ModelsLoad,
   'models:ls': ModelsLs,
+  'models:pull': ModelsPull,
   'models:unload': ModelsUnload,
   'models:verify': ModelsVerify,
   autocomplete: Autocomplete,

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   MODEL_INVALID:
     'a model or adapter file fails its checks before loading (not GGUF, truncated, corrupt, ' +
     'made for another base model, or not the sha256 the manifest pins)',
+  MODEL_DOWNLOAD:
+    'a model file could not be downloaded (offline, no network, the hub refused it, or the download was cut off)',
   RUNTIME_UNREACHABLE: 'the model server cannot be reached',
   RUNTIME_TIMEOUT: 'the model server did not answer in time',
   RUNTIME_PROTOCOL: 'the model server answered with something Mirador cannot read',

@@ -19,6 +19,7 @@ const KNOWN = new Set<string>([
   'model-load',
   'model-evict',
   'model-wait',
+  'model-fallback',
   'route',
   'memory',
   'docs',
@@ -106,6 +107,7 @@ export function pluginWarning(ev: RunEvent): string | undefined {
   const e = ev as PluginEvent
   if (e.type === 'memory' && (e.unavailable || e.clipped || e.unreadable || e.fallback)) return String(e.message)
   if (e.type === 'docs' && e.unavailable) return String(e.message)
+  if (e.type === 'model-fallback') return String(e.message)
   return undefined
 }
 
@@ -124,6 +126,8 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       return `evicted ${String(e.model)}: ${String(e.reason)}${e.failed ? ` (failed: ${String(e.failed)})` : ''}`
     case 'model-wait':
       return `${String(e.model)} waits: ${String(e.reason)}`
+    case 'model-fallback':
+      return String(e.message)
     case 'route': {
       const head = `chose ${String(e.chain)} for a "${String(e.queryType)}" question`
       if (!e.explain) return head

@@ -18,6 +18,7 @@ export type {
   StageRef,
   ManifestFile,
   ManifestEntry,
+  ManifestSource,
   ManifestBudget,
   KeepAlive,
   MiradorConfig,

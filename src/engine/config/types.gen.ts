@@ -205,6 +205,11 @@ export interface ManifestEntry {
    */
   file?: string
   sha256?: Sha256
+  source?: ManifestSource
+  /**
+   * Another entry of this manifest to run instead when this model's runtime does not answer (Ollama not running): the shipped entries fall back to `default`, the embedded model that `mirador models pull default` downloads.
+   */
+  fallback?: string
   /**
    * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed), or { file: PATH, sha256: HEX } to pin the file's sha256 too. llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
    */
@@ -263,6 +268,33 @@ export interface ManifestEntry {
     | 'harmony'
     | 'muse'
     | 'seed'
+}
+/**
+ * For llamacpp: where `mirador models pull NAME` downloads the GGUF file from. The file is saved as $MIRADOR_HOME/models/FILE (or where base/file says) and must match the entry's sha256, which a source requires.
+ */
+export interface ManifestSource {
+  hf: HfSource
+  /**
+   * The size of the file in bytes, as the hub lists it: shown before the download and checked after it.
+   */
+  size_bytes?: number
+}
+/**
+ * A file of a Hugging Face model repository, fetched from ${MIRADOR_HF_ENDPOINT:-https://huggingface.co}/REPO/resolve/REVISION/FILE.
+ */
+export interface HfSource {
+  /**
+   * The repository, OWNER/NAME.
+   */
+  repo: string
+  /**
+   * The GGUF file's name in the repository (no folders).
+   */
+  file: string
+  /**
+   * The branch, tag or commit to fetch it at; a commit (40 hex digits) keeps the file from changing under its pin.
+   */
+  revision: string
 }
 /**
  * The adapter file and the sha256 it must have.

@@ -1,0 +1,118 @@
+/**
+ * In a real terminal (a tmux pane), a run whose stages needed the embedded model while Ollama was
+ * away, and found it not downloaded, asks once it is over whether to download it: yes downloads it
+ * from the hub double with a progress bar, and the next run answers on it; no leaves things as
+ * they were.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { BIN, makeProject, runCli } from '../support/cli.js'
+import { FILE, hfServer, manifest } from '../support/hf-default.js'
+import type { HfTestServer } from '../support/hf-server.js'
+import { unusedPort } from '../support/ollama-server.js'
+import { describeGguf } from '../support/test-gguf.js'
+
+const CHAIN = 'stages:\n  quick: { model: quick, prompt: "{{query}}", options: { max_tokens: 6 } }\n'
+const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+/** `mirador ARGS` in a pane of a tmux server of its own; the pane stays after the CLI exits. */
+function pane(dir: string, env: Record<string, string>, args: string[]) {
+  const socket = path.join(dir, 'tmux.sock')
+  const conf = path.join(dir, 'tmux.conf')
+  writeFileSync(conf, 'set -g remain-on-exit on\n')
+  const script = path.join(dir, 'run.sh')
+  const exports = Object.entries({ PATH: process.env.PATH ?? '', HOME: dir, NO_COLOR: '1', TERM: 'xterm', ...env })
+  writeFileSync(
+    script,
+    [
+      `export ${exports.map(([k, v]) => `${k}=${sh(v)}`).join(' ')}`,
+      `${sh(process.execPath)} ${sh(BIN)} ${args.map(sh).join(' ')}`,
+      'echo "EXIT=$?"',
+    ].join('\n'),
+  )
+  const run = (...a: string[]) => execFileSync('tmux', ['-S', socket, '-f', conf, ...a], { cwd: dir })
+  run('new-session', '-d', '-x', '300', '-y', '40', `sh ${sh(script)}`)
+  const screen = () => run('capture-pane', '-p').toString()
+  return {
+    keys: (...k: string[]) => run('send-keys', ...k),
+    async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+      const until = Date.now() + timeoutMs
+      for (;;) {
+        const text = screen()
+        if (pattern.test(text)) return text
+        if (Date.now() > until) throw new Error(`the screen never showed ${pattern}:\n${text}`)
+        await new Promise((res) => setTimeout(res, 50))
+      }
+    },
+    close: () => {
+      try {
+        run('kill-server')
+      } catch {
+        // gone already
+      }
+    },
+  }
+}
+
+describeGguf('a terminal run offers the embedded model it lacked', () => {
+  let hub: HfTestServer
+  let closed: string
+  beforeAll(async () => {
+    hub = await hfServer()
+    closed = `http://127.0.0.1:${await unusedPort()}`
+  })
+  afterAll(async () => {
+    await hub.close()
+  })
+  const project = () => {
+    const p = makeProject({ 'models/manifest.yaml': manifest(), 'chains/one.yaml': CHAIN })
+    const env = { MIRADOR_HOME: p.home, OLLAMA_HOST: closed, MIRADOR_HF_ENDPOINT: hub.url, MIRADOR_MEMORY: 'off' }
+    return { ...p, env, file: path.join(p.home, 'models', FILE) }
+  }
+
+  it('yes: downloads it with a progress bar, and the next run answers on it', async () => {
+    const p = project()
+    const t = pane(p.dir, p.env, ['chain', 'run', 'one', 'Once upon a time'])
+    try {
+      const asked = await t.waitFor(
+        /Download the embedded model "default" now \(test\/stories-GGUF, 1\.2 MB\)\? \[y\/N\]/,
+      )
+      expect(asked).toMatch(/mirador models pull default/)
+      t.keys('y', 'Enter')
+      const done = await t.waitFor(/EXIT=\d+/)
+      expect(done).toMatch(/pulling default \[#{24}\] 100% \(1\.2\/1\.2 MB/)
+      expect(done).toMatch(
+        /✓ default downloaded to .*, sha256 verified\. Run the command again: it will answer on it\./,
+      )
+      // the run itself had failed: its status says so
+      expect(done).toMatch(/EXIT=1/)
+    } finally {
+      t.close()
+    }
+    expect(existsSync(p.file)).toBe(true)
+    const again = await runCli(['chain', 'run', 'one', 'Once upon a time', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+      timeoutMs: 60_000,
+    })
+    expect(again.code).toBe(0)
+    expect(again.events.filter((e) => e.type === 'model-fallback')).toHaveLength(1)
+  })
+
+  it('no (or Enter): nothing is downloaded', async () => {
+    const p = project()
+    const before = hub.requests.length
+    const t = pane(p.dir, p.env, ['chain', 'run', 'one', 'Once upon a time'])
+    try {
+      await t.waitFor(/\[y\/N\]/)
+      t.keys('Enter')
+      expect(await t.waitFor(/EXIT=\d+/)).toMatch(/EXIT=1/)
+    } finally {
+      t.close()
+    }
+    expect(existsSync(p.file)).toBe(false)
+    expect(hub.requests.length).toBe(before)
+  })
+})
