@@ -1,9 +1,10 @@
 /**
  * `mirador autocomplete`: the scripts it writes, run in a real bash with COMP_WORDS/COMP_CWORD as
  * bash sets them on TAB, offer chain, model, tool, profile and session names from the user's files
- * (through `mirador __complete KIND`), and fall back to the plugin's commands and flags. zsh is not
- * installed on the test machines: its script is checked as generated, and its word-walking function
- * (written in the syntax both shells share) is run in bash over zsh's 1-based `words`.
+ * (through `mirador __complete KIND`), and fall back to the plugin's commands and flags. The zsh
+ * script is checked as generated, its word-walking function run over zsh's 1-based `words`, and then
+ * used as a user would: an interactive zsh (compinit, the script on fpath) in a real pseudo-terminal
+ * (tmux), where TAB completes the command line on the screen.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
@@ -14,6 +15,7 @@ import { loadCipher } from '../../src/lib/crypto.js'
 import { SessionStore } from '../../src/plugins/memory/sessions.js'
 import { BIN, makeProject, runCli } from '../support/cli.js'
 import { filesHolding } from '../support/home-files.js'
+import { sh, tmux } from '../support/tmux.js'
 
 const exec = promisify(execFile)
 const SESSION = 'greenhouse-diary'
@@ -128,7 +130,7 @@ describe('shell completion', () => {
     expect(bad.stdout + bad.stderr).toBe('')
   }, 30_000)
 
-  it('writes a zsh script that falls back to the plugin and asks __complete for names (zsh not run here)', async () => {
+  it('writes a zsh script that falls back to the plugin and asks __complete for names', async () => {
     const zsh = readFileSync(zshScript, 'utf8')
     expect(zsh.startsWith('#compdef mirador')).toBe(true)
     expect(zsh).toContain('compdef _mirador_values mirador')
@@ -147,4 +149,29 @@ describe('shell completion', () => {
     expect(await kind(['ask', 'hi', '--session', ''])).toBe('session')
     expect(await kind(['chain', 'run', 'single', ''])).toBe('')
   }, 30_000)
+
+  it('completes in a real interactive zsh: TAB on chain, session and command names', async () => {
+    const zdot = path.join(p.dir, 'zdot')
+    mkdirSync(zdot, { recursive: true })
+    writeFileSync(
+      path.join(zdot, '.zshrc'),
+      `fpath=(${sh(path.dirname(zshScript))} $fpath)\n` +
+        `autoload -Uz compinit && compinit -u -d ${sh(path.join(zdot, 'zcompdump'))}\n` +
+        "PS1='zsh> '\n",
+    )
+    const vars = Object.entries(env({ ZDOTDIR: zdot, TERM: 'xterm' })).map(([k, v]) => `${k}=${sh(String(v))}`)
+    const pane = tmux(p.dir, 120, 20, `env -i ${vars.join(' ')} zsh -i`)
+    try {
+      await pane.waitFor(/^zsh>/m)
+      pane.keys('mirador chain run gar', 'Tab')
+      await pane.waitFor(/zsh> mirador chain run garden-plan *$/m)
+      pane.keys('C-u', 'mirador session show green', 'Tab')
+      await pane.waitFor(new RegExp(`zsh> mirador session show ${SESSION} *$`, 'm'))
+      // not a name: the plugin's own completion of subcommands
+      pane.keys('C-u', 'mirador chain val', 'Tab')
+      await pane.waitFor(/zsh> mirador chain validate *$/m)
+    } finally {
+      pane.close()
+    }
+  }, 60_000)
 })

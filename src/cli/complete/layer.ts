@@ -39,7 +39,7 @@ function commandPaths(ids: string[]): string {
 
 function argCases(indent: string): string {
   return Object.entries(ARG_KINDS)
-    .flatMap(([id, kinds]) => kinds.map((k, i) => `${indent}${id}#${i}) echo ${k} ;;`))
+    .flatMap(([id, kinds]) => kinds.map((k, i) => `${indent}${id},${i}) echo ${k} ;;`))
     .join('\n')
 }
 
@@ -77,7 +77,8 @@ ${flagCases('    ')}
       npos=$((npos + 1))
     fi
   done
-  case "$cmd#$npos" in
+  # not "#": zsh completes with extendedglob on, where # in a case pattern is a glob operator
+  case "$cmd,$npos" in
 ${argCases('    ')}
   esac
 }`
