@@ -239,6 +239,26 @@ describe('secure aggregation', () => {
     expect(decodeVector(y)[0]).toBe(123.5)
   })
 
+  it('rejects out-of-round, duplicate, inconsistent and malformed files with FEDERATION_ROUND', () => {
+    const files = runRound(members, inputs, { threshold: 8, dropped: [ids[5]!] })
+    const open = (patch: Partial<typeof files>) => () =>
+      aggregate({ group: 'g1', round: 'r1', threshold: 8, ...files, ...patch })
+    const other = viaFile(files.masked)
+    other[2]!.round = 'r0'
+    expectCode(open({ masked: other }), 'FEDERATION_ROUND', /is not a version-1 message of group g1, round r1/)
+    expectCode(open({ masked: [...files.masked, files.masked[0]!] }), 'FEDERATION_ROUND', /two masked vectors from m00/)
+    const narrower = viaFile(files.masked)
+    narrower[1]!.committed = narrower[1]!.committed.slice(1)
+    expectCode(open({ masked: narrower }), 'FEDERATION_ROUND', /m01 masked against other members/)
+    const broken = viaFile(files.reveals)
+    ;(broken[0] as { shares: unknown }).shares = 'nothing'
+    expectCode(open({ reveals: broken }), 'FEDERATION_ROUND', /does not hold a list of shares/)
+    const stale = viaFile(files.reveals)
+    stale[0]!.dropped = []
+    expectCode(open({ reveals: stale }), 'FEDERATION_ROUND', /was made for other survivor and dropped lists/)
+    expectCode(open({ commits: files.commits.slice(0, 7) }), 'FEDERATION_ROUND', /only 7 members committed/)
+  })
+
   it('checks the fixed-point range with FEDERATION_RANGE', () => {
     expect(decodeVector(encodeVector([1.5, -2.25, 0], 50))).toEqual([1.5, -2.25, 0])
     expectCode(() => encodeVector([0, 20000], 50), 'FEDERATION_RANGE', /value 20000 at index 1 is outside ±10485\.\d+/)

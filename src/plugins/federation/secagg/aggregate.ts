@@ -5,7 +5,7 @@
  * integer arithmetic mod 2^32, exact power-of-two decoding), so every member gets the same bytes.
  */
 import { MiradorError } from '../../../engine/errors.js'
-import { checkHeader, checkThreshold, roundError, sameIds, sortIds } from './checks.js'
+import { checkHeader, checkRevealShares, roundError, sameIds, sortIds } from './checks.js'
 import { addInto, expandMask, pairSeed, roundSalt, selfCommitment, selfSeed } from './derive.js'
 import { checkScale, decodeVector } from './fixed-point.js'
 import { agree, privateKeyFromRaw, publicOf } from './keys.js'
@@ -36,7 +36,11 @@ export function aggregate(input: AggregateInput): AggregateResult {
   for (const c of input.commits) checkHeader(c, group, round, `the commit of ${String(c.member)}`)
   const commits = indexById(input.commits, 'commits')
   const committed = sortIds(commits.keys())
-  checkThreshold(threshold, committed.length > 0 ? committed.length : 1)
+  // members check t against the group size (shareSecrets); the aggregator knows only who committed
+  if (!Number.isSafeInteger(threshold) || threshold < 1) throw roundError(`the threshold ${threshold} is not a count`)
+  if (committed.length < threshold) {
+    throw roundError(`only ${committed.length} members committed, fewer than the threshold ${threshold}`)
+  }
   for (const c of commits.values()) {
     if (c.threshold !== threshold)
       throw roundError(`${c.member} committed with threshold ${c.threshold}, not ${threshold}`)
@@ -70,7 +74,10 @@ export function aggregate(input: AggregateInput): AggregateResult {
     addInto(sum, y, 1)
   }
 
-  for (const r of input.reveals) checkHeader(r, group, round, `the reveal of ${String(r.member)}`)
+  for (const r of input.reveals) {
+    checkHeader(r, group, round, `the reveal of ${String(r.member)}`)
+    checkRevealShares(r.shares, r.member)
+  }
   const reveals = indexById(input.reveals, 'reveals')
   for (const r of reveals.values()) {
     if (!masked.has(r.member)) throw roundError(`${r.member} revealed shares but is not a survivor`)

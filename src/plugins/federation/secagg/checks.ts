@@ -33,6 +33,24 @@ export function checkHeader(
   }
 }
 
-export function sameIds(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
+/** Equal id lists; false for anything that is not a list (a malformed file). */
+export function sameIds(a: unknown, b: readonly string[]): boolean {
+  return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/** The revealed shares of a reveal file, checked for shape before any arithmetic touches them. */
+export function checkRevealShares(shares: unknown, member: string): void {
+  const ok =
+    Array.isArray(shares) &&
+    shares.every(
+      (s: { of?: unknown; kind?: unknown; x?: unknown; y?: unknown } | null) =>
+        typeof s === 'object' &&
+        s !== null &&
+        typeof s.of === 'string' &&
+        (s.kind === 'self' || s.kind === 'mask') &&
+        Number.isSafeInteger(s.x) &&
+        (s.x as number) >= 1 &&
+        typeof s.y === 'string',
+    )
+  if (!ok) throw roundError(`the reveal of ${member} does not hold a list of shares {of, kind, x, y}`)
 }

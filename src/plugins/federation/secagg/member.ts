@@ -90,6 +90,9 @@ function acceptedCommits(state: MemberState, commits: readonly Commit[]): Map<st
     checkHeader(c, state.group, state.round, `the commit of ${String(c.member)}`)
     if (!(c.member in state.members)) throw roundError(`${c.member} committed but is not a member of the group`)
     if (byId.has(c.member)) throw roundError(`${c.member} committed twice`)
+    if (typeof c.shares !== 'object' || c.shares === null || typeof c.maskPublicKey !== 'string') {
+      throw roundError(`the commit of ${c.member} has no mask public key or shares`)
+    }
     if (c.threshold !== state.threshold) {
       throw roundError(`${c.member} committed with threshold ${c.threshold}, not ${state.threshold}`)
     }
