@@ -66,6 +66,13 @@ describe('secure aggregation', () => {
     }
   })
 
+  it('a member that never commits is left out of the round from the start', () => {
+    const { result, commits } = runRound(members, inputs, { threshold: 8, absent: [ids[0]!], dropped: [ids[11]!] })
+    expect(commits).toHaveLength(11)
+    expect(result.dropped).toEqual([ids[11]])
+    expect(result.sum).toEqual(encodedSum(inputs, ids.slice(1, 11), 11))
+  })
+
   it('opens the sum with no dropouts, and the same files give the same bytes again', () => {
     const files = runRound(members, inputs, { threshold: 7 })
     expect(files.result.dropped).toEqual([])

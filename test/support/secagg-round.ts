@@ -61,11 +61,11 @@ export interface PhaseTimes {
   aggregate: number
 }
 
-/** Members in `dropped` commit, then never send a vector. */
+/** Members in `absent` never commit; members in `dropped` commit, then never send a vector. */
 export function runRound(
   members: Member[],
   inputs: Map<string, number[]>,
-  opts: { threshold: number; dropped?: string[]; group?: string; round?: string; scale?: number },
+  opts: { threshold: number; absent?: string[]; dropped?: string[]; group?: string; round?: string; scale?: number },
 ): RoundFiles & { result: AggregateResult; ms: PhaseTimes } {
   const group = opts.group ?? 'g1'
   const round = opts.round ?? 'r1'
@@ -76,9 +76,12 @@ export function runRound(
     t = now
     return d
   }
-  const { commits, states } = commitAll(members, opts.threshold, group, round, opts.scale)
+  const absent = new Set(opts.absent ?? [])
+  const all = commitAll(members, opts.threshold, group, round, opts.scale)
+  const commits = all.commits.filter((c) => !absent.has(c.member))
+  const states = all.states
   const ms = { commit: lap(), mask: 0, reveal: 0, aggregate: 0 }
-  const dropped = new Set(opts.dropped ?? [])
+  const dropped = new Set([...(opts.dropped ?? []), ...absent])
   const masked: MaskedVector[] = []
   for (const m of members) {
     if (dropped.has(m.id)) continue
@@ -91,7 +94,8 @@ export function runRound(
   const reveals: Reveal[] = []
   for (const m of members) {
     if (dropped.has(m.id)) continue
-    const r = revealShares(states.get(m.id)!, m.keys.privateKey, commits, { survivors, dropped: [...dropped] })
+    const lists = { survivors, dropped: [...(opts.dropped ?? [])] }
+    const r = revealShares(states.get(m.id)!, m.keys.privateKey, commits, lists)
     reveals.push(viaFile(r.reveal))
     states.set(m.id, viaFile(r.state))
   }
