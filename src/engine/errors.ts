@@ -48,6 +48,11 @@ export const ERROR_CODES = {
   PLUGIN_INSTALL: 'a plugin could not be installed, or was refused (install scripts, failed checks)',
   PLUGIN_INTEGRITY: 'an installed or downloaded plugin is not what was pinned (hash or registry signature)',
   PLUGIN_DENIED: "a plugin is refused by the user's allow/deny list ($MIRADOR_HOME/plugins/policy.json)",
+  FEDERATION_ROUND:
+    'a federation round cannot proceed (too few members or survivors, inconsistent or out-of-round messages, ' +
+    'a refused reveal)',
+  FEDERATION_RANGE: "a value is outside the range a federation round's fixed-point encoding can sum",
+  FEDERATION_SHARE: 'a secret share of a federation round fails authentication or does not reconstruct',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',
