@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   PLUGIN_INSTALL: 'a plugin could not be installed, or was refused (install scripts, failed checks)',
   PLUGIN_INTEGRITY: 'an installed or downloaded plugin is not what was pinned (hash or registry signature)',
   PLUGIN_DENIED: "a plugin is refused by the user's allow/deny list ($MIRADOR_HOME/plugins/policy.json)",
+  FEDERATION_EXCHANGE:
+    'a federation exchange (folder, git remote, WebDAV URL) refused a file, is unreachable, or --offline forbids it',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',
