@@ -29,7 +29,8 @@ export function createExchange(url: string, options: ExchangeOptions): Exchange 
   } catch {
     throw exchangeError(url, 'not a valid URL')
   }
-  if (parsed.username || parsed.password) {
+  // an ssh user name (git@host) is no secret; anything else in the URL may be a token
+  if (parsed.password || (parsed.username && parsed.protocol !== 'ssh:')) {
     throw exchangeError(
       redact(parsed),
       'credentials in the URL would be stored in plain text; remove them and use ' +
