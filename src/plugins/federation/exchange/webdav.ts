@@ -51,8 +51,8 @@ export function createWebdavExchange(url: URL, options: ExchangeOptions): Exchan
     }
     if (status) return exchangeError(name, `${what}: the server answered HTTP ${status}`, err)
     const code = networkCode(err)
-    const reason = networkReason(code) ?? code ?? (err instanceof Error ? err.message : String(err))
-    return exchangeError(name, `${what}: cannot reach the server (${reason})`, err)
+    if (!code) return exchangeError(name, `${what} (${err instanceof Error ? err.message : String(err)})`, err)
+    return exchangeError(name, `${what}: cannot reach the server (${networkReason(code) ?? code})`, err)
   }
   const statusOf = (err: unknown) => (err as { status?: number }).status
 
@@ -110,7 +110,11 @@ export function createWebdavExchange(url: URL, options: ExchangeOptions): Exchan
       await makeDirs(c, dir)
       const tmp = `${dir ? `${dir}/` : ''}.${file.slice(slash + 1)}.${randomBytes(6).toString('hex')}.tmp`
       try {
-        await c.putFileContents(tmp, bytes, { overwrite: false, signal })
+        // the client takes a Buffer or an ArrayBuffer, not any Uint8Array
+        await c.putFileContents(tmp, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+          overwrite: false,
+          signal,
+        })
       } catch (err) {
         throw fail(`cannot write ${file}`, err)
       }
