@@ -75,12 +75,7 @@ export function createGitExchange(url: string, remote: string, options: Exchange
   }
 
   /** puts this clone's commits on top of the remote's; false on a conflict (the same path, other bytes) */
-  async function integrate(): Promise<boolean> {
-    const hasHead = (await git(['rev-parse', '-q', '--verify', 'HEAD'])).ok
-    if (!hasHead) {
-      await run(['checkout', '-q', '-B', BRANCH, REMOTE_REF], 'git checkout')
-      return true
-    }
+  async function rebase(): Promise<boolean> {
     if ((await git(['rebase', '-q', REMOTE_REF])).ok) return true
     await git(['rebase', '--abort'])
     // our unpushed commit collides with one already there: drop ours, the remote's stands
@@ -88,19 +83,15 @@ export function createGitExchange(url: string, remote: string, options: Exchange
     return false
   }
 
-  async function ahead(hasRemote: boolean): Promise<boolean> {
-    if (!(await git(['rev-parse', '-q', '--verify', 'HEAD'])).ok) return false
-    if (!hasRemote) return true
-    const r = await run(['rev-list', '--count', `${REMOTE_REF}..HEAD`], 'git rev-list')
-    return Number(r.stdout.trim()) > 0
-  }
-
-  /** fetch, rebase, push until the push lands; returns false if a rebase hit a conflict */
-  async function syncLocked(): Promise<boolean> {
+  /**
+   * Pushes HEAD until it lands: at once first (a clone just synced usually lands), then after each
+   * push lost to another member, fetch and rebase and try again. False if a rebase hit a conflict.
+   */
+  async function pushUntilLanded(): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
-      const hasRemote = await fetch()
-      if (hasRemote && !(await integrate())) return false
-      if (!(await ahead(hasRemote))) return true
+      if (attempt > 1) {
+        if ((await fetch()) && !(await rebase())) return false
+      }
       const r = await git(['push', '-q', 'origin', `HEAD:refs/heads/${BRANCH}`])
       if (r.ok) return true
       if (!RETRYABLE.test(r.stderr)) throw exchangeError(name, `cannot push: ${firstFatal(r.stderr)}`)
@@ -108,6 +99,20 @@ export function createGitExchange(url: string, remote: string, options: Exchange
       onProgress?.({ kind: 'retry', attempt })
       await pause(attempt, signal)
     }
+  }
+
+  /** fetch and rebase; push what an earlier put could not */
+  async function syncLocked(): Promise<void> {
+    const hasRemote = await fetch()
+    if (!(await git(['rev-parse', '-q', '--verify', 'HEAD'])).ok) {
+      if (hasRemote) await run(['checkout', '-q', '-B', BRANCH, REMOTE_REF], 'git checkout')
+      return
+    }
+    if (hasRemote && !(await rebase())) return
+    const pending = hasRemote
+      ? Number((await run(['rev-list', '--count', `${REMOTE_REF}..HEAD`], 'git rev-list')).stdout.trim())
+      : 1
+    if (pending > 0) await pushUntilLanded()
   }
 
   const at = (file: string) => path.join(clone, ...file.split('/'))
@@ -144,7 +149,7 @@ export function createGitExchange(url: string, remote: string, options: Exchange
         await writeFile(at(file), bytes)
         await run(['add', '--', file], 'git add')
         await run(['commit', '-q', '--no-verify', '-m', `put ${file}`, '--', file], 'git commit')
-        if (!(await syncLocked())) {
+        if (!(await pushUntilLanded())) {
           const now = await readLocal(file)
           if (!now || !sameBytes(now, bytes)) throw conflictError(name, file)
         }
@@ -175,9 +180,9 @@ function firstFatal(stderr: string): string {
   )
 }
 
-/** a short random wait, growing with the attempts, so racing members spread out */
+/** exponential backoff with full jitter, so a crowd of members racing to push spreads out */
 function pause(attempt: number, signal: AbortSignal | undefined): Promise<void> {
-  const ms = Math.min(1000, 20 * attempt) + Math.floor(Math.random() * 50 * Math.min(attempt, 10))
+  const ms = Math.floor(Math.random() * Math.min(3000, 25 * 2 ** Math.min(attempt, 10)))
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms)
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
