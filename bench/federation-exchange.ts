@@ -16,6 +16,8 @@ export interface ExchangeBench {
   kind: string
   members: number
   putAllMs: number
+  /** the same, one member after another (the usual case: members contribute at different times) */
+  putEachMs: number
   readAllMs: number
 }
 
@@ -30,6 +32,13 @@ async function benchOne(kind: string, url: string, tmp: string, members: number)
     }),
   )
   const putAllMs = performance.now() - t0
+  const t2 = performance.now()
+  for (let i = 0; i < members; i++) {
+    const x = open(`m${i}`)
+    await x.put(`round-2/m${i}.bundle`, new Uint8Array(randomBytes(2048)))
+    await x.close()
+  }
+  const putEachMs = (performance.now() - t2) / members
   const reader = open('reader')
   const t1 = performance.now()
   await reader.sync()
@@ -37,7 +46,7 @@ async function benchOne(kind: string, url: string, tmp: string, members: number)
   for (const n of names) await reader.get(`round-1/${n}`)
   const readAllMs = performance.now() - t1
   if (names.length !== members) throw new Error(`${kind}: ${names.length} of ${members} files landed`)
-  return { kind, members, putAllMs, readAllMs }
+  return { kind, members, putAllMs, putEachMs, readAllMs }
 }
 
 export async function benchExchanges(members = 50): Promise<ExchangeBench[]> {

@@ -724,7 +724,7 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       rows.push({
         benchmark: `federation exchange (${b.kind}): ${b.members} members put 2 KB each, at once`,
         measured: fmt(b.putAllMs),
-        baseline: `one member syncs, lists, gets all: ${fmt(b.readAllMs)}`,
+        baseline: `one after another: ${fmt(b.putEachMs)} a put; one syncs, lists, gets all: ${fmt(b.readAllMs)}`,
         ratio: '—',
         goal: 'report',
         met: '—',

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
@@ -76,6 +76,18 @@ describe('git exchange', () => {
     await x.put('r/b', new Uint8Array([2]))
     expect(existsSync(path.join(tmp, 'hook-ran'))).toBe(false)
     expect(git('--git-dir', url.slice('git+file://'.length), 'ls-tree', '--name-only', 'main', 'r/')).toBe('r/a\nr/b\n')
+  })
+
+  it('a put whose push failed (remote gone) is pushed by the next sync once the remote is back', async () => {
+    const url = bareRepo('pending')
+    const bare = url.slice('git+file://'.length)
+    const x = createExchange(url, { home: path.join(tmp, 'pending'), member: 'm' })
+    await x.put('r/a', new Uint8Array([1]))
+    renameSync(bare, `${bare}.away`)
+    await expect(x.put('r/b', new Uint8Array([2]))).rejects.toMatchObject({ code: 'FEDERATION_EXCHANGE' })
+    renameSync(`${bare}.away`, bare)
+    await x.sync()
+    expect(git('--git-dir', bare, 'ls-tree', '--name-only', 'main', 'r/')).toBe('r/a\nr/b\n')
   })
 
   it('refuses bad paths with a clear error', async () => {
