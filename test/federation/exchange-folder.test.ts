@@ -44,6 +44,12 @@ describe('folder exchange', () => {
     )
   })
 
+  it('a cancelled signal stops before anything is written', async () => {
+    const x = createExchange(shared, { home: tmp, member: 'm', signal: AbortSignal.abort() })
+    await expect(x.put('cancelled/a', new Uint8Array([1]))).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(await open('m').list('cancelled')).toEqual([])
+  })
+
   it('is allowed offline (it is local)', async () => {
     const x = createExchange(shared, { home: tmp, member: 'm', offline: true })
     expect(await x.list('round-1')).toHaveLength(12)

@@ -90,6 +90,17 @@ describe('git exchange', () => {
     expect(git('--git-dir', bare, 'ls-tree', '--name-only', 'main', 'r/')).toBe('r/a\nr/b\n')
   })
 
+  it('a cancelled signal stops git: nothing lands, no git process is left', async () => {
+    const url = bareRepo('abort')
+    const ac = new AbortController()
+    const x = createExchange(url, { home: path.join(tmp, 'abort'), member: 'm', signal: ac.signal })
+    const put = x.put('r/a', new Uint8Array([1]))
+    ac.abort()
+    await expect(put).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(git('--git-dir', url.slice('git+file://'.length), 'for-each-ref')).toBe('')
+    expect(gitChildren()).toEqual([])
+  })
+
   it('refuses bad paths with a clear error', async () => {
     await refusesBadPaths(createExchange(bareRepo('paths'), { home: path.join(tmp, 'p'), member: 'm' }))
   })

@@ -32,14 +32,19 @@ export function createGitExchange(url: string, remote: string, options: Exchange
   const { home, member, signal, onProgress } = options
   const name = url
   const clone = path.join(home, 'federation', 'exchanges', createHash('sha256').update(url).digest('hex').slice(0, 16))
-  const git = makeGit(clone, member, signal)
+  const rawGit = makeGit(clone, member, signal)
+  /** git that fails as Mirador errors: ABORTED when cancelled, FEDERATION_EXCHANGE when git is missing */
+  const git = async (args: string[]): Promise<GitResult> => {
+    throwIfAborted(name, signal)
+    return rawGit(args).catch((err: unknown) => {
+      throwIfAborted(name, signal)
+      throw exchangeError(name, `cannot run git (${(err as Error).message}); install git`, err)
+    })
+  }
   let ready: Promise<void> | undefined
 
   const run = async (args: string[], what: string): Promise<GitResult> => {
-    throwIfAborted(name, signal)
-    const r = await git(args).catch((err: unknown) => {
-      throw exchangeError(name, `cannot run git (${(err as Error).message}); install git`, err)
-    })
+    const r = await git(args)
     if (!r.ok) throw exchangeError(name, `${what} failed: ${firstFatal(r.stderr)}`)
     return r
   }
