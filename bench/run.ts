@@ -60,6 +60,7 @@ import { benchChat } from './chat.js'
 import { benchLlamaCppChat } from './llamacpp-chat.js'
 import { benchMcp } from './mcp.js'
 import { benchPull } from './pull.js'
+import { benchExchanges } from './federation-exchange.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -89,6 +90,7 @@ const SECTIONS = [
   'chat',
   'mcp',
   'pull',
+  'federation-exchange',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -714,6 +716,20 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       goal: 'report',
       met: '—',
     })
+  }
+
+  // 22. federation exchanges: 50 members put a ~2 KB file each at once; one syncs, lists and gets them all
+  if (want('federation-exchange')) {
+    for (const b of await benchExchanges(50)) {
+      rows.push({
+        benchmark: `federation exchange (${b.kind}): ${b.members} members put 2 KB each, at once`,
+        measured: fmt(b.putAllMs),
+        baseline: `one after another: ${fmt(b.putEachMs)} a put; one syncs, lists, gets all: ${fmt(b.readAllMs)}`,
+        ratio: '—',
+        goal: 'report',
+        met: '—',
+      })
+    }
   }
 
   console.log(

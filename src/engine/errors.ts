@@ -53,6 +53,8 @@ export const ERROR_CODES = {
     'a refused reveal)',
   FEDERATION_RANGE: "a value is outside the range a federation round's fixed-point encoding can sum",
   FEDERATION_SHARE: 'a secret share of a federation round fails authentication or does not reconstruct',
+  FEDERATION_EXCHANGE:
+    'a federation exchange (folder, git remote, WebDAV URL) refused a file, is unreachable, or --offline forbids it',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',
