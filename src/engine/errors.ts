@@ -48,6 +48,11 @@ export const ERROR_CODES = {
   PLUGIN_INSTALL: 'a plugin could not be installed, or was refused (install scripts, failed checks)',
   PLUGIN_INTEGRITY: 'an installed or downloaded plugin is not what was pinned (hash or registry signature)',
   PLUGIN_DENIED: "a plugin is refused by the user's allow/deny list ($MIRADOR_HOME/plugins/policy.json)",
+  FEDERATION_PARAMS: 'federation privacy parameters (epsilon, delta, clip, mechanism) are outside their limits',
+  FEDERATION_BUDGET: 'a federation contribution would spend more of the privacy budget than is left this period',
+  FEDERATION_BUNDLE:
+    'a federation bundle or round result was rejected (unsigned, tampered, foreign, replayed or out of round)',
+  FEDERATION_KEYS: "this member's federation keys cannot be read or created",
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',
