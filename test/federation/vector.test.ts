@@ -2,7 +2,11 @@
  * The counts vector: what of the learner's journal a member shares (per vocabulary pair, positive
  * and negative ratings) and what it ignores.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from '@jest/globals'
+import { Journal } from '../../src/plugins/learner/journal.js'
 import { countsVector, type LearnerRecord } from '../../src/plugins/federation/vector.js'
 import { makeVocabulary, slotLabels, slotOf, vectorLength } from '../../src/plugins/federation/vocabulary.js'
 
@@ -51,5 +55,19 @@ describe('countsVector', () => {
 
   it('is all zeros with no ratings, and always the vocabulary length', () => {
     expect(countsVector([], vocab)).toEqual(new Array(8).fill(0))
+  })
+
+  it('reads the learner journal as it is (its entries fit LearnerRecord), without opening run lines', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'mirador-fedvec-'))
+    try {
+      const journal = new Journal(home)
+      await journal.append({ kind: 'rating', runId: 'r1', chain: 'solo', type: 'code', rating: 5, at: 1 })
+      await journal.append({ kind: 'rating', runId: 'r2', chain: 'solo', type: 'code', rating: 1, at: 2 })
+      // runs: false leaves the sealed run lines closed (no memory key is loaded)
+      const entries = await journal.read({ runs: false })
+      expect(countsVector(entries, vocab)).toEqual([0, 0, 1, 1, 0, 0, 0, 0])
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
   })
 })

@@ -45,11 +45,22 @@ async function checkPrivate(file: string, mask: number, fix: string): Promise<vo
     )
 }
 
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false
+      throw err
+    },
+  )
+
 async function loadOrCreate(file: string, type: 'ed25519' | 'x25519'): Promise<KeyPair> {
   try {
-    const pair = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519')
-    const pem = pair.privateKey.export({ format: 'pem', type: 'pkcs8' })
-    await createExclusive(file, Buffer.from(pem), 0o600) // false when it exists: use that one
+    if (!(await exists(file))) {
+      const pair = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519')
+      const pem = pair.privateKey.export({ format: 'pem', type: 'pkcs8' })
+      await createExclusive(file, Buffer.from(pem), 0o600) // false when another process won: use theirs
+    }
     await checkPrivate(file, 0o077, '600')
     const privateKey = createPrivateKey(await readFile(file, 'utf8'))
     if (privateKey.asymmetricKeyType !== type) throw new Error(`it holds a ${privateKey.asymmetricKeyType} key`)
