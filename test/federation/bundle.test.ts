@@ -107,6 +107,7 @@ describe('bundles', () => {
       'mechanism',
       'norm',
       'sensitivity',
+      'shares',
     ])
     // every string in the bundle is one of the known fields' values
     const strings: string[] = []

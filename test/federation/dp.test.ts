@@ -7,6 +7,7 @@ import { describe, expect, it } from '@jest/globals'
 import { MiradorError } from '../../src/engine/errors.js'
 import {
   clipVector,
+  contributionNoiseScale,
   gaussianSample,
   laplaceSample,
   noiseScale,
@@ -33,6 +34,7 @@ describe('parameters', () => {
       clip: 10,
       norm: 'l1',
       sensitivity: 10,
+      shares: 1,
     })
     expect(PRIVACY_DEFAULTS.budget).toBe(4)
     expect(privacyParams({ mechanism: 'gaussian' })).toMatchObject({ delta: 1e-6, norm: 'l2' })
@@ -106,6 +108,22 @@ describe('noise', () => {
     expect(sd(xs)).toBeLessThan(sigma * 1.02)
     const within = xs.filter((x) => Math.abs(x) < sigma).length / N
     expect(Math.abs(within - 0.6827)).toBeLessThan(0.01)
+  })
+
+  it('distributed Gaussian noise: k shares summed carry the full σ; Laplace cannot be shared', () => {
+    const p = privacyParams({ mechanism: 'gaussian', epsilon: 1, clip: 3, shares: 4 })
+    const sigma = noiseScale(p)
+    expect(contributionNoiseScale(p)).toBeCloseTo(sigma / 2, 12)
+    // four members' noise (the counts are zero, so the sum is the noise alone)
+    const sums = Array.from({ length: N / 4 }, () => {
+      let s = 0
+      for (let i = 0; i < 4; i++) s += privatize([0], p)[0]!
+      return s
+    })
+    expect(sd(sums)).toBeGreaterThan(sigma * 0.97) // 50,000 sums: standard error of the sd about 0.3 %
+    expect(sd(sums)).toBeLessThan(sigma * 1.03)
+    expect(() => privacyParams({ shares: 2 })).toThrow(/needs the gaussian mechanism/)
+    expect(() => privacyParams({ mechanism: 'gaussian', shares: 1.5 })).toThrow(/whole number/)
   })
 
   it('the analytic Gaussian σ meets δ exactly, and is below the classic σ', () => {

@@ -57,7 +57,15 @@ describe('group file', () => {
     const g = await loadGroupFile(file)
     expect(g.group).toBe('garden-club')
     expect(g.vocabulary).toEqual({ queryTypes: ['code', 'general'], chains: ['quick-deep', 'solo'] })
-    expect(g.params).toEqual({ mechanism: 'laplace', epsilon: 1, delta: 0, clip: 10, norm: 'l1', sensitivity: 10 })
+    expect(g.params).toEqual({
+      mechanism: 'laplace',
+      epsilon: 1,
+      delta: 0,
+      clip: 10,
+      norm: 'l1',
+      sensitivity: 10,
+      shares: 1,
+    })
     expect(g.policy).toEqual({ budget: 4, periodDays: 30 })
     // its members are the roster bundles are checked against
     const { privateKey } = generateKeyPairSync('ed25519')
@@ -127,6 +135,18 @@ describe('group file', () => {
     )
     expect(budget.message).toMatch(/less than one contribution/)
     expect(budget.location?.line).toBe(11)
+    const gauss = '  mechanism: gaussian\n  epsilon: 1\n  delta: 0.000001\n  clip: 3\n  period_days: 30\n  budget: 4\n'
+    expect(loadGroupText(groupYaml({ privacy: gauss + '  noise_shares: 2' }), 'g.yaml').params.shares).toBe(2)
+    const shares = problem(groupYaml({ privacy: gauss + '  noise_shares: 3' }))
+    expect(shares.message).toMatch(/noise_shares 3 is more than the threshold 2/)
+    expect(shares.location?.line).toBe(13)
+    const laplaceShares = problem(
+      groupYaml({
+        privacy: '  mechanism: laplace\n  epsilon: 1\n  clip: 10\n  period_days: 30\n  budget: 4\n  noise_shares: 2',
+      }),
+    )
+    expect(laplaceShares.message).toMatch(/needs the gaussian mechanism/)
+    expect(laplaceShares.location?.line).toBe(12)
   })
 
   it('a YAML syntax error names its position', () => {

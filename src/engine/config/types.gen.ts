@@ -687,6 +687,10 @@ export interface FederationPrivacy {
    */
   period_days: number
   /**
+   * Distributed noise, gaussian only: how many contributions share the noise (each adds sigma^2 / noise_shares, so any noise_shares of them summed carry the full guarantee). At most the threshold; default 1 (each contribution carries all of its noise).
+   */
+  noise_shares?: number
+  /**
    * Total epsilon a member may spend per period (default 4).
    */
   budget: number

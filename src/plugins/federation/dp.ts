@@ -12,6 +12,12 @@
  *   - Laplace, ε-DP: scale b = sensitivity / ε, sampled by inverse CDF.
  *   - Gaussian, (ε, δ)-DP: σ from the analytic calibration (gaussian.ts), sampled by Box–Muller.
  *
+ * Distributed noise (Gaussian only, `shares` k > 1): each contribution adds N(0, σ²/k) instead, so
+ * any k contributions summed carry N(0, σ²), the noise of the guarantee. A contribution is then
+ * private only inside a sum of at least k honest ones: secure aggregation opens nothing smaller,
+ * and the group file keeps k at or below its threshold. Laplace noise could be split the same way
+ * (as differences of Gamma variables) but is not.
+ *
  * Uniforms come from crypto.randomBytes (random.ts). The parameters travel in the bundle, so anyone
  * can check what a contribution claims.
  */
@@ -34,6 +40,8 @@ export interface PrivacyParams {
   norm: Norm
   /** of the round's sum to one member's contribution: equal to `clip` */
   sensitivity: number
+  /** how many contributions share the noise (1: each carries all of it) */
+  shares: number
 }
 
 /**
@@ -56,6 +64,7 @@ export const LIMITS = {
   epsilon: { min: 0.05, max: 5 },
   delta: { min: 1e-12, max: 1e-4 },
   clip: { min: 1, max: 1000 },
+  shares: { min: 1, max: 1000 },
 } as const
 
 export interface PrivacyInput {
@@ -63,6 +72,7 @@ export interface PrivacyInput {
   epsilon?: number
   delta?: number
   clip?: number
+  shares?: number
 }
 
 function inRange(what: string, x: number, lim: { min: number; max: number }, hint: string): void {
@@ -83,14 +93,20 @@ export function privacyParams(input: PrivacyInput = {}): PrivacyParams {
   inRange('epsilon', epsilon, LIMITS.epsilon, ' (smaller is more private; the default is 1)')
   const clip = input.clip ?? PRIVACY_DEFAULTS.clip
   inRange('clip', clip, LIMITS.clip, '')
+  const shares = input.shares ?? 1
+  inRange('shares', shares, LIMITS.shares, '')
+  if (!Number.isInteger(shares))
+    throw new MiradorError('FEDERATION_PARAMS', `shares must be a whole number, not ${shares}`)
   if (mechanism === 'laplace') {
     if (input.delta !== undefined && input.delta !== 0)
       throw new MiradorError('FEDERATION_PARAMS', `the Laplace mechanism has no delta; remove delta (${input.delta})`)
-    return { mechanism, epsilon, delta: 0, clip, norm: 'l1', sensitivity: clip }
+    if (shares !== 1)
+      throw new MiradorError('FEDERATION_PARAMS', 'noise shared among contributions needs the gaussian mechanism')
+    return { mechanism, epsilon, delta: 0, clip, norm: 'l1', sensitivity: clip, shares }
   }
   const delta = input.delta ?? PRIVACY_DEFAULTS.delta
   inRange('delta', delta, LIMITS.delta, ' (the Gaussian mechanism needs a small delta, e.g. 1e-6)')
-  return { mechanism, epsilon, delta, clip, norm: 'l2', sensitivity: clip }
+  return { mechanism, epsilon, delta, clip, norm: 'l2', sensitivity: clip, shares }
 }
 
 /** The vector's norm. */
@@ -107,11 +123,16 @@ export function clipVector(v: readonly number[], bound: number, which: Norm): nu
   return n <= bound ? [...v] : v.map((x) => (x * bound) / n)
 }
 
-/** Laplace b or Gaussian σ of these parameters. */
+/** Laplace b or Gaussian σ of the guarantee (what a sum of `shares` contributions carries). */
 export function noiseScale(p: PrivacyParams): number {
   return p.mechanism === 'laplace'
     ? p.sensitivity / p.epsilon
     : analyticGaussianSigma(p.epsilon, p.delta, p.sensitivity)
+}
+
+/** The scale one contribution adds: noiseScale / √shares (Gaussian variances add up). */
+export function contributionNoiseScale(p: PrivacyParams): number {
+  return noiseScale(p) / Math.sqrt(p.shares)
 }
 
 /** One Laplace(0, b) draw by inverse CDF of a uniform in (0, 1). */
@@ -128,7 +149,7 @@ export function gaussianSample(sigma: number, uniform: () => number = cryptoUnif
 /** The contribution as it may leave the machine: clipped, then noised in every slot. */
 export function privatize(v: readonly number[], p: PrivacyParams): number[] {
   const checked = privacyParams(p)
-  const scale = noiseScale(checked)
+  const scale = contributionNoiseScale(checked)
   const draw = checked.mechanism === 'laplace' ? laplaceSample : gaussianSample
   return clipVector(v, checked.clip, checked.norm).map((x) => x + draw(scale))
 }

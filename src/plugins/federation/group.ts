@@ -73,14 +73,19 @@ function check(loaded: Loaded<FederationGroupFile>): Group {
       epsilon: p.epsilon,
       clip: p.clip,
       ...(p.delta !== undefined ? { delta: p.delta } : {}),
+      ...(p.noise_shares !== undefined ? { shares: p.noise_shares } : {}),
     })
   } catch (err) {
+    const at = g.privacy.noise_shares !== undefined && g.privacy.noise_shares > 1 ? 'noise_shares' : 'delta'
+    throw invalid(loaded, ['privacy', g.privacy[at] !== undefined ? at : 'mechanism'], MiradorError.from(err).message)
+  }
+  if (params.shares > g.threshold)
     throw invalid(
       loaded,
-      ['privacy', g.privacy.delta !== undefined ? 'delta' : 'mechanism'],
-      MiradorError.from(err).message,
+      ['privacy', 'noise_shares'],
+      `noise_shares ${params.shares} is more than the threshold ${g.threshold}: ` +
+        'a sum opened with fewer contributions would carry less noise than the guarantee',
     )
-  }
   if (g.privacy.budget < g.privacy.epsilon)
     throw invalid(
       loaded,
