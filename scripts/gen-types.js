@@ -46,6 +46,12 @@ const TYPE_NAMES = {
     '/properties/parameters': 'ToolParameters',
     '/properties/limits': 'ToolLimits',
   },
+  'federation-group.schema.json': {
+    '': 'FederationGroupFile',
+    '/properties/vocabulary': 'FederationVocabulary',
+    '/properties/privacy': 'FederationPrivacy',
+    '/properties/members/items': 'FederationMember',
+  },
   'plugin-manifest.schema.json': {
     '': 'PluginManifest',
     '/definitions/command': 'PluginCommandManifest',

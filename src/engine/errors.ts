@@ -55,6 +55,11 @@ export const ERROR_CODES = {
   FEDERATION_SHARE: 'a secret share of a federation round fails authentication or does not reconstruct',
   FEDERATION_EXCHANGE:
     'a federation exchange (folder, git remote, WebDAV URL) refused a file, is unreachable, or --offline forbids it',
+  FEDERATION_PARAMS: 'federation privacy parameters (epsilon, delta, clip, mechanism) are outside their limits',
+  FEDERATION_BUDGET: 'a federation contribution would spend more of the privacy budget than is left this period',
+  FEDERATION_BUNDLE:
+    'a federation bundle or round result was rejected (unsigned, tampered, foreign, replayed or out of round)',
+  FEDERATION_KEYS: "this member's federation keys cannot be read or created",
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',

@@ -12,7 +12,7 @@ import { getSchema, schemaFile, validateConfigFile, type ConfigKind } from '../.
 import { getOptionsValidator } from '../../src/engine/config/validate.js'
 import { validatePluginOptions } from '../../src/engine/plugin-options.js'
 
-const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool']
+const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool', 'federation-group']
 const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy']
 const pluginSchema = (name: string) =>
   JSON.parse(readFileSync(`schemas/plugins/${name}.schema.json`, 'utf8')) as Record<string, unknown>
@@ -86,6 +86,7 @@ describe('schemas', () => {
       config: ['/properties/plugins/items/anyOf/1/properties/options'],
       profile: [],
       tool: ['/properties/parameters', '/properties/parameters/properties/properties/additionalProperties'],
+      'federation-group': [],
     }
     expect(open).toEqual(intended[kind])
   })

@@ -31,4 +31,8 @@ export type {
   ToolFile,
   ToolParameters,
   ToolLimits,
+  FederationGroupFile,
+  FederationMember,
+  FederationPrivacy,
+  FederationVocabulary,
 } from './types.gen.js'

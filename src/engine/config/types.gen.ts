@@ -615,6 +615,104 @@ export interface ToolLimits {
   max_output_bytes?: number
 }
 
+// ---- federation-group.schema.json
+
+/**
+ * A federation group: where its rounds are exchanged, the public vocabulary its members count ratings over, its privacy parameters and its members' public keys. Every member uses the same file (docs/federation.md).
+ */
+export interface FederationGroupFile {
+  /**
+   * The group's name; signed into every bundle and result.
+   */
+  group: string
+  /**
+   * Where rounds are exchanged: a folder every member syncs, a git remote (git+URL) or an HTTP(S) URL accepting PUT and GET (WebDAV, S3-compatible).
+   */
+  exchange: string
+  vocabulary: FederationVocabulary
+  privacy: FederationPrivacy
+  /**
+   * How many members' shares secure aggregation needs to recover a member that dropped out (at least 2, at most the number of members).
+   */
+  threshold: number
+  /**
+   * The group's members and their public keys; only bundles signed by these keys count.
+   *
+   * @minItems 1
+   * @maxItems 1000
+   */
+  members: FederationMember[]
+}
+/**
+ * The public vocabulary: the query types and chain names whose ratings members count. It fixes the layout of every contributed vector; nothing outside it is shared.
+ */
+export interface FederationVocabulary {
+  /**
+   * Query types, in the order of the vector.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  queryTypes: string[]
+  /**
+   * Chain names: shipped chains and names the group agrees on, in the order of the vector.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  chains: string[]
+}
+/**
+ * The group's differential privacy parameters per contribution and its budget per period (docs/federation.md, 'Differential privacy and the budget').
+ */
+export interface FederationPrivacy {
+  /**
+   * laplace (epsilon-DP, the default) or gaussian ((epsilon, delta)-DP).
+   */
+  mechanism: 'laplace' | 'gaussian'
+  /**
+   * Epsilon per contribution (0.05 to 5; default 1). Members may contribute with a smaller one.
+   */
+  epsilon: number
+  /**
+   * Delta per contribution, for the gaussian mechanism only (1e-12 to 1e-4; default 1e-6).
+   */
+  delta?: number
+  /**
+   * The norm bound of one contribution (L1 for laplace, L2 for gaussian), which is also its sensitivity (1 to 1000; default 10).
+   */
+  clip: number
+  /**
+   * The budget's sliding window in days (1 to 365; default 30).
+   */
+  period_days: number
+  /**
+   * Distributed noise, gaussian only: how many contributions share the noise (each adds sigma^2 / noise_shares, so any noise_shares of them summed carry the full guarantee). At most the threshold; default 1 (each contribution carries all of its noise).
+   */
+  noise_shares?: number
+  /**
+   * Total epsilon a member may spend per period (default 4).
+   */
+  budget: number
+}
+/**
+ * A member.
+ */
+export interface FederationMember {
+  /**
+   * The member's id within the group (not a person's name unless they choose it).
+   */
+  id: string
+  /**
+   * The member's Ed25519 public key: base64 of the raw 32 bytes or of its SPKI DER.
+   */
+  signing_key: string
+  /**
+   * The member's X25519 public key for secure aggregation's key agreement: base64 of the raw 32 bytes or of its SPKI DER.
+   */
+  agreement_key: string
+}
+
 // ---- plugin-manifest.schema.json
 
 /**

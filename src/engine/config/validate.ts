@@ -24,6 +24,7 @@ const SCHEMA_FILES: Record<ConfigKind, string> = {
   config: 'config.schema.json',
   profile: 'profile.schema.json',
   tool: 'tool.schema.json',
+  'federation-group': 'federation-group.schema.json',
 }
 
 /** Absolute path of a file under schemas/ (at the package root, from src/ or dist/). */
