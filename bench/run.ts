@@ -31,6 +31,8 @@
  *  20. mcp: a tool call round trip through MCP (the MCP plugin to `mirador mcp` and its sandbox)
  *      against the same call in process, and MCP alone (a fixture server)
  *  21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
+ *  22. federation exchanges: 50 members put a file each at once, per exchange kind
+ *  23. federation secure aggregation: one round of 50 members (5 drop out), its phases and file sizes
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -61,6 +63,7 @@ import { benchLlamaCppChat } from './llamacpp-chat.js'
 import { benchMcp } from './mcp.js'
 import { benchPull } from './pull.js'
 import { benchExchanges } from './federation-exchange.js'
+import { benchSecagg } from './federation-secagg.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -91,6 +94,7 @@ const SECTIONS = [
   'mcp',
   'pull',
   'federation-exchange',
+  'federation-secagg',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -730,6 +734,22 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
         met: '—',
       })
     }
+  }
+
+  // 23. federation secure aggregation: 50 members, 20 values, 5 dropped after committing
+  if (want('federation-secagg')) {
+    const r = benchSecagg(50, 20, 5)
+    const b = r.bytes
+    rows.push({
+      benchmark: `federation secure aggregation: ${r.members} members, ${r.dropped} dropped, ${r.length} values`,
+      measured: `aggregate ${fmt(r.ms.aggregate)}`,
+      baseline:
+        `all members: commit ${fmt(r.ms.commit)}, mask ${fmt(r.ms.mask)}, reveal ${fmt(r.ms.reveal)}; ` +
+        `files ${b.commit} / ${b.masked} / ${b.reveal} B`,
+      ratio: '—',
+      goal: '≤ 10 s aggregation',
+      met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
+    })
   }
 
   console.log(
