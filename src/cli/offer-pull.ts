@@ -15,6 +15,8 @@ export async function offerPull(
   models: ModelsPlugin | undefined,
   settings: Readonly<EngineSettings>,
   io: { stdin: { isTTY?: boolean }; stderr: { write(text: string): unknown; isTTY?: boolean } },
+  /** what to do next once it is downloaded (a chat goes on: its next question answers on it) */
+  next = 'Run the command again: it will answer on it.',
 ): Promise<void> {
   const name = models?.wantedDownload()
   if (!models || !name || !io.stdin.isTTY || !io.stderr.isTTY || settings.offline) return
@@ -25,7 +27,7 @@ export async function offerPull(
   if (!(await askYesNo(safeText(question)))) return
   try {
     const got = await pullWithProgress(r, settings, { quiet: false })
-    io.stderr.write(`✓ ${safeText(`${name} ${pulledText(got)}`)}. Run the command again: it will answer on it.\n`)
+    io.stderr.write(`✓ ${safeText(`${name} ${pulledText(got)}`)}. ${next}\n`)
   } catch (err) {
     const e = MiradorError.from(err)
     io.stderr.write(`✗ ${e.code}: ${safeText(e.message)}\n`)

@@ -115,4 +115,25 @@ describeGguf('a terminal run offers the embedded model it lacked', () => {
     expect(existsSync(p.file)).toBe(false)
     expect(hub.requests.length).toBe(before)
   })
+
+  it('in a chat: asked once after the turn, then the next question answers on it, and the chat goes on', async () => {
+    const p = project()
+    const t = pane(p.dir, p.env, ['chat', 'one'])
+    try {
+      await t.waitFor(/^one>/m)
+      t.keys('Once upon a time', 'Enter')
+      await t.waitFor(/Download the embedded model "default" now .*\[y\/N\]/)
+      t.keys('y', 'Enter')
+      await t.waitFor(/✓ default downloaded to .*, sha256 verified\. Ask again\./)
+      t.keys('Once upon a time', 'Enter')
+      const answered = await t.waitFor(/using the embedded model "default"[\s\S]*\none>/)
+      // asked once a chat: the question does not come back
+      expect(answered.match(/\[y\/N\]/g)).toHaveLength(1)
+      t.keys('C-d')
+      expect(await t.waitFor(/EXIT=\d+/)).toMatch(/EXIT=0/)
+    } finally {
+      t.close()
+    }
+    expect(existsSync(p.file)).toBe(true)
+  })
 })

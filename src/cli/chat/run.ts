@@ -57,6 +57,7 @@ export async function runChat(input: ChatInput, io: ChainRunIO): Promise<number>
     reader?.close()
   }
   let chat: Conversation | undefined
+  let offeredPull = false
   process.on('SIGINT', onSigint)
   try {
     await s.energy?.checkPin()
@@ -102,6 +103,12 @@ export async function runChat(input: ChatInput, io: ChainRunIO): Promise<number>
         if (!slash) await chat.ask(line.startsWith('//') ? line.slice(1) : line, startedAt)
       } catch (err) {
         fail(err)
+      }
+      // a turn that needed the embedded model while Ollama was away, and found it missing: asked once a chat
+      if (interactive && !offeredPull && s.models?.wantedDownload()) {
+        offeredPull = true
+        const { offerPull } = await import('../offer-pull.js')
+        await offerPull(s.models, s.engine.settings, { stdin: io.stdin, stderr: process.stderr }, 'Ask again.')
       }
       // after the answer, not before it: saving is not the user's wait
       if (interactive) await history.save(reader.history()).catch(fail)
