@@ -7,13 +7,11 @@
  * is refused again. Servers of the user's own config need no approval.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 import { stableKey } from '../engine/stable-key.js'
-import { writeFileAtomic } from '../lib/atomic-write.js'
-import { withFileLock } from '../lib/file-lock.js'
 import type { McpPluginOptions } from '../plugins/mcp/index.js'
+import { readApprovals, recordApprovals, type ApprovalsFileSpec } from './approvals-file.js'
 
 type ServerSettings = NonNullable<McpPluginOptions['servers']>[string]
 
@@ -27,11 +25,11 @@ export function mcpApprovalsFile(home: string): string {
   return path.join(home, 'mcp', 'approved.json')
 }
 
-interface ApprovalsFile {
-  version: 1
-  /** "FILE#NAME" → "sha256:…" of what runs */
-  approved: Record<string, string>
-}
+/** `{ "version": 1, "approved": { "FILE#NAME": "sha256:…" of what runs } }` */
+const approvals = (home: string): ApprovalsFileSpec => ({
+  file: mcpApprovalsFile(home),
+  redo: "approve your project's MCP servers again (mirador mcp approve)",
+})
 
 const keyOf = (name: string, s: ProjectServer) => `${s.file}#${name}`
 
@@ -40,40 +38,15 @@ function hashOf(s: ServerSettings): string {
   return `sha256:${createHash('sha256').update(stableKey(what)).digest('hex')}`
 }
 
-async function readApprovals(home: string): Promise<Record<string, string>> {
-  const file = mcpApprovalsFile(home)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw MiradorError.from(err, 'CONFIG_NOT_FOUND', `${file} cannot be read`)
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<ApprovalsFile>
-    if (parsed.version === 1 && parsed.approved && typeof parsed.approved === 'object') return { ...parsed.approved }
-  } catch {
-    // damaged: said below
-  }
-  throw new MiradorError(
-    'CONFIG_INVALID',
-    `${file} is damaged: remove it and approve your project's MCP servers again (mirador mcp approve)`,
-  )
-}
-
 /** Records the servers, as they are declared now, as approved. */
 export async function approveServers(home: string, servers: Map<string, ProjectServer>): Promise<void> {
-  const file = mcpApprovalsFile(home)
-  await withFileLock(`${file}.lock`, async () => {
-    const approved = await readApprovals(home)
+  await recordApprovals(approvals(home), (approved) => {
     for (const [name, s] of servers) approved[keyOf(name, s)] = hashOf(s.settings)
-    const content: ApprovalsFile = { version: 1, approved }
-    await writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`, 0o600)
   })
 }
 
 export async function isApproved(home: string, name: string, s: ProjectServer): Promise<boolean> {
-  return (await readApprovals(home))[keyOf(name, s)] === hashOf(s.settings)
+  return (await readApprovals(approvals(home)))[keyOf(name, s)] === hashOf(s.settings)
 }
 
 /** The check run before a server starts (McpPlugin's `beforeStart`): the project's need approval. */

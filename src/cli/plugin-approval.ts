@@ -6,58 +6,27 @@
  * about again. In a terminal the command asks (y/N); otherwise it stops with PLUGIN_UNAPPROVED
  * naming `mirador plugins approve PATH`. Plugins the user's own config names need no approval.
  */
-import { readFile, realpath } from 'node:fs/promises'
+import { realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../engine/errors.js'
 import type { LoadedPluginManifest } from '../engine/plugin-manifest.js'
 import type { ConfiguredPlugin, PluginLoading } from '../engine/plugins.js'
-import { writeFileAtomic } from '../lib/atomic-write.js'
-import { withFileLock } from '../lib/file-lock.js'
 import { hashPackage } from '../lib/package-hash.js'
+import { readApprovals, recordApprovals, type ApprovalsFileSpec } from './approvals-file.js'
 import { askYesNo, type PromptStreams } from './ask.js'
 
 export function approvalsFile(home: string): string {
   return path.join(home, 'plugins', 'approved.json')
 }
 
-/** The file: `{ "version": 1, "approved": { "/real/folder": "sha256:…" } }`. */
-interface ApprovalsFile {
-  version: 1
-  approved: Record<string, string>
-}
-
 const HASH = /^sha256:[0-9a-f]{64}$/
 
-async function readApprovals(home: string): Promise<Record<string, string>> {
-  const file = approvalsFile(home)
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw MiradorError.from(err, 'CONFIG_NOT_FOUND', `${file} cannot be read`)
-  }
-  let parsed: Partial<ApprovalsFile> | undefined
-  try {
-    parsed = JSON.parse(text) as Partial<ApprovalsFile>
-  } catch {
-    parsed = undefined
-  }
-  const approved = parsed?.approved
-  const valid =
-    parsed?.version === 1 &&
-    approved !== null &&
-    typeof approved === 'object' &&
-    Object.entries(approved).every(([k, v]) => path.isAbsolute(k) && typeof v === 'string' && HASH.test(v))
-  if (!valid) {
-    throw new MiradorError(
-      'CONFIG_INVALID',
-      `${file} is damaged: remove it and approve your project plugins again (mirador plugins approve PATH)`,
-      { details: { file } },
-    )
-  }
-  return { ...approved }
-}
+/** `{ "version": 1, "approved": { "/real/folder": "sha256:…" } }` */
+const approvals = (home: string): ApprovalsFileSpec => ({
+  file: approvalsFile(home),
+  redo: 'approve your project plugins again (mirador plugins approve PATH)',
+  valid: (k, v) => path.isAbsolute(k) && HASH.test(v),
+})
 
 export interface Approval {
   /** the plugin's real folder: what approvals are keyed by */
@@ -75,7 +44,7 @@ async function contentHash(home: string, real: string) {
 /** Whether the plugin in `dir` is approved as it is now. */
 export async function approvalOf(home: string, dir: string): Promise<Approval> {
   const real = await realpath(dir)
-  const [{ hash }, approved] = await Promise.all([contentHash(home, real), readApprovals(home)])
+  const [{ hash }, approved] = await Promise.all([contentHash(home, real), readApprovals(approvals(home))])
   const was = approved[real]
   return { dir: real, hash, state: was === hash ? 'approved' : was === undefined ? 'new' : 'changed' }
 }
@@ -84,12 +53,8 @@ export async function approvalOf(home: string, dir: string): Promise<Approval> {
 export async function approve(home: string, dir: string): Promise<Approval & { files: number }> {
   const real = await realpath(dir)
   const { hash, files } = await contentHash(home, real)
-  const file = approvalsFile(home)
-  await withFileLock(`${file}.lock`, async () => {
-    const approved = await readApprovals(home)
+  await recordApprovals(approvals(home), (approved) => {
     approved[real] = hash
-    const content: ApprovalsFile = { version: 1, approved }
-    await writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`, 0o600)
   })
   return { dir: real, hash, state: 'approved', files: Object.keys(files).length }
 }
