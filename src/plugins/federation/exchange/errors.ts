@@ -6,7 +6,7 @@ export function exchangeError(exchange: string, message: string, cause?: unknown
   return new MiradorError('FEDERATION_EXCHANGE', `exchange ${exchange}: ${message}`, { cause, details: { exchange } })
 }
 
-export function conflictError(exchange: string, file: string): MiradorError {
+function conflictError(exchange: string, file: string): MiradorError {
   return exchangeError(
     exchange,
     `${file} already exists with other content; rounds are append-only, so write under a new name (a new round)`,
@@ -39,7 +39,20 @@ function isSegment(s: string): boolean {
   return SEGMENT.test(s)
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+/**
+ * A put found `file` taken (by `there`, or gone again when undefined): the same bytes are the same
+ * put made twice, a no-op; anything else is a conflict, as rounds are append-only.
+ */
+export function refuseOtherBytes(
+  exchange: string,
+  file: string,
+  there: Uint8Array | undefined,
+  bytes: Uint8Array,
+): void {
+  if (!there || !sameBytes(there, bytes)) throw conflictError(exchange, file)
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 }
 

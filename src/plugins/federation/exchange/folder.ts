@@ -6,16 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from '../../../lib/atomic-write.js'
-import {
-  checkDir,
-  checkPath,
-  conflictError,
-  exchangeError,
-  sameBytes,
-  sortNames,
-  throwIfAborted,
-  visible,
-} from './errors.js'
+import { checkDir, checkPath, exchangeError, refuseOtherBytes, sortNames, throwIfAborted, visible } from './errors.js'
 import type { Exchange, ExchangeOptions } from './types.js'
 
 export function createFolderExchange(root: string, options: ExchangeOptions): Exchange {
@@ -57,7 +48,7 @@ export function createFolderExchange(root: string, options: ExchangeOptions): Ex
       } catch (err) {
         if (code(err) !== 'EEXIST') throw exchangeError(name, `cannot write ${file} (${code(err)})`, err)
         const there = await get(file)
-        if (!there || !sameBytes(there, bytes)) throw conflictError(name, file)
+        refuseOtherBytes(name, file, there, bytes)
       }
       onProgress?.({ kind: 'put', path: file })
     },

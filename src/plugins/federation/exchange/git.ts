@@ -8,16 +8,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { withFileLock } from '../../../lib/file-lock.js'
-import {
-  checkDir,
-  checkPath,
-  conflictError,
-  exchangeError,
-  sameBytes,
-  sortNames,
-  throwIfAborted,
-  visible,
-} from './errors.js'
+import { checkDir, checkPath, exchangeError, refuseOtherBytes, sortNames, throwIfAborted, visible } from './errors.js'
 import { makeGit, type GitResult } from './git-cli.js'
 import type { Exchange, ExchangeOptions } from './types.js'
 
@@ -145,7 +136,7 @@ export function createGitExchange(url: string, remote: string, options: Exchange
       await locked(async () => {
         const there = await readLocal(file)
         if (there) {
-          if (!sameBytes(there, bytes)) throw conflictError(name, file)
+          refuseOtherBytes(name, file, there, bytes)
           // already here; a push an earlier put could not make goes out now
           await syncLocked()
           return
@@ -156,7 +147,7 @@ export function createGitExchange(url: string, remote: string, options: Exchange
         await run(['commit', '-q', '--no-verify', '-m', `put ${file}`, '--', file], 'git commit')
         if (!(await pushUntilLanded())) {
           const now = await readLocal(file)
-          if (!now || !sameBytes(now, bytes)) throw conflictError(name, file)
+          refuseOtherBytes(name, file, now, bytes)
         }
       })
       onProgress?.({ kind: 'put', path: file })

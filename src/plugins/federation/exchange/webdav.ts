@@ -8,16 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FileStat, WebDAVClient } from 'webdav'
 import { networkCode, networkReason } from '../../../lib/network-code.js'
-import {
-  checkDir,
-  checkPath,
-  conflictError,
-  exchangeError,
-  sameBytes,
-  sortNames,
-  throwIfAborted,
-  visible,
-} from './errors.js'
+import { checkDir, checkPath, exchangeError, refuseOtherBytes, sortNames, throwIfAborted, visible } from './errors.js'
 import type { Exchange, ExchangeOptions } from './types.js'
 
 export function createWebdavExchange(url: URL, options: ExchangeOptions): Exchange {
@@ -101,7 +92,7 @@ export function createWebdavExchange(url: URL, options: ExchangeOptions): Exchan
       checkPath(name, file)
       const there = await get(file)
       if (there) {
-        if (!sameBytes(there, bytes)) throw conflictError(name, file)
+        refuseOtherBytes(name, file, there, bytes)
         return
       }
       const c = await connect()
@@ -124,7 +115,7 @@ export function createWebdavExchange(url: URL, options: ExchangeOptions): Exchan
         await c.deleteFile(tmp, { signal }).catch(() => {})
         if (statusOf(err) !== 412) throw fail(`cannot write ${file}`, err)
         const now = await get(file)
-        if (!now || !sameBytes(now, bytes)) throw conflictError(name, file)
+        refuseOtherBytes(name, file, now, bytes)
       }
       onProgress?.({ kind: 'put', path: file })
     },
