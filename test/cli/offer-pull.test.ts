@@ -5,7 +5,6 @@
  * they were.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { BIN, makeProject, runCli } from '../support/cli.js'
@@ -13,15 +12,11 @@ import { FILE, hfServer, manifest } from '../support/hf-default.js'
 import type { HfTestServer } from '../support/hf-server.js'
 import { unusedPort } from '../support/ollama-server.js'
 import { describeGguf } from '../support/test-gguf.js'
+import { sh, tmux, type TmuxPane } from '../support/tmux.js'
 
 const CHAIN = 'stages:\n  quick: { model: quick, prompt: "{{query}}", options: { max_tokens: 6 } }\n'
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-
-/** `mirador ARGS` in a pane of a tmux server of its own; the pane stays after the CLI exits. */
-function pane(dir: string, env: Record<string, string>, args: string[]) {
-  const socket = path.join(dir, 'tmux.sock')
-  const conf = path.join(dir, 'tmux.conf')
-  writeFileSync(conf, 'set -g remain-on-exit on\n')
+/** `mirador ARGS` in a tmux pane (test/support/tmux.ts); `EXIT=N` shows its status once it ends. */
+function pane(dir: string, env: Record<string, string>, args: string[]): TmuxPane {
   const script = path.join(dir, 'run.sh')
   const exports = Object.entries({ PATH: process.env.PATH ?? '', HOME: dir, NO_COLOR: '1', TERM: 'xterm', ...env })
   writeFileSync(
@@ -32,28 +27,9 @@ function pane(dir: string, env: Record<string, string>, args: string[]) {
       'echo "EXIT=$?"',
     ].join('\n'),
   )
-  const run = (...a: string[]) => execFileSync('tmux', ['-S', socket, '-f', conf, ...a], { cwd: dir })
-  run('new-session', '-d', '-x', '300', '-y', '40', `sh ${sh(script)}`)
-  const screen = () => run('capture-pane', '-p').toString()
-  return {
-    keys: (...k: string[]) => run('send-keys', ...k),
-    async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-      const until = Date.now() + timeoutMs
-      for (;;) {
-        const text = screen()
-        if (pattern.test(text)) return text
-        if (Date.now() > until) throw new Error(`the screen never showed ${pattern}:\n${text}`)
-        await new Promise((res) => setTimeout(res, 50))
-      }
-    },
-    close: () => {
-      try {
-        run('kill-server')
-      } catch {
-        // gone already
-      }
-    },
-  }
+  const t = tmux(dir, 300, 40, `sh ${sh(script)}`)
+  // a download and a llama.cpp load come before some screens
+  return { ...t, waitFor: (pattern, timeoutMs = 30_000) => t.waitFor(pattern, timeoutMs) }
 }
 
 describeGguf('a terminal run offers the embedded model it lacked', () => {
