@@ -17,6 +17,7 @@ import { liveRenderer } from './render/live.js'
 import { plainRenderer } from './render/plain.js'
 import { safeText } from './render/format.js'
 import type { Out, Renderer } from './render/renderer.js'
+import { runSetupOptions } from './run-setup-options.js'
 
 export interface ChainRunInput {
   chain: string
@@ -130,16 +131,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     renderer.event(ack)
 
     const { setup } = await import('./setup.js')
-    const s = await setup({
-      cwd: io.cwd,
-      env: io.env,
-      ...(input.config ? { config: input.config } : {}),
-      ...(input.offline ? { offline: true } : {}),
-      ...(input.host ? { host: input.host } : {}),
-      ...(input.memory === false ? { memory: false } : {}),
-      flags: { ...input },
-      thirdParty: true,
-    })
+    const s = await setup(runSetupOptions(input, io))
     // an unknown profile name fails before the run, not as a plugin error inside it
     await s.energy?.checkPin()
     engine = s.engine

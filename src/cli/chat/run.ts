@@ -10,6 +10,7 @@ import { loadCipher } from '../../lib/crypto.js'
 import { validateSessionName } from '../../plugins/memory/sessions.js'
 import type { ChainRunIO } from '../chain-run.js'
 import { safeText } from '../render/format.js'
+import { runSetupOptions } from '../run-setup-options.js'
 import { parseSlash, type SlashContext } from './commands.js'
 import { Conversation, type ChatInput } from './conversation.js'
 import { DEFAULT_CHAIN } from './default-chain.js'
@@ -37,15 +38,9 @@ export async function runChat(input: ChatInput, io: ChainRunIO): Promise<number>
 
   const { setup } = await import('../setup.js')
   const s = await setup({
-    cwd: io.cwd,
-    env: io.env,
-    ...(input.config ? { config: input.config } : {}),
-    ...(input.offline ? { offline: true } : {}),
-    ...(input.host ? { host: input.host } : {}),
-    ...(input.memory === false ? { memory: false } : {}),
+    ...runSetupOptions(input, io),
     // memory events carry their text for /memory; the chat shows it only with --show-memory
     flags: { ...input, 'show-memory': true },
-    thirdParty: true,
   })
   let reader: LineReader | undefined
   let history: HistoryStore = noHistory()
