@@ -2,6 +2,7 @@
  * Where federation keeps its local state, in one place so that `federation leave`, `memory forget
  * --all` and every command agree (docs/federation.md, "Local state"). Nothing here is ever sent.
  */
+import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 
 /** `$MIRADOR_HOME/federation/`: everything federation keeps but the keys. */
@@ -24,4 +25,24 @@ export const federationPaths = (home: string) => {
     /** the member's Ed25519 and X25519 key files (member-keys.ts) */
     keys: path.join(home, 'keys', 'federation'),
   }
+}
+
+/**
+ * Removes every piece of federation state this home keeps (`federation leave`, `memory forget --all`):
+ * membership, budget ledger, prior, round secrets, exchange clones and the member keys. Returns
+ * whether there was anything to remove. The exchange and the group file are shared and left alone.
+ */
+export async function removeLocalState(home: string): Promise<boolean> {
+  const p = federationPaths(home)
+  const existed = await Promise.all(
+    [p.dir, p.keys].map((d) =>
+      stat(d).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  )
+  await rm(p.dir, { recursive: true, force: true })
+  await rm(p.keys, { recursive: true, force: true })
+  return existed.some(Boolean)
 }
