@@ -11,6 +11,7 @@ import { loadGroupFile } from '../../src/plugins/federation/group.js'
 import { loadOrCreateMemberKeys } from '../../src/plugins/federation/member-keys.js'
 import {
   addMemberToGroupFile,
+  exchangeOf,
   loadMembership,
   memberEntry,
   memberIdOf,
@@ -120,6 +121,12 @@ describe('membership', () => {
     expect(m).toMatchObject({ home: dora.home, groupFile: file, member: dora.entry.id })
     expect(m.group.group).toBe('garden-club')
     expect(m.keys.signing.public).toBe(dora.entry.signing_key)
+    expect(m.exchange).toBe('/srv/sync/garden-club')
+    // a relative folder is the group file's own folder (or below it), wherever the member's copy is
+    const g = { file: 'rel/garden.yaml', value: { ...m.group.value, exchange: '.' } }
+    expect(exchangeOf(g)).toBe(path.resolve('rel'))
+    expect(exchangeOf({ ...g, value: { ...g.value, exchange: 'dir:rounds' } })).toBe(path.resolve('rel/rounds'))
+    expect(exchangeOf({ ...g, value: { ...g.value, exchange: 'git+file:///srv/g.git' } })).toBe('git+file:///srv/g.git')
 
     const other = await member('dora-other')
     await writeFile(file, groupText(other.entry))

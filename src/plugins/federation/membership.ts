@@ -11,6 +11,7 @@ import { MiradorError } from '../../engine/errors.js'
 import { writeFileAtomic } from '../../lib/atomic-write.js'
 import { ensurePrivateDir } from '../../lib/crypto.js'
 import { withFileLock } from '../../lib/file-lock.js'
+import { exchangeKind } from './exchange/index.js'
 import { loadGroupFile, loadGroupText, type Group } from './group.js'
 import { loadOrCreateMemberKeys, type MemberKeys } from './member-keys.js'
 import { federationPaths } from './paths.js'
@@ -21,6 +22,8 @@ export interface Membership {
   member: string
   group: Group
   keys: MemberKeys
+  /** the group's exchange as createExchange takes it (a relative folder resolved: see exchangeOf) */
+  exchange: string
 }
 
 /** What membership.json holds. */
@@ -48,6 +51,18 @@ const NOT_A_MEMBER =
 
 const membershipError = (message: string, details?: Record<string, unknown>) =>
   new MiradorError('FEDERATION_MEMBERSHIP', message, details ? { details } : {})
+
+/**
+ * The group's exchange for createExchange. A relative folder in the group file is relative to the
+ * group file's own folder (`exchange: .` when the file sits in the synced folder it names), so every
+ * member's copy works wherever their sync tool puts it.
+ */
+export function exchangeOf(group: Pick<Group, 'file' | 'value'>): string {
+  const url = group.value.exchange
+  if (exchangeKind(url) !== 'folder') return url
+  const dir = url.replace(/^dir:/, '')
+  return path.isAbsolute(dir) ? dir : path.resolve(path.dirname(path.resolve(group.file)), dir)
+}
 
 /** The default member id: `m-` and the first 8 hex digits of sha256 of the raw Ed25519 public key. */
 export function memberIdOf(keys: MemberKeys): string {
@@ -106,7 +121,7 @@ export async function loadMembership(home: string): Promise<Membership> {
         'restore your keys, or run `mirador federation leave --yes` and join again with another --id',
       { groupFile: record.groupFile, member: record.member },
     )
-  return { home, groupFile: record.groupFile, member: record.member, group, keys }
+  return { home, groupFile: record.groupFile, member: record.member, group, keys, exchange: exchangeOf(group) }
 }
 
 /** Writes membership.json (atomic, 0600, in a 0700 folder); `groupFile` is made absolute. */
