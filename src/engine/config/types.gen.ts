@@ -632,7 +632,7 @@ export interface FederationGroupFile {
   vocabulary: FederationVocabulary
   privacy: FederationPrivacy
   /**
-   * How many members' shares secure aggregation needs to recover a member that dropped out (at least 2, at most the number of members).
+   * The smallest number of contributions a round opens (at least 2): a round's threshold t is the larger of this and a majority of the members listed when it opens; secure aggregation needs t members' shares to recover a member that dropped out. A group smaller than it is valid (it waits for members).
    */
   threshold: number
   /**

@@ -2,9 +2,9 @@
  * The group file: a YAML (or JSON) file every member of a federation group holds the same copy of
  * (schemas/federation-group.schema.json). Loaded and validated like Mirador's other YAML files
  * (engine/config: safe parsing, ajv, errors at file:line:column), then checked for what a schema
- * cannot say: member ids and keys unique, keys that are really Ed25519 / X25519 public keys, a
- * threshold no larger than the group, privacy parameters within dp.ts's limits and a budget that
- * allows at least one contribution. Every such error is CONFIG_INVALID at the offending value.
+ * cannot say: member ids and keys unique, keys that are really Ed25519 / X25519 public keys,
+ * privacy parameters within dp.ts's limits and a budget that allows at least one contribution.
+ * Every such error is CONFIG_INVALID at the offending value.
  */
 import {
   loadConfigFile,
@@ -59,12 +59,8 @@ function check(loaded: Loaded<FederationGroupFile>): Group {
       keys.set(m[field], i)
     }
   })
-  if (g.threshold > g.members.length)
-    throw invalid(
-      loaded,
-      ['threshold'],
-      `threshold ${g.threshold} is more than the ${g.members.length} members: no round could ever open`,
-    )
+  // threshold is a minimum, not a count of members: a group of one (just after `federation init`) is valid;
+  // a round's t is max(threshold, floor(n/2)+1) of the n members listed when it opens (docs/federation.md)
   let params: PrivacyParams
   try {
     const p = g.privacy
