@@ -20,10 +20,15 @@
  * broken at random. The simulation in bench/learner-sim.ts measures the settings.
  *
  * Beta draws are X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β), each by Marsaglia and Tsang's
- * method (2000); randomness comes from the `rng` passed in (`seededRandom` for a reproducible one).
+ * method (2000, lib/gamma.ts); randomness comes from the `rng` passed in (`seededRandom` for a
+ * reproducible one).
  */
 import { MiradorError } from '../../engine/errors.js'
+import { sampleGamma } from '../../lib/gamma.js'
 import { DEFAULT_PRIOR_STRENGTH } from './journal.js'
+
+// shared with federation's noise (lib/gamma.ts); still exported from here for the learner's callers
+export { sampleGamma, sampleNormal } from '../../lib/gamma.js'
 
 /** mulberry32: a small, fast, seeded generator of numbers in [0, 1); not for secrets. */
 export function seededRandom(seed: number): () => number {
@@ -34,35 +39,6 @@ export function seededRandom(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** A uniform draw in (0, 1]: never 0, so logs and powers of it are finite. */
-const unit = (rng: () => number) => 1 - rng()
-
-/** A standard normal draw (Box–Muller; one of the pair is used). */
-export function sampleNormal(rng: () => number): number {
-  return Math.sqrt(-2 * Math.log(unit(rng))) * Math.cos(2 * Math.PI * rng())
-}
-
-/** A Gamma(shape, 1) draw, shape > 0 (Marsaglia–Tsang; shape < 1 by the boost Gamma(a+1)·U^(1/a)). */
-export function sampleGamma(rng: () => number, shape: number): number {
-  if (!(shape > 0 && Number.isFinite(shape)))
-    throw new MiradorError('INTERNAL', `a Gamma shape must be a finite number > 0, not ${shape}`)
-  if (shape < 1) return sampleGamma(rng, shape + 1) * Math.pow(unit(rng), 1 / shape)
-  const d = shape - 1 / 3
-  const c = 1 / Math.sqrt(9 * d)
-  for (;;) {
-    let x: number
-    let v: number
-    do {
-      x = sampleNormal(rng)
-      v = 1 + c * x
-    } while (v <= 0)
-    v = v * v * v
-    const u = unit(rng)
-    if (u < 1 - 0.0331 * x * x * x * x) return d * v
-    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v
   }
 }
 
