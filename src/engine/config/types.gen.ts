@@ -730,6 +730,7 @@ export interface PluginManifest {
    */
   hooks: (
     | 'route'
+    | 'priors'
     | 'plan'
     | 'prompt'
     | 'model'
