@@ -687,9 +687,9 @@ export interface FederationPrivacy {
    */
   period_days: number
   /**
-   * Distributed noise, gaussian only: how many contributions share the noise (each adds sigma^2 / noise_shares, so any noise_shares of them summed carry the full guarantee). At most the threshold; default 1 (each contribution carries all of its noise).
+   * How a round's noise is split. distributed (the default): each of the round's t contributions adds 1/t of it, so every sum secure aggregation opens (never fewer than t) carries the full noise, private as long as at least t of its members are honest. local: each contribution carries all of it and is private on its own, at a large cost in usefulness (docs/federation.md).
    */
-  noise_shares?: number
+  noise?: 'distributed' | 'local'
   /**
    * Total epsilon a member may spend per period (default 4).
    */
@@ -730,6 +730,7 @@ export interface PluginManifest {
    */
   hooks: (
     | 'route'
+    | 'priors'
     | 'plan'
     | 'prompt'
     | 'model'
