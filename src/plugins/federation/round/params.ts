@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { MiradorError } from '../../../engine/errors.js'
-import { noiseScale, privacyParams, type PrivacyParams } from '../dp.js'
+import { noiseScale, roundParams, type PrivacyParams } from '../dp.js'
 import type { Group } from '../group.js'
 import { publicKeyFrom, rawPublicKey } from '../keys.js'
 import { DEFAULT_SCALE } from '../secagg/index.js'
@@ -34,30 +34,8 @@ export function roundThreshold(group: Group, members: number): number {
   return Math.max(group.value.threshold, Math.floor(members / 2) + 1)
 }
 
-/** Whether the group splits the noise among a round's t contributions (the default) or not (`noise: local`). */
-function distributed(group: Group): boolean {
-  // `noise` is newer than some group files' schema: read it whether or not the type knows it
-  return Reflect.get(group.value.privacy, 'noise') !== 'local'
-}
-
-/**
- * The round's noise per contribution: the group's, with shares = t under distributed noise. A
- * mechanism dp.ts cannot split yet keeps the group's own shares.
- */
-export function roundParams(group: Group, t: number): PrivacyParams {
-  const base = group.params
-  if (!distributed(group)) return privacyParams({ ...base, shares: 1 })
-  try {
-    return privacyParams({ ...base, shares: t })
-  } catch (err) {
-    if (MiradorError.is(err) && err.code === 'FEDERATION_PARAMS') return base
-    throw err
-  }
-}
-
 export function roundHours(group: Group): number {
-  const h: unknown = Reflect.get(group.value, 'round_hours')
-  return typeof h === 'number' && h > 0 ? h : DEFAULT_ROUND_HOURS
+  return group.value.round_hours ?? DEFAULT_ROUND_HOURS
 }
 
 /** open.json's body for a round opened now. */
