@@ -113,10 +113,9 @@ export async function contribute(ctx: RoundContext, options: ContributeOptions):
       files.reveal(ctx.member),
     ],
   }
-  if (options.dryRun) {
-    await options.accountant.check(params.epsilon, params.delta)
-    return { round, opens, ...base, dryRun: true, steps: [] }
-  }
+  // refused before anything is written, not even open.json
+  await options.accountant.check(params.epsilon, params.delta)
+  if (options.dryRun) return { round, opens, ...base, dryRun: true, steps: [] }
 
   if (opens) {
     const open = makeEnvelope(
