@@ -112,7 +112,6 @@ async function rate(fed: Fed): Promise<void> {
 const json = (r: { stdout: string }) => JSON.parse(r.stdout) as Record<string, unknown>
 const ok = async (p: ReturnType<typeof runCli>) => {
   const r = await p
-  if (process.env.DEBUG_FED) console.log(Math.round(r.ms), r.stdout.slice(0, 100))
   expect([r.code, r.stderr]).toEqual([0, expect.any(String)])
   return r
 }
