@@ -33,6 +33,8 @@
  *  21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
  *  22. federation exchanges: 50 members put a file each at once, per exchange kind
  *  23. federation secure aggregation: one round of 50 members (5 drop out), its phases and file sizes
+ *  24. federation round: a whole round of 50 members on a folder exchange through the library, its phases,
+ *      the aggregation (goal ≤ 10 s) and the files' sizes
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -64,6 +66,7 @@ import { benchMcp } from './mcp.js'
 import { benchPull } from './pull.js'
 import { benchExchanges } from './federation-exchange.js'
 import { benchSecagg } from './federation-secagg.js'
+import { benchRound } from './federation-round.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -95,6 +98,7 @@ const SECTIONS = [
   'pull',
   'federation-exchange',
   'federation-secagg',
+  'federation-round',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -746,6 +750,23 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       baseline:
         `all members: commit ${fmt(r.ms.commit)}, mask ${fmt(r.ms.mask)}, reveal ${fmt(r.ms.reveal)}; ` +
         `files ${b.commit} / ${b.masked} / ${b.reveal} B`,
+      ratio: '—',
+      goal: '≤ 10 s aggregation',
+      met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
+    })
+  }
+
+  // 24. federation round: 50 members through the library on a folder exchange, 5 dropped after committing
+  if (want('federation-round')) {
+    const r = await benchRound(50, 5)
+    const b = r.bytes
+    rows.push({
+      benchmark: `federation round: ${r.members} members (t ${r.threshold}), ${r.dropped} dropped, folder exchange`,
+      measured: `aggregation ${fmt(r.ms.aggregate)}`,
+      baseline:
+        `all members: commit ${fmt(r.ms.commit)}, mask ${fmt(r.ms.mask)}, close ${fmt(r.ms.close)}, ` +
+        `reveal + open ${fmt(r.ms.reveal)}; verify ${fmt(r.ms.verify)}; ` +
+        `files commit ${b.commit} / bundle ${b.bundle} / reveal ${b.reveal} / result ${b.result} B`,
       ratio: '—',
       goal: '≤ 10 s aggregation',
       met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
