@@ -14,6 +14,10 @@ import DocsSync from './docs/sync.js'
 import Doctor from './doctor.js'
 import EnergyProfile from './energy/profile.js'
 import EnergyReport from './energy/report.js'
+import FederationInit from './federation/init.js'
+import FederationJoin from './federation/join.js'
+import FederationLeave from './federation/leave.js'
+import FederationStatus from './federation/status.js'
 import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
 import LearnRollback from './learn/rollback.js'
@@ -69,6 +73,10 @@ export const commands = {
   doctor: Doctor,
   'energy:profile': EnergyProfile,
   'energy:report': EnergyReport,
+  'federation:init': FederationInit,
+  'federation:join': FederationJoin,
+  'federation:leave': FederationLeave,
+  'federation:status': FederationStatus,
   'learn:diff': LearnDiff,
   'learn:report': LearnReport,
   'learn:rollback': LearnRollback,
