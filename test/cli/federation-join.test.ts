@@ -3,6 +3,7 @@
  * MIRADOR_HOME: a group started on a folder exchange, three members joining the one group file at
  * once, status (members, rounds from the exchange's files, the budget), the errors, and leave.
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from '@jest/globals'
@@ -110,6 +111,19 @@ describe('mirador federation init / join / status / leave', () => {
     expect(text.stdout).toMatch(/^ {2}0001 {2}done {4}2 commits, 2 bundles, 2 reveals$/m)
     expect(text.stdout).toMatch(/^budget {5}ε 1 of 4 spent in the last 30 days, 3 left; the oldest spend frees up at /m)
 
+    // a git exchange (a local bare repository): read through a clone in the member's home
+    const bare = path.join(w.dir, 'git', 'group.git')
+    mkdirSync(bare, { recursive: true })
+    execFileSync('git', ['init', '-q', '--bare', bare])
+    const viaGit = await w.cli('cy', ['init', 'gitted', '--exchange', `git+file://${bare}`, '--json'])
+    expect([viaGit.code, viaGit.stderr]).toEqual([0, ''])
+    const gs = await w.cli('cy', ['status', '--json'])
+    expect([gs.code, gs.stderr]).toEqual([0, ''])
+    expect(json(gs.stdout)).toMatchObject({ group: 'gitted', exchange: `git+file://${bare}`, rounds: [] })
+    const missing = await w.cli('dora', ['init', 'nope', '--exchange', `git+file://${bare}x`])
+    expect(missing.stderr).toMatch(/^✗ FEDERATION_EXCHANGE: .*does not exist; create it with `git init --bare /)
+    expect(existsSync(path.join(w.homeOf('dora'), 'keys', 'federation'))).toBe(false)
+
     // a remote exchange offline: everything but the rounds
     const remote = await w.cli('ben', ['init', 'far', '--exchange', 'git+ssh://git@example.com/far.git', '--json'])
     expect(remote.code).toBe(0)
@@ -128,7 +142,10 @@ describe('mirador federation init / join / status / leave', () => {
         '--exchange …` or `mirador federation join GROUP_FILE`',
     )
 
-    expect((await w.cli('ana', ['init', 'one', '--exchange', 'ex1'])).code).toBe(0)
+    const one = await w.cli('ana', ['init', 'one', '--exchange', 'ex1'])
+    expect(one.code).toBe(0)
+    // the founder sees what the group will share
+    expect(one.stdout).toMatch(/^ {2}shared over: query types general, planning, code; chains .*quick-deep/m)
     const file = path.join(w.dir, 'ex1', 'one.group.yaml')
     const twice = await w.cli('ana', ['init', 'two', '--exchange', 'ex2'])
     expect(twice.code).toBe(1)

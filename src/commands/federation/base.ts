@@ -28,14 +28,18 @@ export async function refuseSecondGroup(home: string, except?: string): Promise<
   return record
 }
 
-/** This member's entry: `--id`, else the id it joined with before, else the one from its keys. */
-export function entryFor(keys: MemberKeys, id: string | undefined) {
-  const chosen = id ?? memberIdOf(keys)
-  if (!MEMBER_ID.test(chosen))
+/** USAGE unless `id` is a member id `--id` accepts. */
+export function checkId(id: string): string {
+  if (!MEMBER_ID.test(id))
     throw new MiradorError(
       'USAGE',
-      `--id ${JSON.stringify(chosen)} is not a member id: use up to 64 lowercase letters, digits, '.', '_' and '-', ` +
+      `--id ${JSON.stringify(id)} is not a member id: use up to 64 lowercase letters, digits, '.', '_' and '-', ` +
         'starting with a letter or digit',
     )
-  return memberEntry(chosen, keys)
+  return id
+}
+
+/** This member's entry: the id given (`--id`, or the one it joined with before), else the one from its keys. */
+export function entryFor(keys: MemberKeys, id: string | undefined) {
+  return memberEntry(checkId(id ?? memberIdOf(keys)), keys)
 }

@@ -10,7 +10,7 @@ import { createExchange, exchangeKind } from '../../plugins/federation/exchange/
 import { loadOrCreateMemberKeys } from '../../plugins/federation/member-keys.js'
 import { writeMembership } from '../../plugins/federation/membership.js'
 import { MiradorCommand } from '../base.js'
-import { entryFor, idFlag, refuseSecondGroup } from './base.js'
+import { checkId, entryFor, idFlag, refuseSecondGroup } from './base.js'
 
 const GROUP = /^[a-z0-9][a-z0-9._-]{0,63}$/
 
@@ -74,7 +74,10 @@ export default class FederationInit extends MiradorCommand {
         `${JSON.stringify(args.group)} is not a group name: use lowercase letters, digits, '.', '_' and '-', ` +
           'starting with a letter or digit (e.g. garden-club)',
       )
+    if (flags.epsilon !== undefined && !/^\d*\.?\d+(e-?\d+)?$/i.test(flags.epsilon))
+      throw new MiradorError('USAGE', `--epsilon ${flags.epsilon} is not a number (e.g. 0.5)`)
     const { epsilon } = privacyParams(flags.epsilon === undefined ? {} : { epsilon: Number(flags.epsilon) })
+    if (flags.id !== undefined) checkId(flags.id)
     const home = miradorHome()
     const cwd = process.cwd()
     await refuseSecondGroup(home)
@@ -91,21 +94,13 @@ export default class FederationInit extends MiradorCommand {
         `${out} exists already: to join that group run \`mirador federation join ${out}\`; ` +
           'to start another, choose another --out',
       )
-    const keys = await loadOrCreateMemberKeys(home)
-    const founder = entryFor(keys, flags.id)
-    const exchange = await this.checkExchange(flags.exchange, folder, out, home, founder.id)
-    const text = newGroupText(
-      {
-        group: args.group,
-        exchange,
-        queryTypes: list(flags.types) ?? (await learnerQueryTypes(cwd, home, flags.config as string | undefined)),
-        chains: list(flags.chains) ?? shippedChainNames(),
-        epsilon,
-        threshold: flags.threshold,
-        founder,
-      },
-      out,
-    )
+    const exchange = await this.checkExchange(flags.exchange, folder, out, home)
+    const queryTypes = list(flags.types) ?? (await learnerQueryTypes(cwd, home, flags.config as string | undefined))
+    const chains = list(flags.chains) ?? shippedChainNames()
+    // keys last: a refused init leaves none behind
+    const founder = entryFor(await loadOrCreateMemberKeys(home), flags.id)
+    const g = { group: args.group, exchange, queryTypes, chains, epsilon, threshold: flags.threshold, founder }
+    const text = newGroupText(g, out)
     try {
       await writeFileAtomic(out, text, 0o644, { exclusive: true })
     } catch (err) {
@@ -116,6 +111,7 @@ export default class FederationInit extends MiradorCommand {
     if (!this.jsonEnabled()) {
       this.log(`✓ created the group ${args.group}, with you (${founder.id}) as its first member`)
       this.log(`  group file: ${out}`)
+      this.log(`  shared over: query types ${queryTypes.join(', ')}; chains ${chains.join(', ')}`)
       this.log(`  others join with: mirador federation join ${out}`)
       if (!folder)
         this.log(`  the exchange ${flags.exchange} was not contacted: the first \`federation contribute\` will`)
@@ -128,14 +124,9 @@ export default class FederationInit extends MiradorCommand {
    * it is named relative to the file (`.`), so the others' synced copies work wherever they are.
    * A local git remote must exist; remote ones are not contacted.
    */
-  private async checkExchange(
-    url: string,
-    folder: string | undefined,
-    out: string,
-    home: string,
-    member: string,
-  ): Promise<string> {
-    const x = createExchange(folder ?? url, { home, member }) // refuses a bad URL or one holding credentials
+  private async checkExchange(url: string, folder: string | undefined, out: string, home: string): Promise<string> {
+    // refuses a bad URL or one holding credentials; the member id only names git commits, and none is made
+    const x = createExchange(folder ?? url, { home, member: 'init' })
     if (!folder) {
       await x.close()
       if (url.startsWith('git+file:')) {
