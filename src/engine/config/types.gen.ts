@@ -369,6 +369,14 @@ export interface MiradorConfig {
           [k: string]: unknown
         }
     /**
+     * Federation: the group's community prior in `mirador ask` and `learn report`, and `memory forget --all` removing federation state. On only in a home that joined a group. true or false to turn it on or off, or a map of its options.
+     */
+    federation?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
      * Tools from the MCP servers of `mcp:` (separate processes you chose). false turns them off; their settings are under `mcp:`.
      */
     mcp?: boolean
@@ -687,9 +695,9 @@ export interface FederationPrivacy {
    */
   period_days: number
   /**
-   * Distributed noise, gaussian only: how many contributions share the noise (each adds sigma^2 / noise_shares, so any noise_shares of them summed carry the full guarantee). At most the threshold; default 1 (each contribution carries all of its noise).
+   * How a round's noise is split. distributed (the default): each of the round's t contributions adds 1/t of it, so every sum secure aggregation opens (never fewer than t) carries the full noise, private as long as at least t of its members are honest. local: each contribution carries all of it and is private on its own, at a large cost in usefulness (docs/federation.md).
    */
-  noise_shares?: number
+  noise?: 'distributed' | 'local'
   /**
    * Total epsilon a member may spend per period (default 4).
    */
@@ -730,6 +738,7 @@ export interface PluginManifest {
    */
   hooks: (
     | 'route'
+    | 'priors'
     | 'plan'
     | 'prompt'
     | 'model'
