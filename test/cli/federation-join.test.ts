@@ -35,6 +35,7 @@ describe('mirador federation init / join / status / leave', () => {
     const text = readFileSync(file, 'utf8')
     expect(text.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=\/.*federation-group\.schema\.json$/)
     expect(text).toContain('exchange: .\n')
+    expect(text).toMatch(/^ {2}noise: distributed$/m)
     // the learner's types (general, then the config's rules) and the shipped chains
     expect(text).toContain('queryTypes: [general, planning, code]')
     expect(text).toMatch(/chains: \[.*quick-deep.*single.*\]/)

@@ -54,6 +54,8 @@ export function newGroupText(g: NewGroup, file: string): string {
       mechanism: PRIVACY_DEFAULTS.mechanism,
       epsilon: g.epsilon,
       clip: PRIVACY_DEFAULTS.clip,
+      // written out so the group sees the choice (docs/federation.md, "Differential privacy and the budget")
+      noise: 'distributed',
       period_days: PRIVACY_DEFAULTS.periodDays,
       // a budget below one contribution would refuse every round
       budget: Math.max(PRIVACY_DEFAULTS.budget, g.epsilon),
