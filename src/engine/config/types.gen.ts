@@ -644,6 +644,10 @@ export interface FederationGroupFile {
    */
   threshold: number
   /**
+   * How long each phase of a round waits for every member before any member may close it with whoever is there (commit, then mask; a round that has not opened 3 × round_hours after it opened fails). Default 24.
+   */
+  round_hours?: number
+  /**
    * The group's members and their public keys; only bundles signed by these keys count.
    *
    * @minItems 1
