@@ -16,7 +16,11 @@ import EnergyProfile from './energy/profile.js'
 import EnergyReport from './energy/report.js'
 import FederationAggregate from './federation/aggregate.js'
 import FederationContribute from './federation/contribute.js'
+import FederationInit from './federation/init.js'
+import FederationJoin from './federation/join.js'
+import FederationLeave from './federation/leave.js'
 import FederationPull from './federation/pull.js'
+import FederationStatus from './federation/status.js'
 import FederationVerify from './federation/verify.js'
 import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
@@ -75,7 +79,11 @@ export const commands = {
   'energy:report': EnergyReport,
   'federation:aggregate': FederationAggregate,
   'federation:contribute': FederationContribute,
+  'federation:init': FederationInit,
+  'federation:join': FederationJoin,
+  'federation:leave': FederationLeave,
   'federation:pull': FederationPull,
+  'federation:status': FederationStatus,
   'federation:verify': FederationVerify,
   'learn:diff': LearnDiff,
   'learn:report': LearnReport,

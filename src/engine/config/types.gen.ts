@@ -369,6 +369,14 @@ export interface MiradorConfig {
           [k: string]: unknown
         }
     /**
+     * Federation: the group's community prior in `mirador ask` and `learn report`, and `memory forget --all` removing federation state. On only in a home that joined a group. true or false to turn it on or off, or a map of its options.
+     */
+    federation?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
      * Tools from the MCP servers of `mcp:` (separate processes you chose). false turns them off; their settings are under `mcp:`.
      */
     mcp?: boolean

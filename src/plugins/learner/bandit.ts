@@ -166,7 +166,11 @@ function evidence(c: Candidate, type: string | undefined): string {
 
 /** `community 78 % good (weight 6.2, round 0003 of garden-club)` */
 export function community(p: CandidatePrior): string {
-  return `community ${Math.round(p.share * 100)} % good (weight ${(p.alpha + p.beta).toFixed(1)}, ${p.source})`
+  return communityText({ share: p.share, weight: p.alpha + p.beta, source: p.source })
+}
+
+export function communityText(c: { share: number; weight: number; source: string }): string {
+  return `community ${Math.round(c.share * 100)} % good (weight ${c.weight.toFixed(1)}, ${c.source})`
 }
 
 function explain(
