@@ -40,6 +40,8 @@ const N = 12
 const DROPPED = ['m05', 'm06']
 const id = (i: number) => `m${String(i + 1).padStart(2, '0')}`
 
+const json = (r: { stdout: string }) => JSON.parse(r.stdout) as Record<string, unknown>
+
 interface Fed {
   dir: string
   homes: string[]
@@ -47,7 +49,11 @@ interface Fed {
   run(i: number, args: string[]): ReturnType<typeof runCli>
 }
 
-/** 12 members of one group: keys, group file and membership as `federation init`/`join` leave them. */
+/**
+ * 12 members of one group. Folder: made through the CLI (`federation init`, then 11 `join`s of the
+ * group file it writes into the exchange folder). Git, to keep the test short: keys, group file and
+ * membership made with the library, as those commands leave them.
+ */
 async function federation(kind: 'folder' | 'git'): Promise<Fed> {
   const p = makeProject({
     'chains/planner.yaml': PLANNER,
@@ -56,18 +62,35 @@ async function federation(kind: 'folder' | 'git'): Promise<Fed> {
   })
   const shared = mkdtempSync(path.join(os.tmpdir(), 'mirador-fedshare-'))
   const exchangeDir = path.join(shared, kind === 'git' ? 'group.git' : 'exchange')
-  if (kind === 'git') execFileSync('git', ['init', '--bare', '-q', '-b', 'main', exchangeDir])
-  else mkdirSync(exchangeDir)
   const homes = Array.from({ length: N }, (_, i) => path.join(p.dir, 'homes', id(i)))
+  for (const h of homes) mkdirSync(h, { recursive: true, mode: 0o700 })
+  const env = (i: number) => ({ MIRADOR_HOME: homes[i]!, OLLAMA_HOST: server.url, MIRADOR_MEMORY: 'off' })
+  const fed: Fed = {
+    dir: p.dir,
+    homes,
+    exchangeDir,
+    run: (i, args) => runCli(['federation', ...args], { cwd: p.dir, env: env(i), timeoutMs: 60_000 }),
+  }
+  if (kind === 'folder') {
+    const init = await fed.run(0, [
+      ...['init', 'garden-club', '--exchange', exchangeDir, '--id', id(0)],
+      ...['--types', 'planning,general', '--chains', 'planner,writer', '--json'],
+    ])
+    expect(init.code).toBe(0)
+    const { groupFile } = json(init) as { groupFile: string }
+    for (let i = 1; i < N; i++) expect((await fed.run(i, ['join', groupFile, '--id', id(i)])).code).toBe(0)
+    return fed
+  }
+  execFileSync('git', ['init', '--bare', '-q', '-b', 'main', exchangeDir])
   const keys = await Promise.all(homes.map((h) => loadOrCreateMemberKeys(h)))
   const groupFile = path.join(shared, 'group.yaml')
   writeFileSync(
     groupFile,
     [
       'group: garden-club',
-      `exchange: ${kind === 'git' ? `git+file://${exchangeDir}` : exchangeDir}`,
+      `exchange: git+file://${exchangeDir}`,
       'vocabulary: { queryTypes: [planning, general], chains: [planner, writer] }',
-      'privacy: { mechanism: laplace, epsilon: 1, clip: 10, period_days: 30, budget: 4 }',
+      'privacy: { mechanism: laplace, epsilon: 1, clip: 10, period_days: 30, budget: 4, noise: distributed }',
       'threshold: 2',
       'members:',
       ...keys.map(
@@ -77,13 +100,7 @@ async function federation(kind: 'folder' | 'git'): Promise<Fed> {
     ].join('\n'),
   )
   for (const [i, home] of homes.entries()) await writeMembership(home, { groupFile, member: id(i) })
-  const env = (i: number) => ({ MIRADOR_HOME: homes[i]!, OLLAMA_HOST: server.url, MIRADOR_MEMORY: 'off' })
-  return {
-    dir: p.dir,
-    homes,
-    exchangeDir,
-    run: (i, args) => runCli(['federation', ...args], { cwd: p.dir, env: env(i), timeoutMs: 60_000 }),
-  }
+  return fed
 }
 
 /** Ratings in every member's journal: the first two from real runs, the others written as the learner does. */
@@ -109,7 +126,6 @@ async function rate(fed: Fed): Promise<void> {
   }
 }
 
-const json = (r: { stdout: string }) => JSON.parse(r.stdout) as Record<string, unknown>
 const ok = async (p: ReturnType<typeof runCli>) => {
   const r = await p
   expect([r.code, r.stderr]).toEqual([0, expect.any(String)])
@@ -165,7 +181,7 @@ describe('federation rounds through the CLI', () => {
     const dry = await ok(fed.run(0, ['contribute', '--dry-run']))
     expect(dry.stdout).toMatch(/Dry run: nothing is sent and no budget is spent\. Round 0001 \(this would open it\)/)
     expect(dry.stdout).toMatch(/planning\/planner\/positive +1/)
-    expect(filesUnder(fed.exchangeDir)).toEqual([])
+    expect(existsSync(path.join(fed.exchangeDir, 'rounds'))).toBe(false)
 
     await round(fed)
     expectNothingPrivate(fed, fed.exchangeDir)
