@@ -6,7 +6,7 @@
  * exchange file or file under a home holds a query, an answer, a session name or a home's path.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -185,6 +185,17 @@ describe('federation rounds through the CLI', () => {
 
     await round(fed)
     expectNothingPrivate(fed, fed.exchangeDir)
+
+    // verify another copy of the exchange where one bundle was changed after signing: exit 1, with the reason
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'mirador-fedcopy-'))
+    cpSync(fed.exchangeDir, copy, { recursive: true })
+    const bundle = path.join(copy, 'rounds', '0001', 'bundle-m01.json')
+    writeFileSync(bundle, readFileSync(bundle, 'utf8').replace('"epsilon":1', '"epsilon":0.5'))
+    const tampered = await fed.run(2, ['verify', '--exchange', copy, '--json'])
+    expect(tampered.code).toBe(1)
+    expect(json(tampered).problems).toContainEqual(
+      expect.objectContaining({ file: 'rounds/0001/bundle-m01.json', reason: 'bad-signature' }),
+    )
 
     // past the budget: refused before anything is written
     await new Accountant({ home: fed.homes[4]! }).spend('garden-club/x', 3)

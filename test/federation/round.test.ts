@@ -5,7 +5,7 @@
  * signed by an outsider is rejected with its reason and never counts.
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { cp, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { cp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { makeBundle } from '../../src/plugins/federation/bundle.js'
@@ -132,6 +132,13 @@ describe('a round of 12 members, 2 dropping out', () => {
       code: 'FEDERATION_ROUND',
     })
     expect((await m.accountant.status()).spentEpsilon).toBe(2)
+    // a commit lost on its way (or by the exchange) is posted again, with the same bytes, by the next pull
+    const file = path.join(g.exchangeDir, 'rounds', '0002', 'commit-m01.json')
+    const posted = await readFile(file)
+    await rm(file)
+    const r = await pull(m.ctx)
+    expect(r.steps).toEqual([{ round: '0002', step: 'commit', wrote: true }])
+    expect((await readFile(file)).equals(posted)).toBe(true)
   })
 
   it('rejects tampered, replayed and foreign-signed files with the reason, and never counts them', async () => {

@@ -55,6 +55,7 @@ export async function openRoundSession(say: (line: string) => void, exchangeUrl?
 }
 
 const STEP_TEXT: Record<Step['step'], string> = {
+  commit: 'posted your commit again',
   'closed-commits': 'closed the commit phase',
   bundle: 'posted your masked bundle',
   'closed-mask': 'closed the mask phase',

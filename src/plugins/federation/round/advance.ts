@@ -18,7 +18,7 @@ import { readState, writeState, type RoundState } from './state.js'
 import type { FailedBody, RoundView } from './types.js'
 import { isFinished } from './types.js'
 
-export type StepKind = 'closed-commits' | 'bundle' | 'closed-mask' | 'reveal' | 'result' | 'failed'
+export type StepKind = 'commit' | 'closed-commits' | 'bundle' | 'closed-mask' | 'reveal' | 'result' | 'failed'
 export interface Step {
   round: string
   step: StepKind
@@ -92,6 +92,12 @@ async function next(
     wrote: await post(ctx, files.failed, sign('failed', { phase, reason })),
     forced: force,
   })
+
+  // a commit kept in the state but not on the exchange (the post failed, or the exchange lost it): post it again
+  if (state?.posted.commit && !view.closedCommits && !view.commits.has(me)) {
+    await post(ctx, files.commit(me), state.posted.commit)
+    return { kind: 'commit', wrote: true }
+  }
 
   if (!view.closedCommits) {
     const all = terms.roster.every((r) => view.commits.has(r.id))
