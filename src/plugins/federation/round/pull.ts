@@ -3,6 +3,7 @@
  * owed steps and the due closings in open rounds, and turn the newest verified result into
  * prior.json.
  */
+import { MiradorError } from '../../../engine/errors.js'
 import { advance, type AdvanceOptions, type Step, type Waiting } from './advance.js'
 import type { RoundContext } from './context.js'
 import { checkResult } from './opening.js'
@@ -18,7 +19,7 @@ export interface PullReport {
   /** the prior written, from the newest opened round whose result recomputes */
   prior?: Prior
   priorFile?: string
-  /** problems of the newest result (a result that does not recompute is not used) */
+  /** rounds that could not go on, and the newest result's problems (a result that does not recompute is not used) */
   problems: Problem[]
 }
 
@@ -35,10 +36,16 @@ export async function pull(ctx: RoundContext): Promise<PullReport> {
   const all = await views(ctx)
   for (const [i, v] of all.entries()) {
     if (!v.open || isFinished(v)) continue
-    const moved = await advance(ctx, v.round)
-    report.steps.push(...moved.steps)
-    all[i] = moved.view
-    if (!isFinished(moved.view)) report.waiting.push(moved.waiting)
+    try {
+      const moved = await advance(ctx, v.round)
+      report.steps.push(...moved.steps)
+      all[i] = moved.view
+      if (!isFinished(moved.view)) report.waiting.push(moved.waiting)
+    } catch (err) {
+      // one round that cannot go on (a share that does not reconstruct…) must not stop the others
+      if (!MiradorError.is(err) || !err.code.startsWith('FEDERATION_')) throw err
+      report.problems.push({ file: `rounds/${v.round}`, reason: 'inconsistent', message: err.message })
+    }
   }
   const newest = all.filter((v) => v.result).at(-1)
   if (newest) {
