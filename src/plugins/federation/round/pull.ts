@@ -9,8 +9,8 @@ import type { RoundContext } from './context.js'
 import { checkResult } from './opening.js'
 import { priorOf, writePrior, type Prior } from './prior.js'
 import { readRound } from './read.js'
-import { listRounds } from './rounds.js'
-import { isFinished, type Problem, type RoundView } from './types.js'
+import { listRounds, roundListings } from './rounds.js'
+import { isFinished, type Problem } from './types.js'
 
 export interface PullReport {
   steps: Step[]
@@ -23,39 +23,43 @@ export interface PullReport {
   problems: Problem[]
 }
 
-/** The rounds not finished yet, and the views of all. */
-async function views(ctx: RoundContext): Promise<RoundView[]> {
-  const out: RoundView[] = []
-  for (const id of await listRounds(ctx.exchange)) out.push(await readRound(ctx.exchange, ctx.group, id))
-  return out
-}
-
+/**
+ * Rounds that have a result.json or failed.json are finished and not read again (their closing is
+ * create-only: nothing can change them), except the newest results, read and recomputed for the
+ * prior until one verifies. So a pull reads the open rounds and one result, not the whole history.
+ */
 export async function pull(ctx: RoundContext): Promise<PullReport> {
   await ctx.exchange.sync()
   const report: PullReport = { steps: [], waiting: [], problems: [] }
-  const all = await views(ctx)
-  for (const [i, v] of all.entries()) {
-    if (!v.open || isFinished(v)) continue
+  const withResult: string[] = []
+  for (const { round, names } of await roundListings(ctx.exchange)) {
+    if (names.includes('result.json') || names.includes('failed.json')) {
+      if (names.includes('result.json')) withResult.push(round)
+      continue
+    }
     try {
-      const moved = await advance(ctx, v.round)
+      const moved = await advance(ctx, round)
       report.steps.push(...moved.steps)
-      all[i] = moved.view
-      if (!isFinished(moved.view)) report.waiting.push(moved.waiting)
+      if (moved.view.result) withResult.push(round)
+      else if (!isFinished(moved.view) && moved.view.open) report.waiting.push(moved.waiting)
     } catch (err) {
       // one round that cannot go on (a share that does not reconstruct…) must not stop the others
       if (!MiradorError.is(err) || !err.code.startsWith('FEDERATION_')) throw err
-      report.problems.push({ file: `rounds/${v.round}`, reason: 'inconsistent', message: err.message })
+      report.problems.push({ file: `rounds/${round}`, reason: 'inconsistent', message: err.message })
     }
   }
-  const newest = all.filter((v) => v.result).at(-1)
-  if (newest) {
-    const problem = checkResult(ctx.group, newest)
-    if (problem) report.problems.push(problem)
-    const prior = problem ? undefined : priorOf(ctx.group, newest)
+  for (const round of withResult.reverse()) {
+    const view = await readRound(ctx.exchange, ctx.group, round)
+    const problem = view.result
+      ? checkResult(ctx.group, view)
+      : view.problems.find((p) => p.file.endsWith('/result.json'))
+    const prior = problem ? undefined : priorOf(ctx.group, view)
     if (prior) {
       report.prior = prior
       report.priorFile = await writePrior(ctx.home, prior)
+      break
     }
+    if (problem) report.problems.push(problem)
   }
   return report
 }

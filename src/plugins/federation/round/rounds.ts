@@ -2,14 +2,18 @@
 import type { Exchange } from '../exchange/index.js'
 import { roundFiles, roundId } from './layout.js'
 
-/** Every round id with files, oldest first (probing upward: an exchange lists files, not folders). */
-export async function listRounds(exchange: Exchange): Promise<string[]> {
-  const out: string[] = []
+/** Every round with files and their names, oldest first (probing upward: an exchange lists files, not folders). */
+export async function roundListings(exchange: Exchange): Promise<{ round: string; names: string[] }[]> {
+  const out: { round: string; names: string[] }[] = []
   for (let n = 1; ; n++) {
-    const id = roundId(n)
-    if ((await exchange.list(roundFiles(id).dir)).length === 0) return out
-    out.push(id)
+    const round = roundId(n)
+    const names = await exchange.list(roundFiles(round).dir)
+    if (names.length === 0) return out
+    out.push({ round, names })
   }
 }
+
+export const listRounds = async (exchange: Exchange): Promise<string[]> =>
+  (await roundListings(exchange)).map((r) => r.round)
 
 export const nextRoundId = (rounds: readonly string[]): string => roundId(rounds.length + 1)
