@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { Accountant } from '../../src/plugins/federation/accountant.js'
 import { loadOrCreateMemberKeys } from '../../src/plugins/federation/member-keys.js'
 import { writeMembership } from '../../src/plugins/federation/membership.js'
+import { loadPrior } from '../../src/plugins/federation/prior.js'
 import { Journal } from '../../src/plugins/learner/journal.js'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { filesHolding, filesUnder } from '../support/home-files.js'
@@ -161,6 +162,8 @@ async function round(fed: Fed): Promise<void> {
   opened.totals.forEach((x, k) =>
     expect(Math.abs(x - noised.reduce((s, v) => s + v[k]!, 0))).toBeLessThan((10 * 0.5) / 4096 + 1e-9),
   )
+  // the learner's community prior reads it as it is
+  expect(await loadPrior(fed.homes[7]!)).toEqual({ file: expect.objectContaining({ round: '0001', members: 10 }) })
   const verified = await ok(fed.run(3, ['verify', '--json']))
   expect(json(verified)).toMatchObject({ problems: [], rounds: [{ round: '0001', phase: 'done', counted: 10 }] })
 }
