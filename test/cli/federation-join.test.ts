@@ -9,6 +9,7 @@ import path from 'node:path'
 import { describe, expect, it } from '@jest/globals'
 import { Accountant } from '../../src/plugins/federation/accountant.js'
 import { makeProject, runCli } from '../support/cli.js'
+import { filesUnder } from '../support/home-files.js'
 
 const CONFIG = 'builtins:\n  learner:\n    rules:\n      planning: [plan, schedule]\n      code: [function, bug]\n'
 
@@ -132,6 +133,28 @@ describe('mirador federation init / join / status / leave', () => {
     const off = await w.cli('ben', ['status', '--json'], { MIRADOR_OFFLINE: '1' })
     expect(off.code).toBe(0)
     expect(json(off.stdout)).toMatchObject({ group: 'far', rounds: null, roundsUnknown: 'unknown (offline)' })
+  })
+
+  it('members made by init and join run a round with contribute and pull; status follows it', async () => {
+    const w = world()
+    expect((await w.cli('ana', ['init', 'club', '--exchange', 'ex'])).code).toBe(0)
+    const file = path.join(w.dir, 'ex', 'club.group.yaml')
+    for (const name of ['ben', 'cy']) expect((await w.cli(name, ['join', file])).code).toBe(0)
+    const names = ['ana', 'ben', 'cy']
+    for (const name of names) {
+      const c = await w.cli(name, ['contribute'])
+      expect([c.code, c.stderr]).toEqual([0, ''])
+    }
+    const phase = async () => json((await w.cli('ana', ['status', '--json'])).stdout).rounds as { phase: string }[]
+    expect((await phase())[0]).toMatchObject({ round: '0001', phase: 'mask', commits: 3 })
+    for (let pass = 0; pass < 3 && (await phase())[0]!.phase !== 'done'; pass++)
+      for (const name of names) expect((await w.cli(name, ['pull'])).code).toBe(0)
+    expect(await phase()).toEqual([expect.objectContaining({ round: '0001', phase: 'done', commits: 3, bundles: 3 })])
+    const s = json((await w.cli('cy', ['status', '--json'])).stdout)
+    expect(s.budget).toMatchObject({ spentEpsilon: 1, leftEpsilon: 3 })
+    // nothing on the exchange, the group file included, names a member's home
+    for (const f of filesUnder(path.join(w.dir, 'ex')))
+      for (const name of names) expect([f, readFileSync(f, 'utf8').includes(w.homeOf(name))]).toEqual([f, false])
   })
 
   it('refuses: a bad group file (at file:line:column), a second group, a taken file, not a member', async () => {

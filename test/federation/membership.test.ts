@@ -2,6 +2,7 @@
  * membership.json and joining the shared group file: ids from keys, the group file rewritten with
  * its comments kept, idempotent joins, taken ids refused, and loadMembership's checks.
  */
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -135,5 +136,8 @@ describe('membership', () => {
     )
     await writeFile(file, groupText({ ...other.entry, id: dora.entry.id }))
     expect(await code(loadMembership(dora.home))).toMatch(/lists m-\w+ with other keys than yours/)
+    await rm(federationPaths(dora.home).keys, { recursive: true })
+    expect(await code(loadMembership(dora.home))).toMatch(/your federation keys \(.*\) are gone: restore them/)
+    expect(existsSync(federationPaths(dora.home).keys)).toBe(false) // none made in their place
   })
 })

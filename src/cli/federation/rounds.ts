@@ -5,6 +5,8 @@
  */
 import { MiradorError } from '../../engine/errors.js'
 import { createExchange, type ExchangeOptions } from '../../plugins/federation/exchange/index.js'
+import { parseMemberFile } from '../../plugins/federation/round/layout.js'
+import { listRounds, roundFiles } from '../../plugins/federation/round/index.js'
 
 /** The closing files of a round, in the order a round writes them. */
 const STEPS = ['open', 'commits', 'survivors', 'result'] as const
@@ -24,14 +26,11 @@ export interface RoundSummary {
   reveals: number
 }
 
-/** Round ids as the exchange names them: 0001, 0002, … */
-export const roundId = (n: number): string => String(n).padStart(4, '0')
-
 export function summarizeRound(round: string, names: readonly string[]): RoundSummary {
   const has = (step: string) => names.includes(`${step}.json`)
   const files = [...STEPS, 'failed'].filter(has)
   const reached = STEPS.filter(has).at(-1)
-  const count = (prefix: string) => names.filter((n) => n.startsWith(`${prefix}-`) && n.endsWith('.json')).length
+  const count = (kind: string) => names.filter((n) => parseMemberFile(n)?.kind === kind).length
   return {
     round,
     phase: has('failed') ? 'failed' : reached ? PHASE_AFTER[reached] : 'unknown',
@@ -52,14 +51,8 @@ export async function roundsOn(url: string, options: ExchangeOptions): Promise<R
   try {
     const x = createExchange(url, options)
     try {
-      // list() shows files only, so rounds are found by their ids, 0001, 0002, … until one is missing
       const rounds: RoundSummary[] = []
-      for (let n = 1; ; n++) {
-        const id = roundId(n)
-        const names = await x.list(`rounds/${id}`)
-        if (!names.length) break
-        rounds.push(summarizeRound(id, names))
-      }
+      for (const id of await listRounds(x)) rounds.push(summarizeRound(id, await x.list(roundFiles(id).dir)))
       return { rounds }
     } finally {
       await x.close()

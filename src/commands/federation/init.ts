@@ -57,6 +57,7 @@ export default class FederationInit extends MiradorCommand {
       description: 'The fewest contributions a round opens with (at least 2; a round also needs a majority).',
       min: 2,
       default: 2,
+      helpValue: 'N',
     }),
     epsilon: Flags.string({
       description: `ε per contribution (${PRIVACY_DEFAULTS.epsilon} by default; smaller is more private).`,

@@ -107,6 +107,14 @@ export async function loadMembership(home: string): Promise<Membership> {
   const record = await readMembership(home)
   if (!record) throw membershipError(NOT_A_MEMBER)
   const group = await loadGroupFile(record.groupFile)
+  const keysDir = federationPaths(home).keys
+  // new keys made here could never match the group file's entry: say what is wrong instead
+  if (!(await stat(path.join(keysDir, 'signing.pem')).catch(() => undefined)))
+    throw membershipError(
+      `your federation keys (${keysDir}) are gone: restore them from a backup, or run ` +
+        '`mirador federation leave --yes` and join again under another --id',
+      { groupFile: record.groupFile, member: record.member },
+    )
   const keys = await loadOrCreateMemberKeys(home)
   const listed = group.value.members.find((m) => m.id === record.member)
   if (!listed)
@@ -117,7 +125,7 @@ export async function loadMembership(home: string): Promise<Membership> {
     )
   if (listed.signing_key !== keys.signing.public || listed.agreement_key !== keys.agreement.public)
     throw membershipError(
-      `${record.groupFile} lists ${record.member} with other keys than yours (${federationPaths(home).keys}): ` +
+      `${record.groupFile} lists ${record.member} with other keys than yours (${keysDir}): ` +
         'restore your keys, or run `mirador federation leave --yes` and join again with another --id',
       { groupFile: record.groupFile, member: record.member },
     )
