@@ -20,9 +20,10 @@
  * A NEW member (no ratings; its hidden best is the majority's) then routes its first 100 queries,
  * 20 per type in a random order, rating each with the same model and learning as it goes, once
  * without a prior and once with the community prior (federation/prior.ts `communityPrior` on each
- * candidate, faded by its own ratings), on the same world draws. Reported: the share of those 100
- * routed to its best chain, with and without, and the difference in points, over 200 repetitions
- * (new worlds, members and noise each time): the median and the interquartile range.
+ * candidate, faded by its own ratings, weight w = DEFAULT_PRIOR_WEIGHT), on the same world draws.
+ * Reported: the share of those 100 routed to its best chain, with and without, and the difference in
+ * points, over 200 repetitions (new worlds, members and noise each time): the median and the
+ * interquartile range.
  *
  * Randomness is seeded (the world, each router, and the noise's uniforms), so a run prints the same
  * numbers; the noise's distribution is the product's (privatize with a seeded uniform in place of
@@ -45,6 +46,7 @@ import {
   roundParams,
   type Noise,
 } from '../src/plugins/federation/dp.js'
+import { communityPrior, DEFAULT_PRIOR_WEIGHT } from '../src/plugins/federation/prior.js'
 import { countsVector, type LearnerRecord } from '../src/plugins/federation/vector.js'
 import { makeVocabulary, slotOf } from '../src/plugins/federation/vocabulary.js'
 
@@ -57,27 +59,12 @@ const P_OTHER = 0.4
 const WEEK = 50
 const NEW_PER_TYPE = 20
 const CLIP = 10
-/** the prior's weight in pseudo-ratings (federation/prior.ts DEFAULT_PRIOR_WEIGHT once it lands) */
-const DEFAULT_W = 10
 /** a round's t for n members: max(threshold 2, ⌊n/2⌋ + 1) */
 export const roundT = (members: number) => Math.max(2, Math.floor(members / 2) + 1)
 
 const types = Array.from({ length: TYPES }, (_, i) => `type-${i}`)
 const chains = Array.from({ length: CHAINS }, (_, i) => `chain-${i}`)
 const vocabulary = makeVocabulary(types, chains)
-
-/**
- * The community prior of one (type, chain): docs/federation.md's math, until federation/prior.ts
- * lands (then this is its `communityPrior`).
- */
-function communityPrior(positive: number, negative: number, sd: number, ownRatings: number, w: number) {
-  const p = Math.max(0, positive)
-  const n = Math.max(0, negative)
-  const share = (p + 1) / (p + n + 2)
-  const reliability = p + n > 0 ? Math.min(1, Math.max(0, 1 - (2 * sd) / (p + n))) : 0
-  const weight = w * reliability * (w / (w + ownRatings))
-  return { alpha: weight * share, beta: weight * (1 - share), share, reliability }
-}
 
 type States = WeightState[][]
 const freshStates = (): States => types.map(() => chains.map(() => ({ weight: 0.5, count: 0 }) satisfies WeightState))
@@ -215,7 +202,7 @@ export const SETTINGS: Setting[] = [
 export function benchPrior({
   reps = 200,
   settings = SETTINGS,
-  weights = [DEFAULT_W],
+  weights = [DEFAULT_PRIOR_WEIGHT],
   members = MEMBERS,
   minority = false,
 }: PriorBenchOptions = {}): PriorResult[] {
