@@ -69,7 +69,7 @@ export function stepLine(s: Step): string {
   return `round ${s.round}: ${s.wrote ? text : `${text.replace(/^(closed|opened)/, 'another member $1')}`}`
 }
 
-const PHASE_TEXT = { commit: 'commits', mask: 'bundles', reveal: 'reveals' } as const
+const PHASE_TEXT = { commit: 'commit', mask: 'bundle', reveal: 'reveal' } as const
 
 /** One line: what a round waits for, and when it can go on without the missing members. */
 export function waitingLine(w: Waiting): string {
@@ -80,5 +80,6 @@ export function waitingLine(w: Waiting): string {
     w.phase === 'reveal'
       ? ` (it fails if it has not opened by ${w.until})`
       : ` (anyone may close the phase after ${w.until}, or now: mirador federation aggregate ${w.round} --now)`
-  return `round ${w.round}: ${w.phase} phase, ${w.have} ${PHASE_TEXT[w.phase]}, ${w.need} needed${missing}${until}`
+  const have = `${w.have} ${PHASE_TEXT[w.phase]}${w.have === 1 ? '' : 's'}`
+  return `round ${w.round}: ${w.phase} phase, ${have} of the ${w.need} it needs${missing}${until}`
 }
