@@ -38,6 +38,25 @@ export function roundHours(group: Group): number {
   return group.value.round_hours ?? DEFAULT_ROUND_HOURS
 }
 
+/** A value this far beyond the clip (in noise standard deviations) is never drawn: Laplace odds e^(−50√2). */
+const NOISE_SDS = 50
+
+/**
+ * The fixed-point scale of a round: the finest power of two up to DEFAULT_SCALE at which the sum of
+ * n contributions (each within clip + 50 sd of its noise) cannot leave the 32-bit range that secure
+ * aggregation sums in. A large group with a small ε gets a coarser scale rather than a refused mask.
+ */
+export function roundScale(members: number, params: PrivacyParams): number {
+  const largest = params.clip + NOISE_SDS * Math.sqrt(contributionVariance(params))
+  const fits = (2 ** 31 - 1) / (members * largest)
+  if (fits < 1)
+    throw new MiradorError(
+      'FEDERATION_RANGE',
+      `${members} members with noise of this size (ε ${params.epsilon}) could overflow the sum; use a larger ε`,
+    )
+  return Math.min(DEFAULT_SCALE, 2 ** Math.floor(Math.log2(fits)))
+}
+
 /** open.json's body for a round opened now. */
 export function openTerms(group: Group, now: Date): OpenBody {
   const roster = rosterOf(group)
@@ -49,11 +68,12 @@ export function openTerms(group: Group, now: Date): OpenBody {
   const t = roundThreshold(group, roster.length)
   const h = roundHours(group) * HOUR
   const at = (k: number) => new Date(now.getTime() + k * h).toISOString()
+  const params = roundParams(group, t)
   return {
     roster,
     t,
-    params: roundParams(group, t),
-    scale: DEFAULT_SCALE,
+    params,
+    scale: roundScale(roster.length, params),
     vocabulary: { queryTypes: [...group.vocabulary.queryTypes], chains: [...group.vocabulary.chains] },
     commit_until: at(1),
     mask_until: at(2),
