@@ -151,6 +151,8 @@ describe('a round of 12 members, 2 dropping out', () => {
     values[0]! ^= 1
     bundle.payload.values = values.toString('base64')
     await writeFile(at('0001', 'bundle-m01.json'), JSON.stringify(bundle))
+    // m04's bundle copied under another name (listed before the real one): only the copy is rejected
+    await cp(at('0001', 'bundle-m04.json'), at('0001', 'bundle-m0.json'))
     // replayed: m03's bundle of round 0001 copied into round 0002
     await cp(at('0001', 'bundle-m03.json'), at('0002', 'bundle-m03.json'))
     // foreign: an outsider's bundle, and a commit claiming to be m05's signed with the outsider's key
@@ -171,6 +173,7 @@ describe('a round of 12 members, 2 dropping out', () => {
     const reasons = Object.fromEntries(checked.problems.map((p) => [p.file, p.reason]))
     expect(reasons).toMatchObject({
       'rounds/0001/bundle-m01.json': 'bad-signature',
+      'rounds/0001/bundle-m0.json': 'bad-signature',
       'rounds/0002/bundle-m03.json': 'out-of-round',
       'rounds/0002/bundle-m99.json': 'foreign',
       'rounds/0002/commit-m05.json': 'bad-signature',
@@ -178,6 +181,8 @@ describe('a round of 12 members, 2 dropping out', () => {
     })
     const v1 = await readRound(x, g.group, '0001')
     expect(v1.bundles.has('m01')).toBe(false)
+    expect(v1.bundles.has('m04')).toBe(true)
+    expect(checked.problems.filter((p) => p.file === 'rounds/0001/bundle-m04.json')).toEqual([])
     const v2 = await readRound(x, g.group, '0002')
     expect([...v2.commits.keys()]).toEqual(['m01'])
     expect(v2.bundles.size).toBe(0)

@@ -108,6 +108,8 @@ export async function readRound(exchange: Exchange, group: Group, round: string)
     if (e && !isIds(ids)) problem('commits.json', 'malformed', 'its committed members are not a sorted list of ids')
     else if (e && ids!.some((id) => !view.commits.has(id)))
       problem('commits.json', 'inconsistent', 'it names members without a valid commit')
+    else if (e && ids!.length < terms.t)
+      problem('commits.json', 'inconsistent', `it closes with ${ids!.length} members, fewer than t = ${terms.t}`)
     else if (e) view.closedCommits = e
   }
   const committed = view.closedCommits?.body.committed
@@ -116,7 +118,9 @@ export async function readRound(exchange: Exchange, group: Group, round: string)
   for (const [name, p] of byKind('bundle')) {
     const x = await load(name)
     if (x === undefined) continue
-    const v = verifyBundle(x, roster, round, seen)
+    // checked against a copy: a bundle copied under another member's name must not make the real one a "replay"
+    const trial = { commitments: new Set(seen.commitments), members: new Set(seen.members) }
+    const v = verifyBundle(x, roster, round, trial)
     if (!v.ok) {
       problem(name, v.reason, v.message)
       continue
@@ -124,7 +128,11 @@ export async function readRound(exchange: Exchange, group: Group, round: string)
     const b = x as Bundle & { payload: MaskedVector }
     const why = bundleProblem(b, p!.member, terms, committed)
     if (why) problem(name, why[0], why[1])
-    else view.bundles.set(b.member, { bundle: b, commitment: v.commitment })
+    else {
+      view.bundles.set(b.member, { bundle: b, commitment: v.commitment })
+      seen.commitments.add(v.commitment)
+      seen.members.add(b.member)
+    }
   }
 
   if (names.includes('survivors.json')) {
@@ -136,6 +144,8 @@ export async function readRound(exchange: Exchange, group: Group, round: string)
         problem('survivors.json', 'inconsistent', 'its survivors and dropped members do not split the committed ones')
       else if (survivors.some((id) => !view.bundles.has(id)))
         problem('survivors.json', 'inconsistent', 'it names survivors without a valid bundle')
+      else if (survivors.length < terms.t)
+        problem('survivors.json', 'inconsistent', `it has ${survivors.length} survivors, fewer than t = ${terms.t}`)
       else view.closedMask = e
     }
   }
