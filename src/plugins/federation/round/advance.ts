@@ -44,6 +44,7 @@ export interface AdvanceOptions {
 }
 
 const MAX_STEPS = 12
+const OWN = new Set<StepKind>(['commit', 'bundle', 'reveal'])
 
 export async function advance(
   ctx: RoundContext,
@@ -57,6 +58,8 @@ export async function advance(
   for (let i = 0; i < MAX_STEPS && view.open && !isFinished(view); i++) {
     const step = await next(ctx, view, state, force)
     if (!step) break
+    // this member's own files are posted once a call: one that does not count (rejected) is not retried in a loop
+    if (OWN.has(step.kind) && steps.some((s) => s.step === step.kind)) break
     if (step.forced) force = false
     if (step.state) state = step.state
     steps.push({ round, step: step.kind, wrote: step.wrote })
