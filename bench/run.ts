@@ -33,6 +33,10 @@
  *  21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
  *  22. federation exchanges: 50 members put a file each at once, per exchange kind
  *  23. federation secure aggregation: one round of 50 members (5 drop out), its phases and file sizes
+ *  24. federation prior: a new member's share of queries routed to its best chain with the community prior of
+ *      50 simulated members against without it, at ε 1 and 0.1, local and distributed noise
+ *  25. federation round: a whole round of 50 members on a folder exchange through the library, its phases,
+ *      the aggregation (goal ≤ 10 s) and the files' sizes
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -64,6 +68,8 @@ import { benchMcp } from './mcp.js'
 import { benchPull } from './pull.js'
 import { benchExchanges } from './federation-exchange.js'
 import { benchSecagg } from './federation-secagg.js'
+import { benchRound } from './federation-round.js'
+import { benchPrior, points, priorPrivacyCost, sharePct } from './federation-prior.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -95,6 +101,8 @@ const SECTIONS = [
   'pull',
   'federation-exchange',
   'federation-secagg',
+  'federation-round',
+  'federation-prior',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -750,6 +758,42 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       goal: '≤ 10 s aggregation',
       met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
     })
+  }
+
+  // 25. federation round: 50 members through the library on a folder exchange, 5 dropped after committing
+  if (want('federation-round')) {
+    const r = await benchRound(50, 5)
+    const b = r.bytes
+    rows.push({
+      benchmark: `federation round: ${r.members} members (t ${r.threshold}), ${r.dropped} dropped, folder exchange`,
+      measured: `aggregation ${fmt(r.ms.aggregate)}`,
+      baseline:
+        `all members: commit ${fmt(r.ms.commit)}, mask ${fmt(r.ms.mask)}, close ${fmt(r.ms.close)}, ` +
+        `reveal + open ${fmt(r.ms.reveal)}; verify ${fmt(r.ms.verify)}; ` +
+        `files commit ${b.commit} / bundle ${b.bundle} / reveal ${b.reveal} / result ${b.result} B`,
+      ratio: '—',
+      goal: '≤ 10 s aggregation',
+      met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
+    })
+  }
+
+  // 24. federation prior: 50 members' week of ratings, noised and summed; a new member's first 100 queries
+  if (want('federation-prior')) {
+    // the issue's 50 members, and 200 (where the prior starts to pay at ε 1: docs/federation.md)
+    const big = benchPrior({ reps: 200, members: 200, settings: [{ epsilon: 1, noise: 'distributed' }] })
+    for (const r of [...benchPrior({ reps: 200 }), ...big]) {
+      const gain = median(r.diff)
+      rows.push({
+        benchmark:
+          `federation prior: new member, best-chain share, ${r.members} members, ε ${r.epsilon}, ${r.noise}` +
+          (r.noise === 'distributed' ? ` (k = t = ${r.shares})` : ''),
+        measured: `with ${sharePct(r.with)}, without ${sharePct(r.without)}`,
+        baseline: `${priorPrivacyCost(r)}; noise sd ${r.sd.toFixed(0)} a slot; w ${r.w}, 200 runs`,
+        ratio: `${points(r.diff)} points`,
+        goal: r.epsilon === 1 && r.members === 50 ? '≥ 20 points' : 'report',
+        met: r.epsilon === 1 && r.members === 50 ? (gain >= 20 ? 'yes' : 'no') : '—',
+      })
+    }
   }
 
   console.log(

@@ -74,6 +74,7 @@ const PLUGIN_TYPE_NAMES = {
   learner: { '': 'LearnerOptions' },
   energy: { '': 'EnergyOptions', '/properties/costs/additionalProperties': 'TokenCost' },
   mcp: { '': 'McpOptions', '/definitions/server': 'McpServerSettings' },
+  federation: { '': 'FederationOptions' },
 }
 
 const isConditional = (s) =>

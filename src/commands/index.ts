@@ -14,6 +14,14 @@ import DocsSync from './docs/sync.js'
 import Doctor from './doctor.js'
 import EnergyProfile from './energy/profile.js'
 import EnergyReport from './energy/report.js'
+import FederationAggregate from './federation/aggregate.js'
+import FederationContribute from './federation/contribute.js'
+import FederationInit from './federation/init.js'
+import FederationJoin from './federation/join.js'
+import FederationLeave from './federation/leave.js'
+import FederationPull from './federation/pull.js'
+import FederationStatus from './federation/status.js'
+import FederationVerify from './federation/verify.js'
 import LearnDiff from './learn/diff.js'
 import LearnReport from './learn/report.js'
 import LearnRollback from './learn/rollback.js'
@@ -69,6 +77,14 @@ export const commands = {
   doctor: Doctor,
   'energy:profile': EnergyProfile,
   'energy:report': EnergyReport,
+  'federation:aggregate': FederationAggregate,
+  'federation:contribute': FederationContribute,
+  'federation:init': FederationInit,
+  'federation:join': FederationJoin,
+  'federation:leave': FederationLeave,
+  'federation:pull': FederationPull,
+  'federation:status': FederationStatus,
+  'federation:verify': FederationVerify,
   'learn:diff': LearnDiff,
   'learn:report': LearnReport,
   'learn:rollback': LearnRollback,

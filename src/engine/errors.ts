@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   FEDERATION_BUNDLE:
     'a federation bundle or round result was rejected (unsigned, tampered, foreign, replayed or out of round)',
   FEDERATION_KEYS: "this member's federation keys cannot be read or created",
+  FEDERATION_MEMBERSHIP:
+    'this Mirador is in no federation group, is in one already, or the group file does not list it as itself',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',

@@ -5,6 +5,7 @@ export type HookKind = 'waterfall' | 'bail' | 'series' | 'parallel' | 'sync'
 
 export const HOOK_KINDS: Readonly<Record<HookName, HookKind>> = {
   route: 'bail',
+  priors: 'waterfall',
   plan: 'waterfall',
   prompt: 'waterfall',
   model: 'bail',
@@ -17,7 +18,7 @@ export const HOOK_KINDS: Readonly<Record<HookName, HookKind>> = {
   forget: 'series',
 }
 
-/** Hooks called as `(value, context)`; the others (event, feedback, forget) have no context. */
+/** Hooks called as `(value, context)`; the others (priors, event, feedback, forget) have no context. */
 export function hasContext(hook: HookName): boolean {
-  return hook !== 'event' && hook !== 'feedback' && hook !== 'forget'
+  return hook !== 'priors' && hook !== 'event' && hook !== 'feedback' && hook !== 'forget'
 }

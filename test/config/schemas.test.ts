@@ -13,7 +13,7 @@ import { getOptionsValidator } from '../../src/engine/config/validate.js'
 import { validatePluginOptions } from '../../src/engine/plugin-options.js'
 
 const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool', 'federation-group']
-const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy']
+const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy', 'federation']
 const pluginSchema = (name: string) =>
   JSON.parse(readFileSync(`schemas/plugins/${name}.schema.json`, 'utf8')) as Record<string, unknown>
 const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')

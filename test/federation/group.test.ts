@@ -9,6 +9,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { MiradorError } from '../../src/engine/errors.js'
 import { makeBundle, newSeen, verifyBundle } from '../../src/plugins/federation/bundle.js'
+import { roundParams } from '../../src/plugins/federation/dp.js'
 import { loadGroupFile, loadGroupText } from '../../src/plugins/federation/group.js'
 import { rawPublicKey } from '../../src/plugins/federation/keys.js'
 import { loadOrCreateMemberKeys, memberKeysDir } from '../../src/plugins/federation/member-keys.js'
@@ -94,7 +95,7 @@ describe('group file', () => {
     expect(err.location?.line).toBe(20)
   })
 
-  it('a member listed twice, a key that is not one, a threshold above the group: at the offending value', () => {
+  it('a member listed twice, a key that is not one: at the offending value; a threshold above the group loads', () => {
     const twice = problem(
       groupYaml({
         members:
@@ -117,9 +118,9 @@ describe('group file', () => {
     expect(wrongKind.message).toMatch(/alice's signing_key: a x25519 key where an ed25519 key belongs/)
     expect(wrongKind.location).toMatchObject({ line: 15, column: 18 })
 
-    const threshold = problem(groupYaml({ threshold: 3 }))
-    expect(threshold.message).toMatch(/threshold 3 is more than the 2 members/)
-    expect(threshold.location).toMatchObject({ line: 12, column: 12 })
+    // the threshold is a minimum (a round's t is at least it): a group smaller than it still loads
+    const one = `  - id: alice\n    signing_key: ${s1}\n    agreement_key: ${a1}`
+    expect(loadGroupText(groupYaml({ threshold: 3, members: one }), 'garden.yaml').value.threshold).toBe(3)
   })
 
   it('privacy parameters the mechanism cannot take, and a budget below one contribution', () => {
@@ -135,18 +136,18 @@ describe('group file', () => {
     )
     expect(budget.message).toMatch(/less than one contribution/)
     expect(budget.location?.line).toBe(11)
-    const gauss = '  mechanism: gaussian\n  epsilon: 1\n  delta: 0.000001\n  clip: 3\n  period_days: 30\n  budget: 4\n'
-    expect(loadGroupText(groupYaml({ privacy: gauss + '  noise_shares: 2' }), 'g.yaml').params.shares).toBe(2)
-    const shares = problem(groupYaml({ privacy: gauss + '  noise_shares: 3' }))
-    expect(shares.message).toMatch(/noise_shares 3 is more than the threshold 2/)
-    expect(shares.location?.line).toBe(13)
-    const laplaceShares = problem(
-      groupYaml({
-        privacy: '  mechanism: laplace\n  epsilon: 1\n  clip: 10\n  period_days: 30\n  budget: 4\n  noise_shares: 2',
-      }),
-    )
-    expect(laplaceShares.message).toMatch(/needs the gaussian mechanism/)
-    expect(laplaceShares.location?.line).toBe(12)
+    const base = '  mechanism: laplace\n  epsilon: 1\n  clip: 10\n  period_days: 30\n  budget: 4\n'
+    // the noise is split among a round's t contributions unless the group asks for local noise
+    const distributed = loadGroupText(groupYaml({ privacy: base }), 'g.yaml')
+    expect(distributed.noise).toBe('distributed')
+    expect(distributed.params.shares).toBe(1)
+    expect(roundParams(distributed, 7)).toMatchObject({ mechanism: 'laplace', shares: 7 })
+    const local = loadGroupText(groupYaml({ privacy: base + '  noise: local' }), 'g.yaml')
+    expect(roundParams(local, 7).shares).toBe(1)
+    const unknown = problem(groupYaml({ privacy: base + '  noise: shared' }))
+    expect(unknown.code).toBe('CONFIG_INVALID')
+    expect(unknown.location?.line).toBe(12)
+    expect(problem(groupYaml({ privacy: base + '  noise_shares: 2' })).location?.line).toBe(12)
   })
 
   it('a YAML syntax error names its position', () => {

@@ -11,6 +11,7 @@ import type {
 } from '../../engine/events.js'
 import { CORE_EVENT_TYPES } from '../../engine/events.js'
 import { bytes, pct, safeText, seconds, type Paint } from './format.js'
+import { community, type CandidatePrior } from '../../plugins/learner/bandit.js'
 
 /** Every event type the renderers know, drawn or deliberately left out; others are shown only with --debug. */
 const KNOWN = new Set<string>([
@@ -132,14 +133,15 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       const head = `chose ${String(e.chain)} for a "${String(e.queryType)}" question`
       if (!e.explain) return head
       const rows = Array.isArray(e.candidates)
-        ? (e.candidates as { chain: string; weight: number; count: number; sample?: number }[])
+        ? (e.candidates as { chain: string; weight: number; count: number; sample?: number; prior?: CandidatePrior }[])
         : []
       const skipped = Array.isArray(e.skipped) ? (e.skipped as { chain: string; reason: string }[]) : []
       return [
         `${head}: ${String(e.reason)}`,
         ...rows.map((c) => {
           const drew = c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''
-          return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}`
+          const prior = c.prior ? `  ${community(c.prior)}` : ''
+          return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}${prior}`
         }),
         ...skipped.map((c) => `    ${c.chain.padEnd(18)} not a candidate: ${safeText(c.reason)}`),
       ].join('\n')

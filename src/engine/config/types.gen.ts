@@ -369,6 +369,14 @@ export interface MiradorConfig {
           [k: string]: unknown
         }
     /**
+     * Federation: the group's community prior in `mirador ask` and `learn report`, and `memory forget --all` removing federation state. On only in a home that joined a group. true or false to turn it on or off, or a map of its options.
+     */
+    federation?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
      * Tools from the MCP servers of `mcp:` (separate processes you chose). false turns them off; their settings are under `mcp:`.
      */
     mcp?: boolean
@@ -632,9 +640,13 @@ export interface FederationGroupFile {
   vocabulary: FederationVocabulary
   privacy: FederationPrivacy
   /**
-   * How many members' shares secure aggregation needs to recover a member that dropped out (at least 2, at most the number of members).
+   * The smallest number of contributions a round opens (at least 2): a round's threshold t is the larger of this and a majority of the members listed when it opens; secure aggregation needs t members' shares to recover a member that dropped out. A group smaller than it is valid (it waits for members).
    */
   threshold: number
+  /**
+   * How long each phase of a round waits for every member before any member may close it with whoever is there (commit, then mask; a round that has not opened 3 × round_hours after it opened fails). Default 24.
+   */
+  round_hours?: number
   /**
    * The group's members and their public keys; only bundles signed by these keys count.
    *
@@ -687,9 +699,9 @@ export interface FederationPrivacy {
    */
   period_days: number
   /**
-   * Distributed noise, gaussian only: how many contributions share the noise (each adds sigma^2 / noise_shares, so any noise_shares of them summed carry the full guarantee). At most the threshold; default 1 (each contribution carries all of its noise).
+   * How a round's noise is split. distributed (the default): each of the round's t contributions adds 1/t of it, so every sum secure aggregation opens (never fewer than t) carries the full noise, private as long as at least t of its members are honest. local: each contribution carries all of it and is private on its own, at a large cost in usefulness (docs/federation.md).
    */
-  noise_shares?: number
+  noise?: 'distributed' | 'local'
   /**
    * Total epsilon a member may spend per period (default 4).
    */
@@ -730,6 +742,7 @@ export interface PluginManifest {
    */
   hooks: (
     | 'route'
+    | 'priors'
     | 'plan'
     | 'prompt'
     | 'model'

@@ -2,9 +2,9 @@
  * The group file: a YAML (or JSON) file every member of a federation group holds the same copy of
  * (schemas/federation-group.schema.json). Loaded and validated like Mirador's other YAML files
  * (engine/config: safe parsing, ajv, errors at file:line:column), then checked for what a schema
- * cannot say: member ids and keys unique, keys that are really Ed25519 / X25519 public keys, a
- * threshold no larger than the group, privacy parameters within dp.ts's limits and a budget that
- * allows at least one contribution. Every such error is CONFIG_INVALID at the offending value.
+ * cannot say: member ids and keys unique, keys that are really Ed25519 / X25519 public keys,
+ * privacy parameters within dp.ts's limits and a budget that allows at least one contribution.
+ * Every such error is CONFIG_INVALID at the offending value.
  */
 import {
   loadConfigFile,
@@ -16,7 +16,7 @@ import {
 } from '../../engine/config/index.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { BudgetPolicy } from './accountant.js'
-import { privacyParams, type PrivacyParams } from './dp.js'
+import { privacyParams, type Noise, type PrivacyParams } from './dp.js'
 import { publicKeyFrom } from './keys.js'
 import { makeVocabulary, type Vocabulary } from './vocabulary.js'
 
@@ -26,8 +26,10 @@ export interface Group {
   value: FederationGroupFile
   group: string
   vocabulary: Vocabulary
-  /** the group's noise per contribution */
+  /** the group's noise, whole (shares 1); a round splits it when `noise` is distributed (dp.ts roundParams) */
   params: PrivacyParams
+  /** distributed (default): each of a round's t contributions adds 1/t of the noise; local: each all of it */
+  noise: Noise
   policy: BudgetPolicy
 }
 
@@ -59,12 +61,8 @@ function check(loaded: Loaded<FederationGroupFile>): Group {
       keys.set(m[field], i)
     }
   })
-  if (g.threshold > g.members.length)
-    throw invalid(
-      loaded,
-      ['threshold'],
-      `threshold ${g.threshold} is more than the ${g.members.length} members: no round could ever open`,
-    )
+  // threshold is a minimum, not a count of members: a group of one (just after `federation init`) is valid;
+  // a round's t is max(threshold, floor(n/2)+1) of the n members listed when it opens (docs/federation.md)
   let params: PrivacyParams
   try {
     const p = g.privacy
@@ -73,19 +71,14 @@ function check(loaded: Loaded<FederationGroupFile>): Group {
       epsilon: p.epsilon,
       clip: p.clip,
       ...(p.delta !== undefined ? { delta: p.delta } : {}),
-      ...(p.noise_shares !== undefined ? { shares: p.noise_shares } : {}),
     })
   } catch (err) {
-    const at = g.privacy.noise_shares !== undefined && g.privacy.noise_shares > 1 ? 'noise_shares' : 'delta'
-    throw invalid(loaded, ['privacy', g.privacy[at] !== undefined ? at : 'mechanism'], MiradorError.from(err).message)
-  }
-  if (params.shares > g.threshold)
     throw invalid(
       loaded,
-      ['privacy', 'noise_shares'],
-      `noise_shares ${params.shares} is more than the threshold ${g.threshold}: ` +
-        'a sum opened with fewer contributions would carry less noise than the guarantee',
+      ['privacy', g.privacy.delta !== undefined ? 'delta' : 'mechanism'],
+      MiradorError.from(err).message,
     )
+  }
   if (g.privacy.budget < g.privacy.epsilon)
     throw invalid(
       loaded,
@@ -99,6 +92,7 @@ function check(loaded: Loaded<FederationGroupFile>): Group {
     group: g.group,
     vocabulary: makeVocabulary(g.vocabulary.queryTypes, g.vocabulary.chains),
     params,
+    noise: g.privacy.noise ?? 'distributed',
     policy: { budget: g.privacy.budget, periodDays: g.privacy.period_days },
   }
 }
