@@ -1,18 +1,17 @@
 /**
- * The group file `federation init` writes: the schema line editors read, the shipped chains and the
- * learner's query types as the default vocabulary, dp.ts's privacy defaults, and the founder as its
- * first member. Checked with loadGroupText before it is written, like every later change to it.
+ * The group file `federation init` writes: the shipped chains and the learner's query types as the
+ * default vocabulary, dp.ts's privacy defaults, and the founder as its first member. Checked with
+ * loadGroupText before it is written, like every later change to it.
  */
 import path from 'node:path'
 import { Document, isSeq } from 'yaml'
 import { loadConfigFile, type MiradorConfig } from '../../engine/config/index.js'
-import { withSchemaLine } from '../../lib/schema-line.js'
 import { DEFAULT_TYPE } from '../../plugins/learner/classify.js'
 import { PRIVACY_DEFAULTS } from '../../plugins/federation/dp.js'
 import { loadGroupText } from '../../plugins/federation/group.js'
 import type { MemberEntry } from '../../plugins/federation/membership.js'
 import { listChains } from '../chain-files.js'
-import { configFiles, PACKAGE_ROOT, SCHEMAS_DIR } from '../paths.js'
+import { configFiles, PACKAGE_ROOT } from '../paths.js'
 
 /** The chains shipped with Mirador: names every member has, so counts over them mean the same everywhere. */
 export function shippedChainNames(): string[] {
@@ -63,17 +62,18 @@ export function newGroupText(g: NewGroup, file: string): string {
     threshold: g.threshold,
     members: [g.founder],
   })
+  // No `$schema=` line: the file is shared, and the installed schema's absolute path would carry
+  // the founder's home (often their user name) to every member.
   doc.commentBefore =
     ' A Mirador federation group (docs/federation.md, "Joining a group").\n' +
-    ' Others join with: mirador federation join THIS_FILE (it adds their entry under members).'
+    ' Others join with: mirador federation join THIS_FILE (it adds their entry under members).\n' +
+    ' For completion in an editor, add: # yaml-language-server: $schema=<the folder `mirador schemas path`\n' +
+    ' prints>/federation-group.schema.json'
   for (const key of ['queryTypes', 'chains']) {
     const seq = doc.getIn(['vocabulary', key], true)
     if (isSeq(seq)) seq.flow = true
   }
-  const text = withSchemaLine(
-    doc.toString({ flowCollectionPadding: false }),
-    path.join(SCHEMAS_DIR, 'federation-group.schema.json'),
-  )
+  const text = doc.toString({ flowCollectionPadding: false })
   loadGroupText(text, file)
   return text
 }
