@@ -15,6 +15,7 @@ import { exchangeKind } from './exchange/index.js'
 import { loadGroupFile, loadGroupText, type Group } from './group.js'
 import { loadOrCreateMemberKeys, type MemberKeys } from './member-keys.js'
 import { federationPaths } from './paths.js'
+import { readTextIfExists } from '../../lib/read-if-exists.js'
 
 export interface Membership {
   home: string
@@ -78,13 +79,8 @@ export function memberEntry(id: string, keys: MemberKeys): MemberEntry {
 /** membership.json, or undefined when this home is in no group. */
 export async function readMembership(home: string): Promise<MembershipRecord | undefined> {
   const file = federationPaths(home).membership
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
+  const text = await readTextIfExists(file)
+  if (text === undefined) return undefined
   let v: Partial<MembershipRecord> | undefined
   try {
     v = JSON.parse(text) as Partial<MembershipRecord>

@@ -4,7 +4,6 @@
  * `federation/rounds/<group>/<round>/state.json`, 0600 in 0700 folders, rewritten atomically.
  * Written before the commit is posted, so a crash after posting never loses the secrets.
  */
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MiradorError } from '../../../engine/errors.js'
 import { writeFileAtomic } from '../../../lib/atomic-write.js'
@@ -13,6 +12,7 @@ import type { PrivacyParams } from '../dp.js'
 import { federationPaths } from '../paths.js'
 import type { MemberState } from '../secagg/index.js'
 import { stateFile } from './layout.js'
+import { readTextIfExists } from '../../../lib/read-if-exists.js'
 
 export interface RoundState {
   v: 1
@@ -29,13 +29,13 @@ export interface RoundState {
 
 export async function readState(home: string, group: string, round: string): Promise<RoundState | undefined> {
   const file = stateFile(home, group, round)
-  let text: string
+  let text: string | undefined
   try {
-    text = await readFile(file, 'utf8')
+    text = await readTextIfExists(file)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw damaged(file, String((err as NodeJS.ErrnoException).code ?? err), err)
   }
+  if (text === undefined) return undefined
   try {
     const s = JSON.parse(text) as RoundState
     if (s.v !== 1 || s.group !== group || s.round !== round || !Array.isArray(s.noised)) throw new Error('not a state')
