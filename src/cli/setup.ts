@@ -12,7 +12,7 @@ import { Engine } from '../engine/engine.js'
 import { MiradorError } from '../engine/errors.js'
 import type { ConfiguredPlugin, MiradorPlugin } from '../engine/plugins.js'
 import { EnergyPlugin } from '../plugins/energy/index.js'
-import { FederationPlugin, isMember } from '../plugins/federation/index.js'
+import { FederationPlugin } from '../plugins/federation/index.js'
 import { LearnerPlugin } from '../plugins/learner/LearnerPlugin.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
 import { ModelsPlugin } from '../plugins/models/index.js'
@@ -59,7 +59,7 @@ export interface Setup {
   learner?: LearnerPlugin
   /** the built-in energy profiles, unless config turned them off */
   energy?: EnergyPlugin
-  /** federation (the community prior), in a home that joined a group, unless config turned it off */
+  /** federation (the community prior, forgetting its state), unless config turned it off */
   federation?: FederationPlugin
   /** tools of the MCP servers in config (`mcp:`), unless `builtins: { mcp: false }` */
   mcp?: McpPlugin
@@ -177,9 +177,9 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
   const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
-  // on only in a home that joined a group: one stat, and nothing else read until it is needed
-  const fed = b.federation !== false && (await isMember(home)) ? b.federation : false
-  const federation = builtin(engine, fed, (o) => new FederationPlugin(o))
+  // always on, so that `memory forget --all` also removes what a half-made `federation init` left;
+  // it reads nothing until a route asks for priors (then prior.json, absent outside a group)
+  const federation = builtin(engine, b.federation, (o) => new FederationPlugin(o))
   const beforeStart = async (server: string) =>
     (await import('./mcp-approval.js')).mcpApprovalGate(home, mcpProject)(server)
   const mcp = builtin(engine, b.mcp === false ? false : (config.mcp ?? {}), (o) => new McpPlugin(o, { beforeStart }))

@@ -12,7 +12,6 @@ import {
   communityPrior,
   DEFAULT_PRIOR_WEIGHT,
   FederationPlugin,
-  isMember,
   loadPrior,
   parsePrior,
   priorFor,
@@ -169,11 +168,10 @@ describe('prior.json', () => {
     expect(parsePrior(JSON.stringify(ok)).round).toBe('1')
   })
 
-  it('no file: no prior and nothing to say; not a member: isMember is false', async () => {
+  it('no file: no prior and nothing to say, in a group or not', async () => {
     const h = await home()
-    expect(await isMember(h)).toBe(false)
+    expect(await loadPrior(h)).toEqual({})
     await joinHome(h, VOCAB)
-    expect(await isMember(h)).toBe(true)
     expect(await loadPrior(h)).toEqual({})
   })
 
@@ -274,11 +272,26 @@ describe('FederationPlugin', () => {
     const some: ForgetRequest = { runIds: ['r_1'], removed: {} }
     await engine.hooks.forget.promise(some)
     expect(some.removed).toEqual({})
-    expect(await isMember(h)).toBe(true)
+    expect((await stat(federationPaths(h).membership)).isFile()).toBe(true)
     const all: ForgetRequest = { all: true, removed: {} }
     await engine.hooks.forget.promise(all)
     expect(all.removed).toEqual({ 'federation memberships': 1 })
     await expect(stat(federationPaths(h).dir)).rejects.toThrow(/ENOENT/)
     await expect(stat(federationPaths(h).keys)).rejects.toThrow(/ENOENT/)
+  })
+
+  it('forget --all also removes keys a half-made init left in a home that is in no group', async () => {
+    const h = await home()
+    await mkdir(federationPaths(h).keys, { recursive: true })
+    const engine = engineAt(h)
+    engine.use(new FederationPlugin())
+    const all: ForgetRequest = { all: true, removed: {} }
+    await engine.hooks.forget.promise(all)
+    expect(all.removed).toEqual({ 'federation memberships': 1 })
+    await expect(stat(federationPaths(h).keys)).rejects.toThrow(/ENOENT/)
+    // nothing left: a second forget has nothing to say
+    const again: ForgetRequest = { all: true, removed: {} }
+    await engine.hooks.forget.promise(again)
+    expect(again.removed).toEqual({})
   })
 })

@@ -1,6 +1,6 @@
 /**
- * Federation in a run (docs/federation.md): on only in a home that joined a group (setup.ts checks
- * membership.json once).
+ * Federation in a run (docs/federation.md): built in and on in every home; outside a group it has
+ * no prior.json, so routing finds nothing to add.
  *
  * - `priors` tap: the group's community prior (prior.ts) for the router's candidates. prior.json
  *   and the group file are read on the first call only, and a problem with them is one warning,

@@ -2,7 +2,6 @@ export { FederationPlugin, PLUGIN_NAME, type FederationOptions } from './Federat
 export {
   DEFAULT_PRIOR_WEIGHT,
   communityPrior,
-  isMember,
   loadPrior,
   parsePrior,
   priorFor,

@@ -13,7 +13,7 @@
  * A prior is worth at most w ratings and fades with the user's own, so the user's ratings always
  * outweigh it. Nothing here is ever sent: it only reads.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { MiradorError } from '../../engine/errors.js'
 import { loadGroupFile } from './group.js'
 import { federationPaths } from './paths.js'
@@ -158,11 +158,3 @@ export async function loadPrior(home: string): Promise<LoadedPrior> {
 
 const left = 'the community prior is left out:'
 const fix = '`mirador federation pull` writes the newest one'
-
-/** Whether this home belongs to a federation group: one stat of membership.json. */
-export async function isMember(home: string): Promise<boolean> {
-  return stat(federationPaths(home).membership).then(
-    (s) => s.isFile(),
-    () => false,
-  )
-}
