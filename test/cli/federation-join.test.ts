@@ -186,6 +186,26 @@ describe('mirador federation init / join / status / leave', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/^✗ CONFIG_INVALID: .*bad\.group\.yaml:13:12: privacy\.epsilon: must be <= 5/)
     expect(existsSync(path.join(w.homeOf('ben'), 'federation', 'membership.json'))).toBe(false)
+    // chain validate knows group files: the schema, then what the schema cannot say (a member listed twice)
+    const env = { MIRADOR_HOME: w.homeOf('ana') }
+    const good = await runCli(['chain', 'validate', file, '--json'], { cwd: w.dir, env })
+    expect([good.code, JSON.parse(good.stdout).files[0]]).toEqual([
+      0,
+      expect.objectContaining({ kind: 'federation-group' }),
+    ])
+    const schemaBad = await runCli(['chain', 'validate', 'bad.group.yaml'], { cwd: w.dir, env })
+    expect([schemaBad.code, schemaBad.stderr]).toEqual([
+      1,
+      expect.stringMatching(/bad\.group\.yaml:13:12: CONFIG_INVALID/),
+    ])
+    const twiceFile = path.join(w.dir, 'twice.group.yaml')
+    const entry = readFileSync(file, 'utf8').split('members:\n')[1]!
+    writeFileSync(twiceFile, readFileSync(file, 'utf8') + entry)
+    const dup = await runCli(['chain', 'validate', 'twice.group.yaml'], { cwd: w.dir, env })
+    expect(dup.code).toBe(1)
+    expect(dup.stderr).toMatch(
+      /twice\.group\.yaml:\d+:\d+: CONFIG_INVALID: the member id m-[0-9a-f]{8} is listed twice/,
+    )
 
     const badId = await w.cli('ben', ['join', file, '--id', 'Ben Smith'])
     expect([badId.code, badId.stderr]).toEqual([2, expect.stringMatching(/^✗ USAGE: --id "Ben Smith" is not/)])
