@@ -6,6 +6,7 @@ export {
   loadPrior,
   parsePrior,
   priorFor,
+  priorSource,
   type CommunityPrior,
   type LoadedPrior,
   type PriorFile,
