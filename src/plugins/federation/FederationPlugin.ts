@@ -15,7 +15,7 @@ import type { ForgetRequest, RoutePriors } from '../../engine/types.js'
 import { AppliedTo } from '../../lib/applied-to.js'
 import type { FederationOptions } from './options.gen.js'
 import { removeLocalState } from './paths.js'
-import { DEFAULT_PRIOR_WEIGHT, loadPrior, priorFor, type LoadedPrior } from './prior.js'
+import { DEFAULT_PRIOR_WEIGHT, loadPrior, priorFor, priorSource, type LoadedPrior } from './prior.js'
 
 export const PLUGIN_NAME = 'FederationPlugin'
 
@@ -64,7 +64,7 @@ export class FederationPlugin {
           alpha: p.alpha,
           beta: p.beta,
           share: p.share,
-          source: `round ${file.round} of ${file.group}`,
+          source: priorSource(file),
         }
     }
     return request

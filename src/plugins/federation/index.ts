@@ -5,6 +5,7 @@ export {
   loadPrior,
   parsePrior,
   priorFor,
+  priorSource,
   type CommunityPrior,
   type LoadedPrior,
   type PriorFile,

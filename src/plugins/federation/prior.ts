@@ -1,9 +1,10 @@
 /**
- * The community prior: the newest opened round's total (`$MIRADOR_HOME/federation/prior.json`,
- * written by `federation pull`) as pseudo-ratings for the learner's Beta posteriors
- * (docs/federation.md, "The community prior"). Per (query type, chain), with P and N the opened
- * positive and negative counts (noised, so clamped at 0), sd the noise's standard deviation per
- * slot, w the pseudo-ratings a fully reliable prior is worth and n the user's own ratings:
+ * The community prior: the average of the newest opened rounds' totals within the group's budget
+ * window (`$MIRADOR_HOME/federation/prior.json`, written by `federation pull`) as pseudo-ratings
+ * for the learner's Beta posteriors (docs/federation.md, "The community prior"). Per (query type,
+ * chain), with P and N the opened positive and negative counts (noised, so clamped at 0), sd the
+ * noise's standard deviation per slot, w the pseudo-ratings a fully reliable prior is worth and n
+ * the user's own ratings:
  *
  *     m  = (P + 1) / (P + N + 2)              the community's share of good ratings
  *     r  = clamp(1 − 2·sd / (P + N), 0, 1)    how far the counts stand above the noise
@@ -26,11 +27,14 @@ import { slotOf, vectorLength, type Vocabulary } from './vocabulary.js'
  */
 export const DEFAULT_PRIOR_WEIGHT = 10
 
-/** prior.json (docs/federation.md): the opened sum of one round over the group's vocabulary. */
+/** prior.json (docs/federation.md): the average of the newest rounds' opened sums over the group's vocabulary. */
 export interface PriorFile {
   v: 1
   group: string
+  /** the newest round averaged */
   round: string
+  /** every round averaged, oldest first (files written before averaging have only `round`) */
+  rounds?: string[]
   opened?: string
   members?: number
   vocabulary: Vocabulary
@@ -92,6 +96,7 @@ export function parsePrior(text: string): PriorFile {
   if (!f || typeof f !== 'object') throw damaged('not a JSON object')
   if (f.v !== 1) throw damaged(`version ${JSON.stringify(f.v)}, not 1`)
   if (typeof f.group !== 'string' || typeof f.round !== 'string') throw damaged('no group or round')
+  if (f.rounds !== undefined && !isNames(f.rounds)) throw damaged('rounds is not a list of round ids')
   const voc = f.vocabulary
   if (!voc || !isNames(voc.queryTypes) || !isNames(voc.chains)) throw damaged('no vocabulary')
   if (!Array.isArray(f.totals) || !f.totals.every((x) => typeof x === 'number' && Number.isFinite(x)))
@@ -154,6 +159,13 @@ export async function loadPrior(home: string): Promise<LoadedPrior> {
   )
     return { warning: `${left} round ${file.round} counted another vocabulary than the group file's; ${fix}` }
   return { file }
+}
+
+/** Where a prior comes from, for `ask --explain`: `round 0003 of garden-club`, `rounds 0001–0004 of …`. */
+export function priorSource(file: PriorFile): string {
+  const rounds = file.rounds ?? [file.round]
+  const which = rounds.length > 1 ? `rounds ${rounds[0]}–${rounds.at(-1)}` : `round ${file.round}`
+  return `${which} of ${file.group}`
 }
 
 const left = 'the community prior is left out:'

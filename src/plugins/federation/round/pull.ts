@@ -7,16 +7,25 @@ import { MiradorError } from '../../../engine/errors.js'
 import { advance, type AdvanceOptions, type Step, type Waiting } from './advance.js'
 import type { RoundContext } from './context.js'
 import { checkResult } from './opening.js'
-import { priorOf, writePrior, type Prior } from './prior.js'
+import {
+  openedAt,
+  PRIOR_ROUNDS,
+  priorOf,
+  roundTotal,
+  sameVocabulary,
+  windowStart,
+  writePrior,
+  type Prior,
+} from './prior.js'
 import { readRound } from './read.js'
 import { listRounds, roundListings } from './rounds.js'
-import { isFinished, type Problem } from './types.js'
+import { isFinished, type Problem, type RoundView } from './types.js'
 
 export interface PullReport {
   steps: Step[]
   /** what each round still open waits for */
   waiting: Waiting[]
-  /** the prior written, from the newest opened round whose result recomputes */
+  /** the prior written: the average of the newest results that recompute, within the group's period_days */
   prior?: Prior
   priorFile?: string
   /** rounds that could not go on, and the newest result's problems (a result that does not recompute is not used) */
@@ -26,7 +35,8 @@ export interface PullReport {
 /**
  * Rounds that have a result.json or failed.json are finished and not read again (their closing is
  * create-only: nothing can change them), except the newest results, read and recomputed for the
- * prior until one verifies. So a pull reads the open rounds and one result, not the whole history.
+ * prior: from the newest that verifies back to the start of its window (period_days), at most
+ * PRIOR_ROUNDS of them. So a pull reads the open rounds and a window's results, not the whole history.
  */
 export async function pull(ctx: RoundContext): Promise<PullReport> {
   await ctx.exchange.sync()
@@ -48,18 +58,25 @@ export async function pull(ctx: RoundContext): Promise<PullReport> {
       report.problems.push({ file: `rounds/${round}`, reason: 'inconsistent', message: err.message })
     }
   }
+  // the newest result that verifies, then the older ones of its window (results never change)
+  const chosen: RoundView[] = []
   for (const round of withResult.reverse()) {
     const view = await readRound(ctx.exchange, ctx.group, round)
     const problem = view.result
       ? checkResult(ctx.group, view)
       : view.problems.find((p) => p.file.endsWith('/result.json'))
-    const prior = problem ? undefined : priorOf(ctx.group, view)
-    if (prior) {
-      report.prior = prior
-      report.priorFile = await writePrior(ctx.home, prior)
-      break
+    if (chosen[0]) {
+      if (openedAt(view) < windowStart(ctx.group, chosen[0])) break
+      if (!sameVocabulary(chosen[0], view)) continue
     }
     if (problem) report.problems.push(problem)
+    else if (roundTotal(view)) chosen.push(view)
+    if (chosen.length === PRIOR_ROUNDS) break
+  }
+  const prior = priorOf(ctx.group, chosen)
+  if (prior) {
+    report.prior = prior
+    report.priorFile = await writePrior(ctx.home, prior)
   }
   return report
 }
