@@ -74,7 +74,8 @@ describe('the community prior through the CLI', () => {
     const p = project()
     await joinHome(p.home, VOCAB)
     // the group rated beta well for planning, alpha badly; sd 14.1 (Laplace, ε = 1, clip 10)
-    await writePrior(p.home, VOCAB, { planning: { alpha: [40, 160], beta: [180, 20] } })
+    // and alpha well for general questions, which no chain of this project weighs yet
+    await writePrior(p.home, VOCAB, { planning: { alpha: [40, 160], beta: [180, 20] }, general: { alpha: [150, 30] } })
     const withPrior = await p.routes()
     expect(withPrior.beta).toBeGreaterThanOrEqual(17)
 
@@ -95,8 +96,11 @@ describe('the community prior through the CLI', () => {
       community: { weight: expect.any(Number) },
     })
     expect(before.find((c) => c.chain === 'beta')!.community!.weight).toBeCloseTo(8.59, 2)
-    expect((await p.cli(['learn', 'report'])).stdout).toMatch(
-      /beta .*0 rating\(s\) {2}community 90 % good \(weight 8\.6/,
+    const reported = (await p.cli(['learn', 'report'])).stdout
+    expect(reported).toMatch(/beta .*0 rating\(s\) {2}community 90 % good \(weight 8\.6/)
+    // a type only the community speaks for shows before any rating, with no favourite of the user's
+    expect(reported).toMatch(
+      /^general {2}\(no favourite of yours yet\)\n {2}alpha +weight — {2}0 rating\(s\) {2}community 83 % good/m,
     )
 
     // the member's own ratings: alpha good, beta bad, 8 of each (memory on: only recorded runs are rated)
