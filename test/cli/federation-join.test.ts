@@ -154,6 +154,19 @@ describe('mirador federation init / join / status / leave', () => {
     expect(await phase()).toEqual([expect.objectContaining({ round: '0001', phase: 'done', commits: 3, bundles: 3 })])
     const s = json((await w.cli('cy', ['status', '--json'])).stdout)
     expect(s.budget).toMatchObject({ spentEpsilon: 1, leftEpsilon: 3 })
+    expect(s.sinceLastContribution).toEqual({ first: false, added: [], rekeyed: [], removed: [] })
+    // a member who joins later is named to those who contributed before, by status and by the next contribution
+    const dora = json((await w.cli('dora', ['join', file, '--json'])).stdout).member as string
+    const later = await w.cli('ana', ['status'])
+    expect(later.stdout).toContain(`since your last contribution: joined: ${dora}`)
+    const dry = await w.cli('ana', ['contribute', '--dry-run'])
+    expect(dry.code).toBe(0)
+    expect(dry.stderr).toBe(
+      `! since your last contribution, members of the group file changed: 1 joined (${dora}). If you do not know ` +
+        'them, ask your group before contributing (the group file decides who is in a round).\n',
+    )
+    // a dry run remembers nothing: the notice stays until a real contribution
+    expect((await w.cli('ana', ['contribute', '--dry-run'])).stderr).toContain(`1 joined (${dora})`)
     // nothing on the exchange, the group file included, names a member's home
     for (const f of filesUnder(path.join(w.dir, 'ex')))
       for (const name of names) expect([f, readFileSync(f, 'utf8').includes(w.homeOf(name))]).toEqual([f, false])

@@ -7,6 +7,8 @@ export interface FederationStatus {
   exchange: string
   member: string
   members: { id: string; you: boolean }[]
+  /** how the members differ from those of your last contribution (roster-seen.ts) */
+  sinceLastContribution: { first: boolean; added: string[]; rekeyed: string[]; removed: string[] }
   /** the group file's threshold: a minimum */
   threshold: number
   /** the t a round opened now would have: max(threshold, a majority of the members) */
@@ -30,6 +32,15 @@ function roundLine(r: RoundSummary): string {
   return `${r.round}  ${r.phase.padEnd(7)} ${r.commits} commits, ${r.bundles} bundles, ${r.reveals} reveals`
 }
 
+function sinceLines(c: FederationStatus['sinceLastContribution']): string[] {
+  const parts = [
+    c.added.length ? `joined: ${c.added.join(', ')}` : '',
+    c.rekeyed.length ? `changed keys: ${c.rekeyed.join(', ')}` : '',
+    c.removed.length ? `left: ${c.removed.join(', ')}` : '',
+  ].filter(Boolean)
+  return parts.length ? [`           since your last contribution: ${parts.join('; ')}`] : []
+}
+
 export function statusLines(s: FederationStatus): string[] {
   const n = s.members.length
   const roster = s.members.map((m) => (m.you ? `${m.id} (you)` : m.id)).join(', ')
@@ -39,6 +50,7 @@ export function statusLines(s: FederationStatus): string[] {
     `exchange   ${s.exchange}`,
     `you        ${s.member}`,
     `members    ${n}: ${roster}`,
+    ...sinceLines(s.sinceLastContribution),
     `threshold  ${s.threshold} at least; a round opened now needs ${s.roundThreshold} contributions` +
       (n < 2 ? ' (and a second member)' : n < s.roundThreshold ? ` (the group has ${n})` : ''),
     ...(s.rounds === null

@@ -3,6 +3,7 @@ import { openRoundSession, stepLine, waitingLine } from '../../cli/federation/ro
 import { MiradorError } from '../../engine/errors.js'
 import { Accountant } from '../../plugins/federation/accountant.js'
 import { contribute } from '../../plugins/federation/round/index.js'
+import { rememberRoster, rosterChanges, rosterNotice } from '../../plugins/federation/roster-seen.js'
 import { Journal } from '../../plugins/learner/journal.js'
 import { MiradorCommand } from '../base.js'
 
@@ -15,7 +16,8 @@ export default class FederationContribute extends MiradorCommand {
     'sessions or paths), clips the vector, adds its share of the noise (differential privacy), spends ε from your ' +
     'budget (refused past it: FEDERATION_BUDGET) and posts your secure-aggregation commit. The noised vector ' +
     'leaves later, masked, when `federation pull` finds the commit phase closed. Opens the next round when none ' +
-    'is open. --dry-run prints exactly what would leave and spends nothing.'
+    'is open. --dry-run prints exactly what would leave and spends nothing. Says which members joined, changed ' +
+    'keys or left the group file since your last contribution.'
   static examples = [
     '<%= config.bin %> federation contribute --dry-run',
     '<%= config.bin %> federation contribute',
@@ -41,6 +43,9 @@ export default class FederationContribute extends MiradorCommand {
       throw new MiradorError('USAGE', `--round ${flags.round} is not a round id (0001, 0002, …)`)
     const s = await openRoundSession((l) => this.logToStderr(l))
     try {
+      const roster = await rosterChanges(s.ctx.home, s.membership.group)
+      const notice = rosterNotice(roster)
+      if (notice) this.logToStderr(notice)
       const records = await new Journal(s.ctx.home).read({ runs: false })
       const accountant = new Accountant({ home: s.ctx.home, policy: s.membership.group.policy })
       const c = await contribute(s.ctx, {
@@ -50,6 +55,7 @@ export default class FederationContribute extends MiradorCommand {
         ...(flags.round ? { round: flags.round } : {}),
         dryRun: flags['dry-run'],
       })
+      if (!c.dryRun) await rememberRoster(s.ctx.home, s.membership.group)
       const budget = await accountant.status()
       if (!this.jsonEnabled()) {
         const p = c.params
@@ -71,7 +77,7 @@ export default class FederationContribute extends MiradorCommand {
         for (const st of c.steps) this.log(stepLine(st))
         if (c.waiting) this.log(waitingLine(c.waiting))
       }
-      return { ...c, budget: { spentEpsilon: budget.spentEpsilon, leftEpsilon: budget.leftEpsilon } }
+      return { ...c, roster, budget: { spentEpsilon: budget.spentEpsilon, leftEpsilon: budget.leftEpsilon } }
     } finally {
       await s.close()
     }

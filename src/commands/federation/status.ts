@@ -4,6 +4,8 @@ import { miradorHome } from '../../cli/paths.js'
 import { Accountant } from '../../plugins/federation/accountant.js'
 import { loadMembership } from '../../plugins/federation/membership.js'
 import { MiradorCommand } from '../base.js'
+import { rosterChanges } from '../../plugins/federation/roster-seen.js'
+import { roundThreshold } from '../../plugins/federation/round/params.js'
 
 const DAY = 86_400_000
 
@@ -32,8 +34,9 @@ export default class FederationStatusCommand extends MiradorCommand {
       exchange: m.exchange,
       member: m.member,
       members: m.group.value.members.map((x) => ({ id: x.id, you: x.id === m.member })),
+      sinceLastContribution: await rosterChanges(home, m.group),
       threshold: m.group.value.threshold,
-      roundThreshold: Math.max(m.group.value.threshold, Math.floor(n / 2) + 1),
+      roundThreshold: roundThreshold(m.group, n),
       rounds: found.rounds,
       ...('unknown' in found ? { roundsUnknown: found.unknown } : {}),
       budget: {

@@ -16,6 +16,8 @@ export const federationPaths = (home: string) => {
     membership: path.join(dir, 'membership.json'),
     /** the privacy accountant's ledger (accountant.ts) */
     budget: path.join(dir, 'budget.json'),
+    /** the members (ids, key fingerprints) of this member's last contribution (roster-seen.ts) */
+    rosterSeen: path.join(dir, 'roster-seen.json'),
     /** the latest opened round's total, as the learner's community prior (prior.ts) */
     prior: path.join(dir, 'prior.json'),
     /** a member's private per-round secrets: `rounds/<group>/<round>/state.json` (0600) */
