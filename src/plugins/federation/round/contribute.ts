@@ -87,7 +87,7 @@ export async function contribute(ctx: RoundContext, options: ContributeOptions):
   await ctx.exchange.sync()
   const found = await target(ctx, options.round)
   const round = found.round
-  let { view, terms, opens } = found
+  const { view, terms, opens } = found
   refuseIfClosed(ctx, round, view, terms)
   if ((await readState(ctx.home, ctx.group.group, round)) !== undefined)
     throw roundError(`you already contributed to round ${round} (its secrets are kept on this machine)`)
@@ -122,13 +122,9 @@ export async function contribute(ctx: RoundContext, options: ContributeOptions):
       { kind: 'open', group: ctx.group.group, round, author: ctx.member, body: terms, created: nowOf(ctx) },
       ctx.keys.signing.privateKey,
     )
-    if (!(await post(ctx, files.open, open))) {
-      // another member opened it first: take its terms
-      const theirs = await readRound(ctx.exchange, ctx.group, round)
-      if (!theirs.open) throw roundError(`round ${round} was opened by another member with an invalid open.json`)
-      ;({ view, terms, opens } = { view: theirs, terms: theirs.open.body, opens: false })
-      refuseIfClosed(ctx, round, view, terms)
-    }
+    // another member opened it first: start over on its terms (its t, params and vocabulary make the
+    // vector and the noise; nothing was spent or kept yet)
+    if (!(await post(ctx, files.open, open))) return contribute(ctx, { ...options, round })
   }
   await options.accountant.spend(`${ctx.group.group}/${round}`, params.epsilon, params.delta)
   const noised = privatize(counts, params)
