@@ -87,7 +87,7 @@ export async function docsBench(opts: { onProgress?: (message: string) => void }
   const env: NodeJS.ProcessEnv = { ...process.env, MIRADOR_CHROMA_IDLE_MS: '0' }
   delete env.CHROMA_URL
   const docsWith = (embedder: Embedder) =>
-    new Docs({ home, env, cipher: () => loadCipher({ home, env }), embedder: () => embedder, threshold: 0.1 })
+    new Docs({ home, env, cipher: () => loadCipher({ home, env }), embedder: () => embedder, threshold: () => 0.1 })
   try {
     const hashing = createHashingEmbedder()
     const large = path.join(root, 'large')
@@ -122,7 +122,7 @@ export async function docsBench(opts: { onProgress?: (message: string) => void }
       env,
       cipher: () => loadCipher({ home: useHome, env }),
       embedder: () => use,
-      threshold: 0.1,
+      threshold: () => 0.1,
     })
     const semantic = await index(useDocs, small, use)
     await stopChromaServer(useHome)
