@@ -161,6 +161,50 @@ describe('memory plugin on Chroma', () => {
     expect(hashing.events.find((e) => e.type === 'log')).toMatchObject({ message: expect.stringMatching(/reindex/) })
   })
 
+  it('a memory only a name ties to the question: found by words in the service and memory search', async () => {
+    const options: MemoryOptions = { embed: { runtime: 'use' } }
+    const first = setup({ options })
+    // two memories close to the question by vector, and more than a run's 40 candidates about people
+    // closer to it than the one that names him (his name is all it shares with the question)
+    const file = path.join(first.home, 'people.jsonl')
+    const names = ['Ana', 'Bruno', 'Chloé', 'Dmitri', 'Eva', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas']
+    const doing = [
+      'runs a bakery in Lyon',
+      'plays the cello on Sundays',
+      'lent me a ladder last spring',
+      'is training for a marathon',
+      'moved to Berlin for work',
+      'has two cats and a parrot',
+      'cooks paella for the whole street',
+      'fixed my bike after the storm',
+    ]
+    const texts = ['Who is Ana? My oldest friend.', 'Who is Greta? Our new neighbour.']
+    texts.push(...names.flatMap((n) => doing.map((d) => `${n} ${d}.`)))
+    const lines = texts.map((text) => JSON.stringify({ text }))
+    lines.push(
+      JSON.stringify({ text: 'Kick-off at Vallée Foods in Villeurbanne with their director, Bertrand Lefort.' }),
+    )
+    writeFileSync(file, lines.join('\n') + '\n')
+    expect((await first.memory.importFile(file)).imported).toBe(83)
+    const named = (await (await first.memory.store()).get({})).find((m) => m.text.includes('Lefort'))!.id
+    const query = 'Who is Bertrand Lefort?'
+    // a run's own recall fetches by vector only: past its 40 candidates
+    expect((await first.memory.search(query, 5)).map((m) => m.id)).not.toContain(named)
+    // memory search adds the best memories by words
+    expect((await first.memory.searchRelevant(query, { limit: 5 })).map((m) => m.id)).toContain(named)
+    // the service too, once its index is built (its first answer starts it)
+    const second = setup({ home: first.home, options })
+    let served: LooseEvent | undefined
+    for (let i = 0; i < 20 && !served?.ids.includes(named); i++) {
+      second.events.length = 0
+      await second.ask(query, 'The director at Vallée Foods.')
+      served = second.events.find((e) => e.type === 'memory')
+      expect(served?.via).toBe('service')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(served!.ids).toContain(named)
+  }, 120_000)
+
   it('memory reindex moves every memory to the configured embedder; interrupted, it resumes', async () => {
     const before = setup()
     const file = path.join(before.home, 'facts.jsonl')

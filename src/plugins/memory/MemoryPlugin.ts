@@ -31,6 +31,7 @@ import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
 import type { MemoryRecord, MemoryStore, Unreadable } from './types.js'
+import { StoreWords } from './words.js'
 
 const PLUGIN_NAME = 'MemoryPlugin'
 /** memories embedded again per batch by `memory reindex` */
@@ -78,6 +79,8 @@ export class MemoryPlugin {
   #saidFallback = false
   #configured?: Embedder
   #docs?: Docs
+  /** `memory search`'s candidates by words (words.ts), over the store they were built from */
+  #words?: { store: ChromaMemoryStoreApi; words: StoreWords }
   /** this process started the memory server (none was running): see #stopServerUnused */
   #startedServer = false
   readonly #runs = new Map<string, RunState>()
@@ -292,8 +295,13 @@ export class MemoryPlugin {
    * rather than every memory at its recency score.
    */
   async searchRelevant(query: string, opts: { limit: number; session?: string }): Promise<Ranked[]> {
+    const store = await this.store()
+    // what the memory service adds to a run's recall; a run recalling by itself does without (its
+    // first token would wait for every memory to be read)
+    if (this.#words?.store !== store) this.#words = { store, words: new StoreWords(store) }
     return recall({
-      store: await this.store(),
+      store,
+      words: this.#words.words,
       embedder: this.embedder(),
       query,
       k: opts.limit,

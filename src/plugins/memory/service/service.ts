@@ -14,6 +14,7 @@ import { createUseEmbedder, USE_ID } from '../../../lib/use-embedder.js'
 import { createChromaStore, type ChromaMemoryStoreApi } from '../chroma/store.js'
 import { collectionFor } from '../open-store.js'
 import { recall } from '../recall.js'
+import { StoreWords } from '../words.js'
 import { SERVICE_VERSION, type ServiceAnswer, type ServiceRequest } from './protocol.js'
 
 export interface ServiceOptions {
@@ -39,6 +40,13 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
   let cipher: Promise<MemoryCipher> | undefined
   const stores = new Map<string, Promise<ChromaMemoryStoreApi>>()
   const embedders = new Map<string, Embedder | undefined>()
+  // each collection's index of words (words.ts): in this process's memory only, never written anywhere
+  const words = new WeakMap<ChromaMemoryStoreApi, StoreWords>()
+  const wordsFor = (store: ChromaMemoryStoreApi) => {
+    let w = words.get(store)
+    if (!w) words.set(store, (w = new StoreWords(store)))
+    return w
+  }
   // a passphrase home needs the user's passphrase, which only a run has: such runs recall themselves
   const key = () => (cipher ??= loadCipher({ home: opts.home, env: {} }))
   const storeFor = (embedderId: string) => {
@@ -69,9 +77,13 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
     opts.touch()
     if (req.op === 'embed') return { id: req.id, ok: true, vectors: await embedder.embed(req.texts) }
     const store = await storeFor(req.embedder)
+    // the first reading of every memory is not waited for: until it is done, recall goes without words
+    const byWords = wordsFor(store)
+    if (!byWords.ready) byWords.warm()
     const results = await recall({
       store,
       embedder,
+      ...(byWords.ready ? { words: byWords } : {}),
       query: req.query,
       k: req.k,
       ...(req.session ? { session: req.session } : {}),
