@@ -5,20 +5,23 @@
  * question is a name ("Who is Bertrand Lefort?") can rank far below them by vector, and BM25 over
  * every memory ranks it first. Memories are sealed in the store, so the index is built from the
  * records opened in memory (never written anywhere), by the process that keeps the key: the memory
- * service (service/service.ts), and the recall bench over its in-memory store.
+ * service (service/service.ts), `memory search` (MemoryPlugin.searchRelevant), and the recall bench
+ * over its in-memory store.
  *
  * Runs add memories straight to the store, pruning and `memory forget` delete, imports add many with
- * their own dates: the index learns of them from the store, cheaply, before each search:
+ * their own dates: the index learns of them from the store, cheaply, at each search:
  *
- * - first use: every memory is read and indexed (about 0.5 s at 10,000 memories on the bundled
- *   server, most of it reading and opening them);
- * - each search: the count, and the memories made since the newest one indexed (two small requests,
- *   sent while the question is embedded); new ones are indexed;
+ * - first use: every memory is read and indexed (0.6–0.9 s at 10,000 memories on the bundled
+ *   server, most of it reading and opening them); the search waits for it;
+ * - each search: the count and the memories made since the newest one indexed (two small requests),
+ *   and the records of the answer the index gives as it is, all sent at once (while recall embeds
+ *   the question); when the new memories changed the index, the answer is made again and what it
+ *   adds is read, so a memory the last run made is found by the next search;
  * - when the store then holds more than the index knows (an import of older memories), every id is
- *   listed (ids only) and the missing ones read and indexed, before the search;
+ *   listed (ids only) and the missing ones read and indexed, before the search answers;
  * - when it holds fewer (deleted), the same listing drops them after the search has answered: a
- *   deleted memory the index still holds is never returned, since the search reads its hits from the
- *   store (for their vectors) and leaves out, and forgets, those it no longer has.
+ *   deleted memory the index still holds is never returned, since the answer's records are read
+ *   from the store, and those it no longer has are left out and forgotten.
  *
  * Records that do not open with the key (store.get leaves them out) are remembered by id, so they
  * are counted and not read again.
@@ -39,6 +42,8 @@ export class StoreWords implements WordSource {
   /** every change to the index goes through this queue, one at a time */
   #queue: Promise<void> = Promise.resolve()
   #tidyQueued = false
+  /** counts what changed the index: a search made while it changed is made again */
+  #changes = 0
 
   constructor(store: WordIndexedStore) {
     this.#store = store
@@ -64,16 +69,29 @@ export class StoreWords implements WordSource {
     this.refresh().catch(() => {})
   }
 
+  /**
+   * The best `n` memories by words (of a session, when given), with their vectors. Once the index is
+   * built, it answers from the index as it is while the refresh's requests are out, and reads the
+   * answer's records at once (all of it while recall embeds the question); only when the refresh
+   * then changed the index is the answer made again, reading what it adds.
+   */
   async search(query: string, n: number, filter: { session?: string } = {}): Promise<StoredVector[]> {
-    await this.refresh()
-    const matches = this.#index.search(query, n, { tag: filter.session })
-    if (matches.length === 0) return []
-    const got = new Map((await this.#store.withVectors(matches.map((m) => m.id))).map((m) => [m.id, m]))
+    const refreshed = this.refresh()
+    if (!this.#built) await refreshed
+    const ask = () => this.#index.search(query, n, { tag: filter.session }).map((m) => m.id)
+    let ids = ask()
+    const changes = this.#changes
+    const [read] = await Promise.all([this.#store.withVectors(ids), refreshed])
+    const got = new Map(read.map((m) => [m.id, m]))
+    if (this.#changes !== changes) {
+      ids = ask()
+      for (const m of await this.#store.withVectors(ids.filter((id) => !got.has(id)))) got.set(m.id, m)
+    }
     const out: StoredVector[] = []
-    for (const m of matches) {
-      const hit = got.get(m.id)
+    for (const id of ids) {
+      const hit = got.get(id)
       if (hit) out.push(hit)
-      else this.#index.remove(m.id) // deleted since it was indexed
+      else this.#index.remove(id) // deleted since it was indexed (or does not open any more)
     }
     return out
   }
@@ -107,7 +125,7 @@ export class StoreWords implements WordSource {
   async #catchUp(): Promise<void> {
     const ids = await this.#store.listIds()
     const live = new Set(ids)
-    for (const id of [...this.#index.ids()]) if (!live.has(id)) this.#index.remove(id)
+    for (const id of [...this.#index.ids()]) if (!live.has(id) && this.#index.remove(id)) this.#changes++
     for (const id of this.#unreadable) if (!live.has(id)) this.#unreadable.delete(id)
     const missing = ids.filter((id) => !this.#index.has(id) && !this.#unreadable.has(id))
     for (let i = 0; i < missing.length; i += READ_BATCH) {
@@ -121,6 +139,7 @@ export class StoreWords implements WordSource {
   }
 
   #put(m: StoredMemory): void {
+    this.#changes++
     this.#index.add(m.id, m.text, m.meta.session)
     if (m.meta.createdAt > this.#newest && m.meta.createdAt <= Date.now()) this.#newest = m.meta.createdAt
   }
