@@ -2,7 +2,8 @@
  * The memory plugin end to end, on a real Chroma server (the bundled one, started by the plugin
  * in a temporary MIRADOR_HOME) and the engine: remember, recall, injection with provenance,
  * sessions, every form of forget (checked in Chroma itself), redaction, encryption at rest, the
- * outbox after the store was down, pruning, and memory off touching nothing.
+ * outbox after the store was down, pruning, memory off touching nothing, and the memory service
+ * (with its word candidates).
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'

@@ -1,7 +1,8 @@
 /**
  * BM25 on a hand-computed example, the shared tokenizer, and hybrid ranking: each component as
  * documented in recall.ts, how they combine, recency decay, the threshold, and recall()'s use of
- * the store and the embedder; the query-adaptive lexical scale of the fused ranking; and the
+ * the store and the embedder; candidates a word source (words.ts) adds, over the bench's in-memory
+ * store; the query-adaptive lexical scale of the fused ranking; and the
  * supersede rule for updated facts (supersede.ts), with the real bundled sentence encoder where
  * the vectors matter.
  */
