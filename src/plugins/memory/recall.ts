@@ -68,7 +68,7 @@
  *   on the dialogue set's tuning half and the surface is flat to within a question or two, so only
  *   the word candidates were taken (on the held-out halves that point also did worse on personal
  *   facts: 79.9 % against 83.5 %). A run recalling by itself has no word source and uses the rest of
- *   the preset as it was.
+ *   the preset as it was. `bench/memory-recall.ts --tune` prints these searches.
  *
  * `recall` embeds the query (while the word source searches), asks the store for k × overfetch
  * nearest memories (within a session when given), adds the word candidates, ranks them all, drops
@@ -268,11 +268,11 @@ export interface RecallOptions {
   query: string
   /** how many memories to return at most */
   k: number
-  /** the store is asked for k × overfetch candidates (default: the preset, tuningFor(embedder.id)) */
+  /** the store is asked for k × overfetch candidates (default tuningFor(embedder.id)) */
   overfetch?: number
   /** candidates by words over every memory (words.ts), added to the vector search's; none when absent */
   words?: WordSource
-  /** how many the word source is asked for (default: the preset's); 0: none */
+  /** how many the word source is asked for (default tuningFor(embedder.id)); 0: none */
   wordCandidates?: number
   /** minimum similarity (1 − distance) a memory needs; default none */
   threshold?: number
@@ -280,13 +280,13 @@ export interface RecallOptions {
   session?: string
   /** default Date.now() */
   now?: number
-  /** default: the preset's */
+  /** default tuningFor(embedder.id) */
   weights?: Partial<RankWeights>
-  /** default: the preset's */
+  /** default tuningFor(embedder.id) */
   halfLifeDays?: number
-  /** default: the preset's */
+  /** default tuningFor(embedder.id) */
   lexicalScale?: LexicalScale
-  /** default: the preset's; `false` turns the rule off */
+  /** default tuningFor(embedder.id); `false` turns the rule off */
   supersede?: Readonly<SupersedeRule> | false
   signal?: AbortSignal
 }
