@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint'
 const PLUGINS = ['energy', 'learner', 'memory', 'models', 'tools']
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.gen.ts', 'test/fixtures/'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', 'coverage/', '**/*.gen.ts', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -17,6 +17,10 @@
  *  11. energy per query under each energy profile over a simulated day
  *  12. memory recall quality (recall@5 and MRR per kind of question: BM25, vectors, fused) on two labelled sets
  *  13. documents: indexing throughput, a sync with nothing changed, `docs search` at 10,000 passages
+ *  14. checks: `tools check` on the shipped tools, the static analyzer on a 5 MB package, and a
+ *      tool's argument check with a backtracking pattern (RE2)
+ *  15. model files: the header and tensor-table check of the test GGUF, sha256 throughput on a 200 MB
+ *      pinned GGUF, and the same file checked with its hash cached
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -37,6 +41,8 @@ import { benchRewrite } from './learner-rewrite.js'
 import { energyRows } from './energy-day.js'
 import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 import { docsBench } from './docs-bench.js'
+import { benchChecks } from './static-analysis.js'
+import { benchModelVerify } from './model-verify.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -58,6 +64,8 @@ const SECTIONS = [
   'energy',
   'recall',
   'docs',
+  'checks',
+  'model-files',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -464,6 +472,65 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       measured: `p50 ${fmt(d.search.p50)}, p95 ${fmt(d.search.p95)}`,
       baseline: `${d.search.queries} queries, hashing embedder`,
       ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
+
+  // 14. checks: tools check on the shipped tools, the analyzer on a 5 MB package, RE2 on a backtracking pattern
+  if (want('checks')) {
+    const c = await benchChecks(ROOT, BIN, Math.min(RUNS, 7))
+    rows.push({
+      benchmark: `tools check, shipped tools (${c.cli.tools}), whole process`,
+      measured: fmt(c.cli.checkP50),
+      baseline: `tools ls: ${fmt(c.cli.lsP50)}`,
+      ratio: `+${fmt(c.cli.checkP50 - c.cli.lsP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+    const mb = c.pkg.bytes / 1024 / 1024
+    rows.push({
+      benchmark: `static analysis, ${mb.toFixed(1)} MB package (${c.pkg.files} files)`,
+      measured: `${fmt(c.pkg.analyzeP50)} (${(mb / (c.pkg.analyzeP50 / 1000)).toFixed(1)} MB/s)`,
+      baseline: `acorn parse alone: ${fmt(c.pkg.parseP50)}`,
+      ratio: `${(c.pkg.analyzeP50 / c.pkg.parseP50).toFixed(1)}×`,
+      goal: 'report (plugins check on 5 MB)',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'tool argument check, pattern ^(a+)+$ (RE2)',
+      measured: `28 chars + "!": ${fmt(c.redos.re2At28)}; 10,000: ${fmt(c.redos.re2At10k)}`,
+      baseline: `JS RegExp, 24 chars + "!": ${fmt(c.redos.jsAt24)}`,
+      ratio: `${(c.redos.jsAt24 / c.redos.re2At28).toFixed(0)}×`,
+      goal: '28 chars ≤ 10 ms (was 9 s)',
+      met: c.redos.re2At28 <= 10 ? 'yes' : 'no',
+    })
+  }
+
+  // 15. model files: header + tensor table, sha256 of a 200 MB pinned GGUF, the same with its hash cached
+  if (want('model-files')) {
+    const v = await benchModelVerify(gguf, Math.min(RUNS, 7))
+    rows.push({
+      benchmark: `model file check: header + tensor table (${v.header.tensors} tensors)`,
+      measured: fmt(v.header.p50),
+      baseline: `node-llama-cpp readGgufFileInfo: ${fmt(v.header.llamaCppReaderP50)}`,
+      ratio: `${(v.header.p50 / v.header.llamaCppReaderP50).toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `model file check: sha256 pin, ${v.sha.mb.toFixed(0)} MB, uncached`,
+      measured: `${fmt(v.sha.uncachedP50)} (${v.sha.mbPerS.toFixed(0)} MB/s)`,
+      baseline: `${v.sha.baseline}: ${v.sha.baselineMbPerS.toFixed(0)} MB/s`,
+      ratio: `${(v.sha.mbPerS / v.sha.baselineMbPerS).toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `model file check: sha256 pin, ${v.sha.mb.toFixed(0)} MB, hash cached`,
+      measured: fmt(v.cached.p50),
+      baseline: `uncached: ${fmt(v.sha.uncachedP50)}`,
+      ratio: `${(v.sha.uncachedP50 / v.cached.p50).toFixed(0)}× faster`,
       goal: 'report',
       met: '—',
     })

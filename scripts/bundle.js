@@ -7,9 +7,27 @@
  * node_modules as usual; oclif's commands (dist/commands) run from the compiled modules.
  */
 import { build } from 'esbuild'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * MiradorError stays a module of its own (dist/engine/errors.js) that the bundle imports: plugins
+ * get it from there through @mirador/plugin-api (packages/plugin-api), so the CLI, oclif's
+ * commands and every plugin share one class, not copies of it.
+ */
+const errorsModule = path.join(root, 'dist', 'engine', 'errors.js')
+const sharedErrors = {
+  name: 'shared-errors',
+  setup(b) {
+    b.onResolve({ filter: /errors\.js$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path) === errorsModule
+        ? { path: './engine/errors.js', external: true }
+        : undefined,
+    )
+  },
+}
 
 await build({
   entryPoints: [`${root}dist/cli/main.js`],
@@ -20,7 +38,8 @@ await build({
   target: 'node20',
   // loaded lazily, when used: native addons, servers, large libraries, oclif. The chromadb client
   // too: a run's recall comes from the memory service, so a run loads it only to remember, after
-  // its answer; minimatch only when documents are indexed
+  // its answer; minimatch only when documents are indexed; re2-wasm (which loads its .wasm beside it)
+  // only for a tool schema with a pattern
   external: [
     '@oclif/core',
     'ajv',
@@ -28,6 +47,7 @@ await build({
     'isolated-vm',
     'minimatch',
     'node-llama-cpp',
+    're2-wasm',
     'systeminformation',
     'yaml',
   ],
@@ -37,5 +57,6 @@ await build({
       "import { createRequire as __createRequire } from 'node:module'; " +
       'const require = __createRequire(import.meta.url);',
   },
+  plugins: [sharedErrors],
   logLevel: 'warning',
 })

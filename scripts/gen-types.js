@@ -28,6 +28,7 @@ const TYPE_NAMES = {
     '': 'ManifestFile',
     '/properties/budget': 'ManifestBudget',
     '/definitions/entry': 'ManifestEntry',
+    '/definitions/entry/properties/lora/anyOf/1': 'ManifestAdapter',
   },
   'config.schema.json': {
     '': 'MiradorConfig',
@@ -43,6 +44,13 @@ const TYPE_NAMES = {
     '': 'ToolFile',
     '/properties/parameters': 'ToolParameters',
     '/properties/limits': 'ToolLimits',
+  },
+  'plugin-manifest.schema.json': {
+    '': 'PluginManifest',
+  },
+  'plugin-permissions.schema.json': {
+    '': 'PluginPermissions',
+    '/properties/fs': 'FsPermissions',
   },
 }
 

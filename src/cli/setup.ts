@@ -4,11 +4,11 @@
  * runtimes and applies the built-in plugins, then the third-party plugins listed in config.
  */
 import path from 'node:path'
-import { loadConfigFile, type MiradorConfig } from '../engine/config/index.js'
+import { loadConfigFile, locate, type MiradorConfig } from '../engine/config/index.js'
 import { useConfigCache } from '../engine/config/cache.js'
 import { Engine } from '../engine/engine.js'
 import { MiradorError } from '../engine/errors.js'
-import type { MiradorPlugin, PluginEntry } from '../engine/plugins.js'
+import type { ConfiguredPlugin, MiradorPlugin } from '../engine/plugins.js'
 import { EnergyPlugin } from '../plugins/energy/index.js'
 import { LearnerPlugin } from '../plugins/learner/LearnerPlugin.js'
 import { MemoryPlugin } from '../plugins/memory/index.js'
@@ -58,11 +58,11 @@ function truthyEnv(v: string | undefined): boolean {
 
 export async function loadMergedConfig(
   files: string[],
-): Promise<{ config: MiradorConfig; plugins: { entry: PluginEntry; baseDir: string }[] }> {
+): Promise<{ config: MiradorConfig; plugins: ConfiguredPlugin[] }> {
   const loaded = await Promise.all(files.map((f) => loadConfigFile<MiradorConfig>(f, 'config')))
   // lowest priority first, so later spreads win; plugins from every file are used
   const config: MiradorConfig = {}
-  const plugins: { entry: PluginEntry; baseDir: string }[] = []
+  const plugins: ConfiguredPlugin[] = []
   for (const l of [...loaded].reverse()) {
     const v = l.value
     Object.assign(config, v, {
@@ -70,7 +70,10 @@ export async function loadMergedConfig(
       ...(v.llamacpp ? { llamacpp: { ...config.llamacpp, ...v.llamacpp } } : {}),
       ...(v.builtins ? { builtins: { ...config.builtins, ...v.builtins } } : {}),
     })
-    for (const entry of v.plugins ?? []) plugins.push({ entry: entry as PluginEntry, baseDir: path.dirname(l.file) })
+    for (const [i, entry] of (v.plugins ?? []).entries()) {
+      const at = () => locate(l, typeof entry === 'string' ? ['plugins', i] : ['plugins', i, 'name'])
+      plugins.push({ entry, baseDir: path.dirname(l.file), at })
+    }
   }
   delete config.plugins
   return { config, plugins }
@@ -138,7 +141,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const tools = builtin(engine, b.tools, (o) => new ToolsPlugin(o))
   const learner = builtin(engine, b.learner, (o) => new LearnerPlugin(o))
   const energy = builtin(engine, b.energy, (o) => new EnergyPlugin(o))
-  for (const { entry, baseDir } of plugins) await engine.useConfigured([entry], baseDir)
+  await engine.useConfigured(plugins)
   return {
     engine,
     ...(models ? { models } : {}),

@@ -2,6 +2,7 @@ import { checkMemory, type MemoryReport } from '../cli/doctor/memory.js'
 import { checkSandbox, type SandboxReport } from '../cli/doctor/sandbox.js'
 import { setup } from '../cli/setup.js'
 import { inventory } from '../plugins/models/inventory.js'
+import { optionalFailure } from '../engine/plugins.js'
 import type { RuntimeStatus } from '../engine/runtime.js'
 import { MiradorCommand } from './base.js'
 
@@ -12,7 +13,8 @@ export interface DoctorReport {
   manifest: string | null
   runtimes: RuntimeStatus[]
   models: { name: string; runtime: string; model: string; where: string; present: boolean; detail: string }[]
-  plugins: { loaded: string[]; failed: { code: string; message: string }[] }
+  /** failed: `optional` ones (`optional: true` in config) do not stop runs, so they do not fail the check */
+  plugins: { loaded: string[]; failed: { code: string; message: string; optional: boolean }[] }
   memory: MemoryReport
   /** the tool sandbox: isolated-vm in a worker process, started, used once and stopped */
   sandbox: SandboxReport
@@ -42,6 +44,13 @@ export default class Doctor extends MiradorCommand {
     const sandbox = checkSandbox({ plugin: s.tools !== undefined })
     const memory = checkMemory({
       plugin: s.memory !== undefined,
+      ...(s.memory && {
+        embedder: {
+          active: s.memory.embedder().id,
+          configured: s.memory.configuredEmbedder().id,
+          ...(s.memory.fallbackReason() !== undefined && { fallback: s.memory.fallbackReason()! }),
+        },
+      }),
       enabled: s.engine.settings.memory,
       home: s.home,
       env: s.engine.settings.env,
@@ -80,7 +89,7 @@ export default class Doctor extends MiradorCommand {
       ok:
         runtimes.every((r) => r.ok) &&
         models.every((m) => m.present) &&
-        s.engine.pluginErrors.length === 0 &&
+        s.engine.pluginErrors.every(optionalFailure) &&
         memoryReport.ok &&
         sandboxReport.ok,
       home: s.home,
@@ -90,7 +99,7 @@ export default class Doctor extends MiradorCommand {
       models,
       plugins: {
         loaded: s.engine.plugins,
-        failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.message })),
+        failed: s.engine.pluginErrors.map((e) => ({ code: e.code, message: e.format(), optional: optionalFailure(e) })),
       },
       memory: memoryReport,
       sandbox: sandboxReport,
@@ -107,9 +116,11 @@ export default class Doctor extends MiradorCommand {
         this.log(`  ${mark(m.present)} ${m.name.padEnd(12)} ${m.runtime.padEnd(9)} ${m.model}  ${m.detail}`)
       this.log('plugins')
       this.log(`  ✓ ${report.plugins.loaded.join(', ') || '(none)'}`)
-      for (const f of report.plugins.failed) this.log(`  ✗ ${f.code}: ${f.message}`)
+      for (const f of report.plugins.failed) this.log(`  ${f.optional ? '!' : '✗'} ${f.code}: ${f.message}`)
       this.log('memory')
       this.log(`  ${mark(memoryReport.ok)} ${memoryReport.state.padEnd(9)} ${memoryReport.detail}`)
+      const e = memoryReport.embedder
+      if (e) this.log(`  ${e.ok ? (e.active === e.configured ? '✓' : '!') : '✗'} embedder  ${e.detail}`)
       this.log('tools')
       this.log(`  ${mark(sandboxReport.ok)} sandbox   ${sandboxReport.detail}`)
     }

@@ -28,6 +28,7 @@ import MemoryStop from './memory/stop.js'
 import SessionLs from './session/ls.js'
 import SessionRm from './session/rm.js'
 import SessionShow from './session/show.js'
+import ToolsCheck from './tools/check.js'
 import ToolsLs from './tools/ls.js'
 import ToolsRun from './tools/run.js'
 import ToolsValidate from './tools/validate.js'
@@ -35,6 +36,7 @@ import ModelsDu from './models/du.js'
 import ModelsLoad from './models/load.js'
 import ModelsLs from './models/ls.js'
 import ModelsUnload from './models/unload.js'
+import ModelsVerify from './models/verify.js'
 
 export const commands = {
   ask: Ask,
@@ -66,6 +68,7 @@ export const commands = {
   'session:ls': SessionLs,
   'session:rm': SessionRm,
   'session:show': SessionShow,
+  'tools:check': ToolsCheck,
   'tools:ls': ToolsLs,
   'tools:run': ToolsRun,
   'tools:validate': ToolsValidate,
@@ -73,4 +76,5 @@ export const commands = {
   'models:load': ModelsLoad,
   'models:ls': ModelsLs,
   'models:unload': ModelsUnload,
+  'models:verify': ModelsVerify,
 }

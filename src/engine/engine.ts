@@ -3,12 +3,19 @@
  * runtimes, capabilities, the chain catalog) and runs chains (run.ts). It knows no capability by
  * name: models, memory, tools and the rest arrive as plugins through the hooks.
  */
-import type { MiradorConfig } from './config/index.js'
+import type { MiradorConfig } from './config/types.gen.js'
 import { MiradorError } from './errors.js'
 import type { RunEvent } from './events.js'
 import { guardHooks, type Guard, type TapFailure } from './guard.js'
 import { createHooks, type Hooks } from './hooks.js'
-import { API_VERSION, checkPlugin, loadPlugin, type MiradorPlugin, type PluginEntry } from './plugins.js'
+import {
+  API_VERSION,
+  checkPlugin,
+  configuredError,
+  loadPlugin,
+  type ConfiguredPlugin,
+  type MiradorPlugin,
+} from './plugins.js'
 import { runChain, type ActiveRun, type RunRequest } from './run.js'
 import type { Runtime } from './runtime.js'
 import { stableKey } from './stable-key.js'
@@ -218,7 +225,7 @@ export class Engine implements PluginHost {
           : new MiradorError(
               MiradorError.is(err) ? err.code : 'PLUGIN_FAILED',
               `plugin ${name} failed while it was applied: ${err instanceof Error ? err.message : String(err)}. ` +
-                'Mirador goes on without it.',
+                'Its taps are switched off.',
               { cause: err, details: { plugin: name } },
             )
       this.pluginErrors.push(e)
@@ -228,14 +235,20 @@ export class Engine implements PluginHost {
     }
   }
 
-  /** Loads and applies the plugins listed in config (paths relative to `baseDir`). */
-  async useConfigured(entries: PluginEntry[], baseDir: string): Promise<void> {
-    for (const entry of entries) {
+  /**
+   * Loads and applies the plugins listed in config. Their errors are placed at their entries and,
+   * unless an entry says `optional: true`, stop every run (plugins.ts, stopsRuns).
+   */
+  async useConfigured(plugins: ConfiguredPlugin[]): Promise<void> {
+    for (const p of plugins) {
+      const before = this.pluginErrors.length
       try {
-        this.use(await loadPlugin(entry, baseDir))
+        this.use(await loadPlugin(p))
       } catch (err) {
         this.pluginErrors.push(MiradorError.from(err, 'PLUGIN_LOAD'))
       }
+      for (let i = before; i < this.pluginErrors.length; i++)
+        this.pluginErrors[i] = configuredError(this.pluginErrors[i]!, p)
     }
   }
 

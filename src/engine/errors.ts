@@ -14,6 +14,9 @@ export const ERROR_CODES = {
   MODEL_UNRESOLVED: 'no runtime could provide the model a stage names',
   MODEL_MISSING: 'the model is not present and may not be pulled',
   MODEL_BUDGET: 'the model is larger than the memory budget of models/manifest.yaml',
+  MODEL_INVALID:
+    'a model or adapter file fails its checks before loading (not GGUF, truncated, corrupt, ' +
+    'made for another base model, or not the sha256 the manifest pins)',
   RUNTIME_UNREACHABLE: 'the model server cannot be reached',
   RUNTIME_TIMEOUT: 'the model server did not answer in time',
   RUNTIME_PROTOCOL: 'the model server answered with something Mirador cannot read',

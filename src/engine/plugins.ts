@@ -3,13 +3,18 @@
  * `apiVersion` and `apply(engine)`; `apply` only taps hooks and registers what the plugin
  * contributes. Built-in and third-party plugins are loaded the same way. A plugin that cannot be
  * loaded, declares an unsupported apiVersion, gets bad options or throws in `apply` is reported by
- * name and the engine goes on without it.
+ * name and its taps are switched off; a run stops before any stage when it is one the config lists
+ * without `optional: true` (stopsRuns), and goes on without it otherwise.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { PluginName, PluginRef } from './config/types.gen.js'
+import { sentence } from './config/message-words.js'
+import type { SourceLocation } from './config/types.js'
 import { MiradorError } from './errors.js'
 import type { PluginHost } from './engine.js'
+import { PACKAGE_ROOT } from './package-root.js'
+import { resolvePluginEntry } from './plugin-resolve.js'
 
 /** The plugin API version this engine implements. Bumped only on breaking hook changes. */
 export const API_VERSION = 1
@@ -22,7 +27,10 @@ export interface MiradorPlugin {
 }
 
 /** One entry of `plugins:` in mirador.config.yaml. */
-export type PluginEntry = string | { name: string; options?: unknown }
+export type PluginEntry = PluginName | PluginRef
+
+/** The package plugin authors import MiradorError, validatePluginOptions and the types from. */
+export const PLUGIN_API_PACKAGE = '@mirador/plugin-api'
 
 export function checkPlugin(candidate: unknown, source: string): MiradorPlugin {
   const p = candidate as Partial<MiradorPlugin> | null
@@ -77,72 +85,21 @@ export function instantiate(exported: unknown, options: unknown, source: string)
   return checkPlugin(value, source)
 }
 
-/** Finds the file to import for a plugin named by path (relative to `baseDir`) or package name. */
-export function resolvePluginEntry(spec: string, baseDir: string): string {
-  const isPath = spec.startsWith('.') || path.isAbsolute(spec)
-  let target: string | undefined
-  if (isPath) {
-    target = path.resolve(baseDir, spec)
-    if (!existsSync(target))
-      throw new MiradorError(
-        'PLUGIN_LOAD',
-        `plugin ${spec} not found at ${target}: check the path in plugins: (it is relative to the config file)`,
-        { details: { plugin: spec } },
-      )
-  } else {
-    for (let dir = baseDir; ; dir = path.dirname(dir)) {
-      const candidate = path.join(dir, 'node_modules', spec)
-      if (existsSync(candidate)) {
-        target = candidate
-        break
-      }
-      if (path.dirname(dir) === dir) break
-    }
-    if (!target)
-      throw new MiradorError(
-        'PLUGIN_LOAD',
-        `plugin package ${spec} is not installed: run \`npm install ${spec}\` in ${baseDir}`,
-        { details: { plugin: spec } },
-      )
-  }
-  return statSync(target).isDirectory() ? packageMain(target, spec) : target
+/** A `plugins:` entry of a config file, with where it was written (for its errors). */
+export interface ConfiguredPlugin {
+  entry: PluginEntry
+  /** the config file's folder: paths in the entry are relative to it */
+  baseDir: string
+  /** the entry's `file:line:column`, worked out only when there is an error to show */
+  at?: () => SourceLocation
 }
 
-function packageMain(dir: string, spec: string): string {
-  const pkgFile = path.join(dir, 'package.json')
-  let entry = 'index.js'
-  if (existsSync(pkgFile)) {
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { main?: string; exports?: unknown }
-    entry = exportEntry(pkg.exports) ?? pkg.main ?? entry
-  }
-  const file = path.resolve(dir, entry)
-  if (!existsSync(file))
-    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec}: its entry ${file} does not exist (is the package built?)`, {
-      details: { plugin: spec },
-    })
-  return file
-}
-
-function exportEntry(exp: unknown): string | undefined {
-  if (typeof exp === 'string') return exp
-  if (!exp || typeof exp !== 'object') return undefined
-  const e = exp as Record<string, unknown>
-  const root = '.' in e ? e['.'] : e
-  if (typeof root === 'string') return root
-  if (root && typeof root === 'object') {
-    const r = root as Record<string, unknown>
-    for (const cond of ['import', 'node', 'default']) {
-      const v = r[cond]
-      if (typeof v === 'string') return v
-      if (v && typeof v === 'object' && typeof (v as Record<string, unknown>).default === 'string')
-        return (v as Record<string, string>).default
-    }
-  }
-  return undefined
+export function isOptional(entry: PluginEntry): boolean {
+  return typeof entry === 'object' && entry.optional === true
 }
 
 /** Imports and instantiates one configured plugin. Throws MiradorError (PLUGIN_*) on failure. */
-export async function loadPlugin(entry: PluginEntry, baseDir: string): Promise<MiradorPlugin> {
+export async function loadPlugin({ entry, baseDir }: ConfiguredPlugin): Promise<MiradorPlugin> {
   const spec = typeof entry === 'string' ? entry : entry.name
   const options = typeof entry === 'string' ? undefined : entry.options
   const file = resolvePluginEntry(spec, baseDir)
@@ -150,11 +107,73 @@ export async function loadPlugin(entry: PluginEntry, baseDir: string): Promise<M
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (err) {
-    throw new MiradorError(
-      'PLUGIN_LOAD',
-      `plugin ${spec} failed to load: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err, details: { plugin: spec } },
-    )
+    throw new MiradorError('PLUGIN_LOAD', `plugin ${spec} failed to load: ${importProblem(err, file)}`, {
+      cause: err,
+      details: { plugin: spec },
+    })
   }
   return instantiate(mod.default ?? mod, options, spec)
+}
+
+/** Why a plugin's module did not import, with what to do for the mistakes a first plugin makes. */
+function importProblem(err: unknown, file: string): string {
+  const message = err instanceof Error ? err.message : String(err)
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(`'${PLUGIN_API_PACKAGE}'`)) {
+    return (
+      `${message}. Plugins import ${PLUGIN_API_PACKAGE} from their own node_modules: ` +
+      `run \`npm install ${path.join(PACKAGE_ROOT, 'packages', 'plugin-api')}\` ` +
+      "in the plugin's folder or one above it"
+    )
+  }
+  // Node before 20.19 reads a .js file outside a "type": "module" package as CommonJS
+  if (err instanceof SyntaxError && /\bimport statement outside a module\b/.test(message)) {
+    return (
+      `${message}: ${file} is read as CommonJS. Name it .mjs, or add "type": "module" to the ` +
+      'package.json nearest to it (`npm pkg set type=module`)'
+    )
+  }
+  return message
+}
+
+/** Errors of one `plugins:` entry, placed at it and marked with what they mean for runs (see stopsRuns). */
+export function configuredError(err: MiradorError, plugin: ConfiguredPlugin): MiradorError {
+  const location = err.location ?? plugin.at?.()
+  const optional = isOptional(plugin.entry)
+  return new MiradorError(
+    err.code,
+    optional ? `${sentence(err.message)} It is optional: runs go on without it.` : err.message,
+    {
+      cause: err.cause,
+      ...(location ? { location } : {}),
+      details: {
+        plugin: typeof plugin.entry === 'string' ? plugin.entry : plugin.entry.name,
+        ...err.details,
+        required: !optional,
+      },
+    },
+  )
+}
+
+/** A plugin the config lists without `optional: true` failed: no run may go on without it. */
+export function stopsRuns(err: MiradorError): boolean {
+  return err.details?.required === true
+}
+
+/** A plugin the config lists with `optional: true` failed: runs go on without it. */
+export function optionalFailure(err: MiradorError): boolean {
+  return err.details?.required === false
+}
+
+/** A run's error when plugins the config requires failed (each is reported before it, with its cause). */
+export function requiredPluginsFailed(errors: readonly MiradorError[]): MiradorError {
+  const names = errors.map((e) => String(e.details?.plugin ?? 'plugin')).join(', ')
+  const one = errors.length === 1
+  return new MiradorError(
+    errors[0]?.code ?? 'PLUGIN_LOAD',
+    `the run stopped before any stage: ${one ? 'plugin' : 'plugins'} ${names} of plugins: in the config ` +
+      `failed (above). Fix ${one ? 'it' : 'them'}, or mark ${one ? 'its entry' : 'their entries'} ` +
+      `\`optional: true\` to run without ${one ? 'it' : 'them'}.`,
+    { details: { plugins: errors.map((e) => e.details?.plugin) } },
+  )
 }

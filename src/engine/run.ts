@@ -8,6 +8,7 @@ import { chainDisplayName } from './chain-name.js'
 import { MiradorError } from './errors.js'
 import type { AckEvent, CoreEvent, EventInput, PluginEvent, RunEvent } from './events.js'
 import type { Engine } from './engine.js'
+import { requiredPluginsFailed, stopsRuns } from './plugins.js'
 import { newRunId } from './run-id.js'
 import { round, runStages } from './runner.js'
 import type { ChainDef, LogOptions, RunContext, RunPlan, RunResult, StageResult } from './types.js'
@@ -77,7 +78,7 @@ export async function runChain(engine: Engine, req: RunRequest, runs: Map<string
     const name = typeof req.chain === 'object' ? req.chain.name : (requested ?? 'chain')
     engine.hooks.event.call(req.ack ?? { type: 'ack', chain: name, runId, t: Math.round(performance.now() - t0) })
     for (const e of engine.pluginErrors) {
-      emit({ type: 'error', code: e.code, message: e.message, plugin: String(e.details?.plugin ?? '') })
+      emit({ type: 'error', code: e.code, message: e.format(), plugin: String(e.details?.plugin ?? '') })
     }
     const memory = engine.settings.memory
     const base = { runId, query: req.query, ...(req.session ? { session: req.session } : {}), memory, signal }
@@ -97,6 +98,8 @@ export async function runChain(engine: Engine, req: RunRequest, runs: Map<string
     let results = new Map<string, StageResult>()
     let failure: MiradorError | undefined
     try {
+      const required = engine.pluginErrors.filter(stopsRuns)
+      if (required.length > 0) throw requiredPluginsFailed(required)
       const { chain, queryType } = await resolveChain(engine, req, ctx)
       ctx = contextFor({ ...base, chain: chain.name }, emit)
       plan = planFor(chain, req, runId, memory, queryType)

@@ -4,7 +4,7 @@
  * parts, a discriminated union with errors in-band, so a consumer never needs try/catch around
  * iteration to learn that a stream failed.
  */
-import type { StageOptions } from './config/index.js'
+import type { StageOptions } from './config/types.gen.js'
 import type { MiradorError } from './errors.js'
 
 /** A stage's `options:` from the chain file, exactly as its schema defines them. */

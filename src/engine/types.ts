@@ -2,7 +2,7 @@
  * The values that flow through the hooks. Chain and stage shapes come from the JSON Schemas
  * (config/types.gen.ts); these are the run-time shapes built from them.
  */
-import type { ChainFile, Stage } from './config/index.js'
+import type { ChainFile, Stage } from './config/types.gen.js'
 import type { EventInput, CoreEvent, PluginEvent } from './events.js'
 import type { GenerateRequest, StreamPart, ToolCallRequest, ToolDefinition } from './runtime.js'
 import type { MiradorError } from './errors.js'

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import { defaultReply, startOllamaTestServer, unusedPort, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, ROOT, runCli } from '../support/cli.js'
+import { installPluginApi } from '../support/plugin-api.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -269,8 +270,11 @@ describe('third-party plugins from mirador.config.yaml', () => {
       'chains/today.yaml': TODAY_CHAIN,
       'mirador.config.yaml': 'plugins:\n  - name: mirador-plugin-today\n    options: { timeZone: UTC }\n',
     })
-    mkdirSync(path.join(p.dir, 'node_modules'), { recursive: true })
-    symlinkSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'node_modules', 'mirador-plugin-today'))
+    // as npm installs it: the package, and its dependency on @mirador/plugin-api beside it
+    cpSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'node_modules', 'mirador-plugin-today'), {
+      recursive: true,
+    })
+    installPluginApi(p.dir)
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
     expect(of(r.events, 'timestamp')).toEqual([expect.objectContaining({ stage: 'only', today })])
@@ -279,14 +283,28 @@ describe('third-party plugins from mirador.config.yaml', () => {
   })
 
   it('loads a plugin by path, relative to the config file', async () => {
-    const p = project({ 'chains/today.yaml': TODAY_CHAIN })
-    writeFileSync(
-      path.join(p.dir, 'mirador.config.yaml'),
-      `plugins:\n  - ${path.relative(p.dir, path.join(ROOT, 'examples/plugins/today'))}\n`,
-    )
+    const p = project({ 'chains/today.yaml': TODAY_CHAIN, 'mirador.config.yaml': 'plugins:\n  - ./vendor/today\n' })
+    cpSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'vendor', 'today'), { recursive: true })
+    installPluginApi(p.dir)
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
     expect(of(r.events, 'timestamp')).toHaveLength(1)
+  })
+
+  it("the example's own MiradorError on bad options stops the run with its code and message", async () => {
+    const p = project({
+      'chains/today.yaml': TODAY_CHAIN,
+      'mirador.config.yaml': 'plugins:\n  - { name: ./vendor/today, options: { timeZone: Mars/Olympus } }\n',
+    })
+    cpSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'vendor', 'today'), { recursive: true })
+    installPluginApi(p.dir)
+    const r = await runCli(['chain', 'run', 'today', 'hi'], { cwd: p.dir, env: env(p) })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      'PLUGIN_OPTIONS: ' +
+        `${path.join(p.dir, 'mirador.config.yaml')}:2:13: plugin TodayPlugin: options.timeZone "Mars/Olympus" ` +
+        'is not a time zone. Use an IANA name such as Europe/Paris.',
+    )
   })
 
   it('a plugin can add a stage key; without the plugin the key is refused with its position', async () => {
@@ -319,7 +337,7 @@ describe('third-party plugins from mirador.config.yaml', () => {
     expect(refused.stderr).toMatch(/moody\.yaml:5:5: .*mood/)
   })
 
-  it('reports a broken plugin by name and runs without it', async () => {
+  it('reports a broken optional plugin by name and runs without it', async () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,
       'plugins/throws.js':
@@ -328,8 +346,10 @@ describe('third-party plugins from mirador.config.yaml', () => {
         "throw new Error('no config for me') } }\n",
       'plugins/future.js': "export default { name: 'Future', apiVersion: 99, apply() {} }\n",
       'mirador.config.yaml':
-        'plugins:\n  - ./plugins/throws.js\n  - ./plugins/future.js\n' +
-        '  - ./plugins/missing.js\n  - { name: mirador-plugin-today-nope }\n',
+        'plugins:\n' +
+        ['./plugins/throws.js', './plugins/future.js', './plugins/missing.js', 'mirador-plugin-today-nope']
+          .map((name) => `  - { name: ${name}, optional: true }\n`)
+          .join(''),
     })
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)

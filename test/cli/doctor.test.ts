@@ -1,6 +1,6 @@
 /** `mirador doctor`: the memory store and the tool sandbox, in text and --json; nothing left running. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { chmodSync, existsSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { isolation } from '../../src/plugins/memory/chroma/isolation.js'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
@@ -30,7 +30,15 @@ function project(memory: 'on' | 'off' = 'off') {
 
 interface Report {
   ok: boolean
-  memory: { ok: boolean; state: string; detail: string; url?: string; pid?: number; idleTimeoutMs?: number }
+  memory: {
+    ok: boolean
+    state: string
+    detail: string
+    url?: string
+    pid?: number
+    idleTimeoutMs?: number
+    embedder?: { ok: boolean; active: string; configured: string; fallback?: string; detail: string }
+  }
   sandbox: { ok: boolean; state: string; detail: string; ms: number; closeMs: number; workerPid: number }
 }
 
@@ -64,6 +72,22 @@ describe('mirador doctor: memory store and tool sandbox', () => {
     expect(report.memory.detail).toMatch(/none running for this MIRADOR_HOME/)
     expect(existsSync(path.join(p.home, 'memory', 'server.json'))).toBe(false)
     expect(processesMentioning(p.home)).toEqual([])
+    // the embedder: the bundled sentence encoder by default
+    expect(report.memory.embedder).toMatchObject({ ok: true, active: 'use-lite/512', configured: 'use-lite/512' })
+    const text = await runCli(['doctor'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })
+    expect(text.stdout).toMatch(/^ {2}✓ embedder +use-lite\/512 \(the bundled sentence encoder\)$/m)
+  })
+
+  it('a store an older Mirador made: doctor says its memories wait for memory reindex, and is still ok', async () => {
+    const p = project('on')
+    // a Chroma folder and no record of the embedder: the hashing embedder made it
+    mkdirSync(path.join(p.home, 'memory', 'chroma'), { recursive: true })
+    const r = await runCli(['doctor', '--json'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })
+    const report = JSON.parse(r.stdout) as Report
+    expect(report.memory.ok).toBe(true)
+    expect(report.memory.embedder).toMatchObject({ ok: true, active: 'hashing-v1/384', configured: 'use-lite/512' })
+    const text = await runCli(['doctor'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })
+    expect(text.stdout).toMatch(/^ {2}! embedder +hashing-v1\/384: .* `mirador memory reindex` moves them$/m)
   })
 
   it('a $MIRADOR_HOME that other users can open: memory is not ok, and the chmod that fixes it is given', async () => {

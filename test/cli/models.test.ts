@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, runCli } from '../support/cli.js'
+import { writeLargeGguf } from '../support/gguf.js'
 import { makeLoraAdapter } from '../support/make-lora.js'
 import { TEST_GGUF, gguf, itGguf } from '../support/test-gguf.js'
 
@@ -186,9 +188,77 @@ describe('mirador models', () => {
     expect(JSON.parse(ls.stdout).models.map((m: { name: string }) => m.name)).toEqual(['special'])
   })
 
+  itGguf('verify checks GGUF files and pins, caches hashes across runs, and fails on a damaged file', async () => {
+    const whole = readFileSync(gguf())
+    const sha = createHash('sha256').update(whole).digest('hex')
+    const p = await project(
+      `${OLLAMA_MANIFEST}  story: { runtime: llamacpp, base: "\${MIRADOR_TEST_GGUF}", sha256: ${sha} }\n` +
+        '  poet: { runtime: llamacpp, base: "${MIRADOR_TEST_GGUF}", lora: ../adapters/poet.gguf }\n' +
+        '  cut: { runtime: llamacpp, base: ../cut.gguf }\n',
+    )
+    writeFileSync(path.join(p.dir, 'cut.gguf'), whole.subarray(0, 600_000))
+    await makeLoraAdapter({ base: gguf(), out: path.join(p.dir, 'adapters/poet.gguf') })
+
+    const first = await runCli(['models', 'verify', '--json'], { cwd: p.dir, env: p.env })
+    expect(first.code).toBe(1)
+    const out = JSON.parse(first.stdout)
+    const by = Object.fromEntries(out.entries.map((e: { name: string }) => [e.name, e]))
+    expect(out.ok).toBe(false)
+    expect(by.quick).toEqual({ name: 'quick', runtime: 'ollama', ok: true, files: [] })
+    expect(by.story.files).toEqual([
+      expect.objectContaining({ role: 'base', sha256: { actual: sha, pinned: sha, cached: false } }),
+    ])
+    expect(by.poet.files[1]).toMatchObject({ role: 'adapter', gguf: { type: 'adapter', architecture: 'llama' } })
+    expect(by.cut).toMatchObject({ ok: false, files: [{ error: { code: 'MODEL_INVALID' } }] })
+    expect(by.cut.files[0].error.location).toMatchObject({ line: 8 })
+
+    // a second process takes the pinned hash from $MIRADOR_HOME's cache
+    const second = await runCli(['models', 'verify', 'story', '--json'], { cwd: p.dir, env: p.env })
+    expect(second.code).toBe(0)
+    expect(JSON.parse(second.stdout).entries[0].files[0].sha256).toEqual({ actual: sha, pinned: sha, cached: true })
+
+    const text = await runCli(['models', 'verify'], { cwd: p.dir, env: p.env })
+    expect(text.code).toBe(1)
+    expect(text.stdout).toMatch(/✓ story +base +stories260K\.gguf .* sha256 pinned, matches, from the cache/)
+    expect(text.stdout).toMatch(/compared with the base: general\.architecture llama, as its base's/)
+    expect(text.stdout).toMatch(
+      /✗ MODEL_INVALID: .*manifest\.yaml:8:\d+: model "cut": the GGUF file .*cut\.gguf cannot be used: .*truncated/,
+    )
+    expect(text.stdout).toMatch(/6 entries checked: 1 failed\./)
+
+    // loading the damaged one: refused before llama.cpp sees it, one line, no stack trace
+    const load = await runCli(['models', 'load', 'cut'], { cwd: p.dir, env: p.env })
+    expect(load.code).toBe(1)
+    expect(load.stderr).toMatch(
+      /^✗ MODEL_INVALID: .*manifest\.yaml:8:\d+: model "cut": .*truncated.*Download it again/m,
+    )
+    expect(load.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('hashing a large pinned file draws progress: models verify as a bar, models load as the run does', async () => {
+    const p = await project(
+      'models:\n  big: { runtime: llamacpp, base: ../big.gguf, sha256: ' + 'e'.repeat(64) + ' }\n',
+    )
+    writeLargeGguf(path.join(p.dir, 'big.gguf'), 40e6)
+    // the first hashing: a load, drawn as a run draws a download
+    const load = await runCli(['models', 'load', 'big'], { cwd: p.dir, env: p.env })
+    expect(load.code).toBe(1)
+    expect(load.stderr).toMatch(/^big\.gguf: verifying sha256 of big\.gguf \[#+\.*\] \d+% of 40\.0 MB$/m)
+    expect(load.stderr).toMatch(/^✗ MODEL_INVALID: .*not the e{64} pinned in the manifest/m)
+    // the hash is cached now: --rehash hashes again, with a bar on stderr
+    const verify = await runCli(['models', 'verify', '--rehash'], { cwd: p.dir, env: p.env })
+    expect(verify.code).toBe(1)
+    expect(verify.stderr).toMatch(/^sha256 big\.gguf \[#+\] 100% \(40\/40 MB\)$/m)
+    expect(verify.stdout).toMatch(/✗ MODEL_INVALID: .*manifest\.yaml:2:\d+: model "big": .*big\.gguf has sha256 /)
+    // --json: the findings only, no bar
+    const json = await runCli(['models', 'verify', '--json'], { cwd: p.dir, env: p.env })
+    expect(json.stderr).toBe('')
+    expect(JSON.parse(json.stdout).entries[0].files[0].sha256).toMatchObject({ cached: true, pinned: 'e'.repeat(64) })
+  })
+
   it('every models command has help with examples', async () => {
     const p = await project(OLLAMA_MANIFEST)
-    for (const cmd of ['ls', 'load', 'unload', 'du']) {
+    for (const cmd of ['ls', 'load', 'unload', 'du', 'verify']) {
       const r = await runCli(['models', cmd, '--help'], { cwd: p.dir, env: p.env })
       expect(r.stdout).toMatch(/EXAMPLES/)
     }

@@ -237,7 +237,7 @@ describe('messages', () => {
 
   it('keys in a {name, options} plugin are checked as such', async () => {
     expect(await allMessages('plugins: [{ name: x, option: {} }]\n', 'config')).toEqual([
-      'plugins[0]: unknown key "option". Did you mean "options"? Allowed keys: name, options.',
+      'plugins[0]: unknown key "option". Did you mean "options"? Allowed keys: name, options, optional.',
     ])
   })
 

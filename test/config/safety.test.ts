@@ -1,6 +1,7 @@
 /**
  * Safety limits that need generated input (too big to check in) and the edges of each limit.
  */
+import { execFileSync } from 'node:child_process'
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,6 +77,14 @@ describe('size', () => {
     const dir = join(tmp, 'a-dir.yaml')
     mkdirSync(dir)
     expect((await rejected(loadConfigFile(dir, 'config'))).message).toContain('is a folder')
+  })
+
+  it('refuses a FIFO without waiting for a writer (tools/*.yaml may be one)', async () => {
+    const fifo = join(tmp, 'piped.yaml')
+    execFileSync('mkfifo', [fifo])
+    const e = await rejected(loadConfigFile(fifo, 'tool'))
+    expect(e.code).toBe('CONFIG_NOT_FOUND')
+    expect(e.message).toBe(`${fifo} is not a regular file. Point Mirador at a YAML file.`)
   })
 
   it('names a missing file', async () => {

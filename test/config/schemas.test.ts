@@ -112,6 +112,44 @@ describe('built-in plugin option schemas (schemas/plugins/)', () => {
   })
 })
 
+describe('plugin permissions (schemas/plugin-permissions.schema.json, for plugin manifests)', () => {
+  const raw = JSON.parse(readFileSync('schemas/plugin-permissions.schema.json', 'utf8')) as Schema
+  const ajv = new Ajv({ strict: true, strictRequired: false, strictTypes: false, validateSchema: true })
+  ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
+
+  it('valid draft-07, closed, every property described', () => {
+    expect(raw.$schema).toBe('http://json-schema.org/draft-07/schema#')
+    expect(raw.$id).toBe('https://mirador.local/schemas/plugin-permissions.schema.json')
+    expect(ajv.validateSchema(raw)).toBe(true)
+    const undocumented = propertySchemas(raw).filter(([, s]) => typeof s.description !== 'string')
+    expect(undocumented.map(([p]) => p)).toEqual([])
+    const open = propertySchemas(raw).filter(([, s]) => s.type === 'object' && s.additionalProperties !== false)
+    expect(open.map(([p]) => p)).toEqual([])
+  })
+
+  it('takes real declarations and refuses mistakes', () => {
+    const validate = ajv.compile(raw)
+    expect(
+      validate({
+        fs: { read: ['~/notes', '/etc/hosts'], write: ['data/**'] },
+        network: ['api.example.com', '*.example.org', '127.0.0.1:11434', '[::1]:8080'],
+        env: ['MY_API_KEY'],
+        childProcess: true,
+      }),
+    ).toBe(true)
+    expect(validate({})).toBe(true)
+    for (const bad of [
+      { network: ['https://api.example.com'] },
+      { network: ['*'] },
+      { env: ['NOT-A-NAME'] },
+      { fs: { exec: ['x'] } },
+      { childProcess: 'yes' },
+      { sockets: true },
+    ])
+      expect([bad, validate(bad)]).toEqual([bad, false])
+  })
+})
+
 describe('built-in options without a schema compile', () => {
   it.each(PLUGINS)('%s: no options give exactly the defaults ajv would fill in', (name) => {
     const schema = pluginSchema(name)

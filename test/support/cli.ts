@@ -26,11 +26,13 @@ export function runCli(
     input?: string
     timeoutMs?: number
     signalWhen?: { stdout: RegExp; signal: NodeJS.Signals }
+    /** another install's bin/run.js (default: this checkout's) */
+    bin?: string
   },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
       cwd: opts.cwd,
       // memory is off unless a test turns it on: each memory run starts a Chroma server
       env: {

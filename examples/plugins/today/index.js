@@ -1,30 +1,44 @@
 // An example third-party Mirador plugin, written exactly as one published on npm would be: it
-// depends on nothing from Mirador but the hook API it is handed in apply().
+// depends on nothing from Mirador but @mirador/plugin-api (MiradorError, validatePluginOptions
+// and the types) and the hook API it is handed in apply().
 //
 // - adds a {{today}} template variable (the date in the configured time zone, YYYY-MM-DD)
 // - emits a `timestamp` event (wall-clock time) as each stage builds its prompt
 
+import { MiradorError, validatePluginOptions } from '@mirador/plugin-api'
+
 const PLUGIN_NAME = 'TodayPlugin'
 
-const OPTIONS = { timeZone: 'string', locale: 'string' }
-
-function validate(options) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) throw new Error('options must be a map')
-  for (const [key, value] of Object.entries(options)) {
-    if (!(key in OPTIONS)) throw new Error(`unknown option "${key}" (allowed: ${Object.keys(OPTIONS).join(', ')})`)
-    if (typeof value !== OPTIONS[key]) throw new Error(`option "${key}" must be a ${OPTIONS[key]}`)
-  }
-  if (options.timeZone) new Intl.DateTimeFormat('en', { timeZone: options.timeZone }) // throws on an unknown zone
-  return { ...options }
+/** Its options, checked by Mirador's validator: unknown keys and wrong types are refused by name. */
+const OPTIONS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    timeZone: { type: 'string', description: 'an IANA time zone (default: the machine’s)' },
+    locale: { type: 'string' },
+  },
 }
 
+/** @implements {import('@mirador/plugin-api').MiradorPlugin} */
 export default class TodayPlugin {
   name = PLUGIN_NAME
   apiVersion = 1
 
+  /** @param {unknown} options the entry's `options:` in mirador.config.yaml */
   constructor(options) {
-    this.options = validate(options)
+    /** @type {{ timeZone?: string, locale?: string }} */
+    this.options = validatePluginOptions(PLUGIN_NAME, OPTIONS_SCHEMA, options)
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: this.options.timeZone })
+    } catch {
+      // a MiradorError with a code reaches the user as the built-ins' errors do: code, then message
+      throw new MiradorError(
+        'PLUGIN_OPTIONS',
+        `plugin ${PLUGIN_NAME}: options.timeZone "${this.options.timeZone}" is not a time zone. ` +
+          'Use an IANA name such as Europe/Paris.',
+        { details: { plugin: PLUGIN_NAME } },
+      )
+    }
   }
 
   today(now = new Date()) {
@@ -37,9 +51,10 @@ export default class TodayPlugin {
     }).format(now)
   }
 
+  /** @param {import('@mirador/plugin-api').PluginHost} engine */
   apply(engine) {
     // {{today}} is ours: Mirador does not report it as an unknown variable
-    engine.registerTemplateVars?.(['today'])
+    engine.registerTemplateVars(['today'])
     engine.hooks.prompt.tap(PLUGIN_NAME, (prompt, context) => {
       const now = new Date()
       context.emit({ type: 'timestamp', stage: context.stage, iso: now.toISOString(), today: this.today(now) })

@@ -24,6 +24,41 @@ export interface MemoryReport {
   data?: string
   /** Chroma listens in a network of its own: only the guard (with the token) reaches it */
   isolated?: boolean
+  /** which embedder memories are in, which the config names, and why the bundled encoder cannot load */
+  embedder?: EmbedderReport
+}
+
+export interface EmbedderReport {
+  ok: boolean
+  active: string
+  configured: string
+  fallback?: string
+  detail: string
+}
+
+/**
+ * What doctor says of the embedder: a broken install (the bundled encoder cannot load) fails; memories
+ * waiting for `memory reindex` are said, but are not a failure (runs recall them where they are).
+ */
+export function embedderReport(e: { active: string; configured: string; fallback?: string }): EmbedderReport {
+  const name = (id: string) => (id.startsWith('use-') ? `${id} (the bundled sentence encoder)` : id)
+  if (e.fallback)
+    return {
+      ok: false,
+      ...e,
+      detail:
+        `${e.active}: the bundled sentence encoder cannot load (${e.fallback}), so memory matches words only; ` +
+        'reinstall Mirador, then `mirador memory reindex`',
+    }
+  if (e.active !== e.configured)
+    return {
+      ok: true,
+      ...e,
+      detail:
+        `${e.active}: the memories are still in its collection and the config names ${name(e.configured)}; ` +
+        '`mirador memory reindex` moves them',
+    }
+  return { ok: true, ...e, detail: name(e.active) }
 }
 
 function duration(ms: number): string {
@@ -35,6 +70,8 @@ function duration(ms: number): string {
 export interface CheckMemoryOptions {
   /** the memory plugin is applied */
   plugin: boolean
+  /** the memory plugin's embedders (see embedderReport) */
+  embedder?: { active: string; configured: string; fallback?: string }
   /** the user's memory setting (flag, environment, config) */
   enabled: boolean
   home: string
@@ -51,10 +88,13 @@ async function looseHome(home: string): Promise<string | undefined> {
 }
 
 export async function checkMemory(opts: CheckMemoryOptions): Promise<MemoryReport> {
-  const report = await checkStore(opts)
-  if (report.state === 'off') return report
+  const store = await checkStore(opts)
+  if (store.state === 'off') return store
   const loose = await looseHome(opts.home)
-  return loose ? { ...report, ok: false, detail: `${report.detail}; ${loose}` } : report
+  const report = loose ? { ...store, ok: false, detail: `${store.detail}; ${loose}` } : store
+  if (!opts.embedder) return report
+  const embedder = embedderReport(opts.embedder)
+  return { ...report, ok: report.ok && embedder.ok, embedder }
 }
 
 async function checkStore(opts: CheckMemoryOptions): Promise<MemoryReport> {

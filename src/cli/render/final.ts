@@ -3,8 +3,8 @@
  * (errors, plugins' warnings, prompts with --show-prompt, unknown events with --debug).
  */
 import type { CoreEvent, RunEvent } from '../../engine/events.js'
-import { safeEvent } from './format.js'
-import { debugLine, firstOfEachError, isKnownEvent, labelled, logLine } from './lines.js'
+import { safeEvent, safeText } from './format.js'
+import { debugLine, firstOfEachError, isKnownEvent, labelled, logLine, pluginWarning } from './lines.js'
 import type { Out, Renderer } from './renderer.js'
 
 export interface FinalOptions {
@@ -25,7 +25,12 @@ export function finalRenderer(out: Out, err: Out, options: FinalOptions = {}): R
       else if (e.type === 'prompt') {
         if (e.system !== undefined) err.write(labelled(`${e.stage} system`, e.system))
         err.write(labelled(`${e.stage} prompt`, e.text))
-      } else if (options.debug && !isKnownEvent(ev.type)) err.write(`[event] ${debugLine(ev)}\n`)
+      } else {
+        // memory or documents that cannot help this run: the user must hear it, even without the stream
+        const warning = pluginWarning(ev)
+        if (warning !== undefined) err.write(`[${ev.type}] ${safeText(warning)}\n`)
+        else if (options.debug && !isKnownEvent(ev.type)) err.write(`[event] ${debugLine(ev)}\n`)
+      }
     },
     close: () => {},
   }

@@ -89,9 +89,10 @@ export function errorLine(e: ErrorEvent, p: Paint): string {
 }
 
 /**
- * A model being made ready: a download bar when the runtime reports byte counts, else its status as
- * the runtime words it (Ollama says "pulling manifest", llama.cpp "loading FILE": a local file is
- * loaded, never pulled).
+ * A model being made ready: a bar when the runtime reports byte counts, else its status as the
+ * runtime words it (Ollama says "pulling manifest", llama.cpp "loading FILE": a local file is
+ * loaded, never pulled). A bar is a download ("pulling MODEL") unless the status says it is other
+ * work on bytes: hashing an adapter, verifying a pinned file's sha256.
  */
 export function pullLine(e: ModelPullEvent, width = 24): string {
   const model = safeText(String(e.model))
@@ -99,9 +100,24 @@ export function pullLine(e: ModelPullEvent, width = 24): string {
     const frac = Math.min(1, e.completed / e.total)
     const filled = Math.round(frac * width)
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
-    return `pulling ${model} ${bar} ${Math.round(frac * 100)}% of ${bytes(e.total)}`
+    const doing = /^(hashing|verifying) /.test(String(e.status))
+      ? `${model}: ${safeText(e.status)}`
+      : `pulling ${model}`
+    return `${doing} ${bar} ${Math.round(frac * 100)}% of ${bytes(e.total)}`
   }
   return `${model}: ${safeText(String(e.status))}`
+}
+
+/**
+ * What a built-in plugin's event warns of, said as it is, or undefined for one that only informs:
+ * memory or documents unavailable, a query longer than a memory keeps, records that do not open,
+ * memory matching words instead of meaning. `--no-stream` shows these too (on stderr).
+ */
+export function pluginWarning(ev: RunEvent): string | undefined {
+  const e = ev as PluginEvent
+  if (e.type === 'memory' && (e.unavailable || e.clipped || e.unreadable || e.fallback)) return String(e.message)
+  if (e.type === 'docs' && e.unavailable) return String(e.message)
+  return undefined
 }
 
 /**
@@ -136,9 +152,8 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       ].join('\n')
     }
     case 'memory': {
-      // said as they are: memory unavailable, a query longer than a memory keeps, records that do not open,
-      // words instead of meaning
-      if (e.unavailable || e.clipped || e.unreadable || e.fallback) return String(e.message)
+      const warning = pluginWarning(e)
+      if (warning !== undefined) return warning
       const scores = Array.isArray(e.scores) ? (e.scores as { id: string; score: number }[]) : []
       const what = scores.length
         ? `recalled ${scores.map((s) => `${s.id} (${s.score.toFixed(2)})`).join(', ')}`
@@ -148,7 +163,8 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       return `${String(e.stage)}: ${what}${session}${text}`
     }
     case 'docs': {
-      if (e.unavailable) return String(e.message)
+      const warning = pluginWarning(e)
+      if (warning !== undefined) return warning
       const cited = Array.isArray(e.cited) ? (e.cited as string[]) : []
       const text = typeof e.text === 'string' && e.text ? indented(e.text) : ''
       return `${String(e.stage)}: cited ${cited.join(', ')}${text}`

@@ -72,22 +72,28 @@ function leadingVariable(raw: string, env: NodeJS.ProcessEnv): string | undefine
 }
 
 /**
- * A path-valued key of a manifest entry (`base` of a llamacpp entry, `file` or `lora`), with `${VAR}` expanded and made
- * absolute. A path written in the manifest is relative to the manifest's folder; one that starts with a variable's
- * value came from the user's shell, so it is relative to the working folder `cwd`, as any path typed there.
+ * A path-valued key of a manifest entry (`base` of a llamacpp entry, `file` or `lora`, or `lora.file` of a pinned
+ * adapter), with `${VAR}` expanded and made absolute. A path written in the manifest is relative to the manifest's
+ * folder; one that starts with a variable's value came from the user's shell, so it is relative to the working folder
+ * `cwd`, as any path typed there.
  * Returns undefined when the entry has no such key.
  */
 export function manifestPath(
-  loaded: Loaded<{ models?: Record<string, { base?: string; file?: string; lora?: string } | undefined> }>,
+  loaded: Loaded<{
+    models?: Record<string, { base?: string; file?: string; lora?: string | { file: string } } | undefined>
+  }>,
   model: string,
   key: 'base' | 'file' | 'lora' = 'file',
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): ManifestPath | undefined {
   const entry = loaded.value.models?.[model]
-  const raw = entry?.[key]
+  const given = entry?.[key]
+  // a pinned adapter is { file, sha256 }
+  const pinned = typeof given === 'object' && given !== null
+  const raw = pinned ? given.file : given
   if (typeof raw !== 'string') return undefined
-  const location = locate(loaded, ['models', model, key])
+  const location = locate(loaded, pinned ? ['models', model, key, 'file'] : ['models', model, key])
   const value = expandEnv(raw, env, location)
   const variable = leadingVariable(raw, env)
   const base = variable ? resolve(cwd) : dirname(resolve(loaded.file))

@@ -10,6 +10,7 @@
  * its file name (without .yaml/.yml); if that file name is not a valid name, it is an error
  * asking for a `name:` key.
  */
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { Document, LineCounter } from 'yaml'
@@ -58,7 +59,8 @@ function notFound(file: string, cause: unknown): MiradorError {
 export async function readConfigText(file: string): Promise<string> {
   let handle
   try {
-    handle = await open(file, 'r')
+    // non-blocking: opening a FIFO for reading would otherwise wait for a writer forever
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   } catch (cause) {
     throw notFound(file, cause)
   }

@@ -142,6 +142,10 @@ export interface SkipWhen {
 // ---- manifest.schema.json
 
 /**
+ * The sha256 of the file, 64 hex digits (as `sha256sum FILE` prints it). Mirador hashes the file before loading it and refuses it when the hash differs; a verified hash is remembered (by path, size, modification time and inode) so the file is not hashed again until it changes.
+ */
+export type Sha256 = string
+/**
  * How long the model stays loaded after use: a duration like "5m", "30s" or "1h", or a number of seconds (-1 keeps it loaded).
  */
 export type KeepAlive = string | number
@@ -187,10 +191,11 @@ export interface ManifestEntry {
    * For llamacpp: the same as base (the path of the GGUF file); give one of base or file.
    */
   file?: string
+  sha256?: Sha256
   /**
-   * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed). llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
+   * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed), or { file: PATH, sha256: HEX } to pin the file's sha256 too. llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
    */
-  lora?: string
+  lora?: string | ManifestAdapter
   /**
    * How strongly the adapter applies, 0 (not at all) to 4; default 1. Ollama applies adapters at full strength only.
    */
@@ -222,6 +227,16 @@ export interface ManifestEntry {
    * For llamacpp: context window in tokens (16 to 1048576).
    */
   context_size?: number
+}
+/**
+ * The adapter file and the sha256 it must have.
+ */
+export interface ManifestAdapter {
+  /**
+   * The path of the adapter file (as lora: PATH).
+   */
+  file: string
+  sha256?: Sha256
 }
 
 // ---- config.schema.json
@@ -302,7 +317,7 @@ export interface MiradorConfig {
   profile?: string
 }
 /**
- * A plugin with options.
+ * A plugin with options, or one runs may go without.
  */
 export interface PluginRef {
   name: PluginName
@@ -312,6 +327,14 @@ export interface PluginRef {
   options?: {
     [k: string]: unknown
   }
+  /**
+   * true: when this plugin cannot be loaded or applied, runs go on without it (it is reported). Default false: a run stops before any stage, with the error.
+   */
+  optional?: boolean
+  /**
+   * true: run this plugin inside Mirador's own process with every privilege you have, as built-ins run. Default false: it runs in its own sandboxed process with only the permissions its package.json declares (docs/plugins.md, Trust).
+   */
+  trusted?: boolean
 }
 /**
  * How Mirador talks to Ollama.
@@ -489,4 +512,95 @@ export interface ToolLimits {
    * Largest result the call may return, in bytes (1 to 10485760).
    */
   max_output_bytes?: number
+}
+
+// ---- plugin-manifest.schema.json
+
+/**
+ * What a plugin declares in its package.json under `mirador`: the plugin API version it is written for, the hooks it taps, the capabilities it calls and the permissions it needs. Mirador refuses a tap on a hook, or a call to a capability, that is not declared here, and a sandboxed plugin's process gets exactly these permissions.
+ */
+export interface PluginManifest {
+  /**
+   * The plugin API version the plugin is written for (Mirador's is 1).
+   */
+  apiVersion: number
+  /**
+   * The hooks the plugin taps (docs/plugins.md lists them).
+   *
+   * @maxItems 20
+   */
+  hooks: (
+    | 'route'
+    | 'plan'
+    | 'prompt'
+    | 'model'
+    | 'tools'
+    | 'toolCall'
+    | 'event'
+    | 'stageDone'
+    | 'runDone'
+    | 'feedback'
+    | 'forget'
+  )[]
+  /**
+   * The capabilities other plugins offer that this plugin calls (engine.capability(NAME)), e.g. memory.search.
+   *
+   * @maxItems 100
+   */
+  capabilities?: string[]
+  /**
+   * Capabilities this plugin offers to others (engine.registerCapability(NAME)).
+   *
+   * @maxItems 100
+   */
+  provides?: string[]
+  /**
+   * Template variables the plugin fills ({{today}}), known without running its code.
+   */
+  templateVars?: string[]
+  /**
+   * Keys the plugin lets a stage carry in chain files, each with its JSON Schema, known without running its code (chain validate uses them).
+   */
+  stageKeys?: {
+    [k: string]: {
+      [k: string]: unknown
+    }
+  }
+  permissions?: {
+    [k: string]: unknown
+  }
+}
+
+// ---- plugin-permissions.schema.json
+
+/**
+ * What a plugin may reach beyond its own folder, declared in its package.json under mirador.permissions. Anything not declared is denied: no file outside the plugin's folder, no network, no environment variable, no child process. `mirador plugins check` compares what the plugin's code does with this declaration.
+ */
+export interface PluginPermissions {
+  fs?: FsPermissions
+  /**
+   * Hosts the plugin may connect to: a host name or address, optionally with :port; *.example.com covers the subdomains of example.com.
+   */
+  network?: string[]
+  /**
+   * Environment variables the plugin may read (its process gets only these).
+   */
+  env?: string[]
+  /**
+   * Whether the plugin may start other programs (child processes). Default false.
+   */
+  childProcess?: boolean
+}
+/**
+ * Files and folders the plugin may read or write besides its own folder.
+ */
+export interface FsPermissions {
+  /**
+   * Paths the plugin may read: absolute, or relative to the plugin's folder. A folder covers everything under it; * and ** globs are allowed.
+   */
+  read?: string[]
+  /**
+   * Paths the plugin may create, change or remove: absolute, or relative to the plugin's folder. A folder covers everything under it; * and ** globs are allowed.
+   */
+  write?: string[]
 }

@@ -30,7 +30,7 @@ import { embedFromService, recallFromService, type ServedRecall } from './servic
 import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
-import type { MemoryRecord, MemoryStore, Unreadable } from './types.js'
+import type { MemoryFilter, MemoryRecord, MemoryStore, Unreadable } from './types.js'
 import { StoreWords } from './words.js'
 
 const PLUGIN_NAME = 'MemoryPlugin'
@@ -160,6 +160,12 @@ export class MemoryPlugin {
       }
     }
     return this.#configured
+  }
+
+  /** Why the bundled encoder cannot be used here (memory fell back to the hashing embedder), if it cannot. */
+  fallbackReason(): string | undefined {
+    this.configuredEmbedder()
+    return this.#fallback
   }
 
   /**
@@ -614,10 +620,9 @@ export class MemoryPlugin {
     const cipher = await this.cipher()
     // the store was rebuilt, or its server restarted: the next use opens it afresh
     this.#store = undefined
-    add(
-      'memories',
-      await forgetInStore({ home: this.home, env: this.#env, cipher, embedderId: this.embedder().id, store, filter }),
-    )
+    const embedderId = this.embedder().id
+    add('memories', await forgetInStore({ home: this.home, env: this.#env, cipher, embedderId, store, filter }))
+    await this.#forgetInReindexTarget(filter, cipher, embedderId)
     const sessions = await this.sessions()
     if (req.all) add('sessions', await sessions.removeAll())
     else {
@@ -626,6 +631,20 @@ export class MemoryPlugin {
       if (runIds.length) add('session turns', await sessions.removeRuns(runIds))
     }
     add('waiting in the outbox', await (await this.outbox()).forget(filter))
+  }
+
+  /**
+   * An interrupted `memory reindex` left copies in the collection it moves to, which the next reindex
+   * keeps: what is forgotten goes from there too. (`--all` on the bundled server removed every
+   * collection already.)
+   */
+  async #forgetInReindexTarget(filter: MemoryFilter, cipher: MemoryCipher, activeId: string): Promise<void> {
+    const embedderId = this.configuredEmbedder().id
+    if (embedderId === activeId || (filter.all && !this.#env[CHROMA_URL_ENV]?.trim())) return
+    const { forgetInStore } = await import('./forget-store.js')
+    const { openStore } = await import('./open-store.js')
+    const store = await openStore({ home: this.home, env: this.#env, cipher, embedderId })
+    await forgetInStore({ home: this.home, env: this.#env, cipher, embedderId, store, filter })
   }
 
   async #replaceKeyAfter(req: ForgetRequest): Promise<void> {

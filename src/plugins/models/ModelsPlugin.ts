@@ -20,6 +20,7 @@ import { ModelManager } from './manager.js'
 import { resolveModel, type ResolvedModel } from './resolve.js'
 import type { ModelsOptions } from './options.gen.js'
 import { loadUsage, saveUsage } from './usage-store.js'
+import { ModelFileVerifier } from './verify.js'
 
 const PLUGIN_NAME = 'ModelsPlugin'
 
@@ -32,6 +33,7 @@ export class ModelsPlugin {
   #manifest?: Promise<Loaded<ManifestFile> | undefined>
   #manager?: Promise<ModelManager>
   #budget?: Promise<Budget>
+  #verifier?: ModelFileVerifier
   #host?: PluginHost
 
   constructor(options: ModelsOptions = {}) {
@@ -152,9 +154,28 @@ export class ModelsPlugin {
         policy: new EvictionPolicy({}, snapshot),
         adoptable: (runtime) =>
           entries.flatMap((e) => (e.resolved && this.runtime(e.resolved) === runtime ? [e.resolved] : [])),
+        verify: (r, emit, signal) =>
+          this.verifier().assert(r, {
+            ...(signal && { signal }),
+            // hashing a large pinned file: drawn as a download is
+            onProgress: ({ file, done, total }) =>
+              emit({
+                type: 'model-pull',
+                model: r.display,
+                status: `verifying sha256 of ${path.basename(file)}`,
+                completed: done,
+                total,
+              }),
+          }),
       })
     })()
     return this.#manager
+  }
+
+  /** Checks manifest entries' files before they load (verify.ts); one per plugin, so a file is checked once. */
+  verifier(): ModelFileVerifier {
+    this.#verifier ??= new ModelFileVerifier(this.#engine().settings.home)
+    return this.#verifier
   }
 
   /** Keeps what the policy learned for the next run (only when a model was asked for, and memory is on). */

@@ -36,6 +36,8 @@ export interface ManagerOptions {
   policy: EvictionPolicy
   /** manifest models that may already be loaded on a runtime (adopted when found there) */
   adoptable?: (runtime: Runtime) => ResolvedModel[]
+  /** checks a model's files before it is loaded (verify.ts); throws what is wrong */
+  verify?: (r: ResolvedModel, emit: Emit, signal?: AbortSignal) => Promise<void>
 }
 
 const GB = 1e9
@@ -63,7 +65,7 @@ export class ModelManager {
     await this.#reconcile(runtime)
     for (;;) {
       const slot = this.slots.get(r.key)
-      if (slot?.state === 'ready') return this.#use(slot, r, signal)
+      if (slot?.state === 'ready') return this.#use(slot, r, emit, signal)
       const pending = this.#pending.get(r.key)
       if (pending) {
         await pending.catch(() => {})
@@ -108,12 +110,18 @@ export class ModelManager {
     return gb
   }
 
-  async #use(slot: Slot, r: ResolvedModel, signal?: AbortSignal): Promise<{ slot: Slot; prepared: PreparedModel }> {
+  async #use(
+    slot: Slot,
+    r: ResolvedModel,
+    emit: Emit,
+    signal?: AbortSignal,
+  ): Promise<{ slot: Slot; prepared: PreparedModel }> {
     slot.inUse++
     try {
       let prepared = slot.prepared.get(r.name)
       if (!prepared) {
         // another entry on a loaded base (an adapter on a shared llama.cpp model): cheap
+        await this.options.verify?.(r, emit, signal)
         prepared = await this.#prepare(r, slot.runtime, undefined, signal)
         slot.prepared.set(r.name, prepared)
       }
@@ -140,6 +148,8 @@ export class ModelManager {
   async #load(r: ResolvedModel, runtime: Runtime, emit: Emit, signal?: AbortSignal): Promise<Slot> {
     const missing = missingLocalFile(r)
     if (missing) throw missing
+    // before anything is evicted for it: a file that fails its checks loads nothing
+    await this.options.verify?.(r, emit, signal)
     const typo = await nearMissBeforePull(r.name, r.nearMiss, runtime)
     if (typo) emit({ type: 'error', code: typo.code, message: typo.message })
     const sizeGb = r.sizeGb ?? 0

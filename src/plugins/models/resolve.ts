@@ -8,11 +8,11 @@ import path from 'node:path'
 import {
   locate,
   manifestPath,
-  resolveManifestPath,
   type Loaded,
   type ManifestEntry,
   type ManifestFile,
   type ManifestPath,
+  type SourceLocation,
 } from '../../engine/config/index.js'
 import type { EngineSettings } from '../../engine/engine.js'
 import { MiradorError } from '../../engine/errors.js'
@@ -39,8 +39,19 @@ export interface ResolvedModel {
   entry?: ManifestEntry
   /** the model file on this machine (llama.cpp), and where its path came from */
   localFile?: ManifestPath
+  /** the files Mirador checks before loading (models/verify.ts): the GGUF base, the adapter */
+  files: ModelFile[]
   /** a name the manifest lacks but nearly has: the entry it is probably a typo of (near-miss.ts) */
   nearMiss?: string
+}
+
+/** A file a manifest entry names: what it is, where its path came from, and the sha256 pinned for it. */
+export interface ModelFile {
+  role: 'base' | 'adapter'
+  at: ManifestPath
+  /** the runtime loads it as GGUF (llama.cpp); Ollama adapters may also be safetensors or a folder */
+  gguf: boolean
+  sha256?: { value: string; location: SourceLocation }
 }
 
 export function entryOf(manifest: Loaded<ManifestFile> | undefined, name: string): ManifestEntry | undefined {
@@ -55,8 +66,9 @@ function adapterPath(
   roots: string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
-): string {
-  const file = resolveManifestPath(manifest, name, 'lora', env, cwd)!
+): ManifestPath {
+  const at = manifestPath(manifest, name, 'lora', env, cwd)!
+  const file = at.path
   const inside = roots.some((root) => {
     const rel = path.relative(path.resolve(root), file)
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
@@ -67,12 +79,30 @@ function adapterPath(
       `models.${name}.lora: the adapter ${file} is outside the project and $MIRADOR_HOME. ` +
         `Move it under ${roots.join(' or ')}.`,
       {
-        location: locate(manifest as Loaded<unknown>, ['models', name, 'lora']),
+        location: at.location,
         details: { key: 'lora' },
       },
     )
   }
-  return file
+  return at
+}
+
+/** A file of an entry, with the sha256 pinned for it (lowercased) and where that pin is written. */
+function fileOf(
+  manifest: Loaded<ManifestFile>,
+  role: ModelFile['role'],
+  at: ManifestPath,
+  gguf: boolean,
+  sha256: string | undefined,
+  pinAt: string[],
+): ModelFile {
+  if (sha256 === undefined) return { role, at, gguf }
+  return {
+    role,
+    at,
+    gguf,
+    sha256: { value: sha256.toLowerCase(), location: locate(manifest as Loaded<unknown>, pinAt) },
+  }
 }
 
 /** A manifest entry's own runtime settings: they win over config's for that runtime. */
@@ -105,23 +135,25 @@ export function resolveModel(
       spec: { name, base: name },
       key: `ollama ${configHost} ${name}`,
       priority: 0,
+      files: [],
     }
   }
   const s = entrySettings(entry)
-  const adapters = entry.lora
-    ? [
-        {
-          file: adapterPath(manifest, name, [settings.cwd, settings.home], env, settings.cwd),
-          ...(entry.lora_scale !== undefined ? { scale: entry.lora_scale } : {}),
-        },
-      ]
+  const lora = entry.lora ? adapterPath(manifest, name, [settings.cwd, settings.home], env, settings.cwd) : undefined
+  const adapters = lora
+    ? [{ file: lora.path, ...(entry.lora_scale !== undefined ? { scale: entry.lora_scale } : {}) }]
     : undefined
+  const adapterPin = typeof entry.lora === 'object' ? entry.lora.sha256 : undefined
+  const adapterFiles: ModelFile[] = lora
+    ? [fileOf(manifest, 'adapter', lora, entry.runtime === 'llamacpp', adapterPin, ['models', name, 'lora', 'sha256'])]
+    : []
   const common = {
     name,
     runtime: entry.runtime,
     settings: s,
     priority: entry.priority ?? 0,
     entry,
+    files: adapterFiles,
     ...(entry.size_gb !== undefined ? { sizeGb: entry.size_gb } : {}),
   }
   const keepAlive = entry.keep_alive !== undefined ? { keepAlive: entry.keep_alive } : {}
@@ -135,6 +167,7 @@ export function resolveModel(
       spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive },
       key: `llamacpp ${base}`,
       localFile,
+      files: [fileOf(manifest, 'base', localFile, true, entry.sha256, ['models', name, 'sha256']), ...adapterFiles],
     }
   }
   const base = entry.base ?? name

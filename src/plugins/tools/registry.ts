@@ -2,16 +2,20 @@
  * Tools declared in tools/*.yaml: found in ./tools, then $MIRADOR_HOME/tools, then the shipped
  * tools (an earlier folder's tool hides a later one of the same name), validated by the tool
  * schema, their source read from a file that must stay inside the tool's own folder (no `..`, no
- * absolute path, no symbolic link out), their parameter schema compiled once.
+ * absolute path, no symbolic link out) and be a regular file of bounded size, their parameter
+ * schema compiled once, its patterns with RE2.
  */
-import { readFile, realpath } from 'node:fs/promises'
+import { realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import type { Ajv, ValidateFunction } from 'ajv'
-import { loadConfigFile, locate, type ToolFile } from '../../engine/config/index.js'
+import { loadConfigFile, locate, type SourceLocation, type ToolFile } from '../../engine/config/index.js'
 import { listYamlFiles } from '../../engine/config/folders.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { ToolDefinition } from '../../engine/runtime.js'
+import { linearRegExp, re2, re2Refusal } from '../../lib/linear-regexp.js'
+import { readRegularFile } from '../../lib/read-regular-file.js'
+import { schemaPatterns } from '../../lib/schema-patterns.js'
 
 export interface Tool {
   name: string
@@ -32,6 +36,39 @@ export function definitionOf(t: Tool): ToolDefinition {
 }
 
 let ajv: Ajv | undefined
+
+/**
+ * The ajv of tools' parameter schemas: not strict (a tool's schema may use keywords ajv does not
+ * know), and matching `pattern` with RE2, in linear time: the arguments come from a model and the
+ * schema from whoever wrote the tool. Loaded when a tool is, not when the plugin is.
+ */
+export function parametersAjv(): Ajv {
+  ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({
+    allErrors: true,
+    strict: false,
+    code: { regExp: linearRegExp },
+  })
+  return ajv
+}
+
+/**
+ * Largest tool module read. Every call compiles the module afresh in a new isolate, so a tool
+ * this large would already be slow; the bound is what keeps a huge or endless file out.
+ */
+export const MAX_SOURCE_BYTES = 1024 * 1024
+
+/** The module's text: a regular file only (a FIFO would block the read forever), read with a bound. */
+async function readSource(real: string, given: string, where: SourceLocation): Promise<string> {
+  const r = await readRegularFile(real, MAX_SOURCE_BYTES)
+  if (r.ok) return r.text
+  const why =
+    r.reason === 'not-regular'
+      ? `is ${r.kind}, not a regular file. Point source: at the tool's .js or .mjs file.`
+      : r.reason === 'too-large'
+        ? `is ${r.bytes} bytes, over the ${MAX_SOURCE_BYTES} bytes a tool's module may have.`
+        : `cannot be read (${r.errno}). Check its permissions.`
+  throw new MiradorError('CONFIG_INVALID', `source: ${given} ${why}`, { location: where })
+}
 
 export async function loadTool(file: string): Promise<Tool> {
   const loaded = await loadConfigFile<ToolFile>(file, 'tool')
@@ -61,11 +98,23 @@ export async function loadTool(file: string): Promise<Tool> {
     throw new MiradorError('CONFIG_INVALID', `source: ${v.source} is a link to ${real}, outside the tool's folder.`, {
       location: where,
     })
-  // loaded when a tool is, not when the plugin is: a run without tools never pays for ajv
-  ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false })
+  const source = await readSource(real, v.source, where)
+  for (const p of schemaPatterns(v.parameters)) {
+    try {
+      re2(p.pattern)
+    } catch (err) {
+      throw new MiradorError(
+        'CONFIG_INVALID',
+        `parameters: pattern ${JSON.stringify(p.pattern)}: ${re2Refusal(err)}.`,
+        {
+          location: locate(loaded as never, ['parameters', ...p.path], p.isKey ? 'key' : 'value'),
+        },
+      )
+    }
+  }
   let validate: ValidateFunction
   try {
-    validate = ajv.compile(v.parameters)
+    validate = parametersAjv().compile(v.parameters)
   } catch (err) {
     throw new MiradorError(
       'CONFIG_INVALID',
@@ -79,7 +128,7 @@ export async function loadTool(file: string): Promise<Tool> {
     parameters: v.parameters as Record<string, unknown>,
     file,
     sourceFile: real,
-    source: await readFile(real, 'utf8'),
+    source,
     declaredLimits: v.limits,
     capabilities: v.capabilities ?? [],
     validate,

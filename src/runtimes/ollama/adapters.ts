@@ -18,11 +18,11 @@
  * changed adapter file or another base gives a new one.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { open, readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { MiradorError } from '../../engine/errors.js'
 import type { Progress } from '../../engine/runtime.js'
+import { hashFile, type FileHash } from '../../lib/hash-file.js'
 import { abortedError, callOllama, disposedError, type CallEnv, type StepOptions } from './call.js'
 import { guardedFetch, newWatch } from './client.js'
 import { timeoutError, toMiradorError } from './errors.js'
@@ -56,26 +56,6 @@ function fsReason(err: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'cannot be read (permission denied)'
   if (code === 'EISDIR') return 'is a directory'
   return `cannot be read (${err instanceof Error ? err.message : String(err)})`
-}
-
-/** sha256, size and first bytes of a file, streamed; ABORTED when `signal` fires. */
-async function hashFile(
-  path: string,
-  signal: AbortSignal | undefined,
-  onBytes?: (done: number, total: number) => void,
-): Promise<{ digest: string; size: number; head: Buffer }> {
-  const total = (await stat(path)).size
-  const hash = createHash('sha256')
-  let size = 0
-  let head = Buffer.alloc(0)
-  const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    hash.update(chunk)
-    if (head.length < 4) head = Buffer.concat([head, chunk.subarray(0, 4 - head.length)])
-    size += chunk.length
-    onBytes?.(size, total)
-  }
-  return { digest: `sha256:${hash.digest('hex')}`, size, head }
 }
 
 /**
@@ -116,29 +96,30 @@ export async function adapterFiles(
 
   const out: AdapterFile[] = []
   for (const path of paths) {
-    let hashed: Awaited<ReturnType<typeof hashFile>>
+    let hashed: FileHash
     let last = 0
     const name = basename(path)
     try {
-      hashed = await hashFile(path, signal, (done, total) => {
+      const onBytes = (done: number, total: number) => {
         // about one update per 5 %, and the last one
         if (onProgress && (done === total || done - last >= total / 20)) {
           last = done
           onProgress({ status: `hashing ${name}`, completed: done, total })
         }
-      })
+      }
+      hashed = await hashFile(path, { ...(signal ? { signal } : {}), onBytes })
     } catch (err) {
       if (signal?.aborted) throw abortedError(doing, err)
       throw missing(entry, path, fsReason(err), err)
     }
     if (isDir || path.endsWith('.safetensors') || name === 'adapter_config.json') {
-      out.push({ path, name, digest: hashed.digest, size: hashed.size })
+      out.push({ path, name, digest: `sha256:${hashed.sha256}`, size: hashed.size })
     } else if (hashed.head.equals(GGUF_MAGIC) || /\.(gguf|bin)$/i.test(name)) {
       // Ollama decides the type by the name's suffix
       out.push({
         path,
         name: /\.(gguf|bin)$/i.test(name) ? name : `${name}.gguf`,
-        digest: hashed.digest,
+        digest: `sha256:${hashed.sha256}`,
         size: hashed.size,
       })
     } else {
