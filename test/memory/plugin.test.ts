@@ -204,6 +204,9 @@ describe('memory plugin on Chroma', () => {
       await new Promise((r) => setTimeout(r, 200))
     }
     expect(served!.ids).toContain(named)
+    // the service's index of words is in its memory only: no file of the home holds the name but the imported one
+    const plain = filesUnder(first.home).filter((f) => f !== file && readFileSync(f).includes('Lefort'))
+    expect(plain).toEqual([])
   }, 120_000)
 
   it('memory reindex moves every memory to the configured embedder; interrupted, it resumes', async () => {
