@@ -216,9 +216,24 @@ export interface PreparedSet {
   wordHits: Map<string, StoredVector[]>
 }
 
+/** The sentence encoder's WebAssembly fails on thousands of texts at once (the distractor set): 256 at a time. */
+async function embedInBatches(embedder: Embedder, texts: string[], size = 256): Promise<number[][]> {
+  const out: number[][] = []
+  for (let i = 0; i < texts.length; i += size) out.push(...(await embedder.embed(texts.slice(i, i + size))))
+  return out
+}
+
 export async function prepareSet(set: RecallSet, embedder: Embedder, depth = K * 8): Promise<PreparedSet> {
   const store = new InMemoryStore()
-  await store.add(records(set, await embedder.embed(set.memories.map((m) => m.text))))
+  await store.add(
+    records(
+      set,
+      await embedInBatches(
+        embedder,
+        set.memories.map((m) => m.text),
+      ),
+    ),
+  )
   const words = new StoreWords(store)
   const qv = await embedder.embed(set.queries.map((q) => q.text))
   const vectors = new Map<string, number[]>()
