@@ -7,7 +7,7 @@
  *   2. tokens/s through `chain run` against the raw ollama client, same test server, and the CPU a
  *      token costs in process (--json and plain) against the client's own loop
  *   3. wall time of quick-deep against its slower stage alone
- *   4. first token in-process on llama.cpp (tiny GGUF), after load
+ *   4. first token in-process on llama.cpp (tiny GGUF), after load; the chat template against raw completion
  *   5. eviction hit ratios on request traces: Mirador's policy, LRU, GDSF, Belady's oracle
  *   6. switching adapters on one loaded base against loading a second full model
  *   7. `models du` for the shipped manifest and for one with adapters on shared bases
@@ -21,6 +21,22 @@
  *      tool's argument check with a backtracking pattern (RE2)
  *  15. model files: the header and tensor-table check of the test GGUF, sha256 throughput on a 200 MB
  *      pinned GGUF, and the same file checked with its hash cached
+ *  16. plugin-check: `plugins check` on the example plugin and on a 5 MB package, whole process
+ *  17. sandboxed plugins: one proxied tap against the same tap in process, the first token with two
+ *      warm sandboxed plugins against none, and a plugin host's cold start
+ *  18. serve: tokens/s and first token of a chain streamed through /v1/chat/completions against the
+ *      same chain on a warm engine in process, and 8 concurrent streams
+ *  19. chat: keystroke (a line written to `mirador chat`) to first token, against `chain run`'s
+ *      spawn to first token
+ *  20. mcp: a tool call round trip through MCP (the MCP plugin to `mirador mcp` and its sandbox)
+ *      against the same call in process, and MCP alone (a fixture server)
+ *  21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
+ *  22. federation exchanges: 50 members put a file each at once, per exchange kind
+ *  23. federation secure aggregation: one round of 50 members (5 drop out), its phases and file sizes
+ *  24. federation prior: a new member's share of queries routed to its best chain with the community prior of
+ *      50 simulated members against without it, at ε 1 and 0.1, local and distributed noise
+ *  25. federation round: a whole round of 50 members on a folder exchange through the library, its phases,
+ *      the aggregation (goal ≤ 10 s) and the files' sizes
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -43,6 +59,17 @@ import { printRecallRows, runRecallBenchmark } from './memory-recall.js'
 import { docsBench } from './docs-bench.js'
 import { benchChecks } from './static-analysis.js'
 import { benchModelVerify } from './model-verify.js'
+import { benchPluginCheck } from './plugin-check.js'
+import { benchPlugins } from './plugins-sandbox.js'
+import { benchServe, SERVE_MODEL } from './serve.js'
+import { benchChat } from './chat.js'
+import { benchLlamaCppChat } from './llamacpp-chat.js'
+import { benchMcp } from './mcp.js'
+import { benchPull } from './pull.js'
+import { benchExchanges } from './federation-exchange.js'
+import { benchSecagg } from './federation-secagg.js'
+import { benchRound } from './federation-round.js'
+import { benchPrior, points, priorPrivacyCost, sharePct } from './federation-prior.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -66,6 +93,16 @@ const SECTIONS = [
   'docs',
   'checks',
   'model-files',
+  'plugin-check',
+  'plugins',
+  'serve',
+  'chat',
+  'mcp',
+  'pull',
+  'federation-exchange',
+  'federation-secagg',
+  'federation-round',
+  'federation-prior',
 ] as const
 type Section = (typeof SECTIONS)[number]
 const only = (process.env.BENCH_ONLY ?? '')
@@ -241,6 +278,26 @@ async function main() {
       goal: '≤ 10 ms',
       met: m <= 10 ? 'yes' : 'no',
     })
+    // the chat template (LlamaChat) against raw completion, first token and tokens/s
+    const c = await benchLlamaCppChat(file, Math.max(5, RUNS))
+    rows.push(
+      {
+        benchmark: 'llama.cpp chat template: first token',
+        measured: fmt(c.firstMs.chat),
+        baseline: `raw completion: ${fmt(c.firstMs.raw)}`,
+        ratio: `${(c.firstMs.chat / c.firstMs.raw).toFixed(2)}×`,
+        goal: '≤ 10 ms',
+        met: c.firstMs.chat <= 10 ? 'yes' : 'no',
+      },
+      {
+        benchmark: 'llama.cpp chat template: tokens/s',
+        measured: `${c.tokensPerSecond.chat.toFixed(0)} tokens/s`,
+        baseline: `raw completion: ${c.tokensPerSecond.raw.toFixed(0)} tokens/s`,
+        ratio: `${(c.tokensPerSecond.chat / c.tokensPerSecond.raw).toFixed(2)}×`,
+        goal: 'report',
+        met: '—',
+      },
+    )
   }
 
   // 5. eviction: hit ratios on request traces (seed 42), and the worst ratio over five more seeds
@@ -534,6 +591,233 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
       goal: 'report',
       met: '—',
     })
+  }
+
+  // 16. plugin-check: `plugins check` on the example plugin and on a 5 MB package
+  if (want('plugin-check')) {
+    const c = await benchPluginCheck(ROOT, BIN, Math.min(RUNS, 7))
+    rows.push({
+      benchmark: 'plugins check, examples/plugins/today, whole process',
+      measured: fmt(c.todayP50),
+      baseline: `plugins ls: ${fmt(c.lsP50)}`,
+      ratio: `+${fmt(c.todayP50 - c.lsP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: `plugins check, ${c.pkg.mb.toFixed(1)} MB package (${c.pkg.files} files), whole process`,
+      measured: `${fmt(c.pkg.checkP50)} (${(c.pkg.mb / (c.pkg.checkP50 / 1000)).toFixed(1)} MB/s)`,
+      baseline: `analyzer alone, fresh process: ${fmt(c.pkg.analyzeP50)}`,
+      ratio: `+${fmt(c.pkg.checkP50 - c.pkg.analyzeP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 17. sandboxed plugins: a proxied tap, first token with two warm hosts, a host's cold start
+  if (want('plugins')) {
+    // the spine's server is closed by now: one of its own
+    const ollama = await startOllamaTestServer({ models: [{ name: 'quick:1b', reply: () => words(40) }] })
+    const p = await benchPlugins(ROOT, ollama.url, RUNS)
+    await ollama.close()
+    const added = p.tap.sandboxedP50 - p.tap.inProcessP50
+    rows.push({
+      benchmark: 'plugin tap p50: sandboxed (IPC) vs in process',
+      measured: fmt(p.tap.sandboxedP50),
+      baseline: `in process: ${fmt(p.tap.inProcessP50)}`,
+      ratio: `+${fmt(added)}`,
+      goal: '≤ 1 ms added',
+      met: added <= 1 ? 'yes' : 'no',
+    })
+    const delay = p.firstToken.twoP50 - p.firstToken.noneP50
+    rows.push({
+      benchmark: 'first token, two warm sandboxed plugins',
+      measured: fmt(p.firstToken.twoP50),
+      baseline: `no plugin: ${fmt(p.firstToken.noneP50)}`,
+      ratio: `${delay >= 0 ? '+' : ''}${fmt(delay)}`,
+      goal: '≤ 50 ms added',
+      met: delay <= 50 ? 'yes' : 'no',
+    })
+    rows.push({
+      benchmark: 'plugin host cold start (to applied)',
+      measured: `namespace: ${fmt(p.cold.namespaceP50)}`,
+      baseline: `JS barrier alone: ${fmt(p.cold.jsOnlyP50)}`,
+      ratio: `${p.cold.namespaceP50 >= p.cold.jsOnlyP50 ? '+' : ''}${fmt(p.cold.namespaceP50 - p.cold.jsOnlyP50)}`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 18. serve: a chain streamed through /v1/chat/completions against the same chain in process
+  if (want('serve')) {
+    const ollama = await startOllamaTestServer({ models: [{ ...SERVE_MODEL, reply: () => words(400) }] })
+    const s = await benchServe(ollama.url, RUNS)
+    await ollama.close()
+    const ratio = s.tps.serveP50 / s.tps.engineP50
+    rows.push({
+      benchmark: 'serve: tokens/s streamed (SSE, 2 ms/token)',
+      measured: `${s.tps.serveP50.toFixed(0)} tok/s`,
+      baseline: `engine in process: ${s.tps.engineP50.toFixed(0)} tok/s`,
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: '≥ 0.95×',
+      met: ratio >= 0.95 ? 'yes' : 'no',
+    })
+    const added = s.firstToken.serveP50 - s.firstToken.engineP50
+    rows.push({
+      benchmark: 'serve: first content chunk, warm server',
+      measured: fmt(s.firstToken.serveP50),
+      baseline: `engine in process: ${fmt(s.firstToken.engineP50)}`,
+      ratio: `${added >= 0 ? '+' : ''}${fmt(added)}`,
+      goal: '≤ 5 ms added',
+      met: added <= 5 ? 'yes' : 'no',
+    })
+    rows.push({
+      benchmark: `serve: ${s.concurrent.streams} concurrent streams`,
+      measured: `${s.concurrent.aggregateTps.toFixed(0)} tok/s in all`,
+      baseline: `p50 first token: ${fmt(s.concurrent.firstTokenP50)}`,
+      ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
+  // 21. pull: the embedded model's download on loopback, and how fast a closed Ollama is noticed
+  if (want('pull')) {
+    const b = await benchPull(RUNS)
+    const ratio = b.downloadMbPerS / b.fetchMbPerS
+    rows.push({
+      benchmark: `pull: ${b.mb} MB from the hub double (302, sha256, fsync)`,
+      measured: `${b.downloadMbPerS.toFixed(0)} MB/s`,
+      baseline: `fetch into nothing: ${b.fetchMbPerS.toFixed(0)} MB/s`,
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'fallback: Ollama not answering noticed (closed port)',
+      measured: fmt(b.refusedMsP50),
+      baseline: `Ollama answering: ${fmt(b.answeredMsP50)}`,
+      ratio: `${(b.refusedMsP50 / b.answeredMsP50).toFixed(2)}×`,
+      goal: 'report',
+      met: '—',
+    })
+  }
+
+  // 19. chat: a line typed to a running chat → first token, against `chain run` → first token
+  if (want('chat')) {
+    const ollama = await startOllamaTestServer({ models: [{ name: 'quick:1b', reply: () => words(40) }] })
+    const c = project({
+      'models/manifest.yaml': 'models:\n  quick: { runtime: ollama, base: "quick:1b" }\n',
+      'chains/single.yaml': 'stages:\n  s: { model: quick, prompt: "{{memory}}\\n{{query}}" }\n',
+    })
+    const chatEnv = {
+      ...env,
+      MIRADOR_HOME: path.join(c, 'home'),
+      OLLAMA_HOST: ollama.url,
+      MIRADOR_CHROMA_IDLE_MS: '120000',
+    }
+    for (const memory of ['off', 'on'] as const) {
+      const r = await benchChat({ dir: c, env: { ...chatEnv, MIRADOR_MEMORY: memory }, chain: 'single', runs: RUNS })
+      const ratio = r.chatTurn / r.chainRun
+      rows.push({
+        benchmark: `chat: keystroke → first token (memory ${memory})`,
+        measured: `${fmt(r.chatTurn)} (in-run t ${fmt(r.inRun)}; ${r.turns} turns)`,
+        baseline: `chain run: ${fmt(r.chainRun)}`,
+        ratio: `${ratio.toFixed(2)}×`,
+        goal: '≤ 1.1×',
+        met: ratio <= 1.1 ? 'yes' : 'no',
+      })
+    }
+    await timeChild(process.execPath, [BIN, 'memory', 'stop'], { cwd: c, env: chatEnv })
+    await ollama.close()
+  }
+
+  // 20. mcp: a sandboxed tool called through MCP against the same call in process
+  if (want('mcp')) {
+    const m = await benchMcp(ROOT, Math.max(RUNS, 5) * 5)
+    rows.push({
+      benchmark: `mcp: calculate through MCP (mirador mcp), median of ${m.runs}`,
+      measured: fmt(m.mcpP50),
+      baseline: `in process (warm sandbox): ${fmt(m.inProcessP50)}`,
+      ratio: `${(m.mcpP50 / m.inProcessP50).toFixed(2)}× (+${fmt(m.mcpP50 - m.inProcessP50)})`,
+      goal: 'report',
+      met: '—',
+    })
+    rows.push({
+      benchmark: 'mcp: a call on a fixture server (MCP alone)',
+      measured: fmt(m.echoP50),
+      baseline: `mirador mcp start to tool list: ${fmt(m.startMs)}`,
+      ratio: '—',
+      goal: 'report',
+      met: '—',
+    })
+  }
+
+  // 22. federation exchanges: 50 members put a ~2 KB file each at once; one syncs, lists and gets them all
+  if (want('federation-exchange')) {
+    for (const b of await benchExchanges(50)) {
+      rows.push({
+        benchmark: `federation exchange (${b.kind}): ${b.members} members put 2 KB each, at once`,
+        measured: fmt(b.putAllMs),
+        baseline: `one after another: ${fmt(b.putEachMs)} a put; one syncs, lists, gets all: ${fmt(b.readAllMs)}`,
+        ratio: '—',
+        goal: 'report',
+        met: '—',
+      })
+    }
+  }
+
+  // 23. federation secure aggregation: 50 members, 20 values, 5 dropped after committing
+  if (want('federation-secagg')) {
+    const r = benchSecagg(50, 20, 5)
+    const b = r.bytes
+    rows.push({
+      benchmark: `federation secure aggregation: ${r.members} members, ${r.dropped} dropped, ${r.length} values`,
+      measured: `aggregate ${fmt(r.ms.aggregate)}`,
+      baseline:
+        `all members: commit ${fmt(r.ms.commit)}, mask ${fmt(r.ms.mask)}, reveal ${fmt(r.ms.reveal)}; ` +
+        `files ${b.commit} / ${b.masked} / ${b.reveal} B`,
+      ratio: '—',
+      goal: '≤ 10 s aggregation',
+      met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
+    })
+  }
+
+  // 25. federation round: 50 members through the library on a folder exchange, 5 dropped after committing
+  if (want('federation-round')) {
+    const r = await benchRound(50, 5)
+    const b = r.bytes
+    rows.push({
+      benchmark: `federation round: ${r.members} members (t ${r.threshold}), ${r.dropped} dropped, folder exchange`,
+      measured: `aggregation ${fmt(r.ms.aggregate)}`,
+      baseline:
+        `all members: commit ${fmt(r.ms.commit)}, mask ${fmt(r.ms.mask)}, close ${fmt(r.ms.close)}, ` +
+        `reveal + open ${fmt(r.ms.reveal)}; verify ${fmt(r.ms.verify)}; ` +
+        `files commit ${b.commit} / bundle ${b.bundle} / reveal ${b.reveal} / result ${b.result} B`,
+      ratio: '—',
+      goal: '≤ 10 s aggregation',
+      met: r.ms.aggregate <= 10_000 ? 'yes' : 'no',
+    })
+  }
+
+  // 24. federation prior: 50 members' week of ratings, noised and summed; a new member's first 100 queries
+  if (want('federation-prior')) {
+    // the issue's 50 members, and 200 (where the prior starts to pay at ε 1: docs/federation.md);
+    // R: the prior of the newest round alone, and the average of a default budget's window (4 rounds)
+    const rounds = [1, 4]
+    const big = benchPrior({ reps: 200, members: 200, settings: [{ epsilon: 1, noise: 'distributed' }], rounds })
+    for (const r of [...benchPrior({ reps: 200, rounds }), ...big]) {
+      const gain = median(r.diff)
+      const goal = r.epsilon === 1 && r.members === 50
+      rows.push({
+        benchmark:
+          `federation prior: new member, best-chain share, ${r.members} members, ε ${r.epsilon}, ${r.noise}` +
+          (r.noise === 'distributed' ? ` (k = t = ${r.shares})` : '') +
+          (r.rounds > 1 ? `, ${r.rounds} rounds averaged` : ', 1 round'),
+        measured: `with ${sharePct(r.with)}, without ${sharePct(r.without)}`,
+        baseline: `${priorPrivacyCost(r)}; noise sd ${r.sd.toFixed(0)} a slot; w ${r.w}, 200 runs`,
+        ratio: `${points(r.diff)} points`,
+        goal: goal ? '≥ 20 points' : 'report',
+        met: goal ? (gain >= 20 ? 'yes' : 'no') : '—',
+      })
+    }
   }
 
   console.log(

@@ -34,7 +34,7 @@ export interface CheckBench {
 }
 
 /** Real JavaScript from installed libraries, copied into a package folder until it holds `target` bytes. */
-function makePackage(root: string, target: number): { dir: string; files: string[]; bytes: number } {
+export function makePackage(root: string, target: number): { dir: string; files: string[]; bytes: number } {
   const sources: string[] = []
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {

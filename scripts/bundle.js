@@ -7,6 +7,7 @@
  * node_modules as usual; oclif's commands (dist/commands) run from the compiled modules.
  */
 import { build } from 'esbuild'
+import { copyFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -41,6 +42,7 @@ await build({
   // its answer; minimatch only when documents are indexed; re2-wasm (which loads its .wasm beside it)
   // only for a tool schema with a pattern
   external: [
+    '@modelcontextprotocol/sdk',
     '@oclif/core',
     'ajv',
     'chromadb',
@@ -60,3 +62,22 @@ await build({
   plugins: [sharedErrors],
   logLevel: 'warning',
 })
+
+/**
+ * The plugin host (src/sandbox/host-main.ts): its own small entry, dist/sandbox/host.js, started once
+ * per sandboxed plugin, so its start-up is the host's code alone. Engine modules it shares with
+ * Mirador (the plugin loader, MiradorError) stay the compiled ones beside it.
+ */
+await build({
+  entryPoints: [`${root}dist/sandbox/host-main.js`],
+  outfile: `${root}dist/sandbox/host.js`,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['../engine/*'],
+  logLevel: 'warning',
+})
+
+// the behaviour test's default recording (src/sandbox/drive.ts reads it at run time)
+copyFileSync(`${root}src/sandbox/recorded-run.json`, `${root}dist/sandbox/recorded-run.json`)

@@ -29,6 +29,7 @@ const TYPE_NAMES = {
     '/properties/budget': 'ManifestBudget',
     '/definitions/entry': 'ManifestEntry',
     '/definitions/entry/properties/lora/anyOf/1': 'ManifestAdapter',
+    '/definitions/entry/properties/source': 'ManifestSource',
   },
   'config.schema.json': {
     '': 'MiradorConfig',
@@ -45,8 +46,15 @@ const TYPE_NAMES = {
     '/properties/parameters': 'ToolParameters',
     '/properties/limits': 'ToolLimits',
   },
+  'federation-group.schema.json': {
+    '': 'FederationGroupFile',
+    '/properties/vocabulary': 'FederationVocabulary',
+    '/properties/privacy': 'FederationPrivacy',
+    '/properties/members/items': 'FederationMember',
+  },
   'plugin-manifest.schema.json': {
     '': 'PluginManifest',
+    '/definitions/command': 'PluginCommandManifest',
   },
   'plugin-permissions.schema.json': {
     '': 'PluginPermissions',
@@ -65,6 +73,8 @@ const PLUGIN_TYPE_NAMES = {
   tools: { '': 'ToolsOptions', '/definitions/stage_keys': 'ToolsStageKeys' },
   learner: { '': 'LearnerOptions' },
   energy: { '': 'EnergyOptions', '/properties/costs/additionalProperties': 'TokenCost' },
+  mcp: { '': 'McpOptions', '/definitions/server': 'McpServerSettings' },
+  federation: { '': 'FederationOptions' },
 }
 
 const isConditional = (s) =>

@@ -17,6 +17,7 @@ import { liveRenderer } from './render/live.js'
 import { plainRenderer } from './render/plain.js'
 import { safeText } from './render/format.js'
 import type { Out, Renderer } from './render/renderer.js'
+import { runSetupOptions } from './run-setup-options.js'
 
 export interface ChainRunInput {
   chain: string
@@ -50,7 +51,7 @@ export interface ChainRunIO {
   startedAt: number
 }
 
-function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
+export function pickRenderer(input: ChainRunInput, io: ChainRunIO): Renderer {
   if (input.json) return jsonRenderer(io.stdout)
   const options = { debug: input.debug === true }
   if (input.stream === false) return finalRenderer(io.stdout, io.stderr, options)
@@ -130,15 +131,7 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
     renderer.event(ack)
 
     const { setup } = await import('./setup.js')
-    const s = await setup({
-      cwd: io.cwd,
-      env: io.env,
-      ...(input.config ? { config: input.config } : {}),
-      ...(input.offline ? { offline: true } : {}),
-      ...(input.host ? { host: input.host } : {}),
-      ...(input.memory === false ? { memory: false } : {}),
-      flags: { ...input },
-    })
+    const s = await setup(runSetupOptions(input, io))
     // an unknown profile name fails before the run, not as a plugin error inside it
     await s.energy?.checkPin()
     engine = s.engine
@@ -164,6 +157,10 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
       })
       renderer.close()
       if (input.rate && result.ok && io.stdin.isTTY && !input.json) await askRating(engine, runId, io)
+      if (!result.ok && !input.json && s.models?.wantedDownload()) {
+        const { offerPull } = await import('./offer-pull.js')
+        await offerPull(s.models, engine.settings, { stdin: io.stdin, stderr: process.stderr })
+      }
       if (controller.signal.aborted || closed.aborted) return 130
       return result.ok ? 0 : 1
     } finally {
@@ -172,6 +169,10 @@ export async function runChainCommand(input: ChainRunInput, io: ChainRunIO): Pro
   } catch (err) {
     await reportFailure(err, { input, io, runId, query: query ?? '', renderer, engine, ack, closed })
     return 1
+  } finally {
+    // sandboxed plugins' host processes and runtimes' handles end with the command; the answer is
+    // out already, so a runtime that fails to close is no reason to fail the command
+    await engine?.dispose().catch(() => {})
   }
 }
 

@@ -2,6 +2,7 @@
  * oclif's `command_not_found` hook: an unknown command is one USAGE line (exit 2), with the command
  * the user most likely meant when the words look like a typo (`mirador chian run q` → `chain run q`).
  * oclif joins every word of the command line into the id (`chian:run:q`), arguments included.
+ * A plugin's command (`mirador today`) is not oclif's: it is found and run here (plugin-commands/).
  */
 import type { Hook } from '@oclif/core'
 import { didYouMean } from '../engine/config/message-words.js'
@@ -20,9 +21,15 @@ export function guessCommand(id: string, known: readonly string[]): { guess: str
   return undefined
 }
 
-const hook: Hook<'command_not_found'> = async function ({ id, config }) {
+const hook: Hook<'command_not_found'> = async function ({ id, argv, config }) {
+  const { dispatchPluginCommand } = await import('./plugin-commands/dispatch.js')
+  const plugin = await dispatchPluginCommand(id, argv ?? [], config)
+  if ('code' in plugin) {
+    process.exitCode = plugin.code
+    return
+  }
   const words = id.split(':')
-  const g = guessCommand(id, [...config.commandIDs, ...config.topics.map((t) => t.name)])
+  const g = guessCommand(id, [...config.commandIDs, ...config.topics.map((t) => t.name), ...plugin.known])
   const typed = words.slice(0, g?.words ?? 1).join(' ')
   const meant = g ? [g.guess.replaceAll(':', ' '), ...words.slice(g.words)].join(' ') : undefined
   process.stderr.write(

@@ -43,6 +43,12 @@ export async function main(argv: string[], startedAt = performance.now()): Promi
     await Promise.all([drained(process.stdout), drained(process.stderr)])
     process.exit(code)
   }
+  // shell completion asks for names at each TAB: answered without oclif (src/cli/complete/names.ts)
+  if (argv[0] === '__complete') {
+    const { completeCommand } = await import('./complete/names.js')
+    process.exitCode = await completeCommand(argv.slice(1), { cwd: process.cwd(), env: process.env }, process.stdout)
+    return
+  }
   const { execute } = await import('@oclif/core')
   const { PACKAGE_ROOT } = await import('../engine/package-root.js')
   await execute({ dir: path.join(PACKAGE_ROOT, 'package.json'), args: argv })

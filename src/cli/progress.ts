@@ -24,6 +24,8 @@ export interface ProgressOptions {
   out?: { write(text: string): unknown; isTTY?: boolean }
   /** the bar's width in characters (default 24) */
   width?: number
+  /** units are bytes: shown in MB, with the rate and the time left (a download) */
+  bytes?: boolean
 }
 
 const REDRAW_MS = 100
@@ -38,11 +40,21 @@ export function progressBar(opts: ProgressOptions): Progress {
   let tenth = -1
   let drawn = false
   const n = (x: number) => x.toLocaleString('en-US')
+  // the rate counts from the first update: bytes already there (a resumed download) are not speed
+  let first: { at: number; done: number } | undefined
+  const counts = () => {
+    if (!opts.bytes) return `(${n(done)}/${n(total)} ${opts.unit})`
+    const mb = (x: number) => (x / 1e6).toFixed(1)
+    const secs = first ? (performance.now() - first.at) / 1000 : 0
+    const rate = first && secs > 0.2 ? (done - first.done) / secs : 0
+    const eta = rate > 0 && total > done ? ` · ${Math.ceil((total - done) / rate)} s left` : ''
+    return `(${mb(done)}/${mb(total)} MB${rate > 0 ? ` · ${mb(rate)} MB/s` : ''}${eta})`
+  }
   const line = () => {
     const frac = total > 0 ? Math.min(1, done / total) : 0
     const filled = Math.round(frac * width)
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
-    return safeText(`${opts.label} ${bar} ${Math.floor(frac * 100)}% (${n(done)}/${n(total)} ${opts.unit})`)
+    return safeText(`${opts.label} ${bar} ${Math.floor(frac * 100)}% ${counts()}`)
   }
   const draw = (force: boolean) => {
     if (opts.quiet) return
@@ -61,6 +73,7 @@ export function progressBar(opts: ProgressOptions): Progress {
   }
   return {
     update(d, t) {
+      first ??= { at: performance.now(), done: d }
       done = d
       total = t
       draw(false)

@@ -23,6 +23,9 @@ function llamacppSettings(engine: Readonly<EngineSettings>): Record<string, unkn
   return {
     ...(l.threads !== undefined ? { threads: l.threads } : {}),
     ...(l.context_size !== undefined ? { contextSize: l.context_size } : {}),
+    // debugging and test seams (docs/models.md): the prompt trace, and a forced first tool call
+    ...(engine.env.MIRADOR_LLAMACPP_TRACE ? { trace: engine.env.MIRADOR_LLAMACPP_TRACE } : {}),
+    ...(engine.env.MIRADOR_LLAMACPP_FORCE_TOOL_CALL === '1' ? { forceToolCall: true } : {}),
   }
 }
 

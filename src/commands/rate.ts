@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core'
+import { rateLine } from '../cli/rate-line.js'
 import { setup } from '../cli/setup.js'
 import { MiradorError } from '../engine/errors.js'
 import { MiradorCommand } from './base.js'
@@ -33,31 +34,32 @@ export default class Rate extends MiradorCommand {
         `--last rates the most recent run: give only the rating (mirador rate --last ${args.rating}), ` +
           `or a run id and a rating (mirador rate RUN_ID ${args.rating})`,
       )
-    const s = await setup({ ...(flags.config ? { config: flags.config as string } : {}) })
-    if (!s.learner)
-      throw new MiradorError('USAGE', 'the learner is turned off (builtins: { learner: false } in mirador.config.yaml)')
-    let runId = args.run
-    let ratingText = args.rating
-    if (flags.last) {
-      ratingText = args.run
-      const last = await s.learner.journal().lastRun()
-      if (!last) throw new MiradorError('USAGE', 'no recorded run to rate yet (runs are recorded when memory is on)')
-      runId = last.runId
+    // a rating reaches the plugins that tap feedback, third-party ones too
+    const s = await setup({ thirdParty: true, ...(flags.config ? { config: flags.config as string } : {}) })
+    try {
+      if (!s.learner)
+        throw new MiradorError(
+          'USAGE',
+          'the learner is turned off (builtins: { learner: false } in mirador.config.yaml)',
+        )
+      let runId = args.run
+      let ratingText = args.rating
+      if (flags.last) {
+        ratingText = args.run
+        const last = await s.learner.journal().lastRun()
+        if (!last) throw new MiradorError('USAGE', 'no recorded run to rate yet (runs are recorded when memory is on)')
+        runId = last.runId
+      }
+      const rating = Number(ratingText)
+      if (ratingText === undefined || !Number.isInteger(rating) || rating < 1 || rating > 5)
+        throw new MiradorError('USAGE', 'give a rating from 1 to 5: mirador rate RUN_ID 4, or mirador rate --last 4')
+      await s.engine.hooks.feedback.promise({ runId, rating })
+      const result = s.learner.lastRateResult(runId)
+      if (!this.jsonEnabled() && result) this.log(rateLine(result))
+      return result
+    } finally {
+      // sandboxed plugins' hosts stop with the engine
+      await s.engine.dispose()
     }
-    const rating = Number(ratingText)
-    if (ratingText === undefined || !Number.isInteger(rating) || rating < 1 || rating > 5)
-      throw new MiradorError('USAGE', 'give a rating from 1 to 5: mirador rate RUN_ID 4, or mirador rate --last 4')
-    await s.engine.hooks.feedback.promise({ runId, rating })
-    const result = s.learner.lastRateResult(runId)
-    if (!this.jsonEnabled() && result) {
-      const where = result.copied ? `${result.file} (your copy of the shipped chain)` : result.file
-      const change =
-        result.after !== undefined
-          ? `weight for "${result.type}" ${result.before ?? 'unset'} → ${result.after} in ${where}`
-          : `weight not written: ${result.skipped}`
-      const replaced = result.replaced !== undefined ? ` (replaces your earlier ${result.replaced})` : ''
-      this.log(`✓ rated ${runId} (${result.chain}) ${rating}${replaced}: ${change}`)
-    }
-    return result
   }
 }

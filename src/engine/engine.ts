@@ -15,7 +15,9 @@ import {
   loadPlugin,
   type ConfiguredPlugin,
   type MiradorPlugin,
+  type PluginLoading,
 } from './plugins.js'
+import type { SandboxedPlugin } from './plugin-sandbox-slot.js'
 import { runChain, type ActiveRun, type RunRequest } from './run.js'
 import type { Runtime } from './runtime.js'
 import { stableKey } from './stable-key.js'
@@ -121,6 +123,8 @@ export class Engine implements PluginHost {
   readonly #capabilities = new Map<string, Capability>()
   readonly #templateVars = new Set<string>()
   #chains?: Promise<ChainDef[]>
+  /** sandboxed plugins, whose processes dispose stops */
+  readonly #hosts: SandboxedPlugin[] = []
   /** runs in progress, so a failing tap can be reported in the run it failed in */
   readonly #runs = new Map<string, ActiveRun>()
 
@@ -236,14 +240,16 @@ export class Engine implements PluginHost {
   }
 
   /**
-   * Loads and applies the plugins listed in config. Their errors are placed at their entries and,
-   * unless an entry says `optional: true`, stop every run (plugins.ts, stopsRuns).
+   * Loads and applies the plugins listed in config (how: plugins.ts, PluginLoading). Their errors are
+   * placed at their entries and, unless an entry says `optional: true`, stop every run (stopsRuns).
    */
-  async useConfigured(plugins: ConfiguredPlugin[]): Promise<void> {
+  async useConfigured(plugins: ConfiguredPlugin[], loading: PluginLoading = {}): Promise<void> {
     for (const p of plugins) {
       const before = this.pluginErrors.length
       try {
-        this.use(await loadPlugin(p))
+        const plugin = await loadPlugin(p, { ...loading, home: this.settings.home })
+        if ('stop' in plugin && typeof plugin.stop === 'function') this.#hosts.push(plugin as SandboxedPlugin)
+        this.use(plugin)
       } catch (err) {
         this.pluginErrors.push(MiradorError.from(err, 'PLUGIN_LOAD'))
       }
@@ -257,11 +263,12 @@ export class Engine implements PluginHost {
     return runChain(this, req, this.#runs)
   }
 
-  /** Frees every runtime made (sockets, native models). */
+  /** Frees every runtime made (sockets, native models) and stops sandboxed plugins' processes. */
   async dispose(): Promise<void> {
     const runtimes = [...this.#runtimes.values()]
     this.#runtimes.clear()
-    await Promise.all(runtimes.map((r) => r.dispose?.()))
+    const hosts = this.#hosts.splice(0)
+    await Promise.all([...runtimes.map((r) => r.dispose?.()), ...hosts.map((h) => h.stop())])
   }
 
   #tapFailed({ hook, plugin, error, args }: TapFailure): void {
@@ -276,7 +283,9 @@ export class Engine implements PluginHost {
     const message =
       `plugin ${plugin} failed in the ${hook} hook: ${error instanceof Error ? error.message : String(error)}. ` +
       'The run goes on without it.'
-    const report = () => run.emit({ type: 'error', code: 'PLUGIN_FAILED', message, plugin })
+    const kept = MiradorError.is(error, 'PLUGIN_SANDBOX') || MiradorError.is(error, 'PLUGIN_UNDECLARED')
+    const code = kept ? error.code : 'PLUGIN_FAILED'
+    const report = () => run.emit({ type: 'error', code, message, plugin })
     // a failing `event` tap is reported once the event being delivered has reached every tap
     if (hook === 'event') queueMicrotask(report)
     else report()

@@ -17,11 +17,14 @@ export const ERROR_CODES = {
   MODEL_INVALID:
     'a model or adapter file fails its checks before loading (not GGUF, truncated, corrupt, ' +
     'made for another base model, or not the sha256 the manifest pins)',
+  MODEL_DOWNLOAD:
+    'a model file could not be downloaded (offline, no network, the hub refused it, or the download was cut off)',
   RUNTIME_UNREACHABLE: 'the model server cannot be reached',
   RUNTIME_TIMEOUT: 'the model server did not answer in time',
   RUNTIME_PROTOCOL: 'the model server answered with something Mirador cannot read',
   RUNTIME_FAILED: 'the model runtime reported an error',
   RUNTIME_LOAD: 'a local model file could not be loaded',
+  STAGE_FORMAT: "a stage's answer is not the JSON its `format` asks for",
   ABORTED: 'the run was cancelled',
   TOOL_NOT_FOUND: 'a stage names a tool that does not exist',
   TOOL_INVALID: "a tool call's arguments do not match the tool's parameters",
@@ -30,12 +33,35 @@ export const ERROR_CODES = {
   TOOL_OUTPUT: 'a tool returned something too large or not JSON',
   TOOL_FAILED: 'a tool threw an error',
   TOOL_CRASH: 'the sandbox running a tool died',
+  MCP_UNAPPROVED: "an MCP server named by the project's config is not approved yet (mirador mcp approve NAME)",
   MEMORY_UNAVAILABLE: 'the memory store cannot be reached or started',
   MEMORY_CRYPTO: 'stored memory cannot be decrypted (wrong key or passphrase, or tampered data)',
   PLUGIN_LOAD: 'a plugin could not be loaded',
   PLUGIN_API: 'a plugin declares an apiVersion this Mirador does not support',
   PLUGIN_OPTIONS: 'a plugin was given options its schema rejects',
   PLUGIN_FAILED: 'a plugin threw while it ran',
+  PLUGIN_MANIFEST: "a plugin's package.json has no valid `mirador` manifest",
+  PLUGIN_UNDECLARED: 'a plugin tapped a hook or used a capability its manifest does not declare',
+  PLUGIN_UNAPPROVED: 'a plugin named by the project is not approved yet (mirador plugins approve PATH)',
+  PLUGIN_SANDBOX:
+    'a sandboxed plugin missed a deadline, crashed, went over its memory limit or asked beyond its permissions',
+  PLUGIN_INSTALL: 'a plugin could not be installed, or was refused (install scripts, failed checks)',
+  PLUGIN_INTEGRITY: 'an installed or downloaded plugin is not what was pinned (hash or registry signature)',
+  PLUGIN_DENIED: "a plugin is refused by the user's allow/deny list ($MIRADOR_HOME/plugins/policy.json)",
+  FEDERATION_ROUND:
+    'a federation round cannot proceed (too few members or survivors, inconsistent or out-of-round messages, ' +
+    'a refused reveal)',
+  FEDERATION_RANGE: "a value is outside the range a federation round's fixed-point encoding can sum",
+  FEDERATION_SHARE: 'a secret share of a federation round fails authentication or does not reconstruct',
+  FEDERATION_EXCHANGE:
+    'a federation exchange (folder, git remote, WebDAV URL) refused a file, is unreachable, or --offline forbids it',
+  FEDERATION_PARAMS: 'federation privacy parameters (epsilon, delta, clip, mechanism) are outside their limits',
+  FEDERATION_BUDGET: 'a federation contribution would spend more of the privacy budget than is left this period',
+  FEDERATION_BUNDLE:
+    'a federation bundle or round result was rejected (unsigned, tampered, foreign, replayed or out of round)',
+  FEDERATION_KEYS: "this member's federation keys cannot be read or created",
+  FEDERATION_MEMBERSHIP:
+    'this Mirador is in no federation group, is in one already, or the group file does not list it as itself',
   LOCKED: 'another Mirador process holds a file this one must change, for too long',
   FILE_EXISTS: 'a file Mirador was asked to write already exists (--force replaces it)',
   USAGE: 'the command was called wrongly',

@@ -90,6 +90,8 @@ export interface DoneEvent extends Base {
   tokens: number
   ms: number
   ok: boolean
+  /** the answer parsed as JSON, when the answering stage has a `format` */
+  value?: unknown
   /** what plugins added (e.g. `energy`) */
   [extra: string]: unknown
 }
@@ -139,6 +141,28 @@ export type CoreEvent =
   | PromptEvent
 
 export type RunEvent = CoreEvent | PluginEvent
+
+/** Every core event's type, once: a plugin's event may not take one (sandbox), renderers know them all. */
+export const CORE_EVENT_TYPES = Object.freeze([
+  'ack',
+  'plan',
+  'stage-start',
+  'token',
+  'stage-end',
+  'stage-skip',
+  'model-pull',
+  'tool-call',
+  'tool-result',
+  'done',
+  'error',
+  'log',
+  'prompt',
+] as const satisfies readonly CoreEvent['type'][])
+
+/** fails to compile when a core event type is missing from the list above */
+type MissingCoreType = Exclude<CoreEvent['type'], (typeof CORE_EVENT_TYPES)[number]>
+const everyCoreType: [MissingCoreType] extends [never] ? true : never = true
+void everyCoreType
 
 /** An event before the engine stamps `runId` and `t` on it. */
 export type EventInput<E extends { runId: string; t: number } = CoreEvent> = E extends unknown

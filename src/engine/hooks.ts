@@ -12,6 +12,7 @@ import type {
   Prompt,
   Rating,
   RouteAnswer,
+  RoutePriors,
   RouteRequest,
   RunContext,
   RunPlan,
@@ -27,6 +28,11 @@ export function createHooks() {
   return Object.freeze({
     /** `chain: auto`: the first tap to answer picks the chain a query runs on. */
     route: new AsyncSeriesBailHook<[RouteRequest, RunContext], RouteAnswer | undefined>(['request', 'context']),
+    /**
+     * Adds outside evidence to a router's beliefs (a community prior); the first argument is
+     * returned filled. Called once per route, and by `learn report`, without a run.
+     */
+    priors: new AsyncSeriesWaterfallHook<[RoutePriors]>(['priors']),
     /** Transforms the plan of a run before any stage starts (swap models, drop stages). */
     plan: new AsyncSeriesWaterfallHook<[RunPlan, RunContext]>(['plan', 'context']),
     /** Transforms a stage's prompt before its template is filled (add variables such as memory). */

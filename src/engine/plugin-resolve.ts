@@ -121,8 +121,11 @@ function nearPath(spec: string, baseDir: string): string | undefined {
   return undefined
 }
 
-/** Finds the file to import for a plugin named by path (relative to `baseDir`) or by package name. */
-export function resolvePluginEntry(spec: string, baseDir: string): string {
+/**
+ * Finds the file to import for a plugin named by path (relative to `baseDir`) or by package name;
+ * a package name is also looked up in `extraNodeModules` (the plugins the user installed).
+ */
+export function resolvePluginEntry(spec: string, baseDir: string, extraNodeModules: readonly string[] = []): string {
   if (spec.startsWith('.') || path.isAbsolute(spec)) {
     const target = path.resolve(baseDir, spec)
     const files: string[] = []
@@ -141,14 +144,18 @@ export function resolvePluginEntry(spec: string, baseDir: string): string {
       { tried: files },
     )
   }
+  const folders: string[] = []
   for (let dir = baseDir; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'node_modules', spec)
+    folders.push(path.join(dir, 'node_modules'))
+    if (path.dirname(dir) === dir) break
+  }
+  for (const nodeModules of [...folders, ...extraNodeModules]) {
+    const candidate = path.join(nodeModules, spec)
     if (isDir(candidate)) {
       const file = asFolder(candidate, spec, [])
       if (file) return file
       throw fail(spec, `plugin package ${spec} (${candidate}) has no package.json exports or main, and no index.js`)
     }
-    if (path.dirname(dir) === dir) break
   }
   throw fail(spec, `plugin package ${spec} is not installed: run \`npm install ${spec}\` in ${baseDir}`)
 }

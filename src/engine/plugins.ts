@@ -1,7 +1,9 @@
 /**
  * The plugin contract and loader. A plugin is an object (or class instance) with `name`,
  * `apiVersion` and `apply(engine)`; `apply` only taps hooks and registers what the plugin
- * contributes. Built-in and third-party plugins are loaded the same way. A plugin that cannot be
+ * contributes. A third-party plugin declares what it does in its package.json (`mirador`,
+ * plugin-manifest.ts) and is held to it (plugin-scope.ts): in Mirador's process when its entry says
+ * `trusted: true`, else in a sandboxed process (plugin-sandbox-slot.ts). A plugin that cannot be
  * loaded, declares an unsupported apiVersion, gets bad options or throws in `apply` is reported by
  * name and its taps are switched off; a run stops before any stage when it is one the config lists
  * without `optional: true` (stopsRuns), and goes on without it otherwise.
@@ -14,7 +16,10 @@ import type { SourceLocation } from './config/types.js'
 import { MiradorError } from './errors.js'
 import type { PluginHost } from './engine.js'
 import { PACKAGE_ROOT } from './package-root.js'
+import { readPluginManifest, type LoadedPluginManifest } from './plugin-manifest.js'
 import { resolvePluginEntry } from './plugin-resolve.js'
+import { sandboxedPlugin, type SandboxFactory } from './plugin-sandbox-slot.js'
+import { declaredOnly, scopedPlugin } from './plugin-scope.js'
 
 /** The plugin API version this engine implements. Bumped only on breaking hook changes. */
 export const API_VERSION = 1
@@ -90,19 +95,53 @@ export interface ConfiguredPlugin {
   entry: PluginEntry
   /** the config file's folder: paths in the entry are relative to it */
   baseDir: string
+  /** more node_modules folders where a package name is looked up (the user's installed plugins) */
+  nodeModules?: readonly string[]
   /** the entry's `file:line:column`, worked out only when there is an error to show */
   at?: () => SourceLocation
+  /** listed by a project's config rather than the user's: its code runs only once approved */
+  project?: boolean
+}
+
+/** How configured plugins are loaded (the CLI decides; see src/cli/setup.ts). */
+export interface PluginLoading {
+  /** false: only their manifests are read, no code of theirs runs (commands that run no chain) */
+  code?: boolean
+  /** runs a plugin not marked `trusted: true` out of process */
+  sandbox?: SandboxFactory
+  /** called before any code of a plugin runs; throws (PLUGIN_UNAPPROVED) to keep it from running */
+  approve?: (plugin: ConfiguredPlugin, loaded: LoadedPluginManifest) => Promise<void>
 }
 
 export function isOptional(entry: PluginEntry): boolean {
   return typeof entry === 'object' && entry.optional === true
 }
 
-/** Imports and instantiates one configured plugin. Throws MiradorError (PLUGIN_*) on failure. */
-export async function loadPlugin({ entry, baseDir }: ConfiguredPlugin): Promise<MiradorPlugin> {
+/**
+ * One configured plugin, ready to apply: its manifest read, then (when code may run and the plugin
+ * is approved) imported and held to its manifest when trusted, else handed to the sandbox. Throws
+ * MiradorError (PLUGIN_*) on failure.
+ */
+export async function loadPlugin(
+  plugin: ConfiguredPlugin,
+  { home, code = true, sandbox, approve }: PluginLoading & { home: string },
+): Promise<MiradorPlugin> {
+  const { entry, baseDir } = plugin
   const spec = typeof entry === 'string' ? entry : entry.name
   const options = typeof entry === 'string' ? undefined : entry.options
-  const file = resolvePluginEntry(spec, baseDir)
+  const file = resolvePluginEntry(spec, baseDir, plugin.nodeModules)
+  const loaded = await readPluginManifest(file)
+  const { manifest } = loaded
+  if (!code) return declaredOnly(loaded.name, manifest.apiVersion, manifest)
+  await approve?.(plugin, loaded)
+  if (typeof entry === 'string' || entry.trusted !== true) {
+    return sandboxedPlugin({ name: loaded.name, entryFile: file, dir: loaded.dir, manifest, options, home }, sandbox)
+  }
+  return scopedPlugin(await importPlugin(file, spec, options), manifest)
+}
+
+/** Imports a plugin's module in Mirador's process and instantiates what it exports. */
+async function importPlugin(file: string, spec: string, options: unknown): Promise<MiradorPlugin> {
   let mod: Record<string, unknown>
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>

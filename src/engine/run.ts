@@ -24,6 +24,8 @@ export interface RunRequest {
   query: string
   /** the conversation this run continues */
   session?: string
+  /** false: memory is off for this run alone (a server's per-request choice), as --no-memory is for a process */
+  memory?: boolean
   signal?: AbortSignal
   runId?: string
   /** `performance.now()` when the user asked; event times count from it */
@@ -80,7 +82,7 @@ export async function runChain(engine: Engine, req: RunRequest, runs: Map<string
     for (const e of engine.pluginErrors) {
       emit({ type: 'error', code: e.code, message: e.format(), plugin: String(e.details?.plugin ?? '') })
     }
-    const memory = engine.settings.memory
+    const memory = engine.settings.memory && req.memory !== false
     const base = { runId, query: req.query, ...(req.session ? { session: req.session } : {}), memory, signal }
     let ctx = contextFor({ ...base, chain: name }, emit)
     let plan: RunPlan = {
@@ -204,6 +206,7 @@ async function finish(
     tokens,
     ms: result.ms,
     ok: result.ok,
+    ...(best?.value !== undefined ? { value: best.value } : {}),
     ...plan.summary,
   })
   return result

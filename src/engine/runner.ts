@@ -6,6 +6,7 @@
  */
 import { buildGraph, type ChainGraph } from './chain.js'
 import { MiradorError } from './errors.js'
+import { parseOutput, requestFormat } from './format.js'
 import type { Hooks } from './hooks.js'
 import { renderTemplate, unknownVars, unknownVarsWarning } from './template.js'
 import type { ToolCallRequest, ToolTurn } from './runtime.js'
@@ -226,6 +227,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
   let logprobCount = 0
   let promptTokens: number | undefined
   let modelName = spec.model
+  let value: unknown
   // a stage's confidence: the geometric mean of its tokens' probabilities, or the declared one
   const confidenceSoFar = () => (logprobCount > 0 ? Math.exp(logprobSum / logprobCount) : declared)
   const tokenCount = () => (usage !== undefined && usage > 0 ? usage : deltas)
@@ -242,6 +244,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
       confidenceSource: logprobCount > 0 ? 'logprobs' : 'declared',
       ms: Math.round(performance.now() - started),
       ...(error ? { error } : {}),
+      ...(value !== undefined ? { value } : {}),
     }
     return result
   }
@@ -291,6 +294,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
           ...(system !== undefined ? { system } : {}),
           options: spec.options ?? {},
           logprobs: true,
+          ...(spec.format ? { format: requestFormat(spec.format) } : {}),
           signal,
           ...(plan.keepAlive !== undefined ? { keepAlive: plan.keepAlive } : {}),
           ...(useTools ? { tools: offer.tools } : {}),
@@ -339,6 +343,7 @@ async function runStage(state: RunState, name: string): Promise<StageResult> {
       model.release?.()
     }
     if (signal.aborted) throw failure(signal.reason)
+    if (spec.format) value = parseOutput(name, spec.format, output)
   } catch (err) {
     const error = failure(err)
     if (state.cancelled.has(name)) {

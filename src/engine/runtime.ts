@@ -89,6 +89,11 @@ export interface GenerateRequest {
   prompt: string
   system?: string
   options: GenerationOptions
+  /**
+   * Structured output (the stage's `format:`): 'json' for any JSON, or a JSON Schema the answer must
+   * match. Runtimes constrain generation to it where they can; the engine checks the answer anyway.
+   */
+  format?: 'json' | Record<string, unknown>
   /** ask for log-probabilities so tokens can carry a confidence */
   logprobs?: boolean
   keepAlive?: string | number

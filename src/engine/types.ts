@@ -87,6 +87,32 @@ export interface RouteRequest {
   cost?: (chain: ChainFile) => Promise<number>
 }
 
+/**
+ * The `priors` hook's value: outside evidence for a router's beliefs about the candidates of one
+ * query type (a community prior). Taps fill `priors` and return the value.
+ */
+export interface RoutePriors {
+  queryType: string
+  /** the chains the router chooses among, each with the user's own ratings of it for this type */
+  candidates: { chain: string; ratings: number }[]
+  /**
+   * chain → pseudo-ratings added to its Beta (α good, β bad), the outside share of good ratings,
+   * and where it came from (for `--explain`)
+   */
+  priors: Record<string, RoutePrior>
+  /** problems a tap met (a damaged file): the caller shows them to the user; the prior is left out */
+  warnings?: string[]
+}
+
+export interface RoutePrior {
+  alpha: number
+  beta: number
+  /** the outside rate of good ratings (0–1) */
+  share: number
+  /** who says so, e.g. `round 0003 of garden-club` */
+  source: string
+}
+
 /** The `route` hook's answer: the chain to run, already loaded, and the query's type. */
 export interface RouteAnswer {
   chain: ChainDef
@@ -142,6 +168,8 @@ export interface StageResult {
   ms: number
   error?: MiradorError
   reason?: string
+  /** the parsed answer, when the stage has a `format` */
+  value?: unknown
 }
 
 export interface RunResult {

@@ -46,6 +46,7 @@ import { link, lstat, mkdir, open, readFile, readlink, realpath, rm, stat } from
 import path from 'node:path'
 import { writeFileAtomic } from './atomic-write.js'
 import { MiradorError } from '../engine/errors.js'
+import { readTextIfExists } from './read-if-exists.js'
 
 /** Seals text at rest (AES-256-GCM); `open` throws MEMORY_CRYPTO on a wrong key or tampering. */
 export interface Cipher {
@@ -295,13 +296,8 @@ export async function sealFile(cipher: Cipher, file: string, plaintext: string):
  * opened throws MEMORY_CRYPTO naming the file.
  */
 export async function openFile(cipher: Cipher, file: string): Promise<string | undefined> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
+  const text = await readTextIfExists(file)
+  if (text === undefined) return undefined
   try {
     return cipher.open(text.trim())
   } catch (err) {

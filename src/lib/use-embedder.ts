@@ -92,6 +92,30 @@ export function useUnavailable(): string | undefined {
   return undefined
 }
 
+/**
+ * Tokens given to the model in one call at most: its WebAssembly fails past some total (2,200
+ * texts of 60 words: "memory access out of bounds"), so larger batches go in parts.
+ */
+const MAX_TOKENS = 16_384
+
+/** The encodings cut into consecutive parts of at most MAX_TOKENS tokens (a longer text alone). */
+export function tokenParts(encodings: number[][]): number[][][] {
+  const out: number[][][] = []
+  let part: number[][] = []
+  let tokens = 0
+  for (const e of encodings) {
+    if (part.length && tokens + e.length > MAX_TOKENS) {
+      out.push(part)
+      part = []
+      tokens = 0
+    }
+    part.push(e)
+    tokens += e.length
+  }
+  if (part.length) out.push(part)
+  return out
+}
+
 export function createUseEmbedder(): Embedder {
   let loaded: Promise<Loaded> | undefined
   return {
@@ -111,22 +135,24 @@ export function createUseEmbedder(): Embedder {
       })
       const { tf, model, encode } = await loaded
       // an empty text still gets a vector: the tokenizer gives it the separator alone
-      const encodings = texts.map((t) => encode(t.length ? t : ' '))
-      const indices = tf.tensor2d(
-        encodings.flatMap((e, i) => e.map((_, j) => [i, j])),
-        [encodings.reduce((n, e) => n + e.length, 0), 2],
-        'int32',
-      )
-      const values = tf.tensor1d(encodings.flat(), 'int32')
-      try {
-        const out = (await model.executeAsync({ indices, values })) as import('@tensorflow/tfjs-core').Tensor2D
-        const rows = (await out.array()) as number[][]
-        out.dispose()
-        return rows.map((r) => l2normalize(r))
-      } finally {
-        indices.dispose()
-        values.dispose()
+      const rows: number[][] = []
+      for (const part of tokenParts(texts.map((t) => encode(t.length ? t : ' ')))) {
+        const indices = tf.tensor2d(
+          part.flatMap((e, i) => e.map((_, j) => [i, j])),
+          [part.reduce((n, e) => n + e.length, 0), 2],
+          'int32',
+        )
+        const values = tf.tensor1d(part.flat(), 'int32')
+        try {
+          const out = (await model.executeAsync({ indices, values })) as import('@tensorflow/tfjs-core').Tensor2D
+          rows.push(...((await out.array()) as number[][]).map((r) => l2normalize(r)))
+          out.dispose()
+        } finally {
+          indices.dispose()
+          values.dispose()
+        }
       }
+      return rows
     },
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { LooseEvent as RunEvent } from '../support/events.js'
 import { defaultReply, startOllamaTestServer, unusedPort, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, ROOT, runCli } from '../support/cli.js'
-import { installPluginApi } from '../support/plugin-api.js'
+import { approvePlugin, installPluginApi, pluginPackage } from '../support/plugin-api.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -268,13 +268,15 @@ describe('third-party plugins from mirador.config.yaml', () => {
   it('loads the example plugin by package name, as a user installs it', async () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,
-      'mirador.config.yaml': 'plugins:\n  - name: mirador-plugin-today\n    options: { timeZone: UTC }\n',
+      'mirador.config.yaml':
+        'plugins:\n  - name: mirador-plugin-today\n    options: { timeZone: UTC }\n    trusted: true\n',
     })
     // as npm installs it: the package, and its dependency on @mirador/plugin-api beside it
     cpSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'node_modules', 'mirador-plugin-today'), {
       recursive: true,
     })
     installPluginApi(p.dir)
+    await approvePlugin(p.home, path.join(p.dir, 'node_modules', 'mirador-plugin-today'))
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
     expect(of(r.events, 'timestamp')).toEqual([expect.objectContaining({ stage: 'only', today })])
@@ -283,9 +285,13 @@ describe('third-party plugins from mirador.config.yaml', () => {
   })
 
   it('loads a plugin by path, relative to the config file', async () => {
-    const p = project({ 'chains/today.yaml': TODAY_CHAIN, 'mirador.config.yaml': 'plugins:\n  - ./vendor/today\n' })
+    const p = project({
+      'chains/today.yaml': TODAY_CHAIN,
+      'mirador.config.yaml': 'plugins:\n  - { name: ./vendor/today, trusted: true }\n',
+    })
     cpSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'vendor', 'today'), { recursive: true })
     installPluginApi(p.dir)
+    await approvePlugin(p.home, path.join(p.dir, 'vendor', 'today'))
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
     expect(of(r.events, 'timestamp')).toHaveLength(1)
@@ -294,10 +300,12 @@ describe('third-party plugins from mirador.config.yaml', () => {
   it("the example's own MiradorError on bad options stops the run with its code and message", async () => {
     const p = project({
       'chains/today.yaml': TODAY_CHAIN,
-      'mirador.config.yaml': 'plugins:\n  - { name: ./vendor/today, options: { timeZone: Mars/Olympus } }\n',
+      'mirador.config.yaml':
+        'plugins:\n  - { name: ./vendor/today, options: { timeZone: Mars/Olympus }, trusted: true }\n',
     })
     cpSync(path.join(ROOT, 'examples/plugins/today'), path.join(p.dir, 'vendor', 'today'), { recursive: true })
     installPluginApi(p.dir)
+    await approvePlugin(p.home, path.join(p.dir, 'vendor', 'today'))
     const r = await runCli(['chain', 'run', 'today', 'hi'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(
@@ -324,8 +332,12 @@ describe('third-party plugins from mirador.config.yaml', () => {
     const p = project({
       'chains/moody.yaml': chainText,
       'plugins/mood.js': plugin,
-      'mirador.config.yaml': 'plugins: [./plugins/mood.js]\n',
+      'plugins/package.json': pluginPackage({
+        stageKeys: { mood: { type: 'string', enum: ['cheerful', 'grim'], description: 'tone of the answer' } },
+      }),
+      'mirador.config.yaml': 'plugins: [{ name: ./plugins/mood.js, trusted: true }]\n',
     })
+    await approvePlugin(p.home, path.join(p.dir, 'plugins'))
     const r = await runCli(['chain', 'run', 'moody', 'how are you', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
     expect(server.requests.filter((q) => q.path === '/api/chat').map((q) => q.body.messages.at(-1).content)).toContain(
@@ -345,12 +357,14 @@ describe('third-party plugins from mirador.config.yaml', () => {
         "engine.hooks.prompt.tap('Thrower', () => ({ template: 'HIJACK', vars: {} })); " +
         "throw new Error('no config for me') } }\n",
       'plugins/future.js': "export default { name: 'Future', apiVersion: 99, apply() {} }\n",
+      'plugins/package.json': pluginPackage(),
       'mirador.config.yaml':
         'plugins:\n' +
         ['./plugins/throws.js', './plugins/future.js', './plugins/missing.js', 'mirador-plugin-today-nope']
-          .map((name) => `  - { name: ${name}, optional: true }\n`)
+          .map((name) => `  - { name: ${name}, optional: true, trusted: true }\n`)
           .join(''),
     })
+    await approvePlugin(p.home, path.join(p.dir, 'plugins'))
     const r = await runCli(['chain', 'run', 'today', 'hi', '--json'], { cwd: p.dir, env: env(p) })
     expect(r.code).toBe(0)
     const errs = of(r.events, 'error')
@@ -385,7 +399,8 @@ export default {
   ])('%s: the hook sees exactly what --json prints, ending with done', async (_label, args) => {
     const p = project({
       'plugins/tap.js': TAP,
-      'mirador.config.yaml': 'plugins: [./plugins/tap.js]\n',
+      'plugins/package.json': pluginPackage({ hooks: ['event'] }),
+      'mirador.config.yaml': 'plugins: [{ name: ./plugins/tap.js, trusted: true }]\n',
       ...(_label === 'a failing stage'
         ? {
             'models/manifest.yaml':
@@ -394,6 +409,7 @@ export default {
           }
         : {}),
     })
+    await approvePlugin(p.home, path.join(p.dir, 'plugins'))
     const file = path.join(p.dir, 'events.ndjson')
     const r = await runCli(args, { cwd: p.dir, env: env(p, { EVENT_TAP_FILE: file }) })
     const printed = r.stdout.trim().split('\n')

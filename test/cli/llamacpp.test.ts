@@ -5,10 +5,11 @@ import { makeProject, runCli } from '../support/cli.js'
 import { gguf, itGguf } from '../support/test-gguf.js'
 
 describe('chain run on the embedded llama.cpp runtime', () => {
-  itGguf('streams real tokens from the GGUF model end to end through the CLI', async () => {
+  itGguf('streams real tokens from the GGUF model end to end through the CLI (raw completion)', async () => {
     const p = makeProject({
       'models/manifest.yaml':
-        'models:\n  tiny: { runtime: llamacpp, file: "${MIRADOR_TEST_GGUF}", threads: 1, context_size: 256 }\n',
+        'models:\n  tiny: { runtime: llamacpp, file: "${MIRADOR_TEST_GGUF}", threads: 1, context_size: 256, ' +
+        'chat_wrapper: none }\n',
       'chains/story.yaml':
         'stages:\n  a:\n    model: tiny\n    prompt: "{{query}}"\n    options: { temperature: 0, max_tokens: 24 }\n' +
         '  b:\n    model: tiny\n    prompt: "{{query}}"\n    options: { temperature: 0, max_tokens: 12 }\n',

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { defaultReply, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { BIN, makeProject, runCli } from '../support/cli.js'
+import { approvePlugin, pluginPackage } from '../support/plugin-api.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -227,11 +228,13 @@ describe('plugins: log events and events of their own', () => {
   const files = {
     'chains/one.yaml': 'stages:\n  only:\n    model: quick\n    prompt: "{{query}}"\n',
     'plugins/chatty.js': plugin,
-    'mirador.config.yaml': 'plugins: [./plugins/chatty.js]\n',
+    'plugins/package.json': pluginPackage(),
+    'mirador.config.yaml': 'plugins: [{ name: ./plugins/chatty.js, trusted: true }]\n',
   }
 
   it('plain: info on stdout, warnings on stderr, escaped; the unknown event only with --debug', async () => {
     const p = project(files)
+    await approvePlugin(p.home, path.join(p.dir, 'plugins'))
     const r = await runCli(['chain', 'run', 'one', 'hi'], { cwd: p.dir, env: p.env() })
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('[log] Chatty [only]: indexed 3 notes\n')
@@ -243,6 +246,7 @@ describe('plugins: log events and events of their own', () => {
 
   it('--json: as they were emitted', async () => {
     const p = project(files)
+    await approvePlugin(p.home, path.join(p.dir, 'plugins'))
     const r = await runCli(['chain', 'run', 'one', 'hi', '--json'], { cwd: p.dir, env: p.env() })
     expect(r.events.filter((e) => e.type === 'log' || e.type === 'chatty-stats')).toEqual([
       expect.objectContaining({ type: 'log', level: 'info', message: 'indexed 3 notes', plugin: 'Chatty' }),

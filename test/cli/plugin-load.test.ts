@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { makeProject, ROOT, runCli } from '../support/cli.js'
-import { installPluginApi } from '../support/plugin-api.js'
+import { approvePlugin, installPluginApi, pluginPackage } from '../support/plugin-api.js'
 
 const MY_PLUGIN = readFileSync(path.join(ROOT, 'test/fixtures/plugin-api/my-plugin.js'), 'utf8')
 const MANIFEST = 'models:\n  quick: { runtime: ollama, base: "llama3.2:1b" }\n'
@@ -22,17 +22,21 @@ afterAll(async () => {
   await server.close()
 })
 
-/** A project with the plugin at plugins/my-plugin.js and @mirador/plugin-api installed. */
-function project(config: string) {
+/** What my-plugin.js declares in its package.json. */
+const MY_MANIFEST = { hooks: ['prompt', 'model'], templateVars: ['greeting'] }
+
+/** A project with the plugin at plugins/my-plugin.js and @mirador/plugin-api installed, approved. */
+async function project(config: string) {
   const p = makeProject({
     'chains/greet.yaml': CHAIN,
     'models/manifest.yaml': MANIFEST,
     'plugins/my-plugin.js': MY_PLUGIN,
     'mirador.config.yaml': config,
-    // as docs/plugins.md has the author set it up (npm install …/plugin-api, npm pkg set type=module)
-    'package.json': JSON.stringify({ type: 'module', dependencies: { '@mirador/plugin-api': 'file:…' } }),
+    // as docs/plugins.md has the author set it up (npm install …/plugin-api, npm pkg set type=module, the manifest)
+    'package.json': pluginPackage(MY_MANIFEST, { dependencies: { '@mirador/plugin-api': 'file:…' } }),
   })
   installPluginApi(p.dir)
+  await approvePlugin(p.home, p.dir)
   return { ...p, env: { MIRADOR_HOME: p.home, OLLAMA_HOST: server.url } }
 }
 
@@ -40,7 +44,9 @@ const chats = () => server.requests.filter((q) => q.path === '/api/chat')
 
 describe('a plugin named by path, importing @mirador/plugin-api', () => {
   it('`./plugins/my-plugin` finds my-plugin.js; its options are checked by validatePluginOptions', async () => {
-    const p = project('plugins:\n  - name: ./plugins/my-plugin\n    options: { greeting: Bonjour }\n')
+    const p = await project(
+      'plugins:\n  - name: ./plugins/my-plugin\n    options: { greeting: Bonjour }\n    trusted: true\n',
+    )
     const r = await runCli(['chain', 'run', 'greet', 'hi', '--json'], { cwd: p.dir, env: p.env })
     expect(r.events.filter((e) => e.type === 'error')).toEqual([])
     expect(r.stderr).toBe('')
@@ -49,7 +55,9 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
   })
 
   it("a MiradorError it throws reaches the user with its code and message, as a built-in's does", async () => {
-    const p = project('plugins:\n  - name: ./plugins/my-plugin\n    options: { refuse: quick }\n')
+    const p = await project(
+      'plugins:\n  - name: ./plugins/my-plugin\n    options: { refuse: quick }\n    trusted: true\n',
+    )
     const json = await runCli(['chain', 'run', 'greet', 'hi', '--json'], { cwd: p.dir, env: p.env })
     expect(json.code).toBe(1)
     const message = 'model quick is refused by GreetingPlugin: take it out of refuse:'
@@ -64,7 +72,9 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
   })
 
   it('options its schema refuses stop the run before any stage, with the code and the entry', async () => {
-    const p = project('plugins:\n  - name: ./plugins/my-plugin\n    options: { greting: Hi }\n')
+    const p = await project(
+      'plugins:\n  - name: ./plugins/my-plugin\n    options: { greting: Hi }\n    trusted: true\n',
+    )
     const before = chats().length
     const r = await runCli(['chain', 'run', 'greet', 'hi', '--json'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(1)
@@ -80,7 +90,7 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
   })
 
   it('a path that finds nothing says what was tried and the near file, and the run fails', async () => {
-    const p = project('plugins:\n  - ./plugins/my-plugn\n')
+    const p = await project('plugins:\n  - ./plugins/my-plugn\n')
     const r = await runCli(['chain', 'run', 'greet', 'hi'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(1)
     expect(r.stdout.trim()).toMatch(/^▸ greet \(r_\w+\)$/) // the acknowledgment, and no answer
@@ -92,7 +102,7 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
   })
 
   it('`optional: true`: the run reports the plugin and answers without it', async () => {
-    const p = project('plugins:\n  - { name: ./plugins/my-plugn, optional: true }\n')
+    const p = await project('plugins:\n  - { name: ./plugins/my-plugn, optional: true }\n')
     const r = await runCli(['chain', 'run', 'greet', 'hi', '--json'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(0)
     expect(r.events.filter((e) => e.type === 'error')).toEqual([
@@ -106,7 +116,7 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
   })
 
   it('doctor lists the failed plugin at its entry; only a required one fails the check', async () => {
-    const p = project('plugins:\n  - ./plugins/my-plugn\n  - { name: ./plugins/gone, optional: true }\n')
+    const p = await project('plugins:\n  - ./plugins/my-plugn\n  - { name: ./plugins/gone, optional: true }\n')
     const r = await runCli(['doctor', '--json'], { cwd: p.dir, env: p.env })
     const report = JSON.parse(r.stdout)
     expect(report.plugins.failed).toEqual([
@@ -122,16 +132,19 @@ describe('a plugin named by path, importing @mirador/plugin-api', () => {
       'chains/greet.yaml': CHAIN,
       'models/manifest.yaml': MANIFEST,
       'plugins/my-plugin.js': MY_PLUGIN,
-      'mirador.config.yaml': 'plugins: [./plugins/my-plugin]\n',
+      'plugins/package.json': pluginPackage(MY_MANIFEST),
+      'mirador.config.yaml': 'plugins: [{ name: ./plugins/my-plugin, trusted: true }]\n',
     })
+    await approvePlugin(p.home, path.join(p.dir, 'plugins'))
     const r = await runCli(['chain', 'run', 'greet', 'hi'], { cwd: p.dir, env: { MIRADOR_HOME: p.home } })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`npm install ${path.join(ROOT, 'packages', 'plugin-api')}`)
   })
 
   it('a .js plugin read as CommonJS: the error says to name it .mjs or set "type": "module"', async () => {
-    const p = project('plugins: [./plugins/my-plugin]\n')
-    writeFileSync(path.join(p.dir, 'package.json'), '{"type":"commonjs"}')
+    const p = await project('plugins: [{ name: ./plugins/my-plugin, trusted: true }]\n')
+    writeFileSync(path.join(p.dir, 'package.json'), pluginPackage(MY_MANIFEST, { type: 'commonjs' }))
+    await approvePlugin(p.home, p.dir)
     const before = chats().length
     const r = await runCli(['chain', 'run', 'greet', 'hi'], { cwd: p.dir, env: p.env })
     expect(r.code).toBe(1)

@@ -5,10 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { defaultReply, plannedTokens, startOllamaTestServer, type OllamaTestServer } from '../support/ollama-server.js'
 import { BIN, makeProject } from '../support/cli.js'
+import { pluginPackage } from '../support/plugin-api.js'
+import { sh, tmux } from '../support/tmux.js'
 
 const MANIFEST = `models:
   quick: { runtime: ollama, base: "llama3.2:1b" }
@@ -39,42 +41,18 @@ afterAll(async () => {
   await server.close()
 })
 
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-
-/** A tmux server of our own (its own socket) with one pane running `command`, `width` × `height`. */
-function tmux(dir: string, width: number, height: number, command: string) {
-  const socket = path.join(dir, 'tmux.sock')
-  const conf = path.join(dir, 'tmux.conf')
-  // the pane stays when its command ends, so the screen can be read after the CLI exits
-  writeFileSync(conf, 'set -g remain-on-exit on\n')
-  const run = (...args: string[]) => execFileSync('tmux', ['-S', socket, '-f', conf, ...args], { cwd: dir })
-  run('new-session', '-d', '-x', String(width), '-y', String(height), command)
-  const screen = () => run('capture-pane', '-p').toString()
-  return {
-    screen,
-    keys: (...keys: string[]) => run('send-keys', ...keys),
-    async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-      const until = Date.now() + timeoutMs
-      for (;;) {
-        const text = screen()
-        if (pattern.test(text)) return text
-        if (Date.now() > until) throw new Error(`the screen never showed ${pattern}:\n${text}`)
-        await new Promise((res) => setTimeout(res, 50))
-      }
-    },
-    close: () => {
-      try {
-        run('kill-server')
-      } catch {
-        // the server is gone already
-      }
-    },
-  }
-}
-
 /** Runs `mirador ARGS` in a pane; the pane stays (and says how it ended) after the CLI exits. */
-function mirador(args: string[], opts: { width: number; height: number; files?: Record<string, string> }) {
+function mirador(
+  args: string[],
+  opts: { width: number; height: number; files?: Record<string, string>; approve?: string[] },
+) {
   const p = makeProject({ 'chains/quick-deep.yaml': QUICK_DEEP, 'models/manifest.yaml': MANIFEST, ...opts.files })
+  // project plugins approved first, as a user does with `mirador plugins approve PATH`
+  for (const rel of opts.approve ?? [])
+    execFileSync(process.execPath, [BIN, 'plugins', 'approve', rel], {
+      cwd: p.dir,
+      env: { ...process.env, MIRADOR_HOME: p.home },
+    })
   const script = path.join(p.dir, 'run.sh')
   writeFileSync(
     script,
@@ -87,7 +65,7 @@ function mirador(args: string[], opts: { width: number; height: number; files?: 
       'echo "EXIT=$?"',
     ].join('\n'),
   )
-  return tmux(p.dir, opts.width, opts.height, `sh ${sh(script)}`)
+  return { ...tmux(p.dir, opts.width, opts.height, `sh ${sh(script)}`), ...p }
 }
 
 describe('the live renderer in a terminal', () => {
@@ -95,7 +73,12 @@ describe('the live renderer in a terminal', () => {
     const t = mirador(['chain', 'run', 'quick-deep', 'hello there'], {
       width: 100,
       height: 30,
-      files: { 'plugins/noisy.js': NOISY, 'mirador.config.yaml': 'plugins: [./plugins/noisy.js]\n' },
+      files: {
+        'plugins/noisy.js': NOISY,
+        'plugins/package.json': pluginPackage({ hooks: ['event'] }),
+        'mirador.config.yaml': 'plugins: [{ name: ./plugins/noisy.js, trusted: true }]\n',
+      },
+      approve: ['plugins'],
     })
     try {
       // both stages streaming, in two columns of one region
@@ -148,6 +131,62 @@ describe('the live renderer in a terminal', () => {
       for (const line of screen.split('\n')) expect(line.trimEnd().length).toBeLessThanOrEqual(48)
       t.keys('C-c')
       await t.waitFor(/EXIT=130/)
+    } finally {
+      t.close()
+    }
+  })
+})
+
+describe("a project's plugin not approved yet, in a terminal", () => {
+  // a plugin that leaves a mark when its code runs
+  const MARK = `import { writeFileSync } from 'node:fs'
+export default { name: 'Mark', apiVersion: 1, apply() { writeFileSync(new URL('./ran', import.meta.url), 'x') } }
+`
+  const files = {
+    'plugins/mark.js': MARK,
+    'plugins/package.json': pluginPackage({ hooks: [] }, { name: 'mark-plugin', version: '0.1.0' }),
+    'mirador.config.yaml': 'plugins: [{ name: ./plugins/mark.js, trusted: true }]\n',
+  }
+  const ran = (dir: string) => {
+    try {
+      return readFileSync(path.join(dir, 'plugins', 'ran'), 'utf8') === 'x'
+    } catch {
+      return false
+    }
+  }
+
+  it('the run asks before any of its code runs; N stops it before any stage, naming the command', async () => {
+    const t = mirador(['chain', 'run', 'quick-deep', 'hi'], { width: 120, height: 30, files })
+    try {
+      const asked = await t.waitFor(/\[y\/N\]/)
+      expect(asked).toContain('names the plugin mark-plugin 0.1.0')
+      expect(asked).toMatch(/hooks: none; permissions: none; trusted: true/)
+      expect(ran(t.dir)).toBe(false)
+      t.keys('n', 'Enter')
+      const after = await t.waitFor(/EXIT=\d+/)
+      expect(after).toMatch(/EXIT=1/)
+      expect(after.replace(/\s*\n\s*/g, ' ')).toContain('PLUGIN_UNAPPROVED')
+      expect(after.replace(/\n/g, '')).toContain('mirador plugins approve')
+      expect(ran(t.dir)).toBe(false)
+    } finally {
+      t.close()
+    }
+  })
+
+  it('y approves it (its path and hash, nothing else) and the run goes on', async () => {
+    const t = mirador(['chain', 'run', 'quick-deep', 'hi'], { width: 120, height: 30, files })
+    try {
+      await t.waitFor(/\[y\/N\]/)
+      t.keys('y', 'Enter')
+      await t.waitFor(/▸ quick llama3\.2:1b · \d+ tokens/)
+      expect(ran(t.dir)).toBe(true)
+      t.keys('C-c')
+      expect(await t.waitFor(/EXIT=\d+/)).toMatch(/EXIT=130/)
+      const approved = JSON.parse(readFileSync(path.join(t.home, 'plugins', 'approved.json'), 'utf8'))
+      expect(approved).toEqual({
+        version: 1,
+        approved: { [path.join(t.dir, 'plugins')]: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+      })
     } finally {
       t.close()
     }

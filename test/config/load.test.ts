@@ -194,7 +194,7 @@ describe('messages', () => {
     expect(e.location).toEqual({ file: 'c.yaml', line: 5, column: 5 })
     expect(e.message).toBe(
       'stages.quick: unknown key "temprature". ' +
-        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
+        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, format, timeout_ms.',
     )
     expect(e.details).toMatchObject({ key: 'temprature', schemaPath: expect.stringContaining('additionalProperties') })
   })
@@ -222,7 +222,8 @@ describe('messages', () => {
     const res = await allMessages('plugins: [3]\nbudget: x\n', 'config')
     expect(res).toEqual([
       expect.stringContaining('plugins[0]: must be a plugin package name or path'),
-      'unknown key "budget". Allowed keys: plugins, builtins, ollama, llamacpp, offline, memory, profile.',
+      'unknown key "budget". Allowed keys: plugins, builtins, mcp, ollama, llamacpp, offline, memory, profile, ' +
+        'serve, chat.',
     ])
     const m = await allMessages('budget: { memory_gb: -2 }\nmodels: {}\n', 'manifest')
     expect(m).toEqual(['budget.memory_gb: must be a number of GB greater than 0, or "auto" (got -2).'])
@@ -237,7 +238,7 @@ describe('messages', () => {
 
   it('keys in a {name, options} plugin are checked as such', async () => {
     expect(await allMessages('plugins: [{ name: x, option: {} }]\n', 'config')).toEqual([
-      'plugins[0]: unknown key "option". Did you mean "options"? Allowed keys: name, options, optional.',
+      'plugins[0]: unknown key "option". Did you mean "options"? Allowed keys: name, options, optional, trusted.',
     ])
   })
 
@@ -278,7 +279,7 @@ describe('validateConfigFile', () => {
       '1:7 name: must be a lowercase letter followed by a-z, 0-9, _ or - (at most 64 characters in all), ' +
         'e.g. quick-deep (got "Bad").',
       '4:5 stages.quick: unknown key "modle". Did you mean "model"? ' +
-        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, timeout_ms.',
+        'Allowed keys: model, prompt, system, options, confidence, after, skip_when, format, timeout_ms.',
       '5:13 stages.quick.prompt: must not be empty. Give the prompt template, e.g. "Answer briefly: {{query}}".',
       '6:29 stages.quick.options.temperature: must be <= 2 (got 3). Set a temperature between 0 and 2.',
       '6:39 stages.quick.options.top_k: must be >= 1 (got 0). Set a top_k between 1 and 1000.',

@@ -12,8 +12,8 @@ import { getSchema, schemaFile, validateConfigFile, type ConfigKind } from '../.
 import { getOptionsValidator } from '../../src/engine/config/validate.js'
 import { validatePluginOptions } from '../../src/engine/plugin-options.js'
 
-const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool']
-const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy']
+const KINDS: ConfigKind[] = ['chain', 'manifest', 'config', 'profile', 'tool', 'federation-group']
+const PLUGINS = ['models', 'memory', 'tools', 'learner', 'energy', 'federation']
 const pluginSchema = (name: string) =>
   JSON.parse(readFileSync(`schemas/plugins/${name}.schema.json`, 'utf8')) as Record<string, unknown>
 const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv')
@@ -63,7 +63,7 @@ describe('schemas', () => {
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
     ajv.addFormat('uri', true)
     // config.schema.json takes each built-in plugin's options from schemas/plugins/ (editors follow the $ref)
-    for (const name of PLUGINS) ajv.addSchema(pluginSchema(name))
+    for (const name of [...PLUGINS, 'mcp']) ajv.addSchema(pluginSchema(name))
     expect(ajv.validateSchema(raw)).toBe(true)
     expect(() => ajv.compile(raw)).not.toThrow()
   })
@@ -80,11 +80,13 @@ describe('schemas', () => {
       .filter(([, s]) => s.type === 'object' && s.additionalProperties === undefined)
       .map(([p]) => p)
     const intended: Record<ConfigKind, string[]> = {
-      chain: [],
+      // a stage's format schema is the user's own JSON Schema
+      chain: ['/definitions/stage/properties/format/anyOf/1/properties/schema'],
       manifest: [],
       config: ['/properties/plugins/items/anyOf/1/properties/options'],
       profile: [],
       tool: ['/properties/parameters', '/properties/parameters/properties/properties/additionalProperties'],
+      'federation-group': [],
     }
     expect(open).toEqual(intended[kind])
   })
@@ -109,6 +111,25 @@ describe('built-in plugin option schemas (schemas/plugins/)', () => {
       { anyOf: Schema[] }
     >
     expect(builtins[name]!.anyOf[1]).toEqual({ $ref: `plugins/${name}.schema.json` })
+  })
+})
+
+describe('MCP servers (schemas/plugins/mcp.schema.json, the `mcp:` key of config)', () => {
+  it('valid draft-07, closed, every property described, config takes it at mcp:', () => {
+    const raw = pluginSchema('mcp')
+    expect(raw.$id).toBe('https://mirador.local/schemas/plugins/mcp.schema.json')
+    expect(raw.additionalProperties).toBe(false)
+    const ajv = new Ajv({ strict: true, strictRequired: false, strictTypes: false, validateSchema: true })
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
+    expect(ajv.validateSchema(raw)).toBe(true)
+    const validate = ajv.compile(raw)
+    expect(propertySchemas(raw).filter(([, s]) => typeof s.description !== 'string' && !s.$ref)).toEqual([])
+    expect(validate({ servers: { files: { command: 'npx', args: ['-y', 'x'], env: { A: 'b' } } } })).toBe(true)
+    // '-' separates the server from its tool in SERVER-TOOL
+    expect(validate({ servers: { 'my-files': { command: 'npx' } } })).toBe(false)
+    expect(validate({ servers: { files: { args: [] } } })).toBe(false)
+    const config = getSchema('config').properties as Record<string, Schema>
+    expect(config.mcp).toEqual({ $ref: 'plugins/mcp.schema.json' })
   })
 })
 

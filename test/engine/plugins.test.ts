@@ -27,6 +27,7 @@ describe('plugins', () => {
       'forget',
       'model',
       'plan',
+      'priors',
       'prompt',
       'route',
       'runDone',

@@ -218,4 +218,27 @@ describe('chain runner', () => {
     await engine.run({ chain: { name: 'c', value: chain }, query: 'q' })
     expect(events.find((e) => e.type === 'error')).toMatchObject({ code: 'RUNTIME_TIMEOUT', stage: 'only' })
   })
+
+  it("a stage's format reaches the runtime in its request; the answer is checked whatever it did", async () => {
+    const schema = { type: 'object', required: ['n'], properties: { n: { type: 'number' } } }
+    const { engine, calls, events } = setupEngine({
+      fast: { tokens: ['{"n"', ': 1}'] },
+      // a runtime that ignores the format
+      slow: { tokens: [' prose'] },
+    })
+    const chain: ChainFile = {
+      stages: {
+        quick: { model: 'fast', prompt: 'q', format: { schema } },
+        deep: { model: 'slow', prompt: 'q', format: 'json' },
+      },
+      answer: ['deep', 'quick'],
+    }
+    const result = await engine.run({ chain: { name: 'f', value: chain }, query: 'q' })
+    expect(Object.fromEntries(calls.map((c) => [c.stage, c.format]))).toEqual({ quick: schema, deep: 'json' })
+    expect(events.filter((e) => e.type === 'error')).toEqual([
+      expect.objectContaining({ stage: 'deep', code: 'STAGE_FORMAT' }),
+    ])
+    expect(events.at(-1)).toMatchObject({ type: 'done', stage: 'quick', value: { n: 1 }, ok: true })
+    expect(result.stages.find((s) => s.stage === 'quick')!.value).toEqual({ n: 1 })
+  })
 })

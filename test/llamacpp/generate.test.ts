@@ -9,7 +9,8 @@ import { STORY_START, collect, deltas, finishOf, textOf } from './helpers.js'
 import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
 const GGUF = TEST_GGUF
-const runtime = createLlamaCpp({ threads: 1 })
+// raw completion: these tests know the model's greedy continuation of their prompt
+const runtime = createLlamaCpp({ threads: 1, chatWrapper: 'none' })
 const greedy = (extra: Partial<GenerateRequest> = {}, options: GenerateRequest['options'] = {}): GenerateRequest => ({
   model: GGUF,
   prompt: 'Once upon a time',

@@ -14,7 +14,8 @@ import { STORY_START, collect, finishOf, textOf } from './helpers.js'
 import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
 const GGUF = TEST_GGUF
-const runtime = createLlamaCpp({ threads: 1 })
+// raw completion: these tests know the model's greedy continuation of their prompt
+const runtime = createLlamaCpp({ threads: 1, chatWrapper: 'none' })
 const req = (model: string): GenerateRequest => ({
   model,
   prompt: 'Once upon a time',
@@ -35,7 +36,7 @@ describeGguf('llama.cpp loading', () => {
     expect(llamaCppStats()).toEqual({ bindingLoads: 1, modelLoads: 1, adapterLoads: 0, loadedModels: [GGUF] })
 
     // later requests, from another runtime instance and by a relative path, reuse the model
-    const other = createLlamaCpp()
+    const other = createLlamaCpp({ chatWrapper: 'none' })
     const relative = path.relative(process.cwd(), GGUF)
     expect(textOf(await collect(other, req(relative)))).toBe(textOf(a))
     expect(llamaCppStats()).toEqual({ bindingLoads: 1, modelLoads: 1, adapterLoads: 0, loadedModels: [GGUF] })

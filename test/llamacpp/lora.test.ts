@@ -16,7 +16,8 @@ import { STORY_START, collect, finishOf, textOf } from './helpers.js'
 import { TEST_GGUF, describeGguf } from '../support/test-gguf.js'
 
 const GGUF = TEST_GGUF
-const runtime = createLlamaCpp({ threads: 1 })
+// raw completion: these tests know the model's greedy continuation of their prompt
+const runtime = createLlamaCpp({ threads: 1, chatWrapper: 'none' })
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mirador-lora-'))
 const A = path.join(tmp, 'a.gguf')
 const B = path.join(tmp, 'b.gguf')

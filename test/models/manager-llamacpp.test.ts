@@ -17,7 +17,7 @@ import { describeGguf, gguf } from '../support/test-gguf.js'
 describeGguf('model manager on llama.cpp', () => {
   it('two adapters on one loaded base: one load, different outputs; scale 0 is the base', async () => {
     const base = gguf()
-    const small = 'threads: 1, context_size: 256'
+    const small = 'threads: 1, context_size: 256, chat_wrapper: none'
     const p = makeProject({
       'models/manifest.yaml': `models:
   plain: { runtime: llamacpp, base: "${base}", ${small} }

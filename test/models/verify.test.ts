@@ -244,7 +244,7 @@ describeGguf('model files are checked before they load', () => {
   it('an entry on an already loaded base is checked too: its wrong adapter fails its stage only', async () => {
     const { engine, dir } = setUp(
       'models:\n' +
-        `  plain: { runtime: llamacpp, base: "${gguf()}", threads: 1, context_size: 256 }\n` +
+        `  plain: { runtime: llamacpp, base: "${gguf()}", threads: 1, context_size: 256, chat_wrapper: none }\n` +
         `  gpt: { runtime: llamacpp, base: "${gguf()}", lora: ../adapters/gpt2.gguf, threads: 1, context_size: 256 }\n`,
     )
     mkdirSync(path.join(dir, 'adapters'))

@@ -47,7 +47,8 @@ const req = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
 const unreachable = (host: string, reason: string): string =>
   `Cannot reach Ollama at ${host} (${reason}). Start it with \`ollama serve\`, or point OLLAMA_HOST ` +
   "(or the model's `host` in models/manifest.yaml) at a running server. " +
-  'No Ollama? Run GGUF models inside Mirador on the embedded llama.cpp runtime: a manifest entry with ' +
+  'No Ollama? `mirador models pull default` downloads a small model that the shipped chains then run on ' +
+  'inside Mirador; or run any GGUF file on the embedded llama.cpp runtime: a manifest entry with ' +
   '`runtime: llamacpp` and `base: ${MIRADOR_GGUF}`, as in the shipped `local-story` chain ' +
   '(MIRADOR_GGUF=path/to/model.gguf mirador chain run local-story "Once upon a time").'
 

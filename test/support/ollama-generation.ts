@@ -160,3 +160,22 @@ export function toolDirectives(text: string): ToolDirective[] {
 export function toolResultReply(results: ReadonlyArray<{ name: string; content: string }>): string {
   return results.map((r) => `The tool ${r.name} said: ${r.content}.`).join(' ')
 }
+
+/**
+ * The reply to a request with `format` (structured output), as a model Ollama constrains would
+ * give: `{"answer": reply}` for 'json'; for a schema, an object with each of its properties (a
+ * string property holds the reply, a number its length, a boolean true, others null).
+ */
+export function formatReply(reply: string, format: unknown): string {
+  const props = (format as { properties?: Record<string, { type?: unknown }> } | null)?.properties
+  if (format === 'json' || !props || typeof props !== 'object') return JSON.stringify({ answer: reply })
+  const value = (type: unknown): unknown =>
+    type === 'string'
+      ? reply
+      : type === 'number' || type === 'integer'
+        ? reply.length
+        : type === 'boolean'
+          ? true
+          : null
+  return JSON.stringify(Object.fromEntries(Object.entries(props).map(([k, s]) => [k, value(s?.type)])))
+}

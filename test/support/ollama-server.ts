@@ -51,6 +51,9 @@
  *   (`toolDirectives`), no `tool` message follows it yet, and tools of those names are offered,
  *   the reply calls them, in order (directives naming tools not offered are ignored). Without
  *   tools offered, a directive is plain text and the reply is the usual one.
+ * Structured output: a request with `format` ('json' or a JSON Schema) and a model without its own
+ * `reply` gets JSON (`formatReply`), as Ollama's constrained generation would give.
+ *
  * Once `tool` messages follow the last user message, the text reply quotes each of them:
  * `The tool <tool_name> said: <content>.` (`toolResultReply`), so a test can see the answers
  * reached the model. Requests are recorded as sent, so tests can check the assistant
@@ -67,6 +70,7 @@ import {
   adaptedReply,
   defaultReply,
   embedText,
+  formatReply,
   hash32,
   plannedTokens,
   tokenize,
@@ -107,6 +111,7 @@ export {
   adaptedReply,
   defaultReply,
   embedText,
+  formatReply,
   hash32,
   normalizeModelName,
   plannedTokens,
@@ -244,7 +249,9 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
         ? toolResultReply(toolResults)
         : m.spec.reply
           ? m.spec.reply(prompt)
-          : defaultReply(m.name, prompt)
+          : body.format !== undefined
+            ? formatReply(defaultReply(m.name, prompt), body.format)
+            : defaultReply(m.name, prompt)
     const reply = m.adapters
       ? adaptedReply(
           own,

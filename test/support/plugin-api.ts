@@ -14,3 +14,14 @@ export function installPluginApi(projectDir: string): void {
   mkdirSync(scope, { recursive: true })
   symlinkSync(PLUGIN_API_DIR, path.join(scope, 'plugin-api'), 'dir')
 }
+
+/** A plugin package's package.json: ES modules, declaring `manifest` (default: the prompt hook only). */
+export function pluginPackage(manifest: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ type: 'module', ...extra, mirador: { apiVersion: 1, hooks: ['prompt'], ...manifest } })
+}
+
+/** Approves the plugin package in `dir` for MIRADOR_HOME `home`, as `mirador plugins approve` does. */
+export async function approvePlugin(home: string, dir: string): Promise<void> {
+  const { approve } = await import('../../src/cli/plugin-approval.js')
+  await approve(home, dir)
+}

@@ -33,6 +33,7 @@ export interface Call {
   aborted?: boolean
   tools?: string[]
   turns?: unknown[]
+  format?: unknown
 }
 
 export function scriptedModels(scripts: Record<string, Script>) {
@@ -56,6 +57,7 @@ export function scriptedModels(scripts: Record<string, Script>) {
               start: performance.now(),
               ...(req.tools ? { tools: req.tools.map((t) => t.name) } : {}),
               ...(req.turns ? { turns: structuredClone(req.turns) } : {}),
+              ...(req.format !== undefined ? { format: req.format } : {}),
             }
             calls.push(call)
             try {

@@ -4,6 +4,7 @@
 //
 // - adds a {{today}} template variable (the date in the configured time zone, YYYY-MM-DD)
 // - emits a `timestamp` event (wall-clock time) as each stage builds its prompt
+// - adds a `mirador today` command (declared in package.json under mirador.commands)
 
 import { MiradorError, validatePluginOptions } from '@mirador/plugin-api'
 
@@ -61,4 +62,22 @@ export default class TodayPlugin {
       return { ...prompt, vars: { ...prompt.vars, today: this.today(now) } }
     })
   }
+}
+
+/**
+ * The commands package.json declares (`mirador.commands.*.run` names a key here). Mirador parses
+ * the command line against the declared flags, then calls the function in the plugin's sandbox:
+ * `input` holds { args, flags, argv }, `io` writes to the terminal (write: standard output, log: a
+ * line on standard error) and carries the config entry's `options`. The number returned is the
+ * exit status.
+ */
+export const commands = {
+  /** `mirador today [--json]` */
+  async today(input, io) {
+    const plugin = new TodayPlugin(io.options)
+    const date = plugin.today()
+    const timeZone = plugin.options.timeZone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone
+    io.write(input.flags.json ? `${JSON.stringify({ date, timeZone })}\n` : `${date}\n`)
+    return 0
+  },
 }

@@ -9,27 +9,18 @@ import type {
   ToolCallEvent,
   ToolResultEvent,
 } from '../../engine/events.js'
+import { CORE_EVENT_TYPES } from '../../engine/events.js'
 import { bytes, pct, safeText, seconds, type Paint } from './format.js'
+import { community, type CandidatePrior } from '../../plugins/learner/bandit.js'
 
 /** Every event type the renderers know, drawn or deliberately left out; others are shown only with --debug. */
-const KNOWN = new Set([
-  'ack',
-  'plan',
-  'stage-start',
-  'token',
-  'stage-end',
-  'stage-skip',
-  'model-pull',
-  'tool-call',
-  'tool-result',
-  'done',
-  'error',
-  'log',
-  'prompt',
+const KNOWN = new Set<string>([
+  ...CORE_EVENT_TYPES,
   'status',
   'model-load',
   'model-evict',
   'model-wait',
+  'model-fallback',
   'route',
   'memory',
   'docs',
@@ -117,6 +108,7 @@ export function pluginWarning(ev: RunEvent): string | undefined {
   const e = ev as PluginEvent
   if (e.type === 'memory' && (e.unavailable || e.clipped || e.unreadable || e.fallback)) return String(e.message)
   if (e.type === 'docs' && e.unavailable) return String(e.message)
+  if (e.type === 'model-fallback') return String(e.message)
   return undefined
 }
 
@@ -135,18 +127,21 @@ export function pluginEventLine(ev: RunEvent): string | undefined {
       return `evicted ${String(e.model)}: ${String(e.reason)}${e.failed ? ` (failed: ${String(e.failed)})` : ''}`
     case 'model-wait':
       return `${String(e.model)} waits: ${String(e.reason)}`
+    case 'model-fallback':
+      return String(e.message)
     case 'route': {
       const head = `chose ${String(e.chain)} for a "${String(e.queryType)}" question`
       if (!e.explain) return head
       const rows = Array.isArray(e.candidates)
-        ? (e.candidates as { chain: string; weight: number; count: number; sample?: number }[])
+        ? (e.candidates as { chain: string; weight: number; count: number; sample?: number; prior?: CandidatePrior }[])
         : []
       const skipped = Array.isArray(e.skipped) ? (e.skipped as { chain: string; reason: string }[]) : []
       return [
         `${head}: ${String(e.reason)}`,
         ...rows.map((c) => {
           const drew = c.sample !== undefined ? `  drew ${c.sample.toFixed(3)}` : ''
-          return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}`
+          const prior = c.prior ? `  ${community(c.prior)}` : ''
+          return `    ${c.chain.padEnd(18)} weight ${c.weight.toFixed(2)}  ${c.count} rating(s)${drew}${prior}`
         }),
         ...skipped.map((c) => `    ${c.chain.padEnd(18)} not a candidate: ${safeText(c.reason)}`),
       ].join('\n')

@@ -11,6 +11,7 @@ import {
   type ConfigKind,
   type ManifestFile,
 } from '../../engine/config/index.js'
+import { loadGroupFile } from '../../plugins/federation/group.js'
 import { chainModelWarnings } from '../../plugins/models/near-miss.js'
 import { templateWarnings } from '../../cli/chain-problems.js'
 import { manifestProblems } from '../../plugins/models/resolve.js'
@@ -30,6 +31,7 @@ export function kindOf(file: string, settings: Pick<EngineSettings, 'dirs' | 'ma
   if ((settings.manifest && path.resolve(settings.manifest) === abs) || /^manifest\.ya?ml$/.test(base))
     return 'manifest'
   if (base === 'mirador.config.yaml' || base === 'config.yaml') return 'config'
+  if (/\.group\.(ya?ml|json)$/.test(base)) return 'federation-group'
   if (inside(settings.dirs.profiles) || path.basename(dir) === 'profiles') return 'profile'
   if (inside(settings.dirs.tools) || path.basename(dir) === 'tools') return 'tool'
   return 'chain'
@@ -64,12 +66,13 @@ export default class ChainValidate extends MiradorCommand {
     'status 1 if any file has one. A stage model that the manifest lacks but is one typo from an entry is a ' +
     'warning (the status stays 0). Without FILES it checks the chains in ./chains and $MIRADOR_HOME/chains. ' +
     'Two chain files of one folder that claim the same name (by their name: keys, or a name: key and a file ' +
-    'name) are an error. Files named manifest.yaml, mirador.config.yaml or config.yaml, and files in profiles/ ' +
-    'or tools/, are checked against their own schemas.'
+    'name) are an error. Files named manifest.yaml, mirador.config.yaml or config.yaml, federation group files ' +
+    '(NAME.group.yaml), and files in profiles/ or tools/, are checked against their own schemas.'
   static strict = false
   static examples = [
     '<%= config.bin %> chain validate',
     '<%= config.bin %> chain validate chains/mine.yaml models/manifest.yaml',
+    '<%= config.bin %> chain validate ~/Sync/garden-club/garden-club.group.yaml',
     '<%= config.bin %> chain validate --json',
   ]
   static args = { files: Args.string({ description: 'YAML files to check', required: false }) }
@@ -102,6 +105,12 @@ export default class ChainValidate extends MiradorCommand {
       }
       if (res.ok && kind === 'manifest')
         errors = manifestProblems(engine.settings, await loadConfigFile<ManifestFile>(shown, 'manifest'))
+      // a group file's keys, ids, threshold and privacy, beyond the schema (the first problem)
+      if (res.ok && kind === 'federation-group')
+        errors = await loadGroupFile(shown).then(
+          () => [],
+          (err: unknown) => [MiradorError.from(err)],
+        )
       // what the tools plugin checks beyond the schema (the source file beside it, its parameters)
       if (res.ok && kind === 'tool' && tools) errors = await tools.check(shown)
       const entry = kind === 'chain' ? chains.get(file) : undefined

@@ -1,5 +1,6 @@
 /** What the memory and session commands share: the memory plugin, set up, or a clear refusal. */
 import { Flags } from '@oclif/core'
+import { askYesNo } from '../../cli/ask.js'
 import { setup, type Setup } from '../../cli/setup.js'
 import { MiradorError } from '../../engine/errors.js'
 import type { MemoryPlugin } from '../../plugins/memory/index.js'
@@ -28,14 +29,7 @@ export async function confirm(question: string, yes: boolean): Promise<void> {
   if (yes) return
   if (!process.stdin.isTTY)
     throw new MiradorError('USAGE', `${question} Run again with --yes to confirm (no terminal to ask on).`)
-  const { createInterface } = await import('node:readline/promises')
-  const rl = createInterface({ input: process.stdin, output: process.stderr })
-  try {
-    const answer = await rl.question(`${question} [y/N] `)
-    if (!/^y(es)?$/i.test(answer.trim())) throw new MiradorError('ABORTED', 'nothing was forgotten')
-  } finally {
-    rl.close()
-  }
+  if (!(await askYesNo(`${question} [y/N] `))) throw new MiradorError('ABORTED', 'nothing was forgotten')
 }
 
 /**

@@ -18,6 +18,7 @@ export type {
   StageRef,
   ManifestFile,
   ManifestEntry,
+  ManifestSource,
   ManifestBudget,
   KeepAlive,
   MiradorConfig,
@@ -30,4 +31,8 @@ export type {
   ToolFile,
   ToolParameters,
   ToolLimits,
+  FederationGroupFile,
+  FederationMember,
+  FederationPrivacy,
+  FederationVocabulary,
 } from './types.gen.js'

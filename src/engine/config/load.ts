@@ -34,6 +34,7 @@ const EXAMPLE: Record<ConfigKind, string> = {
   config: 'a config file is a map of settings such as `ollama:` or `plugins:`',
   profile: 'a profile is a map of settings such as `when:` and `substitute:`',
   tool: 'a tool is a map with `description:`, `parameters:` and `source:`',
+  'federation-group': 'a group file is a map with `group:`, `exchange:`, `vocabulary:`, `privacy:` and `members:`',
 }
 
 interface Outcome<T> {

@@ -86,6 +86,19 @@ export interface Stage {
   after?: StageRef[]
   skip_when?: SkipWhen
   /**
+   * Structured output: `json` makes the stage answer with JSON; `{ schema: {…} }` with JSON matching that JSON Schema (draft-07). The runtime constrains generation to it, the answer is parsed and checked, and a stage whose answer does not match fails with STAGE_FORMAT.
+   */
+  format?:
+    | 'json'
+    | {
+        /**
+         * A JSON Schema (draft-07) the answer must match.
+         */
+        schema: {
+          [k: string]: unknown
+        }
+      }
+  /**
    * Give up on this stage after this many milliseconds (100 to 3600000).
    */
   timeout_ms?: number
@@ -192,6 +205,11 @@ export interface ManifestEntry {
    */
   file?: string
   sha256?: Sha256
+  source?: ManifestSource
+  /**
+   * Another entry of this manifest to run instead when this model's runtime does not answer (Ollama not running): the shipped entries fall back to `default`, the embedded model that `mirador models pull default` downloads.
+   */
+  fallback?: string
   /**
    * Optional LoRA adapter applied on top of the base: the path of the adapter file, relative to this manifest's folder, inside the project or $MIRADOR_HOME (${VAR} allowed), or { file: PATH, sha256: HEX } to pin the file's sha256 too. llamacpp attaches it per context on the shared base; for ollama, Mirador uploads it and creates a derived model once per adapter digest.
    */
@@ -227,6 +245,56 @@ export interface ManifestEntry {
    * For llamacpp: context window in tokens (16 to 1048576).
    */
   context_size?: number
+  /**
+   * For llamacpp: the chat template prompts go through. auto (the default) picks it from the GGUF's metadata (its chat template, else its architecture and file name); a node-llama-cpp chat wrapper's name forces that one; none sends the prompt as raw text to continue (base models, no tool calling).
+   */
+  chat_wrapper?:
+    | 'auto'
+    | 'none'
+    | 'general'
+    | 'deepSeek'
+    | 'qwen'
+    | 'llama3.2-lightweight'
+    | 'llama3.1'
+    | 'llama3'
+    | 'llama2Chat'
+    | 'mistral'
+    | 'alpacaChat'
+    | 'functionary'
+    | 'chatML'
+    | 'falconChat'
+    | 'gemma4'
+    | 'gemma'
+    | 'harmony'
+    | 'muse'
+    | 'seed'
+}
+/**
+ * For llamacpp: where `mirador models pull NAME` downloads the GGUF file from. The file is saved as $MIRADOR_HOME/models/FILE (or where base/file says) and must match the entry's sha256, which a source requires.
+ */
+export interface ManifestSource {
+  hf: HfSource
+  /**
+   * The size of the file in bytes, as the hub lists it: shown before the download and checked after it.
+   */
+  size_bytes?: number
+}
+/**
+ * A file of a Hugging Face model repository, fetched from ${MIRADOR_HF_ENDPOINT:-https://huggingface.co}/REPO/resolve/REVISION/FILE.
+ */
+export interface HfSource {
+  /**
+   * The repository, OWNER/NAME.
+   */
+  repo: string
+  /**
+   * The GGUF file's name in the repository (no folders).
+   */
+  file: string
+  /**
+   * The branch, tag or commit to fetch it at; a commit (40 hex digits) keeps the file from changing under its pin.
+   */
+  revision: string
 }
 /**
  * The adapter file and the sha256 it must have.
@@ -300,6 +368,21 @@ export interface MiradorConfig {
       | {
           [k: string]: unknown
         }
+    /**
+     * Federation: the group's community prior in `mirador ask` and `learn report`, and `memory forget --all` removing federation state. On only in a home that joined a group. true or false to turn it on or off, or a map of its options.
+     */
+    federation?:
+      | boolean
+      | {
+          [k: string]: unknown
+        }
+    /**
+     * Tools from the MCP servers of `mcp:` (separate processes you chose). false turns them off; their settings are under `mcp:`.
+     */
+    mcp?: boolean
+  }
+  mcp?: {
+    [k: string]: unknown
   }
   ollama?: OllamaSettings
   llamacpp?: LlamacppSettings
@@ -315,6 +398,32 @@ export interface MiradorConfig {
    * Energy profile to use (a name from profiles/). Without it, the profile is chosen from the battery.
    */
   profile?: string
+  /**
+   * `mirador serve`: who may call the OpenAI-compatible server and how much it takes on.
+   */
+  serve?: {
+    /**
+     * Browser origins allowed to call the server (CORS), e.g. http://localhost:3000. None by default.
+     */
+    origins?: string[]
+    /**
+     * Runs served at once; more requests get 429 (default 8).
+     */
+    concurrency?: number
+    /**
+     * Seconds a request may run before it is cancelled (default 600).
+     */
+    timeout?: number
+  }
+  /**
+   * `mirador chat`: the interactive chat.
+   */
+  chat?: {
+    /**
+     * The chain a chat starts on when none is named (default quick-deep; auto lets Mirador choose).
+     */
+    chain?: string
+  }
 }
 /**
  * A plugin with options, or one runs may go without.
@@ -514,6 +623,108 @@ export interface ToolLimits {
   max_output_bytes?: number
 }
 
+// ---- federation-group.schema.json
+
+/**
+ * A federation group: where its rounds are exchanged, the public vocabulary its members count ratings over, its privacy parameters and its members' public keys. Every member uses the same file (docs/federation.md).
+ */
+export interface FederationGroupFile {
+  /**
+   * The group's name; signed into every bundle and result.
+   */
+  group: string
+  /**
+   * Where rounds are exchanged: a folder every member syncs, a git remote (git+URL) or an HTTP(S) URL accepting PUT and GET (WebDAV, S3-compatible).
+   */
+  exchange: string
+  vocabulary: FederationVocabulary
+  privacy: FederationPrivacy
+  /**
+   * The smallest number of contributions a round opens (at least 2): a round's threshold t is the larger of this and a majority of the members listed when it opens; secure aggregation needs t members' shares to recover a member that dropped out. A group smaller than it is valid (it waits for members).
+   */
+  threshold: number
+  /**
+   * How long each phase of a round waits for every member before any member may close it with whoever is there (commit, then mask; a round that has not opened 3 × round_hours after it opened fails). Default 24.
+   */
+  round_hours?: number
+  /**
+   * The group's members and their public keys; only bundles signed by these keys count.
+   *
+   * @minItems 1
+   * @maxItems 1000
+   */
+  members: FederationMember[]
+}
+/**
+ * The public vocabulary: the query types and chain names whose ratings members count. It fixes the layout of every contributed vector; nothing outside it is shared.
+ */
+export interface FederationVocabulary {
+  /**
+   * Query types, in the order of the vector.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  queryTypes: string[]
+  /**
+   * Chain names: shipped chains and names the group agrees on, in the order of the vector.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  chains: string[]
+}
+/**
+ * The group's differential privacy parameters per contribution and its budget per period (docs/federation.md, 'Differential privacy and the budget').
+ */
+export interface FederationPrivacy {
+  /**
+   * laplace (epsilon-DP, the default) or gaussian ((epsilon, delta)-DP).
+   */
+  mechanism: 'laplace' | 'gaussian'
+  /**
+   * Epsilon per contribution (0.05 to 5; default 1). Members may contribute with a smaller one.
+   */
+  epsilon: number
+  /**
+   * Delta per contribution, for the gaussian mechanism only (1e-12 to 1e-4; default 1e-6).
+   */
+  delta?: number
+  /**
+   * The norm bound of one contribution (L1 for laplace, L2 for gaussian), which is also its sensitivity (1 to 1000; default 10).
+   */
+  clip: number
+  /**
+   * The budget's sliding window in days (1 to 365; default 30).
+   */
+  period_days: number
+  /**
+   * How a round's noise is split. distributed (the default): each of the round's t contributions adds 1/t of it, so every sum secure aggregation opens (never fewer than t) carries the full noise, private as long as at least t of its members are honest. local: each contribution carries all of it and is private on its own, at a large cost in usefulness (docs/federation.md).
+   */
+  noise?: 'distributed' | 'local'
+  /**
+   * Total epsilon a member may spend per period (default 4).
+   */
+  budget: number
+}
+/**
+ * A member.
+ */
+export interface FederationMember {
+  /**
+   * The member's id within the group (not a person's name unless they choose it).
+   */
+  id: string
+  /**
+   * The member's Ed25519 public key: base64 of the raw 32 bytes or of its SPKI DER.
+   */
+  signing_key: string
+  /**
+   * The member's X25519 public key for secure aggregation's key agreement: base64 of the raw 32 bytes or of its SPKI DER.
+   */
+  agreement_key: string
+}
+
 // ---- plugin-manifest.schema.json
 
 /**
@@ -531,6 +742,7 @@ export interface PluginManifest {
    */
   hooks: (
     | 'route'
+    | 'priors'
     | 'plan'
     | 'prompt'
     | 'model'
@@ -566,9 +778,64 @@ export interface PluginManifest {
       [k: string]: unknown
     }
   }
+  /**
+   * Commands the plugin adds to the CLI (`mirador NAME`), listed in `mirador --help` from this manifest alone. Each runs the function its module exports as `commands[run]`: in the plugin's sandbox, or in Mirador's process when its config entry says trusted: true. A name must not be, or start with, a word of Mirador's own commands and topics.
+   */
+  commands?: {
+    [k: string]: PluginCommandManifest
+  }
   permissions?: {
     [k: string]: unknown
   }
+}
+/**
+ * One command: its help, its arguments and flags (parsed by Mirador), and the function that runs it.
+ */
+export interface PluginCommandManifest {
+  /**
+   * One line, shown in `mirador --help` and atop the command's own help.
+   */
+  summary: string
+  /**
+   * More about the command, shown by `mirador NAME --help`.
+   */
+  description?: string
+  /**
+   * Command lines a user can copy, each starting with `mirador`.
+   *
+   * @maxItems 20
+   */
+  examples?: string[]
+  /**
+   * Positional arguments, in order; required ones first.
+   *
+   * @maxItems 10
+   */
+  args?: {
+    name: string
+    description?: string
+    required?: boolean
+  }[]
+  /**
+   * Flags by name (`--json`); any other flag is a usage error. --help is Mirador's.
+   */
+  flags?: {
+    [k: string]: {
+      /**
+       * boolean: present or not; string: takes a value (--zone Europe/Paris).
+       */
+      type: 'boolean' | 'string'
+      description?: string
+      /**
+       * A one-letter short form (-j).
+       */
+      char?: string
+    }
+  }
+  /**
+   * The key of the function in the module's `commands` export that runs this command: `export const commands = { today: async (input, io) => 0 }`.
+   */
+  run: string
 }
 
 // ---- plugin-permissions.schema.json

@@ -4,7 +4,7 @@ import type { Document, LineCounter } from 'yaml'
 export type Schema = Record<string, unknown>
 
 /** Which schema a file is checked against. */
-export type ConfigKind = 'chain' | 'manifest' | 'config' | 'profile' | 'tool'
+export type ConfigKind = 'chain' | 'manifest' | 'config' | 'profile' | 'tool' | 'federation-group'
 
 /** A position in a file: 1-based line and column; `file` is the path exactly as the caller gave it. */
 export interface SourceLocation {

@@ -24,6 +24,7 @@ const SCHEMA_FILES: Record<ConfigKind, string> = {
   config: 'config.schema.json',
   profile: 'profile.schema.json',
   tool: 'tool.schema.json',
+  'federation-group': 'federation-group.schema.json',
 }
 
 /** Absolute path of a file under schemas/ (at the package root, from src/ or dist/). */
@@ -130,13 +131,13 @@ export function inlineRefs(root: Schema, dir = '', keepDefaults = true): Schema 
 /**
  * A validator for a plugin's options schema (built-ins: `schemaAt('plugins/NAME.schema.json')`;
  * third parties: their own object), compiled once per schema object. Defaults in the schema are
- * filled in.
+ * filled in. `dir` is the folder under schemas/ its file `$ref`s are relative to.
  */
 const optionValidators = new WeakMap<object, ValidateFunction>()
-export function getOptionsValidator(schema: object): ValidateFunction {
+export function getOptionsValidator(schema: object, dir = 'plugins'): ValidateFunction {
   let v = optionValidators.get(schema)
   if (!v) {
-    const inlined = inlineRefs(schema as Schema, 'plugins')
+    const inlined = inlineRefs(schema as Schema, dir)
     delete inlined.$id
     v = getAjv().compile(inlined)
     optionValidators.set(schema, v)

@@ -65,6 +65,8 @@ interface RunState {
   chain: string
   /** the plan's `summary.energy`, which stageDone fills */
   energy: EnergySummary
+  /** memory as the user (or a served request) set it, before any profile: off, and the run is not logged */
+  memory: boolean
 }
 
 export class EnergyPlugin {
@@ -196,7 +198,7 @@ export class EnergyPlugin {
     plan.summary.profile = report
     const energy = emptySummary(report.name)
     plan.summary.energy = energy
-    this.#runs.set(plan.runId, { report, chain: plan.chain, energy })
+    this.#runs.set(plan.runId, { report, chain: plan.chain, energy, memory: ctx.memory })
     ctx.emit({ type: 'profile', ...report })
     for (const e of (await this.profiles()).errors) {
       ctx.emit({ type: 'error', code: e.code, message: `energy profile left out: ${e.format()}`, plugin: PLUGIN_NAME })
@@ -223,7 +225,7 @@ export class EnergyPlugin {
   async #runDone(result: RunResult): Promise<void> {
     const run = this.#runs.get(result.runId)
     this.#runs.delete(result.runId)
-    if (!run || !this.#applied.host.settings.memory) return
+    if (!run || !this.#applied.host.settings.memory || !run.memory) return
     await appendLog(this.#applied.host.settings.home, {
       at: new Date().toISOString(),
       runId: result.runId,

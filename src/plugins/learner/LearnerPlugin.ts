@@ -26,10 +26,11 @@ import { loadCipher, type MemoryCipher } from '../../lib/crypto.js'
 import type { Embedder } from '../../lib/embedder.js'
 import { sessionHash } from '../../lib/session-hash.js'
 import { rollback, type RatingRef } from './backups.js'
-import { choose, seededRandom } from './bandit.js'
+import { choose, seededRandom, type Candidate, type CandidatePrior } from './bandit.js'
 import type { LearnerOptions } from './options.gen.js'
 import { classify, queryVector, type RatedQuery } from './classify.js'
 import { learnerEmbedder } from './embedding.js'
+import { askPriors } from './priors.js'
 import {
   Journal,
   lastRating,
@@ -62,7 +63,7 @@ export interface RouteResult {
   type: string
   via: string
   reason: string
-  candidates: { chain: string; weight: number; count: number; sample?: number }[]
+  candidates: { chain: string; weight: number; count: number; sample?: number; prior?: CandidatePrior }[]
   /** chains left out, and why (`route: false`, a model that cannot run here) */
   skipped: Skipped[]
 }
@@ -230,10 +231,12 @@ export class LearnerPlugin {
     const withWeight = chains.filter((c) => c.value.weights?.[type] !== undefined || learned[c.name]?.[type])
     const triggered = chains.filter((c) => byTrigger.includes(c.name))
     const pool = [...new Map([...withWeight, ...triggered].map((c) => [c.name, c])).values()]
-    const candidates = (pool.length ? pool : chains).map((c) => {
+    const own = (pool.length ? pool : chains).map((c) => {
       const state = learned[c.name]?.[type]
       return { chain: c.name, weight: c.value.weights?.[type] ?? state?.weight ?? 0.5, count: state?.count ?? 0 }
     })
+    const priors = await this.priors(type, own, warn)
+    const candidates: Candidate[] = own.map((c) => (priors.has(c.chain) ? { ...c, prior: priors.get(c.chain)! } : c))
     const picked = choose(candidates, {
       rng: seededRandom(seed ?? Date.now()),
       explore: this.options.explore ?? DEFAULT_EXPLORE,
@@ -268,9 +271,22 @@ export class LearnerPlugin {
         weight: candidates.find((c) => c.chain === s.chain)!.weight,
         count: candidates.find((c) => c.chain === s.chain)!.count,
         sample: s.sample,
+        ...(priors.has(s.chain) ? { prior: priors.get(s.chain)! } : {}),
       })),
       skipped,
     }
+  }
+
+  /**
+   * Outside evidence (the `priors` hook: a community prior) for the candidates of a query type,
+   * each given with the user's own ratings count; warnings of the taps go to `warn`.
+   */
+  priors(
+    type: string,
+    candidates: readonly { chain: string; count: number }[],
+    warn?: (message: string) => void,
+  ): Promise<Map<string, CandidatePrior>> {
+    return askPriors(this.#applied.host, type, candidates, warn)
   }
 
   async #record(r: RunResult): Promise<void> {

@@ -8,9 +8,12 @@
  *     α = 1 + w·(n + n0),   β = 1 + (1 − w)·(n + n0)
  *
  * (the 1 + … is a uniform Beta(1, 1) under it, so a chain nobody rated still has a proper,
- * wide posterior). Thompson sampling draws one value from each candidate's Beta and picks the
- * highest draw: a chain is chosen as often as it is likely to be the best one, so well-rated
- * chains win most of the time and uncertain ones are still tried now and then.
+ * wide posterior). A candidate's outside `prior` (the `priors` hook: a community's ratings as
+ * pseudo-ratings, already faded by the user's own count) is added to α and β as it is.
+ *
+ * Thompson sampling draws one value from each candidate's Beta and picks the highest draw: a
+ * chain is chosen as often as it is likely to be the best one, so well-rated chains win most of
+ * the time and uncertain ones are still tried now and then.
  *
  * `explore` (0–1) turns exploration down by tempering: each Beta is sharpened to
  * Beta(α / explore, β / explore), with the same mean and about `explore` times the variance, as if
@@ -20,10 +23,15 @@
  * broken at random. The simulation in bench/learner-sim.ts measures the settings.
  *
  * Beta draws are X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β), each by Marsaglia and Tsang's
- * method (2000); randomness comes from the `rng` passed in (`seededRandom` for a reproducible one).
+ * method (2000, lib/gamma.ts); randomness comes from the `rng` passed in (`seededRandom` for a
+ * reproducible one).
  */
 import { MiradorError } from '../../engine/errors.js'
+import { sampleGamma } from '../../lib/gamma.js'
 import { DEFAULT_PRIOR_STRENGTH } from './journal.js'
+
+// shared with federation's noise (lib/gamma.ts); still exported from here for the learner's callers
+export { sampleGamma, sampleNormal } from '../../lib/gamma.js'
 
 /** mulberry32: a small, fast, seeded generator of numbers in [0, 1); not for secrets. */
 export function seededRandom(seed: number): () => number {
@@ -37,35 +45,6 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
-/** A uniform draw in (0, 1]: never 0, so logs and powers of it are finite. */
-const unit = (rng: () => number) => 1 - rng()
-
-/** A standard normal draw (Box–Muller; one of the pair is used). */
-export function sampleNormal(rng: () => number): number {
-  return Math.sqrt(-2 * Math.log(unit(rng))) * Math.cos(2 * Math.PI * rng())
-}
-
-/** A Gamma(shape, 1) draw, shape > 0 (Marsaglia–Tsang; shape < 1 by the boost Gamma(a+1)·U^(1/a)). */
-export function sampleGamma(rng: () => number, shape: number): number {
-  if (!(shape > 0 && Number.isFinite(shape)))
-    throw new MiradorError('INTERNAL', `a Gamma shape must be a finite number > 0, not ${shape}`)
-  if (shape < 1) return sampleGamma(rng, shape + 1) * Math.pow(unit(rng), 1 / shape)
-  const d = shape - 1 / 3
-  const c = 1 / Math.sqrt(9 * d)
-  for (;;) {
-    let x: number
-    let v: number
-    do {
-      x = sampleNormal(rng)
-      v = 1 + c * x
-    } while (v <= 0)
-    v = v * v * v
-    const u = unit(rng)
-    if (u < 1 - 0.0331 * x * x * x * x) return d * v
-    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v
-  }
-}
-
 /** A Beta(a, b) draw, a, b > 0. */
 export function sampleBeta(rng: () => number, a: number, b: number): number {
   const x = sampleGamma(rng, a)
@@ -74,14 +53,23 @@ export function sampleBeta(rng: () => number, a: number, b: number): number {
   return x / (x + y)
 }
 
-/** The Beta posterior behind a weight and its count (see the file's comment). */
+/** The Beta posterior behind a weight and its count, plus any outside prior (see the file's comment). */
 export function posterior(
   weight: number,
   count: number,
   priorStrength = DEFAULT_PRIOR_STRENGTH,
+  prior?: { alpha: number; beta: number },
 ): { alpha: number; beta: number } {
   const m = Math.max(0, count) + priorStrength
-  return { alpha: 1 + weight * m, beta: 1 + (1 - weight) * m }
+  return { alpha: 1 + weight * m + (prior?.alpha ?? 0), beta: 1 + (1 - weight) * m + (prior?.beta ?? 0) }
+}
+
+/** Outside evidence about a candidate (RoutePriors of the engine): pseudo-ratings, their share, their source. */
+export interface CandidatePrior {
+  alpha: number
+  beta: number
+  share: number
+  source: string
 }
 
 export interface Candidate {
@@ -92,6 +80,8 @@ export interface Candidate {
   count: number
   /** of those, how many were ≥ 4, when the caller knows (only for the reason's wording) */
   successes?: number
+  /** outside evidence (a community prior) added to its Beta */
+  prior?: CandidatePrior
 }
 
 export interface ChooseOptions {
@@ -143,10 +133,12 @@ export function choose(candidates: readonly Candidate[], options: ChooseOptions)
       throw new MiradorError('USAGE', `chain ${c.chain}: a weight is a number from 0 to 1, not ${c.weight}`)
     if (!(Number.isFinite(c.count) && c.count >= 0))
       throw new MiradorError('INTERNAL', `chain ${c.chain}: a rating count must be ≥ 0, not ${c.count}`)
+    if (c.prior && !(c.prior.alpha >= 0 && c.prior.beta >= 0 && Number.isFinite(c.prior.alpha + c.prior.beta)))
+      throw new MiradorError('INTERNAL', `chain ${c.chain}: a prior's α and β must be finite numbers ≥ 0`)
   }
 
   const samples: CandidateSample[] = candidates.map((c) => {
-    const p = posterior(c.weight, c.count, n0)
+    const p = posterior(c.weight, c.count, n0, c.prior)
     const alpha = explore === 0 ? p.alpha : p.alpha / explore
     const beta = explore === 0 ? p.beta : p.beta / explore
     const mean = alpha / (alpha + beta)
@@ -163,9 +155,22 @@ export function choose(candidates: readonly Candidate[], options: ChooseOptions)
 
 function evidence(c: Candidate, type: string | undefined): string {
   const what = type ? `'${type}' answers` : 'answers'
-  if (c.count === 0) return `no ${what} rated yet (weight ${f2(c.weight)})`
-  if (c.successes !== undefined) return `${c.successes} of ${c.count} ${what} rated ≥ 4 (weight ${f2(c.weight)})`
-  return `weight ${f2(c.weight)} after ${c.count} rated ${what}`
+  const own =
+    c.count === 0
+      ? `no ${what} rated yet (weight ${f2(c.weight)})`
+      : c.successes !== undefined
+        ? `${c.successes} of ${c.count} ${what} rated ≥ 4 (weight ${f2(c.weight)})`
+        : `weight ${f2(c.weight)} after ${c.count} rated ${what}`
+  return c.prior ? `${own}; ${community(c.prior)}` : own
+}
+
+/** `community 78 % good (weight 6.2, round 0003 of garden-club)` */
+export function community(p: CandidatePrior): string {
+  return communityText({ share: p.share, weight: p.alpha + p.beta, source: p.source })
+}
+
+export function communityText(c: { share: number; weight: number; source: string }): string {
+  return `community ${Math.round(c.share * 100)} % good (weight ${c.weight.toFixed(1)}, ${c.source})`
 }
 
 function explain(

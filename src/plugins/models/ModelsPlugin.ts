@@ -3,7 +3,8 @@
  * models/manifest.yaml (runtime, base, adapter, host, size, priority); a name the manifest lacks
  * is an Ollama tag. Nothing loads at start-up: a model is made ready the first time a stage needs
  * it (pulled, created with its adapter, preloaded), within the manifest's budget, evicting idle
- * models by the policy in eviction.ts. Runtimes are created once per runtime and settings and
+ * models by the policy in eviction.ts. A model whose runtime does not answer runs on its `fallback:`
+ * entry (fallback.ts). Runtimes are created once per runtime and settings and
  * shared (the engine keeps them), so a GGUF base is loaded once per process whatever adapters ride on it.
  */
 import path from 'node:path'
@@ -17,7 +18,8 @@ import { availability, AVAILABLE_CAPABILITY } from './availability.js'
 import { budgetOf, type Budget } from './budget.js'
 import { EvictionPolicy } from './eviction.js'
 import { ModelManager } from './manager.js'
-import { resolveModel, type ResolvedModel } from './resolve.js'
+import { fallbackMessage, fallbackMissingError, FallbackNotices, runtimeDown } from './fallback.js'
+import { fallbackProblem, missingLocalFile, resolveModel, type ResolvedModel } from './resolve.js'
 import type { ModelsOptions } from './options.gen.js'
 import { loadUsage, saveUsage } from './usage-store.js'
 import { ModelFileVerifier } from './verify.js'
@@ -35,6 +37,8 @@ export class ModelsPlugin {
   #budget?: Promise<Budget>
   #verifier?: ModelFileVerifier
   #host?: PluginHost
+  readonly #notices = new FallbackNotices()
+  #wanted?: string
 
   constructor(options: ModelsOptions = {}) {
     this.options = validatePluginOptions<ModelsOptions>(PLUGIN_NAME, builtinOptionsSchema('models'), options)
@@ -79,6 +83,49 @@ export class ModelsPlugin {
 
   async #provide(ref: ModelRef, ctx: StageContext): Promise<LoadedModel> {
     const r = await this.resolve(ref.name)
+    try {
+      return await this.#acquire(r, ctx)
+    } catch (err) {
+      // off the fast path: only a runtime that does not answer gets here
+      return this.#acquire(await this.#fallback(r, err, ctx), ctx)
+    }
+  }
+
+  /** The entry to run instead of `r`, whose runtime failed with `err`; rethrows `err` when there is none. */
+  async #fallback(r: ResolvedModel, err: unknown, ctx: StageContext): Promise<ResolvedModel> {
+    if (r.fallback === undefined || !runtimeDown(err)) throw err
+    const manifest = await this.manifest()
+    const problem = manifest && fallbackProblem(manifest, r.name)
+    if (problem) throw problem
+    const to = await this.resolve(r.fallback)
+    if (missingLocalFile(to)) {
+      this.#wanted = to.name
+      throw fallbackMissingError(r, to, err)
+    }
+    if (this.#notices.first(ctx.runId)) {
+      const host = err.details?.host
+      ctx.emit({
+        type: 'model-fallback',
+        stage: ctx.stage,
+        model: r.name,
+        fallback: to.name,
+        file: to.display,
+        ...(typeof host === 'string' ? { host } : {}),
+        message: fallbackMessage(r, to, err),
+      })
+    }
+    return to
+  }
+
+  /**
+   * A fallback a run needed but that is not downloaded (its entry name), for the CLI to offer the
+   * download once the run is over; undefined when none was.
+   */
+  wantedDownload(): string | undefined {
+    return this.#wanted
+  }
+
+  async #acquire(r: ResolvedModel, ctx: StageContext): Promise<LoadedModel> {
     const runtime = this.runtime(r)
     const manager = await this.manager()
     const { slot, prepared } = await manager.acquire(r, runtime, ctx.emit, ctx.signal)

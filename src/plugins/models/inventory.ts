@@ -9,7 +9,8 @@ import { MiradorError } from '../../engine/errors.js'
 import type { Runtime, RuntimeStatus } from '../../engine/runtime.js'
 import type { ModelsPlugin } from './ModelsPlugin.js'
 import { sameTag } from './near-miss.js'
-import type { ResolvedModel } from './resolve.js'
+import { pullCommand } from './pull.js'
+import { sizeText, type ResolvedModel } from './resolve.js'
 
 export interface AdapterInfo {
   file: string
@@ -27,6 +28,8 @@ export interface InventoryEntry {
   sizeGb: number | null
   adapters: AdapterInfo[]
   present: boolean
+  /** not present, but `models pull NAME` downloads it (an entry with `source:`) */
+  downloadable?: boolean
   loaded: boolean
   priority: number
   detail: string
@@ -110,16 +113,20 @@ async function describe(
   }
   if (r.runtime === 'llamacpp') {
     const bytes = await fileBytes(r.spec.base)
+    const size = r.source?.size_bytes ? ` (${sizeText(r.source.size_bytes)})` : ''
     return {
       ...common,
       base: r.spec.base,
       baseBytes: bytes,
       present: bytes !== null && !missingAdapter,
+      ...(bytes === null && r.source ? { downloadable: true } : {}),
       // a GGUF lives in the process that uses it: a command's own process has none loaded
       loaded: false,
       detail:
         bytes === null
-          ? `GGUF file not found: ${r.spec.base}`
+          ? r.source
+            ? `not downloaded yet: \`${pullCommand(r.name)}\`${size}`
+            : `GGUF file not found: ${r.spec.base}`
           : missingAdapter
             ? `adapter not found: ${missingAdapter.file}`
             : 'GGUF on disk (loaded inside the process that runs a chain)',

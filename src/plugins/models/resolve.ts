@@ -12,6 +12,7 @@ import {
   type ManifestEntry,
   type ManifestFile,
   type ManifestPath,
+  type ManifestSource,
   type SourceLocation,
 } from '../../engine/config/index.js'
 import type { EngineSettings } from '../../engine/engine.js'
@@ -43,6 +44,10 @@ export interface ResolvedModel {
   files: ModelFile[]
   /** a name the manifest lacks but nearly has: the entry it is probably a typo of (near-miss.ts) */
   nearMiss?: string
+  /** where `models pull` downloads the GGUF file from (llama.cpp entries with `source:`) */
+  source?: ManifestSource
+  /** the entry to run instead when this one's runtime does not answer */
+  fallback?: string
 }
 
 /** A file a manifest entry names: what it is, where its path came from, and the sha256 pinned for it. */
@@ -105,12 +110,29 @@ function fileOf(
   }
 }
 
+/** Where a downloaded model lives when the entry does not say: $MIRADOR_HOME/models/FILE. */
+function downloadedPath(
+  manifest: Loaded<ManifestFile>,
+  name: string,
+  source: ManifestSource,
+  home: string,
+): ManifestPath {
+  const base = path.join(home, 'models')
+  return {
+    path: path.join(base, source.hf.file),
+    value: source.hf.file,
+    base,
+    location: locate(manifest as Loaded<unknown>, ['models', name, 'source', 'hf', 'file']),
+  }
+}
+
 /** A manifest entry's own runtime settings: they win over config's for that runtime. */
 function entrySettings(entry: ManifestEntry): Record<string, unknown> {
   if (entry.runtime === 'llamacpp') {
     return {
       ...(entry.threads !== undefined ? { threads: entry.threads } : {}),
       ...(entry.context_size !== undefined ? { contextSize: entry.context_size } : {}),
+      ...(entry.chat_wrapper !== undefined ? { chatWrapper: entry.chat_wrapper } : {}),
     }
   }
   return entry.host !== undefined ? { host: entry.host } : {}
@@ -149,6 +171,7 @@ export function resolveModel(
     : []
   const common = {
     name,
+    ...(entry.fallback !== undefined ? { fallback: entry.fallback } : {}),
     runtime: entry.runtime,
     settings: s,
     priority: entry.priority ?? 0,
@@ -159,7 +182,9 @@ export function resolveModel(
   const keepAlive = entry.keep_alive !== undefined ? { keepAlive: entry.keep_alive } : {}
   if (entry.runtime === 'llamacpp') {
     // ${VAR} is expanded now, so a missing variable is named with its manifest line
-    const localFile = manifestPath(manifest, name, entry.base !== undefined ? 'base' : 'file', env, settings.cwd)!
+    const localFile =
+      manifestPath(manifest, name, entry.base !== undefined ? 'base' : 'file', env, settings.cwd) ??
+      downloadedPath(manifest, name, entry.source!, settings.home)
     const base = localFile.path
     return {
       ...common,
@@ -167,6 +192,7 @@ export function resolveModel(
       spec: { name, base, ...(adapters ? { adapters } : {}), ...keepAlive },
       key: `llamacpp ${base}`,
       localFile,
+      ...(entry.source ? { source: entry.source } : {}),
       files: [fileOf(manifest, 'base', localFile, true, entry.sha256, ['models', name, 'sha256']), ...adapterFiles],
     }
   }
@@ -194,8 +220,31 @@ export function manifestProblems(
       // a variable unset here may be set where the chain runs; an escaping path never is right
       if (MiradorError.is(err) && err.details?.key === 'lora') out.push(err)
     }
+    const fallback = fallbackProblem(manifest, name)
+    if (fallback) out.push(fallback)
   }
   return out
+}
+
+/** An entry's `fallback:` that names no other entry (or one that falls back itself: one step only). */
+export function fallbackProblem(manifest: Loaded<ManifestFile>, name: string): MiradorError | undefined {
+  const to = entryOf(manifest, name)?.fallback
+  if (to === undefined) return undefined
+  const target = entryOf(manifest, to)
+  const why =
+    to === name
+      ? 'names the entry itself'
+      : !target
+        ? 'names no entry of this manifest'
+        : target.fallback !== undefined
+          ? `names "${to}", which has a fallback of its own (one step only)`
+          : undefined
+  if (!why) return undefined
+  return new MiradorError(
+    'CONFIG_INVALID',
+    `models.${name}.fallback: "${to}" ${why}. Name another entry, such as default, or remove the line.`,
+    { location: locate(manifest as Loaded<unknown>, ['models', name, 'fallback']), details: { key: 'fallback' } },
+  )
 }
 
 /**
@@ -205,6 +254,13 @@ export function manifestProblems(
 export function missingLocalFile(r: ResolvedModel): MiradorError | undefined {
   const f = r.localFile
   if (!f || existsSync(f.path)) return undefined
+  if (r.source)
+    return new MiradorError(
+      'MODEL_MISSING',
+      `model "${r.name}" is not downloaded yet (${f.path}). Download it with \`mirador models pull ${r.name}\` ` +
+        `(${r.source.hf.repo}, ${sizeText(r.source.size_bytes)}).`,
+      { location: f.location, details: { model: r.name, file: f.path, pull: true } },
+    )
   const relative = !path.isAbsolute(f.value)
   const from = f.variable
     ? ` ($${f.variable} is ${JSON.stringify(f.value)}${relative ? `, read from the working folder ${f.base}` : ''})`
@@ -217,4 +273,9 @@ export function missingLocalFile(r: ResolvedModel): MiradorError | undefined {
       'Check the path, or download the GGUF file there.',
     { location: f.location, details: { model: r.name, file: f.path } },
   )
+}
+
+/** A download's size as messages give it: "397.8 MB". */
+export function sizeText(bytes: number | undefined): string {
+  return bytes === undefined ? 'size unknown' : `${(bytes / 1e6).toFixed(1)} MB`
 }

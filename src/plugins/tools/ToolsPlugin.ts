@@ -73,6 +73,8 @@ export class ToolsPlugin {
     const { tools, errors } = await this.tools()
     const defs = []
     for (const name of names) {
+      // SERVER-TOOL: a tool file's name has no '-'; the MCP plugin offers (or reports) these
+      if (name.includes('-')) continue
       const tool = tools.get(name)
       if (tool) defs.push(definitionOf(tool))
       else {

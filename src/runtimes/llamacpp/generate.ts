@@ -1,8 +1,10 @@
 /**
  * One generation on an embedded llama.cpp model, as a stream of parts.
  *
- * - Raw completion: the text evaluated is `system + "\n\n" + prompt` (or just the prompt), with the
- *   model's BOS token prepended when the model asks for it. No chat template is applied yet.
+ * - A chat (the default): the request goes through the model's chat template and node-llama-cpp's
+ *   LlamaChat, with function calling when tools are offered (chat.ts).
+ * - Raw completion (chat wrapper `none`): the text evaluated is `system + "\n\n" + prompt` (or just
+ *   the prompt), with the model's BOS token prepended when the model asks for it; tools are ignored.
  * - Each generation gets its own LlamaContext (one sequence), disposed when the stream ends. That
  *   makes concurrent generations on one model independent and trivially correct; the cost is a
  *   KV cache per running generation and a context creation per request (about 2–5 ms for the test
@@ -12,14 +14,20 @@
  *   model once. A bad adapter is a RUNTIME_LOAD error part naming the file.
  * - The generation holds a lease on its model until its context is freed (load.ts), so the model
  *   cannot be unloaded under it.
+ * - Structured output (`req.format`): sampling is constrained by a JSON grammar (grammar.ts); token
+ *   confidences are still those of the model's own distribution.
  * - Never throws: every failure becomes one `error` part; abort ends with `finish` reason 'abort'.
  */
-import type { LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } from 'node-llama-cpp'
+import type { Llama, LlamaContext, LlamaModel, SequenceEvaluateOptions, Token } from 'node-llama-cpp'
 import { MiradorError } from '../../engine/errors.js'
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
 import { checkAdapters, type CheckedAdapter } from './adapters.js'
+import { chatParts, chatPrompt, type ChatPrompt } from './chat.js'
+import type { ChatWrapperName } from './chat-wrapper.js'
+import { grammarFor, type GrammarUse } from './grammar.js'
 import { acquireModel, getLlamaOnce, message, type ModelLease } from './load.js'
 import { StopMatcher, TokenDecoder, type Piece } from './text.js'
+import { tracePrompt } from './trace.js'
 
 /** What a generation needs from the runtime's settings, already defaulted. */
 export interface GenerationConfig {
@@ -31,6 +39,12 @@ export interface GenerationConfig {
   owner: object
   /** receives the context clean-up that an aborted stream leaves running after it ends */
   onBackgroundCleanup?: (cleanup: Promise<void>) => void
+  /** the chat template: a wrapper's name, `auto` (from the GGUF) or `none` (raw completion) */
+  chatWrapper: ChatWrapperName
+  /** test seam: enter function calling at once in a first round with tools (chat.ts) */
+  forceToolCall?: boolean
+  /** a file each generation's prompt (as the model sees it) is appended to, as a JSON line */
+  trace?: string
 }
 
 export const DEFAULT_MAX_TOKENS = 256
@@ -64,6 +78,8 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
   let tokens: AsyncGenerator<{ token: Token; confidence?: number }, void, void> | undefined
   let lease: ModelLease | undefined
   let backgroundCleanup = false
+  /** LlamaChat's own end: it must come before its context is disposed */
+  let chatSettled: Promise<unknown> | undefined
   try {
     if (signal?.aborted) {
       yield abortFinish(undefined, 0)
@@ -72,6 +88,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
 
     // Binding and model: shared, loaded once per process.
     let model: LlamaModel
+    let llama: Llama
     try {
       lease = acquireModel(req.model, config.owner)
       const loaded = await Promise.race([Promise.all([getLlamaOnce(), lease.model]), aborted])
@@ -79,8 +96,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
         yield abortFinish(undefined, 0)
         return
       }
-      const [llama, m] = loaded
-      model = m
+      ;[llama, model] = loaded
       config = { ...config, threads: config.threads ?? defaultThreads(llama.cpuMathCores) }
       // A Llama instance caps the threads of all its contexts; let an explicit setting through.
       if (llama.maxThreads !== 0 && config.threads! > llama.maxThreads) llama.maxThreads = config.threads!
@@ -108,12 +124,33 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
       }
     }
 
-    const text = req.system ? `${req.system}\n\n${req.prompt}` : req.prompt
-    const bos = model.tokens.bos
-    const promptTokens: Token[] = [
-      ...(model.tokens.shouldPrependBosToken && bos !== null ? [bos] : []),
-      ...model.tokenize(text, false),
-    ]
+    let chat: ChatPrompt | undefined
+    let promptTokens: Token[]
+    if (config.chatWrapper === 'none') {
+      const text = req.system ? `${req.system}\n\n${req.prompt}` : req.prompt
+      const bos = model.tokens.bos
+      promptTokens = [
+        ...(model.tokens.shouldPrependBosToken && bos !== null ? [bos] : []),
+        ...model.tokenize(text, false),
+      ]
+    } else {
+      try {
+        chat = await chatPrompt(model, config.chatWrapper, req, config.forceToolCall === true)
+      } catch (err) {
+        yield {
+          type: 'error',
+          error: MiradorError.from(
+            err,
+            'RUNTIME_FAILED',
+            `cannot apply the ${config.chatWrapper} chat template of ${req.model} ` +
+              '(set chat_wrapper in its manifest entry to another wrapper, or none)',
+          ),
+        }
+        return
+      }
+      promptTokens = chat.tokens
+    }
+    if (config.trace) tracePrompt(config.trace, req, model, promptTokens, chat)
     if (promptTokens.length === 0) {
       yield {
         type: 'error',
@@ -157,13 +194,16 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     // llama.cpp rounds the allocation up (to a multiple of 256); honour the size asked for.
     const ctxWindow = Math.min(contextSize, context.contextSize)
     if (promptTokens.length >= ctxWindow) {
+      const offered = chat?.functions ? Object.keys(chat.functions).length : 0
+      const toolsNote = offered ? ` (with the description of the ${offered} tool${offered > 1 ? 's' : ''} offered)` : ''
       yield {
         type: 'error',
         error: new MiradorError(
           'RUNTIME_FAILED',
-          `the prompt is ${promptTokens.length} tokens ` +
+          `the prompt is ${promptTokens.length} tokens${toolsNote} ` +
             `but the context window of ${req.model} is ${ctxWindow} tokens: ` +
-            `shorten the prompt or raise num_ctx (the model was trained on ${model.trainContextSize})`,
+            `shorten the prompt${chat?.functions ? ' or offer fewer tools' : ''} ` +
+            `or raise num_ctx (the model was trained on ${model.trainContextSize})`,
           { details: { promptTokens: promptTokens.length, contextSize: ctxWindow } },
         ),
       }
@@ -180,7 +220,56 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
       evalOptions.topP = opts.top_p ?? DEFAULT_SAMPLING.top_p
       if (opts.seed !== undefined) evalOptions.seed = opts.seed
     }
+    const stops = [...(opts.stop ?? [])]
+    let grammar: GrammarUse | undefined
+    if (req.format !== undefined) {
+      try {
+        grammar = await grammarFor(llama, model, req.format)
+        evalOptions.grammarEvaluationState = grammar.state
+        stops.push(...grammar.stops)
+      } catch (err) {
+        yield {
+          type: 'error',
+          error: MiradorError.from(err, 'RUNTIME_FAILED', `cannot build a JSON grammar for ${req.model}`),
+        }
+        return
+      }
+    }
     const wantLogprobs = req.logprobs === true
+    if (chat) {
+      if (limit === 0) {
+        yield { type: 'finish', reason: 'length', usage: { promptTokens: promptTokens.length, completionTokens: 0 } }
+        return
+      }
+      const outcome = yield* chatParts(
+        {
+          model,
+          sequence: context.getSequence(),
+          prompt: chat,
+          limit,
+          sampling: {
+            temperature,
+            ...(evalOptions.topK !== undefined ? { topK: evalOptions.topK } : {}),
+            ...(evalOptions.topP !== undefined ? { topP: evalOptions.topP } : {}),
+            ...(evalOptions.seed !== undefined ? { seed: evalOptions.seed } : {}),
+          },
+          // LlamaChat adds the grammar's own stop triggers
+          ...(grammar ? { grammar: grammar.grammar } : {}),
+          stops: [...(opts.stop ?? [])],
+          logprobs: wantLogprobs,
+          ...(signal ? { signal } : {}),
+        },
+        aborted,
+        (settled) => (chatSettled = settled),
+      )
+      if (outcome.reason === 'abort') backgroundCleanup = true
+      yield {
+        type: 'finish',
+        reason: outcome.reason,
+        usage: { promptTokens: promptTokens.length, completionTokens: outcome.completionTokens },
+      }
+      return
+    }
     tokens = context
       .getSequence()
       .evaluateWithMetadata(promptTokens, { confidence: wantLogprobs }, evalOptions) as AsyncGenerator<
@@ -190,7 +279,7 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     >
 
     const decoder = new TokenDecoder((t, last) => model.detokenize(t, false, last), promptTokens)
-    const stopper = new StopMatcher(opts.stop)
+    const stopper = new StopMatcher(stops)
     const delta = (p: Piece): StreamPart =>
       p.logprob === undefined
         ? { type: 'text-delta', text: p.text }
@@ -245,7 +334,10 @@ export async function* generate(req: GenerateRequest, config: GenerationConfig):
     // The token generator may still be evaluating (abort raced it); return() waits for that step,
     // then the context is freed. After an abort this runs in the background so the stream ends now.
     const held = lease
-    const cleanup = release(tokens, context).finally(() => held?.release())
+    const settled = chatSettled
+    const cleanup = (
+      settled ? settled.catch(() => {}).then(() => release(tokens, context)) : release(tokens, context)
+    ).finally(() => held?.release())
     if (backgroundCleanup) config.onBackgroundCleanup?.(cleanup)
     else await cleanup
   }

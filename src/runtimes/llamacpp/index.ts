@@ -4,9 +4,13 @@
  * - `req.model` is the path of a GGUF file (resolved by the caller). node-llama-cpp is imported on
  *   the first generate/status; the binding (`getLlama`, about 0.3–0.5 s) and each model file are
  *   loaded once per process and shared by every runtime instance (load.ts).
- * - Raw completion, no chat template yet: the model sees `system + "\n\n" + prompt` (or the
- *   prompt), after its BOS token (generate.ts).
- * - No tool calling: `req.tools` and `req.turns` are ignored; it never yields a `tool-call` part.
+ * - Chat templates: a request is a chat (system, user prompt, tool rounds) in the model's own
+ *   template, through node-llama-cpp's chat wrappers and LlamaChat (chat.ts); `chatWrapper` picks
+ *   the template (`auto`: from the GGUF's metadata). `chatWrapper: 'none'` is raw completion: the
+ *   model sees `system + "\n\n" + prompt` (or the prompt) after its BOS token (generate.ts).
+ * - Tool calling (chat only): `req.tools` are node-llama-cpp functions; a call the model makes is a
+ *   `tool-call` part that ends the round, `req.turns` carry the calls and results back (chat.ts).
+ *   With `none`, tools are ignored and it never yields a `tool-call` part.
  * - Options: max_tokens (default 256), temperature (0 = greedy), top_k, top_p, seed, stop, num_ctx.
  *   Left-out sampling options take Ollama's defaults (temperature 0.8, top_k 40, top_p 0.9) so a
  *   chain behaves alike on both runtimes. No repeat penalty is applied; keepAlive is ignored
@@ -38,6 +42,7 @@ import type {
   StreamPart,
 } from '../../engine/runtime.js'
 import { checkAdapters } from './adapters.js'
+import { checkChatWrapperName, type ChatWrapperName } from './chat-wrapper.js'
 import { embedTexts } from './embed.js'
 import { adapterAttachError, generate, defaultThreads } from './generate.js'
 import {
@@ -51,6 +56,7 @@ import {
 } from './load.js'
 
 export { llamaCppStats } from './load.js'
+export { CHAT_WRAPPER_NAMES, type ChatWrapperName } from './chat-wrapper.js'
 export { DEFAULT_MAX_TOKENS, DEFAULT_SAMPLING } from './generate.js'
 
 export interface LlamaCppSettings {
@@ -67,6 +73,20 @@ export interface LlamaCppSettings {
   contextSize?: number
   /** GPU offload is not supported yet: only `false` (the default) is accepted. */
   gpu?: false
+  /**
+   * The chat template (chat-wrapper.ts): `auto` (the default, from the GGUF's metadata), one of
+   * node-llama-cpp's wrapper names, or `none` for raw completion.
+   */
+  chatWrapper?: ChatWrapperName
+  /**
+   * Test seam, not a user setting: in the first round of a request with tools, generation enters
+   * node-llama-cpp's function-calling mode at once, so a model too small to call a function by itself
+   * still goes through the whole function-calling path (chat.ts). The CLI sets it from
+   * MIRADOR_LLAMACPP_FORCE_TOOL_CALL=1.
+   */
+  forceToolCall?: boolean
+  /** append each generation's prompt, as the model sees it, to this file (trace.ts); MIRADOR_LLAMACPP_TRACE */
+  trace?: string
 }
 
 export const DEFAULT_CONTEXT_SIZE = 2048
@@ -75,7 +95,8 @@ export const RUNTIME_NAME = 'llamacpp'
 const PREPARE_CONTEXT_SIZE = 256
 
 export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
-  const { threads, contextSize = DEFAULT_CONTEXT_SIZE, gpu = false } = settings
+  const { threads, contextSize = DEFAULT_CONTEXT_SIZE, gpu = false, forceToolCall = false, trace } = settings
+  const chatWrapper = checkChatWrapperName(settings.chatWrapper ?? 'auto')
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
     throw new MiradorError('USAGE', `llama.cpp threads must be a whole number of at least 1, not ${threads}`)
   if (!(Number.isInteger(contextSize) && contextSize >= 1))
@@ -101,7 +122,10 @@ export function createLlamaCpp(settings: LlamaCppSettings = {}): Runtime {
     else outer?.addEventListener('abort', follow, { once: true })
     active.add(controller)
     try {
-      yield* generate({ ...req, signal: controller.signal }, { threads, contextSize, owner, onBackgroundCleanup })
+      yield* generate(
+        { ...req, signal: controller.signal },
+        { threads, contextSize, owner, onBackgroundCleanup, chatWrapper, forceToolCall, ...(trace ? { trace } : {}) },
+      )
     } finally {
       outer?.removeEventListener('abort', follow)
       active.delete(controller)

@@ -139,3 +139,36 @@ export class StopMatcher {
     return out
   }
 }
+
+/** A token llama.cpp sampled, with its probability when it was asked for. */
+export interface TokenRecord<T = number> {
+  token: T
+  confidence?: number
+}
+
+/**
+ * Pairs streamed chunks with the tokens sampled for them, to give each chunk a log-probability.
+ * The tokens of the streamed chunks are the sampled tokens in order, minus the ones never shown
+ * (a stop string, a function call, the end-of-generation token): each chunk token is looked for
+ * from where the last one was found. A token not found (none of node-llama-cpp's own replacements
+ * of a sampled token) adds nothing and moves nothing.
+ */
+export class ConfidenceTrail<T = number> {
+  private at = 0
+
+  constructor(private readonly records: readonly TokenRecord<T>[]) {}
+
+  /** the sum of the natural logs of the chunk's tokens' probabilities, or undefined when none is known */
+  logprobOf(tokens: readonly T[]): number | undefined {
+    let sum: number | undefined
+    for (const token of tokens) {
+      let i = this.at
+      while (i < this.records.length && this.records[i]!.token !== token) i++
+      if (i === this.records.length) continue
+      this.at = i + 1
+      const c = this.records[i]!.confidence
+      if (c !== undefined && c > 0) sum = (sum ?? 0) + Math.log(c)
+    }
+    return sum
+  }
+}

@@ -17,6 +17,7 @@
  *   after the prompt. Each entry of a chunk's `message.tool_calls` is one `tool-call` part, after
  *   the chunk's text (a reply may hold both). Logprobs of a chunk with tool calls are not carried
  *   to later text: they were the call's tokens.
+ * - Structured output: `req.format` ('json' or a JSON Schema) is Ollama's own `format`.
  */
 import type { GenerateRequest, StreamPart } from '../../engine/runtime.js'
 import type { ChatRequest, ChatResponse, Message, Options } from 'ollama'
@@ -56,6 +57,7 @@ export function chatRequest(req: GenerateRequest): ChatRequest & { stream: true 
     messages,
     stream: true,
     ...(tools ? { tools } : {}),
+    ...(req.format !== undefined ? { format: req.format } : {}),
     ...(Object.keys(options).length ? { options } : {}),
     ...(req.keepAlive !== undefined ? { keep_alive: req.keepAlive } : {}),
     ...(req.logprobs ? { logprobs: true, top_logprobs: 0 } : {}),

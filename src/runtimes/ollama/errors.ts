@@ -7,6 +7,7 @@ import { MiradorError } from '../../engine/errors.js'
 import type { StreamWatch } from './client.js'
 import type { NdjsonError } from './ndjson.js'
 import { displayHost } from './host.js'
+import { networkCode } from '../../lib/network-code.js'
 
 /** what was going on when something failed */
 export interface FailureContext {
@@ -60,21 +61,7 @@ const UNREACHABLE: Record<string, string> = {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
-/** the first `code` on the error or its causes (fetch wraps socket errors in `cause`) */
-export function networkCode(err: unknown): string | undefined {
-  let e: unknown = err
-  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && code) return code
-    const errors = (e as { errors?: unknown }).errors
-    if (Array.isArray(errors) && errors.length) {
-      const inner = networkCode(errors[0])
-      if (inner) return inner
-    }
-    e = (e as { cause?: unknown }).cause
-  }
-  return undefined
-}
+export { networkCode }
 
 function statusOf(err: unknown): number | undefined {
   if (err && typeof err === 'object' && (err as { name?: unknown }).name === 'ResponseError') {
@@ -96,7 +83,8 @@ export function unreachableMessage(host: string, reason: string): string {
   return (
     `Cannot reach Ollama at ${displayHost(host)} (${reason}). Start it with \`ollama serve\`, or point ` +
     "OLLAMA_HOST (or the model's `host` in models/manifest.yaml) at a running server. " +
-    'No Ollama? Run GGUF models inside Mirador on the embedded llama.cpp runtime: a manifest entry with ' +
+    'No Ollama? `mirador models pull default` downloads a small model that the shipped chains then run on ' +
+    'inside Mirador; or run any GGUF file on the embedded llama.cpp runtime: a manifest entry with ' +
     '`runtime: llamacpp` and `base: ${MIRADOR_GGUF}`, as in the shipped `local-story` chain ' +
     '(MIRADOR_GGUF=path/to/model.gguf mirador chain run local-story "Once upon a time").'
   )

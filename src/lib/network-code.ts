@@ -1,0 +1,34 @@
+/** What the network said when a request failed, as Node names it (ECONNREFUSED, ENOTFOUND, …). */
+
+/** the first `code` on the error or its causes (fetch wraps socket errors in `cause`) */
+export function networkCode(err: unknown): string | undefined {
+  let e: unknown = err
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && code) return code
+    const errors = (e as { errors?: unknown }).errors
+    if (Array.isArray(errors) && errors.length) {
+      const inner = networkCode(errors[0])
+      if (inner) return inner
+    }
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed',
+}
+
+/** The network's reason in words ("connection refused"), when `code` is one Mirador knows. */
+export function networkReason(code: string | undefined): string | undefined {
+  return code === undefined ? undefined : REASONS[code]
+}

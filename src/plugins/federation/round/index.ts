@@ -1,0 +1,12 @@
+/** Federation rounds on an exchange (docs/federation.md, "Rounds"): the public API. */
+export type { RoundContext } from './context.js'
+export { contribute, type ContributeOptions, type Contribution } from './contribute.js'
+export { advance, waitingOf, type Step, type Waiting, type AdvanceOptions } from './advance.js'
+export { pull, aggregateRound, type PullReport } from './pull.js'
+export { verifyExchange, type RoundCheck } from './verify.js'
+export { readRound, roundRoster } from './read.js'
+export { listRounds } from './rounds.js'
+export { readState, type RoundState } from './state.js'
+export { priorOf, writePrior, type Prior } from './prior.js'
+export { roundFiles, roundId } from './layout.js'
+export type { Problem, RoundView, OpenBody } from './types.js'
