@@ -130,14 +130,21 @@ describe('StoreWords', () => {
     expect(calls).toContain('get all')
     calls.length = 0
 
-    // nothing changed: the count and what is new since the newest indexed; no listing, no full read
+    // a search asks the store for its answer's records only
     await words.search('Lyon', 5)
-    expect(calls.filter((c) => c !== 'withVectors').sort()).toEqual(['count', 'get since'])
+    expect(calls).toEqual(['withVectors'])
     calls.length = 0
 
-    // a run remembers something new: found at the next search, still without a listing
+    // nothing changed: a refresh asks the count and what is new since the newest indexed; no listing
+    await words.refresh()
+    expect(calls.sort()).toEqual(['count', 'get since'])
+    calls.length = 0
+
+    // a run remembers something new and tells the index (as it tells the memory service): found at
+    // the next search, still without a listing
     const fresh = rec('Quince jam recipe from grandmother', T0 + 9000)
     await chroma.add([fresh])
+    await words.refresh()
     expect((await words.search('quince', 5)).map((m) => m.id)).toEqual([fresh.id])
     expect(calls).not.toContain('listIds')
     calls.length = 0
@@ -145,6 +152,7 @@ describe('StoreWords', () => {
     // an import with older dates: the count says more than the index knows, the listing finds them
     const old = rec('Quince tree planted in the garden', T0 - 9000, 'garden')
     await chroma.add([old])
+    await words.refresh()
     expect((await words.search('quince', 5)).map((m) => m.id).sort()).toEqual([fresh.id, old.id].sort())
     expect((await words.search('quince', 5, { session: 'garden' })).map((m) => m.id)).toEqual([old.id])
     expect(calls).toContain('listIds')
@@ -172,9 +180,59 @@ describe('StoreWords', () => {
       documents: ['quince plain'],
       metadatas: [{ createdAt: 1 }],
     })
+    await words.refresh()
     expect((await words.search('quince', 5)).map((m) => m.id)).toEqual([old.id])
     calls.length = 0
-    await words.search('quince', 5)
+    await words.refresh()
     expect(calls).not.toContain('listIds')
+  })
+
+  test("a search never waits for the store's news; calls made meanwhile share one refresh", async () => {
+    const chroma = await createChromaStore({ url, token, collection: 'nowait', cipher })
+    await chroma.add(MEMORIES)
+    const { store, calls } = counted(chroma)
+    // the count never answers once the index is built: a search that waited on it would hang
+    let hold = false
+    const held: (() => void)[] = []
+    const count = store.count
+    store.count = () => (hold ? new Promise((resolve) => held.push(() => resolve(count()))) : count())
+    const words = new StoreWords(store)
+    await words.search('Lyon', 5)
+    hold = true
+    const fresh = rec('Quince jam recipe from grandmother', T0 + 9000)
+    await chroma.add([fresh])
+    const refreshed = words.refresh()
+    await new Promise((r) => setImmediate(r))
+    expect(held).toHaveLength(1) // the refresh is out, waiting on the count
+    calls.length = 0
+    // answered from the index as it is (the new memory is not in it yet), reading only its answer
+    expect((await words.search('train to Lyon', 5)).map((m) => m.id)).toEqual(byBm25('train to Lyon', MEMORIES))
+    expect(await words.search('quince', 5)).toEqual([])
+    expect(calls).toEqual(['withVectors', 'withVectors'])
+    // two calls while one is queued (not started) share it: one more refresh, not two
+    const a = words.refresh()
+    const b = words.refresh()
+    expect(a).toBe(b)
+    hold = false
+    held.shift()!()
+    await Promise.all([refreshed, a])
+    expect(calls.filter((c) => c === 'count')).toHaveLength(2)
+    expect((await words.search('quince', 5)).map((m) => m.id)).toEqual([fresh.id])
+  })
+
+  test('keepFresh: what was written without telling is indexed by the timer, with no search', async () => {
+    const chroma = await createChromaStore({ url, token, collection: 'timer', cipher })
+    await chroma.add(MEMORIES)
+    const words = new StoreWords(chroma)
+    await words.search('Lyon', 5)
+    const fresh = rec('Quince jam recipe from grandmother', T0 + 9000)
+    await chroma.add([fresh])
+    const stop = words.keepFresh(50)
+    try {
+      while (words.size < MEMORIES.length + 1) await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      stop()
+    }
+    expect((await words.search('quince', 5)).map((m) => m.id)).toEqual([fresh.id])
   })
 })

@@ -26,7 +26,7 @@ import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { isRelevant, provenance, recall, tuningFor, type Ranked } from './recall.js'
 import { CHROMA_URL_ENV } from './chroma/server.js'
-import { embedFromService, recallFromService, type ServedRecall } from './service/client.js'
+import { embedFromService, recallFromService, refreshService, type ServedRecall } from './service/client.js'
 import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
@@ -334,13 +334,15 @@ export class MemoryPlugin {
           'Raise it (builtins: { memory: { max_memories: N } } in mirador.config.yaml), or import fewer. ' +
           'Nothing was imported.',
       )
-    return importLines(readLines(file), {
+    const report = await importLines(readLines(file), {
       store,
       embedder: this.embedder(),
       redactPatterns: this.options.redact_patterns ?? [],
       runId: newRunId(),
       ...(onProgress ? { onProgress: (p: ImportProgress) => onProgress(p, lines) } : {}),
     })
+    await this.#tellService()
+    return report
   }
 
   /**
@@ -454,11 +456,24 @@ export class MemoryPlugin {
    * and the run recalls by itself, which also starts the server the service lives beside.
    */
   #recallFromService(query: string): Promise<ServedRecall | undefined> {
-    const embedder = this.embedder()
-    if (!this.#serviceUsable() || !(embedder.id.startsWith('hashing-') || embedder.id === USE_ID)) {
-      return Promise.resolve(undefined)
-    }
-    return recallFromService(this.home, { embedder: embedder.id, query, k: RECALL_K })
+    const embedder = this.#serviceEmbedder()
+    if (!embedder) return Promise.resolve(undefined)
+    return recallFromService(this.home, { embedder, query, k: RECALL_K })
+  }
+
+  /** the embedder's id when the memory service may be asked about its memories (it runs it itself) */
+  #serviceEmbedder(): string | undefined {
+    const id = this.embedder().id
+    return this.#serviceUsable() && (id.startsWith('hashing-') || id === USE_ID) ? id : undefined
+  }
+
+  /**
+   * Memories were written: the service's index of words reads them before this resolves, so the next
+   * run finds them by their words (no service, or a slow one: its timer brings them, words.ts).
+   */
+  async #tellService(): Promise<void> {
+    const embedder = this.#serviceEmbedder()
+    if (embedder) await refreshService(this.home, { embedder })
   }
 
   /** a $MIRADOR_HOME open to others (once per process), records the recall could not open (each run) */
@@ -576,6 +591,7 @@ export class MemoryPlugin {
         if (m) await store.updateMeta(id, { recalls: m.meta.recalls + 1, lastRecalledAt: now })
       }
       await this.#prune(store, record.id)
+      await this.#tellService()
     } catch {
       // nothing is lost: it waits, sealed, for the next run that reaches the store
       await outbox.put([record])

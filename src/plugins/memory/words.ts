@@ -9,19 +9,22 @@
  * over its in-memory store.
  *
  * Runs add memories straight to the store, pruning and `memory forget` delete, imports add many with
- * their own dates: the index learns of them from the store, cheaply, at each search:
+ * their own dates. A search never waits for the store's news (it answers from the index as it is,
+ * reading only its answer's records): the index learns of changes from the store in the background.
  *
  * - first use: every memory is read and indexed (0.6–0.9 s at 10,000 memories on the bundled
  *   server, most of it reading and opening them); the search waits for it;
- * - each search: the count and the memories made since the newest one indexed (two small requests),
- *   and the records of the answer the index gives as it is, all sent at once (while recall embeds
- *   the question); when the new memories changed the index, the answer is made again and what it
- *   adds is read, so a memory the last run made is found by the next search;
+ * - `refresh()`: the count and the memories made since the newest one indexed (two small requests);
+ *   the memory service calls it when a run (or `memory import`) tells it it wrote memories, and
+ *   answers only once it is done, so a memory the last run made is found by the next search;
+ * - `keepFresh(ms)`: the same every `ms` while no search is out (the service: every 10 s), for
+ *   what writes without telling (a reindex, another tool): at most that long (plus the refresh)
+ *   before the index knows of it;
  * - when the store then holds more than the index knows (an import of older memories), every id is
- *   listed (ids only) and the missing ones read and indexed, before the search answers;
- * - when it holds fewer (deleted), the same listing drops them after the search has answered: a
- *   deleted memory the index still holds is never returned, since the answer's records are read
- *   from the store, and those it no longer has are left out and forgotten.
+ *   listed (ids only) and the missing ones read and indexed;
+ * - when it holds fewer (deleted), the same listing drops them, after what is queued: a deleted
+ *   memory the index still holds is never returned, since the answer's records are read from the
+ *   store, and those it no longer has are left out and forgotten.
  *
  * Records that do not open with the key (store.get leaves them out) are remembered by id, so they
  * are counted and not read again.
@@ -41,9 +44,11 @@ export class StoreWords implements WordSource {
   #newest = 0
   /** every change to the index goes through this queue, one at a time */
   #queue: Promise<void> = Promise.resolve()
+  /** a refresh queued and not started yet: a later call shares it (it reads the store after that call) */
+  #nextRefresh?: Promise<void>
   #tidyQueued = false
-  /** counts what changed the index: a search made while it changed is made again */
-  #changes = 0
+  /** searches out: keepFresh's ticks leave the store to them */
+  #searching = 0
 
   constructor(store: WordIndexedStore) {
     this.#store = store
@@ -59,9 +64,13 @@ export class StoreWords implements WordSource {
     return this.#built
   }
 
-  /** Brings the index up to date with the store (search does it first). */
+  /** Brings the index up to date with the store: what was written before this call is indexed when it resolves. */
   refresh(): Promise<void> {
-    return this.#enqueue(() => this.#sync())
+    this.#nextRefresh ??= this.#enqueue(() => {
+      this.#nextRefresh = undefined
+      return this.#sync()
+    })
+    return this.#nextRefresh
   }
 
   /** Starts building (or refreshing) the index without waiting for it; a failure is tried again by the next. */
@@ -70,30 +79,38 @@ export class StoreWords implements WordSource {
   }
 
   /**
-   * The best `n` memories by words (of a session, when given), with their vectors. Once the index is
-   * built, it answers from the index as it is while the refresh's requests are out, and reads the
-   * answer's records at once (all of it while recall embeds the question); only when the refresh
-   * then changed the index is the answer made again, reading what it adds.
+   * Refreshes every `ms` while no search is out, until the returned stop is called; the timer never
+   * keeps the process alive.
+   */
+  keepFresh(ms: number): () => void {
+    const timer = setInterval(() => {
+      if (this.#searching === 0) this.warm()
+    }, ms)
+    timer.unref()
+    return () => clearInterval(timer)
+  }
+
+  /**
+   * The best `n` memories by words (of a session, when given), with their vectors: from the index as
+   * it is (only the first search waits, for the first reading of every memory), its answer's records
+   * read from the store, so a memory deleted since it was indexed is left out (and forgotten).
    */
   async search(query: string, n: number, filter: { session?: string } = {}): Promise<StoredVector[]> {
-    const refreshed = this.refresh()
-    if (!this.#built) await refreshed
-    const ask = () => this.#index.search(query, n, { tag: filter.session }).map((m) => m.id)
-    let ids = ask()
-    const changes = this.#changes
-    const [read] = await Promise.all([this.#store.withVectors(ids), refreshed])
-    const got = new Map(read.map((m) => [m.id, m]))
-    if (this.#changes !== changes) {
-      ids = ask()
-      for (const m of await this.#store.withVectors(ids.filter((id) => !got.has(id)))) got.set(m.id, m)
+    if (!this.#built) await this.refresh()
+    this.#searching++
+    try {
+      const ids = this.#index.search(query, n, { tag: filter.session }).map((m) => m.id)
+      const got = new Map((await this.#store.withVectors(ids)).map((m) => [m.id, m]))
+      const out: StoredVector[] = []
+      for (const id of ids) {
+        const hit = got.get(id)
+        if (hit) out.push(hit)
+        else this.#index.remove(id) // deleted since it was indexed (or does not open any more)
+      }
+      return out
+    } finally {
+      this.#searching--
     }
-    const out: StoredVector[] = []
-    for (const id of ids) {
-      const hit = got.get(id)
-      if (hit) out.push(hit)
-      else this.#index.remove(id) // deleted since it was indexed (or does not open any more)
-    }
-    return out
   }
 
   #enqueue(fn: () => Promise<void>): Promise<void> {
@@ -112,7 +129,7 @@ export class StoreWords implements WordSource {
     const known = this.#index.size + this.#unreadable.size
     if (known < count) await this.#catchUp()
     else if (known > count && !this.#tidyQueued) {
-      // after this search has answered: its hits are read from the store, so a deleted one is left out
+      // after what is queued (a search's hits are read from the store, so a deleted one is left out)
       this.#tidyQueued = true
       setImmediate(() => {
         this.#tidyQueued = false
@@ -125,7 +142,7 @@ export class StoreWords implements WordSource {
   async #catchUp(): Promise<void> {
     const ids = await this.#store.listIds()
     const live = new Set(ids)
-    for (const id of [...this.#index.ids()]) if (!live.has(id) && this.#index.remove(id)) this.#changes++
+    for (const id of [...this.#index.ids()]) if (!live.has(id)) this.#index.remove(id)
     for (const id of this.#unreadable) if (!live.has(id)) this.#unreadable.delete(id)
     const missing = ids.filter((id) => !this.#index.has(id) && !this.#unreadable.has(id))
     for (let i = 0; i < missing.length; i += READ_BATCH) {
@@ -139,7 +156,6 @@ export class StoreWords implements WordSource {
   }
 
   #put(m: StoredMemory): void {
-    this.#changes++
     this.#index.add(m.id, m.text, m.meta.session)
     if (m.meta.createdAt > this.#newest && m.meta.createdAt <= Date.now()) this.#newest = m.meta.createdAt
   }

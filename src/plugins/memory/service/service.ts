@@ -29,6 +29,9 @@ export interface ServiceOptions {
   log: (message: string) => void
 }
 
+/** how stale an index of words may get with what was written without telling the service (words.ts) */
+const WORDS_REFRESH_MS = 10_000
+
 /** the embedders the service runs itself; a run on another one recalls in process */
 function embedderFor(id: string): Embedder | undefined {
   const hashing = createHashingEmbedder()
@@ -40,11 +43,15 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
   let cipher: Promise<MemoryCipher> | undefined
   const stores = new Map<string, Promise<ChromaMemoryStoreApi>>()
   const embedders = new Map<string, Embedder | undefined>()
-  // each collection's index of words (words.ts): in this process's memory only, never written anywhere
-  const words = new WeakMap<ChromaMemoryStoreApi, StoreWords>()
+  // each collection's index of words (words.ts): in this process's memory only, never written anywhere;
+  // runs tell the service what they wrote (a refresh request), the timer catches what did not tell
+  const words = new Map<ChromaMemoryStoreApi, StoreWords>()
   const wordsFor = (store: ChromaMemoryStoreApi) => {
     let w = words.get(store)
-    if (!w) words.set(store, (w = new StoreWords(store)))
+    if (!w) {
+      words.set(store, (w = new StoreWords(store)))
+      w.keepFresh(WORDS_REFRESH_MS)
+    }
     return w
   }
   // a passphrase home needs the user's passphrase, which only a run has: such runs recall themselves
@@ -68,8 +75,15 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
   }
 
   const answer = async (req: ServiceRequest): Promise<ServiceAnswer> => {
-    if (req.version !== SERVICE_VERSION || (req.op !== 'recall' && req.op !== 'embed')) {
+    if (req.version !== SERVICE_VERSION || !['recall', 'embed', 'refresh'].includes(req.op)) {
       return { id: req.id, ok: false, code: 'USAGE', message: `unknown request (version ${String(req.version)})` }
+    }
+    if (req.op === 'refresh') {
+      // an index not built yet reads every memory when it is: nothing to bring now
+      const store = await stores.get(req.embedder)?.catch(() => undefined)
+      const byWords = store && words.get(store)
+      if (byWords?.ready) await byWords.refresh()
+      return { id: req.id, ok: true, refreshed: byWords?.ready ?? false }
     }
     if (!embedders.has(req.embedder)) embedders.set(req.embedder, embedderFor(req.embedder))
     const embedder = embedders.get(req.embedder)
