@@ -54,8 +54,11 @@ export interface LatencyOptions {
   k?: number
   /** default: recall's, for the embedder (tuningFor) */
   overfetch?: number
-  /** candidates by words (the memory service's StoreWords over the same store); none when absent */
-  words?: WordSource
+  /**
+   * candidates by words (the memory service's StoreWords over the same store); none when absent.
+   * Refreshed after each fill, untimed, as the service's is when a run tells it what it wrote.
+   */
+  words?: WordSource & { refresh?: () => Promise<void> }
   /** records per store.add (default 1000) */
   batch?: number
   seed?: number
@@ -159,6 +162,7 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
       have += n
     }
     const fillMs = performance.now() - t0
+    await words?.refresh?.()
     have = await options.store.count()
     log(`${have} memories (filled in ${Math.round(fillMs)} ms); timing ${nQueries} recalls`)
 
