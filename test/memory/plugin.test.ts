@@ -246,11 +246,13 @@ describe('memory plugin on Chroma', () => {
       if (!built) await new Promise((r) => setTimeout(r, 100))
     }
     expect(built).toBe(true)
+    // memory search's own index (in this process, which nothing tells) is built now, before the run
+    const asked = 'Who is Okonkwo?'
+    await first.memory.searchRelevant(asked, { limit: 10 })
     // a run remembers a name the index has never seen, and tells the service before it ends
     const third = setup({ home: first.home, options })
     await third.ask('Invoice 4471 for pallets and shrink wrap, approved by Okonkwo', 'Noted.')
     const made = (await (await first.memory.store()).get({})).find((m) => m.text.includes('Okonkwo'))!.id
-    const asked = 'Who is Okonkwo?'
     // by vector alone (a run's recall: 20, from 160 candidates) it is not found
     expect((await first.memory.search(asked, 20)).map((m) => m.id)).not.toContain(made)
     // the next run's recall, answered by the service at once, finds it by its words
@@ -258,6 +260,8 @@ describe('memory plugin on Chroma', () => {
     await fourth.ask(asked, 'The one who approves invoices.')
     const served = fourth.events.find((e) => e.type === 'memory')
     expect(served).toMatchObject({ via: 'service', ids: expect.arrayContaining([made]) })
+    // memory search brings its index current before each search
+    expect((await first.memory.searchRelevant(asked, { limit: 10 })).map((m) => m.id)).toContain(made)
   }, 120_000)
 
   it('memory reindex moves every memory to the configured embedder; interrupted, it resumes', async () => {

@@ -305,9 +305,17 @@ export class MemoryPlugin {
     // what the memory service adds to a run's recall; a run recalling by itself does without (its
     // first token would wait for every memory to be read)
     if (this.#words?.store !== store) this.#words = { store, words: new StoreWords(store) }
+    const { words } = this.#words
     return recall({
       store,
-      words: this.#words.words,
+      // nothing tells this process what other runs write (`mirador mcp` lives long): each search
+      // brings its index current first, beside the embedding of the question
+      words: {
+        search: async (q, n, filter) => {
+          await words.refresh()
+          return words.search(q, n, filter)
+        },
+      },
       embedder: this.embedder(),
       query,
       k: opts.limit,

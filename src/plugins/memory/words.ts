@@ -5,7 +5,8 @@
  * question is a name ("Who is Bertrand Lefort?") can rank far below them by vector, and BM25 over
  * every memory ranks it first. Memories are sealed in the store, so the index is built from the
  * records opened in memory (never written anywhere), by the process that keeps the key: the memory
- * service (service/service.ts), `memory search` (MemoryPlugin.searchRelevant), and the recall bench
+ * service (service/service.ts), `memory search` and `mirador mcp` (MemoryPlugin.searchRelevant, which
+ * refreshes before each search: nothing tells it what runs write), and the recall bench
  * over its in-memory store.
  *
  * Runs add memories straight to the store, pruning and `memory forget` delete, imports add many with
