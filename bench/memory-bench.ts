@@ -15,14 +15,20 @@ import { createUseEmbedder, USE_ID } from '../src/lib/use-embedder.js'
 import { recallFromService } from '../src/plugins/memory/service/client.js'
 import { MemoryPlugin } from '../src/plugins/memory/index.js'
 import { collectionFor } from '../src/plugins/memory/open-store.js'
+import { StoreWords } from '../src/plugins/memory/words.js'
 import { scriptedModels } from '../test/support/scripted-model.js'
 import { median } from './lib.js'
 import { measureRecallLatency, type LatencyResult } from './memory-latency.js'
+import { loadRecallSet } from './memory-recall.js'
 
 export interface MemoryBench {
   latency: LatencyResult[]
-  /** the same with the bundled sentence encoder, warm (as the memory service holds it) */
+  /** the same with the bundled sentence encoder, warm, and the word source (as the memory service holds them) */
   useLatency: LatencyResult[]
+  /** the same without the word source (the vectors' candidates alone) */
+  useNoWordsLatency: LatencyResult[]
+  /** recall asked of the memory service itself over its socket (USE, the largest size), warm: ms */
+  served: { size: number; p50: number; p95: number }
   /** ms from asking a memory service that has not loaded the sentence encoder yet to its answer */
   useColdMs: number
   /** ms to the first token, medians: with memory (10k memories) and without */
@@ -54,6 +60,27 @@ async function firstTokenMs(home: string, memory: boolean, runs: number, env: No
   return median(times)
 }
 
+/**
+ * Warm recall as a run gets it from the memory service (USE, the labelled set's questions): the
+ * socket, the service's recall and its index of words, which its first answers start building.
+ */
+async function servedLatency(home: string, size: number, n: number): Promise<MemoryBench['served']> {
+  const queries = loadRecallSet().queries.map((q) => q.text)
+  const ask = (q: string) => recallFromService(home, { embedder: USE_ID, query: q, k: 20 }, 60_000)
+  // the index is built beside the first answers; then warm up as the in-process measure does
+  await ask(queries[0]!)
+  await new Promise((r) => setTimeout(r, 3000))
+  for (let i = 0; i < 20; i++) await ask(queries[i % queries.length]!)
+  const times: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t = performance.now()
+    if (!(await ask(queries[i % queries.length]!))) return { size, p50: Number.NaN, p95: Number.NaN }
+    times.push(performance.now() - t)
+  }
+  times.sort((a, b) => a - b)
+  return { size, p50: median(times), p95: times[Math.ceil(0.95 * times.length) - 1]! }
+}
+
 export async function memoryBench(): Promise<MemoryBench> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'mirador-bench-memory-'))
   // the bundled server, whatever CHROMA_URL says: the benchmark must not touch a user's store
@@ -81,7 +108,8 @@ export async function memoryBench(): Promise<MemoryBench> {
       60_000,
     )
     const useColdMs = cold ? performance.now() - t0 : Number.NaN
-    // warm: what the service does for each run (embed the question, query, rank), at 1k and 10k
+    // warm: what the service does for each run (embed the question, query, search its index of
+    // words, rank), at 1k and 10k; then the same without words, and the service itself, over its socket
     const use = createUseEmbedder()
     const useStore = await createChromaStore({
       url: server.url,
@@ -92,11 +120,19 @@ export async function memoryBench(): Promise<MemoryBench> {
     const useLatency = await measureRecallLatency({
       store: useStore,
       embedder: use,
+      words: new StoreWords(useStore),
       sizes: [1000, 10_000],
       queries: 100,
       batch: 256,
     })
-    return { latency, firstTokenWith, firstTokenWithout, useLatency, useColdMs }
+    const useNoWordsLatency = await measureRecallLatency({
+      store: useStore,
+      embedder: use,
+      sizes: [10_000],
+      queries: 100,
+    })
+    const served = await servedLatency(home, useLatency.at(-1)!.size, 100)
+    return { latency, firstTokenWith, firstTokenWithout, useLatency, useNoWordsLatency, served, useColdMs }
   } finally {
     await stopChromaServer(home)
   }

@@ -3,7 +3,8 @@
  * vector (a Float32Array matrix, one dot product per memory), no persistence, no encryption.
  * Recall quality does not depend on the store (any exact search gives the same neighbours), and
  * it gives a latency baseline to set the real store against. Like the Chroma store, a hit carries its
- * (here unit-length) vector.
+ * (here unit-length) vector, and it gives what an index of words over it needs (words.ts), so the
+ * recall bench's word candidates come from the same StoreWords the memory service keeps.
  */
 import type {
   MemoryFilter,
@@ -11,10 +12,12 @@ import type {
   MemoryRecord,
   MemoryStore,
   StoredMemory,
+  StoredVector,
   VectorHit,
+  WordIndexedStore,
 } from '../src/plugins/memory/types.js'
 
-export class InMemoryStore implements MemoryStore {
+export class InMemoryStore implements MemoryStore, WordIndexedStore {
   #dims = 0
   #matrix = new Float32Array(0)
   #rows: { id: string; text: string; meta: MemoryMeta }[] = []
@@ -100,6 +103,22 @@ export class InMemoryStore implements MemoryStore {
     return removed
   }
 
+  async listIds(): Promise<string[]> {
+    return this.#rows.map((r) => r.id)
+  }
+
+  async withVectors(ids: string[]): Promise<StoredVector[]> {
+    const d = this.#dims
+    return ids.flatMap((id) => {
+      const row = this.#index.get(id)
+      if (row === undefined) return []
+      const r = this.#rows[row]!
+      return [
+        { id, text: r.text, meta: { ...r.meta }, embedding: Array.from(this.#matrix.subarray(row * d, (row + 1) * d)) },
+      ]
+    })
+  }
+
   async count(): Promise<number> {
     return this.#rows.length
   }
@@ -115,5 +134,6 @@ function matches(r: { id: string; meta: MemoryMeta }, f: MemoryFilter): boolean 
   if (f.ids && !f.ids.includes(r.id)) return false
   if (f.session !== undefined && r.meta.session !== f.session) return false
   if (f.before !== undefined && !(r.meta.createdAt < f.before)) return false
-  return Boolean(f.ids || f.session !== undefined || f.before !== undefined)
+  if (f.since !== undefined && !(r.meta.createdAt >= f.since)) return false
+  return Boolean(f.ids || f.session !== undefined || f.before !== undefined || f.since !== undefined)
 }

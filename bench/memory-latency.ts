@@ -4,9 +4,10 @@
  *
  * `measureRecallLatency({ store })` fills the store it is given (bench/run.ts passes the real
  * Chroma store) with synthetic memories, in batches, up to each size in turn, and times recalls of
- * the labelled set's queries at each size; it also splits the time into embedding, store and
- * ranking. The memories are built deterministically (seeded) from the labelled set's sentences,
- * so their words, lengths and BM25 statistics look like real ones.
+ * the labelled set's queries at each size; it also splits the time into embedding, store, the word
+ * source (when given `words`, as the memory service gives recall its StoreWords) and ranking. The
+ * memories are built deterministically (seeded) from the labelled set's sentences, so their words,
+ * lengths and BM25 statistics look like real ones.
  *
  * Standalone, it measures the brute-force in-memory store (bench/memory-inmemory.ts) with the
  * hashing embedder:
@@ -17,7 +18,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHashingEmbedder, type Embedder } from '../src/lib/embedder.js'
 import { recall } from '../src/plugins/memory/recall.js'
-import type { MemoryRecord, MemoryStore } from '../src/plugins/memory/types.js'
+import type { MemoryRecord, MemoryStore, WordSource } from '../src/plugins/memory/types.js'
 import { seededRandom } from '../test/support/make-lora.js'
 import { InMemoryStore } from './memory-inmemory.js'
 import { loadRecallSet, type RecallSet } from './memory-recall.js'
@@ -31,9 +32,10 @@ export interface LatencyResult {
   /** whole recall(), ms */
   p50: number
   p95: number
-  /** medians of the parts, ms */
+  /** medians of the parts, ms (the word source's search runs while the query is embedded) */
   embedP50: number
   storeP50: number
+  wordsP50: number
   rankP50: number
   /** ms spent embedding and adding memories to reach this size (from the previous size) */
   fillMs: number
@@ -52,6 +54,11 @@ export interface LatencyOptions {
   k?: number
   /** default: recall's, for the embedder (tuningFor) */
   overfetch?: number
+  /**
+   * candidates by words (the memory service's StoreWords over the same store); none when absent.
+   * Refreshed after each fill, untimed, as the service's is when a run tells it what it wrote.
+   */
+  words?: WordSource & { refresh?: () => Promise<void> }
   /** records per store.add (default 1000) */
   batch?: number
   seed?: number
@@ -114,6 +121,18 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
       }
     },
   }
+  let wordsMs = 0
+  const words = options.words
+  const timedWords: WordSource | undefined = words && {
+    async search(query, n, filter) {
+      const t = performance.now()
+      try {
+        return await words.search(query, n, filter)
+      } finally {
+        wordsMs += performance.now() - t
+      }
+    },
+  }
   const timedStore: Pick<MemoryStore, 'query'> = {
     async query(embedding, n, filter) {
       const t = performance.now()
@@ -143,21 +162,25 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
       have += n
     }
     const fillMs = performance.now() - t0
+    await words?.refresh?.()
     have = await options.store.count()
     log(`${have} memories (filled in ${Math.round(fillMs)} ms); timing ${nQueries} recalls`)
 
     const total: number[] = []
     const embeds: number[] = []
     const stores: number[] = []
+    const wordParts: number[] = []
     const ranks: number[] = []
     for (let i = 0; i < warmup + nQueries; i++) {
       const q = set.queries[i % set.queries.length]!.text
       embedMs = 0
       storeMs = 0
+      wordsMs = 0
       const t = performance.now()
       await recall({
         store: timedStore,
         embedder: timedEmbedder,
+        ...(timedWords ? { words: timedWords } : {}),
         query: q,
         k,
         now: set.now,
@@ -168,7 +191,9 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
       total.push(all)
       embeds.push(embedMs)
       stores.push(storeMs)
-      ranks.push(all - embedMs - storeMs)
+      wordParts.push(wordsMs)
+      // the word source's search runs beside the embedding and the store's query: ranking starts after both
+      ranks.push(all - Math.max(embedMs + storeMs, wordsMs))
     }
     results.push({
       size: have,
@@ -177,6 +202,7 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
       p95: percentile(total, 95),
       embedP50: percentile(embeds, 50),
       storeP50: percentile(stores, 50),
+      wordsP50: percentile(wordParts, 50),
       rankP50: percentile(ranks, 50),
       fillMs,
     })
@@ -187,8 +213,8 @@ export async function measureRecallLatency(options: LatencyOptions): Promise<Lat
 export function printLatency(label: string, results: LatencyResult[]): void {
   const f = (ms: number) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`
   console.log(`Recall latency, ${label} (k 5, over-fetch 4; goal ≤ 25 ms p50 at 10k):`)
-  console.log('| memories | p50 | p95 | embed p50 | store p50 | rank p50 | fill |')
-  console.log('|---|---|---|---|---|---|---|')
+  console.log('| memories | p50 | p95 | embed p50 | store p50 | words p50 | rank p50 | fill |')
+  console.log('|---|---|---|---|---|---|---|---|')
   for (const r of results) {
     const cells = [
       r.size,
@@ -196,6 +222,7 @@ export function printLatency(label: string, results: LatencyResult[]): void {
       f(r.p95),
       f(r.embedP50),
       f(r.storeP50),
+      f(r.wordsP50),
       f(r.rankP50),
       `${(r.fillMs / 1000).toFixed(1)} s`,
     ]

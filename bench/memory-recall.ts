@@ -8,6 +8,8 @@
  *   conversations over a year, full of names, dates and places, with updated facts (a trip moved, a
  *   new phone number) and hard negatives (the same person's other facts, the same topic on another
  *   date); 115 questions (kinds: paraphrase, entity, update, multi-session).
+ * - "dialogue + 2,000 distractors": the same with 2,000 memories of another person's life added
+ *   (`withDistractors`), as a larger store is: where the word source's candidates matter.
  *
  * Each set is split in two: odd-numbered questions tune (`--tune`), even-numbered ones are held
  * out; the held-out numbers are the honest ones. Rankings:
@@ -15,11 +17,13 @@
  * - BM25 alone: BM25 over every memory (lib/bm25.ts), no vectors.
  * - vectors: the embedder's nearest memories (exact cosine, bench/memory-inmemory.ts: quality does
  *   not depend on the store).
- * - recall(): the real recall with the embedder's preset (tuningFor): for the hashing embedder its
+ * - recall(): the real recall with the embedder's preset (tuningFor) and the word source the memory
+ *   service gives it (words.ts, over the bench's in-memory store): for the hashing embedder its
  *   hybrid (HASHING_TUNING); for USE the fused ranking (MODEL_TUNING), also shown without its
- *   supersede rule, and with the prior MODEL_TUNING had before it was measured (0.6/0.3/0.1,
- *   half-life 180 d, over-fetch 4, BM25 scaled by the best candidate, no supersede rule).
- * - ceiling: recall@(k × over-fetch) of the vectors: what re-ranking the candidates can reach.
+ *   supersede rule, without a word source (the vectors' candidates alone, as a run recalling by
+ *   itself has), and with the prior MODEL_TUNING had before it was measured (0.6/0.3/0.1, half-life
+ *   180 d, over-fetch 4, BM25 scaled by the best candidate, no supersede rule, no words).
+ * - ceiling: the share of relevant memories among the candidates: what re-ranking them can reach.
  *
  * recall@5 = mean over questions of (relevant memories in the top 5) / (relevant memories); MRR =
  * mean of 1 / rank of the first relevant memory (0 when none is ranked).
@@ -38,10 +42,19 @@ import type { Runtime } from '../src/engine/runtime.js'
 import { bm25, tokenize } from '../src/lib/bm25.js'
 import { createEmbedder, createHashingEmbedder, type Embedder } from '../src/lib/embedder.js'
 import { createUseEmbedder } from '../src/lib/use-embedder.js'
-import { HASHING_TUNING, MODEL_TUNING, rankMemories, recall, type RecallTuning } from '../src/plugins/memory/recall.js'
+import {
+  HASHING_TUNING,
+  MODEL_TUNING,
+  rankMemories,
+  recall,
+  withWordHits,
+  type RecallTuning,
+} from '../src/plugins/memory/recall.js'
 import { promote, successors, type SupersedeRule } from '../src/plugins/memory/supersede.js'
-import type { MemoryRecord, VectorHit } from '../src/plugins/memory/types.js'
+import type { MemoryRecord, StoredVector, VectorHit } from '../src/plugins/memory/types.js'
+import { StoreWords } from '../src/plugins/memory/words.js'
 import { InMemoryStore } from './memory-inmemory.js'
+import { syntheticMemories } from './memory-latency.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 export const RECALL_SET_FILE = path.join(HERE, 'data', 'memory-recall.json')
@@ -93,9 +106,30 @@ export function loadRecallSet(file = RECALL_SET_FILE, name = path.basename(file,
   return { name, file, now: Date.parse(raw.now), memories: raw.memories, queries: raw.queries }
 }
 
-/** Both labelled sets. */
+/** Both labelled sets, then the second with DISTRACTORS more memories (withDistractors). */
 export function loadRecallSets(): RecallSet[] {
-  return [loadRecallSet(RECALL_SET_FILE, 'personal facts'), loadRecallSet(DIALOGUE_SET_FILE, 'dialogue')]
+  const personal = loadRecallSet(RECALL_SET_FILE, 'personal facts')
+  const dialogue = loadRecallSet(DIALOGUE_SET_FILE, 'dialogue')
+  return [personal, dialogue, withDistractors(dialogue, personal)]
+}
+
+/** How many memories of another life `withDistractors` adds. */
+export const DISTRACTORS = 2000
+
+/**
+ * A set at a larger store's scale: its memories and questions, plus `n` memories of another person's
+ * life (`from`'s sentences, recombined as memory-latency.ts's synthetic memories are, seeded), none
+ * of them relevant to a question. The labelled sets hold 169 and 226 memories, where the vectors'
+ * k × over-fetch candidates already hold the right memory for 97 % of the questions; a store of a
+ * few thousand is where a memory tied to the question by a name alone falls outside them.
+ */
+export function withDistractors(set: RecallSet, from: RecallSet, n = DISTRACTORS): RecallSet {
+  const extra = syntheticMemories(from, n, 11).map((m, i) => ({
+    id: `distractor-${i}`,
+    text: m.text,
+    daysAgo: (from.now - m.createdAt) / DAY_MS,
+  }))
+  return { ...set, name: `${set.name} + ${n.toLocaleString('en')} distractors`, memories: [...set.memories, ...extra] }
 }
 
 /** Odd-numbered queries tune, even-numbered ones are held out. */
@@ -163,22 +197,55 @@ export function score(rankings: Rankings, queries: SetQuery[]): Record<string, S
   return out
 }
 
-/** One embedder's index of the set: the store, and each query's vector and nearest memories. */
+/** How many word candidates the tuning tries at most (each question's are found once, this deep). */
+export const WORD_DEPTH = 20
+
+/**
+ * One embedder's index of the set: the store, its word source (the memory service's StoreWords over
+ * it), and each query's vector, nearest memories and best memories by words.
+ */
 export interface PreparedSet {
   set: RecallSet
   embedder: Embedder
   store: InMemoryStore
+  words: StoreWords
+  vectors: Map<string, number[]>
   /** each query's nearest `depth` memories, with their vectors */
   candidates: Map<string, VectorHit[]>
+  /** each query's best WORD_DEPTH memories by BM25 over every memory (the word source's), with their vectors */
+  wordHits: Map<string, StoredVector[]>
+}
+
+/** The sentence encoder's WebAssembly fails on thousands of texts at once (the distractor set): 256 at a time. */
+async function embedInBatches(embedder: Embedder, texts: string[], size = 256): Promise<number[][]> {
+  const out: number[][] = []
+  for (let i = 0; i < texts.length; i += size) out.push(...(await embedder.embed(texts.slice(i, i + size))))
+  return out
 }
 
 export async function prepareSet(set: RecallSet, embedder: Embedder, depth = K * 8): Promise<PreparedSet> {
   const store = new InMemoryStore()
-  await store.add(records(set, await embedder.embed(set.memories.map((m) => m.text))))
+  await store.add(
+    records(
+      set,
+      await embedInBatches(
+        embedder,
+        set.memories.map((m) => m.text),
+      ),
+    ),
+  )
+  const words = new StoreWords(store)
   const qv = await embedder.embed(set.queries.map((q) => q.text))
+  const vectors = new Map<string, number[]>()
   const candidates = new Map<string, VectorHit[]>()
-  for (let i = 0; i < set.queries.length; i++) candidates.set(set.queries[i]!.id, await store.query(qv[i]!, depth))
-  return { set, embedder, store, candidates }
+  const wordHits = new Map<string, StoredVector[]>()
+  for (let i = 0; i < set.queries.length; i++) {
+    const q = set.queries[i]!
+    vectors.set(q.id, qv[i]!)
+    candidates.set(q.id, await store.query(qv[i]!, depth))
+    wordHits.set(q.id, await words.search(q.text, WORD_DEPTH))
+  }
+  return { set, embedder, store, words, vectors, candidates, wordHits }
 }
 
 /** vector-only: every memory by similarity */
@@ -208,14 +275,17 @@ export function rankByBm25(set: RecallSet): Rankings {
   return out
 }
 
-/** the real recall(): asks the store for k × overfetch, returns them all ranked */
+/** the real recall(): asks the store for k × overfetch and the word source for its part, returns them all ranked */
 export async function rankByRecall(p: PreparedSet, tuning: RecallTuning): Promise<Rankings> {
   const out: Rankings = new Map()
   for (const q of p.set.queries) {
     const got = await recall({
       store: p.store,
       embedder: p.embedder,
+      words: p.words,
+      wordCandidates: tuning.wordCandidates ?? 0,
       query: q.text,
+      // every candidate the store gives, ranked (with word candidates, the best k × overfetch of them)
       k: K * tuning.overfetch,
       overfetch: 1,
       now: p.set.now,
@@ -232,16 +302,20 @@ export async function rankByRecall(p: PreparedSet, tuning: RecallTuning): Promis
   return out
 }
 
-/** recall@(k × overfetch) of the vectors, per question: the ceiling of re-ranking */
-export function ceiling(p: PreparedSet, overfetch: number, queries: SetQuery[]): number {
+/**
+ * The share of relevant memories among the candidates (the vectors' first k × overfetch, and the
+ * word source's first `words`), per question: the ceiling of re-ranking
+ */
+export function ceiling(p: PreparedSet, overfetch: number, queries: SetQuery[], words = 0): number {
   return mean(
-    queries.map((q) =>
-      recallAt(
-        K * overfetch,
-        p.candidates.get(q.id)!.map((h) => h.id),
-        q.relevant,
-      ),
-    ),
+    queries.map((q) => {
+      const ids = p.candidates
+        .get(q.id)!
+        .slice(0, K * overfetch)
+        .map((h) => h.id)
+      for (const w of p.wordHits.get(q.id)!.slice(0, words)) if (!ids.includes(w.id)) ids.push(w.id)
+      return recallAt(ids.length, ids, q.relevant)
+    }),
   )
 }
 
@@ -269,8 +343,8 @@ export interface RecallRow {
 export interface SetReport {
   set: RecallSet
   rows: RecallRow[]
-  /** USE's ceiling at MODEL_TUNING's over-fetch, held-out half */
-  ceiling?: number
+  /** USE's ceiling at MODEL_TUNING's candidates, held-out half: the vectors', and with the word source's */
+  ceiling?: { vectors: number; withWords: number }
   supersede?: SupersedeStats
 }
 
@@ -371,9 +445,15 @@ export async function runRecallBenchmark(
         }
         if (label === 'USE') {
           report.rows.push(row(`${label}: hybrid, old prior`, await rankByRecall(p, PRIOR_MODEL_TUNING), set))
+          const noWords = { ...MODEL_TUNING, wordCandidates: 0 }
+          report.rows.push(row(`${label}: fused, no word source`, await rankByRecall(p, noWords), set))
           const { supersede: _rule, ...noRule } = MODEL_TUNING
           report.rows.push(row(`${label}: fused, no supersede`, await rankByRecall(p, noRule), set))
-          report.ceiling = ceiling(p, MODEL_TUNING.overfetch, splitQueries(set.queries).heldOut)
+          const { heldOut } = splitQueries(set.queries)
+          report.ceiling = {
+            vectors: ceiling(p, MODEL_TUNING.overfetch, heldOut),
+            withWords: ceiling(p, MODEL_TUNING.overfetch, heldOut, MODEL_TUNING.wordCandidates),
+          }
           report.supersede = supersedeStats(p, MODEL_TUNING.overfetch, MODEL_TUNING.supersede!)
         }
         report.rows.push(row(`${label}: recall() (fused)`, await rankByRecall(p, MODEL_TUNING), set))
@@ -398,7 +478,8 @@ function printTable(head: string[], lines: string[][]): void {
 
 const describe = (x: RecallTuning) =>
   `${x.weights.vector}/${x.weights.lexical}/${x.weights.recency}, half-life ${x.halfLifeDays} d, ` +
-  `over-fetch ${x.overfetch}, BM25 ÷ ${x.lexicalScale === 'query' ? 'query ideal' : 'best'}` +
+  `over-fetch ${x.overfetch}, ${x.wordCandidates ?? 0} by words, ` +
+  `BM25 ÷ ${x.lexicalScale === 'query' ? 'query ideal' : 'best'}` +
   (x.supersede ? `, supersede ≥ ${x.supersede.similarity} within ${x.supersede.margin}` : '')
 
 export function printRecallRows(reports: SetReport[]): void {
@@ -414,7 +495,11 @@ export function printRecallRows(reports: SetReport[]): void {
       `\n"${set.name}" (${path.relative(process.cwd(), set.file)}): ${set.memories.length} memories, ` +
         `${set.queries.length} questions (${tune.length} tuning, ${heldOut.length} held out); a question shares ` +
         `${o.meanShared.toFixed(2)} stemmed terms with its memories on average, none in ${o.noneShared}.` +
-        (top === undefined ? '' : ` USE ceiling (recall@${K * MODEL_TUNING.overfetch}, held out): ${pct(top)}.`),
+        (top === undefined
+          ? ''
+          : ` USE candidates hold (held out) ${pct(top.vectors)} of the relevant memories by vector ` +
+            `(${K * MODEL_TUNING.overfetch}), ${pct(top.withWords)} with ` +
+            `${MODEL_TUNING.wordCandidates ?? 0} by words.`),
     )
     const kinds = kindsOf(heldOut)
     const head = [
@@ -433,7 +518,7 @@ export function printRecallRows(reports: SetReport[]): void {
     const st = report.supersede
     if (st && st.labelled > 0)
       console.log(
-        `Supersede rule with USE, among each question's ${K * MODEL_TUNING.overfetch} candidates: links ` +
+        `Supersede rule with USE, among each question's ${K * MODEL_TUNING.overfetch} vector candidates: links ` +
           `${st.linked} pairs, ${st.labelledLinked} of them among the set's ${st.labelled} labelled updates ` +
           `(${st.labelledTogether} of which are ever candidates together).`,
       )
@@ -444,18 +529,37 @@ export function printRecallRows(reports: SetReport[]): void {
 
 interface Candidates {
   q: SetQuery
+  vector: number[]
   hits: VectorHit[]
-  /** successors (supersede.ts) of hits[i] by similarity threshold, computed once */
-  next: Map<number, number[][]>
+  words: StoredVector[]
+  /** successors (supersede.ts) of the candidates by similarity threshold, over-fetch and words, computed once */
+  next: Map<string, number[][]>
 }
 
-/** A ranking of one question's first `depth` candidates by rankMemories, then the supersede rule. */
+function candidatesOf(p: PreparedSet, queries: SetQuery[]): Candidates[] {
+  return queries.map((q) => ({
+    q,
+    vector: p.vectors.get(q.id)!,
+    hits: p.candidates.get(q.id)!,
+    words: p.wordHits.get(q.id)!,
+    next: new Map(),
+  }))
+}
+
+/**
+ * A ranking of one question's candidates as recall() makes them (its first k × over-fetch by vector
+ * and its first `wordCandidates` by words) by rankMemories, then the supersede rule.
+ */
 function rerank(c: Candidates, now: number, tuning: RecallTuning): string[] {
-  const hits = c.hits.slice(0, K * tuning.overfetch)
+  const hits = withWordHits(
+    c.vector,
+    c.hits.slice(0, K * tuning.overfetch),
+    c.words.slice(0, tuning.wordCandidates ?? 0),
+  )
   const ranked = rankMemories(c.q.text, hits, { now, k: hits.length, ...tuning, supersede: undefined })
   if (!tuning.supersede) return ranked.map((r) => r.id)
   const rule: SupersedeRule = tuning.supersede
-  const key = rule.similarity * 1000 + hits.length
+  const key = `${rule.similarity}/${tuning.overfetch}/${tuning.wordCandidates ?? 0}`
   if (!c.next.has(key)) c.next.set(key, successors(hits, rule.similarity))
   const at = new Map(hits.map((h, i) => [h.id, i]))
   const pos = new Map(ranked.map((r, i) => [r.id, i]))
@@ -472,15 +576,18 @@ function tuneScore(data: { set: RecallSet; cands: Candidates[] }[], tuning: Reca
   return data.map(({ set, cands }) => mean(cands.map((c) => recallAt(K, rerank(c, set.now, tuning), c.q.relevant))))
 }
 
-/** Reciprocal-rank fusion of vectors and BM25 over the candidates (for comparison only). */
-function rrf(c: Candidates, depth: number, k0: number): string[] {
-  const hits = c.hits.slice(0, depth)
+/** Reciprocal-rank fusion of vectors and BM25 over the candidates, as rerank's (for comparison only). */
+function rrf(c: Candidates, overfetch: number, words: number, k0: number): string[] {
+  const hits = withWordHits(c.vector, c.hits.slice(0, K * overfetch), c.words.slice(0, words))
+  const sims = hits.map((h) => 1 - h.distance)
+  const vecRank = hits.map((_, i) => i).sort((a, b) => sims[b]! - sims[a]!)
   const { scores } = bm25(
     tokenize(c.q.text),
     hits.map((h) => tokenize(h.text)),
   )
   const lexRank = hits.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!)
-  const fused = hits.map((_, i) => 1 / (k0 + i + 1))
+  const fused = hits.map(() => 0)
+  vecRank.forEach((i, r) => (fused[i]! += 1 / (k0 + r + 1)))
   lexRank.forEach((i, r) => {
     if (scores[i]! > 0) fused[i]! += 1 / (k0 + r + 1)
   })
@@ -538,26 +645,32 @@ function printGrid(points: GridPoint[], n: number): void {
 }
 
 /**
- * MODEL_TUNING's search, on both sets' tuning halves with USE: the weight grid × half-life ×
- * over-fetch × lexical scale, with the supersede rule at `rule`; then the rule's similarity and
- * margin at the best point; then reciprocal-rank fusion, for comparison.
+ * MODEL_TUNING's search, on every set's tuning half with USE: the weight grid × word candidates ×
+ * half-life × over-fetch × lexical scale, with the supersede rule at `rule`; then MODEL_TUNING's
+ * weights with each number of word candidates (what was taken: recall.ts says why); then the rule's
+ * similarity and margin at the grid's best point; then reciprocal-rank fusion, for comparison.
  */
 async function tuneModel(sets: RecallSet[], rule: SupersedeRule): Promise<void> {
   const embedder = createUseEmbedder()
   const data: { set: RecallSet; cands: Candidates[] }[] = []
   for (const set of sets) {
     const p = await prepareSet(set, embedder, K * 8)
-    const { tune } = splitQueries(set.queries)
-    data.push({ set, cands: tune.map((q) => ({ q, hits: p.candidates.get(q.id)!, next: new Map() })) })
+    data.push({ set, cands: candidatesOf(p, splitQueries(set.queries).tune) })
   }
   const bases: RecallTuning[] = []
-  for (const overfetch of [4, 6, 8])
-    for (const lexicalScale of ['best', 'query'] as const)
-      for (const halfLifeDays of [90, 180, 365, 730])
-        bases.push({ ...MODEL_TUNING, overfetch, lexicalScale, halfLifeDays, supersede: rule })
+  for (const wordCandidates of [0, 5, 10, 20])
+    for (const overfetch of [4, 6, 8])
+      for (const lexicalScale of ['best', 'query'] as const)
+        for (const halfLifeDays of [90, 180, 365, 730])
+          bases.push({ ...MODEL_TUNING, wordCandidates, overfetch, lexicalScale, halfLifeDays, supersede: rule })
   const points = weightGrid(bases, (t) => tuneScore(data, t))
   console.log(`USE, tuning halves (${data.map((d) => `${d.set.name}: ${d.cands.length}`).join(', ')}):`)
   printGrid(points, 15)
+  console.log(`\nat MODEL_TUNING's other settings (${describe({ ...MODEL_TUNING, wordCandidates: 0 })}), by words:`)
+  for (const wordCandidates of [0, 5, 10, 20]) {
+    const per = tuneScore(data, { ...MODEL_TUNING, wordCandidates })
+    console.log(`  ${wordCandidates} by words: ${pct(mean(per))} ${per.map(pct).join(' ')}`)
+  }
   const best = points[0]!.tuning
   console.log(`\nsupersede rule at ${describe({ ...best, supersede: undefined })} (mean recall@5, per set):`)
   const off = tuneScore(data, { ...best, supersede: undefined })
@@ -568,10 +681,17 @@ async function tuneModel(sets: RecallSet[], rule: SupersedeRule): Promise<void> 
       console.log(`  similarity ${similarity}, margin ${margin}: ${pct(mean(per))} ${per.map(pct).join(' ')}`)
     }
   console.log('\nreciprocal-rank fusion of vectors and BM25 over the candidates (mean recall@5, per set):')
-  for (const overfetch of [4, 8])
+  for (const [overfetch, words] of [
+    [4, 0],
+    [8, 0],
+    [4, 20],
+    [8, 20],
+  ] as const)
     for (const k0 of [5, 20, 60]) {
-      const per = data.map(({ cands }) => mean(cands.map((c) => recallAt(K, rrf(c, K * overfetch, k0), c.q.relevant))))
-      console.log(`  over-fetch ${overfetch}, k0 ${k0}: ${pct(mean(per))} ${per.map(pct).join(' ')}`)
+      const per = data.map(({ cands }) =>
+        mean(cands.map((c) => recallAt(K, rrf(c, overfetch, words, k0), c.q.relevant))),
+      )
+      console.log(`  over-fetch ${overfetch}, ${words} by words, k0 ${k0}: ${pct(mean(per))} ${per.map(pct).join(' ')}`)
     }
 }
 
@@ -579,8 +699,10 @@ async function tuneModel(sets: RecallSet[], rule: SupersedeRule): Promise<void> 
 async function tuneHashing(set: RecallSet): Promise<void> {
   const p = await prepareSet(set, createHashingEmbedder(), K * HASHING_TUNING.overfetch)
   const { tune } = splitQueries(set.queries)
-  const data = [{ set, cands: tune.map((q) => ({ q, hits: p.candidates.get(q.id)!, next: new Map() })) }]
-  const bases = [30, 90, 180, 365].map((halfLifeDays) => ({ ...HASHING_TUNING, halfLifeDays }))
+  const data = [{ set, cands: candidatesOf(p, tune) }]
+  const bases = [0, 5, 10, 20].flatMap((wordCandidates) =>
+    [30, 90, 180, 365].map((halfLifeDays) => ({ ...HASHING_TUNING, wordCandidates, halfLifeDays })),
+  )
   console.log(`hashing embedder, tuning half of "${set.name}" (${tune.length}):`)
   printGrid(
     weightGrid(bases, (t) => tuneScore(data, t)),

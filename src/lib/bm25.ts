@@ -10,10 +10,11 @@
  * "hikes" and "hike" meet. It is English-centred; other languages are split and lower-cased but
  * not stemmed usefully.
  *
- * BM25 (`bm25`) is computed over the documents it is given (recall passes the vector search's
- * candidates), never over a global index: document frequencies, IDF and the average length all
- * come from that set. IDF is the non-negative form ln(1 + (N − df + 0.5) / (df + 0.5)); each
- * distinct query term counts once; k1 = 1.2, b = 0.75.
+ * BM25 (`bm25`) is computed over the documents it is given (recall passes its candidates): document
+ * frequencies, IDF and the average length all come from that set. word-index.ts keeps the same
+ * score over a whole collection (with `bm25Idf` and `bm25Tf`), to choose candidates by words. IDF
+ * is the non-negative form ln(1 + (N − df + 0.5) / (df + 0.5)); each distinct query term counts
+ * once; k1 = 1.2, b = 0.75.
  */
 
 export const BM25_K1 = 1.2
@@ -133,20 +134,29 @@ export function bm25(
   for (const t of qterms) {
     let df = 0
     for (const tf of tfs) if (tf.has(t)) df++
-    const w = Math.log(1 + (n - df + 0.5) / (df + 0.5))
+    const w = bm25Idf(n, df)
     idf.set(t, w)
     ideal += w
   }
   const avgdl = docs.reduce((s, d) => s + d.length, 0) / n
   const scores = tfs.map((tf, i) => {
     if (avgdl === 0) return 0
-    const norm = k1 * (1 - b + (b * docs[i]!.length) / avgdl)
     let s = 0
     for (const t of qterms) {
       const f = tf.get(t)
-      if (f) s += idf.get(t)! * ((f * (k1 + 1)) / (f + norm))
+      if (f) s += idf.get(t)! * bm25Tf(f, docs[i]!.length, avgdl, k1, b)
     }
     return s
   })
   return { scores, ideal, idf }
+}
+
+/** IDF of a term held by `df` of `n` documents (the non-negative form; see the file's comment). */
+export function bm25Idf(n: number, df: number): number {
+  return Math.log(1 + (n - df + 0.5) / (df + 0.5))
+}
+
+/** The saturated, length-normalised weight of a term seen `f` times in a document of `dl` terms. */
+export function bm25Tf(f: number, dl: number, avgdl: number, k1 = BM25_K1, b = BM25_B): number {
+  return (f * (k1 + 1)) / (f + k1 * (1 - b + (b * dl) / avgdl))
 }

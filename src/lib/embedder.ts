@@ -40,6 +40,20 @@ export interface Embedder {
   embed(texts: string[], options?: { signal?: AbortSignal }): Promise<number[][]>
 }
 
+/** Cosine similarity of two vectors (0 when either is the zero vector). */
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0
+  let na = 0
+  let nb = 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    dot += a[i]! * b[i]!
+    na += a[i]! * a[i]!
+    nb += b[i]! * b[i]!
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0
+}
+
 /** Scales `v` to unit length in place and returns it; the zero vector is left as it is. */
 export function l2normalize(v: number[]): number[] {
   let s = 0

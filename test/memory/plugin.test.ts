@@ -2,7 +2,8 @@
  * The memory plugin end to end, on a real Chroma server (the bundled one, started by the plugin
  * in a temporary MIRADOR_HOME) and the engine: remember, recall, injection with provenance,
  * sessions, every form of forget (checked in Chroma itself), redaction, encryption at rest, the
- * outbox after the store was down, pruning, and memory off touching nothing.
+ * outbox after the store was down, pruning, memory off touching nothing, and the memory service
+ * (with its word candidates).
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -14,7 +15,9 @@ import type { ForgetRequest } from '../../src/engine/types.js'
 import { stopChromaServer } from '../../src/plugins/memory/chroma/server.js'
 import { MemoryPlugin, type MemoryOptions } from '../../src/plugins/memory/index.js'
 import { collectionFor } from '../../src/plugins/memory/open-store.js'
+import { refreshService } from '../../src/plugins/memory/service/client.js'
 import { serviceSocket } from '../../src/plugins/memory/service/protocol.js'
+import { USE_ID } from '../../src/lib/use-embedder.js'
 import { rawClient } from '../support/chroma-helpers.js'
 import { makeProject } from '../support/cli.js'
 import type { LooseEvent } from '../support/events.js'
@@ -160,6 +163,106 @@ describe('memory plugin on Chroma', () => {
     expect(hashing.events.find((e) => e.type === 'memory')!.ids.length).toBeGreaterThan(0)
     expect(hashing.events.find((e) => e.type === 'log')).toMatchObject({ message: expect.stringMatching(/reindex/) })
   })
+
+  it('a memory only a name ties to the question: found by words in the service and memory search', async () => {
+    const options: MemoryOptions = { embed: { runtime: 'use' } }
+    const first = setup({ options })
+    // two memories close to the question by vector, and more than a run's 40 candidates about people
+    // closer to it than the one that names him (his name is all it shares with the question)
+    const file = path.join(first.home, 'people.jsonl')
+    const names = ['Ana', 'Bruno', 'Chloé', 'Dmitri', 'Eva', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas']
+    const doing = [
+      'runs a bakery in Lyon',
+      'plays the cello on Sundays',
+      'lent me a ladder last spring',
+      'is training for a marathon',
+      'moved to Berlin for work',
+      'has two cats and a parrot',
+      'cooks paella for the whole street',
+      'fixed my bike after the storm',
+    ]
+    const texts = ['Who is Ana? My oldest friend.', 'Who is Greta? Our new neighbour.']
+    texts.push(...names.flatMap((n) => doing.map((d) => `${n} ${d}.`)))
+    const lines = texts.map((text) => JSON.stringify({ text }))
+    lines.push(
+      JSON.stringify({ text: 'Kick-off at Vallée Foods in Villeurbanne with their director, Bertrand Lefort.' }),
+    )
+    writeFileSync(file, lines.join('\n') + '\n')
+    expect((await first.memory.importFile(file)).imported).toBe(83)
+    const named = (await (await first.memory.store()).get({})).find((m) => m.text.includes('Lefort'))!.id
+    const query = 'Who is Bertrand Lefort?'
+    // a run's own recall fetches by vector only: past its 40 candidates
+    expect((await first.memory.search(query, 5)).map((m) => m.id)).not.toContain(named)
+    // memory search adds the best memories by words
+    expect((await first.memory.searchRelevant(query, { limit: 5 })).map((m) => m.id)).toContain(named)
+    // the service too, once its index is built (its first answer starts it)
+    const second = setup({ home: first.home, options })
+    let served: LooseEvent | undefined
+    for (let i = 0; i < 20 && !served?.ids.includes(named); i++) {
+      second.events.length = 0
+      await second.ask(query, 'The director at Vallée Foods.')
+      served = second.events.find((e) => e.type === 'memory')
+      expect(served?.via).toBe('service')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(served!.ids).toContain(named)
+    // the service's index of words is in its memory only: no file of the home holds the name but the imported one
+    const plain = filesUnder(first.home).filter((f) => f !== file && readFileSync(f).includes('Lefort'))
+    expect(plain).toEqual([])
+  }, 120_000)
+
+  it('a memory the last run made is found by its words at the next run: the run tells the service', async () => {
+    const options: MemoryOptions = { embed: { runtime: 'use' }, k: 10 }
+    const first = setup({ options })
+    // three years old, more than a run's recall fetches by vector (20 × 8), about people: all closer to
+    // "who is" than the memory to find, which only its words tie to the question
+    const names =
+      'Ana Bruno Chloé Dmitri Eva Farid Greta Hugo Ines Jonas Karim Lena Marco Nadia Oscar Paula Quentin ' +
+      'Rosa Samir Tara Ugo Vera Wassim Xenia Yann Zoé Adele Boris Celia Dario Elise Fabio Gilles Hanna'
+    const doing = [
+      'runs a bakery in Lyon',
+      'plays the cello on Sundays',
+      'lent me a ladder last spring',
+      'is training for a marathon',
+      'moved to Berlin for work',
+      'has two cats and a parrot',
+      'cooks paella for the whole street',
+      'fixed my bike after the storm',
+      'teaches maths at the high school',
+      'sings in a choir on Thursdays',
+      'grows tomatoes on the balcony',
+      'is my cousin from Marseille',
+    ]
+    const file = path.join(first.home, 'people.jsonl')
+    const texts = names.split(' ').flatMap((n) => doing.map((d) => `${n} ${d}.`))
+    writeFileSync(file, texts.map((text) => JSON.stringify({ text, at: '2023-06-01T09:00:00Z' })).join('\n') + '\n')
+    expect((await first.memory.importFile(file)).imported).toBe(408)
+    // the service builds its index of words at its first recall; a refresh says whether it is built
+    const second = setup({ home: first.home, options })
+    await second.ask('Who runs the bakery in Lyon?', 'Ana.')
+    let built = false
+    for (let i = 0; i < 100 && !built; i++) {
+      built = (await refreshService(first.home, { embedder: USE_ID })) === true
+      if (!built) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(built).toBe(true)
+    // memory search's own index (in this process, which nothing tells) is built now, before the run
+    const asked = 'Who is Okonkwo?'
+    await first.memory.searchRelevant(asked, { limit: 10 })
+    // a run remembers a name the index has never seen, and tells the service before it ends
+    const third = setup({ home: first.home, options })
+    await third.ask('Invoice 4471 for pallets and shrink wrap, approved by Okonkwo', 'Noted.')
+    const made = (await (await first.memory.store()).get({})).find((m) => m.text.includes('Okonkwo'))!.id
+    // by vector alone (a run's recall: 20, from 160 candidates) it is not found
+    expect((await first.memory.search(asked, 20)).map((m) => m.id)).not.toContain(made)
+    // the next run's recall, answered by the service at once, finds it by its words
+    const fourth = setup({ home: first.home, options })
+    await fourth.ask(asked, 'The one who approves invoices.')
+    const served = fourth.events.find((e) => e.type === 'memory')
+    expect(served).toMatchObject({ via: 'service', ids: expect.arrayContaining([made]) })
+    // memory search brings its index current before each search
+    expect((await first.memory.searchRelevant(asked, { limit: 10 })).map((m) => m.id)).toContain(made)
+  }, 120_000)
 
   it('memory reindex moves every memory to the configured embedder; interrupted, it resumes', async () => {
     const before = setup()

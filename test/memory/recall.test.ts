@@ -1,7 +1,8 @@
 /**
  * BM25 on a hand-computed example, the shared tokenizer, and hybrid ranking: each component as
  * documented in recall.ts, how they combine, recency decay, the threshold, and recall()'s use of
- * the store and the embedder; the query-adaptive lexical scale of the fused ranking; and the
+ * the store and the embedder; candidates a word source (words.ts) adds, over the bench's in-memory
+ * store; the query-adaptive lexical scale of the fused ranking; and the
  * supersede rule for updated facts (supersede.ts), with the real bundled sentence encoder where
  * the vectors matter.
  */
@@ -28,7 +29,9 @@ import {
   updatesAround,
   type Comparable,
 } from '../../src/plugins/memory/supersede.js'
-import type { MemoryStore, VectorHit } from '../../src/plugins/memory/types.js'
+import type { MemoryRecord, MemoryStore, VectorHit } from '../../src/plugins/memory/types.js'
+import { StoreWords } from '../../src/plugins/memory/words.js'
+import { InMemoryStore } from '../../bench/memory-inmemory.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2025, 5, 1)
@@ -293,6 +296,9 @@ describe('recall', () => {
     expect(tuningFor(createHashingEmbedder().id)).toBe(HASHING_TUNING)
     expect(tuningFor('ollama/nomic-embed-text')).toBe(MODEL_TUNING)
     expect(tuningFor(undefined)).toBe(MODEL_TUNING)
+    // word candidates, when recall has a word source (words.ts): for sentence encoders only
+    expect(MODEL_TUNING.wordCandidates).toBeGreaterThan(0)
+    expect(HASHING_TUNING.wordCandidates).toBeUndefined()
     const { store } = fakeStore(hits)
     const q = 'coffee sleep'
     const asHashing = await recall({ store, embedder: { ...embedder, id: 'hashing-v1/384' }, query: q, k: 4, now: NOW })
@@ -326,6 +332,70 @@ describe('recall', () => {
     }
     const [top] = await recall({ store, embedder: e, query: 'when is my dentist appointment?', k: 1, now: NOW })
     expect(top!.id).toBe('m0')
+  })
+})
+
+describe('recall with a word source (words.ts)', () => {
+  // the question's vector is e0; a memory at similarity c is c·e0 + √(1 − c²)·e(i+1): close to the
+  // question only, never to each other beyond c·c'
+  const DIMS = 64
+  const question = [1, ...new Array<number>(DIMS - 1).fill(0)]
+  const at = (c: number, i: number) => question.map((_, j) => (j === 0 ? c : j === i + 1 ? Math.sqrt(1 - c * c) : 0))
+  const embedder = { id: 'test/fake', dims: DIMS, embed: async (texts: string[]) => texts.map(() => question) }
+  // two close memories, then more than k × over-fetch less close ones, none sharing a word with the question
+  const sims = [0.9, 0.85, ...Array.from({ length: 45 }, (_, i) => 0.5 - i * 0.005)]
+  const named = { id: 'named', text: 'Lunch with Bertrand Lefort at the Vieux Port', sim: 0.1, session: 'work' }
+
+  async function fill(): Promise<InMemoryStore> {
+    const store = new InMemoryStore()
+    const rec = (id: string, text: string, sim: number, i: number, session?: string): MemoryRecord => ({
+      id,
+      text,
+      embedding: at(sim, i),
+      meta: { chain: 'c', runId: 'r', createdAt: NOW - DAY, kind: 'turn', recalls: 0, ...(session && { session }) },
+    })
+    await store.add([
+      ...sims.map((c, i) => rec(`m${i}`, `Errand list ${i}: groceries, laundry, bins`, c, i, 'work')),
+      rec(named.id, named.text, named.sim, sims.length, named.session),
+    ])
+    return store
+  }
+
+  test('a memory far by vector that holds the rare words becomes a candidate and ranks', async () => {
+    const store = await fill()
+    const query = 'Who is Bertrand Lefort?'
+    expect(sims.length).toBeGreaterThan(5 * MODEL_TUNING.overfetch)
+    expect(MODEL_TUNING.wordCandidates).toBeGreaterThan(0)
+    // by vectors alone it is not among the candidates
+    expect((await store.query(question, 5 * MODEL_TUNING.overfetch)).map((h) => h.id)).not.toContain(named.id)
+    expect((await recall({ store, embedder, query, k: 5, now: NOW })).map((r) => r.id)).not.toContain(named.id)
+    // the word source brings it, with its similarity from its stored vector, and words rank it in the first k
+    const words = new StoreWords(store)
+    const found = await recall({ store, embedder, words, query, k: 5, now: NOW })
+    const it = found.find((r) => r.id === named.id)!
+    expect(it).toBeDefined()
+    // above memories far closer by vector that share no word with the question
+    expect(found.indexOf(it)).toBeLessThan(found.findIndex((r) => r.id === 'm2'))
+    expect(it.similarity).toBeCloseTo(named.sim, 5)
+    expect(it.components.lexical).toBe(1)
+    expect(isRelevant(it, MODEL_TUNING.threshold, MODEL_TUNING)).toBe(true)
+    // within its session, not another's; wordCandidates 0 turns the source off
+    const inWork = await recall({ store, embedder, words, query, k: 5, session: 'work', now: NOW })
+    expect(inWork.map((r) => r.id)).toContain(named.id)
+    const elsewhere = await recall({ store, embedder, words, query, k: 50, session: 'home', now: NOW })
+    expect(elsewhere).toEqual([])
+    const off = await recall({ store, embedder, words, wordCandidates: 0, query, k: 5, now: NOW })
+    expect(off.map((r) => r.id)).not.toContain(named.id)
+    await expect(recall({ store, embedder, words, wordCandidates: -1, query, k: 5 })).rejects.toMatchObject({
+      code: 'USAGE',
+    })
+  })
+
+  test('a word candidate the vectors found too is not added twice', async () => {
+    const store = await fill()
+    const words = new StoreWords(store)
+    const found = await recall({ store, embedder, words, query: 'errand list 3 groceries', k: 100, now: NOW })
+    expect(new Set(found.map((r) => r.id)).size).toBe(found.length)
   })
 })
 

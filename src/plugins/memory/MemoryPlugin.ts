@@ -26,11 +26,12 @@ import { Outbox } from './outbox.js'
 import { leastUseful } from './prune.js'
 import { isRelevant, provenance, recall, tuningFor, type Ranked } from './recall.js'
 import { CHROMA_URL_ENV } from './chroma/server.js'
-import { embedFromService, recallFromService, type ServedRecall } from './service/client.js'
+import { embedFromService, recallFromService, refreshService, type ServedRecall } from './service/client.js'
 import { redact } from './redact.js'
 import { SessionStore } from './sessions.js'
 import { summarizeWith } from './summarize.js'
 import type { MemoryFilter, MemoryRecord, MemoryStore, Unreadable } from './types.js'
+import { StoreWords } from './words.js'
 
 const PLUGIN_NAME = 'MemoryPlugin'
 /** memories embedded again per batch by `memory reindex` */
@@ -78,6 +79,8 @@ export class MemoryPlugin {
   #saidFallback = false
   #configured?: Embedder
   #docs?: Docs
+  /** `memory search`'s candidates by words (words.ts), over the store they were built from */
+  #words?: { store: ChromaMemoryStoreApi; words: StoreWords }
   /** this process started the memory server (none was running): see #stopServerUnused */
   #startedServer = false
   readonly #runs = new Map<string, RunState>()
@@ -298,8 +301,21 @@ export class MemoryPlugin {
    * rather than every memory at its recency score.
    */
   async searchRelevant(query: string, opts: { limit: number; session?: string }): Promise<Ranked[]> {
+    const store = await this.store()
+    // what the memory service adds to a run's recall; a run recalling by itself does without (its
+    // first token would wait for every memory to be read)
+    if (this.#words?.store !== store) this.#words = { store, words: new StoreWords(store) }
+    const { words } = this.#words
     return recall({
-      store: await this.store(),
+      store,
+      // nothing tells this process what other runs write (`mirador mcp` lives long): each search
+      // brings its index current first, beside the embedding of the question
+      words: {
+        search: async (q, n, filter) => {
+          await words.refresh()
+          return words.search(q, n, filter)
+        },
+      },
       embedder: this.embedder(),
       query,
       k: opts.limit,
@@ -326,13 +342,15 @@ export class MemoryPlugin {
           'Raise it (builtins: { memory: { max_memories: N } } in mirador.config.yaml), or import fewer. ' +
           'Nothing was imported.',
       )
-    return importLines(readLines(file), {
+    const report = await importLines(readLines(file), {
       store,
       embedder: this.embedder(),
       redactPatterns: this.options.redact_patterns ?? [],
       runId: newRunId(),
       ...(onProgress ? { onProgress: (p: ImportProgress) => onProgress(p, lines) } : {}),
     })
+    await this.#tellService()
+    return report
   }
 
   /**
@@ -446,11 +464,24 @@ export class MemoryPlugin {
    * and the run recalls by itself, which also starts the server the service lives beside.
    */
   #recallFromService(query: string): Promise<ServedRecall | undefined> {
-    const embedder = this.embedder()
-    if (!this.#serviceUsable() || !(embedder.id.startsWith('hashing-') || embedder.id === USE_ID)) {
-      return Promise.resolve(undefined)
-    }
-    return recallFromService(this.home, { embedder: embedder.id, query, k: RECALL_K })
+    const embedder = this.#serviceEmbedder()
+    if (!embedder) return Promise.resolve(undefined)
+    return recallFromService(this.home, { embedder, query, k: RECALL_K })
+  }
+
+  /** the embedder's id when the memory service may be asked about its memories (it runs it itself) */
+  #serviceEmbedder(): string | undefined {
+    const id = this.embedder().id
+    return this.#serviceUsable() && (id.startsWith('hashing-') || id === USE_ID) ? id : undefined
+  }
+
+  /**
+   * Memories were written: the service's index of words reads them before this resolves, so the next
+   * run finds them by their words (no service, or a slow one: its timer brings them, words.ts).
+   */
+  async #tellService(): Promise<void> {
+    const embedder = this.#serviceEmbedder()
+    if (embedder) await refreshService(this.home, { embedder })
   }
 
   /** a $MIRADOR_HOME open to others (once per process), records the recall could not open (each run) */
@@ -568,6 +599,7 @@ export class MemoryPlugin {
         if (m) await store.updateMeta(id, { recalls: m.meta.recalls + 1, lastRecalledAt: now })
       }
       await this.#prune(store, record.id)
+      await this.#tellService()
     } catch {
       // nothing is lost: it waits, sealed, for the next run that reaches the store
       await outbox.put([record])

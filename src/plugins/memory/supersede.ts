@@ -26,6 +26,7 @@
  * question (and so no margin).
  */
 import { tokenize } from '../../lib/bm25.js'
+import { cosine } from '../../lib/embedder.js'
 
 export interface SupersedeRule {
   /** minimum cosine similarity between the two memories' vectors */
@@ -39,19 +40,6 @@ export interface Comparable {
   text: string
   embedding?: number[] | undefined
   meta: { createdAt: number }
-}
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    dot += a[i]! * b[i]!
-    na += a[i]! * a[i]!
-    nb += b[i]! * b[i]!
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0
 }
 
 /**

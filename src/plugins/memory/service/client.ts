@@ -11,6 +11,7 @@ import {
   serviceSocket,
   type EmbedRequest,
   type RecallRequest,
+  type RefreshRequest,
   type ServiceAnswer,
   type ServiceRequest,
 } from './protocol.js'
@@ -41,6 +42,16 @@ export function embedFromService(
 ): Promise<number[][] | undefined> {
   const req: EmbedRequest = { id: nextId++, op: 'embed', version: SERVICE_VERSION, ...request }
   return ask(home, req, timeoutMs, (a) => ('vectors' in a ? a.vectors : undefined))
+}
+
+/** Tells the service this process wrote memories (protocol.ts RefreshRequest); resolves once its index has them. */
+export function refreshService(
+  home: string,
+  request: Omit<RefreshRequest, 'id' | 'op' | 'version'>,
+  timeoutMs = 2000,
+): Promise<boolean | undefined> {
+  const req: RefreshRequest = { id: nextId++, op: 'refresh', version: SERVICE_VERSION, ...request }
+  return ask(home, req, timeoutMs, (a) => ('refreshed' in a ? a.refreshed : undefined))
 }
 
 function ask<T>(

@@ -38,9 +38,23 @@ export interface EmbedRequest {
   texts: string[]
 }
 
-export type ServiceRequest = RecallRequest | EmbedRequest
+/**
+ * A run (or `memory import`) wrote memories with this embedder's vectors: the service's index of
+ * words (words.ts) reads them before it answers, so the next recall finds them by their words.
+ * A service without the op answers USAGE, and the index learns of them at its next timed refresh.
+ */
+export interface RefreshRequest {
+  id: number
+  op: 'refresh'
+  version: number
+  embedder: string
+}
+
+export type ServiceRequest = RecallRequest | EmbedRequest | RefreshRequest
 
 export type ServiceAnswer =
   | { id: number; ok: true; results: Ranked[]; unreadable?: Unreadable[] }
   | { id: number; ok: true; vectors: number[][] }
+  /** refreshed: false when the service had no index of words for that embedder yet (nothing to bring) */
+  | { id: number; ok: true; refreshed: boolean }
   | { id: number; ok: false; code: string; message: string }

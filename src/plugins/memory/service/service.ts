@@ -14,6 +14,7 @@ import { createUseEmbedder, USE_ID } from '../../../lib/use-embedder.js'
 import { createChromaStore, type ChromaMemoryStoreApi } from '../chroma/store.js'
 import { collectionFor } from '../open-store.js'
 import { recall } from '../recall.js'
+import { StoreWords } from '../words.js'
 import { SERVICE_VERSION, type ServiceAnswer, type ServiceRequest } from './protocol.js'
 
 export interface ServiceOptions {
@@ -28,6 +29,9 @@ export interface ServiceOptions {
   log: (message: string) => void
 }
 
+/** how stale an index of words may get with what was written without telling the service (words.ts) */
+const WORDS_REFRESH_MS = 10_000
+
 /** the embedders the service runs itself; a run on another one recalls in process */
 function embedderFor(id: string): Embedder | undefined {
   const hashing = createHashingEmbedder()
@@ -39,6 +43,17 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
   let cipher: Promise<MemoryCipher> | undefined
   const stores = new Map<string, Promise<ChromaMemoryStoreApi>>()
   const embedders = new Map<string, Embedder | undefined>()
+  // each collection's index of words (words.ts): in this process's memory only, never written anywhere;
+  // runs tell the service what they wrote (a refresh request), the timer catches what did not tell
+  const words = new Map<ChromaMemoryStoreApi, StoreWords>()
+  const wordsFor = (store: ChromaMemoryStoreApi) => {
+    let w = words.get(store)
+    if (!w) {
+      words.set(store, (w = new StoreWords(store)))
+      w.keepFresh(WORDS_REFRESH_MS)
+    }
+    return w
+  }
   // a passphrase home needs the user's passphrase, which only a run has: such runs recall themselves
   const key = () => (cipher ??= loadCipher({ home: opts.home, env: {} }))
   const storeFor = (embedderId: string) => {
@@ -60,8 +75,15 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
   }
 
   const answer = async (req: ServiceRequest): Promise<ServiceAnswer> => {
-    if (req.version !== SERVICE_VERSION || (req.op !== 'recall' && req.op !== 'embed')) {
+    if (req.version !== SERVICE_VERSION || !['recall', 'embed', 'refresh'].includes(req.op)) {
       return { id: req.id, ok: false, code: 'USAGE', message: `unknown request (version ${String(req.version)})` }
+    }
+    if (req.op === 'refresh') {
+      // an index not built yet reads every memory when it is: nothing to bring now
+      const store = await stores.get(req.embedder)?.catch(() => undefined)
+      const byWords = store && words.get(store)
+      if (byWords?.ready) await byWords.refresh()
+      return { id: req.id, ok: true, refreshed: byWords?.ready ?? false }
     }
     if (!embedders.has(req.embedder)) embedders.set(req.embedder, embedderFor(req.embedder))
     const embedder = embedders.get(req.embedder)
@@ -69,9 +91,13 @@ export async function startMemoryService(opts: ServiceOptions): Promise<net.Serv
     opts.touch()
     if (req.op === 'embed') return { id: req.id, ok: true, vectors: await embedder.embed(req.texts) }
     const store = await storeFor(req.embedder)
+    // the first reading of every memory is not waited for: until it is done, recall goes without words
+    const byWords = wordsFor(store)
+    if (!byWords.ready) byWords.warm()
     const results = await recall({
       store,
       embedder,
+      ...(byWords.ready ? { words: byWords } : {}),
       query: req.query,
       k: req.k,
       ...(req.session ? { session: req.session } : {}),
