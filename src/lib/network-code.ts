@@ -26,6 +26,11 @@ const REASONS: Record<string, string> = {
   ETIMEDOUT: 'connection timed out',
   UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
   UND_ERR_SOCKET: 'connection closed',
+  EPIPE: 'connection closed',
+  ECONNABORTED: 'connection aborted',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host',
 }
 
 /** The network's reason in words ("connection refused"), when `code` is one Mirador knows. */

@@ -7,7 +7,7 @@ import { MiradorError } from '../../engine/errors.js'
 import type { StreamWatch } from './client.js'
 import type { NdjsonError } from './ndjson.js'
 import { displayHost } from './host.js'
-import { networkCode } from '../../lib/network-code.js'
+import { networkCode, networkReason } from '../../lib/network-code.js'
 
 /** what was going on when something failed */
 export interface FailureContext {
@@ -43,21 +43,26 @@ function doingText(action: Action | undefined, m: string): string {
   }
 }
 
-const UNREACHABLE: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
-  EPIPE: 'connection closed',
-  ECONNABORTED: 'connection aborted',
-  CERT_HAS_EXPIRED: 'TLS certificate expired',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host',
-}
+/** the network codes that mean the request never reached a server (the words are lib/network-code.ts's) */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+/** why the server was not reached, in words, when `code` says it was not */
+const unreachableReason = (code: string | undefined): string | undefined =>
+  code !== undefined && UNREACHABLE.has(code) ? networkReason(code) : undefined
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -195,8 +200,9 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
 
   // the network
   const code = networkCode(err)
-  if (!ctx.watch.responded && code && UNREACHABLE[code]) {
-    return new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(ctx.host, UNREACHABLE[code]), {
+  const unreached = unreachableReason(code)
+  if (!ctx.watch.responded && unreached) {
+    return new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(ctx.host, unreached), {
       cause: err,
       details: { ...details, code },
     })
@@ -214,7 +220,7 @@ export function toMiradorError(err: unknown, ctx: FailureContext): MiradorError 
     )
   }
   if (name === 'TypeError' && /fetch failed/i.test(text)) {
-    const reason = (code && UNREACHABLE[code]) ?? messageOf((err as { cause?: unknown }).cause ?? err)
+    const reason = unreached ?? messageOf((err as { cause?: unknown }).cause ?? err)
     return new MiradorError('RUNTIME_UNREACHABLE', unreachableMessage(ctx.host, reason), {
       cause: err,
       details: { ...details, ...(code ? { code } : {}) },
