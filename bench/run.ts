@@ -38,7 +38,7 @@
  *  25. federation round: a whole round of 50 members on a folder exchange through the library, its phases,
  *      the aggregation (goal ≤ 10 s) and the files' sizes
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -833,4 +833,12 @@ ${loraModels}  quick: { runtime: ollama, base: "llama3.2:1b" }
   }
 }
 
-await main()
+// every temporary file of a bench run (projects, homes, stores) goes under one folder, removed at the
+// end as a test run's is; sections and the processes they start read TMPDIR through os.tmpdir()
+const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'mirador-bench-run-'))
+process.env.TMPDIR = tmpRoot
+try {
+  await main()
+} finally {
+  rmSync(tmpRoot, { recursive: true, force: true, maxRetries: 3 })
+}
