@@ -17,11 +17,11 @@
  * the limits or inconsistent), replay (a commitment already seen), duplicate (a second bundle from
  * a member in the round).
  */
-import { createHash, sign, verify, type KeyObject } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { MiradorError } from '../../engine/errors.js'
 import { canonicalJson, type JsonValue } from './canonical.js'
 import { privacyParams, type PrivacyParams } from './dp.js'
-import { publicKeyFrom } from './keys.js'
+import { signEd25519, verifiesEd25519 } from './keys.js'
 
 export const BUNDLE_VERSION = 1
 
@@ -91,7 +91,7 @@ export function makeBundle(input: BundleInput, signingKey: KeyObject): Bundle {
     params: privacyParams(input.params),
     payload: input.payload,
   }
-  return { ...unsigned, signature: sign(null, signedBytes(unsigned), signingKey).toString('base64') }
+  return { ...unsigned, signature: signEd25519(signedBytes(unsigned), signingKey) }
 }
 
 /** sha256 (hex) of the canonical JSON of the signed bundle. */
@@ -130,14 +130,7 @@ export function verifyBundle(bundle: unknown, roster: Roster, round: string, see
   if (!isStr(b.signature)) return reject('unsigned', `the bundle of ${b.member} is not signed`)
   const member = roster.members.find((m) => m.id === b.member)
   if (!member) return reject('foreign', `${b.member} is not a member of ${roster.group} (not in the group file)`)
-  let good: boolean
-  try {
-    const sig = Buffer.from(b.signature, 'base64')
-    good = sig.length === 64 && verify(null, signedBytes(b), publicKeyFrom(member.signing_key, 'ed25519'), sig)
-  } catch {
-    good = false
-  }
-  if (!good)
+  if (!verifiesEd25519(signedBytes(b), b.signature, member.signing_key))
     return reject(
       'bad-signature',
       `the bundle of ${b.member} does not verify with ${b.member}'s key: ` +

@@ -3,7 +3,7 @@
  * signing, X25519 for key agreement), or base64 of its DER SubjectPublicKeyInfo (what
  * `openssl pkey -pubout -outform DER` gives). Both read into node:crypto KeyObjects.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import { MiradorError } from '../../engine/errors.js'
 
 export type KeyKind = 'ed25519' | 'x25519'
@@ -38,4 +38,23 @@ export function rawPublicKey(key: KeyObject): string {
   const jwk = key.export({ format: 'jwk' })
   if (typeof jwk.x !== 'string') throw new MiradorError('INTERNAL', 'not an OKP public key')
   return Buffer.from(jwk.x, 'base64url').toString('base64')
+}
+
+/** base64 of the Ed25519 signature of `bytes` with a member's private signing key. */
+export function signEd25519(bytes: Buffer, key: KeyObject): string {
+  return sign(null, bytes, key).toString('base64')
+}
+
+/**
+ * Whether `signature` (base64) is the Ed25519 signature of `bytes` by `publicKey` (a signing key as
+ * the group file writes it); false for anything malformed, never a throw: bundles, round files and
+ * results all reject a bad signature with their own reason.
+ */
+export function verifiesEd25519(bytes: Buffer, signature: string, publicKey: string): boolean {
+  try {
+    const sig = Buffer.from(signature, 'base64')
+    return sig.length === 64 && verify(null, bytes, publicKeyFrom(publicKey, 'ed25519'), sig)
+  } catch {
+    return false
+  }
 }

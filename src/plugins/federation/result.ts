@@ -10,11 +10,11 @@
  * the group file. Aggregation is deterministic, so every member who aggregates signs the same
  * fields apart from `aggregator`, `created` and the signature.
  */
-import { sign, verify, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { MiradorError } from '../../engine/errors.js'
 import { canonicalJson, type JsonValue } from './canonical.js'
 import type { Roster } from './bundle.js'
-import { publicKeyFrom } from './keys.js'
+import { signEd25519, verifiesEd25519 } from './keys.js'
 import { inclusionProof, merkleRoot, sortedLeaves, verifyInclusion, type ProofStep } from './merkle.js'
 
 export interface RoundResult {
@@ -52,7 +52,7 @@ export function makeResult(input: ResultInput, signingKey: KeyObject): RoundResu
     root: merkleRoot(commitments),
     total: input.total,
   }
-  return { ...unsigned, signature: sign(null, bytes(unsigned), signingKey).toString('base64') }
+  return { ...unsigned, signature: signEd25519(bytes(unsigned), signingKey) }
 }
 
 /** Throws FEDERATION_BUNDLE saying what is wrong with a result; returns it checked. */
@@ -67,13 +67,8 @@ export function verifyResult(result: RoundResult, roster: Roster, round: string)
   const member = roster.members.find((m) => m.id === result.aggregator)
   if (!member) throw fail(`its aggregator ${result.aggregator} is not in the group file`)
   const { signature, ...rest } = result
-  let good: boolean
-  try {
-    good = verify(null, bytes(rest), publicKeyFrom(member.signing_key, 'ed25519'), Buffer.from(signature, 'base64'))
-  } catch {
-    good = false
-  }
-  if (!good) throw fail(`it does not verify with ${result.aggregator}'s key (changed after signing?)`)
+  if (!verifiesEd25519(bytes(rest), signature, member.signing_key))
+    throw fail(`it does not verify with ${result.aggregator}'s key (changed after signing?)`)
   const sorted = sortedLeaves(result.commitments)
   if (canonicalJson(sorted) !== canonicalJson(result.commitments))
     throw fail('its commitments are not sorted and unique (a bundle counted twice?)')

@@ -11,10 +11,10 @@
  * or a member file signed by someone else than the member it names), out-of-round (signed for
  * another group or round: a file copied from an earlier round).
  */
-import { sign, verify, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import type { RejectReason, Roster } from '../bundle.js'
 import { canonicalJson, type JsonValue } from '../canonical.js'
-import { publicKeyFrom } from '../keys.js'
+import { signEd25519, verifiesEd25519 } from '../keys.js'
 
 export type EnvelopeKind = 'open' | 'commit' | 'commits' | 'survivors' | 'reveal' | 'failed'
 
@@ -51,7 +51,7 @@ export function makeEnvelope<B>(
     created: (fields.created ?? new Date()).toISOString(),
     body: fields.body,
   }
-  return { ...unsigned, signature: sign(null, bytesOf(unsigned), signingKey).toString('base64') }
+  return { ...unsigned, signature: signEd25519(bytesOf(unsigned), signingKey) }
 }
 
 export const encode = (value: unknown): Uint8Array => Buffer.from(canonicalJson(value) + '\n', 'utf8')
@@ -93,14 +93,7 @@ export function checkEnvelope(
   if (typeof env.signature !== 'string' || !env.signature) return fail('unsigned', `not signed by ${env.author}`)
   const signer = roster.members.find((m) => m.id === env.author)
   if (!signer) return fail('foreign', `${env.author} is not on the roster of ${roster.group} round ${round}`)
-  let good: boolean
-  try {
-    const sig = Buffer.from(env.signature, 'base64')
-    good = sig.length === 64 && verify(null, bytesOf(env), publicKeyFrom(signer.signing_key, 'ed25519'), sig)
-  } catch {
-    good = false
-  }
-  if (!good)
+  if (!verifiesEd25519(bytesOf(env), env.signature, signer.signing_key))
     return fail(
       'bad-signature',
       `it does not verify with ${env.author}'s key: it was changed after signing, or signed by another key`,
