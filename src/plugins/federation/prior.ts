@@ -14,9 +14,10 @@
  * A prior is worth at most w ratings and fades with the user's own, so the user's ratings always
  * outweigh it. Nothing here is ever sent: it only reads.
  */
-import { readFile } from 'node:fs/promises'
 import { MiradorError } from '../../engine/errors.js'
+import { readTextIfExists } from '../../lib/read-if-exists.js'
 import { loadGroupFile } from './group.js'
+import { readMembership } from './membership.js'
 import { federationPaths } from './paths.js'
 import { slotOf, vectorLength, type Vocabulary } from './vocabulary.js'
 
@@ -127,27 +128,25 @@ export interface LoadedPrior {
  */
 export async function loadPrior(home: string): Promise<LoadedPrior> {
   const paths = federationPaths(home)
-  let text: string
+  let text: string | undefined
   try {
-    text = await readFile(paths.prior, 'utf8')
+    text = await readTextIfExists(paths.prior)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
     return { warning: `${left} ${paths.prior} cannot be read (${(err as Error).message})` }
   }
+  if (text === undefined) return {}
   let file: PriorFile
   try {
     file = parsePrior(text)
   } catch (err) {
     return { warning: `${left} ${paths.prior} is damaged (${MiradorError.from(err).message}); ${fix}` }
   }
-  let groupFile: string
   let vocabulary: Vocabulary
   let group: string
   try {
-    groupFile = (JSON.parse(await readFile(paths.membership, 'utf8')) as { groupFile?: unknown }).groupFile as string
-    if (typeof groupFile !== 'string')
-      throw new MiradorError('CONFIG_INVALID', `${paths.membership} names no group file`)
-    ;({ vocabulary, group } = await loadGroupFile(groupFile))
+    const membership = await readMembership(home)
+    if (!membership) throw new MiradorError('CONFIG_INVALID', `${paths.membership} names no group file`)
+    ;({ vocabulary, group } = await loadGroupFile(membership.groupFile))
   } catch (err) {
     return { warning: `${left} the group file cannot be read: ${MiradorError.from(err).format()}` }
   }
